@@ -1,0 +1,230 @@
+"""The `c360` command line: database, demo data, ETL, users, serving and the scheduler."""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+
+from dashboard.settings import Settings, SettingsError
+
+
+def _settings() -> Settings:
+    try:
+        return Settings.from_env()
+    except SettingsError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+def _database(settings: Settings):
+    from dashboard.db import Database, resolve_database_url, runtime_dir_default
+
+    runtime_dir_default()
+    return Database().bind(resolve_database_url(settings))
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug output.")
+def main(verbose: bool) -> None:
+    """Client360: a self-hosted Customer 360 analytics dashboard."""
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.INFO,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+
+# --- database ----------------------------------------------------------------------------
+@main.group("db")
+def db_group() -> None:
+    """Database schema management."""
+
+
+@db_group.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Apply migrations and create any missing default role."""
+    from dashboard.db import upgrade
+    from dashboard.permissions import sync_default_roles
+
+    database = _database(_settings())
+    upgrade(database.url, revision)
+    with database.begin() as session:
+        added = sync_default_roles(session)
+    click.echo(f"Database is at revision {revision}; {added} default role(s) added.")
+
+
+@db_group.command("check")
+def db_check() -> None:
+    """Exit non-zero unless the schema is current."""
+    from dashboard.db import DatabaseNotMigrated, check_migrated
+
+    try:
+        check_migrated(_database(_settings()).engine)
+    except DatabaseNotMigrated as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo("Database schema is current.")
+
+
+# --- data --------------------------------------------------------------------------------
+@main.command("demo-data")
+@click.option("--scale", type=click.Choice(["small", "medium", "large"]), default="medium",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Landing folder (default: $C360_DATA_DIR/landing).")
+@click.option("--as-of", type=click.DateTime(formats=["%Y-%m-%d"]), default=None,
+              help="Last day of history (default: today).")
+def demo_data(scale: str, seed: int, out_dir: Path | None, as_of) -> None:
+    """Write realistic source-system exports into a landing folder."""
+    from etl.demo_data import generate
+
+    out_dir = out_dir or _settings().resolved_landing_dir
+    summary = generate(out_dir, scale=scale, seed=seed, as_of=as_of.date() if as_of else None)
+    total = sum(summary.rows.values())
+    click.echo(f"Wrote {total:,} rows in {len(summary.rows)} files to {out_dir} "
+               f"in {summary.seconds:.1f}s (scale={scale}, seed={seed}).")
+
+
+@main.group("etl")
+def etl_group() -> None:
+    """Data pipeline."""
+
+
+@etl_group.command("run")
+@click.option("--landing", type=click.Path(file_okay=False, path_type=Path), default=None,
+              help="Landing folder (default: $C360_DATA_DIR/landing).")
+def etl_run(landing: Path | None) -> None:
+    """Load the landing folder into bronze, then build silver and gold."""
+    from etl.pipeline import run_pipeline
+
+    settings = _settings()
+    landing = landing or settings.resolved_landing_dir
+    if not landing.is_dir():
+        raise click.ClickException(f"Landing folder {landing} does not exist. "
+                                   "Run `c360 demo-data` or point --landing at your exports.")
+    result = run_pipeline(_database(settings), landing, triggered_by="cli")
+    for table, rows in sorted(result.rows.items()):
+        click.echo(f"  {table:<40} {rows:>12,}")
+    click.echo(f"ETL {result.status} in {result.seconds:.1f}s (run {result.run_id}).")
+    if result.status == "success" and result.rejected_files:
+        click.echo(f"Warning: {len(result.rejected_files)} file(s) rejected whole:\n{result.error}", err=True)
+    if result.status != "success":
+        raise click.ClickException(result.error or result.status)
+
+
+# --- users -------------------------------------------------------------------------------
+@main.group("users")
+def users_group() -> None:
+    """User administration."""
+
+
+@users_group.command("add")
+@click.option("--email", required=True)
+@click.option("--role", required=True)
+@click.option("--name", "full_name", default="")
+@click.option("--territory", "territories", multiple=True, help="Restrict to a territory (repeatable).")
+@click.password_option(help="Prompted for when omitted.")
+def users_add(email: str, role: str, full_name: str, territories: tuple[str, ...], password: str) -> None:
+    """Create a user with a role."""
+    from dashboard.users import UserError, create_user
+
+    database = _database(_settings())
+    try:
+        with database.begin() as session:
+            user = create_user(session, email=email, role=role, password=password,
+                               full_name=full_name, territories=list(territories))
+            click.echo(f"Created user {user.email} with role {user.role_name}.")
+    except UserError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@users_group.command("list")
+def users_list() -> None:
+    """List users and their roles."""
+    from sqlalchemy import select
+
+    from dashboard.tables.app import User
+
+    with _database(_settings()).session() as session:
+        for user in session.scalars(select(User).order_by(User.email)):
+            state = "active" if user.is_active else "inactive"
+            click.echo(f"{user.email:<40} {user.role_name:<18} {state}")
+
+
+# --- serving -----------------------------------------------------------------------------
+def _serve(settings: Settings, host: str, port: int) -> None:
+    from dashboard import create_app
+    from dashboard.db import DatabaseNotMigrated
+
+    try:
+        server = create_app(settings)
+    except DatabaseNotMigrated as exc:
+        raise click.ClickException(str(exc)) from exc
+    click.echo(f"Serving Client360 on http://{host}:{port}  (Ctrl+C to stop)")
+    server.run(host=host, port=port, threaded=True, debug=False, use_reloader=False)
+
+
+@main.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+def serve(host: str, port: int) -> None:
+    """Serve the dashboard with the built-in server (use gunicorn in production)."""
+    _serve(_settings(), host, port)
+
+
+@main.command("scheduler")
+def scheduler() -> None:
+    """Run the job scheduler in the foreground (one per deployment)."""
+    from etl.scheduler import run_scheduler
+
+    run_scheduler(_settings())
+
+
+@main.command("demo")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=8050, show_default=True, type=int)
+@click.option("--scale", type=click.Choice(["small", "medium", "large"]), default="medium",
+              show_default=True)
+@click.option("--seed", type=int, default=0, show_default=True)
+@click.option("--no-serve", is_flag=True, help="Prepare everything, then exit.")
+def demo(host: str, port: int, scale: str, seed: int, no_serve: bool) -> None:
+    """Start the embedded database, load demo data once, create demo logins and serve."""
+    from dashboard.db import upgrade
+    from dashboard.permissions import sync_default_roles
+    from dashboard.queries.freshness import last_successful_refresh
+    from dashboard.users import DEMO_PASSWORD, ensure_demo_users
+    from etl.demo_data import generate
+    from etl.pipeline import run_pipeline
+
+    started = time.monotonic()
+    settings = _settings()
+    database = _database(settings)
+    upgrade(database.url)
+    with database.begin() as session:
+        sync_default_roles(session)
+        logins = ensure_demo_users(session)
+    with database.session() as session:
+        refreshed_at = last_successful_refresh(session)
+    if refreshed_at is None:
+        landing = settings.resolved_landing_dir
+        if not any(landing.glob("*/*.csv")):
+            click.echo(f"Generating {scale} demo data in {landing} ...")
+            generate(landing, scale=scale, seed=seed, as_of=date.today())
+        click.echo("Loading demo data (bronze → silver → gold) ...")
+        result = run_pipeline(database, landing, triggered_by="demo")
+        if result.status != "success":
+            raise click.ClickException(f"ETL failed: {result.error}")
+    else:
+        click.echo(f"Reusing data loaded at {refreshed_at:%Y-%m-%d %H:%M} UTC.")
+    click.echo(f"\nReady in {time.monotonic() - started:.1f}s. Demo logins (password: {DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.role:<18} {login.email}")
+    click.echo("")
+    if not no_serve:
+        _serve(settings, host, port)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

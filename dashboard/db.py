@@ -1,0 +1,161 @@
+"""Database connection: an external PostgreSQL, or an embedded one started with pgserver."""
+
+from __future__ import annotations
+
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from dashboard.settings import Settings
+
+EMBEDDED_DATABASE = "client360"
+MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+
+
+class DatabaseNotMigrated(RuntimeError):
+    """The database schema is missing or older than this code."""
+
+
+def to_sqlalchemy_url(url: str) -> str:
+    """Make any postgres URL use the psycopg 3 driver."""
+    for prefix in ("postgresql+psycopg2://", "postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix):]
+    return url
+
+
+def start_embedded_server(pgdata: Path) -> str:
+    """Start (or join) the embedded PostgreSQL in `pgdata` and return its admin URL."""
+    # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver does not need it.
+    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+    import pgserver  # imported lazily: production deployments never need it
+
+    pgdata = pgdata.resolve()
+    pgdata.mkdir(parents=True, exist_ok=True)
+    # cleanup_mode=None keeps the server up for other processes (web, scheduler, CLI),
+    # which join it through the same data directory instead of starting another.
+    server = pgserver.get_server(pgdata, cleanup_mode=None)
+    return to_sqlalchemy_url(server.get_uri())
+
+
+def ensure_database(admin_url: str, database: str) -> str:
+    """Create `database` on the server if it does not exist; return its URL."""
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            exists = conn.scalar(text("SELECT 1 FROM pg_database WHERE datname = :d"), {"d": database})
+            if not exists:
+                conn.execute(text(f'CREATE DATABASE "{database}"'))
+    finally:
+        engine.dispose()
+    return make_url(admin_url).set(database=database).render_as_string(hide_password=False)
+
+
+def resolve_database_url(settings: Settings) -> str:
+    """The URL to use: DATABASE_URL when set, else the embedded server's database."""
+    if settings.database_url:
+        return to_sqlalchemy_url(settings.database_url)
+    admin_url = start_embedded_server(settings.pgdata_dir)
+    return ensure_database(admin_url, EMBEDDED_DATABASE)
+
+
+def make_engine(url: str) -> Engine:
+    """An engine with settings suited to short dashboard queries and long ETL jobs alike."""
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+
+
+class Database:
+    """Engine plus session factory, created unbound and bound in the app factory or a job."""
+
+    def __init__(self) -> None:
+        self._engine: Engine | None = None
+        self._sessions: sessionmaker[Session] | None = None
+        self.url: str | None = None
+
+    def bind(self, url: str) -> Database:
+        """Connect to `url`; safe to call again with the same URL."""
+        if self._engine is not None and self.url == url:
+            return self
+        self.dispose()
+        self.url = url
+        self._engine = make_engine(url)
+        self._sessions = sessionmaker(self._engine, expire_on_commit=False)
+        return self
+
+    @property
+    def engine(self) -> Engine:
+        if self._engine is None:
+            raise RuntimeError("Database is not bound; call bind() or create_app() first.")
+        return self._engine
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A read-only unit of work: rolled back at the end."""
+        assert self._sessions is not None, "Database is not bound"
+        with self._sessions() as session:
+            yield session
+
+    @contextmanager
+    def begin(self) -> Iterator[Session]:
+        """A unit of work that commits on success and rolls back on error."""
+        assert self._sessions is not None, "Database is not bound"
+        with self._sessions.begin() as session:
+            yield session
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+        self._engine = None
+        self._sessions = None
+
+
+def alembic_config(url: str):  # -> alembic.config.Config
+    """Alembic configuration pointing at our migrations and `url`."""
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(url: str, revision: str = "head") -> None:
+    """Apply migrations up to `revision`."""
+    from alembic import command
+
+    command.upgrade(alembic_config(url), revision)
+
+
+def migration_state(engine: Engine) -> tuple[str | None, str | None]:
+    """(current revision in the database, newest revision in the code)."""
+    from alembic.runtime.migration import MigrationContext
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn, opts={"version_table_schema": "app"}).get_current_revision()
+    return current, head
+
+
+def check_migrated(engine: Engine) -> None:
+    """Raise DatabaseNotMigrated, with the fix, unless the schema is at the newest revision."""
+    current, head = migration_state(engine)
+    if current != head:
+        state = "has no schema yet" if current is None else f"is at revision {current}"
+        raise DatabaseNotMigrated(
+            f"The database {state}, but this version of Client360 needs revision {head}. "
+            "Run `c360 db upgrade` and start again."
+        )
+
+
+def runtime_dir_default() -> None:
+    """Give platformdirs a private runtime dir so embedded PostgreSQL starts without warnings."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path("/tmp") / f"c360-runtime-{os.getuid()}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(path)

@@ -1,0 +1,22 @@
+"""Declarative base shared by every table, with stable constraint names for migrations."""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+from sqlalchemy.orm import DeclarativeBase
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+SCHEMAS = ("app", "bronze", "silver", "gold")
+
+
+class Base(DeclarativeBase):
+    """Base class for all ORM tables."""
+
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)

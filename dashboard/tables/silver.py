@@ -1,0 +1,283 @@
+"""Silver: typed, validated, de-duplicated tables with amounts in USD.
+
+Each table mirrors one bronze dataset: same column names, real types, one row per key (the
+newest `updated_at`, then the newest load, wins), emails in lower case, and next to every
+amount in its original currency a `*_usd` column. They are rebuilt from bronze on every
+pipeline run by `etl.silver`, which derives the casts and checks from these classes; rows
+that fail a check are quarantined in bronze.quarantine instead.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+
+from sqlalchemy import Boolean, Date, DateTime, Double, Integer, Numeric, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from dashboard.tables.base import Base
+
+Timestamp = DateTime(timezone=True)
+Amount = Numeric  # unconstrained: keep what the source sent; gold rounds to cents
+Rate = Numeric
+
+
+class FxRate(Base):
+    """Daily exchange rates as delivered: one unit of `currency` in USD."""
+
+    __tablename__ = "fx_rates"
+    __table_args__ = {"schema": "silver"}
+
+    rate_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    usd_per_unit: Mapped[Decimal] = mapped_column(Rate)
+
+
+class FxRateDaily(Base):
+    """One rate per currency for every day from the first to the last rate date (gaps carried
+    forward from the latest earlier rate; USD is always 1), for plain equality joins."""
+
+    __tablename__ = "fx_rates_daily"
+    __table_args__ = {"schema": "silver"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    usd_per_unit: Mapped[Decimal] = mapped_column(Rate)
+    rate_date: Mapped[date] = mapped_column(Date)  # the day the rate was published
+
+
+class Account(Base):
+    """Customer companies."""
+
+    __tablename__ = "accounts"
+    __table_args__ = {"schema": "silver"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    parent_account_id: Mapped[str | None] = mapped_column(Text)
+    account_name: Mapped[str] = mapped_column(Text)
+    account_type: Mapped[str | None] = mapped_column(Text)
+    industry: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(Text)
+    territory: Mapped[str | None] = mapped_column(Text)
+    owner_user_id: Mapped[str | None] = mapped_column(Text)
+    currency: Mapped[str | None] = mapped_column(Text)
+    employee_count: Mapped[int | None] = mapped_column(Integer)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    status: Mapped[str] = mapped_column(Text)
+    churned_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Contact(Base):
+    """People at accounts; email in lower case."""
+
+    __tablename__ = "contacts"
+    __table_args__ = {"schema": "silver"}
+
+    contact_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    first_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(Text)
+    job_title: Mapped[str | None] = mapped_column(Text)
+    is_primary: Mapped[bool | None] = mapped_column(Boolean)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Lead(Base):
+    """Prospects; email in lower case."""
+
+    __tablename__ = "leads"
+    __table_args__ = {"schema": "silver"}
+
+    lead_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_name: Mapped[str | None] = mapped_column(Text)
+    last_name: Mapped[str | None] = mapped_column(Text)
+    company: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    country: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    lead_source: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    owner_user_id: Mapped[str | None] = mapped_column(Text)
+    converted_account_id: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Subscription(Base):
+    """Recurring services; `mrr_usd` is the MRR at the as-of (latest) rate."""
+
+    __tablename__ = "subscriptions"
+    __table_args__ = {"schema": "silver"}
+
+    subscription_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text)
+    product_id: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    mrr: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    mrr_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class Invoice(Base):
+    """Invoices; `amount_usd` at the rate of the issue date."""
+
+    __tablename__ = "invoices"
+    __table_args__ = {"schema": "silver"}
+
+    invoice_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    invoice_number: Mapped[str | None] = mapped_column(Text)
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    is_disputed: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class Payment(Base):
+    """Payments; `amount_usd` at the rate of the payment date."""
+
+    __tablename__ = "payments"
+    __table_args__ = {"schema": "silver"}
+
+    payment_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    invoice_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    paid_at: Mapped[datetime] = mapped_column(Timestamp)
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    method: Mapped[str | None] = mapped_column(Text)
+    amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class Ticket(Base):
+    """Support cases, with the first-response time in minutes when there was one."""
+
+    __tablename__ = "tickets"
+    __table_args__ = {"schema": "silver"}
+
+    ticket_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    channel: Mapped[str | None] = mapped_column(Text)
+    severity: Mapped[str | None] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(Text)
+    subject: Mapped[str | None] = mapped_column(Text)
+    sla_first_response_minutes: Mapped[int | None] = mapped_column(Integer)
+    first_response_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    status: Mapped[str | None] = mapped_column(Text)
+    csat: Mapped[int | None] = mapped_column(Integer)
+    agent_id: Mapped[str | None] = mapped_column(Text)
+    is_escalated: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    first_response_minutes: Mapped[float | None] = mapped_column(Double)
+
+
+class Campaign(Base):
+    """Marketing campaigns; `cost_usd` at the rate of the start date."""
+
+    __tablename__ = "campaigns"
+    __table_args__ = {"schema": "silver"}
+
+    campaign_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    campaign_name: Mapped[str] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)
+    objective: Mapped[str | None] = mapped_column(Text)
+    start_date: Mapped[date] = mapped_column(Date)
+    end_date: Mapped[date | None] = mapped_column(Date)
+    cost: Mapped[Decimal | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(Text)
+    cost_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class Send(Base):
+    """One campaign message to one contact; a step's timestamp is empty if it never happened."""
+
+    __tablename__ = "sends"
+    __table_args__ = {"schema": "silver"}
+
+    send_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    delivered_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    read_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    replied_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    status: Mapped[str | None] = mapped_column(Text)
+
+
+class Reply(Base):
+    """Inbound replies to campaign sends."""
+
+    __tablename__ = "replies"
+    __table_args__ = {"schema": "silver"}
+
+    reply_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    send_id: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    body: Mapped[str | None] = mapped_column(Text)
+
+
+class Meeting(Base):
+    """Calls, meetings and QBRs with accounts."""
+
+    __tablename__ = "meetings"
+    __table_args__ = {"schema": "silver"}
+
+    meeting_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(Text)
+    meeting_type: Mapped[str | None] = mapped_column(Text)
+    scheduled_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    outcome: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    """Chat and WhatsApp threads."""
+
+    __tablename__ = "conversations"
+    __table_args__ = {"schema": "silver"}
+
+    conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str | None] = mapped_column(Text)
+    started_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    assigned_agent_id: Mapped[str | None] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Message(Base):
+    """Messages in a conversation."""
+
+    __tablename__ = "messages"
+    __table_args__ = {"schema": "silver"}
+
+    message_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    conversation_id: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    direction: Mapped[str | None] = mapped_column(Text)
+    author_id: Mapped[str | None] = mapped_column(Text)
+    body: Mapped[str | None] = mapped_column(Text)

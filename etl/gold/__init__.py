@@ -1,0 +1,63 @@
+"""Gold stage: the small per-day and per-customer tables the pages read.
+
+Each gold table is filled by one SQL file in this folder, run in the order of GOLD_STEPS,
+all in one transaction: a failed run leaves the previous gold tables as they were. The SQL
+gets two parameters: `:first_day` and `:as_of`, the first and last day of FX rates in
+silver (the data window; as-of is the last day of data). To add a gold table: its ORM class
+in dashboard/tables/gold.py, a migration, `<table>.sql` here and a line in GOLD_STEPS.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy import Connection, text
+
+from dashboard.tables import gold
+from etl.steps import SqlStep, Step, run_steps
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).parent
+
+
+class NoDataWindow(RuntimeError):
+    """Silver has no FX rates, so there is no as-of day and no way to convert to USD."""
+
+
+@dataclass(frozen=True)
+class DataWindow:
+    """The days gold covers: the first and last FX rate day."""
+
+    first_day: date
+    as_of: date
+
+
+GOLD_STEPS: tuple[Step, ...] = (
+    SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql"),
+    SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql"),
+    SqlStep(gold.Campaign, SQL_DIR / "campaign.sql"),
+    SqlStep(gold.CampaignDaily, SQL_DIR / "campaign_daily.sql"),
+    SqlStep(gold.SupportDaily, SQL_DIR / "support_daily.sql"),
+    SqlStep(gold.Customer360, SQL_DIR / "customer_360.sql"),
+)
+
+
+def data_window(conn: Connection) -> DataWindow:
+    """First and last FX rate day in silver; NoDataWindow if there are no rates."""
+    first_day, as_of = conn.execute(text("SELECT min(rate_date), max(rate_date) FROM silver.fx_rates")).one()
+    if first_day is None or as_of is None:
+        raise NoDataWindow("silver.fx_rates is empty: no as-of day and no USD rates, so gold cannot be built "
+                           "(is billing/fx_rates*.csv in the landing folder?)")
+    return DataWindow(first_day, as_of)
+
+
+def build_gold(conn: Connection) -> tuple[dict[str, int], DataWindow]:
+    """Rebuild every gold table in the caller's transaction; (rows per table, window)."""
+    window = data_window(conn)
+    log.info("gold: data window %s to %s", window.first_day, window.as_of)
+    params = {"first_day": window.first_day, "as_of": window.as_of}
+    return run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False), window

@@ -1,0 +1,140 @@
+"""The ETL job: landing CSVs -> bronze -> silver -> gold, recorded as a run of job "etl".
+
+    result = run_pipeline(database, Path("var/landing"), triggered_by="cli")
+
+Bronze loads new files (one transaction per file; files already loaded are skipped), then
+silver and gold are each rebuilt in one transaction with set-based SQL. A failing stage
+rolls back its own transaction, so gold keeps its previous contents, and the run is
+recorded as 'failed' with the error. Running twice over the same landing folder gives the
+same gold tables.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from sqlalchemy.exc import DBAPIError
+
+from dashboard.db import Database
+from etl.bronze import load_landing
+from etl.gold import build_gold
+from etl.runs import JobAlreadyRunning, RunRecorder, recorded_run
+from etl.silver import build_silver
+
+log = logging.getLogger(__name__)
+
+JOB_ID = "etl"  # the pages' freshness badge reads the last successful run of this job
+
+
+@dataclass
+class PipelineResult:
+    """The outcome of one pipeline run."""
+
+    status: str  # success, failed or skipped (another run held the lock)
+    run_id: int | None
+    rows: dict[str, int] = field(default_factory=dict)  # "schema.table" -> rows
+    quarantined: int = 0  # rows rejected by this run's bronze loads plus silver checks
+    seconds: float = 0.0
+    error: str | None = None
+    stage_seconds: dict[str, float] = field(default_factory=dict)
+    rejected_files: list[str] = field(default_factory=list)
+    as_of: date | None = None
+
+
+class _Stages:
+    """Runs the stages in order, timing each and reporting to the run recorder."""
+
+    def __init__(self, database: Database, landing_dir: Path, recorder: RunRecorder, result: PipelineResult):
+        self.database = database
+        self.landing_dir = landing_dir
+        self.recorder = recorder
+        self.result = result
+
+    def _record(self, rows: dict[str, int]) -> None:
+        for table, count in rows.items():
+            self.recorder.add_rows(table, count)
+            self.result.rows[table] = self.result.rows.get(table, 0) + count
+
+    def bronze(self) -> None:
+        outcome = load_landing(self.database, self.landing_dir, job_run_id=self.recorder.run_id)
+        self._record({f"bronze.{table}": n for table, n in outcome.rows.items()})
+        if outcome.quarantined:
+            self._record({"bronze.quarantine": outcome.quarantined})
+        self.result.quarantined += outcome.quarantined
+        for rejected in outcome.rejected:
+            message = f"rejected landing file {rejected.error}"
+            self.result.rejected_files.append(rejected.source_file)
+            self.recorder.warn(message)
+
+    def silver(self) -> None:
+        with self.database.engine.begin() as conn:
+            rows, quarantined = build_silver(conn)
+        self._record(rows)
+        if quarantined:
+            self._record({"bronze.quarantine": quarantined})
+        self.result.quarantined += quarantined
+
+    def gold(self) -> None:
+        with self.database.engine.begin() as conn:
+            rows, window = build_gold(conn)
+        self._record(rows)
+        self.result.as_of = window.as_of
+
+    def run(self) -> None:
+        for name, stage in (("bronze", self.bronze), ("silver", self.silver), ("gold", self.gold)):
+            started = time.perf_counter()
+            log.info("etl: %s stage started", name)
+            try:
+                stage()
+            except Exception as exc:
+                raise StageFailed(name, exc) from exc
+            finally:
+                self.result.stage_seconds[name] = round(time.perf_counter() - started, 3)
+            log.info("etl: %s stage done in %.2fs", name, self.result.stage_seconds[name])
+
+
+class StageFailed(RuntimeError):
+    """A stage raised; the message names the stage and the original error."""
+
+    def __init__(self, stage: str, cause: BaseException):
+        super().__init__(f"{stage} stage failed: {describe_error(cause)}")
+        self.stage = stage
+
+
+def describe_error(exc: BaseException) -> str:
+    """One readable line or two for an error; database errors without the whole SQL text."""
+    if isinstance(exc, DBAPIError) and exc.orig is not None:
+        exc = exc.orig
+    return "".join(traceback.format_exception_only(type(exc), exc)).strip()
+
+
+def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "manual") -> PipelineResult:
+    """Run bronze -> silver -> gold as job "etl"; never raises for a failed stage."""
+    started = time.perf_counter()
+    result = PipelineResult(status="running", run_id=None)
+    try:
+        with recorded_run(database, JOB_ID, triggered_by=triggered_by) as recorder:
+            result.run_id = recorder.run_id
+            log.info("etl: run %s started (%s) on %s", recorder.run_id, triggered_by, landing_dir)
+            _Stages(database, Path(landing_dir), recorder, result).run()
+        result.status = "success"
+        if result.rejected_files:
+            result.error = "\n".join(recorder.warnings)
+    except JobAlreadyRunning as exc:
+        result.status, result.error = "skipped", str(exc)
+        log.warning("etl: skipped: %s", exc)
+    except StageFailed as exc:
+        result.status, result.error = "failed", str(exc)
+    except Exception as exc:  # e.g. the database is unreachable: report, do not raise
+        result.status, result.error = "failed", describe_error(exc)
+        log.error("etl: failed: %s", result.error)
+    result.seconds = round(time.perf_counter() - started, 3)
+    log.info("etl: run %s %s in %.1fs (%s)", result.run_id, result.status, result.seconds,
+             ", ".join(f"{k} {v:.1f}s" for k, v in result.stage_seconds.items()))
+    return result
+

@@ -1,0 +1,77 @@
+"""The one scheduler process: a declarative list of jobs with stable ids.
+
+Run it with `c360 scheduler`, once per deployment, never inside web workers. Each job
+takes a PostgreSQL advisory lock (see `etl.runs`), so even a second scheduler started by
+mistake cannot run the same job twice at once; every attempt is recorded in app.job_run.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from dashboard.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ScheduledJob:
+    """A job: stable id, the function to run, and an APScheduler trigger."""
+
+    id: str
+    func: Callable[[Settings], Any]
+    trigger: str
+    trigger_args: dict[str, Any] = field(default_factory=dict)
+    description: str = ""
+
+
+def refresh_data(settings: Settings) -> None:
+    """Load whatever landed since the last run and rebuild silver and gold."""
+    from dashboard.db import Database, resolve_database_url
+    from etl.pipeline import run_pipeline
+
+    database = Database().bind(resolve_database_url(settings))
+    try:
+        result = run_pipeline(database, settings.resolved_landing_dir, triggered_by="scheduler")
+        log.info("etl finished: %s in %.1fs", result.status, result.seconds)
+    finally:
+        database.dispose()
+
+
+def jobs(settings: Settings) -> list[ScheduledJob]:
+    """The schedule. Intervals come from the environment so operators can tune them."""
+    etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "60"))
+    return [
+        ScheduledJob("etl", refresh_data, "interval", {"minutes": etl_minutes},
+                     "Refresh bronze, silver and gold from the landing folder."),
+    ]
+
+
+def build_scheduler(settings: Settings, *, blocking: bool = True):
+    """An APScheduler with every job added; not started."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+    from apscheduler.schedulers.blocking import BlockingScheduler
+
+    scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
+    for job in jobs(settings):
+        # max_instances=1 and coalesce stop a slow run from piling up missed runs in this process;
+        # the advisory lock covers other processes.
+        scheduler.add_job(job.func, job.trigger, args=[settings], id=job.id, name=job.description,
+                          max_instances=1, coalesce=True, replace_existing=True,
+                          misfire_grace_time=300, **job.trigger_args)
+    return scheduler
+
+
+def run_scheduler(settings: Settings) -> None:
+    """Run the scheduler in the foreground until interrupted."""
+    scheduler = build_scheduler(settings)
+    for job in scheduler.get_jobs():
+        log.info("scheduled %s: %s", job.id, job.trigger)
+    try:
+        scheduler.start()
+    except (KeyboardInterrupt, SystemExit):
+        log.info("scheduler stopped")

@@ -1,0 +1,232 @@
+"""Silver stage: typed, validated, de-duplicated copies of the bronze datasets.
+
+Most silver tables are a `CleanTable`: two statements generated from the silver ORM class
+(an INSERT into bronze.quarantine and an INSERT … SELECT into silver), which together
+  * casts every column of the bronze dataset to the ORM column's type, after checking it
+    with `pg_input_is_valid` (dates and timestamps must also be year-first ISO, amounts
+    must not be NaN or Infinity, so '31/02/2025', 'N/A' and 'NaN' are all refused);
+  * refuses rows with an empty key or an empty NOT NULL column;
+  * sends refused rows to bronze.quarantine (stage 'silver') with every reason, e.g.
+    "invalid date '31/02/2025' in column created_at";
+  * keeps one row per primary key: the newest `updated_at` (when the dataset has one), then
+    the newest load, then the last row of the file;
+  * fills derived columns (lower-case emails, minutes) and USD amounts: amount x the
+    currency's rate on the relevant day, carried forward from the latest earlier rate
+    (silver.fx_rates_daily), clamped to the first and last rate days.
+
+The whole stage is rebuilt (TRUNCATE + INSERT) in one transaction on every run. To add a
+source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS below.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Boolean, Connection, Date, DateTime, Double, Float, Integer, Numeric, Table, text
+from sqlalchemy.dialects import postgresql
+
+from dashboard.tables import silver
+from dashboard.tables.bronze import BRONZE_TABLES
+from etl.steps import SqlStep, Step, qualified_name, run_steps
+
+log = logging.getLogger(__name__)
+
+SQL_DIR = Path(__file__).parent
+
+
+@dataclass(frozen=True)
+class Usd:
+    """`amount` in `currency` converted at the rate of `day` (SQL over the typed row `t`;
+    None means the as-of day, i.e. the last rate day)."""
+
+    amount: str
+    currency: str = "currency"
+    day: str | None = None
+
+
+@dataclass(frozen=True)
+class CleanTable:
+    """A silver table built from one bronze dataset, as described in the module docstring."""
+
+    model: Any  # a silver ORM class
+    source: str  # bronze table name, e.g. "crm_accounts"
+    derived: Mapping[str, str] = field(default_factory=dict)  # column -> SQL over typed row `t`
+    usd: Mapping[str, Usd] = field(default_factory=dict)  # column -> conversion
+
+    @property
+    def table(self) -> Table:
+        return self.model.__table__
+
+    def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        conn.execute(text(self.quarantine_sql()))
+        conn.execute(text(self.insert_sql()))
+
+    # The two statements share one list of checks: a row is quarantined exactly when one of
+    # them fails, and loaded exactly when all pass. Two plain scans of bronze turned out
+    # faster than one scan materialised in a CTE for both.
+
+    def _columns(self) -> tuple[list[str], list[Any]]:
+        target = self.table
+        source_columns = [c.name for c in BRONZE_TABLES[self.source].columns if not c.name.startswith("_")]
+        cast_columns = [c for c in target.columns if c.name in source_columns]
+        computed = set(self.derived) | set(self.usd)
+        unmapped = [c.name for c in target.columns if c.name not in source_columns and c.name not in computed]
+        if unmapped:
+            raise ValueError(f"{qualified_name(target)}: no source for columns {unmapped}")
+        return source_columns, cast_columns
+
+    def _source(self, source_columns: list[str]) -> str:
+        trimmed = ",\n               ".join(
+            f"NULLIF(btrim(b.{_q(name)}), '') AS {_q(name)}" for name in source_columns)
+        return (f"(SELECT b._load_id, b._row_number,\n               {trimmed}\n"
+                f"        FROM bronze.{_q(self.source)} b)")
+
+    def _checks(self, cast_columns: list[Any]) -> list[tuple[str, str]]:
+        """(condition that holds for a good value, reason when it does not) per check."""
+        checks = [(f"{_q(c.name)} IS NOT NULL", f"'missing value in column {c.name}'")
+                  for c in cast_columns if not c.nullable]
+        for column in cast_columns:
+            check = _validity_check(column)
+            if check is not None:
+                valid, label = check
+                checks.append((f"({_q(column.name)} IS NULL OR ({valid}))",
+                               f"format('invalid {label} %L in column {column.name}', {_q(column.name)})"))
+        return checks
+
+    def quarantine_sql(self) -> str:
+        """INSERT into bronze.quarantine of the rows that fail a check, with every reason."""
+        source_columns, cast_columns = self._columns()
+        checks = self._checks(cast_columns)
+        if not checks:
+            return "SELECT 1"
+        reason = "concat_ws('; ', " + ", ".join(f"CASE WHEN NOT {ok} THEN {why} END" for ok, why in checks) + ")"
+        raw = "json_build_object(" + ", ".join(f"'{n}', c.{_q(n)}" for n in source_columns) + ")::text"
+        failed = " OR ".join(f"NOT {ok}" for ok, _ in checks)
+        return f"""
+INSERT INTO bronze.quarantine (load_file_id, dataset, stage, source_file, row_number, raw, reason)
+SELECT c._load_id, '{self.source}', 'silver', lf.file_name, c._row_number, {raw}, {reason}
+FROM {self._source(source_columns)} c
+LEFT JOIN bronze.load_file lf ON lf.id = c._load_id
+WHERE {failed}
+"""
+
+    def insert_sql(self) -> str:
+        """INSERT of the newest good version of every key, typed, with derived and USD columns."""
+        target = self.table
+        source_columns, cast_columns = self._columns()
+        checks = self._checks(cast_columns)
+        passed = " AND ".join(ok for ok, _ in checks) or "true"
+        key = [_q(c.name) for c in target.primary_key.columns]
+        typed = ",\n           ".join(
+            f"CAST({_q(c.name)} AS {_pg_type(c)}) AS {_q(c.name)}" for c in cast_columns)
+        order = list(key)
+        if "updated_at" in target.columns and "updated_at" in source_columns:
+            order.append(f"CAST({_q('updated_at')} AS timestamptz) DESC NULLS LAST")
+        order += ["_load_id DESC", "_row_number DESC"]
+
+        joins, outputs = [], []
+        for column in target.columns:
+            name = column.name
+            if name in self.usd:
+                usd = self.usd[name]
+                alias = f"fx_{name}"
+                day = "fx_bounds.last_day" if usd.day is None else (
+                    f"LEAST(GREATEST({usd.day}, fx_bounds.first_day), fx_bounds.last_day)")
+                guard = "" if usd.day is None else f"{usd.day} IS NOT NULL AND "
+                joins.append(f"LEFT JOIN silver.fx_rates_daily {alias} ON {guard}"
+                             f"{alias}.currency = t.{_q(usd.currency)} AND {alias}.day = {day}")
+                outputs.append(f"t.{_q(usd.amount)} * {alias}.usd_per_unit")
+            elif name in self.derived:
+                outputs.append(self.derived[name])
+            else:
+                outputs.append(f"t.{_q(name)}")
+        if self.usd:
+            joins.insert(0, "CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day "
+                            "FROM silver.fx_rates_daily) fx_bounds")
+        join_sql = "\n".join(joins)
+        return f"""
+INSERT INTO {qualified_name(target)} ({", ".join(_q(c.name) for c in target.columns)})
+SELECT {", ".join(outputs)}
+FROM (
+    SELECT DISTINCT ON ({", ".join(key)})
+           {typed}
+    FROM {self._source(source_columns)} src
+    WHERE {passed}
+    ORDER BY {", ".join(order)}
+) t
+{join_sql}
+"""
+
+
+def _q(name: str) -> str:
+    return f'"{name}"'
+
+
+def _pg_type(column: Any) -> str:
+    return column.type.compile(dialect=postgresql.dialect())
+
+
+def _validity_check(column: Any) -> tuple[str, str] | None:
+    """(SQL that is true when the text value casts cleanly, label for the reason) or None.
+
+    `pg_input_is_valid` does the real check. The LIKE patterns (much cheaper than regular
+    expressions on millions of rows) insist on year-first ISO dates, so an ambiguous
+    '01/02/2025' is refused rather than read as January 2nd; numbers must not be NaN or
+    Infinity, which PostgreSQL's numeric accepts (any such spelling contains an 'n').
+    """
+    name, pg_type = _q(column.name), _pg_type(column)
+    kind = column.type
+    if isinstance(kind, DateTime):
+        return f"{name} LIKE '____-__-__%' AND pg_input_is_valid({name}, '{pg_type}')", "timestamp"
+    if isinstance(kind, Date):
+        return f"{name} LIKE '____-__-__' AND pg_input_is_valid({name}, '{pg_type}')", "date"
+    if isinstance(kind, Boolean):
+        return f"pg_input_is_valid({name}, '{pg_type}')", "boolean"
+    if isinstance(kind, Integer):
+        return f"pg_input_is_valid({name}, '{pg_type}')", "integer"
+    if isinstance(kind, Numeric | Double | Float):
+        return f"{name} NOT ILIKE '%n%' AND pg_input_is_valid({name}, '{pg_type}')", "number"
+    return None
+
+
+def _sql(name: str) -> Path:
+    return SQL_DIR / name
+
+
+SILVER_STEPS: tuple[Step, ...] = (
+    CleanTable(silver.FxRate, "billing_fx_rates"),
+    SqlStep(silver.FxRateDaily, _sql("fx_rates_daily.sql")),
+    CleanTable(silver.Account, "crm_accounts"),
+    CleanTable(silver.Contact, "crm_contacts", derived={"email": "lower(t.email)"}),
+    CleanTable(silver.Lead, "crm_leads", derived={"email": "lower(t.email)"}),
+    CleanTable(silver.Subscription, "crm_subscriptions", usd={"mrr_usd": Usd("mrr")}),
+    CleanTable(silver.Invoice, "billing_invoices", usd={"amount_usd": Usd("amount", day="t.issue_date")}),
+    CleanTable(silver.Payment, "billing_payments",
+               usd={"amount_usd": Usd("amount", day="CAST(t.paid_at AS date)")}),
+    CleanTable(silver.Ticket, "support_tickets", derived={
+        "first_response_minutes":
+            "CAST(EXTRACT(EPOCH FROM t.first_response_at - t.created_at) / 60 AS double precision)"}),
+    CleanTable(silver.Campaign, "marketing_campaigns", usd={"cost_usd": Usd("cost", day="t.start_date")}),
+    CleanTable(silver.Send, "marketing_sends"),
+    CleanTable(silver.Reply, "marketing_replies"),
+    CleanTable(silver.Meeting, "crm_meetings"),
+    CleanTable(silver.Conversation, "support_conversations"),
+    CleanTable(silver.Message, "support_messages"),
+)
+
+
+def build_silver(conn: Connection) -> tuple[dict[str, int], int]:
+    """Rebuild every silver table from bronze in the caller's transaction.
+
+    Returns (rows per silver table, rows quarantined by this stage).
+    """
+    conn.execute(text("DELETE FROM bronze.quarantine WHERE stage = 'silver'"))
+    rows = run_steps(conn, SILVER_STEPS, {}, stage="silver", truncate=True)
+    quarantined = int(conn.scalar(text("SELECT count(*) FROM bronze.quarantine WHERE stage = 'silver'")) or 0)
+    if quarantined:
+        log.info("silver: %d rows quarantined", quarantined)
+    return rows, quarantined

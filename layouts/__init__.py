@@ -1,0 +1,1 @@
+"""Page layouts and the shared components they are built from."""

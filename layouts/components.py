@@ -1,0 +1,243 @@
+"""Shared building blocks: page header, KPI and chart cards, freshness badge, empty and error states."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from datetime import UTC, date, datetime
+
+import dash_bootstrap_components as dbc
+import plotly.graph_objects as go
+from dash import dcc, html
+
+from models.kpi import Rag
+
+NO_SELECTION_MESSAGE = "No data for this selection"
+
+
+def humanize_age(moment: datetime, now: datetime | None = None) -> str:
+    """'5 minutes ago', '3 hours ago', '2 days ago'."""
+    now = now or datetime.now(UTC)
+    seconds = max(0, int((now - moment).total_seconds()))
+    for unit, size in (("day", 86400), ("hour", 3600), ("minute", 60)):
+        if seconds >= size:
+            count = seconds // size
+            return f"{count} {unit}{'s' if count != 1 else ''} ago"
+    return "just now"
+
+
+def freshness_badge(refreshed_at: datetime | None) -> dbc.Badge:
+    """'Data as of ...' from the last successful ETL run; amber when older than a day."""
+    if refreshed_at is None:
+        return dbc.Badge("No data loaded yet", color="secondary", id="freshness-badge",
+                         className="c360-freshness")
+    stale = (datetime.now(UTC) - refreshed_at).total_seconds() > 26 * 3600
+    label = f"Data as of {refreshed_at:%Y-%m-%d %H:%M} UTC · {humanize_age(refreshed_at)}"
+    return dbc.Badge(label, color="warning" if stale else "success", id="freshness-badge",
+                     className="c360-freshness", title="Time of the last successful data refresh")
+
+
+def page_header(title: str, subtitle: str = "", controls: object = None) -> html.Div:
+    """Title and subtitle on the left, the page's filters on the right."""
+    return html.Div(
+        [
+            html.Div([html.H2(title, className="c360-page-title mb-0"),
+                      html.P(subtitle, className="text-muted mb-0") if subtitle else None]),
+            html.Div(controls, className="c360-page-controls") if controls is not None else None,
+        ],
+        className="c360-page-header",
+    )
+
+
+def empty_state(title: str, detail: str | list, icon: str = "\u2615", state_id: str | None = None) -> html.Div:
+    """A friendly panel for 'nothing here yet', saying what to do about it."""
+    props = {"id": state_id} if state_id else {}
+    return html.Div(
+        [html.Div(icon, className="c360-empty-icon"), html.H4(title), html.P(detail, className="text-muted")],
+        className="c360-empty-state", **props,
+    )
+
+
+def forbidden_state() -> html.Div:
+    """The 403 page body."""
+    return html.Div(
+        [html.Div("403", className="c360-error-code"), html.H3("You do not have access to this page"),
+         html.P("Ask an administrator if you need it for your work.", className="text-muted"),
+         dbc.Button("Go to my dashboards", href="/", color="primary")],
+        className="c360-empty-state", id="forbidden-page",
+    )
+
+
+def not_found_state() -> html.Div:
+    """The 404 page body."""
+    return html.Div(
+        [html.Div("404", className="c360-error-code"), html.H3("Page not found"),
+         dbc.Button("Go to my dashboards", href="/", color="primary")],
+        className="c360-empty-state", id="not-found-page",
+    )
+
+
+# --- Number formatting -------------------------------------------------------------
+
+
+def _is_missing(value: float | None) -> bool:
+    return value is None or (isinstance(value, float) and math.isnan(value))
+
+
+def format_count(value: float | None) -> str:
+    """12,345; an em dash when missing."""
+    return "\u2014" if _is_missing(value) else f"{value:,.0f}"
+
+
+def format_usd(value: float | None) -> str:
+    """US dollars, compact: $950, $9,876, $12.3K, $1.2M, $3.4B."""
+    if _is_missing(value):
+        return "\u2014"
+    sign = "-" if value < 0 else ""
+    size = abs(value)
+    if round(size) < 10_000:
+        return f"{sign}${size:,.0f}"
+    for divisor, suffix in ((1e3, "K"), (1e6, "M"), (1e9, "B")):
+        # Round first so that 999,960 reads $1.0M, not $1,000.0K.
+        if round(size / divisor, 1) < 1000 or suffix == "B":
+            return f"{sign}${size / divisor:,.1f}{suffix}"
+    raise AssertionError("unreachable")
+
+
+def format_minutes(value: float | None) -> str:
+    """A duration given in minutes: 42 min, 3 h 05 min, 2 d 4 h."""
+    if _is_missing(value):
+        return "\u2014"
+    sign = "-" if value < 0 else ""
+    minutes = round(abs(value))
+    if minutes < 60:
+        return f"{sign}{minutes} min"
+    if minutes < 24 * 60:
+        return f"{sign}{minutes // 60} h {minutes % 60:02d} min"
+    return f"{sign}{minutes // 1440} d {(minutes % 1440) // 60} h"
+
+
+def format_day(day: date | None) -> str:
+    """22 Nov 2026."""
+    return "\u2014" if day is None else f"{day.day} {day:%b %Y}"
+
+
+def format_day_short(day: date | None, reference: date | None = None) -> str:
+    """22 Nov, with the year only when it differs from `reference`'s."""
+    if day is None:
+        return "\u2014"
+    return f"{day.day} {day:%b}" if reference is not None and day.year == reference.year else format_day(day)
+
+
+def format_percent(fraction: float | None, digits: int = 1) -> str:
+    """0.123 -> 12.3%."""
+    return "\u2014" if _is_missing(fraction) else f"{fraction * 100:.{digits}f}%"
+
+
+FORMATTERS: dict[str, Callable[[float | None], str]] = {
+    "count": format_count, "usd": format_usd, "minutes": format_minutes, "percent": format_percent,
+}
+
+
+# --- KPI and chart cards -----------------------------------------------------------
+
+
+def delta_indicator(delta: float | None, *, percent: float | None = None, value_format: str = "count",
+                    up_is_good: bool = True, comparison: str = "vs previous period") -> html.Div:
+    """'▲ 120 (+3.4%) vs previous period', green when the change is good and red when bad."""
+    if _is_missing(delta):
+        return html.Div([html.Span("No comparison", className="c360-delta-none"),
+                         html.Span(f" {comparison}", className="text-muted")],
+                        className="c360-delta")
+    if delta == 0:
+        return html.Div([html.Span("\u25cf No change", className="c360-delta-neutral"),
+                         html.Span(f" {comparison}", className="text-muted")],
+                        className="c360-delta", title=comparison)
+    else:
+        arrow = "\u25b2" if delta > 0 else "\u25bc"
+        tone = "good" if (delta > 0) == up_is_good else "bad"
+    text = f"{arrow} {FORMATTERS[value_format](abs(delta))}"
+    if not _is_missing(percent) and delta != 0:
+        text += f" ({percent:+.1f}%)"
+    return html.Div([html.Span(text, className=f"c360-delta-{tone}"),
+                     html.Span(f" {comparison}", className="text-muted")],
+                    className="c360-delta", title=comparison)
+
+
+def rag_indicator(status: Rag | str | None, label: str | None = None) -> html.Span:
+    """A coloured dot and a word: green 'On target', amber 'Watch', red 'Off target'."""
+    status = Rag(status) if status else Rag.UNKNOWN
+    words = {Rag.GREEN: "On target", Rag.AMBER: "Watch", Rag.RED: "Off target", Rag.UNKNOWN: "No data"}
+    return html.Span([html.Span(className=f"c360-rag-dot c360-rag-{status.value}"),
+                      label or words[status]],
+                     className=f"c360-rag c360-rag-text-{status.value}", title=f"Status: {status.value}")
+
+
+def kpi_card(title: str, value: float | None, delta: float | None = None, *, percent: float | None = None,
+             value_format: str = "count", up_is_good: bool = True, comparison: str = "vs previous period",
+             subtitle: str | None = None, rag: Rag | str | None = None, card_id: str | None = None,
+             ) -> dbc.Card:
+    """A headline figure with its change against the comparison period."""
+    header = [html.Span(title, className="c360-kpi-title")]
+    if rag is not None:
+        header.append(rag_indicator(rag))
+    body = [
+        html.Div(header, className="c360-kpi-header"),
+        html.Div(FORMATTERS[value_format](value), className="c360-kpi-value"),
+        delta_indicator(delta, percent=percent, value_format=value_format, up_is_good=up_is_good,
+                        comparison=comparison),
+    ]
+    if subtitle:
+        body.append(html.Div(subtitle, className="c360-kpi-subtitle text-muted"))
+    props = {"id": card_id} if card_id else {}
+    return dbc.Card(dbc.CardBody(body), className="c360-kpi-card h-100", **props)
+
+
+def kpi_card_empty(title: str, message: str = NO_SELECTION_MESSAGE) -> dbc.Card:
+    """A KPI card whose selection has no data."""
+    return dbc.Card(dbc.CardBody([html.Div(html.Span(title, className="c360-kpi-title"),
+                                           className="c360-kpi-header"),
+                                  no_selection_state(message)]),
+                    className="c360-kpi-card h-100")
+
+
+def graph(figure: go.Figure, height: int = 300) -> dcc.Graph:
+    """A chart without the mode bar, at a fixed height so cards line up."""
+    return dcc.Graph(figure=figure, config={"displayModeBar": False, "responsive": True},
+                     style={"height": f"{height}px"}, className="c360-graph")
+
+
+def chart_card(title: str, figure_or_children: go.Figure | object, *, subtitle: str | None = None,
+               height: int = 300, card_id: str | None = None, footer: object = None) -> dbc.Card:
+    """A titled card around a Plotly figure (drawn with the Client360 template) or any children."""
+    content = graph(figure_or_children, height) if isinstance(figure_or_children, go.Figure) \
+        else figure_or_children
+    header = [html.H6(title, className="c360-card-title mb-0")]
+    if subtitle:
+        header.append(html.Div(subtitle, className="c360-card-subtitle text-muted"))
+    parts = [dbc.CardHeader(header, className="c360-card-header"), dbc.CardBody(content, className="c360-card-body")]
+    if footer is not None:
+        parts.append(dbc.CardFooter(footer, className="c360-card-footer text-muted"))
+    props = {"id": card_id} if card_id else {}
+    return dbc.Card(parts, className="c360-chart-card h-100", **props)
+
+
+def compact_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, numeric: Sequence[int] = (),
+                  footer: Sequence[object] | None = None, table_id: str | None = None) -> html.Div:
+    """A small striped table; `numeric` holds the indexes of right-aligned columns."""
+    def cell(tag: type, index: int, content: object) -> html.Th | html.Td:
+        return tag(content, className="text-end text-nowrap" if index in numeric else None)
+
+    head = html.Thead(html.Tr([cell(html.Th, i, c) for i, c in enumerate(columns)]))
+    body = html.Tbody([html.Tr([cell(html.Td, i, c) for i, c in enumerate(row)]) for row in rows])
+    parts = [head, body]
+    if footer is not None:
+        parts.append(html.Tfoot(html.Tr([cell(html.Th, i, c) for i, c in enumerate(footer)])))
+    props = {"id": table_id} if table_id else {}
+    return html.Div(dbc.Table(parts, size="sm", hover=True, className="c360-table mb-0"),
+                    className="c360-table-wrap", **props)
+
+
+def no_selection_state(message: str = NO_SELECTION_MESSAGE) -> html.Div:
+    """The per-card panel shown when the filters select nothing."""
+    return html.Div(message, className="c360-no-selection")

@@ -1,0 +1,63 @@
+"""The page registry: each page's path, title and the permission it needs."""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import dash
+from flask_login import current_user
+
+from dashboard.permissions import AUTHENTICATED, VIEW_EXECUTIVE, has_permission
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    """A page: where it lives, what it is called, who may open it, and its layout module."""
+
+    module: str
+    path: str
+    name: str
+    permission: str
+    description: str = ""
+    in_navbar: bool = True
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("layouts.morning_coffee", "/executive", "Morning Coffee", VIEW_EXECUTIVE,
+             "Company-wide customers, leads, campaigns, team efficiency and MRR."),
+)
+HOME = PageSpec("layouts.home", "/", "Home", AUTHENTICATED, in_navbar=False)
+NOT_FOUND = PageSpec("layouts.not_found_404", "/404", "Not found", AUTHENTICATED, in_navbar=False)
+
+
+def pages_for_current_user() -> list[PageSpec]:
+    """The navbar pages the current user may open, in menu order."""
+    return [p for p in PAGES if p.in_navbar and has_permission(p.permission)]
+
+
+def guarded_layout(spec: PageSpec, layout: Callable[..., Any]) -> Callable[..., Any]:
+    """Wrap a page layout so it is built only for users holding the page's permission."""
+
+    def build(**kwargs: Any) -> Any:
+        from layouts.components import forbidden_state
+
+        if not has_permission(spec.permission):
+            if getattr(current_user, "is_authenticated", False):
+                from dashboard.audit import record_denial
+
+                record_denial(spec.permission, target=f"page:{spec.path}")
+            return forbidden_state()
+        return layout(**kwargs)
+
+    return build
+
+
+def register_pages() -> None:
+    """Register every page with Dash, each behind its permission."""
+    for spec in (HOME, NOT_FOUND, *PAGES):
+        module = importlib.import_module(spec.module)
+        dash.register_page(spec.module, path=spec.path, name=spec.name, title=f"{spec.name} · Client360",
+                           description=spec.description, layout=guarded_layout(spec, module.layout))

@@ -1,0 +1,42 @@
+"""The page shell: navbar with the user's pages, user menu, freshness badge, page container."""
+
+from __future__ import annotations
+
+import dash
+import dash_bootstrap_components as dbc
+from dash import html
+from flask_login import current_user
+
+from dashboard.extensions import db
+from dashboard.queries.freshness import last_successful_refresh
+from layouts.components import freshness_badge
+from layouts.pages import pages_for_current_user
+
+
+def navbar() -> dbc.Navbar:
+    """Links only to the pages this user's role may open."""
+    links = [dbc.NavItem(dbc.NavLink(p.name, href=p.path, active="exact", id=f"nav-{p.path.strip('/')}"))
+             for p in pages_for_current_user()]
+    with db.session() as session:
+        refreshed_at = last_successful_refresh(session)
+    user_menu = dbc.DropdownMenu(
+        [dbc.DropdownMenuItem(f"Role: {current_user.role.replace('_', ' ')}", header=True),
+         dbc.DropdownMenuItem("Sign out", href="/logout", external_link=True, id="logout-link")],
+        label=current_user.display_name, align_end=True, nav=True, in_navbar=True, id="user-menu",
+    )
+    return dbc.Navbar(
+        dbc.Container([
+            dbc.NavbarBrand("Client360", href="/"),
+            dbc.Nav(links, navbar=True, className="me-auto", id="main-nav"),
+            html.Div(freshness_badge(refreshed_at), className="me-3"),
+            dbc.Nav([user_menu], navbar=True),
+        ], fluid=True),
+        color="dark", dark=True, className="mb-3 c360-navbar",
+    )
+
+
+def app_layout() -> html.Div:
+    """Built per request, so the navbar reflects the current user's role."""
+    if not getattr(current_user, "is_authenticated", False):
+        return html.Div(id="anonymous-shell")
+    return html.Div([navbar(), dbc.Container(dash.page_container, fluid=True, className="c360-main")])

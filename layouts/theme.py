@@ -1,0 +1,42 @@
+"""One Plotly template for every chart, registered as the default."""
+
+from __future__ import annotations
+
+import plotly.graph_objects as go
+import plotly.io as pio
+
+TEMPLATE_NAME = "client360"
+TEMPLATE = "plotly_white+" + TEMPLATE_NAME
+PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
+PRIMARY = PALETTE[0]
+MUTED = "#cbd5e1"
+FONT_FAMILY = "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
+
+
+def register() -> None:
+    """Register the Client360 template and make it the default for new figures."""
+    template = go.layout.Template()
+    template.layout = go.Layout(
+        font=dict(family=FONT_FAMILY, size=12, color="#1f2937"),
+        colorway=PALETTE,
+        paper_bgcolor="rgba(0,0,0,0)",
+        plot_bgcolor="rgba(0,0,0,0)",
+        margin=dict(l=48, r=16, t=24, b=36),
+        xaxis=dict(showgrid=False, zeroline=False, linecolor="#d1d5db", ticks="outside", tickcolor="#d1d5db",
+                   automargin=True),
+        yaxis=dict(gridcolor="#eef0f3", zeroline=False, automargin=True),
+        legend=dict(orientation="h", yanchor="bottom", y=1.02, xanchor="left", x=0),
+        hoverlabel=dict(font_size=12, font_family=FONT_FAMILY),
+        separators=".,",
+    )
+    pio.templates[TEMPLATE_NAME] = template
+    pio.templates.default = TEMPLATE
+
+
+def figure(**layout: object) -> go.Figure:
+    """An empty figure drawn with the Client360 template (registering it if needed)."""
+    if TEMPLATE_NAME not in pio.templates:
+        register()
+    fig = go.Figure()
+    fig.update_layout(template=TEMPLATE, **layout)
+    return fig

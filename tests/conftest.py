@@ -1,0 +1,204 @@
+"""Shared fixtures: one PostgreSQL database, one small generated landing folder loaded
+through the real pipeline, one app, logged-in clients per role, and a headless browser."""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import threading
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, make_url, text
+
+from dashboard.db import Database, runtime_dir_default, start_embedded_server, to_sqlalchemy_url, upgrade
+from dashboard.settings import Settings
+
+AS_OF = date(2026, 11, 23)
+SEED = 7
+TEST_PASSWORD = "correct-horse-battery-staple"
+ROLES = ("admin", "executive", "sales_manager", "account_manager", "support_lead",
+         "marketing_manager", "billing")
+
+runtime_dir_default()
+
+
+@pytest.fixture(scope="session")
+def pg_admin_url() -> str:
+    """A PostgreSQL server: C360_TEST_DATABASE_URL when set, else embedded pgserver."""
+    external = os.environ.get("C360_TEST_DATABASE_URL")
+    if external:
+        return to_sqlalchemy_url(external)
+    # Unix socket paths are limited to ~100 characters, so keep the directory short.
+    return start_embedded_server(Path(f"/tmp/c360-test-{os.getuid()}"))
+
+
+def _create_fresh_database(admin_url: str, prefix: str) -> str:
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    engine.dispose()
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _drop_database(admin_url: str, url: str) -> None:
+    name = make_url(url).database
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def empty_database_url(pg_admin_url: str) -> Iterator[str]:
+    """A brand-new database with no schema, dropped after the session."""
+    url = _create_fresh_database(pg_admin_url, "c360_empty")
+    yield url
+    _drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_url: str) -> Iterator[str]:
+    """A fresh, migrated database for the whole test session."""
+    url = _create_fresh_database(pg_admin_url, "c360_test")
+    upgrade(url)
+    yield url
+    _drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def database(database_url: str) -> Iterator[Database]:
+    database = Database().bind(database_url)
+    yield database
+    database.dispose()
+
+
+@pytest.fixture(scope="session")
+def landing_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Small generated source exports, made once per session."""
+    from etl.demo_data import generate
+
+    out = tmp_path_factory.mktemp("landing")
+    generate(out, scale="small", seed=SEED, as_of=AS_OF, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def pristine_landing_dir(tmp_path_factory: pytest.TempPathFactory, landing_dir: Path) -> Path:
+    """A read-only copy of the landing files, for tests that recompute figures independently."""
+    import shutil
+
+    copy = tmp_path_factory.mktemp("landing-copy") / "landing"
+    shutil.copytree(landing_dir, copy)
+    return copy
+
+
+@pytest.fixture(scope="session")
+def loaded_database(database: Database, landing_dir: Path, pristine_landing_dir: Path):
+    """The session database after the real ETL pipeline has loaded the small landing data."""
+    from etl.pipeline import run_pipeline
+
+    result = run_pipeline(database, landing_dir, triggered_by="test")
+    assert result.status == "success", result.error
+    return database
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(env="development", secret_key="test-" + secrets.token_hex(16),
+                    database_url=database_url, data_dir=tmp_path_factory.mktemp("var"),
+                    testing=True)
+
+
+@pytest.fixture(scope="session")
+def app(settings: Settings, loaded_database: Database):
+    """The one app of the session, with a user per role (password TEST_PASSWORD)."""
+    from dashboard import create_app
+    from dashboard.extensions import db
+    from dashboard.permissions import sync_default_roles
+    from dashboard.users import create_user
+
+    server = create_app(settings)
+    with db.begin() as session:
+        sync_default_roles(session)
+    with db.begin() as session:
+        for role in ROLES:
+            create_user(session, email=f"{role}@test.client360.dev", role=role,
+                        password=TEST_PASSWORD, full_name=role.replace("_", " ").title())
+    return server
+
+
+@pytest.fixture()
+def client(app):
+    return app.test_client()
+
+
+def login(client, email: str, password: str = TEST_PASSWORD):
+    """Post the login form the way a browser does, CSRF token included."""
+    page = client.get("/login")
+    token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page.get_data(as_text=True))
+    assert token, "login form has no CSRF token"
+    return client.post("/login", data={"email": email, "password": password,
+                                       "csrf_token": token.group(1)})
+
+
+@pytest.fixture()
+def login_as(app):
+    """login_as('executive') -> a test client with a session for that role."""
+
+    def make(role: str):
+        client = app.test_client()
+        response = login(client, f"{role}@test.client360.dev")
+        assert response.status_code == 302, response.get_data(as_text=True)[:500]
+        return client
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def live_server(app) -> Iterator[str]:
+    """The app served on a free loopback port in a background thread."""
+    from werkzeug.serving import make_server
+
+    server = make_server("127.0.0.1", 0, app, threaded=True)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}"
+    server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def browser_driver():
+    """Debian's headless Chromium via chromedriver; required in CI, skipped elsewhere if missing."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    chromedriver = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
+    chromium = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+    if not (Path(chromedriver).exists() and Path(chromium).exists()):
+        if os.environ.get("CI"):
+            pytest.fail("Chromium and chromedriver must be installed in CI (see .ci/run)")
+        pytest.skip("headless Chromium is not installed: apt-get install chromium chromium-driver")
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
+                 "--disable-quic", "--no-first-run", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--window-size=1400,1000"):
+        options.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(chromedriver), options=options)
+    driver.implicitly_wait(0)
+    yield driver
+    driver.quit()
+
+
+@pytest.fixture()
+def browser(browser_driver, live_server):
+    """A browser with no session at the start of each test."""
+    browser_driver.get(live_server + "/login")
+    browser_driver.delete_all_cookies()
+    yield browser_driver
+    browser_driver.delete_all_cookies()

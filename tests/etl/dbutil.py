@@ -1,0 +1,71 @@
+"""Private databases for ETL tests that must not disturb the session's loaded database."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, create_engine, make_url, text
+
+from dashboard.db import Database, upgrade
+from dashboard.tables import Base
+
+
+def _admin(admin_url: str, statement: str) -> None:
+    engine = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def create_migrated_template(admin_url: str) -> str:
+    """A migrated database to clone from; returns its URL."""
+    name = f"c360_etl_tpl_{secrets.token_hex(4)}"
+    _admin(admin_url, f'CREATE DATABASE "{name}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    return url
+
+
+def drop_database(admin_url: str, url: str) -> None:
+    _admin(admin_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
+
+
+@contextmanager
+def cloned_database(admin_url: str, template_url: str) -> Iterator[Database]:
+    """A fresh database copied from the migrated template, dropped afterwards."""
+    name = f"c360_etl_{secrets.token_hex(4)}"
+    _admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"')
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    database = Database().bind(url)
+    try:
+        yield database
+    finally:
+        database.dispose()
+        drop_database(admin_url, url)
+
+
+GOLD_TABLES = [t for t in Base.metadata.sorted_tables if t.schema == "gold"]
+
+
+def table_checksum(conn: Connection, qualified: str) -> tuple[int, str]:
+    """(row count, md5 of every row's text in a fixed order) of a table."""
+    count, digest = conn.execute(text(
+        f"SELECT count(*), md5(COALESCE(string_agg(t::text, E'\\n' ORDER BY t::text), '')) FROM {qualified} t"
+    )).one()
+    return int(count), str(digest)
+
+
+def gold_checksums(database: Database) -> dict[str, tuple[int, str]]:
+    """Checksums of every gold table."""
+    with database.engine.connect() as conn:
+        return {f"gold.{t.name}": table_checksum(conn, f"gold.{t.name}") for t in GOLD_TABLES}
+
+
+def sha256_file(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()

@@ -1,0 +1,121 @@
+"""An independent pandas reading of the landing CSVs, to check the SQL pipeline against.
+
+Written from the definitions, not from the SQL: rows with the wrong field count are dropped,
+values that do not parse as their type drop the row, the newest `updated_at` wins per key,
+and amounts are converted with the latest rate on or before the day.
+"""
+
+from __future__ import annotations
+
+import csv
+from dataclasses import dataclass
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+# The semantic type of the columns the checks use, per dataset.
+TYPES: dict[str, dict[str, str]] = {
+    "billing/fx_rates": {"rate_date": "date", "usd_per_unit": "number"},
+    "crm/accounts": {"employee_count": "number", "created_at": "timestamp", "churned_at": "timestamp",
+                     "updated_at": "timestamp"},
+    "crm/contacts": {"is_primary": "bool", "created_at": "timestamp", "updated_at": "timestamp"},
+    "crm/subscriptions": {"start_date": "date", "end_date": "date", "mrr": "number", "updated_at": "timestamp"},
+    "billing/invoices": {"issue_date": "date", "due_date": "date", "amount": "number", "paid_at": "timestamp",
+                         "is_disputed": "bool", "updated_at": "timestamp"},
+    "support/tickets": {"created_at": "timestamp", "sla_first_response_minutes": "number",
+                        "first_response_at": "timestamp", "resolved_at": "timestamp", "csat": "number",
+                        "is_escalated": "bool", "updated_at": "timestamp"},
+}
+KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account_id"],
+        "crm/contacts": ["contact_id"], "crm/subscriptions": ["subscription_id"],
+        "billing/invoices": ["invoice_id"], "support/tickets": ["ticket_id"]}
+
+
+def raw_rows(landing: Path, key: str) -> pd.DataFrame:
+    """Well-formed rows of `<system>/<name>.csv` as strings (NA for empty fields)."""
+    system, name = key.split("/")
+    frames = []
+    for path in sorted((landing / system).glob(f"{name}*.csv")):
+        with path.open(newline="", encoding="utf-8") as fh:
+            reader = csv.reader(fh)
+            header = next(reader)
+            rows = [r for r in reader if len(r) == len(header)]
+        frames.append(pd.DataFrame(rows, columns=header, dtype=object))
+    frame = pd.concat(frames, ignore_index=True)
+    return frame.map(lambda v: pd.NA if v.strip() == "" else v.strip())
+
+
+def _parse(values: pd.Series, kind: str) -> pd.Series:
+    if kind == "date":
+        return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
+    if kind == "timestamp":
+        return pd.to_datetime(values, format="ISO8601", utc=True, errors="coerce")
+    if kind == "bool":
+        return values.map({"true": True, "false": False})
+    return pd.to_numeric(values, errors="coerce")
+
+
+def typed(landing: Path, key: str) -> pd.DataFrame:
+    """Parsed, validated and de-duplicated rows of a dataset."""
+    frame = raw_rows(landing, key)
+    valid = pd.Series(True, index=frame.index)
+    for column, kind in TYPES[key].items():
+        parsed = _parse(frame[column], kind)
+        valid &= frame[column].isna() | parsed.notna()
+        frame[column] = parsed
+    frame = frame[valid]
+    if "updated_at" in frame.columns:
+        frame = frame.sort_values("updated_at", na_position="first", kind="stable")
+    return frame.drop_duplicates(KEYS[key], keep="last").reset_index(drop=True)
+
+
+@dataclass
+class Landing:
+    """The typed datasets the checks need."""
+
+    fx: pd.DataFrame
+    accounts: pd.DataFrame
+    contacts: pd.DataFrame
+    subscriptions: pd.DataFrame
+    invoices: pd.DataFrame
+    tickets: pd.DataFrame
+
+    @classmethod
+    def read(cls, landing: Path) -> Landing:
+        return cls(*(typed(landing, k) for k in ("billing/fx_rates", "crm/accounts", "crm/contacts",
+                                                  "crm/subscriptions", "billing/invoices", "support/tickets")))
+
+    @property
+    def as_of(self) -> date:
+        return self.fx["rate_date"].max().date()
+
+    def rate(self, currency: str, day: date) -> float:
+        """USD per unit of `currency` on `day`: the latest rate on or before it."""
+        rates = self.fx[(self.fx["currency"] == currency) & (self.fx["rate_date"] <= pd.Timestamp(day))]
+        return float(rates.sort_values("rate_date")["usd_per_unit"].iloc[-1])
+
+    def accounts_with_group(self) -> pd.DataFrame:
+        accounts = self.accounts[["account_id", "region", "account_type", "status"]].copy()
+        accounts["region"] = accounts["region"].fillna("Unknown")
+        accounts["segment"] = accounts["account_type"].fillna("Unknown")
+        return accounts
+
+    def active_subscriptions(self, day: date) -> pd.DataFrame:
+        """Subscriptions active on `day`, with the account's region and segment."""
+        d = pd.Timestamp(day)
+        subs = self.subscriptions
+        active = subs[(subs["start_date"] <= d) & (subs["end_date"].isna() | (subs["end_date"] > d))]
+        merged = active.merge(self.accounts_with_group()[["account_id", "region", "segment"]],
+                              on="account_id", how="left")
+        merged[["region", "segment"]] = merged[["region", "segment"]].fillna("Unknown")
+        return merged
+
+    def kpis_on(self, day: date) -> pd.DataFrame:
+        """active_customers and mrr_usd on `day` per region and segment."""
+        active = self.active_subscriptions(day)
+        rates = {c: self.rate(c, day) for c in active["currency"].unique()}
+        active = active.assign(mrr_usd=active["mrr"] * active["currency"].map(rates))
+        return (active.groupby(["region", "segment"])
+                .agg(active_customers=("account_id", "nunique"), mrr_usd=("mrr_usd", "sum"))
+                .reset_index())

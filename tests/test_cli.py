@@ -1,0 +1,100 @@
+"""The c360 command line, against the session's PostgreSQL."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import create_engine, make_url, select, text
+
+from dashboard.cli import main
+from dashboard.tables.app import User
+
+
+@pytest.fixture()
+def cli_env(database_url: str, tmp_path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("C360_ENV", raising=False)
+    return CliRunner()
+
+
+def test_db_check_and_upgrade(cli_env: CliRunner) -> None:
+    result = cli_env.invoke(main, ["db", "upgrade"])
+    assert result.exit_code == 0, result.output
+    result = cli_env.invoke(main, ["db", "check"])
+    assert result.exit_code == 0 and "current" in result.output
+
+
+def test_users_add_creates_a_user_with_hashed_password(cli_env: CliRunner, database) -> None:
+    result = cli_env.invoke(main, ["users", "add", "--email", "New.Person@Example.com", "--role", "billing",
+                                   "--password", "a-long-enough-password"])
+    assert result.exit_code == 0, result.output
+    with database.session() as session:
+        user = session.scalar(select(User).where(User.email == "new.person@example.com"))
+    assert user is not None and user.role_name == "billing"
+    assert user.password_hash.startswith("$argon2")
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["--email", "x@example.com", "--role", "wizard", "--password", "a-long-enough-password"], "Unknown role"),
+    (["--email", "x@example.com", "--role", "billing", "--password", "short"], "at least 12"),
+    (["--email", "not-an-email", "--role", "billing", "--password", "a-long-enough-password"], "valid email"),
+])
+def test_users_add_rejects_bad_input(cli_env: CliRunner, args, message) -> None:
+    result = cli_env.invoke(main, ["users", "add", *args])
+    assert result.exit_code != 0
+    assert message in result.output
+
+
+def test_users_add_rejects_duplicate(cli_env: CliRunner) -> None:
+    args = ["users", "add", "--email", "dup@example.com", "--role", "billing",
+            "--password", "a-long-enough-password"]
+    assert cli_env.invoke(main, args).exit_code == 0
+    result = cli_env.invoke(main, args)
+    assert result.exit_code != 0 and "already exists" in result.output
+
+
+@contextmanager
+def _empty_database(pg_admin_url: str, name: str) -> Iterator[str]:
+    """A brand-new database with no schema, dropped afterwards."""
+    engine = create_engine(pg_admin_url, isolation_level="AUTOCOMMIT")
+    with engine.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    try:
+        yield make_url(pg_admin_url).set(database=name).render_as_string(hide_password=False)
+    finally:
+        with engine.connect() as conn:
+            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        engine.dispose()
+
+
+def test_db_check_fails_on_unmigrated_database(pg_admin_url: str, monkeypatch, tmp_path) -> None:
+    with _empty_database(pg_admin_url, "c360_cli_empty") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+        result = CliRunner().invoke(main, ["db", "check"])
+        assert result.exit_code != 0 and "c360 db upgrade" in result.output
+
+
+def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeypatch, tmp_path) -> None:
+    """`c360 demo --no-serve`: migrate, generate, load, create logins; a second start reuses the data."""
+    with _empty_database(pg_admin_url, "c360_cli_demo") as url:
+        monkeypatch.setenv("DATABASE_URL", url)
+        monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+        runner = CliRunner()
+        first = runner.invoke(main, ["demo", "--no-serve", "--scale", "small", "--seed", "3"])
+        assert first.exit_code == 0, first.output
+        assert "exec@demo.client360.dev" in first.output and "Generating small demo data" in first.output
+        assert any((tmp_path / "landing").glob("*/*.csv"))
+        second = runner.invoke(main, ["demo", "--no-serve", "--scale", "small"])
+        assert second.exit_code == 0, second.output
+        assert "Reusing data loaded at" in second.output and "Generating" not in second.output
+        check = create_engine(url)
+        with check.connect() as conn:
+            assert conn.scalar(text("SELECT count(*) FROM app.users")) == 7
+            assert conn.scalar(text("SELECT count(*) FROM gold.customer_360")) > 0
+        check.dispose()

@@ -1,0 +1,64 @@
+"""Job runs are recorded, and the advisory lock stops a job running twice at once."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from dashboard.tables.app import JobRun
+from etl.runs import JobAlreadyRunning, job_lock, recorded_run
+
+
+def _run(database, run_id: int) -> JobRun:
+    with database.session() as session:
+        return session.scalar(select(JobRun).where(JobRun.id == run_id))
+
+
+def test_successful_run_is_recorded(database) -> None:
+    with recorded_run(database, "unit-ok", triggered_by="test") as run:
+        run.add_rows("gold.example", 3)
+        run.add_rows("gold.example", 2)
+    stored = _run(database, run.run_id)
+    assert stored.status == "success"
+    assert stored.rows == {"gold.example": 5}
+    assert stored.finished_at is not None and stored.finished_at >= stored.started_at
+    assert stored.error is None
+
+
+def test_failed_run_is_recorded_with_error(database) -> None:
+    with pytest.raises(ZeroDivisionError):
+        with recorded_run(database, "unit-fail") as run:
+            1 / 0  # noqa: B018
+    stored = _run(database, run.run_id)
+    assert stored.status == "failed"
+    assert "ZeroDivisionError" in stored.error
+
+
+def test_second_concurrent_run_is_skipped(database) -> None:
+    from dashboard.db import Database
+
+    other_process = Database().bind(database.url)  # a separate pool, like another process
+    try:
+        with job_lock(other_process, "unit-locked"):
+            with pytest.raises(JobAlreadyRunning):
+                with recorded_run(database, "unit-locked"):
+                    pytest.fail("the job body must not run while another holds the lock")
+        with database.session() as session:
+            stored = session.scalar(select(JobRun).where(JobRun.job_id == "unit-locked"))
+        assert stored.status == "skipped" and "already running" in stored.error
+        # Once released, the job runs again.
+        with recorded_run(database, "unit-locked") as again:
+            pass
+        assert _run(database, again.run_id).status == "success"
+    finally:
+        other_process.dispose()
+
+
+def test_scheduler_declares_one_etl_job(settings) -> None:
+    from etl.scheduler import build_scheduler
+
+    scheduler = build_scheduler(settings, blocking=False)
+    ids = [job.id for job in scheduler.get_jobs()]
+    assert ids == ["etl"]
+    job = scheduler.get_job("etl")
+    assert job.max_instances == 1 and job.coalesce
