@@ -324,13 +324,24 @@ def _step(count: int, rate: float | None) -> html.Div:
                     className="c360-step")
 
 
+# SMS has no read receipts: a zero there would read as "nobody read it".
+CHANNELS_WITHOUT_READ_RECEIPTS = frozenset({"sms"})
+
+
+def _funnel_cell(row: Any, step: str) -> html.Div:
+    if step == "read" and row.channel in CHANNELS_WITHOUT_READ_RECEIPTS:
+        return html.Div(html.Span("n/a", title="SMS has no read receipts", className="text-muted"),
+                        className="c360-step")
+    return _step(getattr(row, step), getattr(row, f"{step}_rate"))
+
+
 def campaigns_table(funnel: pd.DataFrame) -> html.Div:
     """One row per campaign: sent, then delivered, read and replied with their share of sent."""
     steps = ("delivered", "read", "replied")
     rows = [
         [html.Div([html.Div(row.campaign_name, className="c360-campaign-name", title=row.campaign_name),
                    html.Div(CHANNEL_LABELS.get(row.channel, row.channel), className="c360-channel text-muted")]),
-         format_count(row.sent), *[_step(getattr(row, s), getattr(row, f"{s}_rate")) for s in steps]]
+         format_count(row.sent), *[_funnel_cell(row, s) for s in steps]]
         for row in funnel.itertuples(index=False)
     ]
     sent = int(funnel["sent"].sum())

@@ -15,7 +15,7 @@ def layout(**_: object) -> html.Div:
     pages = pages_for_current_user()
     if not pages:
         body = empty_state("No dashboards for your role yet",
-                           "Your role has no dashboard pages assigned. Ask an administrator.", "\U0001F4CB")
+                           "Your role has no dashboard pages assigned. Ask an administrator.", "\u2302")
     else:
         body = dbc.Row([
             dbc.Col(dbc.Card(dbc.CardBody([

@@ -994,3 +994,19 @@ def test_layout_defaults_to_the_30_days_ending_yesterday(gold, monkeypatch):
     for component_id in (ID.KPI_CUSTOMERS, ID.KPI_CONTACTS, ID.KPI_LEADS, ID.KPI_EFFICIENCY, ID.KPI_MRR,
                          ID.MRR_TREND, ID.REVENUE_BY_REGION, ID.CAMPAIGNS, ID.TOP_ACCOUNTS):
         assert component_id in by_id
+
+
+def test_sms_read_step_shows_not_applicable_instead_of_zero():
+    import pandas as pd
+
+    from callbacks.morning_coffee import campaigns_table
+
+    funnel = pd.DataFrame([
+        {"campaign_name": "Fibre launch", "channel": "sms", "sent": 100, "delivered": 95, "read": 0,
+         "replied": 6, "delivered_rate": 0.95, "read_rate": 0.0, "replied_rate": 0.06},
+        {"campaign_name": "Survey", "channel": "email", "sent": 100, "delivered": 90, "read": 20,
+         "replied": 2, "delivered_rate": 0.9, "read_rate": 0.2, "replied_rate": 0.02},
+    ])
+    text = str(campaigns_table(funnel).to_plotly_json())
+    assert text.count("n/a") == 1
+    assert "SMS has no read receipts" in text
