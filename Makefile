@@ -31,7 +31,7 @@ lint: install
 	$(BIN)/ruff check .
 
 bench: install
-	$(BIN)/python bench/pipeline.py
+	$(BIN)/python bench/etl.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -104,7 +104,7 @@ def etl_run(landing: Path | None) -> None:
     if not landing.is_dir():
         raise click.ClickException(f"Landing folder {landing} does not exist. "
                                    "Run `c360 demo-data` or point --landing at your exports.")
-    result = run_pipeline(_database(settings), landing, triggered_by="cli")
+    result = run_pipeline(_database(settings), landing, triggered_by="cli", archive=True, pull=True)
     for table, rows in sorted(result.rows.items()):
         click.echo(f"  {table:<40} {rows:>12,}")
     click.echo(f"ETL {result.status} in {result.seconds:.1f}s (run {result.run_id}).")
@@ -189,7 +189,8 @@ def scheduler() -> None:
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Prepare everything, then exit.")
-def demo(host: str, port: int, scale: str, seed: int, no_serve: bool) -> None:
+@click.option("--live", is_flag=True, help="Drop new source records every minute and refresh the data.")
+def demo(host: str, port: int, scale: str, seed: int, no_serve: bool, live: bool) -> None:
     """Start the embedded database, load demo data once, create demo logins and serve."""
     from dashboard.db import upgrade
     from dashboard.permissions import sync_default_roles
@@ -222,8 +223,31 @@ def demo(host: str, port: int, scale: str, seed: int, no_serve: bool) -> None:
     for login in logins:
         click.echo(f"  {login.role:<18} {login.email}")
     click.echo("")
+    if live and not no_serve:
+        _start_live_feed(database, settings.resolved_landing_dir)
     if not no_serve:
         _serve(settings, host, port)
+
+
+def _live_tick(database, landing: Path) -> None:
+    from etl.demo_data.live import drop_batch
+    from etl.pipeline import run_pipeline
+
+    batch = drop_batch(database, landing)
+    result = run_pipeline(database, landing, triggered_by="demo-live")
+    logging.getLogger("c360.demo").info("live feed: %s new rows, refresh %s in %.1fs",
+                                        sum(batch.rows.values()), result.status, result.seconds)
+
+
+def _start_live_feed(database, landing: Path) -> None:
+    """Demo only: a background job in this single process, never in production web workers."""
+    from apscheduler.schedulers.background import BackgroundScheduler
+
+    scheduler = BackgroundScheduler(timezone="UTC")
+    scheduler.add_job(_live_tick, "interval", minutes=1, args=[database, landing], id="demo_live_feed",
+                      max_instances=1, coalesce=True)
+    scheduler.start()
+    click.echo("Live feed on: new records land every minute and the data refreshes by itself.")
 
 
 if __name__ == "__main__":  # pragma: no cover

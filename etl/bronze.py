@@ -1,11 +1,19 @@
-"""Bronze loader: every landing CSV into its all-text bronze table, with COPY.
+"""Bronze loader: every landing file (CSV, JSONL, Parquet) into its all-text bronze table, with COPY.
 
 A file is identified by its SHA-256, so a file already loaded is skipped and re-running is a
-no-op. Each file is loaded in one transaction: the fast path COPYs the whole file; if
-PostgreSQL refuses it (a row with the wrong field count, say), the file is streamed through
-Python's csv reader instead and only well-formed rows are COPYed, the rest being quarantined
-with the reason and row number. A file whose header does not match its dataset is rejected
+no-op. Each file is loaded in one transaction: the fast path COPYs a whole CSV file; if
+PostgreSQL refuses it (a row with the wrong field count, invalid UTF-8 bytes, say), or the file
+does not end with a line terminator (a truncated export), the file is streamed through Python's
+csv reader instead and only well-formed rows are COPYed, the rest being quarantined with the
+reason and row number. JSONL and Parquet records are converted to the same text rows and
+streamed with COPY as well. A file whose header (a JSONL file's first record, a Parquet
+schema) does not match its dataset, an empty file and an unreadable Parquet file are rejected
 whole. `_row_number` is the record's 1-based position in the file, header excluded.
+
+With `archive=True` a file is moved once handled: loaded or already loaded to
+`<landing>/processed/<system>/`, rejected to `<landing>/quarantine/<system>/`. The move happens
+after the commit; a crash in between leaves the file in place and the next run skips it by its
+checksum and moves it then.
 """
 
 from __future__ import annotations
@@ -13,8 +21,11 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
+import json
 import logging
-from collections.abc import Iterator
+import os
+import re
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -28,6 +39,11 @@ from etl.datasets import DATASETS, Dataset
 log = logging.getLogger(__name__)
 
 _CHUNK = 1 << 20
+FORMATS = {".csv": "csv", ".jsonl": "jsonl", ".ndjson": "jsonl", ".parquet": "parquet"}
+PROCESSED_DIR = "processed"
+QUARANTINE_DIR = "quarantine"
+# Lone surrogates are what undecodable bytes become under errors="surrogateescape".
+_UNDECODABLE = re.compile("[\udc80-\udcff]")
 
 
 @dataclass
@@ -42,6 +58,7 @@ class FileLoad:
     rows_quarantined: int = 0
     load_file_id: int | None = None
     error: str | None = None
+    archived_to: str | None = None  # relative to the landing folder, when the file was moved
 
 
 @dataclass
@@ -72,8 +89,17 @@ class HeaderMismatch(ValueError):
     """The file's header is not the dataset's column list."""
 
 
+class UnreadableFile(ValueError):
+    """The file cannot be read at all (e.g. a truncated Parquet file)."""
+
+
+def file_format(path: Path) -> str | None:
+    """'csv', 'jsonl' or 'parquet' from the file's suffix, or None for anything else."""
+    return FORMATS.get(path.suffix.lower())
+
+
 def landing_files(landing_dir: Path) -> list[tuple[Dataset, Path]]:
-    """Every `<landing>/<system>/<name>*.csv`, paired with its dataset, in a stable order.
+    """Every `<landing>/<system>/<name>*.{csv,jsonl,ndjson,parquet}`, with its dataset, in a stable order.
 
     When several dataset names of a system prefix a file name, the longest wins: were there
     an `accounts_history` dataset, `accounts_history_2025.csv` would not go to `accounts`.
@@ -86,7 +112,7 @@ def landing_files(landing_dir: Path) -> list[tuple[Dataset, Path]]:
         folder = landing_dir / system
         if not folder.is_dir():
             continue
-        for path in sorted(folder.glob("*.csv")):
+        for path in sorted(p for p in folder.iterdir() if p.is_file() and file_format(p)):
             matches = [d for d in datasets if path.name.startswith(d.name)]
             if not matches:
                 log.warning("bronze: %s matches no dataset of system %r; ignored", path, system)
@@ -133,13 +159,15 @@ def check_header(dataset: Dataset, header: list[str] | None) -> None:
         raise HeaderMismatch(f"header does not match dataset {dataset.bronze_table}: " + "; ".join(parts))
 
 
-def load_landing(database: Database, landing_dir: Path, *, job_run_id: int | None = None) -> BronzeResult:
-    """Load every new landing file into bronze, one transaction per file."""
+def load_landing(database: Database, landing_dir: Path, *, job_run_id: int | None = None,
+                 archive: bool = False) -> BronzeResult:
+    """Load every new landing file into bronze, one transaction per file; archive=True moves them after."""
     result = BronzeResult()
     files = landing_files(Path(landing_dir))
     log.info("bronze: %d landing files in %s", len(files), landing_dir)
     for dataset, path in files:
-        outcome = load_file(database, dataset, path, landing_dir=Path(landing_dir), job_run_id=job_run_id)
+        outcome = load_file(database, dataset, path, landing_dir=Path(landing_dir), job_run_id=job_run_id,
+                            archive=archive)
         result.files.append(outcome)
     loaded = [f for f in result.files if f.status == "loaded"]
     log.info("bronze: %d files loaded (%d rows, %d quarantined), %d skipped, %d rejected",
@@ -149,10 +177,35 @@ def load_landing(database: Database, landing_dir: Path, *, job_run_id: int | Non
 
 
 def load_file(database: Database, dataset: Dataset, path: Path, *, landing_dir: Path | None = None,
-              job_run_id: int | None = None) -> FileLoad:
+              job_run_id: int | None = None, archive: bool = False) -> FileLoad:
     """Load one file into `bronze.<dataset>` unless a file with the same SHA-256 was loaded."""
+    outcome = _load_file(database, dataset, path, landing_dir=landing_dir, job_run_id=job_run_id)
+    if archive and landing_dir is not None:
+        folder = QUARANTINE_DIR if outcome.status == "rejected" else PROCESSED_DIR
+        outcome.archived_to = archive_file(path, Path(landing_dir), folder, outcome.sha256)
+    return outcome
+
+
+def archive_file(path: Path, landing_dir: Path, folder: str, sha256: str) -> str:
+    """Move a handled file to `<landing>/<folder>/<system>/`; return its new relative path.
+
+    A file of the same name already there (a re-export under the same name) is kept: the new
+    one gets its checksum's first 12 characters added to its name.
+    """
+    target_dir = landing_dir / folder / path.parent.name
+    target_dir.mkdir(parents=True, exist_ok=True)
+    target = target_dir / path.name
+    if target.exists():
+        target = target_dir / f"{path.stem}.{sha256[:12]}{path.suffix}"
+    os.replace(path, target)
+    return target.relative_to(landing_dir).as_posix()
+
+
+def _load_file(database: Database, dataset: Dataset, path: Path, *, landing_dir: Path | None,
+               job_run_id: int | None) -> FileLoad:
     source_file = path.relative_to(landing_dir).as_posix() if landing_dir else path.name
     sha = file_sha256(path)
+    fmt = file_format(path) or "csv"
     outcome = FileLoad(dataset=dataset.bronze_table, source_file=source_file, sha256=sha, status="loaded")
     with database.engine.connect() as conn, conn.begin():
         existing = conn.scalar(select(LoadFile.id).where(LoadFile.sha256 == sha))
@@ -160,41 +213,198 @@ def load_file(database: Database, dataset: Dataset, path: Path, *, landing_dir: 
             log.debug("bronze: %s already loaded (load %s); skipped", source_file, existing)
             outcome.status, outcome.load_file_id = "skipped", existing
             return outcome
-        header = read_header(path)
+        header: list[str] | None = None
         try:
-            check_header(dataset, header)
-        except HeaderMismatch as exc:
+            if fmt == "csv":
+                header = read_header(path)
+                check_header(dataset, header)
+            elif fmt == "jsonl":
+                header = _jsonl_fields(path)
+                check_fields(dataset, header)
+            else:
+                header = _parquet_columns(path)
+                check_header(dataset, header)
+            with conn.begin_nested():
+                _load_records(conn, outcome, dataset, fmt, header, path, job_run_id)
+        except (HeaderMismatch, UnreadableFile) as exc:
             outcome.status, outcome.error = "rejected", f"{source_file}: {exc}"
+            outcome.rows_loaded = outcome.rows_quarantined = 0
+            outcome.load_file_id = None
             _record_rejection(conn, dataset, source_file, header, str(exc))
             log.error("bronze: rejected %s", outcome.error)
             return outcome
-        assert header is not None
-        load_id = conn.scalar(
-            insert(LoadFile).values(dataset=dataset.bronze_table, file_name=source_file, sha256=sha,
-                                    job_run_id=job_run_id).returning(LoadFile.id))
-        outcome.load_file_id = load_id
-        pg = conn.connection.driver_connection
-        assert isinstance(pg, psycopg.Connection)
-        try:
-            with conn.begin_nested():
-                outcome.rows_loaded = _copy_whole_file(pg, dataset, header, path, load_id, source_file)
-        except psycopg.errors.DataError as exc:
-            log.info("bronze: COPY refused %s (%s); loading it row by row",
-                     source_file, str(exc).splitlines()[0])
-            loaded, rejects = _copy_valid_rows(pg, dataset, header, path, load_id, source_file)
-            outcome.rows_loaded = loaded
-            outcome.rows_quarantined = len(rejects)
-            if rejects:
-                conn.execute(insert(QuarantinedRow), [
-                    {"load_file_id": load_id, "dataset": dataset.bronze_table, "stage": "bronze",
-                     "source_file": source_file, "row_number": n, "raw": raw, "reason": reason}
-                    for n, raw, reason in rejects
-                ])
-        conn.execute(update(LoadFile).where(LoadFile.id == load_id).values(
-            rows_loaded=outcome.rows_loaded, rows_quarantined=outcome.rows_quarantined))
     log.info("bronze: %s -> bronze.%s: %d rows, %d quarantined", source_file, dataset.bronze_table,
              outcome.rows_loaded, outcome.rows_quarantined)
     return outcome
+
+
+def _load_records(conn: Connection, outcome: FileLoad, dataset: Dataset, fmt: str, header: list[str] | None,
+                  path: Path, job_run_id: int | None) -> None:
+    """Record the file in bronze.load_file, COPY its rows and quarantine the bad ones."""
+    assert header is not None
+    source_file = outcome.source_file
+    load_id = conn.scalar(
+        insert(LoadFile).values(dataset=dataset.bronze_table, file_name=source_file, sha256=outcome.sha256,
+                                job_run_id=job_run_id).returning(LoadFile.id))
+    outcome.load_file_id = load_id
+    pg = conn.connection.driver_connection
+    assert isinstance(pg, psycopg.Connection)
+    rejects: list[tuple[int, str, str]] = []
+    if fmt == "csv":
+        try:
+            if not _ends_with_newline(path):
+                raise _TakeSlowPath("the last line has no line terminator")
+            with conn.begin_nested():
+                outcome.rows_loaded = _copy_whole_file(pg, dataset, header, path, load_id, source_file)
+        except (psycopg.errors.DataError, _TakeSlowPath) as exc:
+            log.info("bronze: COPY refused %s (%s); loading it row by row",
+                     source_file, str(exc).splitlines()[0])
+            outcome.rows_loaded, rejects = _copy_valid_rows(pg, dataset, header, path, load_id, source_file)
+    else:
+        records = _jsonl_records(path, dataset) if fmt == "jsonl" else _parquet_records(path, dataset)
+        outcome.rows_loaded, rejects = _copy_records(pg, dataset, records, load_id, source_file)
+    outcome.rows_quarantined = len(rejects)
+    if rejects:
+        conn.execute(insert(QuarantinedRow), [
+            {"load_file_id": load_id, "dataset": dataset.bronze_table, "stage": "bronze",
+             "source_file": source_file, "row_number": n, "raw": raw, "reason": reason}
+            for n, raw, reason in rejects
+        ])
+    conn.execute(update(LoadFile).where(LoadFile.id == load_id).values(
+        rows_loaded=outcome.rows_loaded, rows_quarantined=outcome.rows_quarantined))
+
+
+class _TakeSlowPath(Exception):
+    """The CSV fast path would load something it should not; stream the file row by row."""
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as fh:
+        fh.seek(0, os.SEEK_END)
+        if fh.tell() == 0:
+            return True
+        fh.seek(-1, os.SEEK_END)
+        return fh.read(1) in (b"\n", b"\r")
+
+
+def check_fields(dataset: Dataset, fields: list[str] | None) -> None:
+    """A JSONL file's first record: no unknown field, every key column present (others may be omitted)."""
+    if fields is None:
+        raise HeaderMismatch("empty file: no record")
+    unexpected = [f for f in fields if f not in dataset.columns]
+    missing = [k for k in dataset.key if k not in fields]
+    if unexpected or missing:
+        parts = []
+        if missing:
+            parts.append(f"missing key fields {missing}")
+        if unexpected:
+            parts.append(f"unexpected fields {unexpected}")
+        raise HeaderMismatch(f"first record does not match dataset {dataset.bronze_table}: " + "; ".join(parts))
+
+
+def _text(value: object) -> str | None:
+    """A JSON or Parquet value as bronze text: the contract's NULL is None or an empty string."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict | list):
+        return json.dumps(value, ensure_ascii=False, sort_keys=True)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()  # type: ignore[union-attr]
+    return str(value)
+
+
+def _jsonl_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    number = 0
+    with path.open("rb") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            number += 1
+            yield number, line
+
+
+def _jsonl_fields(path: Path) -> list[str] | None:
+    """The fields of the first JSON object in the file, or None if there is none."""
+    for _, line in _jsonl_lines(path):
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            continue
+        if isinstance(record, dict):
+            return list(record)
+    return None
+
+
+def _jsonl_records(path: Path, dataset: Dataset) -> Iterator[tuple[int, list[str | None] | None, str, str | None]]:
+    """(row number, values in dataset column order, raw, error) for every non-blank line."""
+    columns = dataset.columns
+    for number, line in _jsonl_lines(path):
+        raw = line.decode("utf-8", errors="replace").rstrip("\r\n")
+        try:
+            record = json.loads(line.decode("utf-8"))
+        except UnicodeDecodeError as exc:
+            yield number, None, raw, f"invalid UTF-8 bytes at byte {exc.start}"
+            continue
+        except json.JSONDecodeError as exc:
+            truncated = not line.endswith(b"\n")
+            yield number, None, raw, ("truncated file: " if truncated else "") + f"invalid JSON: {exc}"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, raw, "not a JSON object"
+            continue
+        unexpected = [k for k in record if k not in columns]
+        if unexpected:
+            yield number, None, raw, f"unexpected fields {unexpected}"
+            continue
+        yield number, [_text(record.get(c)) for c in columns], raw, None
+
+
+def _parquet_columns(path: Path) -> list[str]:
+    import pyarrow.parquet as pq
+
+    try:
+        return list(pq.ParquetFile(path).schema_arrow.names)
+    except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for a damaged file
+        raise UnreadableFile(f"unreadable Parquet file: {exc}") from None
+
+
+def _parquet_records(path: Path, dataset: Dataset) -> Iterator[tuple[int, list[str | None] | None, str, str | None]]:
+    import pyarrow.parquet as pq
+
+    number = 0
+    try:
+        for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000, columns=list(dataset.columns)):
+            for record in batch.to_pylist():
+                number += 1
+                values = [_text(record.get(c)) for c in dataset.columns]
+                yield number, values, "", None
+    except Exception as exc:
+        raise UnreadableFile(f"unreadable Parquet file after row {number}: {exc}") from None
+
+
+def _copy_records(pg: psycopg.Connection, dataset: Dataset,
+                  records: Iterable[tuple[int, list[str | None] | None, str, str | None]],
+                  load_id: int, source_file: str) -> tuple[int, list[tuple[int, str, str]]]:
+    """COPY converted JSONL/Parquet rows; return (loaded, [(row, raw, reason)])."""
+    loaded = 0
+    rejects: list[tuple[int, str, str]] = []
+    statement = (f'COPY bronze."{dataset.bronze_table}" ({_quoted(dataset.columns)}, _load_id, _source_file, '
+                 "_row_number) FROM STDIN")
+    with pg.cursor() as cur, cur.copy(statement) as copy:
+        for number, values, raw, error in records:
+            if values is None:
+                rejects.append((number, raw.replace("\x00", "\\0"), error or "unreadable record"))
+            elif any(v is not None and "\x00" in v for v in values):
+                rejects.append((number, raw.replace("\x00", "\\0") or _raw_line([v or "" for v in values])
+                                .replace("\x00", "\\0"), "NUL character in a field"))
+            else:
+                copy.write_row([*values, load_id, source_file, number])
+                loaded += 1
+    return loaded, rejects
 
 
 def _quoted(names: list[str] | tuple[str, ...]) -> str:
@@ -228,7 +438,8 @@ def _copy_whole_file(pg: psycopg.Connection, dataset: Dataset, header: list[str]
 def _records(path: Path) -> Iterator[tuple[int, list[str] | None, str | None]]:
     """(row number, fields, parse error) for every data record after the header."""
     csv.field_size_limit(1 << 30)
-    with path.open(encoding="utf-8", errors="replace", newline="") as fh:
+    # Undecodable bytes survive as lone surrogates, so the row can be quarantined, not mangled.
+    with path.open(encoding="utf-8", errors="surrogateescape", newline="") as fh:
         reader = csv.reader(fh)
         next(reader, None)
         number = 0
@@ -260,21 +471,40 @@ def _copy_valid_rows(pg: psycopg.Connection, dataset: Dataset, header: list[str]
     rejects: list[tuple[int, str, str]] = []
     statement = (f'COPY bronze."{dataset.bronze_table}" ({_quoted(header)}, _load_id, _source_file, '
                  "_row_number) FROM STDIN")
+    truncated = not _ends_with_newline(path)
     with pg.cursor() as cur, cur.copy(statement) as copy:
-        for number, fields, error in _records(path):
+        records = _records(path)
+        current = next(records, None)
+        while current is not None:
+            following = next(records, None)
+            number, fields, error = current
+            # A file cut short ends without a line terminator: its last record may be cut too.
+            cut = " (truncated file: the last line has no line terminator)" if truncated and following is None else ""
             if fields is None:
-                rejects.append((number, "", error or "unparseable CSV"))
+                rejects.append((number, "", (error or "unparseable CSV") + cut))
             elif len(fields) != expected:
-                rejects.append((number, _raw_line(fields),
-                                f"wrong field count: expected {expected}, got {len(fields)}"))
+                rejects.append((number, _printable(_raw_line(fields)),
+                                f"wrong field count: expected {expected}, got {len(fields)}{cut}"))
+            elif cut:
+                rejects.append((number, _printable(_raw_line(fields)), "truncated file: the last line has no "
+                                "line terminator, so it may be cut"))
+            elif any(_UNDECODABLE.search(value) for value in fields):
+                rejects.append((number, _printable(_raw_line(fields)), "invalid UTF-8 bytes (not UTF-8 encoded)"))
             elif any("\x00" in value for value in fields):
-                rejects.append((number, _raw_line(fields).replace("\x00", "\\0"), "NUL character in a field"))
+                rejects.append((number, _printable(_raw_line(fields)), "NUL character in a field"))
             else:
                 # The contract says an empty field is NULL, as in the fast path's CSV COPY.
                 copy.write_row([value if value != "" else None for value in fields]
                                + [load_id, source_file, number])
                 loaded += 1
+            current = following
     return loaded, rejects
+
+
+def _printable(raw: str) -> str:
+    """A raw line safe to store as text: NUL shown as \\0, undecodable bytes as U+FFFD."""
+    raw = raw.replace("\x00", "\\0")
+    return _UNDECODABLE.sub("\ufffd", raw)
 
 
 def _record_rejection(conn: Connection, dataset: Dataset, source_file: str, header: list[str] | None,

@@ -7,6 +7,13 @@ silver and gold are each rebuilt in one transaction with set-based SQL. A failin
 rolls back its own transaction, so gold keeps its previous contents, and the run is
 recorded as 'failed' with the error. Running twice over the same landing folder gives the
 same gold tables.
+
+Data-quality checks (`etl.quality`) run after each stage and are stored in app.dq_result.
+A critical failure after silver stops the run before gold: the previous gold stays served
+and the run is recorded as 'failed' with the failing checks ("blocked by data quality: …";
+PipelineResult.status is 'blocked'). The gold checks run inside the gold transaction, so a
+critical failure there rolls gold back the same way. Warnings are stored and counted in the
+run's rows ("dq.warnings") and promotion goes on.
 """
 
 from __future__ import annotations
@@ -23,8 +30,11 @@ from sqlalchemy.exc import DBAPIError
 from dashboard.db import Database
 from etl.bronze import load_landing
 from etl.gold import build_gold
+from etl.identity import build_identity
+from etl.quality import QualityReport, run_checks, store_results
 from etl.runs import JobAlreadyRunning, RunRecorder, recorded_run
 from etl.silver import build_silver
+from etl.sources import pull_all
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +45,7 @@ JOB_ID = "etl"  # the pages' freshness badge reads the last successful run of th
 class PipelineResult:
     """The outcome of one pipeline run."""
 
-    status: str  # success, failed or skipped (another run held the lock)
+    status: str  # success, failed, blocked (a critical data-quality check) or skipped (lock held)
     run_id: int | None
     rows: dict[str, int] = field(default_factory=dict)  # "schema.table" -> rows
     quarantined: int = 0  # rows rejected by this run's bronze loads plus silver checks
@@ -44,14 +54,20 @@ class PipelineResult:
     stage_seconds: dict[str, float] = field(default_factory=dict)
     rejected_files: list[str] = field(default_factory=list)
     as_of: date | None = None
+    checks_failed: list[str] = field(default_factory=list)  # critical data-quality failures, described
+    warnings: list[str] = field(default_factory=list)  # data-quality warnings, described
+    check_seconds: dict[str, float] = field(default_factory=dict)  # per stage
 
 
 class _Stages:
     """Runs the stages in order, timing each and reporting to the run recorder."""
 
-    def __init__(self, database: Database, landing_dir: Path, recorder: RunRecorder, result: PipelineResult):
+    def __init__(self, database: Database, landing_dir: Path, recorder: RunRecorder, result: PipelineResult,
+                 *, archive: bool = False, pull: bool = False):
         self.database = database
         self.landing_dir = landing_dir
+        self.archive = archive
+        self.pull = pull
         self.recorder = recorder
         self.result = result
 
@@ -61,7 +77,13 @@ class _Stages:
             self.result.rows[table] = self.result.rows.get(table, 0) + count
 
     def bronze(self) -> None:
-        outcome = load_landing(self.database, self.landing_dir, job_run_id=self.recorder.run_id)
+        if self.pull:
+            # API sources land their new records as files first, so bronze treats every source alike.
+            pulled = pull_all(self.database, self.landing_dir)
+            for name, error in pulled.errors.items():
+                self.recorder.warn(f"source {name}: {error}")
+        outcome = load_landing(self.database, self.landing_dir, job_run_id=self.recorder.run_id,
+                               archive=self.archive)
         self._record({f"bronze.{table}": n for table, n in outcome.rows.items()})
         if outcome.quarantined:
             self._record({"bronze.quarantine": outcome.quarantined})
@@ -70,20 +92,51 @@ class _Stages:
             message = f"rejected landing file {rejected.error}"
             self.result.rejected_files.append(rejected.source_file)
             self.recorder.warn(message)
+        self.check("bronze")
 
     def silver(self) -> None:
         with self.database.engine.begin() as conn:
             rows, quarantined = build_silver(conn)
+            # Master ids are part of silver: they change in the same transaction as the records.
+            rows.update(build_identity(conn))
         self._record(rows)
         if quarantined:
             self._record({"bronze.quarantine": quarantined})
         self.result.quarantined += quarantined
+        self.check("silver")
 
     def gold(self) -> None:
-        with self.database.engine.begin() as conn:
-            rows, window = build_gold(conn)
+        # The gold checks run before the commit, so a critical failure rolls gold back; their
+        # results are stored afterwards in a transaction of their own.
+        report: QualityReport | None = None
+        try:
+            with self.database.engine.begin() as conn:
+                rows, window = build_gold(conn)
+                report = run_checks(conn, "gold", self.recorder.run_id, store=False)
+                if report.critical_failures:
+                    raise QualityGateFailed("gold", report)
+        finally:
+            if report is not None:
+                self._store(report)
         self._record(rows)
         self.result.as_of = window.as_of
+
+    def check(self, stage: str) -> None:
+        """Run and store the checks of `stage`; QualityGateFailed on a critical failure."""
+        with self.database.engine.begin() as conn:
+            report = run_checks(conn, stage, self.recorder.run_id, store=False)
+        self._store(report)
+        if report.critical_failures:
+            raise QualityGateFailed(stage, report)
+
+    def _store(self, report: QualityReport) -> None:
+        with self.database.engine.begin() as conn:
+            store_results(conn, report)
+        self.recorder.add_rows("app.dq_result", len(report.results))
+        self.recorder.add_rows("dq.warnings", len(report.warnings))
+        self.result.warnings += [r.describe() for r in report.warnings]
+        self.result.checks_failed += [r.describe() for r in report.critical_failures]
+        self.result.check_seconds[report.stage] = report.seconds
 
     def run(self) -> None:
         for name, stage in (("bronze", self.bronze), ("silver", self.silver), ("gold", self.gold)):
@@ -91,6 +144,8 @@ class _Stages:
             log.info("etl: %s stage started", name)
             try:
                 stage()
+            except QualityGateFailed:
+                raise
             except Exception as exc:
                 raise StageFailed(name, exc) from exc
             finally:
@@ -106,6 +161,19 @@ class StageFailed(RuntimeError):
         self.stage = stage
 
 
+class QualityGateFailed(RuntimeError):
+    """A critical data-quality check failed after a stage, so gold was not promoted."""
+
+    def __init__(self, stage: str, report: QualityReport):
+        failures = report.critical_failures
+        shown = "; ".join(r.describe() for r in failures[:10])
+        more = f"; and {len(failures) - 10} more" if len(failures) > 10 else ""
+        super().__init__(f"blocked by data quality after {stage}: {len(failures)} critical check(s) failed, "
+                         f"gold not promoted (previous gold kept): {shown}{more}")
+        self.stage = stage
+        self.report = report
+
+
 def describe_error(exc: BaseException) -> str:
     """One readable line or two for an error; database errors without the whole SQL text."""
     if isinstance(exc, DBAPIError) and exc.orig is not None:
@@ -113,21 +181,29 @@ def describe_error(exc: BaseException) -> str:
     return "".join(traceback.format_exception_only(type(exc), exc)).strip()
 
 
-def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "manual") -> PipelineResult:
-    """Run bronze -> silver -> gold as job "etl"; never raises for a failed stage."""
+def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "manual",
+                 archive: bool = False, pull: bool = False) -> PipelineResult:
+    """Run bronze -> silver -> gold as job "etl"; never raises for a failed stage.
+
+    `pull` first fetches new records from the configured API sources; `archive` moves each
+    handled landing file to processed/ (or quarantine/), as a deployment wants.
+    """
     started = time.perf_counter()
     result = PipelineResult(status="running", run_id=None)
     try:
         with recorded_run(database, JOB_ID, triggered_by=triggered_by) as recorder:
             result.run_id = recorder.run_id
             log.info("etl: run %s started (%s) on %s", recorder.run_id, triggered_by, landing_dir)
-            _Stages(database, Path(landing_dir), recorder, result).run()
+            _Stages(database, Path(landing_dir), recorder, result, archive=archive, pull=pull).run()
         result.status = "success"
         if result.rejected_files:
             result.error = "\n".join(recorder.warnings)
     except JobAlreadyRunning as exc:
         result.status, result.error = "skipped", str(exc)
         log.warning("etl: skipped: %s", exc)
+    except QualityGateFailed as exc:
+        result.status, result.error = "blocked", str(exc)
+        log.error("etl: %s", exc)
     except StageFailed as exc:
         result.status, result.error = "failed", str(exc)
     except Exception as exc:  # e.g. the database is unreachable: report, do not raise

@@ -62,6 +62,21 @@ def job_lock(database: Database, job_id: str) -> Iterator[None]:
             conn.commit()
 
 
+def _close_interrupted_runs(database: Database, job_id: str, *, current_run_id: int) -> int:
+    """Mark runs left 'running' by a killed process as 'interrupted'.
+
+    Only called while holding the job's lock, so no other run of this job can be live.
+    """
+    with database.begin() as session:
+        closed = session.execute(
+            update(JobRun)
+            .where(JobRun.job_id == job_id, JobRun.status == "running", JobRun.id != current_run_id)
+            .values(status="interrupted", finished_at=datetime.now(UTC),
+                    error="The process running this job stopped before it finished.")
+        )
+        return closed.rowcount or 0
+
+
 @contextmanager
 def recorded_run(database: Database, job_id: str, *, triggered_by: str = "manual") -> Iterator[RunRecorder]:
     """Record a job run: 'running' at the start, then 'success' or 'failed' with rows and error.
@@ -78,6 +93,7 @@ def recorded_run(database: Database, job_id: str, *, triggered_by: str = "manual
     status, error = "success", None
     try:
         with job_lock(database, job_id):
+            _close_interrupted_runs(database, job_id, current_run_id=run_id)
             yield recorder
     except JobAlreadyRunning as exc:
         status, error = "skipped", str(exc)

@@ -36,8 +36,26 @@ def refresh_data(settings: Settings) -> None:
 
     database = Database().bind(resolve_database_url(settings))
     try:
-        result = run_pipeline(database, settings.resolved_landing_dir, triggered_by="scheduler")
+        result = run_pipeline(database, settings.resolved_landing_dir, triggered_by="scheduler",
+                              archive=True, pull=True)
         log.info("etl finished: %s in %.1fs", result.status, result.seconds)
+    finally:
+        database.dispose()
+
+
+def check_data_quality(settings: Settings) -> None:
+    """Run every data-quality check against the current tables, recorded as job "data_quality"."""
+    from dashboard.db import Database, resolve_database_url
+    from etl.quality import run_all_checks
+    from etl.runs import JobAlreadyRunning
+
+    database = Database().bind(resolve_database_url(settings))
+    try:
+        reports = run_all_checks(database, triggered_by="scheduler")
+        log.info("data quality: %d critical failures, %d warnings",
+                 sum(len(r.critical_failures) for r in reports), sum(len(r.warnings) for r in reports))
+    except JobAlreadyRunning as exc:
+        log.warning("data quality: skipped: %s", exc)
     finally:
         database.dispose()
 
@@ -45,9 +63,12 @@ def refresh_data(settings: Settings) -> None:
 def jobs(settings: Settings) -> list[ScheduledJob]:
     """The schedule. Intervals come from the environment so operators can tune them."""
     etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "60"))
+    dq_minutes = int(os.environ.get("C360_DQ_INTERVAL_MINUTES", "60"))
     return [
         ScheduledJob("etl", refresh_data, "interval", {"minutes": etl_minutes},
                      "Refresh bronze, silver and gold from the landing folder."),
+        ScheduledJob("data_quality", check_data_quality, "interval", {"minutes": dq_minutes},
+                     "Run every data-quality check against the current tables."),
     ]
 
 

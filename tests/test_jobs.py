@@ -54,11 +54,12 @@ def test_second_concurrent_run_is_skipped(database) -> None:
         other_process.dispose()
 
 
-def test_scheduler_declares_one_etl_job(settings) -> None:
+def test_scheduler_declares_the_etl_and_data_quality_jobs(settings) -> None:
     from etl.scheduler import build_scheduler
 
     scheduler = build_scheduler(settings, blocking=False)
     ids = [job.id for job in scheduler.get_jobs()]
-    assert ids == ["etl"]
-    job = scheduler.get_job("etl")
-    assert job.max_instances == 1 and job.coalesce
+    assert ids[0] == "etl" and "data_quality" in ids and len(ids) == len(set(ids))
+    for job_id in ("etl", "data_quality"):
+        job = scheduler.get_job(job_id)
+        assert job.max_instances == 1 and job.coalesce

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Double, Index, Integer, Numeric, Text
+from sqlalchemy import Date, DateTime, Double, Index, Integer, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -122,3 +122,135 @@ class Customer360(Base):
     avg_first_response_minutes: Mapped[float | None] = mapped_column(Double)
     overdue_usd: Mapped[Decimal] = mapped_column(Money, default=0)
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    mrr_usd_year_ago: Mapped[Decimal] = mapped_column(Money, default=0)  # 365 days before as-of, at that day's rate
+    mrr_yoy_growth_pct: Mapped[float | None] = mapped_column(Double)  # empty when there was no MRR a year ago
+    # Filled by the intelligence jobs (churn, health, engagement, lifetime value); empty until then.
+    churn_risk_score: Mapped[float | None] = mapped_column(Double)
+    risk_level: Mapped[str | None] = mapped_column(Text)
+    health_score: Mapped[float | None] = mapped_column(Double)
+    engagement_score: Mapped[float | None] = mapped_column(Double)
+    clv_usd: Mapped[Decimal | None] = mapped_column(Money)
+
+
+class DailyKpiTerritory(Base):
+    """gold.daily_kpi split by the account's territory too ('Unknown' when empty)."""
+
+    __tablename__ = "daily_kpi_territory"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    segment: Mapped[str] = mapped_column(Text, primary_key=True)
+    active_customers: Mapped[int] = mapped_column(Integer, default=0)
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    churned_customers: Mapped[int] = mapped_column(Integer, default=0)
+    active_contacts: Mapped[int] = mapped_column(Integer, default=0)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    collected_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class PipelineMonthly(Base):
+    """Deals per month (of the close date), stage, account territory and owning rep."""
+
+    __tablename__ = "pipeline_monthly"
+    __table_args__ = {"schema": "gold"}
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
+    stage: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner_user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    opportunities: Mapped[int] = mapped_column(Integer, default=0)
+    amount_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    weighted_amount_usd: Mapped[Decimal] = mapped_column(Money, default=0)  # amount x probability
+    won: Mapped[int] = mapped_column(Integer, default=0)
+    lost: Mapped[int] = mapped_column(Integer, default=0)
+    avg_cycle_days: Mapped[float | None] = mapped_column(Double)  # closed deals: creation to close
+
+
+class SupportHourly(Base):
+    """Tickets and conversations per hour opened, agent and channel (`kind` says which)."""
+
+    __tablename__ = "support_hourly"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)  # 0-23, UTC
+    agent_id: Mapped[str] = mapped_column(Text, primary_key=True)  # 'Unassigned' when empty
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # ticket or conversation
+    opened: Mapped[int] = mapped_column(Integer, default=0)
+    responded: Mapped[int] = mapped_column(Integer, default=0)
+    first_response_minutes_sum: Mapped[float] = mapped_column(Double, default=0)
+    first_response_count: Mapped[int] = mapped_column(Integer, default=0)
+    resolved: Mapped[int] = mapped_column(Integer, default=0)
+    sla_met: Mapped[int] = mapped_column(Integer, default=0)
+    sla_breached: Mapped[int] = mapped_column(Integer, default=0)
+    csat_sum: Mapped[int] = mapped_column(Integer, default=0)
+    csat_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CampaignHourly(Base):
+    """Send funnel per campaign, variant, hour sent and channel."""
+
+    __tablename__ = "campaign_hourly"
+    __table_args__ = {"schema": "gold"}
+
+    campaign_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    variant: Mapped[str] = mapped_column(Text, primary_key=True)
+    sent_hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    sent: Mapped[int] = mapped_column(Integer, default=0)
+    delivered: Mapped[int] = mapped_column(Integer, default=0)
+    read: Mapped[int] = mapped_column(Integer, default=0)
+    replied: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class BillingAgeing(Base):
+    """Overdue and not-yet-due unpaid invoices per account and age bucket, in USD at the as-of rate."""
+
+    __tablename__ = "billing_ageing"
+    __table_args__ = {"schema": "gold"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)  # current, 1-30, 31-60, 61-90, 90+
+    invoices: Mapped[int] = mapped_column(Integer, default=0)
+    amount_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class RegionalMonthly(Base):
+    """Accounts, MRR and revenue per region and month (month-end stock figures)."""
+
+    __tablename__ = "regional_monthly"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
+    active_customers: Mapped[int] = mapped_column(Integer, default=0)  # on the month's last day (or as-of)
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    churned_customers: Mapped[int] = mapped_column(Integer, default=0)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    collected_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    mrr_growth_pct: Mapped[float | None] = mapped_column(Double)  # vs the previous month
+
+
+class TimelineEvent(Base):
+    """Customer journey events (requirements 003, prompt 7), newest first per customer."""
+
+    __tablename__ = "timeline_events"
+    __table_args__ = (
+        Index("ix_timeline_events_customer_date", "customer_id", text("event_date DESC")),
+        {"schema": "gold"},
+    )
+
+    event_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    customer_id: Mapped[str] = mapped_column(Text)  # the account id
+    event_type: Mapped[str] = mapped_column(Text)  # RENEWAL, SUPPORT, BILLING, MEETING, CHURN
+    event_title: Mapped[str] = mapped_column(Text)
+    event_description: Mapped[str | None] = mapped_column(Text)
+    event_date: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    severity: Mapped[str] = mapped_column(Text)  # HIGH, MEDIUM, LOW, INFO
+    related_amount: Mapped[Decimal | None] = mapped_column(Money)  # USD
+    status: Mapped[str] = mapped_column(Text)  # OPEN, RESOLVED, SCHEDULED

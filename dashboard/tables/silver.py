@@ -2,7 +2,9 @@
 
 Each table mirrors one bronze dataset: same column names, real types, one row per key (the
 newest `updated_at`, then the newest load, wins), emails in lower case, and next to every
-amount in its original currency a `*_usd` column. They are rebuilt from bronze on every
+amount in its original currency a `*_usd` column with the rate used (`fx_rate`, the day it
+was published, `fx_rate_date`, and `fx_rate_is_fallback` when that is not the transaction
+day: see etl.silver for the rules). They are rebuilt from bronze on every
 pipeline run by `etl.silver`, which derives the casts and checks from these classes; rows
 that fail a check are quarantined in bronze.quarantine instead.
 """
@@ -12,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Boolean, Date, DateTime, Double, Integer, Numeric, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Integer, Numeric, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.tables.base import Base
@@ -111,7 +113,7 @@ class Lead(Base):
 
 
 class Subscription(Base):
-    """Recurring services; `mrr_usd` is the MRR at the as-of (latest) rate."""
+    """Recurring services; `mrr_usd` is the MRR at the as-of (latest) rate: MRR is a stock figure."""
 
     __tablename__ = "subscriptions"
     __table_args__ = {"schema": "silver"}
@@ -126,6 +128,9 @@ class Subscription(Base):
     status: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     mrr_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Invoice(Base):
@@ -146,6 +151,9 @@ class Invoice(Base):
     is_disputed: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Payment(Base):
@@ -162,6 +170,9 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(Text)
     method: Mapped[str | None] = mapped_column(Text)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Ticket(Base):
@@ -205,6 +216,9 @@ class Campaign(Base):
     currency: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     cost_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Send(Base):
@@ -281,3 +295,164 @@ class Message(Base):
     direction: Mapped[str | None] = mapped_column(Text)
     author_id: Mapped[str | None] = mapped_column(Text)
     body: Mapped[str | None] = mapped_column(Text)
+
+
+class User(Base):
+    """Sales reps, account managers and their managers; email in lower case."""
+
+    __tablename__ = "users"
+    __table_args__ = {"schema": "silver"}
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    full_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    role: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    territory: Mapped[str | None] = mapped_column(Text)
+    manager_id: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Product(Base):
+    """The product catalogue; list prices are in USD at source."""
+
+    __tablename__ = "products"
+    __table_args__ = {"schema": "silver"}
+
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_name: Mapped[str | None] = mapped_column(Text)
+    product_family: Mapped[str | None] = mapped_column(Text)
+    list_price_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    is_recurring: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Opportunity(Base):
+    """Deals; `amount_usd` at the rate of the close date (the creation date while it has none)."""
+
+    __tablename__ = "opportunities"
+    __table_args__ = {"schema": "silver"}
+
+    opportunity_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    owner_user_id: Mapped[str | None] = mapped_column(Text)
+    opportunity_name: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(Text)
+    probability: Mapped[Decimal | None] = mapped_column(Numeric)
+    created_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    close_date: Mapped[date | None] = mapped_column(Date)
+    is_closed: Mapped[bool | None] = mapped_column(Boolean)
+    is_won: Mapped[bool | None] = mapped_column(Boolean)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
+
+
+class OpportunityLineItem(Base):
+    """Products on a deal; USD at the rate of the deal's day (as in silver.opportunities)."""
+
+    __tablename__ = "opportunity_line_items"
+    __table_args__ = {"schema": "silver"}
+
+    line_item_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    opportunity_id: Mapped[str | None] = mapped_column(Text)
+    product_id: Mapped[str | None] = mapped_column(Text)
+    quantity: Mapped[Decimal | None] = mapped_column(Numeric)
+    unit_price: Mapped[Decimal | None] = mapped_column(Amount)
+    currency: Mapped[str | None] = mapped_column(Text)
+    unit_price_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    amount_usd: Mapped[Decimal | None] = mapped_column(Amount)  # quantity x unit price
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
+
+
+class Agent(Base):
+    """Support agents; email in lower case."""
+
+    __tablename__ = "agents"
+    __table_args__ = {"schema": "silver"}
+
+    agent_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    full_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str | None] = mapped_column(Text)
+    is_active: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class CreditHold(Base):
+    """Credit holds placed on accounts; `released_at` empty while the hold stands."""
+
+    __tablename__ = "credit_holds"
+    __table_args__ = {"schema": "silver"}
+
+    hold_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    placed_at: Mapped[datetime] = mapped_column(Timestamp)
+    released_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    reason: Mapped[str | None] = mapped_column(Text)
+
+
+class CampaignVariant(Base):
+    """A/B variants of a campaign."""
+
+    __tablename__ = "campaign_variants"
+    __table_args__ = {"schema": "silver"}
+
+    campaign_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    variant: Mapped[str] = mapped_column(Text, primary_key=True)
+    template_name: Mapped[str | None] = mapped_column(Text)
+    message_text: Mapped[str | None] = mapped_column(Text)
+
+
+class Touchpoint(Base):
+    """Ordered marketing touches per journey, for attribution (values in USD at source)."""
+
+    __tablename__ = "touchpoints"
+    __table_args__ = {"schema": "silver"}
+
+    touchpoint_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    journey_id: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    occurred_at: Mapped[datetime] = mapped_column(Timestamp)
+    channel: Mapped[str | None] = mapped_column(Text)
+    campaign_id: Mapped[str | None] = mapped_column(Text)
+    converted: Mapped[bool | None] = mapped_column(Boolean)
+    conversion_value_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class UsageDaily(Base):
+    """Daily product usage per account."""
+
+    __tablename__ = "usage_daily"
+    __table_args__ = {"schema": "silver"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    usage_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    active_users: Mapped[int | None] = mapped_column(Integer)
+    sessions: Mapped[int | None] = mapped_column(Integer)
+    api_calls: Mapped[int | None] = mapped_column(BigInteger)
+    data_gb: Mapped[Decimal | None] = mapped_column(Numeric)
+
+
+class WebSession(Base):
+    """Web-analytics sessions."""
+
+    __tablename__ = "web_sessions"
+    __table_args__ = {"schema": "silver"}
+
+    session_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    started_at: Mapped[datetime] = mapped_column(Timestamp)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    source: Mapped[str | None] = mapped_column(Text)
+    medium: Mapped[str | None] = mapped_column(Text)
+    campaign_id: Mapped[str | None] = mapped_column(Text)
+    pageviews: Mapped[int | None] = mapped_column(Integer)
+    duration_seconds: Mapped[int | None] = mapped_column(Integer)
+    converted: Mapped[bool | None] = mapped_column(Boolean)

@@ -37,12 +37,19 @@ class DataWindow:
 
 
 GOLD_STEPS: tuple[Step, ...] = (
-    SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql"),
+    SqlStep(gold.DailyKpiTerritory, SQL_DIR / "daily_kpi_territory.sql"),
+    SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql"),  # rolls up daily_kpi_territory
     SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql"),
     SqlStep(gold.Campaign, SQL_DIR / "campaign.sql"),
     SqlStep(gold.CampaignDaily, SQL_DIR / "campaign_daily.sql"),
     SqlStep(gold.SupportDaily, SQL_DIR / "support_daily.sql"),
     SqlStep(gold.Customer360, SQL_DIR / "customer_360.sql"),
+    SqlStep(gold.PipelineMonthly, SQL_DIR / "pipeline_monthly.sql"),
+    SqlStep(gold.SupportHourly, SQL_DIR / "support_hourly.sql"),
+    SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql"),
+    SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql"),
+    SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi
+    SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql"),
 )
 
 

@@ -8,13 +8,27 @@
 --   avg_first_response_minutes: responded tickets created in the 90 days ending on as-of;
 --   overdue_usd: unpaid, non-void invoices due before the as-of day, at the as-of rate;
 --   last_interaction_at: the latest ticket opened, conversation message, meeting held or
---     campaign reply, up to the end of the as-of day.
+--     campaign reply, up to the end of the as-of day;
+--   mrr_usd_year_ago: as mrr_usd, 365 days before as-of at that day's rate (the first rate
+--     day's when it is earlier); mrr_yoy_growth_pct: the change in %, empty without MRR then;
+--   churn_risk_score, risk_level, health_score, engagement_score, clv_usd: left empty for the
+--     intelligence jobs.
 INSERT INTO gold.customer_360 (
     account_id, account_name, parent_account_id, segment, industry, region, territory, owner_user_id,
     currency, status, created_at, churned_at, mrr_usd, arr_usd, active_services, active_contacts,
-    open_tickets, avg_first_response_minutes, overdue_usd, last_interaction_at)
+    open_tickets, avg_first_response_minutes, overdue_usd, last_interaction_at, mrr_usd_year_ago,
+    mrr_yoy_growth_pct)
 WITH params AS (
-    SELECT CAST(:as_of AS date) AS as_of, CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end
+    SELECT CAST(:as_of AS date) AS as_of, CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end,
+           CAST(:as_of AS date) - 365 AS year_ago,
+           GREATEST(CAST(:as_of AS date) - 365, CAST(:first_day AS date)) AS year_ago_rate_day
+), year_ago_subs AS (
+    SELECT s.account_id, round(sum(s.mrr * fx.usd_per_unit), 2) AS mrr_usd
+    FROM silver.subscriptions s
+    CROSS JOIN params p
+    LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.year_ago_rate_day AND fx.currency = s.currency
+    WHERE s.start_date <= p.year_ago AND (s.end_date IS NULL OR s.end_date > p.year_ago)
+    GROUP BY s.account_id
 ), active_subs AS (
     SELECT s.account_id, count(*) AS services, sum(s.mrr * fx.usd_per_unit) AS mrr_usd
     FROM silver.subscriptions s
@@ -71,8 +85,12 @@ SELECT a.account_id, a.account_name, a.parent_account_id,
        COALESCE(t.open_tickets, 0),
        t.avg_first_response_minutes,
        round(COALESCE(o.usd, 0), 2),
-       GREATEST(t.last_ticket_at, li.at)  -- GREATEST skips NULLs
+       GREATEST(t.last_ticket_at, li.at),  -- GREATEST skips NULLs
+       COALESCE(y.mrr_usd, 0),
+       CASE WHEN y.mrr_usd > 0
+            THEN CAST(100 * (round(COALESCE(s.mrr_usd, 0), 2) - y.mrr_usd) / y.mrr_usd AS double precision) END
 FROM silver.accounts a
+LEFT JOIN year_ago_subs y ON y.account_id = a.account_id
 LEFT JOIN active_subs s ON s.account_id = a.account_id
 LEFT JOIN contacts c ON c.account_id = a.account_id
 LEFT JOIN tickets t ON t.account_id = a.account_id

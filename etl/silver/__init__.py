@@ -11,8 +11,19 @@ Most silver tables are a `CleanTable`: two statements generated from the silver 
   * keeps one row per primary key: the newest `updated_at` (when the dataset has one), then
     the newest load, then the last row of the file;
   * fills derived columns (lower-case emails, minutes) and USD amounts: amount x the
-    currency's rate on the relevant day, carried forward from the latest earlier rate
-    (silver.fx_rates_daily), clamped to the first and last rate days.
+    currency's rate on the transaction day (silver.fx_rates_daily), and records the rate used.
+
+Currency rules (issue 3, part 5). The original amount and currency stay; next to them
+`fx_rate` (USD per unit used), `fx_rate_date` (the day that rate was published) and
+`fx_rate_is_fallback` (true when it was not published on the transaction day):
+  * a day without a published rate takes the nearest EARLIER rate, flagged;
+  * a day before the currency's first rate takes its first rate, which is a LATER one, also
+    flagged (fx_rate_date > transaction day): quarantining would drop every old deal, and
+    the flag and date let a report exclude or re-rate them;
+  * a day after the last rate day takes the last rate, flagged;
+  * a currency that is neither USD nor in the FX feed is quarantined ("unknown currency");
+    a rate is never silently 1.0 (USD is 1 by definition, and not flagged);
+  * an empty currency leaves the USD amount and the rate empty.
 
 The whole stage is rebuilt (TRUNCATE + INSERT) in one transaction on every run. To add a
 source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS below.
@@ -26,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Double, Float, Integer, Numeric, Table, text
+from sqlalchemy import Boolean, Connection, Date, DateTime, Double, Float, Integer, Numeric, Table, Text, text
 from sqlalchemy.dialects import postgresql
 
 from dashboard.tables import silver
@@ -40,8 +51,9 @@ SQL_DIR = Path(__file__).parent
 
 @dataclass(frozen=True)
 class Usd:
-    """`amount` in `currency` converted at the rate of `day` (SQL over the typed row `t`;
-    None means the as-of day, i.e. the last rate day)."""
+    """`amount` (a column, or SQL over the typed row `t`) in `currency` converted at the rate
+    of `day` (SQL over `t` and the `lookup` joins; None means the as-of day, the last rate
+    day). Every Usd of one table shares its currency and day."""
 
     amount: str
     currency: str = "currency"
@@ -56,6 +68,7 @@ class CleanTable:
     source: str  # bronze table name, e.g. "crm_accounts"
     derived: Mapping[str, str] = field(default_factory=dict)  # column -> SQL over typed row `t`
     usd: Mapping[str, Usd] = field(default_factory=dict)  # column -> conversion
+    lookup: str = ""  # extra joins for a Usd day, e.g. the opportunity of a line item
 
     @property
     def table(self) -> Table:
@@ -73,7 +86,7 @@ class CleanTable:
         target = self.table
         source_columns = [c.name for c in BRONZE_TABLES[self.source].columns if not c.name.startswith("_")]
         cast_columns = [c for c in target.columns if c.name in source_columns]
-        computed = set(self.derived) | set(self.usd)
+        computed = set(self.derived) | set(self.usd) | (set(FX_COLUMNS) if self.usd else set())
         unmapped = [c.name for c in target.columns if c.name not in source_columns and c.name not in computed]
         if unmapped:
             raise ValueError(f"{qualified_name(target)}: no source for columns {unmapped}")
@@ -89,6 +102,10 @@ class CleanTable:
         """(condition that holds for a good value, reason when it does not) per check."""
         checks = [(f"{_q(c.name)} IS NOT NULL", f"'missing value in column {c.name}'")
                   for c in cast_columns if not c.nullable]
+        if self.usd:
+            currency = _q(self._fx()[0])
+            checks.append((f"({currency} IS NULL OR {currency} IN (SELECT currency FROM silver.fx_rates_daily))",
+                           f"format('unknown currency %L in column {self._fx()[0]}', {currency})"))
         for column in cast_columns:
             check = _validity_check(column)
             if check is not None:
@@ -120,7 +137,9 @@ WHERE {failed}
         source_columns, cast_columns = self._columns()
         checks = self._checks(cast_columns)
         passed = " AND ".join(ok for ok, _ in checks) or "true"
-        key = [_q(c.name) for c in target.primary_key.columns]
+        # Text keys sort under "C": byte order allows abbreviated keys, much faster than the
+        # database's libc collation on millions of rows, and key equality is the same.
+        key = [_q(c.name) + (' COLLATE "C"' if isinstance(c.type, Text) else "") for c in target.primary_key.columns]
         typed = ",\n           ".join(
             f"CAST({_q(c.name)} AS {_pg_type(c)}) AS {_q(c.name)}" for c in cast_columns)
         order = list(key)
@@ -129,24 +148,31 @@ WHERE {failed}
         order += ["_load_id DESC", "_row_number DESC"]
 
         joins, outputs = [], []
+        if self.usd:
+            currency, day = self._fx()
+            joins.append("CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day "
+                         "FROM silver.fx_rates_daily) fx_bounds")
+            if self.lookup:
+                joins.append(self.lookup)
+            # GREATEST and LEAST skip NULLs: an unknown day must not take the first rate.
+            on_day = ("fx_bounds.last_day" if day is None else
+                      f"LEAST(GREATEST({day}, fx_bounds.first_day), fx_bounds.last_day) AND {day} IS NOT NULL")
+            joins.append(f"LEFT JOIN silver.fx_rates_daily fx ON fx.currency = t.{_q(currency)} AND fx.day = {on_day}")
+            fx_outputs = {"fx_rate": "fx.usd_per_unit", "fx_rate_date": "fx.rate_date",
+                          "fx_rate_is_fallback": ("CASE WHEN fx.rate_date IS NOT NULL THEN "
+                                                  f"fx.rate_date <> {day or 'fx_bounds.last_day'} END")}
         for column in target.columns:
             name = column.name
             if name in self.usd:
-                usd = self.usd[name]
-                alias = f"fx_{name}"
-                day = "fx_bounds.last_day" if usd.day is None else (
-                    f"LEAST(GREATEST({usd.day}, fx_bounds.first_day), fx_bounds.last_day)")
-                guard = "" if usd.day is None else f"{usd.day} IS NOT NULL AND "
-                joins.append(f"LEFT JOIN silver.fx_rates_daily {alias} ON {guard}"
-                             f"{alias}.currency = t.{_q(usd.currency)} AND {alias}.day = {day}")
-                outputs.append(f"t.{_q(usd.amount)} * {alias}.usd_per_unit")
+                amount = self.usd[name].amount
+                amount = f"t.{_q(amount)}" if amount.isidentifier() else amount
+                outputs.append(f"({amount}) * fx.usd_per_unit")
+            elif self.usd and name in FX_COLUMNS:
+                outputs.append(fx_outputs[name])
             elif name in self.derived:
                 outputs.append(self.derived[name])
             else:
                 outputs.append(f"t.{_q(name)}")
-        if self.usd:
-            joins.insert(0, "CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day "
-                            "FROM silver.fx_rates_daily) fx_bounds")
         join_sql = "\n".join(joins)
         return f"""
 INSERT INTO {qualified_name(target)} ({", ".join(_q(c.name) for c in target.columns)})
@@ -160,6 +186,16 @@ FROM (
 ) t
 {join_sql}
 """
+
+    def _fx(self) -> tuple[str, str | None]:
+        """(currency column, day SQL) shared by every USD column of the table."""
+        pairs = {(u.currency, u.day) for u in self.usd.values()}
+        if len(pairs) != 1:
+            raise ValueError(f"{qualified_name(self.table)}: USD columns must share one currency and day")
+        return pairs.pop()
+
+
+FX_COLUMNS = ("fx_rate", "fx_rate_date", "fx_rate_is_fallback")  # filled for a table with USD columns
 
 
 def _q(name: str) -> str:
@@ -197,6 +233,9 @@ def _sql(name: str) -> Path:
     return SQL_DIR / name
 
 
+# A deal's transaction day: its close date, or its creation day while it has none.
+_DEAL_DAY = "COALESCE({t}.close_date, CAST({t}.created_at AS date))"
+
 SILVER_STEPS: tuple[Step, ...] = (
     CleanTable(silver.FxRate, "billing_fx_rates"),
     SqlStep(silver.FxRateDaily, _sql("fx_rates_daily.sql")),
@@ -216,6 +255,20 @@ SILVER_STEPS: tuple[Step, ...] = (
     CleanTable(silver.Meeting, "crm_meetings"),
     CleanTable(silver.Conversation, "support_conversations"),
     CleanTable(silver.Message, "support_messages"),
+    CleanTable(silver.User, "crm_users", derived={"email": "lower(t.email)"}),
+    CleanTable(silver.Product, "crm_products"),
+    CleanTable(silver.Opportunity, "crm_opportunities",
+               usd={"amount_usd": Usd("amount", day=_DEAL_DAY.format(t="t"))}),
+    CleanTable(silver.OpportunityLineItem, "crm_opportunity_line_items",
+               lookup="LEFT JOIN silver.opportunities opp ON opp.opportunity_id = t.opportunity_id",
+               usd={"unit_price_usd": Usd("unit_price", day=_DEAL_DAY.format(t="opp")),
+                    "amount_usd": Usd("t.quantity * t.unit_price", day=_DEAL_DAY.format(t="opp"))}),
+    CleanTable(silver.Agent, "support_agents", derived={"email": "lower(t.email)"}),
+    CleanTable(silver.CreditHold, "billing_credit_holds"),
+    CleanTable(silver.CampaignVariant, "marketing_campaign_variants"),
+    CleanTable(silver.Touchpoint, "marketing_touchpoints"),
+    CleanTable(silver.UsageDaily, "product_usage_daily"),
+    CleanTable(silver.WebSession, "web_sessions"),
 )
 
 

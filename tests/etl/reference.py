@@ -26,10 +26,15 @@ TYPES: dict[str, dict[str, str]] = {
     "support/tickets": {"created_at": "timestamp", "sla_first_response_minutes": "number",
                         "first_response_at": "timestamp", "resolved_at": "timestamp", "csat": "number",
                         "is_escalated": "bool", "updated_at": "timestamp"},
+    "crm/opportunities": {"amount": "number", "probability": "number", "created_at": "timestamp",
+                          "close_date": "date", "is_closed": "bool", "is_won": "bool", "updated_at": "timestamp"},
+    "marketing/sends": {"sent_at": "timestamp", "delivered_at": "timestamp", "read_at": "timestamp",
+                        "replied_at": "timestamp"},
 }
 KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account_id"],
         "crm/contacts": ["contact_id"], "crm/subscriptions": ["subscription_id"],
-        "billing/invoices": ["invoice_id"], "support/tickets": ["ticket_id"]}
+        "billing/invoices": ["invoice_id"], "support/tickets": ["ticket_id"],
+        "crm/opportunities": ["opportunity_id"], "marketing/sends": ["send_id"]}
 
 
 def raw_rows(landing: Path, key: str) -> pd.DataFrame:
@@ -80,11 +85,14 @@ class Landing:
     subscriptions: pd.DataFrame
     invoices: pd.DataFrame
     tickets: pd.DataFrame
+    opportunities: pd.DataFrame
+    sends: pd.DataFrame
 
     @classmethod
     def read(cls, landing: Path) -> Landing:
         return cls(*(typed(landing, k) for k in ("billing/fx_rates", "crm/accounts", "crm/contacts",
-                                                  "crm/subscriptions", "billing/invoices", "support/tickets")))
+                                                  "crm/subscriptions", "billing/invoices", "support/tickets",
+                                                  "crm/opportunities", "marketing/sends")))
 
     @property
     def as_of(self) -> date:
@@ -94,6 +102,15 @@ class Landing:
         """USD per unit of `currency` on `day`: the latest rate on or before it."""
         rates = self.fx[(self.fx["currency"] == currency) & (self.fx["rate_date"] <= pd.Timestamp(day))]
         return float(rates.sort_values("rate_date")["usd_per_unit"].iloc[-1])
+
+    def rate_used(self, currency: str, day: date) -> tuple[float, date, bool]:
+        """(rate, its publication day, fallback?) under the silver rules: the rate of `day`, else
+        the latest earlier one, else (before the first rate) the currency's first rate."""
+        rates = self.fx[self.fx["currency"] == currency].sort_values("rate_date")
+        earlier = rates[rates["rate_date"] <= pd.Timestamp(day)]
+        chosen = earlier.iloc[-1] if len(earlier) else rates.iloc[0]
+        published = chosen["rate_date"].date()
+        return float(chosen["usd_per_unit"]), published, published != day
 
     def accounts_with_group(self) -> pd.DataFrame:
         accounts = self.accounts[["account_id", "region", "account_type", "status"]].copy()

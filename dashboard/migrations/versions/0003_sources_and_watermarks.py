@@ -5,8 +5,8 @@ Revises: 0002
 """
 from __future__ import annotations
 
-import sqlalchemy as sa  # noqa: F401
-from alembic import op  # noqa: F401
+import sqlalchemy as sa
+from alembic import op
 
 revision = '0003'
 down_revision = '0002'
@@ -15,8 +15,15 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    op.create_table('source_watermark',
+    sa.Column('source', sa.Text(), nullable=False),
+    sa.Column('dataset', sa.Text(), nullable=False),
+    sa.Column('value', sa.Text(), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), server_default=sa.text('now()'), nullable=False),
+    sa.PrimaryKeyConstraint('source', 'dataset', name=op.f('pk_source_watermark')),
+    schema='app'
+    )
 
 
 def downgrade() -> None:
-    pass
+    op.drop_table('source_watermark', schema='app')

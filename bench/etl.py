@@ -1,0 +1,84 @@
+"""Benchmark the ETL: a full build and a refresh after one day's new events; prints figures.
+
+    python bench/etl.py [--scale medium|large] [--seed 0] [--database-url URL] [--keep]
+
+Reports, per stage, wall time and rows per second, plus this process's peak memory
+(PostgreSQL's own memory is not included). "One day's events" is a live-feed batch of
+about a medium-scale day of leads, tickets, chats and campaign sends (etl/demo_data/live.py).
+"""
+
+from __future__ import annotations
+
+import argparse
+import resource
+import secrets
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import create_engine, make_url, text  # noqa: E402
+
+from dashboard.db import Database, runtime_dir_default, start_embedded_server, to_sqlalchemy_url, upgrade  # noqa: E402
+
+DAY_VOLUME = 30.0
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _report(label: str, result, rows_in: int) -> None:
+    print(f"{label:<22} status={result.status:<8} wall={result.seconds:7.1f}s  peak={_peak_mb():6.0f} MB")
+    for stage, seconds in result.stage_seconds.items():
+        rate = f"{rows_in / seconds:12,.0f} rows/s" if stage == "bronze" and seconds and rows_in else ""
+        print(f"  {stage:<20} {seconds:7.1f}s {rate}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--database-url", default=None, help="admin URL of a server to use")
+    parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    args = parser.parse_args()
+
+    from etl.demo_data import generate
+    from etl.demo_data.live import drop_batch
+    from etl.pipeline import run_pipeline
+
+    runtime_dir_default()
+    admin_url = to_sqlalchemy_url(args.database_url) if args.database_url else \
+        start_embedded_server(Path(tempfile.gettempdir()) / "c360-bench")
+    name = f"c360_bench_{secrets.token_hex(3)}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    try:
+        upgrade(url)
+        with tempfile.TemporaryDirectory() as tmp:
+            landing = Path(tmp)
+            started = time.perf_counter()
+            summary = generate(landing, scale=args.scale, seed=args.seed, progress=False)
+            seconds = time.perf_counter() - started
+            print(f"generate {args.scale}: {summary.total_rows:,} rows in {seconds:.1f}s "
+                  f"({summary.total_rows / seconds:,.0f} rows/s), peak {_peak_mb():.0f} MB")
+            database = Database().bind(url)
+            _report("full build", run_pipeline(database, landing, triggered_by="bench"), summary.total_rows)
+            batch = drop_batch(database, landing, volume=DAY_VOLUME, seed=args.seed)
+            new_rows = sum(batch.rows.values())
+            print(f"one day's events: {new_rows:,} new rows in {len(batch.files)} files")
+            _report("refresh after a day", run_pipeline(database, landing, triggered_by="bench"), new_rows)
+            database.dispose()
+    finally:
+        if not args.keep:
+            with admin.connect() as conn:
+                conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        admin.dispose()
+
+
+if __name__ == "__main__":
+    main()

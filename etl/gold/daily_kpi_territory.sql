@@ -1,0 +1,136 @@
+-- Customers, contacts, MRR and revenue for every day from :first_day to :as_of, per region x
+-- territory x segment (account_type; 'Unknown' when empty or when the account is not in silver).
+-- gold.daily_kpi is this table summed over territory.
+--
+-- Stock figures (active customers, active contacts, MRR) are running sums of +/- events over
+-- the calendar rather than one row per subscription-day, so the cost grows with the number of
+-- subscriptions plus days x groups, not with their product:
+--   * an account is active on D when one of its subscriptions is (start_date <= D < end_date,
+--     no end_date = still running); its overlapping subscriptions are merged into islands,
+--     each adding 1 on its first day and removing 1 on its end day;
+--   * a contact counts on D when created on or before D and its account is active on D;
+--   * MRR in local currency is summed per currency, then converted with the rate of D.
+-- Events before :first_day are moved to :first_day; events after :as_of are dropped.
+INSERT INTO gold.daily_kpi_territory (day, region, territory, segment, active_customers, new_customers,
+                                      churned_customers, active_contacts, mrr_usd, invoiced_usd, collected_usd)
+WITH params AS (
+    SELECT CAST(:first_day AS date) AS first_day, CAST(:as_of AS date) AS as_of
+), days AS (
+    SELECT p.first_day + offset_days AS day
+    FROM params p, generate_series(0, p.as_of - p.first_day) AS offset_days
+), acct AS (
+    SELECT account_id, COALESCE(region, 'Unknown') AS region, COALESCE(territory, 'Unknown') AS territory,
+           COALESCE(account_type, 'Unknown') AS segment,
+           status, churned_at
+    FROM silver.accounts
+), subs AS (
+    -- Subscriptions active on at least one day, with their account's region and segment.
+    SELECT s.account_id, s.start_date, COALESCE(s.end_date, 'infinity'::date) AS end_date,
+           s.mrr, s.currency,
+           COALESCE(a.region, 'Unknown') AS region, COALESCE(a.territory, 'Unknown') AS territory,
+           COALESCE(a.segment, 'Unknown') AS segment
+    FROM silver.subscriptions s LEFT JOIN acct a ON a.account_id = s.account_id
+    WHERE s.end_date IS NULL OR s.end_date > s.start_date
+), subs_ordered AS (
+    SELECT subs.*,
+           max(end_date) OVER (PARTITION BY account_id ORDER BY start_date, end_date
+                               ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS previous_end
+    FROM subs
+), subs_islands AS (
+    SELECT subs_ordered.*,
+           count(*) FILTER (WHERE previous_end IS NULL OR start_date > previous_end)
+               OVER (PARTITION BY account_id ORDER BY start_date, end_date ROWS UNBOUNDED PRECEDING) AS island
+    FROM subs_ordered
+), islands AS (
+    -- Maximal periods in which the account has at least one active subscription.
+    SELECT account_id, region, territory, segment, min(start_date) AS start_date, max(end_date) AS end_date
+    FROM subs_islands
+    GROUP BY account_id, region, territory, segment, island
+), contact_periods AS (
+    -- When each contact counts: from its creation (or its account's activation) to the island's end.
+    SELECT i.region, i.territory, i.segment, GREATEST(i.start_date, CAST(c.created_at AS date)) AS start_date, i.end_date
+    FROM islands i JOIN silver.contacts c ON c.account_id = i.account_id
+    WHERE c.created_at IS NOT NULL
+), facts AS (
+    -- Every figure as (day, group, amounts): the deltas of the stock figures and the day's flows.
+    SELECT start_date AS day, region, territory, segment, 1 AS customers, 0 AS contacts, 0 AS new_customers,
+           0 AS churned, 0::numeric AS invoiced_usd, 0::numeric AS collected_usd
+    FROM islands
+    UNION ALL
+    SELECT end_date, region, territory, segment, -1, 0, 0, 0, 0, 0 FROM islands
+    UNION ALL
+    SELECT start_date, region, territory, segment, 0, 1, 0, 0, 0, 0 FROM contact_periods WHERE start_date < end_date
+    UNION ALL
+    SELECT end_date, region, territory, segment, 0, -1, 0, 0, 0, 0 FROM contact_periods WHERE start_date < end_date
+    UNION ALL
+    SELECT min(s.start_date), COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'),
+           COALESCE(a.segment, 'Unknown'), 0, 0, 1, 0, 0, 0
+    FROM silver.subscriptions s LEFT JOIN acct a ON a.account_id = s.account_id
+    GROUP BY s.account_id, a.region, a.territory, a.segment
+    UNION ALL
+    SELECT CAST(churned_at AS date), region, territory, segment, 0, 0, 0, 1, 0, 0
+    FROM acct WHERE status = 'churned'
+    UNION ALL
+    SELECT i.issue_date, COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'), COALESCE(a.segment, 'Unknown'), 0, 0, 0, 0,
+           i.amount_usd, 0
+    FROM silver.invoices i LEFT JOIN acct a ON a.account_id = i.account_id
+    WHERE i.status IS DISTINCT FROM 'void'
+    UNION ALL
+    SELECT CAST(pay.paid_at AS date), COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'),
+           COALESCE(a.segment, 'Unknown'), 0, 0, 0, 0,
+           0, pay.amount_usd
+    FROM silver.payments pay
+    LEFT JOIN acct a ON a.account_id = COALESCE(
+        pay.account_id, (SELECT inv.account_id FROM silver.invoices inv WHERE inv.invoice_id = pay.invoice_id))
+), daily AS (
+    -- Stock deltas before the first day count on the first day; flows before it do not.
+    SELECT GREATEST(f.day, p.first_day) AS day, f.region, f.territory, f.segment,
+           sum(f.customers) AS customers, sum(f.contacts) AS contacts,
+           sum(f.new_customers) FILTER (WHERE f.day >= p.first_day) AS new_customers,
+           sum(f.churned) FILTER (WHERE f.day >= p.first_day) AS churned,
+           sum(f.invoiced_usd) FILTER (WHERE f.day >= p.first_day) AS invoiced_usd,
+           sum(f.collected_usd) FILTER (WHERE f.day >= p.first_day) AS collected_usd
+    FROM facts f, params p
+    WHERE f.day <= p.as_of
+    GROUP BY 1, 2, 3, 4
+), mrr_daily AS (
+    SELECT GREATEST(e.day, p.first_day) AS day, e.region, e.territory, e.segment, e.currency, sum(e.mrr) AS mrr
+    FROM (SELECT start_date AS day, region, territory, segment, currency, mrr FROM subs
+          UNION ALL
+          SELECT end_date, region, territory, segment, currency, -mrr FROM subs) e, params p
+    WHERE e.day <= p.as_of
+    GROUP BY 1, 2, 3, 4, 5
+), mrr_running AS (
+    -- Local-currency MRR on every day per group and currency, converted at that day's rate.
+    SELECT d.day, g.region, g.territory, g.segment,
+           sum(COALESCE(m.mrr, 0)) OVER (PARTITION BY g.region, g.territory, g.segment, g.currency ORDER BY d.day)
+               * fx.usd_per_unit AS mrr_usd
+    FROM (SELECT DISTINCT region, territory, segment, currency FROM mrr_daily) g
+    CROSS JOIN days d
+    LEFT JOIN mrr_daily m ON m.day = d.day AND m.region = g.region AND m.territory = g.territory
+                         AND m.segment = g.segment
+                         AND m.currency = g.currency
+    LEFT JOIN silver.fx_rates_daily fx ON fx.day = d.day AND fx.currency = g.currency
+), mrr AS (
+    SELECT day, region, territory, segment, sum(mrr_usd) AS mrr_usd FROM mrr_running GROUP BY 1, 2, 3, 4
+), groups AS (
+    -- Every region x segment with an account or with a figure in the window.
+    SELECT region, territory, segment FROM acct
+    UNION
+    SELECT region, territory, segment FROM daily
+), running AS (
+    SELECT d.day, g.region, g.territory, g.segment,
+           sum(COALESCE(x.customers, 0)) OVER w AS active_customers,
+           sum(COALESCE(x.contacts, 0)) OVER w AS active_contacts,
+           x.new_customers, x.churned, x.invoiced_usd, x.collected_usd
+    FROM groups g
+    CROSS JOIN days d
+    LEFT JOIN daily x ON x.day = d.day AND x.region = g.region AND x.territory = g.territory
+                     AND x.segment = g.segment
+    WINDOW w AS (PARTITION BY g.region, g.territory, g.segment ORDER BY d.day)
+)
+SELECT r.day, r.region, r.territory, r.segment, r.active_customers, COALESCE(r.new_customers, 0), COALESCE(r.churned, 0),
+       r.active_contacts, round(COALESCE(m.mrr_usd, 0), 2), round(COALESCE(r.invoiced_usd, 0), 2),
+       round(COALESCE(r.collected_usd, 0), 2)
+FROM running r
+LEFT JOIN mrr m ON m.day = r.day AND m.region = r.region AND m.territory = r.territory AND m.segment = r.segment

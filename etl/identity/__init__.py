@@ -1,0 +1,41 @@
+"""Identity resolution: one person per set of duplicate contacts, one master per regional account set.
+
+`link_records` is the public entry point on DataFrames; `build_identity` runs it over silver and
+stores silver.contact_master and silver.account_master.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from etl.identity.company import link_companies
+from etl.identity.person import link_people
+
+DEFAULT_PERSON_THRESHOLD = 0.9
+
+
+def link_records(left: pd.DataFrame, right: pd.DataFrame | None = None, *, entity: str = "person",
+                 threshold: float | None = None) -> pd.DataFrame:
+    """Pairs of records that are the same person or company: left_id, right_id, match_probability, method.
+
+    `right=None` de-duplicates within `left`, reporting each pair once with the smaller id on the
+    left. People are scored by Splink (match_probability from the Fellegi-Sunter model; pairs below
+    `threshold`, default 0.9, are dropped). Companies are linked by rules (see etl.identity.company);
+    match_probability is the rule's confidence / 100 and `threshold` defaults to 0.
+    """
+    if entity == "person":
+        return link_people(left, right, DEFAULT_PERSON_THRESHOLD if threshold is None else threshold)
+    if entity == "company":
+        links = link_companies(left, right)
+        return links[links["match_probability"] >= (threshold or 0.0)].reset_index(drop=True)
+    raise ValueError(f"entity must be 'person' or 'company', not {entity!r}")
+
+
+def build_identity(target):
+    """Rebuild silver.contact_master and silver.account_master from silver (see etl.identity.store)."""
+    from etl.identity.store import build_identity as build
+
+    return build(target)
+
+
+__all__ = ["link_records", "build_identity"]

@@ -1,0 +1,119 @@
+"""Normalising the fields that identity matching compares: names, emails, phones, companies."""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from functools import lru_cache
+
+import pandas as pd
+import phonenumbers
+
+# Gmail ignores dots and "+tags" in the local part; other providers differ, so only these.
+_GMAIL_DOMAINS = frozenset({"gmail.com", "googlemail.com"})
+PERSONAL_EMAIL_DOMAINS = frozenset({
+    "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "live.com", "yahoo.com", "icloud.com",
+    "me.com", "aol.com", "proton.me", "protonmail.com", "gmx.de", "web.de", "mail.com", "yandex.ru",
+})
+# Legal forms and filler words that regional offices add, drop or swap; matched as whole tokens
+# after folding, so "(Pty) Ltd" -> "pty ltd" and "B.V." -> "b v" -> "bv" are all caught.
+LEGAL_TOKENS = frozenset({
+    "ltd", "limited", "pty", "plc", "inc", "incorporated", "corp", "corporation", "co", "company",
+    "llc", "llp", "lp", "gmbh", "ag", "kg", "sa", "sas", "sarl", "srl", "spa", "bv", "nv", "dac",
+    "oy", "ab", "as", "aps", "holding", "holdings", "group", "the", "and",
+})
+_NON_ALNUM = re.compile(r"[^a-z0-9]+")
+_SPACES = re.compile(r"\s+")
+
+
+def is_blank(value: object) -> bool:
+    """True for None, NaN, pd.NA/NaT and empty or all-space strings."""
+    if value is None or value is pd.NA or value is pd.NaT:
+        return True
+    if isinstance(value, float):
+        return value != value
+    return isinstance(value, str) and not value.strip()
+
+
+@lru_cache(maxsize=262_144)
+def fold(text: str) -> str:
+    """Unicode-fold to lower-case ASCII words separated by single spaces."""
+    text = text.replace("ß", "ss").replace("ø", "o").replace("Ø", "o").replace("æ", "ae").replace("Æ", "ae")
+    plain = unicodedata.normalize("NFKD", text).encode("ascii", "ignore").decode("ascii").lower()
+    return _SPACES.sub(" ", _NON_ALNUM.sub(" ", plain)).strip()
+
+
+def person_name(value: object) -> str | None:
+    """A name folded to lower-case letters with no spaces or punctuation ("O'Brien" -> "obrien")."""
+    if is_blank(value):
+        return None
+    out = fold(str(value)).replace(" ", "")
+    return out or None
+
+
+def email(value: object, *, gmail_dots: bool = True) -> str | None:
+    """Lower-case, trimmed email; for Gmail, dots and +tags dropped from the local part."""
+    if is_blank(value):
+        return None
+    address = str(value).strip().lower()
+    local, at, domain = address.rpartition("@")
+    if not at or not local or "." not in domain:
+        return None
+    if gmail_dots and domain in _GMAIL_DOMAINS:
+        local = local.split("+", 1)[0].replace(".", "")
+        domain = "gmail.com"
+    return f"{local}@{domain}"
+
+
+def email_domain(value: object) -> str | None:
+    """The domain of an email address, lower case, or None."""
+    address = email(value, gmail_dots=False)
+    return address.rpartition("@")[2] if address else None
+
+
+@lru_cache(maxsize=262_144)
+def _e164(raw: str, region: str | None) -> str | None:
+    try:
+        number = phonenumbers.parse(raw, region)
+    except phonenumbers.NumberParseException:
+        return None
+    if not phonenumbers.is_possible_number(number):
+        return None
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def phone(value: object, default_region: object = None) -> str | None:
+    """The number in E.164 ("+27821234567"), using `default_region` (ISO country) for national formats."""
+    if is_blank(value):
+        return None
+    region = None if is_blank(default_region) else str(default_region).strip().upper()[:2]
+    raw = str(value).strip()
+    if raw.startswith("00"):
+        raw = "+" + raw[2:]
+    return _e164(raw, region if region and len(region) == 2 else None)
+
+
+@lru_cache(maxsize=262_144)
+def company_name(value: str) -> str:
+    """A company name folded, without legal forms or filler words, and without spaces.
+
+    Dropping the spaces makes "BlueSky Traders" and "Blue Sky Traders (Pty) Ltd" equal.
+    """
+    tokens = fold(value).split()
+    # Single letters come from dotted forms ("B.V." -> "b v"); join them before the lookup.
+    merged: list[str] = []
+    for token in tokens:
+        if len(token) == 1 and merged and len(merged[-1]) <= 2 and merged[-1].isalpha() and merged[-1] != "&":
+            merged[-1] += token
+        else:
+            merged.append(token)
+    kept = [t for t in merged if t not in LEGAL_TOKENS]
+    return "".join(kept or merged)
+
+
+@lru_cache(maxsize=262_144)
+def company_words(value: str) -> str:
+    """Like `company_name` but keeping word boundaries, for token-based fuzzy comparison."""
+    tokens = fold(value).split()
+    kept = [t for t in tokens if t not in LEGAL_TOKENS and len(t) > 1]
+    return " ".join(kept or tokens)
