@@ -114,6 +114,26 @@ def etl_run(landing: Path | None) -> None:
         raise click.ClickException(result.error or result.status)
 
 
+@etl_group.command("quarantine")
+@click.option("--dataset", default=None, help="Only this dataset, e.g. crm_accounts.")
+@click.option("--limit", default=20, show_default=True, type=int)
+def etl_quarantine(dataset: str | None, limit: int) -> None:
+    """Show quarantined rows: dataset, file, row number, reason and the raw record."""
+    from dashboard.queries.quarantine import quarantine_summary, quarantined_rows
+
+    with _database(_settings()).session() as session:
+        summary = quarantine_summary(session)
+        if not summary:
+            click.echo("No quarantined rows.")
+            return
+        for row in summary:
+            click.echo(f"  {row.dataset:<36} {row.stage:<8} {row.rows:>8,}")
+        click.echo("")
+        for row in quarantined_rows(session, dataset=dataset, limit=limit):
+            where = f"{row.source_file or '?'}:{row.row_number or '?'}"
+            click.echo(f"[{row.dataset}] {where}\n  reason: {row.reason}\n  raw:    {row.raw[:200]}")
+
+
 # --- users -------------------------------------------------------------------------------
 @main.group("users")
 def users_group() -> None:

@@ -63,11 +63,12 @@ class _Stages:
     """Runs the stages in order, timing each and reporting to the run recorder."""
 
     def __init__(self, database: Database, landing_dir: Path, recorder: RunRecorder, result: PipelineResult,
-                 *, archive: bool = False, pull: bool = False):
+                 *, archive: bool = False, pull: bool = False, full: bool = False):
         self.database = database
         self.landing_dir = landing_dir
         self.archive = archive
         self.pull = pull
+        self.full = full
         self.recorder = recorder
         self.result = result
 
@@ -96,7 +97,7 @@ class _Stages:
 
     def silver(self) -> None:
         with self.database.engine.begin() as conn:
-            rows, quarantined = build_silver(conn)
+            rows, quarantined = build_silver(conn, full=self.full)
             # Master ids are part of silver: they change in the same transaction as the records.
             rows.update(build_identity(conn))
         self._record(rows)
@@ -182,11 +183,12 @@ def describe_error(exc: BaseException) -> str:
 
 
 def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "manual",
-                 archive: bool = False, pull: bool = False) -> PipelineResult:
+                 archive: bool = False, pull: bool = False, full: bool = False) -> PipelineResult:
     """Run bronze -> silver -> gold as job "etl"; never raises for a failed stage.
 
     `pull` first fetches new records from the configured API sources; `archive` moves each
-    handled landing file to processed/ (or quarantine/), as a deployment wants.
+    handled landing file to processed/ (or quarantine/), as a deployment wants. Silver
+    rebuilds only the tables whose inputs changed unless `full`; gold is always rebuilt.
     """
     started = time.perf_counter()
     result = PipelineResult(status="running", run_id=None)
@@ -194,7 +196,8 @@ def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "
         with recorded_run(database, JOB_ID, triggered_by=triggered_by) as recorder:
             result.run_id = recorder.run_id
             log.info("etl: run %s started (%s) on %s", recorder.run_id, triggered_by, landing_dir)
-            _Stages(database, Path(landing_dir), recorder, result, archive=archive, pull=pull).run()
+            _Stages(database, Path(landing_dir), recorder, result, archive=archive, pull=pull,
+                    full=full).run()
         result.status = "success"
         if result.rejected_files:
             result.error = "\n".join(recorder.warnings)

@@ -29,18 +29,23 @@ class ScheduledJob:
     description: str = ""
 
 
-def refresh_data(settings: Settings) -> None:
-    """Load whatever landed since the last run and rebuild silver and gold."""
+def refresh_data(settings: Settings, *, full: bool = False) -> None:
+    """Pull and load whatever landed since the last run, then rebuild what it changed."""
     from dashboard.db import Database, resolve_database_url
     from etl.pipeline import run_pipeline
 
     database = Database().bind(resolve_database_url(settings))
     try:
-        result = run_pipeline(database, settings.resolved_landing_dir, triggered_by="scheduler",
-                              archive=True, pull=True)
+        result = run_pipeline(database, settings.resolved_landing_dir, archive=True, pull=True, full=full,
+                              triggered_by="scheduler-full" if full else "scheduler")
         log.info("etl finished: %s in %.1fs", result.status, result.seconds)
     finally:
         database.dispose()
+
+
+def rebuild_everything(settings: Settings) -> None:
+    """Rebuild all of silver and gold from bronze, whatever changed."""
+    refresh_data(settings, full=True)
 
 
 def check_data_quality(settings: Settings) -> None:
@@ -62,11 +67,15 @@ def check_data_quality(settings: Settings) -> None:
 
 def jobs(settings: Settings) -> list[ScheduledJob]:
     """The schedule. Intervals come from the environment so operators can tune them."""
-    etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "60"))
+    etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "5"))
+    full_rebuild_hour = int(os.environ.get("C360_FULL_REBUILD_HOUR", "2"))
     dq_minutes = int(os.environ.get("C360_DQ_INTERVAL_MINUTES", "60"))
     return [
         ScheduledJob("etl", refresh_data, "interval", {"minutes": etl_minutes},
                      "Refresh bronze, silver and gold from the landing folder."),
+        # Shares the "etl" advisory lock with the refresh, so the two never overlap.
+        ScheduledJob("etl_full_rebuild", rebuild_everything, "cron", {"hour": full_rebuild_hour, "minute": 0},
+                     "Nightly: rebuild every silver and gold table from bronze."),
         ScheduledJob("data_quality", check_data_quality, "interval", {"minutes": dq_minutes},
                      "Run every data-quality check against the current tables."),
     ]

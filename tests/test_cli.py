@@ -98,3 +98,13 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
             assert conn.scalar(text("SELECT count(*) FROM app.users")) == 7
             assert conn.scalar(text("SELECT count(*) FROM gold.customer_360")) > 0
         check.dispose()
+
+
+def test_quarantine_lists_refused_rows_with_reasons(loaded_database, database_url, monkeypatch, tmp_path) -> None:
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    result = CliRunner().invoke(main, ["etl", "quarantine", "--dataset", "crm_accounts", "--limit", "5"])
+    assert result.exit_code == 0, result.output
+    # The generator plants malformed account rows; each is listed with its file, row and reason.
+    assert "crm_accounts" in result.output
+    assert result.output.count("reason:") >= 1 and "accounts" in result.output

@@ -59,7 +59,9 @@ def test_scheduler_declares_the_etl_and_data_quality_jobs(settings) -> None:
 
     scheduler = build_scheduler(settings, blocking=False)
     ids = [job.id for job in scheduler.get_jobs()]
-    assert ids[0] == "etl" and "data_quality" in ids and len(ids) == len(set(ids))
-    for job_id in ("etl", "data_quality"):
+    assert ids[0] == "etl" and {"data_quality", "etl_full_rebuild"} <= set(ids) and len(ids) == len(set(ids))
+    assert scheduler.get_job("etl").trigger.interval.total_seconds() == 5 * 60
+    assert "hour='2'" in str(scheduler.get_job("etl_full_rebuild").trigger)
+    for job_id in ("etl", "etl_full_rebuild", "data_quality"):
         job = scheduler.get_job(job_id)
         assert job.max_instances == 1 and job.coalesce

@@ -25,8 +25,9 @@ Currency rules (issue 3, part 5). The original amount and currency stay; next to
     a rate is never silently 1.0 (USD is 1 by definition, and not flagged);
   * an empty currency leaves the USD amount and the rate empty.
 
-The whole stage is rebuilt (TRUNCATE + INSERT) in one transaction on every run. To add a
-source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS below.
+The stage runs in one transaction. Each table is rebuilt whole (TRUNCATE + INSERT) when its
+bronze inputs changed since its last build, and left alone otherwise (see `build_silver`).
+To add a source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS below.
 """
 
 from __future__ import annotations
@@ -272,13 +273,64 @@ SILVER_STEPS: tuple[Step, ...] = (
 )
 
 
-def build_silver(conn: Connection) -> tuple[dict[str, int], int]:
-    """Rebuild every silver table from bronze in the caller's transaction.
+# Silver tables whose inputs are not a bronze dataset of their own.
+EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
+    "silver.fx_rates_daily": ("billing_fx_rates",),
+    "silver.opportunity_line_items": ("crm_opportunities",),  # converted at their deal's day
+}
+WATERMARK_SOURCE = "silver"
 
+
+def step_inputs(step: Step) -> tuple[str, ...]:
+    """The bronze datasets a silver step reads: its own, the FX feed when it converts, and extras."""
+    inputs: list[str] = []
+    if isinstance(step, CleanTable):
+        inputs.append(step.source)
+        if step.usd:
+            inputs.append("billing_fx_rates")
+    inputs += EXTRA_INPUTS.get(qualified_name(step.table), ())
+    return tuple(sorted(set(inputs)))
+
+
+def _input_fingerprints(conn: Connection) -> dict[str, str]:
+    """Per bronze dataset: its newest load id and number of loads. Bronze is append-only,
+    so an unchanged fingerprint means unchanged input."""
+    rows = conn.execute(text("SELECT dataset, max(id), count(*) FROM bronze.load_file GROUP BY dataset"))
+    return {dataset: f"{newest}/{loads}" for dataset, newest, loads in rows}
+
+
+def build_silver(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], int]:
+    """Rebuild, in the caller's transaction, the silver tables whose bronze inputs changed
+    since their last build (every table when `full`).
+
+    A table is rebuilt whole from all of its bronze rows, so the newest version of each key
+    still wins; tables whose inputs did not change are left as they are. Each table's input
+    fingerprint is stored in app.source_watermark in the same transaction, so a killed run
+    leaves neither the tables nor the fingerprints half-updated.
     Returns (rows per silver table, rows quarantined by this stage).
     """
-    conn.execute(text("DELETE FROM bronze.quarantine WHERE stage = 'silver'"))
-    rows = run_steps(conn, SILVER_STEPS, {}, stage="silver", truncate=True)
+    current = _input_fingerprints(conn)
+    stored = dict(conn.execute(text("SELECT dataset, value FROM app.source_watermark WHERE source = :s"),
+                               {"s": WATERMARK_SOURCE}).all())
+    fingerprints = {qualified_name(step.table): ";".join(f"{d}={current.get(d, '-')}" for d in step_inputs(step))
+                    for step in SILVER_STEPS}
+    changed = [step for step in SILVER_STEPS
+               if full or stored.get(qualified_name(step.table)) != fingerprints[qualified_name(step.table)]]
+    sources = [step.source for step in changed if isinstance(step, CleanTable)]
+    if sources:
+        conn.execute(text("DELETE FROM bronze.quarantine WHERE stage = 'silver' AND dataset = ANY(:d)"),
+                     {"d": sources})
+    rows = run_steps(conn, changed, {}, stage="silver", truncate=True) if changed else {}
+    for step in SILVER_STEPS:
+        name = qualified_name(step.table)
+        if name not in rows:
+            rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
+        conn.execute(text(
+            "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:s, :d, :v) "
+            "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"),
+            {"s": WATERMARK_SOURCE, "d": name, "v": fingerprints[name]})
+    log.info("silver: rebuilt %d of %d tables (%s)", len(changed), len(SILVER_STEPS),
+             "full rebuild" if full else "inputs changed")
     quarantined = int(conn.scalar(text("SELECT count(*) FROM bronze.quarantine WHERE stage = 'silver'")) or 0)
     if quarantined:
         log.info("silver: %d rows quarantined", quarantined)

@@ -41,3 +41,32 @@ def test_live_batch_lands_and_refreshes_gold(scratch_db, tmp_path: Path) -> None
     # A second batch a minute later uses fresh keys, so nothing is de-duplicated away.
     later = drop_batch(scratch_db, landing, now=noon.replace(minute=1), seed=2)
     assert {p.name for p in later.files}.isdisjoint({p.name for p in batch.files})
+
+
+def _silver_and_gold_checksums(database) -> dict[str, tuple[int, str]]:
+    from dashboard.tables import Base
+    from tests.etl.dbutil import table_checksum
+
+    with database.engine.connect() as conn:
+        return {f"{t.schema}.{t.name}": table_checksum(conn, f"{t.schema}.{t.name}")
+                for t in Base.metadata.sorted_tables if t.schema in ("silver", "gold")}
+
+
+def test_incremental_refresh_equals_a_full_rebuild(scratch_db, tmp_path: Path) -> None:
+    landing = write_tiny_landing(tmp_path / "landing")
+    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+    accounts_version = _scalar(scratch_db, "SELECT string_agg(xmin::text, ',' ORDER BY account_id) FROM silver.accounts")
+    drop_batch(scratch_db, landing, now=datetime.combine(AS_OF, time(12, 0), tzinfo=UTC), seed=3)
+
+    incremental = run_pipeline(scratch_db, landing, triggered_by="test")
+    assert incremental.status == "success", incremental.error
+    # The batch brought no accounts, so silver.accounts was left as it was, not rebuilt.
+    assert _scalar(scratch_db, "SELECT string_agg(xmin::text, ',' ORDER BY account_id) "
+                               "FROM silver.accounts") == accounts_version
+    after_incremental = _silver_and_gold_checksums(scratch_db)
+
+    full = run_pipeline(scratch_db, landing, triggered_by="test", full=True)
+    assert full.status == "success", full.error
+    assert _silver_and_gold_checksums(scratch_db) == after_incremental
+    assert _scalar(scratch_db, "SELECT string_agg(xmin::text, ',' ORDER BY account_id) "
+                               "FROM silver.accounts") != accounts_version
