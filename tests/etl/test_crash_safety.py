@@ -25,6 +25,8 @@ STAGE_REACHED = {
     "silver": "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
               "AND state = 'active' "
               "AND query ILIKE '%INSERT INTO silver.%'",
+    "gold": "SELECT count(*) > 0 FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() "
+            "AND state = 'active' AND query ILIKE '%INSERT INTO gold.%'",
 }
 
 
@@ -62,7 +64,7 @@ def clean_checksums(pg_admin_url, template_url, pristine_landing_dir, tmp_path_f
         return gold_checksums(database)
 
 
-@pytest.mark.parametrize("stage", ["bronze", "silver"])
+@pytest.mark.parametrize("stage", ["bronze", "silver", "gold"])
 def test_kill_mid_run_then_rerun_matches_a_clean_run(stage, scratch_db, pristine_landing_dir, tmp_path,
                                                      clean_checksums) -> None:
     landing = tmp_path / "landing"
