@@ -14,7 +14,19 @@ from dashboard.tables.base import Base
 Money = Numeric(18, 2)
 
 
-class DailyKpi(Base):
+class KpiFigures:
+    """The daily customer, contact, MRR and revenue figures shared by the daily KPI tables."""
+
+    active_customers: Mapped[int] = mapped_column(Integer, default=0)
+    new_customers: Mapped[int] = mapped_column(Integer, default=0)
+    churned_customers: Mapped[int] = mapped_column(Integer, default=0)
+    active_contacts: Mapped[int] = mapped_column(Integer, default=0)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    collected_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class DailyKpi(KpiFigures, Base):
     """Customers, contacts, MRR and revenue per day, region and segment (account type)."""
 
     __tablename__ = "daily_kpi"
@@ -23,13 +35,6 @@ class DailyKpi(Base):
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     region: Mapped[str] = mapped_column(Text, primary_key=True)
     segment: Mapped[str] = mapped_column(Text, primary_key=True)
-    active_customers: Mapped[int] = mapped_column(Integer, default=0)
-    new_customers: Mapped[int] = mapped_column(Integer, default=0)
-    churned_customers: Mapped[int] = mapped_column(Integer, default=0)
-    active_contacts: Mapped[int] = mapped_column(Integer, default=0)
-    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
-    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
-    collected_usd: Mapped[Decimal] = mapped_column(Money, default=0)
 
 
 class LeadsDaily(Base):
@@ -132,7 +137,7 @@ class Customer360(Base):
     clv_usd: Mapped[Decimal | None] = mapped_column(Money)
 
 
-class DailyKpiTerritory(Base):
+class DailyKpiTerritory(KpiFigures, Base):
     """gold.daily_kpi split by the account's territory too ('Unknown' when empty)."""
 
     __tablename__ = "daily_kpi_territory"
@@ -142,13 +147,6 @@ class DailyKpiTerritory(Base):
     region: Mapped[str] = mapped_column(Text, primary_key=True)
     territory: Mapped[str] = mapped_column(Text, primary_key=True)
     segment: Mapped[str] = mapped_column(Text, primary_key=True)
-    active_customers: Mapped[int] = mapped_column(Integer, default=0)
-    new_customers: Mapped[int] = mapped_column(Integer, default=0)
-    churned_customers: Mapped[int] = mapped_column(Integer, default=0)
-    active_contacts: Mapped[int] = mapped_column(Integer, default=0)
-    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
-    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
-    collected_usd: Mapped[Decimal] = mapped_column(Money, default=0)
 
 
 class PipelineMonthly(Base):
