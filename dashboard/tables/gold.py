@@ -252,3 +252,21 @@ class TimelineEvent(Base):
     severity: Mapped[str] = mapped_column(Text)  # HIGH, MEDIUM, LOW, INFO
     related_amount: Mapped[Decimal | None] = mapped_column(Money)  # USD
     status: Mapped[str] = mapped_column(Text)  # OPEN, RESOLVED, SCHEDULED
+
+
+class AccountScores(Base):
+    """Per-customer scores written by the intelligence jobs; gold.customer_360 copies them in.
+
+    Kept apart from customer_360 so a data refresh, which rebuilds customer_360, never loses them.
+    """
+
+    __tablename__ = "account_scores"
+    __table_args__ = {"schema": "gold"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # gold.customer_360.account_id
+    churn_risk_score: Mapped[float | None] = mapped_column(Double)  # 0-100
+    risk_level: Mapped[str | None] = mapped_column(Text)  # HIGH, MEDIUM, LOW
+    health_score: Mapped[float | None] = mapped_column(Double)  # 0-100
+    engagement_score: Mapped[float | None] = mapped_column(Double)  # 0-1
+    clv_usd: Mapped[Decimal | None] = mapped_column(Money)
+    scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

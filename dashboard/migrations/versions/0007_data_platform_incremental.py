@@ -1,0 +1,32 @@
+"""incremental refresh state and gold.account_scores
+
+Revision ID: 0007
+Revises: 0006
+"""
+from __future__ import annotations
+
+import sqlalchemy as sa  # noqa: F401
+from alembic import op  # noqa: F401
+
+revision = '0007'
+down_revision = '0006'
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table('account_scores',
+    sa.Column('account_id', sa.Text(), nullable=False),
+    sa.Column('churn_risk_score', sa.Double(), nullable=True),
+    sa.Column('risk_level', sa.Text(), nullable=True),
+    sa.Column('health_score', sa.Double(), nullable=True),
+    sa.Column('engagement_score', sa.Double(), nullable=True),
+    sa.Column('clv_usd', sa.Numeric(precision=18, scale=2), nullable=True),
+    sa.Column('scored_at', sa.DateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('account_id', name=op.f('pk_account_scores')),
+    schema='gold'
+    )
+
+
+def downgrade() -> None:
+    op.drop_table('account_scores', schema='gold')

@@ -1,0 +1,3 @@
+"""Tables of the forecast, anomaly, attribution, text and KPI-driver jobs."""
+
+from __future__ import annotations

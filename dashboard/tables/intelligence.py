@@ -1,0 +1,3 @@
+"""Tables of the churn, health, engagement, lifetime-value, next-best-action and alert jobs."""
+
+from __future__ import annotations
