@@ -37,6 +37,8 @@ class User(Base):
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # Empty means unrestricted; otherwise the territories whose rows this user may see.
     territories: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    # Accounts (gold.customer_360.account_id) assigned by name, on top of the territories.
+    account_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
 

@@ -15,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column('users', sa.Column('account_ids', sa.ARRAY(sa.Text()), server_default='{}', nullable=False),
+                  schema='app')
     op.create_table('account_scores',
     sa.Column('account_id', sa.Text(), nullable=False),
     sa.Column('churn_risk_score', sa.Double(), nullable=True),
@@ -30,3 +32,4 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table('account_scores', schema='gold')
+    op.drop_column('users', 'account_ids', schema='app')
