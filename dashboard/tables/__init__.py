@@ -2,6 +2,7 @@
 
 from dashboard.tables import (  # noqa: F401
     app,
+    attribution_text,
     bronze,
     gold,
     identity,

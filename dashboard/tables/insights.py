@@ -1,3 +1,3 @@
-"""Tables of the forecast, anomaly, attribution, text and KPI-driver jobs."""
+"""Tables of the forecast, anomaly and KPI-driver jobs."""
 
 from __future__ import annotations

@@ -1,4 +1,4 @@
-"""intelligence II tables (forecasts, anomalies, attribution, text, KPI drivers)
+"""forecasts, anomalies and KPI drivers
 
 Revision ID: 0010
 Revises: 0009

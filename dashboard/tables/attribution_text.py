@@ -1,0 +1,3 @@
+"""Tables of the channel-attribution, sentiment, topic and client-summary jobs."""
+
+from __future__ import annotations
