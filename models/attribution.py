@@ -1,0 +1,243 @@
+"""Multi-touch channel attribution: rule-based models and exact Markov-chain removal effects.
+
+Input (`paths`): one row per distinct journey path, the layout most attribution tools use:
+
+    path                    channels in the order they were touched, joined by " > "
+    total_conversions       journeys on that path that converted
+    total_conversion_value  the value of those conversions (USD)
+    total_null              journeys on that path that did not convert
+
+Identical paths may appear on several rows; they are added up first, so 1 M raw journeys
+cost no more than their distinct paths.
+
+Rule-based models (`heuristic_attribution`) share each converting journey between its touches:
+
+    first_touch     all to the first touch
+    last_touch      all to the last touch
+    linear          equal shares to every touch
+    time_decay      weight 2 ** (-steps_before_conversion / half_life_steps); the last touch is
+                    0 steps before, so with the default half-life of 1 step each earlier touch
+                    counts half as much as the one after it
+    position_based  40 % first, 40 % last, 20 % split evenly between the touches in between;
+                    a one-touch path gives 100 % to its channel and a two-touch path 50/50
+
+A channel touched twice in a journey gets both of its touches' shares.
+
+Markov model (`markov_attribution`): the journeys define an absorbing Markov chain from a
+start state through channel states to "conversion" or "null". For order k a state is the
+tuple of the last k channels (fewer at the beginning of a journey: a journey a > b > c in
+order 2 walks (a), (a, b), (b, c)). The conversion probability P is the absorption
+probability into "conversion" from the start, solved exactly from (I - Q) x = r (Q the
+transient-to-transient transition matrix, r the one-step conversion probabilities), which
+is what the fundamental matrix N = (I - Q)^-1 gives, without inverting it. The removal
+effect of a channel is 1 - P_without / P, where P_without is the same probability once every
+state containing the channel is removed (its incoming transitions then lead nowhere, i.e.
+to null). A channel is credited removal_effect / sum(removal effects) of the conversions and
+of their value. Self-transitions (a channel touched twice in a row) are kept.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import sparse
+from scipy.sparse.linalg import spsolve
+
+PATH_COLUMNS = ("path", "total_conversions", "total_conversion_value", "total_null")
+SEPARATOR = " > "
+HEURISTIC_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
+DEFAULT_HALF_LIFE_STEPS = 1.0
+MAX_MARKOV_ORDER = 3
+
+
+class AttributionInputError(ValueError):
+    """The paths frame is malformed: missing columns, negative counts or an empty path."""
+
+
+class _Journeys:
+    """Distinct paths as flat token arrays: a channel code per touch and its path's row."""
+
+    def __init__(self, paths: pd.DataFrame) -> None:
+        frame = _validated(paths)
+        grouped = frame.groupby("path", sort=True)[list(PATH_COLUMNS[1:])].sum()
+        grouped = grouped[(grouped["total_conversions"] + grouped["total_null"]) > 0]
+        self.conversions = grouped["total_conversions"].to_numpy(dtype=float)
+        self.value = grouped["total_conversion_value"].to_numpy(dtype=float)
+        self.nulls = grouped["total_null"].to_numpy(dtype=float)
+        tokens = pd.Series(grouped.index, dtype=object).str.split(">").explode()
+        names = tokens.str.strip()
+        if (names == "").any():
+            bad = grouped.index[int(names.index[(names == "").to_numpy()][0])]
+            raise AttributionInputError(f"path {bad!r} has an empty channel name")
+        self.path_of_touch = names.index.to_numpy(dtype=np.int64)
+        codes, channels = pd.factorize(names.to_numpy(), sort=True)
+        self.code = codes.astype(np.int64)
+        self.channels = np.asarray(channels, dtype=object)
+        self.length = np.bincount(self.path_of_touch, minlength=len(grouped)).astype(np.int64)
+        first = np.r_[0, np.cumsum(self.length)[:-1]]
+        self.first_touch = first
+        self.last_touch = first + self.length - 1
+        self.position = np.arange(len(self.code)) - np.repeat(first, self.length)
+
+    @property
+    def total_conversions(self) -> float:
+        return float(self.conversions.sum())
+
+    @property
+    def total_value(self) -> float:
+        return float(self.value.sum())
+
+    def credit(self, touch_weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Conversions and value per channel given each touch's share of its journey (shares sum to 1)."""
+        conv = np.bincount(self.code, weights=touch_weights * self.conversions[self.path_of_touch],
+                           minlength=len(self.channels))
+        value = np.bincount(self.code, weights=touch_weights * self.value[self.path_of_touch],
+                            minlength=len(self.channels))
+        return conv, value
+
+
+def _validated(paths: pd.DataFrame) -> pd.DataFrame:
+    if not isinstance(paths, pd.DataFrame):
+        raise AttributionInputError(f"paths must be a pandas DataFrame, not {type(paths).__name__}")
+    missing = [c for c in PATH_COLUMNS if c not in paths.columns]
+    if missing:
+        raise AttributionInputError(f"paths is missing column(s) {missing}; expected {list(PATH_COLUMNS)}")
+    frame = paths.loc[:, list(PATH_COLUMNS)].copy()
+    for column in PATH_COLUMNS[1:]:
+        values = pd.to_numeric(frame[column], errors="coerce")
+        if values.isna().any():
+            raise AttributionInputError(f"column {column!r} has missing or non-numeric values")
+        if (values < 0).any():
+            raise AttributionInputError(f"column {column!r} has negative values")
+        frame[column] = values.astype(float)
+    if frame["path"].isna().any():
+        raise AttributionInputError("column 'path' has missing values")
+    frame["path"] = frame["path"].astype(str)
+    if (frame["path"].str.strip() == "").any():
+        raise AttributionInputError("column 'path' has an empty path")
+    return frame
+
+
+def _output(channels: np.ndarray, conversions: np.ndarray, value: np.ndarray,
+            removal_effect: np.ndarray | None = None) -> pd.DataFrame:
+    out = pd.DataFrame({"channel": channels.astype(str), "conversions": conversions, "conversion_value": value})
+    if removal_effect is not None:
+        out["removal_effect"] = removal_effect
+    return out
+
+
+def heuristic_attribution(paths: pd.DataFrame, *, half_life_steps: float = DEFAULT_HALF_LIFE_STEPS) -> pd.DataFrame:
+    """Conversions and value per channel under each rule-based model.
+
+    Returns one long frame: columns `model` (one of HEURISTIC_MODELS), `channel`,
+    `conversions` and `conversion_value`, one row per model and channel (removal effects
+    belong to the Markov model only). See the module docstring for each rule.
+    """
+    if half_life_steps <= 0:
+        raise AttributionInputError("half_life_steps must be positive")
+    journeys = _Journeys(paths)
+    length = journeys.length[journeys.path_of_touch]
+    pos = journeys.position
+    is_first = pos == 0
+    is_last = pos == length - 1
+    steps_before = (length - 1 - pos).astype(float)
+    decay = np.power(2.0, -steps_before / half_life_steps)
+    decay_total = np.bincount(journeys.path_of_touch, weights=decay, minlength=len(journeys.length))
+    middle_share = np.where(length > 2, 0.2 / np.maximum(length - 2, 1), 0.0)
+    position_based = np.select(
+        [length == 1, length == 2, is_first | is_last], [1.0, 0.5, 0.4], default=middle_share)
+    weights = {
+        "first_touch": is_first.astype(float),
+        "last_touch": is_last.astype(float),
+        "linear": 1.0 / length,
+        "time_decay": decay / decay_total[journeys.path_of_touch],
+        "position_based": position_based,
+    }
+    frames = []
+    for model in HEURISTIC_MODELS:
+        conv, value = journeys.credit(weights[model])
+        frames.append(_output(journeys.channels, conv, value).assign(model=model))
+    out = pd.concat(frames, ignore_index=True)
+    return out[["model", "channel", "conversions", "conversion_value"]]
+
+
+def _state_ids(journeys: _Journeys, order: int) -> np.ndarray:
+    """A 64-bit id per touch for the tuple of its path's last `order` channels (fewer at the start)."""
+    base = np.int64(len(journeys.channels) + 1)  # code 0 means "no channel" (before the journey)
+    if base ** order >= np.iinfo(np.int64).max:
+        raise AttributionInputError(f"too many channels ({base - 1}) for a Markov chain of order {order}")
+    state = np.zeros(len(journeys.code), dtype=np.int64)
+    for lag in range(order):
+        earlier = np.zeros_like(state)
+        earlier[lag:] = journeys.code[:len(state) - lag] + 1  # the channel `lag` touches back
+        state = state * base + np.where(journeys.position >= lag, earlier, 0)
+    return state
+
+
+def _channels_in_states(state_ids: np.ndarray, n_channels: int, order: int) -> sparse.csr_matrix:
+    """Channel x state incidence: which states contain which channel."""
+    base = n_channels + 1
+    rows, cols = [], []
+    remaining = state_ids.copy()
+    for _ in range(order):
+        digit = remaining % base
+        remaining //= base
+        present = digit > 0
+        rows.append(digit[present] - 1)
+        cols.append(np.flatnonzero(present))
+    data = np.ones(sum(len(r) for r in rows))
+    return sparse.csr_matrix((data, (np.concatenate(rows), np.concatenate(cols))),
+                             shape=(n_channels, len(state_ids)))
+
+
+def markov_attribution(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
+    """Conversions and value per channel from the exact removal effects of an order-k Markov chain.
+
+    Returns columns `channel`, `conversions`, `conversion_value` and `removal_effect`
+    (0-1), one row per channel in name order. Conversions and value add up to the input totals
+    (when anything converted). See the module docstring for the method.
+    """
+    if not isinstance(order, int | np.integer) or not 1 <= order <= MAX_MARKOV_ORDER:
+        raise AttributionInputError(f"order must be an integer from 1 to {MAX_MARKOV_ORDER}, not {order!r}")
+    journeys = _Journeys(paths)
+    n_channels = len(journeys.channels)
+    if n_channels == 0:
+        return _output(journeys.channels, np.zeros(0), np.zeros(0), np.zeros(0))
+
+    touch_state_ids = _state_ids(journeys, order)
+    state_codes, touch_state = np.unique(touch_state_ids, return_inverse=True)
+    n = len(state_codes) + 1  # the transient states, with the start state last
+    start = n - 1
+    journeys_on_path = journeys.conversions + journeys.nulls
+    # Transitions, each weighted by the number of journeys that made it.
+    same_path_next = np.r_[journeys.path_of_touch[1:] == journeys.path_of_touch[:-1], False]
+    src = np.r_[np.full(len(journeys.length), start), touch_state[same_path_next]]
+    dst = np.r_[touch_state[journeys.first_touch], touch_state[np.flatnonzero(same_path_next) + 1]]
+    weight = np.r_[journeys_on_path, journeys_on_path[journeys.path_of_touch[same_path_next]]]
+    last_state = touch_state[journeys.last_touch]
+    to_conversion = np.bincount(last_state, weights=journeys.conversions, minlength=n)
+    to_null = np.bincount(last_state, weights=journeys.nulls, minlength=n)
+    counts = sparse.csr_matrix((weight, (src, dst)), shape=(n, n))  # duplicates are summed
+    leaving = np.asarray(counts.sum(axis=1)).ravel() + to_conversion + to_null
+    inverse = sparse.diags(1.0 / leaving)
+    q = (inverse @ counts).tocsc()
+    r = to_conversion / leaving
+
+    def conversion_probability(keep: np.ndarray) -> float:
+        kept = np.flatnonzero(keep)
+        system = (sparse.identity(len(kept), format="csc") - q[kept][:, kept]).tocsc()
+        solution = np.atleast_1d(spsolve(system, r[kept]))
+        return float(solution[np.searchsorted(kept, start)])
+
+    everything = np.ones(n, dtype=bool)
+    base_probability = conversion_probability(everything) if journeys.total_conversions > 0 else 0.0
+    removal = np.zeros(n_channels)
+    if base_probability > 0:
+        contains = _channels_in_states(state_codes, n_channels, order)
+        for channel in range(n_channels):
+            keep = everything.copy()
+            keep[contains[channel].indices] = False
+            removal[channel] = 1.0 - conversion_probability(keep) / base_probability
+    removal = np.clip(removal, 0.0, 1.0)  # round-off only: removing states never raises P
+    share = removal / removal.sum() if removal.sum() > 0 else np.zeros(n_channels)
+    return _output(journeys.channels, share * journeys.total_conversions, share * journeys.total_value, removal)
