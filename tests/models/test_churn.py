@@ -1,0 +1,193 @@
+"""Churn model on generated accounts with a planted signal: discrimination, calibration,
+explanations naming the planted drivers, persistence and input errors."""
+
+from __future__ import annotations
+
+from collections import Counter
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.churn import (
+    ChurnModel,
+    ChurnModelError,
+    average_precision,
+    churn_risk_score,
+    expected_calibration_error,
+    factor_sentence,
+    make_synthetic_accounts,
+    risk_level,
+    roc_auc,
+    train_churn_model,
+)
+
+PLANTED_DRIVERS = {"usage_trend_30d", "days_overdue", "escalations_90d"}
+LABELS = {"usage_trend_30d": "Usage {trend} {abs_value:.0%} over the last 30 days", "days_overdue": "Days overdue"}
+
+
+@pytest.fixture(scope="module")
+def later_cutoff() -> tuple[pd.DataFrame, pd.Series]:
+    return make_synthetic_accounts(6_000, seed=102)
+
+
+@pytest.fixture(scope="module")
+def model(later_cutoff) -> ChurnModel:
+    features, labels = make_synthetic_accounts(12_000, seed=101)
+    return train_churn_model(features, labels, seed=3, validation=later_cutoff, feature_labels=LABELS)
+
+
+def test_finds_the_planted_signal_on_a_later_cutoff(model, later_cutoff):
+    metrics = model.metrics
+    print(f"churn validation AUC {metrics.roc_auc:.3f}, PR-AUC {metrics.pr_auc:.3f}, "
+          f"Brier {metrics.brier:.4f}, ECE {metrics.ece:.4f}, best iteration {metrics.best_iteration}")
+    assert metrics.validation == "provided"
+    assert metrics.n_valid == 6_000 and metrics.n_train == 9_600
+    assert 0.06 < metrics.positive_rate < 0.10
+    assert metrics.roc_auc > 0.80
+    assert metrics.pr_auc > 0.35  # the base rate is 0.08
+    # The returned probabilities score the same as the reported metrics.
+    assert roc_auc(later_cutoff[1].to_numpy(), model.predict_proba(later_cutoff[0])) == pytest.approx(metrics.roc_auc)
+
+
+def test_probabilities_are_calibrated(model, later_cutoff):
+    features, labels = later_cutoff
+    probabilities = model.predict_proba(features)
+    assert model.metrics.calibration == "isotonic"
+    assert model.metrics.ece < 0.03
+    assert probabilities.mean() == pytest.approx(labels.mean(), abs=0.015)
+    assert ((probabilities >= 0) & (probabilities <= 1)).all()
+
+
+def test_explanations_of_high_risk_accounts_name_the_planted_drivers(model, later_cutoff):
+    features, _ = later_cutoff
+    riskiest = features.iloc[np.argsort(-model.predict_proba(features))[:100]]
+    explanations = model.explain(riskiest, top_n=3)
+    assert len(explanations) == 100 and all(len(factors) == 3 for factors in explanations)
+    first_factors = Counter(factors[0].feature for factors in explanations)
+    assert sum(first_factors[name] for name in PLANTED_DRIVERS) >= 95, first_factors
+    for factors in explanations:
+        assert {f.feature for f in factors[:2]} & PLANTED_DRIVERS
+        contributions = [abs(f.contribution) for f in factors]
+        assert contributions == sorted(contributions, reverse=True)
+        for factor in factors:
+            assert factor.direction == ("raises risk" if factor.contribution > 0 else "lowers risk")
+            assert factor.sentence.endswith(f"({factor.direction})")
+    usage = next(f for factors in explanations for f in factors if f.feature == "usage_trend_30d" and f.value < 0)
+    assert usage.sentence == f"Usage fell {abs(usage.value):.0%} over the last 30 days (raises risk)"
+    assert usage.as_dict()["feature"] == "usage_trend_30d"
+
+
+def test_contributions_add_up_to_the_raw_margin(model, later_cutoff):
+    features = later_cutoff[0].head(200)
+    contributions = model.contributions(features)
+    expected_value = model.booster.predict(model.schema.matrix(features), pred_contrib=True)[:, -1]
+    np.testing.assert_allclose(contributions.sum(axis=1) + expected_value, model.raw_margin(features), atol=1e-9)
+
+
+def test_noise_only_frame_scores_near_chance():
+    features, labels = make_synthetic_accounts(4_000, seed=201, signal=False)
+    validation = make_synthetic_accounts(4_000, seed=202, signal=False)
+    noise_model = train_churn_model(features, labels, seed=0, validation=validation)
+    assert 0.42 < noise_model.metrics.roc_auc < 0.58
+    assert noise_model.metrics.calibration == "platt"
+    # Nothing to learn: predictions stay close to the base rate.
+    assert np.ptp(noise_model.predict_proba(validation[0])) < 0.1
+
+
+def test_internal_split_metrics_on_a_few_thousand_rows():
+    features, labels = make_synthetic_accounts(3_000, seed=301)
+    small = train_churn_model(features, labels, seed=1)
+    assert small.metrics.validation == "internal"
+    assert small.metrics.n_train + small.metrics.n_valid == 3_000
+    assert small.metrics.roc_auc > 0.78
+    assert small.metrics.ece < 0.05
+    assert small.params["min_data_in_leaf"] == 20 and small.params["num_leaves"] == 15
+
+
+def test_same_seed_same_model():
+    features, labels = make_synthetic_accounts(2_000, seed=401)
+    first = train_churn_model(features, labels, seed=5).predict_proba(features)
+    second = train_churn_model(features, labels, seed=5).predict_proba(features)
+    np.testing.assert_array_equal(first, second)
+
+
+def test_save_load_and_bytes_round_trip(model, later_cutoff, tmp_path):
+    features = later_cutoff[0].head(500)
+    model.save(tmp_path / "churn.txt")
+    assert (tmp_path / "churn.txt.json").exists()
+    loaded = ChurnModel.load(tmp_path / "churn.txt")
+    restored = ChurnModel.from_bytes(model.to_bytes())
+    for other in (loaded, restored):
+        np.testing.assert_array_equal(other.predict_proba(features), model.predict_proba(features))
+        assert other.metrics == model.metrics
+        assert other.explain(features.head(5)) == model.explain(features.head(5))
+    with pytest.raises(ChurnModelError, match="not a serialised churn model"):
+        ChurnModel.from_bytes(b"\x80 not json")
+
+
+def test_scoring_tolerates_unseen_and_missing_categories_and_reordered_columns(model, later_cutoff):
+    features = later_cutoff[0].head(300).copy()
+    baseline = model.predict_proba(features)
+    changed = features[features.columns[::-1]].copy()
+    changed["extra_column"] = 1.0
+    changed["segment"] = ["Government"] * 100 + [None] * 100 + list(features["segment"].iloc[200:])
+    changed["region"] = changed["region"].astype(str)  # category at training, text now
+    probabilities = model.predict_proba(changed)
+    assert np.isfinite(probabilities).all()
+    np.testing.assert_array_equal(probabilities[200:], baseline[200:])
+    assert model.explain(changed.head(3))[0][0].feature in model.feature_names
+
+
+def test_missing_column_at_scoring_is_a_clear_error(model, later_cutoff):
+    with pytest.raises(ChurnModelError, match=r"lack the columns .*days_overdue"):
+        model.predict_proba(later_cutoff[0].drop(columns=["days_overdue"]))
+    wrong_type = later_cutoff[0].head(5).assign(days_overdue="many")
+    with pytest.raises(ChurnModelError, match="'days_overdue' must be numeric"):
+        model.predict_proba(wrong_type)
+
+
+@pytest.mark.parametrize(
+    ("make_inputs", "message"),
+    [
+        (lambda f, y: (f.iloc[:0], y.iloc[:0]), "empty"),
+        (lambda f, y: (f, pd.Series(0, index=f.index)), "single class"),
+        (lambda f, y: (f, y.iloc[::-1]), "not aligned"),
+        (lambda f, y: (f, y.iloc[:-1]), "not aligned"),
+        (lambda f, y: (f, y.replace(1, 2)), "binary"),
+        (lambda f, y: (f, y.astype(float).where(y.index > 0)), "missing values"),
+        (lambda f, y: (f.assign(signed_up=pd.Timestamp("2026-01-01")), y), "convert it to numbers"),
+        (lambda f, y: (f, pd.Series([1] * 3 + [0] * (len(f) - 3), index=f.index)), "too few rows"),
+    ],
+)
+def test_bad_training_inputs_raise_clear_errors(make_inputs, message):
+    features, labels = make_synthetic_accounts(300, seed=9)
+    with pytest.raises(ChurnModelError, match=message):
+        train_churn_model(*make_inputs(features, labels))
+
+
+def test_risk_score_and_levels():
+    assert churn_risk_score(0.7234) == 72.3
+    np.testing.assert_array_equal(churn_risk_score(np.array([0.0, 0.3996, 1.2])), [0.0, 40.0, 100.0])
+    assert [risk_level(s) for s in (100, 70, 69.9, 40, 39.9, 0)] == ["HIGH", "HIGH", "MEDIUM", "MEDIUM", "LOW", "LOW"]
+    with pytest.raises(ChurnModelError):
+        risk_level(float("nan"))
+
+
+def test_metric_functions_on_known_answers():
+    labels = np.array([0, 0, 1, 1])
+    scores = np.array([0.1, 0.4, 0.35, 0.8])
+    assert roc_auc(labels, scores) == pytest.approx(0.75)
+    assert average_precision(labels, scores) == pytest.approx(0.5 * 1.0 + 0.5 * 2 / 3)
+    assert np.isnan(roc_auc(np.array([1, 1]), np.array([0.2, 0.3])))
+    # Bin [0.2, 0.3): mean prediction 0.25, observed 0.5; bin [0.9, 1.0): 0.95 vs 1.0.
+    ece = expected_calibration_error(np.array([0, 1, 1]), np.array([0.2, 0.3 - 1e-9, 0.95]))
+    assert ece == pytest.approx((abs(0.5 - 1) + abs(0.95 - 1)) / 3, abs=1e-6)
+
+
+def test_factor_sentences():
+    assert factor_sentence("days_overdue", 35.0, "raises risk") == "Days overdue is 35 (raises risk)"
+    assert factor_sentence("segment", None, "lowers risk", "Segment") == "Segment is unknown (lowers risk)"
+    assert factor_sentence("usage", 0.18, "lowers risk", "Usage {trend} {abs_value:.0%}") == "Usage rose 18% (lowers risk)"
+    # A numeric format on a text value falls back to the plain sentence.
+    assert factor_sentence("plan", "Gold", "raises risk", "Plan {value:.0%}") == "Plan is Gold (raises risk)"
