@@ -1,28 +1,59 @@
-"""Login, logout and the request gate: anonymous API calls get 401, page requests a login redirect."""
+"""Login (with optional TOTP step), logout, server-side sessions, API tokens and the request gate.
+
+A browser session is a row in app.user_session; the signed cookie holds only its random id.
+Every request reloads the row and the user, so logout, revocation, deactivation, the idle
+timeout and the absolute lifetime all take effect at the next request. Anonymous API calls
+get 401, page requests a login redirect.
+"""
 
 from __future__ import annotations
 
+import hashlib
+import logging
+import secrets
+import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-from flask import Blueprint, Flask, jsonify, redirect, render_template_string, request, session, url_for
+import pyotp
+from flask import (
+    Blueprint,
+    Flask,
+    g,
+    jsonify,
+    make_response,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_login import current_user, login_user, logout_user
 from flask_wtf import FlaskForm
-from sqlalchemy import func, select
-from wtforms import EmailField, PasswordField
+from sqlalchemy import delete, func, select
+from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboard import audit
 from dashboard.extensions import db, login_manager
 from dashboard.passwords import DUMMY_HASH, verify_password
-from dashboard.tables.app import User
+from dashboard.security import SELF_VALIDATING_ENDPOINTS, limiter
+from dashboard.settings import Settings
+from dashboard.tables.app import User, UserSession
 
+log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
-# Paths an anonymous visitor may reach: the login form and its static styling.
+# Paths an anonymous visitor may reach: the login forms and their static styling.
 PUBLIC_PREFIXES = ("/login", "/assets/", "/healthz", "/_favicon.ico")
 API_PREFIXES = ("/_dash-", "/api/", "/_reload-hash")
+# Reachable while a password change is pending.
+PASSWORD_CHANGE_PATHS = ("/account/password", "/logout", "/assets/", "/healthz", "/_favicon.ico")
+# Updating last_seen_at on every request would make every read a write; this resolution is plenty
+# for an idle timeout measured in minutes.
+LAST_SEEN_RESOLUTION = timedelta(seconds=30)
+TOTP_PENDING_SECONDS = 300
 
 
 @dataclass(frozen=True)
@@ -35,6 +66,11 @@ class SessionUser:
     role: str
     permissions: frozenset[str]
     territories: tuple[str, ...] = field(default=())
+    account_ids: tuple[str, ...] = field(default=())
+    must_change_password: bool = False
+    totp_enrolled: bool = False
+    # "session" for a browser, "token" for an API token.
+    auth_method: str = "session"
 
     is_authenticated = True
     is_active = True
@@ -48,27 +84,129 @@ class SessionUser:
         return self.full_name or self.email
 
 
-def _session_user(user: User) -> SessionUser:
+def session_user(user: User, auth_method: str = "session") -> SessionUser:
+    """The request-time view of a user row."""
     return SessionUser(id=user.id, email=user.email, full_name=user.full_name,
-                       role=user.role_name, permissions=frozenset(user.role.permissions),
-                       territories=tuple(user.territories or ()))
+                       role=user.role_name, permissions=frozenset(user.role.permissions or ()),
+                       territories=tuple(user.territories or ()), account_ids=tuple(user.account_ids or ()),
+                       must_change_password=bool(user.must_change_password),
+                       totp_enrolled=user.totp_secret is not None, auth_method=auth_method)
 
 
+_session_user = session_user  # older name, kept for callers
+
+
+def _settings() -> Settings:
+    from dashboard import current_settings
+
+    return current_settings()
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def hash_session_id(raw: str) -> str:
+    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
+
+
+def current_session_hash() -> str | None:
+    """The hash of this browser session's id, so a password change can keep this session alone."""
+    raw = session.get("sid")
+    return hash_session_id(raw) if isinstance(raw, str) else None
+
+
+# --- loading the user on each request -----------------------------------------------------------
 @login_manager.user_loader
 def load_user(user_id: str) -> SessionUser | None:
-    """Reload the user on every request, so deactivation and role changes apply at once."""
-    if not user_id.isdigit():
+    """The session's user if the session is live: not revoked, not idle or past its lifetime, user active."""
+    raw_sid = session.get("sid")
+    if not user_id.isdigit() or not isinstance(raw_sid, str):
         return None
-    with db.session() as s:
-        user = s.get(User, int(user_id))
-        if user is None or not user.is_active:
+    settings = _settings()
+    now = _now()
+    with db.begin() as s:
+        row = s.execute(select(UserSession, User).join(User, User.id == UserSession.user_id)
+                        .where(UserSession.sid_hash == hash_session_id(raw_sid))).one_or_none()
+        if row is None:
             return None
-        return _session_user(user)
+        user_session, user = row
+        if user.id != int(user_id) or user_session.revoked_at is not None or not user.is_active:
+            g.c360_session_ended = "revoked"
+            return None
+        too_old = now - user_session.created_at > timedelta(hours=settings.session_hours)
+        idle = now - user_session.last_seen_at > timedelta(minutes=settings.session_idle_minutes)
+        if too_old or idle:
+            user_session.revoked_at = now
+            g.c360_session_ended = "expired"
+            audit.record_in(s, audit.SESSION_EXPIRED, target=user.email, actor=user.email, user_id=user.id,
+                            detail={"reason": "lifetime" if too_old else "idle"})
+            return None
+        if now - user_session.last_seen_at >= LAST_SEEN_RESOLUTION:
+            user_session.last_seen_at = now
+        return session_user(user)
 
 
+@login_manager.request_loader
+def load_user_from_token(req) -> SessionUser | None:
+    """`Authorization: Bearer <token>` authenticates calls under /api/ only."""
+    if not req.path.startswith("/api/"):
+        return None
+    header = req.headers.get("Authorization", "")
+    if not header.lower().startswith("bearer "):
+        return None
+    from dashboard.tokens import authenticate_token
+
+    with db.begin() as s:
+        user = authenticate_token(s, header[7:].strip())
+        if user is None:
+            audit.record_in(s, audit.TOKEN_REFUSED, target=req.path[:200], actor="",
+                            detail={"prefix": header[7:19]})
+            return None
+        return session_user(user, auth_method="token")
+
+
+def start_session(user: User) -> None:
+    """Begin a fresh browser session for `user` (a new id defeats session fixation)."""
+    session.clear()
+    session.permanent = True
+    raw_sid = secrets.token_urlsafe(32)
+    now = _now()
+    settings = _settings()
+    with db.begin() as s:
+        # Rows older than any live session can be are of no further use.
+        s.execute(delete(UserSession).where(
+            UserSession.user_id == user.id,
+            UserSession.created_at < now - timedelta(hours=settings.session_hours) - timedelta(days=1)))
+        s.add(UserSession(user_id=user.id, sid_hash=hash_session_id(raw_sid), created_at=now, last_seen_at=now,
+                          ip_address=audit.client_ip(),
+                          user_agent=(request.headers.get("User-Agent") or "")[:300]))
+        s.get(User, user.id).last_login_at = now
+    session["sid"] = raw_sid
+    login_user(session_user(user))
+    audit.record(audit.LOGIN, actor=user.email, user_id=user.id)
+
+
+def end_session() -> None:
+    """Revoke this browser's session row and clear the cookie."""
+    raw_sid = session.get("sid")
+    if isinstance(raw_sid, str):
+        with db.begin() as s:
+            row = s.scalar(select(UserSession).where(UserSession.sid_hash == hash_session_id(raw_sid)))
+            if row is not None and row.revoked_at is None:
+                row.revoked_at = _now()
+    logout_user()
+    session.clear()
+
+
+# --- forms --------------------------------------------------------------------------------------
 class LoginForm(FlaskForm):
     email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
     password = PasswordField("Password", validators=[DataRequired(), Length(max=1024)])
+
+
+class TotpForm(FlaskForm):
+    code = StringField("Code", validators=[DataRequired(), Length(min=6, max=8)])
 
 
 def authenticate(email: str, password: str) -> User | None:
@@ -79,7 +217,22 @@ def authenticate(email: str, password: str) -> User | None:
         ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
         if user is None or not ok or not user.is_active:
             return None
+        s.expunge(user)
         return user
+
+
+def verify_totp(secret: str, code: str, last_step: int | None) -> int | None:
+    """The time step of a valid code (one step of clock drift allowed, no replay), or None."""
+    code = (code or "").strip().replace(" ", "")
+    if not code.isdigit():
+        return None
+    totp = pyotp.TOTP(secret)
+    now = time.time()
+    for drift in (0, -1, 1):
+        step = int(now // totp.interval) + drift
+        if secrets.compare_digest(totp.at(step * totp.interval), code):
+            return step if last_step is None or step > last_step else None
+    return None
 
 
 def _safe_next(target: str | None) -> str:
@@ -87,38 +240,66 @@ def _safe_next(target: str | None) -> str:
     if not target:
         return "/"
     parts = urlsplit(target)
-    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
+            or "\\" in target:
         return "/"
     return target
 
 
-LOGIN_TEMPLATE = """<!doctype html>
-<html lang="en"><head><meta charset="utf-8"><title>Sign in · Client360</title>
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<link rel="stylesheet" href="/assets/vendor/bootstrap.min.css">
-<link rel="stylesheet" href="/assets/client360.css"></head>
-<body class="c360-login-body">
-<main class="c360-login card shadow-sm">
-  <div class="card-body p-4">
-    <h1 class="h4 mb-1">Client360</h1>
-    <p class="text-muted mb-4">Sign in to your customer dashboards</p>
-    {% if error %}<div class="alert alert-danger" role="alert" id="login-error">{{ error }}</div>{% endif %}
-    {% if message %}<div class="alert alert-info" role="status">{{ message }}</div>{% endif %}
-    <form method="post" action="{{ url_for('auth.login', next=next_url) }}" novalidate>
-      {{ form.csrf_token }}
-      <div class="mb-3"><label class="form-label" for="email">Email</label>
-        {{ form.email(class_="form-control", id="email", autocomplete="username", autofocus=true) }}</div>
-      <div class="mb-3"><label class="form-label" for="password">Password</label>
-        {{ form.password(class_="form-control", id="password", autocomplete="current-password") }}</div>
-      <button type="submit" class="btn btn-primary w-100" id="login-submit">Sign in</button>
-    </form>
-  </div>
-</main></body></html>"""
+# --- rate limits ----------------------------------------------------------------------------------
+def _account_key() -> str:
+    """The account a sign-in attempt is for: the form's email, or the user awaiting a TOTP code."""
+    email = request.form.get("email") or session.get("totp_email") or ""
+    return "account:" + email.strip().lower()[:254] if email.strip() else ""
 
 
+def _ip_key() -> str:
+    return "ip:" + (audit.client_ip() or "unknown")
+
+
+_lockout_audited: dict[str, float] = {}
+
+
+def _locked_out(request_limit) -> object:
+    """Tell the user plainly, and audit the lockout (once a minute per account or address, not per try)."""
+    key = request_limit.request_args[0]
+    minutes = max(1, round((request_limit.window.reset_time - time.time()) / 60))
+    now = time.monotonic()
+    if now - _lockout_audited.get(key, -3600.0) > 60:
+        if len(_lockout_audited) > 10_000:
+            _lockout_audited.clear()
+        _lockout_audited[key] = now
+        kind, _, who = key.partition(":")
+        audit.record(audit.LOGIN_LOCKED, target=key, actor=who if kind == "account" else "",
+                     detail={"limit": str(request_limit.limit), "scope": kind})
+    what = "this account" if key.startswith("account:") else "your network address"
+    error = (f"Too many failed sign-in attempts for {what}. For your security, sign-in is paused: "
+             f"try again in about {minutes} minute{'s' if minutes != 1 else ''}.")
+    template = "login_totp.html" if request.path.startswith("/login/totp") else "login.html"
+    form = TotpForm() if template == "login_totp.html" else LoginForm()
+    response = make_response(render_template(template, title="Sign in", form=form, error=error, message=None,
+                                             next_url=_safe_next(request.args.get("next"))), 429)
+    response.headers["Retry-After"] = str(minutes * 60)
+    return response
+
+
+def _failed(response) -> bool:
+    return response.status_code != 302
+
+
+def _login_limits(view):
+    """Failed attempts only count (a successful sign-in redirects), per account and per address."""
+    view = limiter.limit(lambda: _settings().login_limit_account, key_func=_account_key, methods=["POST"],
+                         scope="login-account", deduct_when=_failed, on_breach=_locked_out)(view)
+    return limiter.limit(lambda: _settings().login_limit_ip, key_func=_ip_key, methods=["POST"],
+                         scope="login-ip", deduct_when=_failed, on_breach=_locked_out)(view)
+
+
+# --- views ----------------------------------------------------------------------------------------
 @bp.route("/login", methods=["GET", "POST"])
+@_login_limits
 def login():
-    """Show the login form; on valid credentials start a session."""
+    """Show the login form; on valid credentials start a session, or ask for the TOTP code first."""
     next_url = _safe_next(request.args.get("next"))
     if current_user.is_authenticated:
         return redirect(next_url)
@@ -127,32 +308,70 @@ def login():
     status = 200
     if request.method == "POST":
         if form.validate_on_submit():
-            user = authenticate(form.email.data or "", form.password.data or "")
+            email = (form.email.data or "").strip().lower()
+            user = authenticate(email, form.password.data or "")
+            if user is not None and user.totp_secret:
+                session.clear()
+                session.update(totp_uid=user.id, totp_email=user.email, totp_at=time.time(), totp_next=next_url)
+                return redirect(url_for("auth.login_totp"))
             if user is not None:
-                session.clear()  # a fresh session on login defeats session fixation
-                session.permanent = True
-                login_user(_session_user(user))
-                with db.begin() as s:
-                    s.get(User, user.id).last_login_at = datetime.now(UTC)
-                audit.record("login", actor=user.email, user_id=user.id)
+                start_session(user)
                 return redirect(next_url)
-            audit.record("login_failed", actor=(form.email.data or "")[:254])
+            audit.record(audit.LOGIN_FAILED, actor=email[:254], detail={"reason": "bad credentials"})
             error = "That email and password do not match an active account."
         else:
             error = "Your form expired or was incomplete. Please try again."
         status = 401
-    message = "You have been signed out." if request.args.get("signed_out") else None
-    return render_template_string(LOGIN_TEMPLATE, form=form, error=error, message=message,
-                                  next_url=next_url), status
+    message = None
+    if request.args.get("signed_out"):
+        message = "You have been signed out."
+    elif request.args.get("expired"):
+        message = "Your session ended. Please sign in again."
+    return render_template("login.html", title="Sign in", form=form, error=error, message=message,
+                           next_url=next_url), status
+
+
+@bp.route("/login/totp", methods=["GET", "POST"])
+@_login_limits
+def login_totp():
+    """Second step for users with TOTP enrolled."""
+    user_id = session.get("totp_uid")
+    if not isinstance(user_id, int) or time.time() - float(session.get("totp_at", 0)) > TOTP_PENDING_SECONDS:
+        session.clear()
+        return redirect(url_for("auth.login"))
+    form = TotpForm()
+    error = None
+    status = 200
+    if request.method == "POST":
+        if form.validate_on_submit():
+            with db.begin() as s:
+                user = s.get(User, user_id)
+                step = None
+                if user is not None and user.is_active and user.totp_secret:
+                    step = verify_totp(user.totp_secret, form.code.data or "", user.totp_last_step)
+                if step is not None:
+                    user.totp_last_step = step
+                    s.flush()
+                    s.expunge(user)
+            if step is not None:
+                next_url = _safe_next(session.get("totp_next"))
+                start_session(user)
+                return redirect(next_url)
+            audit.record(audit.LOGIN_FAILED, actor=str(session.get("totp_email", "")),
+                         user_id=user_id, detail={"reason": "wrong TOTP code"})
+            error = "That code is not valid. Check your authenticator app's time and try the next code."
+        else:
+            error = "Enter the 6-digit code."
+        status = 401
+    return render_template("login_totp.html", title="Two-step sign-in", form=form, error=error), status
 
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    """End the session."""
-    if current_user.is_authenticated:
-        audit.record("logout")
-    logout_user()
-    session.clear()
+    """End the session, server-side too: the old cookie no longer works."""
+    if current_user.is_authenticated and getattr(current_user, "auth_method", "") == "session":
+        audit.record(audit.LOGOUT)
+    end_session()
     return redirect(url_for("auth.login", signed_out=1))
 
 
@@ -163,20 +382,38 @@ def healthz():
 
 
 def _gate():
-    """Anonymous requests: 401 for Dash's internal and API routes, a login redirect for pages."""
-    if current_user.is_authenticated:
-        return None
+    """Anonymous requests: 401 for Dash's internal and API routes, a login redirect for pages.
+
+    A user whose password must change may reach only the change-password page.
+    """
     path = request.path
+    if current_user.is_authenticated:
+        if current_user.must_change_password and current_user.auth_method == "session" \
+                and not path.startswith(PASSWORD_CHANGE_PATHS):
+            if path.startswith(API_PREFIXES):
+                return jsonify(error="password change required"), 403
+            return redirect(url_for("account.password"))
+        return None
+    ended = g.get("c360_session_ended")
+    if "_user_id" in session or "sid" in session:
+        session.clear()  # a dead session: drop it, so the browser gets a clean cookie
     if path.startswith(PUBLIC_PREFIXES):
         return None
     if path.startswith(API_PREFIXES):
         return jsonify(error="authentication required"), 401
-    return redirect(url_for("auth.login", next=request.full_path.rstrip("?")))
+    args = {"next": request.full_path.rstrip("?")}
+    if ended:
+        args["expired"] = 1
+    return redirect(url_for("auth.login", **args))
 
 
 def init_app(server: Flask) -> None:
-    """Bind Flask-Login and the login views, and gate every request."""
+    """Bind Flask-Login, the login and account views, and gate every request."""
+    from dashboard import account
+
     login_manager.init_app(server)
     login_manager.session_protection = "strong"
     server.register_blueprint(bp)
+    account.init_app(server)
+    SELF_VALIDATING_ENDPOINTS.update({"auth.login", "auth.login_totp"})
     server.before_request(_gate)

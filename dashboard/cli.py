@@ -145,19 +145,103 @@ def users_group() -> None:
 @click.option("--role", required=True)
 @click.option("--name", "full_name", default="")
 @click.option("--territory", "territories", multiple=True, help="Restrict to a territory (repeatable).")
-@click.password_option(help="Prompted for when omitted.")
-def users_add(email: str, role: str, full_name: str, territories: tuple[str, ...], password: str) -> None:
+@click.option("--password", default=None,
+              help="Omit to generate a one-time password the user must change at first sign-in.")
+def users_add(email: str, role: str, full_name: str, territories: tuple[str, ...], password: str | None) -> None:
     """Create a user with a role."""
     from dashboard.users import UserError, create_user
 
     database = _database(_settings())
     try:
         with database.begin() as session:
-            user = create_user(session, email=email, role=role, password=password,
-                               full_name=full_name, territories=list(territories))
-            click.echo(f"Created user {user.email} with role {user.role_name}.")
+            created = create_user(session, email=email, role=role, password=password,
+                                  full_name=full_name, territories=list(territories), actor="cli")
+            click.echo(f"Created user {created.user.email} with role {created.user.role_name}.")
+            if created.initial_password:
+                click.echo(f"One-time password (shown once, must be changed at first sign-in): "
+                           f"{created.initial_password}")
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@users_group.command("reset-password")
+@click.option("--email", required=True)
+def users_reset_password(email: str) -> None:
+    """Give a user a one-time password and end their sessions."""
+    from dashboard.users import UserError, reset_password
+
+    with _database(_settings()).begin() as session:
+        try:
+            password = reset_password(session, _user_id(session, email), actor="cli")
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"One-time password for {email} (shown once, must be changed at sign-in): {password}")
+
+
+def _user_id(session, email: str) -> int:
+    from sqlalchemy import func, select
+
+    from dashboard.tables.app import User
+
+    user_id = session.scalar(select(User.id).where(func.lower(User.email) == email.strip().lower()))
+    if user_id is None:
+        raise click.ClickException(f"No user with email {email}.")
+    return user_id
+
+
+# --- API tokens --------------------------------------------------------------------------
+@main.group("tokens")
+def tokens_group() -> None:
+    """API tokens for the REST API (Authorization: Bearer <token>)."""
+
+
+@tokens_group.command("create")
+@click.option("--email", required=True, help="The user the token acts as.")
+@click.option("--name", required=True, help="What the token is for, e.g. 'nightly export'.")
+@click.option("--expires-days", type=int, default=None, help="Days until it expires (default: never).")
+def tokens_create(email: str, name: str, expires_days: int | None) -> None:
+    """Create a token; it is printed once and stored only as a hash."""
+    from dashboard.tokens import TokenError, create_token
+
+    with _database(_settings()).begin() as session:
+        try:
+            token, raw = create_token(session, _user_id(session, email), name=name,
+                                      expires_days=expires_days, actor="cli")
+        except TokenError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Token {token.id} for {email} ({name}); copy it now, it is not shown again:")
+    click.echo(raw)
+
+
+@tokens_group.command("list")
+@click.option("--email", default=None, help="Only this user's tokens.")
+def tokens_list(email: str | None) -> None:
+    """List tokens (never the secret): id, user, name, prefix, expiry, last use, status."""
+    from dashboard.tokens import list_tokens
+
+    with _database(_settings()).session() as session:
+        rows = list_tokens(session, _user_id(session, email) if email else None)
+    if not rows:
+        click.echo("No API tokens.")
+    for t in rows:
+        expires = f"{t.expires_at:%Y-%m-%d}" if t.expires_at else "never"
+        used = f"{t.last_used_at:%Y-%m-%d %H:%M}" if t.last_used_at else "never"
+        click.echo(f"{t.id:>5}  {t.user_email:<32} {t.name:<24} {t.token_prefix}…  expires {expires:<10} "
+                   f"used {used:<16} {t.status}")
+
+
+@tokens_group.command("revoke")
+@click.argument("token_id", type=int)
+def tokens_revoke(token_id: int) -> None:
+    """Revoke a token by id; it stops working at once."""
+    from dashboard.tokens import TokenError, revoke_token
+
+    with _database(_settings()).begin() as session:
+        try:
+            token = revoke_token(session, token_id, actor="cli")
+        except TokenError as exc:
+            raise click.ClickException(str(exc)) from exc
+        click.echo(f"Revoked token {token.id} ({token.name}) of {token.user.email}.")
 
 
 @users_group.command("list")

@@ -1,15 +1,38 @@
-"""Security headers on every response."""
+"""Security headers, CSRF protection, the login rate limiter and trusted-proxy handling.
+
+CSRF: HTML forms (login, account and admin forms) carry a Flask-WTF token, checked for every
+unsafe request. Two kinds of request are exempt, and why:
+- Dash callbacks (`POST /_dash-*`) are JSON. A cross-site page cannot send them with the session
+  cookie: the cookie is SameSite=Lax (never sent on cross-site POSTs), a cross-site form cannot
+  set `Content-Type: application/json` (the callback guard answers 400 to anything else) and we
+  grant no CORS. As defence in depth a request whose `Origin` or `Sec-Fetch-Site` says it comes
+  from another site is refused with 403.
+- API calls that authenticate with `Authorization: Bearer`: no ambient credential is involved.
+"""
 
 from __future__ import annotations
 
-from flask import Flask, Response
+from urllib.parse import urlsplit
+
+from flask import Flask, Response, jsonify, request
+from flask_limiter import Limiter
+from flask_wtf.csrf import CSRFProtect
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from dashboard.settings import Settings
 
 # Dash renders with inline styles and evaluates callback code; everything is served locally.
 CONTENT_SECURITY_POLICY = (
     "default-src 'self'; script-src 'self' 'unsafe-inline' 'unsafe-eval'; "
     "style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; font-src 'self' data:; "
-    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+csrf = CSRFProtect()
+# Limits are declared on the login views (dashboard.auth); nothing else is limited by default.
+limiter = Limiter(key_func=lambda: request.remote_addr or "unknown", default_limits=[],
+                  headers_enabled=False)
 
 
 def _add_headers(response: Response) -> Response:
@@ -17,8 +40,53 @@ def _add_headers(response: Response) -> Response:
     response.headers.setdefault("X-Content-Type-Options", "nosniff")
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
+    response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
+    if request.path.startswith(("/login", "/account", "/api/")):
+        # Pages with credentials, tokens or client data must not be kept in shared caches.
+        response.headers.setdefault("Cache-Control", "no-store")
     return response
 
 
-def init_app(server: Flask) -> None:
+def _same_origin(origin: str) -> bool:
+    parts = urlsplit(origin)
+    return f"{parts.scheme}://{parts.netloc}" == request.host_url.rstrip("/")
+
+
+def _is_bearer_request() -> bool:
+    return request.headers.get("Authorization", "").lower().startswith("bearer ")
+
+
+def _csrf_gate():
+    """Require a CSRF token on unsafe requests, except the JSON and bearer-token requests explained above."""
+    if request.method not in UNSAFE_METHODS:
+        return None
+    if request.path.startswith("/_dash-"):
+        origin = request.headers.get("Origin")
+        if request.headers.get("Sec-Fetch-Site") == "cross-site" or (origin and not _same_origin(origin)):
+            return jsonify(error="cross-site request refused"), 403
+        return None
+    if request.path.startswith("/api/") and _is_bearer_request():
+        return None
+    view = request.endpoint and request.url_rule and request.url_rule.endpoint
+    if view in SELF_VALIDATING_ENDPOINTS:
+        return None
+    csrf.protect()
+    return None
+
+
+# Views whose FlaskForm checks the token itself and answers with the form and a clear message.
+SELF_VALIDATING_ENDPOINTS: set[str] = set()
+
+
+def init_app(server: Flask, settings: Settings | None = None) -> None:
+    """Headers on every response, the CSRF gate, the login rate limiter and proxy handling."""
+    settings = settings or server.extensions["c360_settings"]
+    if settings.proxy_hops:
+        server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
+                                   x_host=settings.proxy_hops)
+    server.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _csrf_gate decides, see above
+    server.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
+    csrf.init_app(server)
+    limiter.init_app(server)
+    server.before_request(_csrf_gate)
     server.after_request(_add_headers)

@@ -1,4 +1,4 @@
-"""Application tables: roles, users, audit log and job runs (schema `app`)."""
+"""Application tables: roles, users, sessions, API tokens, audit log and job runs (schema `app`)."""
 
 from __future__ import annotations
 
@@ -41,8 +41,53 @@ class User(Base):
     account_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Set for a one-time initial or reset password: every page asks for a new one first.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    password_changed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Base32 TOTP secret once the second factor is enrolled; the last accepted time step stops replays.
+    totp_secret: Mapped[str | None] = mapped_column(Text)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
 
     role: Mapped[Role] = relationship(lazy="joined")
+
+
+class UserSession(Base):
+    """A signed-in browser session, checked on every request so it can be ended server-side."""
+
+    __tablename__ = "user_session"
+    __table_args__ = {"schema": "app"}
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app.users.id", ondelete="CASCADE"), index=True)
+    # sha256 of the random session id kept in the signed cookie.
+    sid_hash: Mapped[str] = mapped_column(Text, unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    last_seen_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    ip_address: Mapped[str] = mapped_column(Text, default="")
+    user_agent: Mapped[str] = mapped_column(Text, default="")
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class ApiToken(Base):
+    """A bearer token for the REST API; only its sha256 is stored."""
+
+    __tablename__ = "api_token"
+    __table_args__ = {"schema": "app"}
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app.users.id", ondelete="CASCADE"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[str] = mapped_column(Text, unique=True)
+    # The first characters of the token, so a user can tell their tokens apart.
+    token_prefix: Mapped[str] = mapped_column(Text)
+    created_by: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    expires_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    last_used_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    revoked_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+    # Module-qualified: silver has a User table too.
+    user: Mapped[User] = relationship("dashboard.tables.app.User", lazy="joined")
 
 
 class AuditEvent(Base):
