@@ -134,6 +134,41 @@ def etl_quarantine(dataset: str | None, limit: int) -> None:
             click.echo(f"[{row.dataset}] {where}\n  reason: {row.reason}\n  raw:    {row.raw[:200]}")
 
 
+# --- models ------------------------------------------------------------------------------
+@main.group("models")
+def models_group() -> None:
+    """Churn model, scores, next-best actions and alerts."""
+
+
+@models_group.command("train")
+@click.option("--seed", type=int, default=0, show_default=True)
+def models_train(seed: int) -> None:
+    """Train the churn model on past cut-offs, validate it on later ones and register it."""
+    from etl.intelligence.training import train_churn
+
+    try:
+        result = train_churn(_database(_settings()), triggered_by="cli", seed=seed)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from exc
+    metrics = result.metrics
+    click.echo(f"Churn model v{result.version}: ROC-AUC {metrics.get('roc_auc') or float('nan'):.3f}, "
+               f"PR-AUC {metrics.get('pr_auc') or float('nan'):.3f}, Brier {metrics.get('brier') or float('nan'):.4f} "
+               f"on {result.validation_rows:,} validation rows ({result.train_rows:,} training rows) "
+               f"in {result.seconds:.1f}s.")
+
+
+@models_group.command("score")
+def models_score() -> None:
+    """Score every customer now: churn, health, engagement, lifetime value, actions and alerts."""
+    from etl.intelligence.scoring import run_scoring
+
+    result = run_scoring(_database(_settings()), triggered_by="cli")
+    for table, rows in sorted(result.rows.items()):
+        click.echo(f"  {table:<40} {rows:>12,}")
+    model = f"churn model v{result.model_version}" if result.model_version else "no churn model serving"
+    click.echo(f"Scored {result.accounts:,} customers as of {result.as_of} with {model} in {result.seconds:.1f}s.")
+
+
 # --- users -------------------------------------------------------------------------------
 @main.group("users")
 def users_group() -> None:

@@ -65,6 +65,42 @@ def check_data_quality(settings: Settings) -> None:
         database.dispose()
 
 
+def train_churn_model(settings: Settings) -> None:
+    """Retrain the churn model on the latest data and register it (job "churn_train")."""
+    from dashboard.db import Database, resolve_database_url
+    from etl.intelligence.training import train_churn
+    from etl.runs import JobAlreadyRunning
+
+    database = Database().bind(resolve_database_url(settings))
+    try:
+        result = train_churn(database, triggered_by="scheduler")
+        log.info("churn model v%d trained: ROC-AUC %s", result.version, result.metrics.get("roc_auc"))
+    except JobAlreadyRunning as exc:
+        log.warning("churn training: skipped: %s", exc)
+    finally:
+        database.dispose()
+
+
+def score_accounts(settings: Settings) -> None:
+    """Score churn, health, engagement and lifetime value, raise actions and alerts (job "scoring").
+
+    Runs on a short interval but only works when a data refresh or a new model landed since the
+    last successful scoring, so alerts follow their cause within one refresh cycle.
+    """
+    from dashboard.db import Database, resolve_database_url
+    from etl.intelligence.scoring import run_scoring, scoring_is_due
+    from etl.runs import JobAlreadyRunning
+
+    database = Database().bind(resolve_database_url(settings))
+    try:
+        if scoring_is_due(database):
+            run_scoring(database, triggered_by="scheduler")
+    except JobAlreadyRunning as exc:
+        log.warning("scoring: skipped: %s", exc)
+    finally:
+        database.dispose()
+
+
 def jobs(settings: Settings) -> list[ScheduledJob]:
     """The schedule. Intervals come from the environment so operators can tune them."""
     etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "5"))
@@ -78,6 +114,12 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
                      "Nightly: rebuild every silver and gold table from bronze."),
         ScheduledJob("data_quality", check_data_quality, "interval", {"minutes": dq_minutes},
                      "Run every data-quality check against the current tables."),
+        ScheduledJob("churn_train", train_churn_model, "cron",
+                     {"hour": int(os.environ.get("C360_CHURN_TRAIN_HOUR", "3")), "minute": 0},
+                     "Nightly: retrain the churn model and register it."),
+        ScheduledJob("scoring", score_accounts, "interval",
+                     {"minutes": int(os.environ.get("C360_SCORING_INTERVAL_MINUTES", "2"))},
+                     "After each data refresh: churn, health, engagement, lifetime value, actions and alerts."),
     ]
 
 
