@@ -14,12 +14,13 @@ from dashboard.settings import Settings
 __version__ = "0.1.0"
 
 ROOT = Path(__file__).resolve().parent.parent
-CALLBACK_MODULES = ("callbacks.morning_coffee",)
+CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.admin_users", "callbacks.admin_roles",
+                    "callbacks.admin_jobs")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask server, bind extensions, mount Dash and register pages and callbacks."""
-    from dashboard import auth, callback_guard, security
+    from dashboard import api, auth, callback_guard, security
     from dashboard.db import check_migrated, resolve_database_url, runtime_dir_default
     from dashboard.extensions import db
     from layouts import theme
@@ -48,6 +49,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     auth.init_app(server)
     callback_guard.init_app(server)
     security.init_app(server)
+    api.init_app(server)
 
     dash_app = Dash(
         __name__,
@@ -59,6 +61,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         suppress_callback_exceptions=True,
         serve_locally=True,
         update_title=None,
+        background_callback_manager=_background_callback_manager(settings),
     )
     dash_app.init_app(server)
     theme.register()
@@ -68,6 +71,16 @@ def create_app(settings: Settings | None = None) -> Flask:
         importlib.import_module(module)
     server.extensions["dash_app"] = dash_app
     return server
+
+
+def _background_callback_manager(settings: Settings):
+    """Long callbacks (e.g. running a data job now) run in worker processes, results on disk."""
+    import diskcache
+    from dash import DiskcacheManager
+
+    cache_dir = settings.data_dir / "callback-cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(cache_dir)), expire=3600)
 
 
 def current_settings() -> Settings:

@@ -8,9 +8,15 @@ from dataclasses import dataclass
 from typing import Any
 
 import dash
-from flask_login import current_user
 
-from dashboard.permissions import AUTHENTICATED, VIEW_EXECUTIVE, has_permission
+from dashboard.permissions import (
+    AUTHENTICATED,
+    MANAGE_JOBS,
+    MANAGE_USERS,
+    VIEW_EXECUTIVE,
+    has_permission,
+    permission_granted,
+)
 
 
 @dataclass(frozen=True)
@@ -28,6 +34,12 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("layouts.morning_coffee", "/executive", "Morning Coffee", VIEW_EXECUTIVE,
              "Company-wide customers, leads, campaigns, team efficiency and MRR."),
+    PageSpec("layouts.admin_users", "/admin/users", "Users", MANAGE_USERS,
+             "Create users, set their role and data scope, reset passwords, end sessions."),
+    PageSpec("layouts.admin_roles", "/admin/roles", "Roles", MANAGE_USERS,
+             "What each role may see and do."),
+    PageSpec("layouts.admin_jobs", "/admin/jobs", "Data jobs", MANAGE_JOBS,
+             "Recent runs, run a job now, quarantined rows."),
 )
 HOME = PageSpec("layouts.home", "/", "Home", AUTHENTICATED, in_navbar=False)
 NOT_FOUND = PageSpec("layouts.not_found_404", "/404", "Not found", AUTHENTICATED, in_navbar=False)
@@ -44,11 +56,7 @@ def guarded_layout(spec: PageSpec, layout: Callable[..., Any]) -> Callable[..., 
     def build(**kwargs: Any) -> Any:
         from layouts.components import forbidden_state
 
-        if not has_permission(spec.permission):
-            if getattr(current_user, "is_authenticated", False):
-                from dashboard.audit import record_denial
-
-                record_denial(spec.permission, target=f"page:{spec.path}")
+        if not permission_granted(spec.permission, target=f"page:{spec.path}"):
             return forbidden_state()
         return layout(**kwargs)
 

@@ -179,3 +179,27 @@ def test_executing_an_action_records_it_and_stops_it_being_raised_again(loaded_d
         assert [(s.action, s.outcome_status, s.actor) for s in steps] == [
             ("scheduled", "pending", "am@example.com"), ("executed", "successful", "am@example.com")]
         assert session.get(NextBestAction, recommendation_id).status == "executed"
+
+
+def test_scheduler_declares_the_training_and_scoring_jobs(settings) -> None:
+    from etl.scheduler import build_scheduler
+
+    scheduler = build_scheduler(settings, blocking=False)
+    assert "hour='3'" in str(scheduler.get_job("churn_train").trigger)
+    assert scheduler.get_job("scoring").trigger.interval.total_seconds() == 2 * 60
+
+
+def test_acting_in_a_web_request_is_audited(app, loaded_database: Database, scored) -> None:
+    from dashboard.tables.app import AuditEvent
+
+    with loaded_database.begin() as session:
+        recommendation = session.scalar(select(NextBestAction).where(NextBestAction.status == "open").limit(1))
+        with app.test_request_context("/"):
+            execute_action(session, recommendation.recommendation_id, actor="support_lead@test.client360.dev",
+                           outcome_status="no_response")
+    with loaded_database.session() as session:
+        event = session.scalar(select(AuditEvent).where(AuditEvent.action == "action_execution")
+                               .order_by(AuditEvent.id.desc()).limit(1))
+    assert event is not None and event.target == recommendation.customer_id
+    assert event.detail["recommendation_id"] == recommendation.recommendation_id
+    assert event.detail["outcome_status"] == "no_response"
