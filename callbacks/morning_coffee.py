@@ -20,9 +20,11 @@ from sqlalchemy.orm import Session
 from dashboard import current_settings
 from dashboard.callback_guard import guarded_callback
 from dashboard.extensions import db
+from dashboard.masking import MaskPolicy, amount_band
 from dashboard.permissions import VIEW_EXECUTIVE
 from dashboard.queries import executive as q
 from dashboard.queries.executive import DateBounds, MorningCoffeeFilters
+from dashboard.scope import DataScope, current_scope
 from layouts import theme
 from layouts.components import (
     NO_SELECTION_MESSAGE,
@@ -44,6 +46,9 @@ from models.kpi import rag_for_lower_is_better
 
 # Hand-crafted requests may send anything; a real dropdown never sends more than this.
 MAX_REGION_VALUES = 100
+FINANCIALS_HIDDEN = "Hidden: exact revenue figures need the financials permission"
+NOT_IN_SCOPE = "Not shown: this figure is company-wide and your view is limited to your territories"
+FULL_ACCESS = MaskPolicy(view_pii=True, view_financials=True)
 
 FILTER_INPUTS = dict(
     start_date=Input(ID.DATE_RANGE, "start_date"),
@@ -76,7 +81,7 @@ def _parse_day(raw: Any) -> date | None:
 
 
 def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: DateBounds,
-                    known_regions: Sequence[str]) -> ResolvedFilters:
+                    known_regions: Sequence[str], scope: DataScope | None = None) -> ResolvedFilters:
     """Validate raw callback inputs: unreadable dates fall back to the default period, dates are
     clamped to the data, a reversed range is swapped, and unknown regions are dropped."""
     defaults = q.default_filters(bounds)
@@ -107,15 +112,18 @@ def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: Date
     unknown = len(requested) - len(selected)
     if unknown:
         notes.append(f"Ignored {unknown} unknown region value{'s' if unknown != 1 else ''}.")
-    return ResolvedFilters(MorningCoffeeFilters(start, end, selected), bounds, tuple(notes),
+    filters = MorningCoffeeFilters(start, end, selected, scope or DataScope.everything())
+    return ResolvedFilters(filters, bounds, tuple(notes),
                            selects_nothing=bool(requested) and not selected)
 
 
-def _resolve(session: Session, start_raw: Any, end_raw: Any, regions_raw: Any) -> ResolvedFilters | None:
+def _resolve(session: Session, start_raw: Any, end_raw: Any, regions_raw: Any,
+             scope: DataScope | None) -> ResolvedFilters | None:
+    """Regions outside the scope are unknown regions: dropped like any other bad value."""
     bounds = q.data_date_bounds(session)
     if bounds is None:
         return None
-    return resolve_filters(start_raw, end_raw, regions_raw, bounds, q.regions(session))
+    return resolve_filters(start_raw, end_raw, regions_raw, bounds, q.regions(session, scope), scope)
 
 
 def _no_data_outputs(names: Sequence[str]) -> dict[str, Any]:
@@ -141,9 +149,10 @@ def _period_label(filters: MorningCoffeeFilters) -> str:
 
 
 def build_kpis(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
-               green_minutes: float, amber_minutes: float) -> dict[str, Any]:
+               green_minutes: float, amber_minutes: float, scope: DataScope | None = None,
+               policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
     """Period label, adjustment notes and the five KPI cards for the raw filter values."""
-    resolved = _resolve(session, start_date, end_date, selected_regions)
+    resolved = _resolve(session, start_date, end_date, selected_regions, scope)
     if resolved is None:
         return {"period_label": "", "filter_note": no_data_panel(),
                 **{name: kpi_card_empty(KPI_TITLES[component_id], "No data yet")
@@ -167,12 +176,17 @@ def build_kpis(session: Session, start_date: Any, end_date: Any, selected_region
         outputs["contacts"] = kpi_card("Active contacts", stock.active_contacts.current,
                                        stock.active_contacts.delta, percent=stock.active_contacts.percent_change,
                                        comparison=since, subtitle=on_end)
-        outputs["mrr"] = kpi_card("MRR", stock.mrr_usd.current, stock.mrr_usd.delta,
-                                  percent=stock.mrr_usd.percent_change, value_format="usd",
-                                  comparison=since, subtitle=f"Monthly recurring revenue {on_end}")
+        if policy.view_financials:
+            outputs["mrr"] = kpi_card("MRR", stock.mrr_usd.current, stock.mrr_usd.delta,
+                                      percent=stock.mrr_usd.percent_change, value_format="usd",
+                                      comparison=since, subtitle=f"Monthly recurring revenue {on_end}")
+        else:
+            outputs["mrr"] = kpi_card_empty("MRR", f"Band {amount_band(stock.mrr_usd.current)}. {FINANCIALS_HIDDEN}")
 
     leads = q.new_leads(session, filters)
-    if resolved.selects_nothing or not leads.has_data:
+    if not filters.company_wide:
+        outputs["leads"] = kpi_card_empty("New leads", NOT_IN_SCOPE)
+    elif resolved.selects_nothing or not leads.has_data:
         outputs["leads"] = kpi_card_empty("New leads")
     else:
         yesterday = filters.end == resolved.bounds.last - timedelta(days=1)
@@ -184,7 +198,9 @@ def build_kpis(session: Session, start_date: Any, end_date: Any, selected_region
 
     efficiency = q.team_efficiency(session, filters)
     median = efficiency.median_first_response_minutes
-    if resolved.selects_nothing or median.current is None:
+    if not filters.company_wide:
+        outputs["efficiency"] = kpi_card_empty("Team efficiency", NOT_IN_SCOPE)
+    elif resolved.selects_nothing or median.current is None:
         outputs["efficiency"] = kpi_card_empty("Team efficiency")
     else:
         outputs["efficiency"] = kpi_card(
@@ -203,7 +219,8 @@ def update_kpis(start_date: Any, end_date: Any, selected_regions: Any) -> dict[s
     with db.session() as session:
         return build_kpis(session, start_date, end_date, selected_regions,
                           green_minutes=settings.first_response_green_minutes,
-                          amber_minutes=settings.first_response_amber_minutes)
+                          amber_minutes=settings.first_response_amber_minutes,
+                          scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 
 # --- Charts --------------------------------------------------------------------------
@@ -271,11 +288,15 @@ def revenue_figure(revenue: pd.DataFrame) -> go.Figure:
     return fig
 
 
-def build_charts(session: Session, start_date: Any, end_date: Any, selected_regions: Any) -> dict[str, Any]:
+def build_charts(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
+                 scope: DataScope | None = None, policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
     """The MRR trend and revenue-by-region cards for the raw filter values."""
-    resolved = _resolve(session, start_date, end_date, selected_regions)
+    resolved = _resolve(session, start_date, end_date, selected_regions, scope)
     if resolved is None:
         return _no_data_outputs(CHART_OUTPUTS)
+    if not policy.view_financials:  # no query at all: nothing to leak
+        return {"mrr_trend": chart_card("MRR, last 12 months", no_selection_state(FINANCIALS_HIDDEN)),
+                "revenue": chart_card("Revenue by region", no_selection_state(FINANCIALS_HIDDEN))}
     filters = resolved.filters
     trend = pd.DataFrame() if resolved.selects_nothing else q.mrr_trend(session, filters)
     revenue = pd.DataFrame() if resolved.selects_nothing else q.revenue_by_region(session, filters)
@@ -304,7 +325,8 @@ def build_charts(session: Session, start_date: Any, end_date: Any, selected_regi
 def update_charts(start_date: Any, end_date: Any, selected_regions: Any) -> dict[str, Any]:
     """Redraw the MRR trend and revenue by region when a filter changes."""
     with db.session() as session:
-        return build_charts(session, start_date, end_date, selected_regions)
+        return build_charts(session, start_date, end_date, selected_regions,
+                            scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 
 # --- Tables --------------------------------------------------------------------------
@@ -351,17 +373,19 @@ def campaigns_table(funnel: pd.DataFrame) -> html.Div:
                          numeric=(1, 2, 3, 4), footer=totals)
 
 
-def accounts_table(accounts: pd.DataFrame) -> html.Div:
-    """Rank, account, region, segment and MRR."""
+def accounts_table(accounts: pd.DataFrame, policy: MaskPolicy = FULL_ACCESS) -> html.Div:
+    """Rank, account, region, segment and MRR (a band without the financials permission)."""
+    show = format_usd if policy.view_financials else amount_band
     rows = [[str(rank), html.Span(row.account_name, title=row.account_id, className="c360-account-name"),
-             row.region, row.segment, format_usd(row.mrr_usd)]
+             row.region, row.segment, show(row.mrr_usd)]
             for rank, row in enumerate(accounts.itertuples(index=False), start=1)]
     return compact_table(["#", "Account", "Region", "Segment", "MRR"], rows, numeric=(0, 4))
 
 
-def build_tables(session: Session, start_date: Any, end_date: Any, selected_regions: Any) -> dict[str, Any]:
+def build_tables(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
+                 scope: DataScope | None = None, policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
     """The active-campaigns funnel and the largest accounts for the raw filter values."""
-    resolved = _resolve(session, start_date, end_date, selected_regions)
+    resolved = _resolve(session, start_date, end_date, selected_regions, scope)
     if resolved is None:
         return _no_data_outputs(TABLE_OUTPUTS)
     filters = resolved.filters
@@ -374,8 +398,10 @@ def build_tables(session: Session, start_date: Any, end_date: Any, selected_regi
         delta_indicator(count.delta, percent=count.percent_change,
                         comparison=f"vs {format_day_short(filters.day_before_start, filters.end)}"),
     ], className="c360-inline-kpi")
-    if campaigns.funnel.empty:
-        body: Any = [header, no_selection_state(f"No campaign was running on {format_day(filters.end)}")]
+    if not filters.company_wide:
+        body: Any = no_selection_state(NOT_IN_SCOPE)
+    elif campaigns.funnel.empty:
+        body = [header, no_selection_state(f"No campaign was running on {format_day(filters.end)}")]
     elif resolved.selects_nothing:
         body = [header, no_selection_state()]
     else:
@@ -386,8 +412,8 @@ def build_tables(session: Session, start_date: Any, end_date: Any, selected_regi
 
     accounts = pd.DataFrame() if resolved.selects_nothing else q.top_accounts(session, filters)
     accounts_card = chart_card("Largest accounts by MRR",
-                               accounts_table(accounts) if not accounts.empty else no_selection_state(),
-                               subtitle="Current MRR in USD")
+                               accounts_table(accounts, policy) if not accounts.empty else no_selection_state(),
+                               subtitle="Current MRR in USD" if policy.view_financials else "Current MRR band")
     return {"campaigns": campaigns_card, "top_accounts": accounts_card}
 
 
@@ -395,7 +421,8 @@ def build_tables(session: Session, start_date: Any, end_date: Any, selected_regi
 def update_tables(start_date: Any, end_date: Any, selected_regions: Any) -> dict[str, Any]:
     """Refresh the campaigns funnel and the largest accounts when a filter changes."""
     with db.session() as session:
-        return build_tables(session, start_date, end_date, selected_regions)
+        return build_tables(session, start_date, end_date, selected_regions,
+                            scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 
 __all__ = ["NO_SELECTION_MESSAGE", "build_charts", "build_kpis", "build_tables", "resolve_filters",

@@ -4,19 +4,23 @@ All callbacks share one route, `/_dash-update-component`, so hiding a page prote
 nothing. Every callback is registered through `guarded_callback` with the permission
 it needs; a request gate checks that permission for each output before Dash runs the
 callback, and refuses outputs nobody declared.
+
+The registry is discoverable: `undeclared_callbacks(dash_app)` lists every callback the Dash
+app knows whose outputs have no declared permission; the test suite requires it to be empty.
 """
 
 from __future__ import annotations
 
 import functools
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 import dash
 from dash import Output
-from flask import Flask, abort, jsonify, request
+from flask import Flask, abort, has_request_context, jsonify, request
 
-from dashboard.permissions import AUTHENTICATED, has_permission
+from dashboard.permissions import AUTHENTICATED, permission_granted
 
 # "component-id.property" -> permission. Filled at import time of the callback modules.
 OUTPUT_PERMISSIONS: dict[str, str] = {
@@ -28,10 +32,11 @@ OUTPUT_PERMISSIONS: dict[str, str] = {
 
 
 def output_key(component_id: Any, component_property: str) -> str:
-    """A stable key for an output; pattern-matching ids are keyed by their `type`."""
+    """A stable key for an output; pattern-matching ids are keyed by their `type`, and the
+    `@hash` Dash appends to an `allow_duplicate` output is dropped."""
     if isinstance(component_id, dict):
         component_id = "{" + str(component_id.get("type", "")) + "}"
-    return f"{component_id}.{component_property}"
+    return f"{component_id}.{str(component_property).split('@', 1)[0]}"
 
 
 def _declared_outputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Output]:
@@ -53,7 +58,10 @@ def _declared_outputs(args: tuple[Any, ...], kwargs: dict[str, Any]) -> list[Out
 
 
 def guarded_callback(permission: str, *args: Any, **kwargs: Any) -> Callable[[Callable], Callable]:
-    """`dash.callback` that declares the permission needed to trigger it."""
+    """`dash.callback` that declares the permission needed to trigger it.
+
+    A background callback's function runs in a worker process without the request; the
+    request gate has already checked the permission there."""
     outputs = _declared_outputs(args, kwargs)
     if not outputs:
         raise ValueError("guarded_callback needs at least one Output")
@@ -67,7 +75,7 @@ def guarded_callback(permission: str, *args: Any, **kwargs: Any) -> Callable[[Ca
         @functools.wraps(func)
         def checked(*cb_args: Any, **cb_kwargs: Any) -> Any:
             # Second line of defence if the request gate is ever bypassed (e.g. unit tests).
-            if not has_permission(permission):
+            if has_request_context() and not permission_granted(permission, target=f"callback:{func.__name__}"):
                 abort(403)
             return func(*cb_args, **cb_kwargs)
 
@@ -101,12 +109,43 @@ def _check_callback_request():
     for component_id, prop in requested:
         key = output_key(component_id, prop)
         permission = OUTPUT_PERMISSIONS.get(key)
-        if permission is None or not has_permission(permission):
+        if permission is None:
             from dashboard.audit import record_denial
 
-            record_denial(permission or "undeclared", target=f"callback:{key}")
+            record_denial("undeclared", target=f"callback:{key}")
+            return jsonify(error="forbidden"), 403
+        if not permission_granted(permission, target=f"callback:{key}"):
             return jsonify(error="forbidden"), 403
     return None
+
+
+def callback_map_outputs(callback_key: str) -> list[str]:
+    """The output keys of one `callback_map` entry ('a.children' or '..a.children...b.data..')."""
+    parts = callback_key[2:-2].split("...") if callback_key.startswith("..") else [callback_key]
+    keys = []
+    for part in parts:
+        component_id, _, prop = part.rpartition(".")
+        parsed: Any = component_id
+        if component_id.startswith("{"):
+            try:
+                parsed = json.loads(component_id)
+            except ValueError:
+                parsed = component_id
+        keys.append(output_key(parsed, prop))
+    return keys
+
+
+def callback_permissions(dash_app: dash.Dash) -> dict[str, tuple[str | None, ...]]:
+    """Every server-side callback the app has registered -> the permission declared for each of
+    its outputs. Clientside callbacks run in the browser and never reach the server. Dash
+    collects callbacks registered with `dash.callback` into the app on its first request."""
+    return {key: tuple(OUTPUT_PERMISSIONS.get(out) for out in callback_map_outputs(key))
+            for key, spec in dash_app.callback_map.items() if spec.get("callback") is not None}
+
+
+def undeclared_callbacks(dash_app: dash.Dash) -> list[str]:
+    """Callbacks with an output no permission was declared for; must be empty."""
+    return sorted(key for key, perms in callback_permissions(dash_app).items() if None in perms)
 
 
 def init_app(server: Flask) -> None:

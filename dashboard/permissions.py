@@ -86,6 +86,18 @@ def has_permission(permission: str, user: Any = None) -> bool:
     return permission in user.permissions
 
 
+def permission_granted(permission: str, *, target: str) -> bool:
+    """The one check made by pages, callbacks, API endpoints and exports: whether the current
+    user holds `permission`. A logged-in user's refusal is written to the audit log."""
+    if has_permission(permission):
+        return True
+    if getattr(current_user, "is_authenticated", False):
+        from dashboard.audit import record_denial
+
+        record_denial(permission, target=target)
+    return False
+
+
 F = TypeVar("F", bound=Callable[..., Any])
 
 

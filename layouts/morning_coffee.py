@@ -7,6 +7,7 @@ from dash import dcc, html
 
 from dashboard.extensions import db
 from dashboard.queries.executive import DateBounds, data_date_bounds, default_filters, regions
+from dashboard.scope import current_scope
 from layouts.components import chart_card, empty_state, format_day, page_header
 
 TITLE = "Morning Coffee"
@@ -90,10 +91,11 @@ def _kpi_placeholder(title: str) -> dbc.Card:
 
 
 def layout(**_: object) -> html.Div:
-    """Filters, then KPI cards, trend and revenue charts, campaigns and top accounts."""
+    """Filters, then KPI cards, trend and revenue charts, campaigns and top accounts. The region
+    dropdown offers only the regions inside the user's data scope."""
     with db.session() as session:
         bounds = data_date_bounds(session)
-        region_names = regions(session) if bounds is not None else []
+        region_names = regions(session, current_scope()) if bounds is not None else []
     if bounds is None:
         return html.Div([page_header(TITLE, "Company-wide customers, leads, support and revenue"),
                          no_data_panel()], id=ID.PAGE)

@@ -202,3 +202,7 @@ def browser(browser_driver, live_server):
     browser_driver.delete_all_cookies()
     yield browser_driver
     browser_driver.delete_all_cookies()
+
+
+# Users with a data scope or a role without financials, for the scope, masking and admin tests.
+from tests.security.scoped_users import login_email, scope_facts, scoped_users  # noqa: E402,F401

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.queries import executive as q
 from dashboard.queries.executive import DateBounds, MorningCoffeeFilters
+from dashboard.scope import DataScope
 from dashboard.tables.gold import Campaign, CampaignDaily, Customer360, DailyKpi, LeadsDaily, SupportDaily
 from layouts import components as c
 from layouts.morning_coffee import MorningCoffeeIds as ID
@@ -984,6 +985,7 @@ def test_layout_defaults_to_the_30_days_ending_yesterday(gold, monkeypatch):
     import layouts.morning_coffee as page
 
     monkeypatch.setattr(page, "db", _SessionProvider(gold))
+    monkeypatch.setattr(page, "current_scope", DataScope.everything)
     built = page.layout()
     by_id = {n.id: n for n in _walk(built) if getattr(n, "id", None)}
     picker = by_id[ID.DATE_RANGE]

@@ -2,18 +2,31 @@
 
 Every function takes an open session and a `MorningCoffeeFilters` and returns a small
 dataclass or a DataFrame. A region tuple that is empty means every region.
+
+The filters carry the user's `DataScope`. A restricted user's figures come from
+gold.daily_kpi_territory limited to their territories; leads, support and campaign figures
+exist per region only, so a restricted user gets none of them rather than company-wide ones.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 
 import pandas as pd
-from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union
+from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 
-from dashboard.tables.gold import Campaign, CampaignDaily, Customer360, DailyKpi, LeadsDaily, SupportDaily
+from dashboard.scope import DataScope
+from dashboard.tables.gold import (
+    Campaign,
+    CampaignDaily,
+    Customer360,
+    DailyKpi,
+    DailyKpiTerritory,
+    LeadsDaily,
+    SupportDaily,
+)
 from models.kpi import Period, percent_change
 
 DEFAULT_PERIOD_DAYS = 30
@@ -23,11 +36,18 @@ TOP_ACCOUNTS_LIMIT = 10
 
 @dataclass(frozen=True)
 class MorningCoffeeFilters:
-    """The page's filters: an inclusive date range and the selected regions (empty = all)."""
+    """The page's filters: an inclusive date range, the selected regions (empty = all) and the
+    user's data scope (default: everything)."""
 
     start: date
     end: date
     regions: tuple[str, ...] = ()
+    scope: DataScope = field(default_factory=DataScope.everything)
+
+    @property
+    def company_wide(self) -> bool:
+        """Whether region-level figures (leads, support, campaigns) may be shown."""
+        return self.scope.unrestricted
 
     @property
     def period(self) -> Period:
@@ -123,6 +143,14 @@ def _in_regions(column: ColumnElement, regions: tuple[str, ...]) -> ColumnElemen
     return column.in_(regions) if regions else literal(True)
 
 
+def _kpi_source(filters: MorningCoffeeFilters) -> tuple[type[DailyKpi] | type[DailyKpiTerritory],
+                                                      ColumnElement[bool]]:
+    """The daily KPI table to read and the scope condition on it."""
+    if filters.scope.unrestricted:
+        return DailyKpi, literal(True)
+    return DailyKpiTerritory, filters.scope.territory_filter(DailyKpiTerritory.territory)
+
+
 def _float(value: object) -> float | None:
     return None if value is None else float(value)  # type: ignore[arg-type]
 
@@ -142,9 +170,16 @@ def data_date_bounds(session: Session) -> DateBounds | None:
     return DateBounds(first, last)
 
 
-def regions(session: Session) -> list[str]:
+def regions(session: Session, scope: DataScope | None = None) -> list[str]:
     """Every region in the daily KPIs and leads, sorted. Tickets, sends and accounts take their
-    account's region, so the two small daily tables already hold every region."""
+    account's region, so the two small daily tables already hold every region. A restricted
+    scope gets only the regions of its territories and assigned accounts."""
+    if scope is not None and not scope.unrestricted:
+        stmt = union(
+            select(DailyKpiTerritory.region).where(scope.territory_filter(DailyKpiTerritory.territory)),
+            select(Customer360.region).where(scope.customer_filter()),
+        )
+        return sorted(r for r in session.scalars(stmt) if r)
     stmt = union(select(DailyKpi.region), select(LeadsDaily.region))
     return sorted(r for r in session.scalars(stmt) if r)
 
@@ -161,14 +196,15 @@ def default_filters(bounds: DateBounds, days: int = DEFAULT_PERIOD_DAYS) -> Morn
 
 def stock_kpis(session: Session, filters: MorningCoffeeFilters) -> StockKpis:
     """Active customers, active contacts and MRR on the end date vs the day before the start."""
+    table, in_scope = _kpi_source(filters)
     stmt = (
-        select(DailyKpi.day,
-               func.sum(DailyKpi.active_customers),
-               func.sum(DailyKpi.active_contacts),
-               func.sum(DailyKpi.mrr_usd))
-        .where(DailyKpi.day.in_((filters.end, filters.day_before_start)),
-               _in_regions(DailyKpi.region, filters.regions))
-        .group_by(DailyKpi.day)
+        select(table.day,
+               func.sum(table.active_customers),
+               func.sum(table.active_contacts),
+               func.sum(table.mrr_usd))
+        .where(table.day.in_((filters.end, filters.day_before_start)),
+               _in_regions(table.region, filters.regions), in_scope)
+        .group_by(table.day)
     )
     by_day = {row[0]: tuple(_float(v) for v in row[1:]) for row in session.execute(stmt)}
     now = by_day.get(filters.end, (None, None, None))
@@ -182,6 +218,8 @@ def stock_kpis(session: Session, filters: MorningCoffeeFilters) -> StockKpis:
 
 def new_leads(session: Session, filters: MorningCoffeeFilters) -> LeadsSummary:
     """Leads created on the end date vs the day before it, and the period's total."""
+    if not filters.company_wide:
+        return LeadsSummary(on_end_date=Comparison(None, None), period_total=0, has_data=False)
     day_before_end = filters.end - timedelta(days=1)
     first_day = min(filters.start, day_before_end)
     stmt = (
@@ -226,6 +264,8 @@ def _median_first_response(session: Session, period: Period,
 
 def team_efficiency(session: Session, filters: MorningCoffeeFilters) -> TeamEfficiency:
     """Median first-response time of tickets opened in the period vs the previous period."""
+    if not filters.company_wide:
+        return TeamEfficiency(Comparison(None, None), responses=0, tickets_opened=0)
     current, responses, opened = _median_first_response(session, filters.period, filters.regions)
     previous, _, _ = _median_first_response(session, filters.previous, filters.regions)
     return TeamEfficiency(Comparison(current, previous), responses=responses, tickets_opened=opened)
@@ -237,10 +277,11 @@ def mrr_trend(session: Session, filters: MorningCoffeeFilters, months: int = TRE
     end_month = pd.Timestamp(filters.end).to_period("M")
     days = [_month_end((end_month - offset).to_timestamp().date()) for offset in range(months - 1, 0, -1)]
     days.append(filters.end)
+    table, in_scope = _kpi_source(filters)
     stmt = (
-        select(DailyKpi.day, func.sum(DailyKpi.mrr_usd).label("mrr_usd"))
-        .where(DailyKpi.day.in_(days), _in_regions(DailyKpi.region, filters.regions))
-        .group_by(DailyKpi.day).order_by(DailyKpi.day)
+        select(table.day, func.sum(table.mrr_usd).label("mrr_usd"))
+        .where(table.day.in_(days), _in_regions(table.region, filters.regions), in_scope)
+        .group_by(table.day).order_by(table.day)
     )
     frame = pd.DataFrame(session.execute(stmt).all(), columns=["day", "mrr_usd"])
     return frame.astype({"mrr_usd": "float64"})
@@ -250,16 +291,17 @@ def revenue_by_region(session: Session, filters: MorningCoffeeFilters) -> pd.Dat
     """Invoiced USD per region in the period and the previous period; columns region,
     invoiced_usd, previous_invoiced_usd, largest first. Regions without rows are left out."""
     previous = filters.previous
-    in_period = DailyKpi.day.between(filters.start, filters.end)
-    in_previous = DailyKpi.day.between(previous.start, previous.end)
+    table, in_scope = _kpi_source(filters)
+    in_period = table.day.between(filters.start, filters.end)
+    in_previous = table.day.between(previous.start, previous.end)
     stmt = (
-        select(DailyKpi.region,
-               func.coalesce(func.sum(DailyKpi.invoiced_usd).filter(in_period), 0).label("invoiced_usd"),
-               func.coalesce(func.sum(DailyKpi.invoiced_usd).filter(in_previous), 0)
+        select(table.region,
+               func.coalesce(func.sum(table.invoiced_usd).filter(in_period), 0).label("invoiced_usd"),
+               func.coalesce(func.sum(table.invoiced_usd).filter(in_previous), 0)
                .label("previous_invoiced_usd"),
                func.count().filter(in_period).label("rows_in_period"))
-        .where(or_(in_period, in_previous), _in_regions(DailyKpi.region, filters.regions))
-        .group_by(DailyKpi.region)
+        .where(or_(in_period, in_previous), _in_regions(table.region, filters.regions), in_scope)
+        .group_by(table.region)
     )
     frame = pd.DataFrame(session.execute(stmt).all(),
                          columns=["region", "invoiced_usd", "previous_invoiced_usd", "rows_in_period"])
@@ -276,13 +318,18 @@ def _running_on(day: date) -> ColumnElement[bool]:
 
 def active_campaigns(session: Session, filters: MorningCoffeeFilters) -> ActiveCampaigns:
     """Campaigns running on the end date with sent, delivered, read and replied in the period
-    (recipients in the selected regions), and the count vs the day before the start date."""
-    count_now = session.scalar(select(func.count()).select_from(Campaign).where(_running_on(filters.end)))
+    (recipients in the selected regions), and the count vs the day before the start date.
+    A restricted scope gets no campaigns: sends exist per region only."""
+    region_level = literal(True) if filters.company_wide else false()
+    count_now = session.scalar(select(func.count()).select_from(Campaign)
+                               .where(_running_on(filters.end), region_level))
     count_before = session.scalar(
-        select(func.count()).select_from(Campaign).where(_running_on(filters.day_before_start)))
+        select(func.count()).select_from(Campaign).where(_running_on(filters.day_before_start), region_level))
     bounds = data_date_bounds(session)
-    if bounds is not None and filters.day_before_start < bounds.first:
+    if (bounds is not None and filters.day_before_start < bounds.first) or not filters.company_wide:
         count_before = None
+    if not filters.company_wide:
+        count_now = None
     sends = (
         select(CampaignDaily.campaign_id,
                func.sum(CampaignDaily.sent).label("sent"),
@@ -299,7 +346,7 @@ def active_campaigns(session: Session, filters: MorningCoffeeFilters) -> ActiveC
         select(Campaign.campaign_id, Campaign.campaign_name, Campaign.channel, Campaign.status,
                Campaign.start_date, Campaign.end_date, *counts)
         .outerjoin(sends, sends.c.campaign_id == Campaign.campaign_id)
-        .where(_running_on(filters.end))
+        .where(_running_on(filters.end), region_level)
         .order_by(counts[0].desc(), Campaign.campaign_name, Campaign.campaign_id)
     )
     columns = ["campaign_id", "campaign_name", "channel", "status", "start_date", "end_date",
@@ -315,11 +362,12 @@ def active_campaigns(session: Session, filters: MorningCoffeeFilters) -> ActiveC
 def top_accounts(session: Session, filters: MorningCoffeeFilters,
                  limit: int = TOP_ACCOUNTS_LIMIT) -> pd.DataFrame:
     """The largest accounts by current MRR in the selected regions; columns account_id,
-    account_name, region, segment, status, mrr_usd, arr_usd."""
+    account_name, region, segment, status, mrr_usd, arr_usd; only accounts inside the scope."""
     stmt = (
         select(Customer360.account_id, Customer360.account_name, Customer360.region,
                Customer360.segment, Customer360.status, Customer360.mrr_usd, Customer360.arr_usd)
-        .where(_in_regions(Customer360.region, filters.regions), Customer360.mrr_usd > 0)
+        .where(_in_regions(Customer360.region, filters.regions), Customer360.mrr_usd > 0,
+               filters.scope.customer_filter())
         .order_by(Customer360.mrr_usd.desc(), Customer360.account_id)
         .limit(limit)
     )
