@@ -4,6 +4,7 @@ explanations naming the planted drivers, persistence and input errors."""
 from __future__ import annotations
 
 from collections import Counter
+from decimal import Decimal
 
 import numpy as np
 import pandas as pd
@@ -103,6 +104,19 @@ def test_internal_split_metrics_on_a_few_thousand_rows():
     assert small.metrics.roc_auc > 0.78
     assert small.metrics.ece < 0.05
     assert small.params["min_data_in_leaf"] == 20 and small.params["num_leaves"] == 15
+
+
+def test_database_style_columns_are_numeric():
+    """NUMERIC columns arrive as Decimal objects, nullable integers and booleans as extension dtypes."""
+    features, labels = make_synthetic_accounts(1_500, seed=501)
+    features["days_overdue"] = [None if np.isnan(v) else Decimal(str(v)) for v in features["days_overdue"]]
+    features["escalations_90d"] = features["escalations_90d"].astype("Int64")
+    features["auto_renews"] = pd.array(np.arange(1_500) % 3 == 0, dtype="boolean")
+    features.loc[features.index[:10], "auto_renews"] = pd.NA
+    model = train_churn_model(features, labels, seed=0)
+    assert set(model.schema.categories) == {"segment", "region"}
+    assert model.feature_importance()["days_overdue"] > 0
+    assert np.isfinite(model.predict_proba(features.head(50))).all()
 
 
 def test_same_seed_same_model():
