@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import json
 import math
+import numbers
 import os
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
@@ -315,8 +316,10 @@ class FactorExplanation:
         value = self.value
         if isinstance(value, np.generic):
             value = value.item()
-        if isinstance(value, float) and math.isnan(value):
+        if _is_missing(value):
             value = None
+        elif isinstance(value, numbers.Number) and not isinstance(value, bool | int | float):
+            value = float(value)  # Decimal and the like, so the factors serialise to JSON
         return {"feature": self.feature, "label": self.label, "value": value,
                 "contribution": round(self.contribution, 4), "direction": self.direction,
                 "sentence": self.sentence}
@@ -328,7 +331,7 @@ def _humanise(name: str) -> str:
 
 
 def _format_value(value: Any) -> str:
-    if isinstance(value, float | np.floating):
+    if isinstance(value, numbers.Number) and not isinstance(value, bool | int | np.integer | np.bool_):
         return f"{value:,.0f}" if abs(value) >= 100 or float(value).is_integer() else f"{value:,.2f}"
     return str(value)
 
@@ -350,12 +353,16 @@ def _label_and_template(feature: str, label_or_template: str | None) -> tuple[st
     return label_or_template or _humanise(feature), None
 
 
+def _is_missing(value: Any) -> bool:
+    return value is None or (not isinstance(value, str) and bool(pd.isna(value)))
+
+
 def _sentence(label: str, template: str | None, value: Any, direction: str) -> str:
-    missing = value is None or (isinstance(value, float | np.floating) and math.isnan(value))
-    if missing:
+    if _is_missing(value):
         return f"{label} is unknown ({direction})"
     if template:
-        numeric = isinstance(value, int | float | np.number) and not isinstance(value, bool)
+        # numbers.Number covers Decimal from SQL NUMERIC columns as well as numpy scalars.
+        numeric = isinstance(value, numbers.Number) and not isinstance(value, bool | np.bool_)
         trend = ("rose" if value > 0 else "fell" if value < 0 else "held steady") if numeric else ""
         try:
             text = template.format(value=value, abs_value=abs(value) if numeric else value, trend=trend)

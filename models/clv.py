@@ -263,8 +263,10 @@ class BetaGeoModel:
 
     def _expected(self, t: float, x: np.ndarray, t_x: np.ndarray, age: np.ndarray) -> np.ndarray:
         r, alpha, a, b = self.r, self.alpha, self.a, self.b
-        hypergeometric = hyp2f1(r + x, b + x, a + b + x - 1, t / (alpha + age + t))
-        growth = 1.0 - ((alpha + age) / (alpha + age + t)) ** (r + x) * hypergeometric
+        z = t / (alpha + age + t)
+        # Euler's transformation of ((alpha+T)/(alpha+T+t))^(r+x) 2F1(r+x, b+x; a+b+x-1; z): the same
+        # value, but its terms stay bounded for customers with hundreds of purchases.
+        growth = 1.0 - (1.0 - z) ** (a - 1) * hyp2f1(a + b - 1 - r, a - 1, a + b + x - 1, z)
         return (a + b + x - 1) / (a - 1) * growth / (1.0 + self._odds_dropped(x, t_x, age))
 
     @staticmethod

@@ -3,6 +3,7 @@ explanations naming the planted drivers, persistence and input errors."""
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from decimal import Decimal
 
@@ -115,6 +116,9 @@ def test_database_style_columns_are_numeric():
     features.loc[features.index[:10], "auto_renews"] = pd.NA
     model = train_churn_model(features, labels, seed=0)
     assert set(model.schema.categories) == {"segment", "region"}
+    factors = [f for row in model.explain(features.head(200), top_n=6) for f in row]
+    assert any(isinstance(f.value, Decimal) for f in factors)
+    json.dumps([f.as_dict() for f in factors])  # Decimal and pd.NA values serialise
     assert model.feature_importance()["days_overdue"] > 0
     assert np.isfinite(model.predict_proba(features.head(50))).all()
 
@@ -203,5 +207,9 @@ def test_factor_sentences():
     assert factor_sentence("days_overdue", 35.0, "raises risk") == "Days overdue is 35 (raises risk)"
     assert factor_sentence("segment", None, "lowers risk", "Segment") == "Segment is unknown (lowers risk)"
     assert factor_sentence("usage", 0.18, "lowers risk", "Usage {trend} {abs_value:.0%}") == "Usage rose 18% (lowers risk)"
+    assert factor_sentence("usage", Decimal("-0.25"), "raises risk", "Usage {trend} {abs_value:.0%}") == \
+        "Usage fell 25% (raises risk)"
+    assert factor_sentence("overdue", Decimal("35.0"), "raises risk") == "Overdue is 35 (raises risk)"
+    assert factor_sentence("tickets", pd.NA, "raises risk", "{value:.0f} tickets") == "Tickets is unknown (raises risk)"
     # A numeric format on a text value falls back to the plain sentence.
     assert factor_sentence("plan", "Gold", "raises risk", "Plan {value:.0%}") == "Plan is Gold (raises risk)"

@@ -104,6 +104,14 @@ def test_bgnbd_conditional_expectation_matches_the_published_example():
     assert cdnow.expected_purchases(39, [2], [30.43], [38.86])[0] == pytest.approx(1.226, abs=5e-4)
 
 
+def test_bgnbd_expectation_stays_finite_for_very_frequent_buyers():
+    cdnow = BetaGeoModel(r=0.243, alpha=4.414, a=0.793, b=2.426, log_likelihood=0.0, n_customers=0, converged=True)
+    # Weekly buyers for eight years: nearly their own rate, (r + x) / (alpha + T) per week.
+    expected = cdnow.expected_purchases(52, [400.0, 2000.0], [400.0, 2000.0], [401.0, 2001.0])
+    assert np.isfinite(expected).all()
+    assert expected == pytest.approx(52 * np.array([400.243 / 405.414, 2000.243 / 2005.414]), rel=0.08)
+
+
 def test_bgnbd_expectation_of_a_new_customer_matches_simulation():
     truth = BetaGeoModel(**BGNBD_TRUTH, log_likelihood=0.0, n_customers=0, converged=True)
     simulated = simulate_bgnbd(200_000, **BGNBD_TRUTH, T=52.0, seed=5)["frequency"].mean()
