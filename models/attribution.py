@@ -58,23 +58,23 @@ class _Journeys:
     """Distinct paths as flat token arrays: a channel code per touch and its path's row."""
 
     def __init__(self, paths: pd.DataFrame) -> None:
-        frame = _validated(paths)
-        grouped = frame.groupby("path", sort=True)[list(PATH_COLUMNS[1:])].sum()
-        grouped = grouped[(grouped["total_conversions"] + grouped["total_null"]) > 0]
-        self.conversions = grouped["total_conversions"].to_numpy(dtype=float)
-        self.value = grouped["total_conversion_value"].to_numpy(dtype=float)
-        self.nulls = grouped["total_null"].to_numpy(dtype=float)
-        tokens = pd.Series(grouped.index, dtype=object).str.split(">").explode()
-        names = tokens.str.strip()
-        if (names == "").any():
-            bad = grouped.index[int(names.index[(names == "").to_numpy()][0])]
-            raise AttributionInputError(f"path {bad!r} has an empty channel name")
+        path, numbers = _validated(paths)
+        # Add up identical paths (np.bincount is far cheaper than a pandas group-by).
+        path_code, distinct = pd.factorize(path, sort=True)
+        sums = [np.bincount(path_code, weights=column, minlength=len(distinct)) for column in numbers]
+        keep = (sums[0] + sums[2]) > 0  # a path nobody took tells nothing
+        self.conversions, self.value, self.nulls = (column[keep] for column in sums)
+        distinct = np.asarray(distinct, dtype=object)[keep]
+        names = pd.Series(distinct, dtype=object).str.split(">").explode().str.strip()
+        empty = (names == "").to_numpy()
+        if empty.any():
+            raise AttributionInputError(f"path {distinct[names.index[empty][0]]!r} has an empty channel name")
         self.path_of_touch = names.index.to_numpy(dtype=np.int64)
-        codes, channels = pd.factorize(names.to_numpy(), sort=True)
+        codes, channels = pd.factorize(names.to_numpy(dtype=object), sort=True)
         self.code = codes.astype(np.int64)
         self.channels = np.asarray(channels, dtype=object)
-        self.length = np.bincount(self.path_of_touch, minlength=len(grouped)).astype(np.int64)
-        first = np.r_[0, np.cumsum(self.length)[:-1]]
+        self.length = np.bincount(self.path_of_touch, minlength=len(distinct)).astype(np.int64)
+        first = np.r_[0, np.cumsum(self.length)[:-1]].astype(np.int64)
         self.first_touch = first
         self.last_touch = first + self.length - 1
         self.position = np.arange(len(self.code)) - np.repeat(first, self.length)
@@ -96,26 +96,28 @@ class _Journeys:
         return conv, value
 
 
-def _validated(paths: pd.DataFrame) -> pd.DataFrame:
+def _validated(paths: pd.DataFrame) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The path strings and the three count columns as float arrays; AttributionInputError if malformed."""
     if not isinstance(paths, pd.DataFrame):
         raise AttributionInputError(f"paths must be a pandas DataFrame, not {type(paths).__name__}")
     missing = [c for c in PATH_COLUMNS if c not in paths.columns]
     if missing:
         raise AttributionInputError(f"paths is missing column(s) {missing}; expected {list(PATH_COLUMNS)}")
-    frame = paths.loc[:, list(PATH_COLUMNS)].copy()
+    numbers = []
     for column in PATH_COLUMNS[1:]:
-        values = pd.to_numeric(frame[column], errors="coerce")
-        if values.isna().any():
+        values = pd.to_numeric(paths[column], errors="coerce").to_numpy(dtype=float, na_value=np.nan)
+        if np.isnan(values).any():
             raise AttributionInputError(f"column {column!r} has missing or non-numeric values")
         if (values < 0).any():
             raise AttributionInputError(f"column {column!r} has negative values")
-        frame[column] = values.astype(float)
-    if frame["path"].isna().any():
+        numbers.append(values)
+    path = paths["path"]
+    if path.isna().any():
         raise AttributionInputError("column 'path' has missing values")
-    frame["path"] = frame["path"].astype(str)
-    if (frame["path"].str.strip() == "").any():
+    path = path.astype(str)
+    if (path.str.strip() == "").any():
         raise AttributionInputError("column 'path' has an empty path")
-    return frame
+    return path.to_numpy(dtype=object), numbers
 
 
 def _output(channels: np.ndarray, conversions: np.ndarray, value: np.ndarray,
@@ -133,9 +135,24 @@ def heuristic_attribution(paths: pd.DataFrame, *, half_life_steps: float = DEFAU
     `conversions` and `conversion_value`, one row per model and channel (removal effects
     belong to the Markov model only). See the module docstring for each rule.
     """
-    if half_life_steps <= 0:
-        raise AttributionInputError("half_life_steps must be positive")
+    _check_half_life(half_life_steps)
     journeys = _Journeys(paths)
+    credit = _heuristic(journeys, half_life_steps)
+    n = len(journeys.channels)
+    return pd.DataFrame({
+        "model": np.repeat(HEURISTIC_MODELS, n), "channel": np.tile(journeys.channels.astype(str), len(credit)),
+        "conversions": np.concatenate([credit[m][0] for m in HEURISTIC_MODELS]),
+        "conversion_value": np.concatenate([credit[m][1] for m in HEURISTIC_MODELS]),
+    })
+
+
+def _check_half_life(half_life_steps: float) -> None:
+    if not half_life_steps > 0:
+        raise AttributionInputError("half_life_steps must be positive")
+
+
+def _heuristic(journeys: _Journeys, half_life_steps: float) -> dict[str, tuple[np.ndarray, np.ndarray]]:
+    """Conversions and value per channel for each rule-based model."""
     length = journeys.length[journeys.path_of_touch]
     pos = journeys.position
     is_first = pos == 0
@@ -153,12 +170,7 @@ def heuristic_attribution(paths: pd.DataFrame, *, half_life_steps: float = DEFAU
         "time_decay": decay / decay_total[journeys.path_of_touch],
         "position_based": position_based,
     }
-    frames = []
-    for model in HEURISTIC_MODELS:
-        conv, value = journeys.credit(weights[model])
-        frames.append(_output(journeys.channels, conv, value).assign(model=model))
-    out = pd.concat(frames, ignore_index=True)
-    return out[["model", "channel", "conversions", "conversion_value"]]
+    return {model: journeys.credit(weights[model]) for model in HEURISTIC_MODELS}
 
 
 def _state_ids(journeys: _Journeys, order: int) -> np.ndarray:
@@ -197,12 +209,21 @@ def markov_attribution(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
     (0-1), one row per channel in name order. Conversions and value add up to the input totals
     (when anything converted). See the module docstring for the method.
     """
+    _check_order(order)
+    journeys = _Journeys(paths)
+    return _output(journeys.channels, *_markov(journeys, order))
+
+
+def _check_order(order: int) -> None:
     if not isinstance(order, int | np.integer) or not 1 <= order <= MAX_MARKOV_ORDER:
         raise AttributionInputError(f"order must be an integer from 1 to {MAX_MARKOV_ORDER}, not {order!r}")
-    journeys = _Journeys(paths)
+
+
+def _markov(journeys: _Journeys, order: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Conversions, value and removal effect per channel."""
     n_channels = len(journeys.channels)
     if n_channels == 0:
-        return _output(journeys.channels, np.zeros(0), np.zeros(0), np.zeros(0))
+        return np.zeros(0), np.zeros(0), np.zeros(0)
 
     touch_state_ids = _state_ids(journeys, order)
     state_codes, touch_state = np.unique(touch_state_ids, return_inverse=True)
@@ -240,4 +261,51 @@ def markov_attribution(paths: pd.DataFrame, order: int = 1) -> pd.DataFrame:
             removal[channel] = 1.0 - conversion_probability(keep) / base_probability
     removal = np.clip(removal, 0.0, 1.0)  # round-off only: removing states never raises P
     share = removal / removal.sum() if removal.sum() > 0 else np.zeros(n_channels)
-    return _output(journeys.channels, share * journeys.total_conversions, share * journeys.total_value, removal)
+    return share * journeys.total_conversions, share * journeys.total_value, removal
+
+
+def channel_reach(paths: pd.DataFrame) -> pd.DataFrame:
+    """Journeys that touched each channel at least once: columns `channel`, `journeys`."""
+    journeys = _Journeys(paths)
+    return pd.DataFrame({"channel": journeys.channels.astype(str), "journeys": _reach(journeys)})
+
+
+def _reach(journeys: _Journeys) -> np.ndarray:
+    on_path = journeys.conversions + journeys.nulls
+    # one (path, channel) pair per distinct pair: a channel touched twice counts once
+    n_channels = max(len(journeys.channels), 1)
+    pair = np.unique(journeys.path_of_touch * n_channels + journeys.code)
+    reach = np.bincount(pair % n_channels, weights=on_path[pair // n_channels], minlength=len(journeys.channels))
+    return reach.round().astype(np.int64)
+
+
+def attribute_all(paths: pd.DataFrame, *, markov_orders: tuple[int, ...] = (1,),
+                  half_life_steps: float = DEFAULT_HALF_LIFE_STEPS) -> pd.DataFrame:
+    """Every rule-based model and the Markov model of each order in one frame, reading the paths once.
+
+    Columns: `model` (a HEURISTIC_MODELS name, or "markov" / "markov_<order>" when several
+    orders are asked for), `channel`, `journeys` (that touched the channel), `conversions`,
+    `conversion_value` and `removal_effect` (Markov rows only; NaN otherwise).
+    """
+    for order in markov_orders:
+        _check_order(order)
+    _check_half_life(half_life_steps)
+    journeys = _Journeys(paths)
+    n = len(journeys.channels)
+    models, conversions, values, removals = [], [], [], []
+    for model, (conv, value) in _heuristic(journeys, half_life_steps).items():
+        models.append(model)
+        conversions.append(conv)
+        values.append(value)
+        removals.append(np.full(n, np.nan))
+    for order in markov_orders:
+        models.append("markov" if len(markov_orders) == 1 else f"markov_{order}")
+        conv, value, removal = _markov(journeys, order)
+        conversions.append(conv)
+        values.append(value)
+        removals.append(removal)
+    return pd.DataFrame({
+        "model": np.repeat(models, n), "channel": np.tile(journeys.channels.astype(str), len(models)),
+        "journeys": np.tile(_reach(journeys), len(models)), "conversions": np.concatenate(conversions),
+        "conversion_value": np.concatenate(values), "removal_effect": np.concatenate(removals),
+    })

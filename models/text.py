@@ -64,6 +64,7 @@ up very was wasn't we we'd we'll we're we've were weren't what what's when when'
 who who's whom why why's will with won't would wouldn't you you'd you'll you're you've your yours yourself
 yourselves hi hello hey thanks thank thx ok okay yes yeah sure still get got one two also us can could would
 any just quick hey there dear regards best cheers re fw fwd via per etc really much many well
+good morning afternoon evening
 """.split())
 _WORD = re.compile(r"[a-z0-9][a-z0-9'_\-]*")  # codes like err-5031 or inv1234 stay one token, then go
 
@@ -201,8 +202,8 @@ class AccountFacts:
     """What a client summary says about one customer; every figure comes from gold.
 
     MRR figures are USD a month; the ticket and message counts cover the days ending on as_of.
-    Lists hold ready-made sentences from the jobs that wrote them (risk drivers from the churn
-    model, anomalies, open timeline events). `*_available` says whether that job has run.
+    Risk drivers and anomalies are the sentences the jobs that found them wrote; open_events
+    counts the open timeline events per title. `*_available` says whether that job has run.
     """
 
     account_id: str
@@ -220,8 +221,8 @@ class AccountFacts:
     messages_30d: int = 0
     negative_messages_30d: int = 0
     avg_sentiment_30d: float | None = None
-    open_events: list[str] = field(default_factory=list)
-    open_events_total: int = 0
+    open_events: list[tuple[str, int]] = field(default_factory=list)  # (timeline title, open events), most first
+    open_events_total: int = 0  # open timeline events of every title
     risk_available: bool = False
     risk_level: str | None = None
     churn_risk_score: float | None = None
@@ -257,14 +258,17 @@ def summarise_account(facts: AccountFacts, formats: NumberFormats) -> str:
     name = facts.account_name
     lines = []
     if facts.status == "churned":
-        lines.append(f"{name} has churned; it pays {fmt.usd(facts.mrr_usd)} MRR now.")
+        lines.append(f"{name} has churned (MRR now {fmt.usd(facts.mrr_usd)}).")
     else:
         lines.append(f"{name} pays {fmt.usd(facts.mrr_usd)} MRR over "
                      f"{_plural(facts.active_services, 'active service', fmt)}: "
                      f"{_mrr_change(facts, 30, facts.mrr_usd_30d_ago, fmt)} and "
                      f"{_mrr_change(facts, 90, facts.mrr_usd_90d_ago, fmt)}.")
-    activity = (f"It opened {_plural(facts.tickets_opened_30d, 'ticket', fmt)} in the last 30 days "
-                f"({fmt.count(facts.tickets_opened_90d)} in 90)")
+    if facts.tickets_opened_90d:
+        activity = (f"It opened {_plural(facts.tickets_opened_30d, 'ticket', fmt)} in the last 30 days "
+                    f"({fmt.count(facts.tickets_opened_90d)} in 90)")
+    else:
+        activity = "It opened no tickets in the last 90 days"
     if facts.messages_30d:
         activity += (f"; its {_plural(facts.messages_30d, 'message', fmt)} in 30 days average "
                      f"{format_sentiment(facts.avg_sentiment_30d)} sentiment "
@@ -277,9 +281,9 @@ def summarise_account(facts: AccountFacts, formats: NumberFormats) -> str:
     if facts.overdue_usd > 0:
         issues.append(f"{fmt.usd(facts.overdue_usd)} overdue")
     if facts.open_events:
-        more = facts.open_events_total - len(facts.open_events)
-        listed = "; ".join(facts.open_events) + (f"; and {fmt.count(more)} more" if more > 0 else "")
-        issues.append(f"open events: {listed}")
+        more = facts.open_events_total - sum(count for _, count in facts.open_events)
+        listed = "; ".join(f"{title} ({fmt.count(count)})" for title, count in facts.open_events)
+        issues.append(f"open events: {listed}" + (f"; {fmt.count(more)} more" if more > 0 else ""))
     lines.append("Open issues: " + ", ".join(issues) + "." if issues else "No open issues.")
 
     if not facts.risk_available:
@@ -309,5 +313,5 @@ def summarise_account(facts: AccountFacts, formats: NumberFormats) -> str:
 
 def summary_numbers(summary: str) -> list[str]:
     """The numbers a summary shows, as written ($12.3K, +4.5%, 7, +0.25), for checks against gold."""
-    return re.findall(r"[-+]?\$?\d[\d,]*(?:\.\d+)?[KMB%]?", summary)
+    return re.findall(r"(?<![\w.])[-+]?\$?\d[\d,]*(?:\.\d+)?[KMB%]?", summary)  # not the 1 of "P1"
 

@@ -67,7 +67,7 @@ def facts(**changes) -> AccountFacts:
                 mrr_usd=12_345.0, mrr_usd_30d_ago=10_000.0, mrr_usd_90d_ago=12_345.0, active_services=3,
                 tickets_opened_30d=4, tickets_opened_90d=9, open_tickets=2, overdue_usd=1_500.0,
                 messages_30d=6, negative_messages_30d=2, avg_sentiment_30d=-0.125,
-                open_events=["Invoice overdue"], open_events_total=3)
+                open_events=[("Invoice overdue", 2), ("P1 ticket", 1)], open_events_total=4)
     base.update(changes)
     return AccountFacts(**base)
 
@@ -79,11 +79,12 @@ def test_summary_uses_the_page_formats_for_every_number():
     assert "unchanged over 90 days" in text
     assert "4 tickets in the last 30 days (9 in 90)" in text
     assert "6 messages in 30 days average -0.12 sentiment (2 negative)" in text
-    assert "2 open tickets, $1,500 overdue, open events: Invoice overdue; and 2 more" in text
+    assert "2 open tickets, $1,500 overdue, open events: Invoice overdue (2); P1 ticket (1); 1 more" in text
     assert "no churn-risk model has run yet" in text
     assert "Suggested next action: chase the $1,500 overdue." in text
     assert summary_numbers(text) == ["$12.3K", "3", "$2,345", "+23.4%", "30", "90", "4", "30", "9", "90",
-                                     "6", "30", "-0.12", "2", "2", "$1,500", "2", "$1,500"]
+                                     "6", "30", "-0.12", "2", "2", "$1,500", "2", "1", "1",
+                                     "$1,500"]
 
 
 def test_summary_with_risk_drivers_and_a_next_action():

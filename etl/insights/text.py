@@ -1,0 +1,179 @@
+"""Text insights after each refresh: sentiment, topics and keywords of customer texts.
+
+Customer texts are inbound chat/WhatsApp messages (silver.messages), ticket subjects (the
+tickets' only text: the sources carry no comment threads) and campaign replies
+(silver.replies). Each is scored once into gold.text_score and scored again only when its
+text changes (md5), so a refresh costs the new texts only. The aggregates are then rebuilt
+set-based in PostgreSQL:
+  gold.sentiment_daily  texts, positive/neutral/negative and the compound sum per day (of the
+                        text), customer (master account), agent and source;
+  gold.topic_trend      topic and keyword mentions in the last 7, 30 and 90 days to the as-of
+                        day against the period before, with their average sentiment.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+from sqlalchemy import Connection, text
+
+from dashboard.db import Database
+from etl.gold import data_window
+from etl.runs import recorded_run
+from models.text import detect_topics, extract_keywords, score_sentiment
+
+log = logging.getLogger(__name__)
+JOB_ID = "text_insights"
+TREND_PERIODS = (7, 30, 90)
+TOP_KEYWORDS = 100
+
+# Every customer text with its time, regional account and agent.
+CUSTOMER_TEXTS = """
+    SELECT 'message' AS source, m.message_id AS item_id, m.body AS body, m.sent_at AS at,
+           conv.account_id, conv.assigned_agent_id AS agent_id
+    FROM silver.messages m LEFT JOIN silver.conversations conv ON conv.conversation_id = m.conversation_id
+    WHERE m.direction = 'inbound' AND btrim(COALESCE(m.body, '')) <> ''
+    UNION ALL
+    SELECT 'ticket', t.ticket_id, t.subject, t.created_at, t.account_id, t.agent_id
+    FROM silver.tickets t
+    WHERE btrim(COALESCE(t.subject, '')) <> ''
+    UNION ALL
+    SELECT 'reply', r.reply_id, r.body, r.received_at, c.account_id, NULL
+    FROM silver.replies r LEFT JOIN silver.contacts c ON c.contact_id = r.contact_id
+    WHERE btrim(COALESCE(r.body, '')) <> ''
+"""
+
+UNSCORED_SQL = f"""
+SELECT src.source, src.item_id, src.body
+FROM ({CUSTOMER_TEXTS}) src
+LEFT JOIN gold.text_score s ON s.source = src.source AND s.item_id = src.item_id
+WHERE s.item_id IS NULL OR s.text_md5 <> md5(src.body)
+"""
+
+DROP_GONE_SQL = f"""
+DELETE FROM gold.text_score s
+WHERE NOT EXISTS (SELECT 1 FROM ({CUSTOMER_TEXTS}) src WHERE src.source = s.source AND src.item_id = s.item_id)
+"""
+
+SENTIMENT_DAILY_SQL = f"""
+INSERT INTO gold.sentiment_daily (day, account_id, agent_id, source, texts, positive, neutral, negative,
+                                  compound_sum)
+SELECT CAST(src.at AS date), COALESCE(am.master_account_id, src.account_id, 'Unknown'),
+       COALESCE(src.agent_id, 'Unassigned'), src.source, count(*),
+       count(*) FILTER (WHERE s.label = 'positive'), count(*) FILTER (WHERE s.label = 'neutral'),
+       count(*) FILTER (WHERE s.label = 'negative'), sum(s.compound)
+FROM ({CUSTOMER_TEXTS}) src
+JOIN gold.text_score s ON s.source = src.source AND s.item_id = src.item_id
+LEFT JOIN silver.account_master am ON am.account_id = src.account_id
+WHERE src.at IS NOT NULL
+GROUP BY 1, 2, 3, 4
+"""
+
+TOPIC_TREND_SQL = f"""
+INSERT INTO gold.topic_trend (kind, term, period_days, period_end, mentions, previous_mentions, change_pct,
+                              avg_sentiment, negative_share)
+WITH periods AS (
+    SELECT unnest(CAST(:periods AS integer[])) AS period_days
+), scored AS MATERIALIZED (
+    SELECT CAST(src.at AS date) AS day, s.topics, s.keywords, s.compound, s.label
+    FROM ({CUSTOMER_TEXTS}) src
+    JOIN gold.text_score s ON s.source = src.source AND s.item_id = src.item_id
+    WHERE CAST(src.at AS date) > CAST(:as_of AS date) - 2 * (SELECT max(period_days) FROM periods)
+      AND CAST(src.at AS date) <= CAST(:as_of AS date)
+), mentions AS (
+    SELECT p.period_days, terms.kind, terms.term, sc.day > CAST(:as_of AS date) - p.period_days AS current,
+           sc.compound, sc.label
+    FROM periods p
+    JOIN scored sc ON sc.day > CAST(:as_of AS date) - 2 * p.period_days
+    CROSS JOIN LATERAL (SELECT 'topic' AS kind, t AS term FROM unnest(sc.topics) t
+                        UNION ALL SELECT 'keyword', k FROM unnest(sc.keywords) k) terms
+), counted AS (
+    SELECT kind, term, period_days,
+           count(*) FILTER (WHERE current) AS mentions, count(*) FILTER (WHERE NOT current) AS previous,
+           avg(compound) FILTER (WHERE current) AS avg_sentiment,
+           avg(CASE WHEN label = 'negative' THEN 1.0 ELSE 0.0 END) FILTER (WHERE current) AS negative_share
+    FROM mentions
+    GROUP BY kind, term, period_days
+), ranked AS (
+    SELECT c.*, row_number() OVER (PARTITION BY kind, period_days ORDER BY mentions DESC, term) AS rank
+    FROM counted c
+)
+SELECT kind, term, period_days, CAST(:as_of AS date), mentions, previous,
+       CASE WHEN previous > 0 THEN 100.0 * (mentions - previous) / previous END,
+       avg_sentiment, negative_share
+FROM ranked
+WHERE kind = 'topic' OR (rank <= :top_keywords AND mentions > 0)
+"""
+
+
+@dataclass(frozen=True)
+class TextInsightsResult:
+    scored: int
+    removed: int
+    sentiment_rows: int
+    topic_rows: int
+    seconds: float
+
+
+def score_texts(frame: pd.DataFrame, scored_at: datetime) -> list[dict[str, object]]:
+    """gold.text_score rows for a frame of source, item_id and body."""
+    bodies = frame["body"].tolist()
+    sentiment = score_sentiment(bodies)
+    topics = detect_topics(bodies)
+    keywords = extract_keywords(bodies)
+    return [
+        {"source": source, "item_id": item_id, "text_md5": hashlib.md5(body.encode()).hexdigest(),
+         "compound": float(compound), "label": label, "topics": topic_list, "keywords": keyword_list,
+         "scored_at": scored_at}
+        for source, item_id, body, compound, label, topic_list, keyword_list in zip(
+            frame["source"], frame["item_id"], bodies, sentiment["compound"], sentiment["label"], topics,
+            keywords, strict=True)
+    ]
+
+
+SCORE_COLUMNS = ("source", "item_id", "text_md5", "compound", "label", "topics", "keywords", "scored_at")
+
+
+def _upsert_scores(conn: Connection, rows: list[dict[str, object]]) -> None:
+    """COPY the new scores into a temporary table, then upsert them in one statement."""
+    if not rows:
+        return
+    conn.execute(text("CREATE TEMP TABLE text_score_new (LIKE gold.text_score) ON COMMIT DROP"))
+    columns = ", ".join(SCORE_COLUMNS)
+    with conn.connection.driver_connection.cursor() as cur, \
+            cur.copy(f"COPY text_score_new ({columns}) FROM STDIN") as copy:
+        for row in rows:
+            copy.write_row([row[c] for c in SCORE_COLUMNS])
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SCORE_COLUMNS[2:])
+    conn.execute(text(f"INSERT INTO gold.text_score ({columns}) SELECT {columns} FROM text_score_new "
+                      f"ON CONFLICT (source, item_id) DO UPDATE SET {updates}"))
+
+
+def run_text_insights(database: Database, *, triggered_by: str = "manual") -> TextInsightsResult:
+    """Score new or changed customer texts, then rebuild gold.sentiment_daily and gold.topic_trend."""
+    started = time.monotonic()
+    with recorded_run(database, JOB_ID, triggered_by=triggered_by) as run, database.begin() as session:
+        conn = session.connection()
+        as_of = data_window(conn).as_of
+        removed = conn.execute(text(DROP_GONE_SQL)).rowcount or 0
+        unscored = pd.DataFrame(conn.execute(text(UNSCORED_SQL)).mappings().all(),
+                                columns=["source", "item_id", "body"])
+        rows = score_texts(unscored, datetime.now(UTC)) if len(unscored) else []
+        _upsert_scores(conn, rows)
+        conn.execute(text("ANALYZE gold.text_score"))  # fresh statistics, or the joins below can plan badly
+        conn.execute(text("DELETE FROM gold.sentiment_daily"))
+        sentiment_rows = conn.execute(text(SENTIMENT_DAILY_SQL)).rowcount or 0
+        conn.execute(text("DELETE FROM gold.topic_trend"))
+        topic_rows = conn.execute(text(TOPIC_TREND_SQL), {"as_of": as_of, "periods": list(TREND_PERIODS),
+                                                          "top_keywords": TOP_KEYWORDS}).rowcount or 0
+        run.add_rows("gold.text_score", len(rows))
+        run.add_rows("gold.sentiment_daily", sentiment_rows)
+        run.add_rows("gold.topic_trend", topic_rows)
+    seconds = time.monotonic() - started
+    log.info("text insights: %d texts scored, %d removed in %.1fs", len(rows), removed, seconds)
+    return TextInsightsResult(len(rows), removed, sentiment_rows, topic_rows, seconds)

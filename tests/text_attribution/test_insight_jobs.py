@@ -1,0 +1,162 @@
+"""The attribution, text and summary jobs on the session's loaded demo data write the gold
+tables the pages read, with figures checked against silver and gold independently."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+from sqlalchemy import text
+
+from etl.insights.attribution import run_attribution
+from etl.insights.summaries import run_account_summaries
+from etl.insights.text import run_text_insights
+from layouts.components import format_count, format_usd
+from models.text import format_sentiment, format_signed_percent, summary_numbers
+
+
+@pytest.fixture(scope="module")
+def insights(loaded_database):
+    """Run the three jobs once for this module (text first: summaries read its sentiment)."""
+    return {"attribution": run_attribution(loaded_database, triggered_by="test"),
+            "text": run_text_insights(loaded_database, triggered_by="test"),
+            "summaries": run_account_summaries(loaded_database, triggered_by="test")}
+
+
+def frame(database, sql: str, **params) -> pd.DataFrame:
+    with database.session() as session:
+        result = session.execute(text(sql), params)
+        return pd.DataFrame(result.all(), columns=list(result.keys()))
+
+
+def test_attribution_credits_every_converted_journey_in_every_model(loaded_database, insights):
+    journeys = frame(loaded_database, """
+        SELECT journey_id, bool_or(converted) AS converted,
+               CAST(date_trunc('month', max(occurred_at) AT TIME ZONE 'UTC') AS date) AS month
+        FROM silver.touchpoints WHERE journey_id IS NOT NULL AND channel IS NOT NULL GROUP BY journey_id""")
+    converted = journeys[journeys.converted].groupby("month").size()
+    credited = frame(loaded_database, "SELECT month, model, sum(conversions) AS conversions "
+                                      "FROM gold.attribution_monthly GROUP BY month, model")
+    assert set(credited.model) == {"first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"}
+    for row in credited.itertuples():
+        assert row.conversions == pytest.approx(converted.get(row.month, 0), abs=1e-6), (row.month, row.model)
+    assert insights["attribution"].journeys == len(journeys)
+
+    gold = frame(loaded_database, "SELECT * FROM gold.attribution_monthly")
+    markov = gold[gold.model == "markov"]
+    assert markov.removal_effect.between(0, 1).all()
+    assert gold[gold.model != "markov"].removal_effect.isna().all()
+    # The demo data plants referral as a strong converter and social as a weak one.
+    totals = markov.groupby("channel")[["conversions", "journeys"]].sum()
+    per_journey = totals.conversions / totals.journeys
+    assert per_journey["referral"] > per_journey["social"]
+
+    campaigns = frame(loaded_database, "SELECT a.*, c.campaign_id AS known FROM gold.attribution_campaign a "
+                                       "LEFT JOIN silver.campaigns c USING (campaign_id)")
+    assert len(campaigns) > 0 and campaigns.known.notna().all()
+    assert (campaigns.conversions >= 0).all()
+
+
+def test_text_job_scores_every_customer_text_once(loaded_database, insights):
+    expected = frame(loaded_database, """
+        SELECT (SELECT count(*) FROM silver.messages WHERE direction = 'inbound' AND btrim(COALESCE(body, '')) <> '')
+             + (SELECT count(*) FROM silver.tickets WHERE btrim(COALESCE(subject, '')) <> '')
+             + (SELECT count(*) FROM silver.replies WHERE btrim(COALESCE(body, '')) <> '') AS texts""").texts[0]
+    scored = frame(loaded_database, "SELECT count(*) AS n FROM gold.text_score").n[0]
+    assert scored == expected > 0
+    assert frame(loaded_database, "SELECT sum(texts) AS n FROM gold.sentiment_daily").n[0] == scored
+
+    again = run_text_insights(loaded_database, triggered_by="test")
+    assert again.scored == 0  # incremental: nothing new, nothing scored
+
+    openers = frame(loaded_database, """
+        SELECT m.body, s.label FROM silver.messages m
+        JOIN gold.text_score s ON s.source = 'message' AND s.item_id = m.message_id
+        WHERE m.body LIKE 'No connectivity at the office%' OR m.body LIKE '%great service so far!'""")
+    assert len(openers) > 0
+    for body, label in openers.itertuples(index=False):
+        assert label == ("negative" if body.startswith("No connectivity") else "positive"), body
+
+
+def test_topic_trend_counts_match_the_scored_texts(loaded_database, insights):
+    as_of = frame(loaded_database, "SELECT max(rate_date) AS d FROM silver.fx_rates").d[0]
+    texts = frame(loaded_database, """
+        SELECT CAST(COALESCE(m.sent_at, t.created_at, r.received_at) AS date) AS day, s.topics
+        FROM gold.text_score s
+        LEFT JOIN silver.messages m ON s.source = 'message' AND m.message_id = s.item_id
+        LEFT JOIN silver.tickets t ON s.source = 'ticket' AND t.ticket_id = s.item_id
+        LEFT JOIN silver.replies r ON s.source = 'reply' AND r.reply_id = s.item_id""")
+    window = texts[(texts.day > as_of - timedelta(days=30)) & (texts.day <= as_of)]
+    before = texts[(texts.day > as_of - timedelta(days=60)) & (texts.day <= as_of - timedelta(days=30))]
+    trend = frame(loaded_database, "SELECT * FROM gold.topic_trend WHERE kind = 'topic' AND period_days = 30")
+    assert len(trend) >= 5
+    for row in trend.itertuples():
+        assert row.mentions == sum(row.term in topics for topics in window.topics), row.term
+        assert row.previous_mentions == sum(row.term in topics for topics in before.topics), row.term
+    keywords = frame(loaded_database, "SELECT term FROM gold.topic_trend WHERE kind = 'keyword'")
+    assert "invoice" in set(keywords.term) and "the" not in set(keywords.term)
+
+
+def test_summary_numbers_equal_the_gold_values(loaded_database, insights):
+    as_of, first_day = frame(loaded_database, "SELECT max(rate_date) AS a, min(rate_date) AS f "
+                                              "FROM silver.fx_rates").iloc[0]
+    sample = frame(loaded_database, """
+        SELECT c.*, s.summary, s.facts FROM gold.customer_360 c JOIN gold.account_summary s USING (account_id)
+        WHERE c.status = 'active' ORDER BY c.open_tickets DESC, c.overdue_usd DESC, c.account_id LIMIT 25""")
+    assert insights["summaries"].accounts == frame(loaded_database, "SELECT count(*) AS n FROM gold.customer_360").n[0]
+    members = frame(loaded_database, """SELECT a.account_id, COALESCE(am.master_account_id, a.account_id) AS customer
+                                        FROM silver.accounts a LEFT JOIN silver.account_master am USING (account_id)""")
+    subs = frame(loaded_database, "SELECT account_id, start_date, end_date, mrr, currency FROM silver.subscriptions")
+    subs = subs.merge(members, on="account_id")
+    rates = frame(loaded_database, "SELECT day, currency, usd_per_unit FROM silver.fx_rates_daily")
+    rate = {(r.day, r.currency): float(r.usd_per_unit) for r in rates.itertuples()}
+    tickets = frame(loaded_database, "SELECT t.created_at, m.customer FROM silver.tickets t "
+                                     "JOIN (SELECT a.account_id, COALESCE(am.master_account_id, a.account_id) AS customer "
+                                     "FROM silver.accounts a LEFT JOIN silver.account_master am USING (account_id)) m "
+                                     "USING (account_id)")
+    tickets["day"] = pd.to_datetime(tickets.created_at, utc=True).dt.date
+    events = frame(loaded_database, "SELECT customer_id, event_title, count(*) AS n FROM gold.timeline_events "
+                                    "WHERE status = 'OPEN' GROUP BY 1, 2")
+    sentiment = frame(loaded_database, """SELECT account_id, sum(texts) AS texts, sum(negative) AS negative,
+                                                 sum(compound_sum) / sum(texts) AS avg FROM gold.sentiment_daily
+                                          WHERE day > CAST(:a AS date) - 30 AND day <= :a GROUP BY account_id""", a=as_of)
+
+    def mrr_on(customer: str, days: int) -> float:
+        day = as_of - timedelta(days=days)
+        active = subs[(subs.customer == customer) & (subs.start_date <= day)
+                      & (subs.end_date.isna() | (subs.end_date > day))]
+        return round(sum(float(s.mrr) * rate[(max(day, first_day), s.currency)] for s in active.itertuples()), 2)
+
+    for account in sample.itertuples():
+        mrr = float(account.mrr_usd)
+        allowed = {format_usd(mrr), format_count(account.active_services), "30", "90", "100",
+                   format_count(account.open_tickets), format_usd(float(account.overdue_usd))}
+        for days in (30, 90):
+            before = mrr_on(account.account_id, days)
+            allowed |= {format_usd(abs(mrr - before))}
+            if before > 0:
+                allowed.add(format_signed_percent((mrr - before) / before * 100))
+        opened = tickets[tickets.customer == account.account_id]
+        allowed |= {format_count(((opened.day > as_of - timedelta(days=d)) & (opened.day <= as_of)).sum())
+                    for d in (30, 90)}
+        mood = sentiment[sentiment.account_id == account.account_id]
+        if len(mood):
+            allowed |= {format_count(mood.texts.iloc[0]), format_count(mood.negative.iloc[0]),
+                        format_sentiment(float(mood.avg.iloc[0]))}
+        own_events = events[events.customer_id == account.account_id]
+        allowed |= {format_count(n) for n in own_events.n} | {format_count(own_events.n.sum() - n)
+                                                               for n in range(0, own_events.n.sum() + 1)}
+        if account.churn_risk_score is not None and not pd.isna(account.churn_risk_score):
+            allowed.add(format_count(account.churn_risk_score))
+        summary = account.summary
+        # Sentences other jobs wrote are quoted as they are; only our own numbers are checked here.
+        for quoted in [*account.facts["risk_drivers"], *account.facts["anomalies"], account.facts["next_action"] or ""]:
+            summary = summary.replace(quoted, "") if quoted else summary
+        numbers = set(summary_numbers(summary))
+        assert numbers <= allowed, (account.account_id, account.summary, numbers - allowed)
+        assert format_usd(mrr) in account.summary
+        if account.open_tickets:
+            assert f"{format_count(account.open_tickets)} open ticket" in account.summary
+        if float(account.overdue_usd) > 0:
+            assert f"{format_usd(float(account.overdue_usd))} overdue" in account.summary
