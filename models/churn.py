@@ -130,16 +130,16 @@ def expected_calibration_error(labels: np.ndarray, probabilities: np.ndarray, bi
 class ChurnMetrics:
     """Validation figures of a trained churn model (probabilities are the calibrated ones)."""
 
-    roc_auc: float
-    pr_auc: float
+    roc_auc: float  # NaN when the validation labels hold a single class
+    pr_auc: float  # average precision
     brier: float
-    ece: float
-    n_train: int
-    n_valid: int
-    positive_rate: float
+    ece: float  # expected calibration error over 10 equal-width probability bins
+    n_train: int  # rows the booster was fitted on (the internal split's larger part)
+    n_valid: int  # rows the metrics were computed on
+    positive_rate: float  # churn rate of all training rows
     valid_positive_rate: float
-    best_iteration: int
-    calibration: str
+    best_iteration: int  # trees kept by early stopping
+    calibration: str  # "isotonic" or "platt"
     validation: str  # "provided" (caller's later cut-off) or "internal" (stratified split)
 
     def as_dict(self) -> dict[str, Any]:
@@ -563,6 +563,24 @@ def _stratified_split(labels: np.ndarray, fraction: float, rng: np.random.Genera
     return np.flatnonzero(~mask), held
 
 
+def _grouped_split(labels: np.ndarray, groups: np.ndarray, fraction: float,
+                   rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    """Like `_stratified_split`, but all rows of a group (an account at several cut-offs) stay together.
+
+    Groups are stratified by whether any of their rows churned.
+    """
+    codes, _ = pd.factorize(groups)
+    group_churned = np.bincount(codes, weights=labels) > 0
+    _, held_groups = _stratified_split(group_churned.astype(float), fraction, rng)
+    held_mask = np.isin(codes, held_groups)
+    kept, held = np.flatnonzero(~held_mask), np.flatnonzero(held_mask)
+    for side, rows in (("training", kept), ("held-out", held)):
+        if np.unique(labels[rows]).size < 2:
+            raise ChurnModelError(f"the {side} part of the grouped split holds a single class; "
+                                  "too few groups with churn to train and validate")
+    return kept, held
+
+
 def booster_params(n_rows: int, n_features: int, seed: int, n_jobs: int | None = None) -> dict[str, Any]:
     """LightGBM settings scaled to the data size: more rows allow bigger trees and a faster rate."""
     large = n_rows >= 50_000
@@ -606,14 +624,18 @@ def train_churn_model(
     seed: int = 0,
     validation: tuple[pd.DataFrame, pd.Series] | None = None,
     feature_labels: Mapping[str, str] | None = None,
+    groups: pd.Series | np.ndarray | None = None,
     n_jobs: int | None = None,
 ) -> ChurnModel:
     """Train a calibrated LightGBM churn classifier on any tabular frame.
 
     `labels` is 1/True for churn, aligned with `features` by index. `validation` is an optional
-    (features, labels) pair from a later cut-off used for the reported metrics only; early
-    stopping and calibration always use a stratified internal split of `features`.
-    `feature_labels` maps column names to readable labels or sentence templates for `explain`.
+    (features, labels) pair from a later cut-off used for the reported metrics only (ROC-AUC and
+    PR-AUC are NaN when it holds a single class); early stopping and calibration always use a
+    stratified internal split of `features`. `groups` (one value per row, such as the account id
+    when an account appears at several cut-offs) keeps each group on one side of that split, so
+    early stopping is not fooled by near-copies. `feature_labels` maps column names to readable
+    labels or sentence templates for `explain`.
     """
     _check_features(features, "training")
     label_values = _binary_labels(labels, features, "training")
@@ -634,7 +656,13 @@ def train_churn_model(
     schema = FeatureSchema.learn(features)
     matrix = schema.matrix(features)
     rng = np.random.default_rng(seed)
-    fit_rows, holdout_rows = _stratified_split(label_values, HOLDOUT_FRACTION, rng)
+    if groups is None:
+        fit_rows, holdout_rows = _stratified_split(label_values, HOLDOUT_FRACTION, rng)
+    else:
+        group_values = np.asarray(groups, dtype=object)
+        if group_values.shape != (len(features),) or pd.isna(group_values).any():
+            raise ChurnModelError(f"groups need one non-missing value per feature row ({len(features)})")
+        fit_rows, holdout_rows = _grouped_split(label_values, group_values, HOLDOUT_FRACTION, rng)
     params = booster_params(len(fit_rows), len(schema.columns), seed, n_jobs)
 
     categorical = schema.categorical_indices or "auto"

@@ -123,6 +123,20 @@ def test_database_style_columns_are_numeric():
     assert np.isfinite(model.predict_proba(features.head(50))).all()
 
 
+def test_groups_keep_an_account_on_one_side_of_the_internal_split():
+    features, labels = make_synthetic_accounts(1_000, seed=601, signal=False)
+    # The same accounts at four cut-offs with unchanged rows: split by row, the held-out part holds
+    # copies of training rows and memorising noise looks like skill (ROC-AUC 1.0 after 2000 trees).
+    stacked = pd.concat([features] * 4, ignore_index=True)
+    stacked_labels = pd.Series(np.tile(labels.to_numpy(), 4))
+    accounts = np.tile(features.index.to_numpy(), 4)
+    grouped = train_churn_model(stacked, stacked_labels, seed=0, groups=accounts)
+    assert 0.4 < grouped.metrics.roc_auc < 0.6
+    assert grouped.metrics.best_iteration < 100
+    with pytest.raises(ChurnModelError, match="groups need one non-missing value per feature row"):
+        train_churn_model(stacked, stacked_labels, groups=accounts[:-1])
+
+
 def test_same_seed_same_model():
     features, labels = make_synthetic_accounts(2_000, seed=401)
     first = train_churn_model(features, labels, seed=5).predict_proba(features)
