@@ -19,7 +19,7 @@ MODEL_FEATURES = (
     "usage_trend_30d", "usage_trend_90d", "tickets_90d", "escalations_90d", "sla_breaches_90d", "open_tickets",
     "csat_90d", "days_overdue", "overdue_share_of_mrr", "late_payment_share", "mrr_usd", "active_services",
     "mrr_change_90d_pct", "revenue_growth_pct", "days_to_contract_expiry", "days_since_last_interaction",
-    "interactions_90d", "channels_90d", "credit_holds",
+    "interactions_90d", "channels_90d", "credit_holds", "sentiment_90d", "negative_text_share_90d",
 )
 # Readable labels and sentence templates for the churn explanations (see models.churn.factor_sentence).
 FEATURE_LABELS = {
@@ -43,6 +43,8 @@ FEATURE_LABELS = {
     "channels_90d": "Engaged on {value:.0f} channels in the last 90 days",
     "tenure_days": "Customer for {value:,.0f} days",
     "credit_holds": "{value:.0f} credit holds in place",
+    "sentiment_90d": "Customer messages averaged {value:+.2f} sentiment over 90 days",
+    "negative_text_share_90d": "{value:.0%} of customer messages were negative over 90 days",
     "employees": "Company size",
     "member_accounts": "Regional accounts",
     "segment": "Segment",

@@ -17,7 +17,9 @@
 --     subscription's next start-date anniversary (yearly renewal) and an end date already
 --     known at the cut-off (the row last changed on or before it);
 --   interactions (last year): ticket opened, chat message, meeting held (deep), campaign reply,
---     web visit.
+--     web visit;
+--   sentiment_90d / negative_text_share_90d: mean VADER compound and negative share of the
+--     customer's texts (tickets, chat, replies) in gold.sentiment_daily; empty before the text job ran.
 WITH cutoffs AS (
     SELECT d AS cutoff, CAST(d + 1 AS timestamptz) AS cutoff_end
     FROM unnest(CAST(:cutoffs AS date[])) AS d
@@ -39,7 +41,7 @@ WITH cutoffs AS (
     JOIN masters m ON (m.created_at IS NULL OR m.created_at < c.cutoff_end)
                   AND (m.churned_at IS NULL OR m.churned_at >= c.cutoff_end)
 ), usage_days AS (
-    SELECT a.master_id, u.usage_date, sum(u.active_users) AS users
+    SELECT a.master_id, u.usage_date, CAST(sum(u.active_users) AS double precision) AS users
     FROM silver.usage_daily u
     JOIN acct a ON a.account_id = u.account_id
     WHERE u.usage_date > (SELECT min(cutoff) FROM cutoffs) - 120
@@ -149,6 +151,13 @@ WITH cutoffs AS (
     FROM population p
     JOIN interaction_days d ON d.master_id = p.master_id AND d.day > p.cutoff - 365 AND d.day <= p.cutoff
     GROUP BY p.cutoff, p.master_id
+), sentiment AS (
+    SELECT p.cutoff, p.master_id,
+           sum(s.compound_sum) / NULLIF(sum(s.texts), 0) AS sentiment_90d,
+           CAST(sum(s.negative) AS double precision) / NULLIF(sum(s.texts), 0) AS negative_text_share_90d
+    FROM population p
+    JOIN gold.sentiment_daily s ON s.account_id = p.master_id AND s.day > p.cutoff - 90 AND s.day <= p.cutoff
+    GROUP BY p.cutoff, p.master_id
 ), holds AS (
     SELECT p.cutoff, p.master_id, count(*) AS credit_holds
     FROM population p
@@ -177,7 +186,8 @@ SELECT p.cutoff, p.master_id AS account_id,
        e.days_since_last_interaction, COALESCE(e.interactions_90d, 0) AS interactions_90d,
        COALESCE(e.channels_90d, 0) AS channels_90d, COALESCE(e.deep_interactions_90d, 0) AS deep_interactions_90d,
        COALESCE(e.interactions_30d, 0) AS interactions_30d,
-       COALESCE(h.credit_holds, 0) AS credit_holds
+       COALESCE(h.credit_holds, 0) AS credit_holds,
+       se.sentiment_90d, se.negative_text_share_90d
 FROM population p
 LEFT JOIN silver.accounts ma ON ma.account_id = p.master_id
 LEFT JOIN usage u ON u.cutoff = p.cutoff AND u.master_id = p.master_id
@@ -186,4 +196,5 @@ LEFT JOIN invoices i ON i.cutoff = p.cutoff AND i.master_id = p.master_id
 LEFT JOIN subs s ON s.cutoff = p.cutoff AND s.master_id = p.master_id
 LEFT JOIN engagement e ON e.cutoff = p.cutoff AND e.master_id = p.master_id
 LEFT JOIN holds h ON h.cutoff = p.cutoff AND h.master_id = p.master_id
+LEFT JOIN sentiment se ON se.cutoff = p.cutoff AND se.master_id = p.master_id
 ORDER BY p.cutoff, p.master_id
