@@ -169,6 +169,50 @@ def models_score() -> None:
     click.echo(f"Scored {result.accounts:,} customers as of {result.as_of} with {model} in {result.seconds:.1f}s.")
 
 
+# --- insights ----------------------------------------------------------------------------
+@main.group("insights")
+def insights_group() -> None:
+    """Forecasts, anomalies, attribution, text insights and client summaries."""
+
+
+@insights_group.command("attribution")
+def insights_attribution() -> None:
+    """Credit conversions to channels and campaigns (rule-based models and Markov)."""
+    from etl.insights.attribution import run_attribution
+
+    result = run_attribution(_database(_settings()), triggered_by="cli")
+    click.echo(f"Attributed {result.journeys:,} journeys over {result.months} months: "
+               f"{result.monthly_rows:,} channel rows, {result.campaign_rows:,} campaign rows "
+               f"in {result.seconds:.1f}s.")
+
+
+@insights_group.command("text")
+def insights_text() -> None:
+    """Score the sentiment of new customer texts; rebuild sentiment by day and the topic trend."""
+    from etl.insights.text import run_text_insights
+
+    result = run_text_insights(_database(_settings()), triggered_by="cli")
+    click.echo(f"Scored {result.scored:,} new or changed texts ({result.removed:,} gone); "
+               f"{result.sentiment_rows:,} sentiment rows, {result.topic_rows:,} topic rows "
+               f"in {result.seconds:.1f}s.")
+
+
+@insights_group.command("summaries")
+@click.option("--account", "account_id", default=None, help="Print this customer's summary afterwards.")
+def insights_summaries(account_id: str | None) -> None:
+    """Write the plain-English summary of every customer."""
+    from dashboard.queries.attribution_text import account_summary
+    from etl.insights.summaries import run_account_summaries
+
+    database = _database(_settings())
+    result = run_account_summaries(database, triggered_by="cli")
+    click.echo(f"Summarised {result.accounts:,} customers in {result.seconds:.1f}s.")
+    if account_id:
+        with database.session() as session:
+            summary = account_summary(session, account_id)
+        click.echo(summary.summary if summary else f"No summary for {account_id}.")
+
+
 # --- users -------------------------------------------------------------------------------
 @main.group("users")
 def users_group() -> None:

@@ -11,6 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from dashboard.settings import Settings
@@ -101,6 +102,35 @@ def score_accounts(settings: Settings) -> None:
         database.dispose()
 
 
+# Channel attribution, text insights and client summaries (etl.insights): job id -> module, runner.
+INSIGHT_JOBS = {
+    "attribution": ("etl.insights.attribution", "run_attribution"),
+    "text_insights": ("etl.insights.text", "run_text_insights"),
+    "account_summaries": ("etl.insights.summaries", "run_account_summaries"),
+}
+
+
+def run_insights(settings: Settings, job_id: str) -> None:
+    """Run one of INSIGHT_JOBS; a job with INPUT_JOBS only when one of them succeeded since its last run."""
+    import importlib
+
+    from dashboard.db import Database, resolve_database_url
+    from etl.insights.text import is_due
+    from etl.runs import JobAlreadyRunning
+
+    module_name, runner = INSIGHT_JOBS[job_id]
+    module = importlib.import_module(module_name)
+    database = Database().bind(resolve_database_url(settings))
+    try:
+        inputs = getattr(module, "INPUT_JOBS", None)
+        if inputs is None or is_due(database, job_id, inputs):
+            log.info("%s: %s", job_id, getattr(module, runner)(database, triggered_by="scheduler"))
+    except JobAlreadyRunning as exc:
+        log.warning("%s: skipped: %s", job_id, exc)
+    finally:
+        database.dispose()
+
+
 def jobs(settings: Settings) -> list[ScheduledJob]:
     """The schedule. Intervals come from the environment so operators can tune them."""
     etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "5"))
@@ -120,6 +150,15 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
         ScheduledJob("scoring", score_accounts, "interval",
                      {"minutes": int(os.environ.get("C360_SCORING_INTERVAL_MINUTES", "2"))},
                      "After each data refresh: churn, health, engagement, lifetime value, actions and alerts."),
+        ScheduledJob("attribution", partial(run_insights, job_id="attribution"), "cron",
+                     {"hour": int(os.environ.get("C360_ATTRIBUTION_HOUR", "4")), "minute": 0},
+                     "Nightly: channel and campaign attribution (rule-based and Markov) from the journeys."),
+        ScheduledJob("text_insights", partial(run_insights, job_id="text_insights"), "interval",
+                     {"minutes": int(os.environ.get("C360_TEXT_INSIGHTS_INTERVAL_MINUTES", "5"))},
+                     "After each data refresh: sentiment of new customer texts, topics and keywords."),
+        ScheduledJob("account_summaries", partial(run_insights, job_id="account_summaries"), "interval",
+                     {"minutes": int(os.environ.get("C360_SUMMARIES_INTERVAL_MINUTES", "5"))},
+                     "After a refresh, text insights or scoring: the plain-English summary of every customer."),
     ]
 
 

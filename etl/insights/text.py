@@ -29,6 +29,7 @@ from models.text import detect_topics, extract_keywords, score_sentiment
 
 log = logging.getLogger(__name__)
 JOB_ID = "text_insights"
+INPUT_JOBS = ("etl", "etl_full_rebuild")  # new texts arrive with a data refresh
 TREND_PERIODS = (7, 30, 90)
 TOP_KEYWORDS = 100
 
@@ -109,6 +110,17 @@ SELECT kind, term, period_days, CAST(:as_of AS date), mentions, previous,
 FROM ranked
 WHERE kind = 'topic' OR (rank <= :top_keywords AND mentions > 0)
 """
+
+
+def is_due(database: Database, job_id: str, inputs: tuple[str, ...]) -> bool:
+    """True if one of `inputs` succeeded after the last successful run of `job_id` started (or it never ran)."""
+    with database.session() as session:
+        return bool(session.scalar(text("""
+            SELECT coalesce(
+                (SELECT max(finished_at) FROM app.job_run WHERE status = 'success' AND job_id = ANY(:inputs))
+                > (SELECT max(started_at) FROM app.job_run WHERE status = 'success' AND job_id = :job),
+                true)
+        """), {"inputs": list(inputs), "job": job_id}))
 
 
 @dataclass(frozen=True)

@@ -160,3 +160,51 @@ def test_summary_numbers_equal_the_gold_values(loaded_database, insights):
             assert f"{format_count(account.open_tickets)} open ticket" in account.summary
         if float(account.overdue_usd) > 0:
             assert f"{format_usd(float(account.overdue_usd))} overdue" in account.summary
+
+
+def test_page_queries_read_the_gold_tables(loaded_database, insights):
+    from dashboard.queries.attribution_text import (
+        account_summary,
+        campaign_attribution,
+        channel_attribution,
+        sentiment_by_day,
+        topic_cloud,
+    )
+
+    with loaded_database.session() as session:
+        converted = session.scalar(text("SELECT sum(conversions) FROM gold.attribution_monthly WHERE model = 'last_touch'"))
+        markov = channel_attribution(session, "markov")
+        assert sum(c.conversions for c in markov) == pytest.approx(converted)
+        assert markov == sorted(markov, key=lambda c: -c.conversions)
+        assert all(c.removal_effect is not None for c in markov)
+        assert campaign_attribution(session, "linear", limit=3)[0].campaign_name
+        with pytest.raises(ValueError, match="unknown attribution model"):
+            channel_attribution(session, "u-shaped")
+        cloud = topic_cloud(session, 30)
+        assert cloud[0].mentions >= cloud[-1].mentions > 0
+        as_of = session.scalar(text("SELECT max(day) FROM gold.sentiment_daily"))
+        days = sentiment_by_day(session, as_of - timedelta(days=6), as_of)
+        assert 0 < len(days) <= 7 and all(-1 <= d.average <= 1 for d in days)
+        account_id = session.scalar(text("SELECT min(account_id) FROM gold.customer_360"))
+        summary = account_summary(session, account_id)
+        assert summary is not None and summary.facts["account_id"] == account_id
+        assert account_summary(session, "no-such-account") is None
+
+
+def test_insight_jobs_are_scheduled_and_run_from_the_cli(settings, loaded_database, insights, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+    from etl.scheduler import jobs
+
+    ids = {job.id for job in jobs(settings)}
+    assert {"attribution", "text_insights", "account_summaries"} <= ids
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("C360_ENV", raising=False)
+    account_id = frame(loaded_database, "SELECT min(account_id) AS a FROM gold.customer_360").a[0]
+    result = CliRunner().invoke(main, ["insights", "summaries", "--account", account_id])
+    assert result.exit_code == 0, result.output
+    name = frame(loaded_database, "SELECT account_name FROM gold.customer_360 WHERE account_id = :a",
+                 a=account_id).account_name[0]
+    assert "Summarised" in result.output and name in result.output
