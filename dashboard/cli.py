@@ -180,10 +180,7 @@ def insights_attribution() -> None:
     """Credit conversions to channels and campaigns (rule-based models and Markov)."""
     from etl.insights.attribution import run_attribution
 
-    result = run_attribution(_database(_settings()), triggered_by="cli")
-    click.echo(f"Attributed {result.journeys:,} journeys over {result.months} months: "
-               f"{result.monthly_rows:,} channel rows, {result.campaign_rows:,} campaign rows "
-               f"in {result.seconds:.1f}s.")
+    click.echo(run_attribution(_database(_settings()), triggered_by="cli").describe())
 
 
 @insights_group.command("text")
@@ -191,10 +188,7 @@ def insights_text() -> None:
     """Score the sentiment of new customer texts; rebuild sentiment by day and the topic trend."""
     from etl.insights.text import run_text_insights
 
-    result = run_text_insights(_database(_settings()), triggered_by="cli")
-    click.echo(f"Scored {result.scored:,} new or changed texts ({result.removed:,} gone); "
-               f"{result.sentiment_rows:,} sentiment rows, {result.topic_rows:,} topic rows "
-               f"in {result.seconds:.1f}s.")
+    click.echo(run_text_insights(_database(_settings()), triggered_by="cli").describe())
 
 
 @insights_group.command("summaries")

@@ -62,6 +62,10 @@ class AttributionResult:
     campaign_rows: int
     seconds: float
 
+    def describe(self) -> str:
+        return (f"Attributed {self.journeys:,} journeys over {self.months} months: {self.monthly_rows:,} channel "
+                f"rows, {self.campaign_rows:,} campaign rows in {self.seconds:.1f}s.")
+
 
 def journey_paths(conn: Connection, *, by_campaign: bool = False) -> pd.DataFrame:
     """Distinct paths per month with their conversions, value and non-converting journeys.

@@ -131,6 +131,10 @@ class TextInsightsResult:
     topic_rows: int
     seconds: float
 
+    def describe(self) -> str:
+        return (f"Scored {self.scored:,} new or changed texts ({self.removed:,} gone); {self.sentiment_rows:,} "
+                f"sentiment rows, {self.topic_rows:,} topic rows in {self.seconds:.1f}s.")
+
 
 def score_texts(frame: pd.DataFrame, scored_at: datetime) -> list[dict[str, object]]:
     """gold.text_score rows for a frame of source, item_id and body."""
