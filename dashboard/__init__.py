@@ -14,8 +14,8 @@ from dashboard.settings import Settings
 __version__ = "0.1.0"
 
 ROOT = Path(__file__).resolve().parent.parent
-CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.admin_users", "callbacks.admin_roles",
-                    "callbacks.admin_jobs")
+CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
+                    "callbacks.admin_roles", "callbacks.admin_jobs")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

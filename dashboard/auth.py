@@ -415,5 +415,6 @@ def init_app(server: Flask) -> None:
     login_manager.session_protection = "strong"
     server.register_blueprint(bp)
     account.init_app(server)
+    audit.init_app(server)
     SELF_VALIDATING_ENDPOINTS.update({"auth.login", "auth.login_totp"})
     server.before_request(_gate)

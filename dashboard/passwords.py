@@ -41,7 +41,11 @@ def _is_simple_sequence(password: str) -> bool:
     """One repeated character, or a run like 'abcdefghijkl' or '987654321098'."""
     if len(set(password)) == 1:
         return True
-    steps = {ord(b) - ord(a) for a, b in zip(password, password[1:], strict=False)}
+    pairs = list(zip(password, password[1:], strict=False))
+    if password.isdigit():  # digits run round: ...8901... and ...1098...
+        steps = {(int(b) - int(a)) % 10 for a, b in pairs}
+        return steps in ({1}, {9})
+    steps = {ord(b) - ord(a) for a, b in pairs}
     return len(steps) == 1 and steps <= {1, -1}
 
 

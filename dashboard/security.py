@@ -12,6 +12,7 @@ unsafe request. Two kinds of request are exempt, and why:
 
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import urlsplit
 
 from flask import Flask, Response, jsonify, request
@@ -78,9 +79,29 @@ def _csrf_gate():
 SELF_VALIDATING_ENDPOINTS: set[str] = set()
 
 
+def cookie_config(settings: Settings) -> dict[str, object]:
+    """Session cookie flags: never readable by scripts, not sent on cross-site POSTs, HTTPS-only in production.
+
+    In production the `__Host-` name prefix also makes browsers refuse the cookie unless it is
+    Secure, host-only and for path /, so a sibling subdomain cannot plant or overwrite it.
+    """
+    return {
+        "SESSION_COOKIE_NAME": "__Host-c360_session" if settings.is_production else "session",
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": settings.is_production,
+        "SESSION_COOKIE_DOMAIN": None,
+        "SESSION_COOKIE_PATH": "/",
+        "REMEMBER_COOKIE_HTTPONLY": True,
+        "REMEMBER_COOKIE_SECURE": settings.is_production,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),
+    }
+
+
 def init_app(server: Flask, settings: Settings | None = None) -> None:
-    """Headers on every response, the CSRF gate, the login rate limiter and proxy handling."""
+    """Cookie flags, headers on every response, the CSRF gate, the login rate limiter and proxy handling."""
     settings = settings or server.extensions["c360_settings"]
+    server.config.update(cookie_config(settings))
     if settings.proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                    x_host=settings.proxy_hops)
@@ -88,5 +109,6 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     server.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
     csrf.init_app(server)
     limiter.init_app(server)
-    server.before_request(_csrf_gate)
+    # First of all request hooks: a cross-site callback is refused before anything else looks at it.
+    server.before_request_funcs.setdefault(None, []).insert(0, _csrf_gate)
     server.after_request(_add_headers)

@@ -13,6 +13,7 @@ from dashboard.permissions import (
     AUTHENTICATED,
     MANAGE_JOBS,
     MANAGE_USERS,
+    VIEW_AUDIT,
     VIEW_EXECUTIVE,
     has_permission,
     permission_granted,
@@ -34,6 +35,8 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("layouts.morning_coffee", "/executive", "Morning Coffee", VIEW_EXECUTIVE,
              "Company-wide customers, leads, campaigns, team efficiency and MRR."),
+    PageSpec("layouts.audit", "/admin/audit", "Audit log", VIEW_AUDIT,
+             "Who did what, when and from where: sign-ins, changes, denials, exports."),
     PageSpec("layouts.admin_users", "/admin/users", "Users", MANAGE_USERS,
              "Create users, set their role and data scope, reset passwords, end sessions."),
     PageSpec("layouts.admin_roles", "/admin/roles", "Roles", MANAGE_USERS,

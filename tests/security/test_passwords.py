@@ -1,0 +1,59 @@
+"""The password policy: argon2, at least 12 characters, not common, not guessable from the user."""
+
+from __future__ import annotations
+
+import pytest
+
+from dashboard.passwords import (
+    WeakPassword,
+    check_policy,
+    common_passwords,
+    generate_initial_password,
+    hash_password,
+    verify_password,
+)
+
+
+@pytest.mark.parametrize(("password", "email", "message"), [
+    ("short-pw1", "", "at least 12 characters"),
+    ("password1234", "", "list of common passwords"),
+    ("qwertyuiop12", "", "list of common passwords"),
+    ("Password123!", "", "list of common passwords"),  # common word + digits + symbol
+    ("zzzzzzzzzzzzzz", "", "single repeated character or a simple sequence"),
+    ("abcdefghijklmn", "", "single repeated character or a simple sequence"),
+    ("98765432109876", "", "single repeated character or a simple sequence"),
+    ("jane.doe@example.com", "jane.doe@example.com", "must not be your email"),
+    ("janedoe12345", "jane.doe@example.com", "too easy to guess"),
+    ("x" * 1025, "", "at most 1024"),
+])
+def test_weak_passwords_are_refused_with_the_reason(password: str, email: str, message: str) -> None:
+    with pytest.raises(WeakPassword, match=message):
+        check_policy(password, email=email)
+
+
+@pytest.mark.parametrize("password", ["correct-horse-battery-staple", "tidal-ochre-lantern-94",
+                                      "Tr0ub4dor&3xx", "client360-demo"])
+def test_strong_passwords_are_accepted(password: str) -> None:
+    check_policy(password, email="someone@example.com", full_name="Some One")
+
+
+def test_common_list_is_large_and_case_insensitive() -> None:
+    common = common_passwords()
+    assert len(common) > 25_000 and "password" in common and "iloveyou" in common
+    with pytest.raises(WeakPassword):
+        check_policy("SUPERMAN1234")
+
+
+def test_hashes_are_argon2_and_salted() -> None:
+    first, second = hash_password("tidal-ochre-lantern-94"), hash_password("tidal-ochre-lantern-94")
+    assert first.startswith("$argon2id$") and first != second
+    assert verify_password(first, "tidal-ochre-lantern-94")
+    assert not verify_password(first, "tidal-ochre-lantern-95")
+    assert not verify_password("not-a-hash", "anything")
+
+
+def test_generated_initial_passwords_meet_the_policy_and_differ() -> None:
+    generated = {generate_initial_password() for _ in range(20)}
+    assert len(generated) == 20
+    for password in generated:
+        check_policy(password)
