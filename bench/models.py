@@ -10,12 +10,13 @@ bench/forecasts.py (the nightly forecasts) and bench/attribution.py (attribution
 from __future__ import annotations
 
 import argparse
-import importlib
+import importlib.util
 import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+BENCH_DIR = Path(__file__).resolve().parent
+# The repository first, so `import models` is the package, not this script.
+sys.path.insert(0, str(BENCH_DIR.parent))
 
 SECTIONS = {"churn": "churn_clv", "forecast": "forecasts", "attribution": "attribution"}
 
@@ -28,7 +29,9 @@ def main() -> None:
     parser.add_argument("--only", default=",".join(SECTIONS), help="comma-separated sections")
     args = parser.parse_args()
     for name in args.only.split(","):
-        module = importlib.import_module(SECTIONS[name.strip()])
+        spec = importlib.util.spec_from_file_location(SECTIONS[name.strip()], BENCH_DIR / f"{SECTIONS[name.strip()]}.py")
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
         print(f"== {name}")
         module.run(args)
 
