@@ -40,9 +40,17 @@ MAX_EVENT_TITLES = 3
 MAX_DRIVERS = 3
 MAX_ANOMALIES = 2
 
+# Each regional account and the customer its facts count for: its master account, unless
+# gold.customer_360 still has a row per regional account (then the account itself).
 MEMBERS = """
-    SELECT a.account_id, COALESCE(am.master_account_id, a.account_id) AS customer_id
+    SELECT a.account_id,
+           CASE WHEN CAST(:by_master AS boolean) THEN COALESCE(am.master_account_id, a.account_id)
+                ELSE a.account_id END AS customer_id
     FROM silver.accounts a LEFT JOIN silver.account_master am ON am.account_id = a.account_id
+"""
+KEYED_BY_MASTER_SQL = """
+SELECT NOT EXISTS (SELECT 1 FROM gold.customer_360 c JOIN silver.account_master am ON am.account_id = c.account_id
+                   WHERE am.master_account_id <> am.account_id)
 """
 
 FACTS_SQL = f"""
@@ -178,14 +186,16 @@ def _anomalies(conn: Connection) -> tuple[bool, dict[str, list[str]]]:
 def account_facts(conn: Connection) -> list[AccountFacts]:
     """The facts of every gold.customer_360 customer, as of the last day of data."""
     window = data_window(conn)
+    by_master = bool(conn.scalar(text(KEYED_BY_MASTER_SQL)))
     events: dict[str, list[tuple[str, int]]] = defaultdict(list)
-    for customer_id, title, count in conn.execute(text(OPEN_EVENTS_SQL)):
+    for customer_id, title, count in conn.execute(text(OPEN_EVENTS_SQL), {"by_master": by_master}):
         events[customer_id].append((title, int(count)))
     risk_available, drivers, recommended = _risk(conn)
     action_available, actions = _next_actions(conn)
     anomalies_available, anomalies = _anomalies(conn)
     facts = []
-    for row in conn.execute(text(FACTS_SQL), {"as_of": window.as_of, "first_day": window.first_day}).mappings():
+    params = {"as_of": window.as_of, "first_day": window.first_day, "by_master": by_master}
+    for row in conn.execute(text(FACTS_SQL), params).mappings():
         account_id = row["account_id"]
         open_events = events.get(account_id, [])
         facts.append(AccountFacts(
