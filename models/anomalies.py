@@ -58,7 +58,8 @@ def detect_anomalies(observations: pd.DataFrame, spec: MetricSpec, *, freq: str 
     """Anomalies of one metric for many accounts; `observations` has account_id, day, value.
 
     Returns one row per account x evaluated period flagged, with ANOMALY_COLUMNS:
-    kind 'drop' or 'spike', detected_on (the period's date), observed, baseline (the expected
+    kind 'drop' or 'spike', detected_on (the day; for weekly series, the last day of the 7-day
+    block, blocks ending on `as_of` or the last day observed), observed, baseline (the expected
     value), change_pct (NaN when the baseline is 0), robust_z, severity and a description.
     """
     if freq not in PERIOD_WORD:
@@ -116,14 +117,13 @@ def _to_matrix(observations: pd.DataFrame, freq: str, as_of) -> tuple[np.ndarray
     """accounts x periods values: 0 where missing after an account's first period, NaN before."""
     frame = observations[["account_id", "day", "value"]].copy()
     frame["day"] = pd.to_datetime(frame["day"]).dt.normalize()
-    if freq == "W":
-        frame["day"] = frame["day"].dt.to_period("W").dt.start_time
     frame["value"] = pd.to_numeric(frame["value"], errors="coerce").astype(float)
     frame = frame.dropna(subset=["day"])
     last = pd.Timestamp(as_of).normalize() if as_of is not None else frame["day"].max()
-    if freq == "W":
-        last = last.to_period("W").start_time
     frame = frame[frame["day"] <= last]
+    if freq == "W":
+        # Weeks are the 7-day blocks ending on the last day, each dated by its last day.
+        frame["day"] = last - pd.to_timedelta((last - frame["day"]).dt.days // 7 * 7, unit="D")
     periods = pd.date_range(frame["day"].min(), last, freq="D" if freq == "D" else "7D")
     account_codes, accounts = pd.factorize(frame["account_id"], sort=True)
     period_codes = periods.get_indexer(frame["day"])
@@ -203,12 +203,13 @@ def _describe(accounts: np.ndarray, days: pd.DatetimeIndex, observed: np.ndarray
     descriptions = []
     for day, k, value, base, change in zip(days, kind, observed, expected, change_pct, strict=True):
         verb = "fell" if k == "drop" else "rose"
-        when = day.strftime("%d %b %Y") if freq == "D" else f"the week of {day.strftime('%d %b %Y')}"
+        when = day.strftime("%d %b %Y") if freq == "D" else f"the week to {day.strftime('%d %b %Y')}"
         if np.isnan(change):
-            descriptions.append(f"{spec.label} {verb} to {_number(value)} on {when}, from a {window} of 0.")
+            descriptions.append(f"{spec.label} {verb} to {_number(value)} {'on' if freq == 'D' else 'in'} {when}, "
+                                f"from a {window} of 0.")
         else:
             direction = "below" if k == "drop" else "above"
-            descriptions.append(f"{spec.label} {verb} to {_number(value)} on {when}, "
+            descriptions.append(f"{spec.label} {verb} to {_number(value)} {'on' if freq == 'D' else 'in'} {when}, "
                                 f"{abs(change):.0f}% {direction} the {window} of {_number(base)}.")
     result = pd.DataFrame({
         "account_id": accounts, "metric": spec.metric, "kind": kind, "detected_on": days.date,

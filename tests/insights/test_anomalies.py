@@ -70,7 +70,13 @@ def test_new_account_is_not_a_spike_and_weekly_series_work():
     weekly = pd.DataFrame({"account_id": "acc-w", "day": weeks, "value": [20.0] * 11 + [2.0]})
     found = detect_anomalies(weekly, MetricSpec("interactions", "Weekly interactions"), freq="W")
     assert len(found) == 1 and found.iloc[0]["kind"] == "drop"
-    assert "90% below the 8-week baseline of 20." in found.iloc[0]["description"]
+    assert found.iloc[0]["description"] == ("Weekly interactions fell to 2 in the week to 23 Nov 2026, "
+                                            "90% below the 8-week baseline of 20.")
+    # Daily rows are summed into the 7-day blocks ending on the last day.
+    daily = pd.DataFrame({"account_id": "acc-d", "day": pd.date_range(end=AS_OF, periods=84), "value": 3.0})
+    daily.loc[daily["day"] > AS_OF - pd.Timedelta(days=7), "value"] = 0.0
+    found = detect_anomalies(daily, MetricSpec("interactions", "Weekly interactions"), freq="W")
+    assert list(found["observed"]) == [0.0] and list(found["baseline"]) == [21.0]
 
 
 def test_spike_from_zero_and_severity_thresholds():
