@@ -207,6 +207,25 @@ def insights_summaries(account_id: str | None) -> None:
         click.echo(summary.summary if summary else f"No summary for {account_id}.")
 
 
+@insights_group.command("run")
+@click.option("--job", "job_ids", multiple=True, help="An insight job id (repeatable); default: every one.")
+def insights_run(job_ids: tuple[str, ...]) -> None:
+    """Run insight jobs now: forecasts, anomalies, kpi_drivers, attribution, text_insights, account_summaries."""
+    import importlib
+
+    from etl.scheduler import INSIGHT_JOBS
+
+    unknown = sorted(set(job_ids) - set(INSIGHT_JOBS))
+    if unknown:
+        raise click.BadParameter(f"unknown job(s) {', '.join(unknown)}; choose from {', '.join(INSIGHT_JOBS)}",
+                                 param_hint="--job")
+    database = _database(_settings())
+    for job_id in job_ids or tuple(INSIGHT_JOBS):
+        module_name, runner = INSIGHT_JOBS[job_id]
+        result = getattr(importlib.import_module(module_name), runner)(database, triggered_by="cli")
+        click.echo(f"{job_id}: {result.describe() if hasattr(result, 'describe') else result}")
+
+
 # --- users -------------------------------------------------------------------------------
 @main.group("users")
 def users_group() -> None:

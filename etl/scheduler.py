@@ -107,6 +107,9 @@ INSIGHT_JOBS = {
     "attribution": ("etl.insights.attribution", "run_attribution"),
     "text_insights": ("etl.insights.text", "run_text_insights"),
     "account_summaries": ("etl.insights.summaries", "run_account_summaries"),
+    "forecasts": ("etl.insights.forecasts", "run_forecasts"),
+    "anomalies": ("etl.insights.anomalies", "run_anomalies"),
+    "kpi_drivers": ("etl.insights.drivers", "run_kpi_drivers"),
 }
 
 
@@ -159,6 +162,15 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
         ScheduledJob("account_summaries", partial(run_insights, job_id="account_summaries"), "interval",
                      {"minutes": int(os.environ.get("C360_SUMMARIES_INTERVAL_MINUTES", "5"))},
                      "After a refresh, text insights or scoring: the plain-English summary of every customer."),
+        ScheduledJob("forecasts", partial(run_insights, job_id="forecasts"), "cron",
+                     {"hour": int(os.environ.get("C360_FORECASTS_HOUR", "5")), "minute": 0},
+                     "Nightly: forecasts of MRR, revenue, pipeline, tickets and replies with intervals."),
+        ScheduledJob("anomalies", partial(run_insights, job_id="anomalies"), "interval",
+                     {"minutes": int(os.environ.get("C360_ANOMALIES_INTERVAL_MINUTES", "5"))},
+                     "After each data refresh: usage spikes and drops, engagement drops per customer."),
+        ScheduledJob("kpi_drivers", partial(run_insights, job_id="kpi_drivers"), "interval",
+                     {"minutes": int(os.environ.get("C360_KPI_DRIVERS_INTERVAL_MINUTES", "5"))},
+                     "After each data refresh: why MRR, active customers and reply rate moved."),
     ]
 
 

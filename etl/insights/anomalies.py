@@ -29,6 +29,7 @@ from models.anomalies import MetricSpec, detect_anomalies
 
 log = logging.getLogger(__name__)
 JOB_ID = "anomalies"
+INPUT_JOBS = ("etl", "etl_full_rebuild")  # new usage and interactions arrive with a data refresh
 USAGE_DAYS = 90
 RECENT_DAYS = 7
 ENGAGEMENT_WEEKS = 12
@@ -88,6 +89,10 @@ class AnomalyRunResult:
     anomalies: int
     by_metric: dict[str, int]
     seconds: float
+
+    def describe(self) -> str:
+        parts = ", ".join(f"{count:,} {metric}" for metric, count in sorted(self.by_metric.items())) or "none"
+        return f"Found {self.anomalies:,} anomalies as of {self.as_of} ({parts}) in {self.seconds:.1f}s."
 
 
 def find_anomalies(database: Database) -> tuple[date, pd.DataFrame]:

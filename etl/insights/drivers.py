@@ -31,6 +31,7 @@ from models.drivers import active_customers_bridge, mrr_bridge, rate_shift_share
 
 log = logging.getLogger(__name__)
 JOB_ID = "kpi_drivers"
+INPUT_JOBS = ("etl", "etl_full_rebuild")
 WINDOWS_DAYS = (30, 90)
 REPLY_WINDOW_DAYS = 30
 TOP_ACCOUNTS = 10
@@ -82,6 +83,9 @@ class DriverRunResult:
     as_of: date
     rows: int
     seconds: float
+
+    def describe(self) -> str:
+        return f"Wrote {self.rows:,} KPI driver rows for the windows ending {self.as_of} in {self.seconds:.1f}s."
 
 
 def driver_rows(database: Database) -> tuple[date, pd.DataFrame]:

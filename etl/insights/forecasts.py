@@ -90,6 +90,9 @@ class ForecastRunResult:
     seconds: float
     models: dict[str, str]  # series_key -> model chosen
 
+    def describe(self) -> str:
+        return f"Forecast {self.series} series ({self.forecast_rows:,} future periods) in {self.seconds:.1f}s."
+
 
 def load_series(database: Database, families: Iterable[SeriesFamily] = FAMILIES) -> dict[tuple[str, str], pd.Series]:
     """(family name, series key) -> its regular history, read from gold."""

@@ -132,3 +132,22 @@ def test_kpi_driver_job_parts_add_up_and_match_gold(loaded_database):
     assert all(r.label for r in top)
     assert drivers is not None and drivers.components["end"] == values[("mrr_usd", start_30, "total", "All", "end")]
     assert len(drivers.top_accounts) == len(top)
+
+
+def test_jobs_are_scheduled_and_run_from_the_cli(settings, loaded_database, tmp_path, monkeypatch):
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+    from etl.scheduler import build_scheduler
+
+    scheduler = build_scheduler(settings, blocking=False)
+    assert "hour='5'" in str(scheduler.get_job("forecasts").trigger)
+    assert {"anomalies", "kpi_drivers"} <= {job.id for job in scheduler.get_jobs()}
+    monkeypatch.setenv("DATABASE_URL", settings.database_url)
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("C360_ENV", raising=False)
+    result = CliRunner().invoke(main, ["insights", "run", "--job", "kpi_drivers"])
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("kpi_drivers: Wrote ") and "KPI driver rows" in result.output
+    result = CliRunner().invoke(main, ["insights", "run", "--job", "no_such_job"])
+    assert result.exit_code != 0 and "unknown job(s) no_such_job" in result.output
