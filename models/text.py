@@ -259,6 +259,9 @@ def summarise_account(facts: AccountFacts, formats: NumberFormats) -> str:
     lines = []
     if facts.status == "churned":
         lines.append(f"{name} has churned (MRR now {fmt.usd(facts.mrr_usd)}).")
+    elif facts.active_services == 0:
+        lines.append(f"{name} has no active services (MRR now {fmt.usd(facts.mrr_usd)}): "
+                     f"{_mrr_change(facts, 90, facts.mrr_usd_90d_ago, fmt)}.")
     else:
         lines.append(f"{name} pays {fmt.usd(facts.mrr_usd)} MRR over "
                      f"{_plural(facts.active_services, 'active service', fmt)}: "

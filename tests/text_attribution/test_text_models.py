@@ -93,3 +93,13 @@ def test_summary_with_risk_drivers_and_a_next_action():
                                    next_action="Book a retention call."), PAGE_FORMATS)
     assert "Risk: HIGH churn risk (score 82 of 100), driven by: usage fell 40% in 30 days." in text
     assert text.endswith("Suggested next action: Book a retention call.")
+
+
+def test_summary_of_a_customer_without_services_or_tickets():
+    text = summarise_account(facts(active_services=0, mrr_usd=0.0, mrr_usd_30d_ago=0.0, mrr_usd_90d_ago=900.0,
+                                   tickets_opened_30d=0, tickets_opened_90d=0, open_tickets=0, overdue_usd=0.0,
+                                   messages_30d=0, open_events=[], open_events_total=0,
+                                   next_action_available=True), PAGE_FORMATS)
+    assert text.startswith("Acme Ltd has no active services (MRR now $0): down $900 (-100.0%) over 90 days.")
+    assert "It opened no tickets in the last 90 days." in text
+    assert "No open issues." in text and text.endswith("Suggested next action: none needed right now.")
