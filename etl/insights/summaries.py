@@ -8,7 +8,7 @@ Facts per gold.customer_360 account (the master account), as of the last day of 
   customer texts, negative ones and average sentiment over 30 days: gold.sentiment_daily;
   open timeline events per title: gold.timeline_events;
   churn risk: customer_360's score and level, drivers from gold.churn_prediction;
-  anomalies: gold.account_anomaly when that table exists;
+  anomalies of the last 30 days: gold.account_anomaly when that table exists;
   next action: the most urgent open gold.next_best_action, else churn_prediction's recommendation.
 Numbers are formatted with the page formatters (layouts.components), so the summary reads
 exactly what the dashboard shows. gold.account_summary is replaced in one transaction.
@@ -20,7 +20,7 @@ import logging
 import time
 from collections import defaultdict
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import Connection, delete, insert, text
 
@@ -39,6 +39,7 @@ PAGE_FORMATS = NumberFormats(usd=format_usd, count=format_count)
 MAX_EVENT_TITLES = 3
 MAX_DRIVERS = 3
 MAX_ANOMALIES = 2
+RECENT_DAYS = 30  # anomalies older than this are no longer news
 
 # Each regional account and the customer its facts count for: its master account, unless
 # gold.customer_360 still has a row per regional account (then the account itself).
@@ -161,8 +162,8 @@ def _next_actions(conn: Connection) -> tuple[bool, dict[str, str]]:
     return bool(ran), {r.customer_id: r.action_title for r in rows}
 
 
-def _anomalies(conn: Connection) -> tuple[bool, dict[str, list[str]]]:
-    """(does the anomaly table exist, its newest sentences per customer).
+def _anomalies(conn: Connection, as_of: date) -> tuple[bool, dict[str, list[str]]]:
+    """(does the anomaly table exist, the newest sentences per customer from the last 30 days).
 
     The table's columns are looked up rather than assumed; only known column names are used.
     """
@@ -170,14 +171,16 @@ def _anomalies(conn: Connection) -> tuple[bool, dict[str, list[str]]]:
         return False, {}
     columns = _columns(conn, "gold", "account_anomaly")
     account = next((c for c in ("account_id", "customer_id") if c in columns), None)
-    sentence = next((c for c in ("sentence", "description", "message") if c in columns), None)
+    sentence = next((c for c in ("description", "sentence", "message") if c in columns), None)
     if account is None or sentence is None:
         return True, {}
-    order = next((c for c in ("detected_at", "day", "anomaly_date", "created_at") if c in columns), None)
-    order_by = f'"{order}" DESC' if order else f'"{sentence}"'
+    day = next((c for c in ("detected_on", "day", "anomaly_date") if c in columns), None)
+    recent = f'WHERE "{day}" > CAST(:as_of AS date) - {RECENT_DAYS} AND "{day}" <= :as_of' if day else ""
+    order_by = f'"{day}" DESC, "{sentence}"' if day else f'"{sentence}"'
     found: dict[str, list[str]] = defaultdict(list)
     for customer, said in conn.execute(text(
-            f'SELECT "{account}", "{sentence}" FROM gold.account_anomaly ORDER BY "{account}", {order_by}')):
+            f'SELECT "{account}", "{sentence}" FROM gold.account_anomaly {recent} ORDER BY "{account}", {order_by}'),
+            {"as_of": as_of}):
         if said and len(found[customer]) < MAX_ANOMALIES:
             found[customer].append(said)
     return True, found
@@ -192,7 +195,7 @@ def account_facts(conn: Connection) -> list[AccountFacts]:
         events[customer_id].append((title, int(count)))
     risk_available, drivers, recommended = _risk(conn)
     action_available, actions = _next_actions(conn)
-    anomalies_available, anomalies = _anomalies(conn)
+    anomalies_available, anomalies = _anomalies(conn, window.as_of)
     facts = []
     params = {"as_of": window.as_of, "first_day": window.first_day, "by_master": by_master}
     for row in conn.execute(text(FACTS_SQL), params).mappings():
