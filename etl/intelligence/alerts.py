@@ -8,13 +8,14 @@ customer and kind (a unique partial index), so a condition that persists updates
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import numpy as np
 import pandas as pd
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from dashboard.tables.intelligence import Alert
 from etl.intelligence.config import IntelligenceConfig
 
 STATE_KINDS = ("sla_breach", "payment_overdue", "renewal_due")
@@ -70,7 +71,7 @@ def alert_candidates(current: pd.DataFrame, churn: pd.DataFrame, engagement: pd.
 ANOMALY_DROPS_SQL = """
     INSERT INTO alert_candidate (account_id, kind, severity, title, description)
     SELECT DISTINCT ON (a.account_id) a.account_id, 'engagement_drop',
-           CASE WHEN a.severity IN ('HIGH', 'MEDIUM', 'LOW') THEN a.severity ELSE 'MEDIUM' END,
+           CASE WHEN upper(a.severity) IN ('HIGH', 'MEDIUM', 'LOW') THEN upper(a.severity) ELSE 'MEDIUM' END,
            'Activity dropped', COALESCE(a.description, a.metric || ' dropped')
     FROM gold.account_anomaly a
     WHERE a.kind = 'drop' AND a.detected_on > CAST(:as_of AS date) - 7
@@ -108,3 +109,35 @@ def write_alerts(session: Session, candidates: pd.DataFrame, *, as_of: date, now
     """), {"now": now, "state_kinds": list(STATE_KINDS),
            "event_expiry": now - timedelta(days=config.event_alert_days)})
     return int(session.scalar(text("SELECT count(*) FROM gold.alert WHERE status <> 'resolved'")))
+
+
+class AlertError(ValueError):
+    """An alert change that cannot be made: unknown alert or status."""
+
+
+def set_alert_status(session: Session, alert_id: int, status: str, *, actor: str) -> Alert:
+    """Acknowledge or resolve an alert on someone's behalf (audited inside a web request).
+
+    A resolved state alert whose condition still holds is raised afresh by the next scoring run;
+    acknowledge it instead to say someone is on it.
+    """
+    if status not in ("acknowledged", "resolved"):
+        raise AlertError(f"an alert can be set to 'acknowledged' or 'resolved', not {status!r}")
+    alert = session.get(Alert, alert_id, with_for_update=True)
+    if alert is None:
+        raise AlertError(f"no alert {alert_id}")
+    now = datetime.now(UTC)
+    alert.status = status
+    alert.updated_at = now
+    alert.acknowledged_by = alert.acknowledged_by or actor
+    if status == "resolved":
+        alert.resolved_at = now
+    session.flush()
+    from flask import has_request_context
+
+    if has_request_context():
+        from dashboard import audit
+
+        audit.record("alert_status", target=alert.account_id,
+                     detail={"alert_id": alert_id, "kind": alert.kind, "status": status, "actor": actor})
+    return alert

@@ -283,13 +283,17 @@ INPUT_JOBS = ("etl", "etl_full_rebuild", "churn_train")
 
 
 def scoring_is_due(database: Database) -> bool:
-    """True if data or a model landed after the last successful scoring run started (or none ran)."""
+    """True if data or a model landed after the last successful scoring run started.
+
+    False before any data refresh has succeeded: there is nothing to score yet.
+    """
     with database.session() as session:
         return bool(session.scalar(text("""
             SELECT coalesce(
                 (SELECT max(finished_at) FROM app.job_run WHERE status = 'success' AND job_id = ANY(:inputs))
-                > (SELECT max(started_at) FROM app.job_run WHERE status = 'success' AND job_id = :job),
-                true)
+                > coalesce((SELECT max(started_at) FROM app.job_run WHERE status = 'success' AND job_id = :job),
+                           '-infinity'),
+                false)
         """), {"inputs": list(INPUT_JOBS), "job": JOB_ID}))
 
 

@@ -125,17 +125,18 @@ def test_rescoring_keeps_one_alert_per_condition_and_resolves_cleared_ones(loade
 def test_anomaly_drops_raise_engagement_drop_alerts(loaded_database: Database, scored) -> None:
     with loaded_database.begin() as session:
         created = not session.scalar(text("SELECT to_regclass('gold.account_anomaly') IS NOT NULL"))
-        if created:  # the anomaly job's table, as it defines it, when that job is not installed
-            session.execute(text("""CREATE TABLE gold.account_anomaly (anomaly_id bigserial PRIMARY KEY,
+        if created:  # the anomaly job's table (dashboard.tables.insights), when that job is not installed
+            session.execute(text("""CREATE TABLE gold.account_anomaly (anomaly_id text PRIMARY KEY,
                 account_id text, metric text, kind text, detected_on date, observed double precision,
                 baseline double precision, change_pct double precision, severity text, description text)"""))
         quiet = session.scalar(text("""SELECT s.account_id FROM gold.account_scores s WHERE NOT EXISTS (
             SELECT 1 FROM gold.alert a WHERE a.account_id = s.account_id AND a.kind = 'engagement_drop'
               AND a.status <> 'resolved') LIMIT 1"""))
         as_of = session.scalar(text("SELECT max(rate_date) FROM silver.fx_rates"))
-        session.execute(text("""INSERT INTO gold.account_anomaly (account_id, metric, kind, detected_on, observed,
-            baseline, change_pct, severity, description) VALUES (:a, 'sessions', 'drop', :d, 10, 100, -90, 'HIGH',
-            'Sessions fell 90% against their usual level')"""), {"a": quiet, "d": as_of})
+        anomaly_id = f"sessions:{quiet}:{as_of}"
+        session.execute(text("""INSERT INTO gold.account_anomaly (anomaly_id, account_id, metric, kind, detected_on,
+            observed, baseline, change_pct, severity, description) VALUES (:id, :a, 'sessions', 'drop', :d, 10, 100,
+            -90, 'high', 'Sessions fell 90% against their usual level')"""), {"id": anomaly_id, "a": quiet, "d": as_of})
     try:
         run_scoring(loaded_database, triggered_by="test", train_if_missing=False)
         with loaded_database.session() as session:
@@ -147,8 +148,7 @@ def test_anomaly_drops_raise_engagement_drop_alerts(loaded_database: Database, s
             if created:
                 session.execute(text("DROP TABLE gold.account_anomaly"))
             else:
-                session.execute(text("DELETE FROM gold.account_anomaly WHERE account_id = :a AND metric = 'sessions' "
-                                     "AND description LIKE 'Sessions fell 90%%'"), {"a": quiet})
+                session.execute(text("DELETE FROM gold.account_anomaly WHERE anomaly_id = :id"), {"id": anomaly_id})
 
 
 def test_executing_an_action_records_it_and_stops_it_being_raised_again(loaded_database: Database,
@@ -203,3 +203,25 @@ def test_acting_in_a_web_request_is_audited(app, loaded_database: Database, scor
     assert event is not None and event.target == recommendation.customer_id
     assert event.detail["recommendation_id"] == recommendation.recommendation_id
     assert event.detail["outcome_status"] == "no_response"
+
+
+def test_an_acknowledged_alert_stays_one_alert_and_a_resolved_one_is_raised_again_while_its_cause_holds(
+        loaded_database: Database, scored) -> None:
+    from etl.intelligence.alerts import AlertError, set_alert_status
+
+    with loaded_database.begin() as session:
+        state_alerts = session.scalars(select(Alert).where(Alert.status == "open", Alert.kind == "renewal_due")
+                                       .order_by(Alert.alert_id).limit(2)).all()
+        acknowledged, resolved = state_alerts[0].alert_id, state_alerts[1].alert_id
+        resolved_key = (state_alerts[1].account_id, state_alerts[1].kind)
+        set_alert_status(session, acknowledged, "acknowledged", actor="lead@example.com")
+        set_alert_status(session, resolved, "resolved", actor="lead@example.com")
+        with pytest.raises(AlertError):
+            set_alert_status(session, acknowledged, "open", actor="lead@example.com")
+    run_scoring(loaded_database, triggered_by="test", train_if_missing=False)
+    with loaded_database.session() as session:
+        kept = session.get(Alert, acknowledged)
+        assert kept.status == "acknowledged" and kept.acknowledged_by == "lead@example.com"
+        assert session.get(Alert, resolved).status == "resolved"
+        unresolved = _unresolved(session)
+        assert unresolved[resolved_key] != resolved  # the renewal is still due: a new alert
