@@ -97,31 +97,48 @@ def password():
                            min_length=MIN_PASSWORD_LENGTH), status
 
 
-def _token_page(form: TokenForm, *, error: str | None = None, new_token: str | None = None,
+def _token_owner_id() -> int:
+    """Whose tokens the page shows: your own, or (administrators) those of `?user_id=`."""
+    requested = request.args.get("user_id", type=int)
+    if requested is None or requested == current_user.id:
+        return current_user.id
+    if MANAGE_USERS not in current_user.permissions:
+        abort(404)
+    with db.session() as s:
+        if s.get(User, requested) is None:
+            abort(404)
+    return requested
+
+
+def _token_page(owner_id: int, form: TokenForm, *, error: str | None = None, new_token: str | None = None,
                 message: str | None = None, status: int = 200):
     with db.session() as s:
-        tokens = list_tokens(s, current_user.id)
-    return render_template("account_tokens.html", title="My API tokens", form=form, tokens=tokens, error=error,
-                           message=message, new_token=new_token), status
+        tokens = list_tokens(s, owner_id)
+        owner_email = s.get(User, owner_id).email
+    title = "My API tokens" if owner_id == current_user.id else f"API tokens of {owner_email}"
+    return render_template("account_tokens.html", title=title, form=form, tokens=tokens, error=error,
+                           message=message, new_token=new_token,
+                           owner_query={} if owner_id == current_user.id else {"user_id": owner_id}), status
 
 
 @bp.route("/tokens", methods=["GET", "POST"])
 def tokens():
-    """List, create (shown once) and revoke your own API tokens."""
+    """List, create (shown once) and revoke your own API tokens; administrators, anyone's."""
     _require_session_user()
+    owner_id = _token_owner_id()
     form = TokenForm()
     if request.method == "POST":
         if not form.validate_on_submit():
-            return _token_page(form, error=_form_error(form), status=400)
+            return _token_page(owner_id, form, error=_form_error(form), status=400)
         try:
             with db.begin() as s:
-                _, raw = create_token(s, current_user.id, name=form.name.data or "",
+                _, raw = create_token(s, owner_id, name=form.name.data or "",
                                       expires_days=form.expires_days.data, actor=current_user.email)
         except TokenError as exc:
-            return _token_page(form, error=str(exc), status=400)
-        return _token_page(TokenForm(formdata=None), new_token=raw, status=201)
+            return _token_page(owner_id, form, error=str(exc), status=400)
+        return _token_page(owner_id, TokenForm(formdata=None), new_token=raw, status=201)
     message = "Token revoked." if request.args.get("revoked") else None
-    return _token_page(form, message=message)
+    return _token_page(owner_id, form, message=message)
 
 
 @bp.route("/tokens/<int:token_id>/revoke", methods=["POST"])
@@ -133,7 +150,8 @@ def revoke_token_view(token_id: int):
         if owner is None or (owner != current_user.id and MANAGE_USERS not in current_user.permissions):
             abort(404)
         revoke_token(s, token_id, actor=current_user.email)
-    return redirect(url_for("account.tokens", revoked=1))
+    back = {} if owner == current_user.id else {"user_id": owner}
+    return redirect(url_for("account.tokens", revoked=1, **back))
 
 
 @bp.route("/totp", methods=["GET", "POST"])

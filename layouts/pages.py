@@ -43,6 +43,8 @@ PAGES: tuple[PageSpec, ...] = (
              "What each role may see and do."),
     PageSpec("layouts.admin_jobs", "/admin/jobs", "Data jobs", MANAGE_JOBS,
              "Recent runs, run a job now, quarantined rows."),
+    PageSpec("layouts.account_settings", "/account", "My account", AUTHENTICATED,
+             "Your password, API tokens and two-step sign-in."),
 )
 HOME = PageSpec("layouts.home", "/", "Home", AUTHENTICATED, in_navbar=False)
 NOT_FOUND = PageSpec("layouts.not_found_404", "/404", "Not found", AUTHENTICATED, in_navbar=False)

@@ -9,13 +9,17 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from click.testing import CliRunner
+from flask_login import login_user
 from sqlalchemy import select, update
 
+from dashboard.auth import session_user
 from dashboard.extensions import db
 from dashboard.permissions import DEFAULT_ROLES
-from dashboard.tables.app import ApiToken
+from dashboard.tables.app import ApiToken, User
 from dashboard.tokens import TokenError, create_token, list_tokens, revoke_token
-from dashboard.users import set_user_active
+from dashboard.users import set_user_active, update_user
+from layouts import account_settings
+from layouts.pages import PAGES
 from tests.security.auth_support import audit_events, client_from, csrf_token, new_user, random_ip, sign_in
 
 ME = "/api/v1/me"
@@ -160,3 +164,33 @@ def test_cli_creates_lists_and_revokes_tokens(app, database_url, tmp_path, monke
     assert app.test_client().get(ME, headers=_bearer(raw)).status_code == 401
     missing = runner.invoke(main, ["tokens", "create", "--email", "nobody@x.dev", "--name", "x"])
     assert missing.exit_code != 0 and "No user with email" in missing.output
+
+
+def test_admins_create_tokens_for_another_user_others_may_not(login_as) -> None:
+    owner_id, owner_email = new_user("marketing_manager")
+    page = f"/account/tokens?user_id={owner_id}"
+    executive = login_as("executive")
+    assert executive.get(page).status_code == 404
+    admin = login_as("admin")
+    assert f"API tokens of {owner_email}" in admin.get(page).get_data(as_text=True)
+    created = admin.post(page, data={"name": "bi connector", "csrf_token": csrf_token(admin, page)})
+    assert created.status_code == 201
+    raw = re.search(r'id="new-token-value">([^<]+)<', created.get_data(as_text=True)).group(1)
+    me = admin.application.test_client().get(ME, headers=_bearer(raw)).get_json()
+    assert me["email"] == owner_email and me["role"] == "marketing_manager"
+    event = audit_events("token_created", target=owner_email)[0]
+    assert event.actor == "admin@test.client360.dev" and event.detail["name"] == "bi connector"
+    assert admin.get("/account/tokens?user_id=999999999").status_code == 404
+
+
+def test_my_account_page_links_to_tokens_password_and_totp(app) -> None:
+    user_id, email = new_user("sales_manager")
+    with db.begin() as session:
+        update_user(session, user_id, territories=["EMEA"], actor="test")
+    with app.test_request_context("/account"), db.session() as session:
+        login_user(session_user(session.get(User, user_id)))
+        rendered = str(account_settings.layout())
+    for href in ("/account/password", "/account/tokens", "/account/totp"):
+        assert href in rendered
+    assert email in rendered and "EMEA" in rendered and "sales manager" in rendered
+    assert any(p.path == "/account" and p.in_navbar for p in PAGES)
