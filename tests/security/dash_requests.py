@@ -68,3 +68,17 @@ def page_layout(client, app, pathname: str):
     key = key_for_output(app, "_pages_content.children")
     return client.post(DASH_ROUTE, json=payload(app, key, {"_pages_location.pathname": pathname,
                                                            "_pages_location.search": ""}))
+
+
+def find_component(tree: Any, component_id: str) -> dict[str, Any]:
+    """The serialised component with `component_id` in a Dash JSON response."""
+    stack = [tree]
+    while stack:
+        node = stack.pop()
+        if isinstance(node, dict):
+            if node.get("props", {}).get("id") == component_id:
+                return node
+            stack.extend(node.values())
+        elif isinstance(node, list):
+            stack.extend(node)
+    raise AssertionError(f"{component_id} not found")

@@ -15,7 +15,7 @@ from dashboard.extensions import db
 from dashboard.scope import DataScope, scope_for
 from layouts import components as c
 from layouts.morning_coffee import MorningCoffeeIds as MC
-from tests.security.dash_requests import page_layout, post_callback, response_outputs
+from tests.security.dash_requests import find_component, page_layout, post_callback, response_outputs
 
 START, END = "2026-10-01", "2026-10-31"
 
@@ -114,7 +114,7 @@ def test_unassigned_sales_manager_sees_nothing(login_as):
 def test_scoped_executive_region_filter_offers_only_their_regions(login_email, scoped_users, scope_facts, app):
     client = login_email(scoped_users["executive"])
     body = page_layout(client, app, "/executive").get_json()
-    dropdown = _find_component(body, MC.REGIONS)
+    dropdown = find_component(body, MC.REGIONS)
     offered = {option["value"] for option in dropdown["props"]["options"]}
     assert offered and offered <= _territory_regions(scope_facts.territory)
     with db.session() as session:
@@ -167,16 +167,3 @@ def test_scoped_executive_api_kpis_are_scoped(login_email, scoped_users, scope_f
     assert body["kpis"]["new_leads"] is None
     assert {row["account_id"] for row in body["top_accounts"]} <= scope_facts.territory_accounts
 
-
-def _find_component(tree, component_id: str):
-    """The serialised component with `component_id` in a Dash JSON response."""
-    stack = [tree]
-    while stack:
-        node = stack.pop()
-        if isinstance(node, dict):
-            if node.get("props", {}).get("id") == component_id:
-                return node
-            stack.extend(node.values())
-        elif isinstance(node, list):
-            stack.extend(node)
-    raise AssertionError(f"{component_id} not found")
