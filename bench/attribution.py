@@ -5,15 +5,11 @@ Run through the runner: python bench/models.py --only attribution [--paths 10000
 
 from __future__ import annotations
 
-import importlib.util
 from argparse import Namespace
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
-
-# churn_clv makes `models` the repository's package (the runner shadows it) and times actions.
-from churn_clv import timed
+from churn_clv import timed  # the benchmark sections' wall and CPU timer
 
 from models.attribution import attribute_all, heuristic_attribution, markov_attribution
 from models.text import detect_topics, extract_keywords, score_sentiment
@@ -54,19 +50,10 @@ def journeys(n: int, seed: int) -> pd.DataFrame:
                          "total_conversion_value": value, "total_null": (~converted).astype(int)})
 
 
-def _demo_vocab():
-    """etl/demo_data/vocab.py by path: bench/etl.py shadows the etl package here."""
-    path = Path(__file__).resolve().parent.parent / "etl" / "demo_data" / "vocab.py"
-    spec = importlib.util.spec_from_file_location("c360_demo_vocab", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
 def messages(n: int, seed: int) -> list[str]:
     """Customer messages from the demo generator's templates, with varied names, amounts and codes."""
-    vocab = _demo_vocab()
-    CHAT_FOLLOWUPS, CHAT_OPENERS, ERROR_CODES = vocab.CHAT_FOLLOWUPS, vocab.CHAT_OPENERS, vocab.ERROR_CODES  # noqa: N806
+    from etl.demo_data.vocab import CHAT_FOLLOWUPS, CHAT_OPENERS, ERROR_CODES
+
     rng = np.random.default_rng(seed)
     templates = [t for options in CHAT_OPENERS.values() for t in options]
     templates += [t for options in CHAT_FOLLOWUPS.values() for t in options]

@@ -102,14 +102,15 @@ def score_accounts(settings: Settings) -> None:
         database.dispose()
 
 
-# Channel attribution, text insights and client summaries (etl.insights): job id -> module, runner.
+# The insight jobs (etl.insights): job id -> module, runner. Client summaries come last: they
+# quote the others' results (`c360 insights run` runs them in this order).
 INSIGHT_JOBS = {
     "attribution": ("etl.insights.attribution", "run_attribution"),
     "text_insights": ("etl.insights.text", "run_text_insights"),
-    "account_summaries": ("etl.insights.summaries", "run_account_summaries"),
     "forecasts": ("etl.insights.forecasts", "run_forecasts"),
     "anomalies": ("etl.insights.anomalies", "run_anomalies"),
     "kpi_drivers": ("etl.insights.drivers", "run_kpi_drivers"),
+    "account_summaries": ("etl.insights.summaries", "run_account_summaries"),
 }
 
 

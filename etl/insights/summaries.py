@@ -33,8 +33,8 @@ from models.text import AccountFacts, NumberFormats, summarise_account
 
 log = logging.getLogger(__name__)
 JOB_ID = "account_summaries"
-# Summaries quote the refreshed gold tables, the sentiment and the churn scores and actions.
-INPUT_JOBS = ("etl", "etl_full_rebuild", "text_insights", "scoring")
+# Summaries quote the refreshed gold tables, the sentiment, churn scores, actions and anomalies.
+INPUT_JOBS = ("etl", "etl_full_rebuild", "text_insights", "scoring", "anomalies")
 PAGE_FORMATS = NumberFormats(usd=format_usd, count=format_count)
 MAX_EVENT_TITLES = 3
 MAX_DRIVERS = 3
