@@ -109,10 +109,7 @@ def require_permission(permission: str) -> Callable[[F], F]:
         def wrapper(*args: Any, **kwargs: Any) -> Any:
             if not getattr(current_user, "is_authenticated", False):
                 abort(401)
-            if not has_permission(permission):
-                from dashboard.audit import record_denial
-
-                record_denial(permission, target=view.__name__)
+            if not permission_granted(permission, target=view.__name__):
                 abort(403)
             return view(*args, **kwargs)
 

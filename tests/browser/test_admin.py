@@ -1,0 +1,65 @@
+"""In a real browser: an admin creates a sales manager with one territory; that person signs in
+with the one-time password, chooses their own, and sees only that territory's accounts."""
+
+from __future__ import annotations
+
+import json
+
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+
+from layouts.admin_users import ID
+from tests.browser.test_pages import sign_in, wait
+
+NEW_EMAIL = "browser-rep@test.client360.dev"
+NEW_PASSWORD = "my-own-long-passphrase-2026"
+
+
+def _choose(browser, dropdown_id: str, label: str) -> None:
+    """Open a Dash dropdown and click the option with this label."""
+    browser.find_element(By.ID, dropdown_id).click()
+    option = wait(browser).until(ec.element_to_be_clickable(
+        (By.XPATH, f"//*[contains(@class,'dash-dropdown-option')][normalize-space()='{label}']")))
+    option.click()
+    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+
+
+def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browser, live_server, scope_facts):
+    sign_in(browser, live_server, "admin")
+    assert browser.find_elements(By.ID, "nav-admin/users")
+    browser.get(live_server + "/admin/users")
+    wait(browser).until(ec.element_to_be_clickable((By.ID, ID.NEW_EMAIL))).send_keys(NEW_EMAIL)
+    browser.find_element(By.ID, ID.NEW_NAME).send_keys("Browser Rep")
+    _choose(browser, ID.NEW_ROLE, "sales manager")
+    _choose(browser, ID.NEW_TERRITORIES, scope_facts.territory)
+    browser.find_element(By.ID, ID.CREATE).click()
+    password = wait(browser).until(ec.visibility_of_element_located((By.ID, "au-one-time-password"))).text.strip()
+    assert len(password) >= 12
+    # The list shows the new user with their territory.
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, ID.TABLE), NEW_EMAIL))
+
+    browser.get(live_server + "/logout")
+    browser.delete_all_cookies()
+    browser.get(live_server + "/login")
+    wait(browser).until(ec.element_to_be_clickable((By.ID, "email"))).send_keys(NEW_EMAIL)
+    browser.find_element(By.ID, "password").send_keys(password)
+    browser.find_element(By.ID, "login-submit").click()
+    # An administrator set the password, so the user must choose their own first.
+    wait(browser).until(ec.presence_of_element_located((By.ID, "password-change-required")))
+    browser.find_element(By.ID, "current_password").send_keys(password)
+    browser.find_element(By.ID, "new_password").send_keys(NEW_PASSWORD)
+    browser.find_element(By.ID, "confirm_password").send_keys(NEW_PASSWORD)
+    browser.find_element(By.ID, "password-submit").click()
+    wait(browser).until(lambda b: "changed=1" in b.current_url)
+
+    browser.get(live_server + "/")
+    wait(browser).until(ec.presence_of_element_located((By.ID, "main-nav")))
+    assert not browser.find_elements(By.ID, "nav-admin/users")
+    assert not browser.find_elements(By.ID, "nav-executive")
+    browser.get(live_server + "/api/v1/accounts?per_page=200")
+    body = json.loads(browser.find_element(By.TAG_NAME, "body").text)
+    assert body["total"] == len(scope_facts.territory_accounts)
+    assert {row["territory"] for row in body["accounts"]} == {scope_facts.territory}
+    browser.get(live_server + f"/api/v1/accounts/{scope_facts.other_account}")
+    assert json.loads(browser.find_element(By.TAG_NAME, "body").text) == {"error": "not found"}
