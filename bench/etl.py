@@ -10,8 +10,10 @@ about a medium-scale day of leads, tickets, chats and campaign sends (etl/demo_d
 from __future__ import annotations
 
 import argparse
+import logging
 import resource
 import secrets
+import shutil
 import sys
 import tempfile
 import time
@@ -37,13 +39,23 @@ def _report(label: str, result, rows_in: int) -> None:
         print(f"  {stage:<20} {seconds:7.1f}s {rate}")
 
 
+def _data_rows(path: Path) -> int:
+    with path.open("rb") as handle:
+        return max(sum(1 for _ in handle) - 1, 0)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--database-url", default=None, help="admin URL of a server to use")
     parser.add_argument("--keep", action="store_true", help="keep the scratch database")
+    parser.add_argument("--landing", type=Path, default=None,
+                        help="copy this already generated landing folder instead of generating")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log every step's timing")
     args = parser.parse_args()
+    if args.verbose:
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
     from etl.demo_data import generate
     from etl.demo_data.live import drop_batch
@@ -62,12 +74,18 @@ def main() -> None:
         with tempfile.TemporaryDirectory() as tmp:
             landing = Path(tmp)
             started = time.perf_counter()
-            summary = generate(landing, scale=args.scale, seed=args.seed, progress=False)
-            seconds = time.perf_counter() - started
-            print(f"generate {args.scale}: {summary.total_rows:,} rows in {seconds:.1f}s "
-                  f"({summary.total_rows / seconds:,.0f} rows/s), peak {_peak_mb():.0f} MB")
+            if args.landing:
+                shutil.copytree(args.landing, landing, dirs_exist_ok=True)
+                total_rows = sum(_data_rows(f) for f in landing.rglob("*.csv"))
+                print(f"copied {args.landing}: {total_rows:,} rows in {time.perf_counter() - started:.1f}s")
+            else:
+                summary = generate(landing, scale=args.scale, seed=args.seed, progress=False)
+                total_rows = summary.total_rows
+                seconds = time.perf_counter() - started
+                print(f"generate {args.scale}: {total_rows:,} rows in {seconds:.1f}s "
+                      f"({total_rows / seconds:,.0f} rows/s), peak {_peak_mb():.0f} MB")
             database = Database().bind(url)
-            _report("full build", run_pipeline(database, landing, triggered_by="bench"), summary.total_rows)
+            _report("full build", run_pipeline(database, landing, triggered_by="bench"), total_rows)
             batch = drop_batch(database, landing, volume=DAY_VOLUME, seed=args.seed)
             new_rows = sum(batch.rows.values())
             print(f"one day's events: {new_rows:,} new rows in {len(batch.files)} files")

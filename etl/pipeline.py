@@ -29,8 +29,9 @@ from sqlalchemy.exc import DBAPIError
 
 from dashboard.db import Database
 from etl.bronze import load_landing
-from etl.gold import build_gold
-from etl.identity import build_identity
+from etl.gold import build_gold, mark_gold_pending, pending_since
+from etl.identity import build_identity, identity_inputs_changed
+from etl.identity.store import IDENTITY_TABLES
 from etl.quality import QualityReport, run_checks, store_results
 from etl.runs import JobAlreadyRunning, RunRecorder, recorded_run
 from etl.silver import build_silver
@@ -71,6 +72,7 @@ class _Stages:
         self.full = full
         self.recorder = recorder
         self.result = result
+        self.changed_tables: set[str] = set()
 
     def _record(self, rows: dict[str, int]) -> None:
         for table, count in rows.items():
@@ -97,14 +99,23 @@ class _Stages:
 
     def silver(self) -> None:
         with self.database.engine.begin() as conn:
-            rows, quarantined = build_silver(conn, full=self.full)
+            build = build_silver(conn, full=self.full)
+            rows = dict(build.rows)
             # Master ids are part of silver: they change in the same transaction as the records.
-            rows.update(build_identity(conn))
+            if identity_inputs_changed(conn, build, full=self.full):
+                rows.update(build_identity(conn))
+                build.rebuilt += list(IDENTITY_TABLES)
+                build.touch(date.min)  # every customer's roll-up may have moved
+            # Gold still pending from an earlier run (say, blocked by a check): check everything
+            # again, not just what changed now.
+            recheck_all = pending_since(conn) is not None
+            mark_gold_pending(conn, build.since_day)
+        self.changed_tables = build.changed
         self._record(rows)
-        if quarantined:
-            self._record({"bronze.quarantine": quarantined})
-        self.result.quarantined += quarantined
-        self.check("silver")
+        if build.quarantined:
+            self._record({"bronze.quarantine": build.quarantined})
+        self.result.quarantined += build.quarantined
+        self.check("silver", tables=None if self.full or recheck_all else self.changed_tables)
 
     def gold(self) -> None:
         # The gold checks run before the commit, so a critical failure rolls gold back; their
@@ -112,7 +123,11 @@ class _Stages:
         report: QualityReport | None = None
         try:
             with self.database.engine.begin() as conn:
-                rows, window = build_gold(conn)
+                built = build_gold(conn, full=self.full)
+                if built is None:
+                    log.info("gold: nothing changed since the last build")
+                    return
+                rows, window = built
                 report = run_checks(conn, "gold", self.recorder.run_id, store=False)
                 if report.critical_failures:
                     raise QualityGateFailed("gold", report)
@@ -122,10 +137,11 @@ class _Stages:
         self._record(rows)
         self.result.as_of = window.as_of
 
-    def check(self, stage: str) -> None:
-        """Run and store the checks of `stage`; QualityGateFailed on a critical failure."""
+    def check(self, stage: str, *, tables: set[str] | None = None) -> None:
+        """Run and store the checks of `stage` (of `tables` only, when given); QualityGateFailed on a
+        critical failure."""
         with self.database.engine.begin() as conn:
-            report = run_checks(conn, stage, self.recorder.run_id, store=False)
+            report = run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables)
         self._store(report)
         if report.critical_failures:
             raise QualityGateFailed(stage, report)

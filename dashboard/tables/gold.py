@@ -99,7 +99,7 @@ class SupportDaily(Base):
 
 
 class Customer360(Base):
-    """One row per account: the figures its 360 view and the top-account lists read."""
+    """One row per customer (master account): the figures its 360 view and the top-account lists read."""
 
     __tablename__ = "customer_360"
     __table_args__ = (
@@ -107,7 +107,7 @@ class Customer360(Base):
         {"schema": "gold"},
     )
 
-    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # silver.account_master.master_account_id
     account_name: Mapped[str] = mapped_column(Text)
     parent_account_id: Mapped[str | None] = mapped_column(Text)
     segment: Mapped[str] = mapped_column(Text)
@@ -129,6 +129,11 @@ class Customer360(Base):
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     mrr_usd_year_ago: Mapped[Decimal] = mapped_column(Money, default=0)  # 365 days before as-of, at that day's rate
     mrr_yoy_growth_pct: Mapped[float | None] = mapped_column(Double)  # empty when there was no MRR a year ago
+    # The regional accounts identity resolution linked into this customer, their regions, and
+    # the weakest link's confidence (100 for a lone account).
+    regional_account_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    regions: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    identity_confidence: Mapped[int] = mapped_column(Integer, default=100)
     # Filled by the intelligence jobs (churn, health, engagement, lifetime value); empty until then.
     churn_risk_score: Mapped[float | None] = mapped_column(Double)
     risk_level: Mapped[str | None] = mapped_column(Text)

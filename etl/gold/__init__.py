@@ -52,6 +52,9 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql"),
 )
 
+# Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
+WRITTEN_BY_JOBS: tuple[str, ...] = ("gold.account_scores",)
+
 
 def data_window(conn: Connection) -> DataWindow:
     """First and last FX rate day in silver; NoDataWindow if there are no rates."""
@@ -62,9 +65,38 @@ def data_window(conn: Connection) -> DataWindow:
     return DataWindow(first_day, as_of)
 
 
-def build_gold(conn: Connection) -> tuple[dict[str, int], DataWindow]:
-    """Rebuild every gold table in the caller's transaction; (rows per table, window)."""
+PENDING = {"source": "gold", "dataset": "pending_since"}
+
+
+def mark_gold_pending(conn: Connection, since_day: date | None) -> None:
+    """Record, in silver's transaction, that gold must be refreshed from `since_day` on (kept at
+    the earliest pending day until a gold build commits, so a killed gold run is redone)."""
+    if since_day is None:
+        return
+    conn.execute(text(
+        "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:source, :dataset, :v) "
+        "ON CONFLICT (source, dataset) DO UPDATE "
+        "SET value = LEAST(app.source_watermark.value, excluded.value), updated_at = now()"),
+        {**PENDING, "v": since_day.isoformat()})
+
+
+def pending_since(conn: Connection) -> date | None:
+    """The earliest day gold must be refreshed from; None when gold is up to date."""
+    value = conn.execute(text("SELECT value FROM app.source_watermark WHERE source = :source AND dataset = :dataset"),
+                         PENDING).scalar()
+    return date.fromisoformat(value) if value else None
+
+
+def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], DataWindow] | None:
+    """Refresh gold in the caller's transaction: (rows per table, window), or None when silver
+    has not changed since the last build (and not `full`)."""
+    since = pending_since(conn)
+    if since is None and not full:
+        return None
     window = data_window(conn)
-    log.info("gold: data window %s to %s", window.first_day, window.as_of)
+    log.info("gold: data window %s to %s, changes from %s", window.first_day, window.as_of,
+             "the start" if full or since is None else since)
     params = {"first_day": window.first_day, "as_of": window.as_of}
-    return run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False), window
+    rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False)
+    conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset = :dataset"), PENDING)
+    return rows, window

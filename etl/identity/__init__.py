@@ -31,6 +31,22 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame | None = None, *, entit
     raise ValueError(f"entity must be 'person' or 'company', not {entity!r}")
 
 
+def identity_inputs_changed(conn, build, *, full: bool = False) -> bool:
+    """Whether the master ids must be worked out again: the accounts, the contacts or the manual
+    overrides changed since they were (the overrides' fingerprint is stored as it is read)."""
+    from sqlalchemy import text
+
+    overrides = conn.execute(text("SELECT count(*) || '/' || COALESCE(max(id), 0) FROM app.account_link_override")
+                             ).scalar_one()
+    stored = conn.execute(text("SELECT value FROM app.source_watermark WHERE source = 'identity' "
+                               "AND dataset = 'app.account_link_override'")).scalar()
+    conn.execute(text(
+        "INSERT INTO app.source_watermark (source, dataset, value) VALUES ('identity', 'app.account_link_override', :v) "
+        "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"), {"v": overrides})
+    return (full or stored != overrides or bool({"silver.accounts", "silver.contacts"} & build.changed)
+            or conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM silver.account_master)")).scalar_one())
+
+
 def build_identity(target):
     """Rebuild silver.contact_master and silver.account_master from silver (see etl.identity.store)."""
     from etl.identity.store import build_identity as build
@@ -38,4 +54,4 @@ def build_identity(target):
     return build(target)
 
 
-__all__ = ["link_records", "build_identity"]
+__all__ = ["link_records", "build_identity", "identity_inputs_changed"]

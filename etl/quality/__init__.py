@@ -353,11 +353,20 @@ def store_results(conn: Connection, report: QualityReport) -> int:
     return len(report.results)
 
 
-def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool = True) -> QualityReport:
-    """Run every check of `stage` against the current tables; store the results unless told not to."""
+def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool = True,
+               tables: set[str] | None = None) -> QualityReport:
+    """Run every check of `stage` against the current tables; store the results unless told not to.
+
+    With `tables`, only the checks of those tables (or of a child whose parent is one of them)
+    and the cheap load-level checks run: an incremental refresh re-checks what it changed.
+    """
     started = time.perf_counter()
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
-    report = QualityReport(stage, run_id, evaluate(conn, checks_for(stage)))
+    checks = checks_for(stage)
+    if tables is not None:
+        checks = [c for c in checks if c.kind in ("freshness", "quarantine", "usd_naming") or c.table in tables
+                  or c.params.get("parent") in tables]
+    report = QualityReport(stage, run_id, evaluate(conn, checks))
     report.seconds = round(time.perf_counter() - started, 3)
     if store:
         store_results(conn, report)

@@ -33,8 +33,10 @@ To add a source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS be
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -93,11 +95,12 @@ class CleanTable:
             raise ValueError(f"{qualified_name(target)}: no source for columns {unmapped}")
         return source_columns, cast_columns
 
-    def _source(self, source_columns: list[str]) -> str:
+    def _source(self, source_columns: list[str], *, delta: bool = False) -> str:
         trimmed = ",\n               ".join(
             f"NULLIF(btrim(b.{_q(name)}), '') AS {_q(name)}" for name in source_columns)
+        since = "\n        WHERE b._load_id > :since" if delta else ""
         return (f"(SELECT b._load_id, b._row_number,\n               {trimmed}\n"
-                f"        FROM bronze.{_q(self.source)} b)")
+                f"        FROM bronze.{_q(self.source)} b{since})")
 
     def _checks(self, cast_columns: list[Any]) -> list[tuple[str, str]]:
         """(condition that holds for a good value, reason when it does not) per check."""
@@ -115,8 +118,9 @@ class CleanTable:
                                f"format('invalid {label} %L in column {column.name}', {_q(column.name)})"))
         return checks
 
-    def quarantine_sql(self) -> str:
-        """INSERT into bronze.quarantine of the rows that fail a check, with every reason."""
+    def quarantine_sql(self, *, delta: bool = False) -> str:
+        """INSERT into bronze.quarantine of the rows that fail a check, with every reason
+        (with `delta`, only of the bronze loads after `:since`)."""
         source_columns, cast_columns = self._columns()
         checks = self._checks(cast_columns)
         if not checks:
@@ -127,13 +131,20 @@ class CleanTable:
         return f"""
 INSERT INTO bronze.quarantine (load_file_id, dataset, stage, source_file, row_number, raw, reason)
 SELECT c._load_id, '{self.source}', 'silver', lf.file_name, c._row_number, {raw}, {reason}
-FROM {self._source(source_columns)} c
+FROM {self._source(source_columns, delta=delta)} c
 LEFT JOIN bronze.load_file lf ON lf.id = c._load_id
 WHERE {failed}
 """
 
     def insert_sql(self) -> str:
         """INSERT of the newest good version of every key, typed, with derived and USD columns."""
+        target = self.table
+        return f"INSERT INTO {qualified_name(target)} ({', '.join(_q(c.name) for c in target.columns)})\n" \
+            + self.select_sql()
+
+    def select_sql(self, *, delta: bool = False) -> str:
+        """SELECT of the newest good version of every key (with `delta`, among the bronze loads
+        after `:since` only), in the silver table's column order."""
         target = self.table
         source_columns, cast_columns = self._columns()
         checks = self._checks(cast_columns)
@@ -165,9 +176,7 @@ WHERE {failed}
         for column in target.columns:
             name = column.name
             if name in self.usd:
-                amount = self.usd[name].amount
-                amount = f"t.{_q(amount)}" if amount.isidentifier() else amount
-                outputs.append(f"({amount}) * fx.usd_per_unit")
+                outputs.append(f"({self._amount(name)}) * fx.usd_per_unit")
             elif self.usd and name in FX_COLUMNS:
                 outputs.append(fx_outputs[name])
             elif name in self.derived:
@@ -176,16 +185,65 @@ WHERE {failed}
                 outputs.append(f"t.{_q(name)}")
         join_sql = "\n".join(joins)
         return f"""
-INSERT INTO {qualified_name(target)} ({", ".join(_q(c.name) for c in target.columns)})
-SELECT {", ".join(outputs)}
+SELECT {", ".join(f"{sql} AS {_q(c.name)}" for sql, c in zip(outputs, target.columns, strict=True))}
 FROM (
     SELECT DISTINCT ON ({", ".join(key)})
            {typed}
-    FROM {self._source(source_columns)} src
+    FROM {self._source(source_columns, delta=delta)} src
     WHERE {passed}
     ORDER BY {", ".join(order)}
 ) t
 {join_sql}
+"""
+
+    def _amount(self, column: str) -> str:
+        amount = self.usd[column].amount
+        return f"t.{_q(amount)}" if amount.isidentifier() else amount
+
+    def upsert_sql(self) -> str:
+        """Merge the rows of the temporary table `silver_delta` into the silver table: a key's
+        row is replaced when the incoming version wins by the rule of the full build (the
+        newest `updated_at`, NULL losing to any date; then the newest load, which is always the
+        incoming one)."""
+        target = self.table
+        columns = [_q(c.name) for c in target.columns]
+        key = [_q(c.name) for c in target.primary_key.columns]
+        updates = ", ".join(f"{c} = excluded.{c}" for c in columns if c not in key)
+        wins = ""
+        if "updated_at" in target.columns and "updated_at" in self._columns()[0]:
+            current = f"{qualified_name(target)}.updated_at"
+            wins = f"\nWHERE {current} IS NULL OR excluded.updated_at >= {current}"
+        action = f"DO UPDATE SET {updates}{wins}" if updates else "DO NOTHING"
+        return (f"INSERT INTO {qualified_name(target)} ({', '.join(columns)})\n"
+                f"SELECT {', '.join(columns)} FROM silver_delta\n"
+                f"ON CONFLICT ({', '.join(key)}) {action}")
+
+    def reconvert_sql(self) -> str:
+        """UPDATE of the USD and rate columns of the rows whose rate changed: those in a currency of
+        `fx_changed(currency, since)` whose transaction day is on or after `since` (every row of
+        the currency when converted at the as-of rate)."""
+        target = self.table
+        currency, day = self._fx()
+        key = [_q(c.name) for c in target.primary_key.columns]
+        on_day = ("fx_bounds.last_day" if day is None else
+                  f"LEAST(GREATEST({day}, fx_bounds.first_day), fx_bounds.last_day) AND {day} IS NOT NULL")
+        since = "" if day is None else f" AND {day} >= ch.since"
+        sets = [f"{_q(name)} = ({self._amount(name)}) * c.usd_per_unit" for name in self.usd]
+        sets += ["fx_rate = c.usd_per_unit", "fx_rate_date = c.rate_date",
+                 "fx_rate_is_fallback = CASE WHEN c.rate_date IS NOT NULL THEN c.rate_date <> c.tday END"]
+        return f"""
+WITH c AS (
+    SELECT {", ".join(f"t.{k}" for k in key)}, fx.usd_per_unit, fx.rate_date,
+           {day or 'fx_bounds.last_day'} AS tday
+    FROM {qualified_name(target)} t
+    JOIN fx_changed ch ON ch.currency = t.{_q(currency)}
+    CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day FROM silver.fx_rates_daily) fx_bounds
+    {self.lookup}
+    LEFT JOIN silver.fx_rates_daily fx ON fx.currency = t.{_q(currency)} AND fx.day = {on_day}
+    WHERE true{since}
+)
+UPDATE {qualified_name(target)} AS t SET {", ".join(sets)}
+FROM c WHERE {" AND ".join(f"t.{k} = c.{k}" for k in key)}
 """
 
     def _fx(self) -> tuple[str, str | None]:
@@ -279,6 +337,32 @@ EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
     "silver.opportunity_line_items": ("crm_opportunities",),  # converted at their deal's day
 }
 WATERMARK_SOURCE = "silver"
+# Not business dates: a record's version stamp and the day of the rate used.
+_NOT_BUSINESS_DAYS = {"updated_at", "fx_rate_date"}
+
+
+@dataclass
+class SilverBuild:
+    """What a silver build did.
+
+    `since_day` is the earliest business day that any inserted or changed record, or any
+    changed FX rate, touches: gold rows before it cannot have changed. None when nothing
+    changed; `date.min` after a rebuild of everything.
+    """
+
+    rows: dict[str, int]
+    quarantined: int
+    rebuilt: list[str] = field(default_factory=list)  # tables rebuilt whole
+    merged: dict[str, int] = field(default_factory=dict)  # tables merged by key: incoming rows
+    since_day: date | None = None
+
+    @property
+    def changed(self) -> set[str]:
+        return set(self.rebuilt) | {name for name, n in self.merged.items() if n}
+
+    def touch(self, day: date | None) -> None:
+        if day is not None:
+            self.since_day = day if self.since_day is None else min(self.since_day, day)
 
 
 def step_inputs(step: Step) -> tuple[str, ...]:
@@ -299,39 +383,167 @@ def _input_fingerprints(conn: Connection) -> dict[str, str]:
     return {dataset: f"{newest}/{loads}" for dataset, newest, loads in rows}
 
 
-def build_silver(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], int]:
-    """Rebuild, in the caller's transaction, the silver tables whose bronze inputs changed
-    since their last build (every table when `full`).
+def _newest_load(fingerprint: str | None, dataset: str) -> int | None:
+    """The newest bronze load id of `dataset` recorded in a stored table fingerprint."""
+    for part in (fingerprint or "").split(";"):
+        name, _, value = part.partition("=")
+        if name == dataset and value != "-":
+            return int(value.split("/")[0])
+    return None
 
-    A table is rebuilt whole from all of its bronze rows, so the newest version of each key
-    still wins; tables whose inputs did not change are left as they are. Each table's input
-    fingerprint is stored in app.source_watermark in the same transaction, so a killed run
-    leaves neither the tables nor the fingerprints half-updated.
-    Returns (rows per silver table, rows quarantined by this stage).
+
+def _business_days(table: Table) -> list[str]:
+    return [c.name for c in table.columns
+            if isinstance(c.type, Date | DateTime) and c.name not in _NOT_BUSINESS_DAYS]
+
+
+def _day(alias: str, column: Any) -> str:
+    return f"CAST({alias}.{_q(column)} AS date)"
+
+
+def delta_since_sql(step: CleanTable) -> str:
+    """The earliest business day touched by the rows of `silver_delta` that the merge will add or
+    change: every date of a new key; of a changed key, the old and new values of the dates
+    that changed, and all its dates (old and new) when anything else changed too."""
+    table = step.table
+    key = [c.name for c in table.primary_key.columns]
+    days = _business_days(table)
+    skip = set(key) | set(days) | _NOT_BUSINESS_DAYS | set(FX_COLUMNS) | set(step.usd)
+    others = [c.name for c in table.columns if c.name not in skip]
+    all_days = ", ".join(f"{_day(a, d)}" for d in days for a in ("o", "n")) or "NULL"
+    changed_days = ", ".join(
+        f"CASE WHEN o.{_q(d)} IS DISTINCT FROM n.{_q(d)} THEN LEAST({_day('o', d)}, {_day('n', d)}) END"
+        for d in days) or "NULL"
+    new_days = ", ".join(_day("n", d) for d in days) or "NULL"
+    differs = (f"ROW({', '.join(f'o.{_q(c)}' for c in others)}) IS DISTINCT FROM "
+               f"ROW({', '.join(f'n.{_q(c)}' for c in others)})") if others else "false"
+    return f"""
+SELECT min(CASE WHEN o.{_q(key[0])} IS NULL THEN LEAST({new_days})
+                WHEN {differs} THEN LEAST({all_days})
+                ELSE LEAST({changed_days}) END)
+FROM silver_delta n
+LEFT JOIN {qualified_name(table)} o ON {" AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in key)}
+"""
+
+
+def _merge(conn: Connection, step: CleanTable, since: int, build: SilverBuild) -> None:
+    """Quarantine and merge by key the bronze rows of `step` loaded after load `since`."""
+    name = qualified_name(step.table)
+    started = time.perf_counter()
+    params = {"since": since}
+    conn.execute(text(step.quarantine_sql(delta=True)), params)
+    conn.execute(text("CREATE TEMPORARY TABLE silver_delta ON COMMIT DROP AS " + step.select_sql(delta=True)),
+                 params)
+    incoming = int(conn.scalar(text("SELECT count(*) FROM silver_delta")) or 0)
+    if incoming:
+        build.touch(conn.scalar(text(delta_since_sql(step))))
+        conn.execute(text(step.upsert_sql()))
+    conn.execute(text("DROP TABLE silver_delta"))
+    build.merged[name] = incoming
+    log.info("silver: %s merged %d incoming rows in %.2fs", name, incoming, time.perf_counter() - started)
+
+
+def _snapshot_fx(conn: Connection) -> None:
+    conn.execute(text("CREATE TEMPORARY TABLE fx_before ON COMMIT DROP AS "
+                      "SELECT currency, day, usd_per_unit, rate_date FROM silver.fx_rates_daily"))
+
+
+def _reconvert(conn: Connection, steps: list[Step], build: SilverBuild) -> None:
+    """After the daily FX table changed: per currency, the first day whose rate changed, and
+    new USD amounts for the merged tables' rows on or after it."""
+    conn.execute(text("""
+        CREATE TEMPORARY TABLE fx_changed ON COMMIT DROP AS
+        SELECT COALESCE(n.currency, o.currency) AS currency, min(COALESCE(n.day, o.day)) AS since
+        FROM silver.fx_rates_daily n
+        FULL JOIN fx_before o ON o.currency = n.currency AND o.day = n.day
+        WHERE n.usd_per_unit IS DISTINCT FROM o.usd_per_unit OR n.rate_date IS DISTINCT FROM o.rate_date
+        GROUP BY 1"""))
+    build.touch(conn.scalar(text("SELECT min(since) FROM fx_changed")))
+    # A currency's days before the old first rate day took the first rate: when the window
+    # grows backwards every row of it may change.
+    conn.execute(text("""
+        UPDATE fx_changed SET since = '-infinity'
+        WHERE (SELECT min(day) FROM fx_before) IS DISTINCT FROM (SELECT min(day) FROM silver.fx_rates_daily)"""))
+    for step in steps:
+        if isinstance(step, CleanTable) and step.usd:
+            started = time.perf_counter()
+            updated = conn.execute(text(step.reconvert_sql())).rowcount
+            log.info("silver: %s re-converted %d rows in %.2fs", qualified_name(step.table), updated,
+                     time.perf_counter() - started)
+    conn.execute(text("DROP TABLE fx_changed"))
+    conn.execute(text("DROP TABLE fx_before"))
+
+
+def _plan(step: Step, stored: str | None, current: dict[str, str], full: bool) -> str:
+    """"skip", "merge" or "rebuild" for one silver step (see `build_silver`)."""
+    inputs = step_inputs(step)
+    if not full and stored == ";".join(f"{d}={current.get(d, '-')}" for d in inputs):
+        return "skip"
+    if full or stored is None or not isinstance(step, CleanTable) or _newest_load(stored, step.source) is None:
+        return "rebuild"
+    extras = [d for d in inputs if d not in (step.source, "billing_fx_rates")]
+    if any(_newest_load(stored, d) != _newest_load(f"{d}={current.get(d, '-')}", d) for d in extras):
+        return "rebuild"  # e.g. line items, converted at their deal's day: the deals changed
+    return "merge"
+
+
+def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
+    """Bring silver up to date with bronze, in the caller's transaction.
+
+    Each table records the bronze loads it has seen (in app.source_watermark, in the same
+    transaction, so a killed run leaves neither tables nor watermarks half-updated):
+      * a table whose inputs did not change is left alone;
+      * a `CleanTable` whose own dataset got new loads is merged by key with just those
+        loads' rows, by the same newest-version rule as a full build, so the result equals a
+        rebuild; when the FX feed changed, its rows on or after the first changed rate day
+        are converted again;
+      * any other changed table (the daily FX table, a table seen for the first time) and,
+        with `full`, every table is rebuilt whole from all of its bronze rows.
     """
     current = _input_fingerprints(conn)
     stored = dict(conn.execute(text("SELECT dataset, value FROM app.source_watermark WHERE source = :s"),
                                {"s": WATERMARK_SOURCE}).all())
     fingerprints = {qualified_name(step.table): ";".join(f"{d}={current.get(d, '-')}" for d in step_inputs(step))
                     for step in SILVER_STEPS}
-    changed = [step for step in SILVER_STEPS
-               if full or stored.get(qualified_name(step.table)) != fingerprints[qualified_name(step.table)]]
-    sources = [step.source for step in changed if isinstance(step, CleanTable)]
-    if sources:
-        conn.execute(text("DELETE FROM bronze.quarantine WHERE stage = 'silver' AND dataset = ANY(:d)"),
-                     {"d": sources})
-    rows = run_steps(conn, changed, {}, stage="silver", truncate=True) if changed else {}
+    plan = {qualified_name(step.table): _plan(step, stored.get(qualified_name(step.table)), current, full)
+            for step in SILVER_STEPS}
+    build = SilverBuild(rows={}, quarantined=0)
+    conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
+    conn.execute(text("SET LOCAL work_mem = '256MB'"))
     for step in SILVER_STEPS:
         name = qualified_name(step.table)
-        if name not in rows:
-            rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
+        if plan[name] == "merge":
+            since = _newest_load(stored[name], step.source)
+            if since != _newest_load(fingerprints[name], step.source):
+                _merge(conn, step, since, build)
+            else:
+                build.merged[name] = 0
+        elif plan[name] == "rebuild":
+            reconvert = name == "silver.fx_rates_daily" and name in stored and not full
+            if reconvert:
+                _snapshot_fx(conn)
+            if isinstance(step, CleanTable):
+                conn.execute(text("DELETE FROM bronze.quarantine WHERE stage = 'silver' AND dataset = :d"),
+                             {"d": step.source})
+            run_steps(conn, [step], {}, stage="silver", truncate=True)
+            build.rebuilt.append(name)
+            if reconvert:
+                # The tables merged below keep their rows: convert those whose rate changed.
+                _reconvert(conn, [s for s in SILVER_STEPS if plan[qualified_name(s.table)] == "merge"], build)
+            elif name != "silver.fx_rates_daily":
+                build.since_day = date.min  # a whole table may have changed: so may all of gold
+    for step in SILVER_STEPS:
+        name = qualified_name(step.table)
+        if name in build.merged:
+            conn.execute(text(f"ANALYZE {name}"))
+        build.rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
         conn.execute(text(
             "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:s, :d, :v) "
             "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"),
             {"s": WATERMARK_SOURCE, "d": name, "v": fingerprints[name]})
-    log.info("silver: rebuilt %d of %d tables (%s)", len(changed), len(SILVER_STEPS),
-             "full rebuild" if full else "inputs changed")
-    quarantined = int(conn.scalar(text("SELECT count(*) FROM bronze.quarantine WHERE stage = 'silver'")) or 0)
-    if quarantined:
-        log.info("silver: %d rows quarantined", quarantined)
-    return rows, quarantined
+    log.info("silver: rebuilt %d and merged %d of %d tables%s", len(build.rebuilt), len(build.merged),
+             len(SILVER_STEPS), " (full rebuild)" if full else "")
+    build.quarantined = int(conn.scalar(text("SELECT count(*) FROM bronze.quarantine WHERE stage = 'silver'")) or 0)
+    if build.quarantined:
+        log.info("silver: %d rows quarantined", build.quarantined)
+    return build

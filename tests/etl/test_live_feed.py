@@ -70,3 +70,47 @@ def test_incremental_refresh_equals_a_full_rebuild(scratch_db, tmp_path: Path) -
     assert _silver_and_gold_checksums(scratch_db) == after_incremental
     assert _scalar(scratch_db, "SELECT string_agg(xmin::text, ',' ORDER BY account_id) "
                                "FROM silver.accounts") != accounts_version
+
+
+def test_merging_changed_records_and_rates_equals_a_full_rebuild(scratch_db, tmp_path: Path) -> None:
+    """Newer and older versions of existing keys, a corrected FX rate, a new rate day and a bad row
+    arrive after the first build: the merge by key gives exactly what a rebuild gives."""
+    from etl.datasets import dataset
+    from tests.etl.tiny_landing import ACCOUNTS, INVOICES, SUBSCRIPTIONS, TICKETS, write_csv
+
+    landing = write_tiny_landing(tmp_path / "landing")
+    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+
+    def drop(system: str, name: str, rows: list[list[str]]) -> None:
+        write_csv(landing / system / f"{name}_later.csv", dataset(system, name).columns, rows)
+
+    # EUR gets the missing 5th (it took the 4th's 1.08) and everyone gets the 11th.
+    drop("billing", "fx_rates", [["2025-03-05", "EUR", "1.09"], ["2025-03-11", "EUR", "1.21"],
+                                 ["2025-03-11", "ZAR", "0.0511"], ["2025-03-11", "USD", "1.0"]])
+    acc3 = [*ACCOUNTS[3][:5], "Europe", *ACCOUNTS[3][6:14], "2025-03-09T00:00:00Z"]
+    stale_acc1 = [*ACCOUNTS[1][:5], "Asia", *ACCOUNTS[1][6:14], "2025-02-15T00:00:00Z"]  # older: loses
+    drop("crm", "accounts", [acc3, stale_acc1])
+    inv1_paid = [*INVOICES[0][:7], "paid", "2025-03-09T08:00:00Z", "false", "2025-03-09T08:00:00Z"]
+    drop("billing", "invoices", [inv1_paid])
+    sub1_ended = [*SUBSCRIPTIONS[0][:4], "2025-03-09", *SUBSCRIPTIONS[0][5:7], "cancelled", "2025-03-09T00:00:00Z"]
+    drop("crm", "subscriptions", [sub1_ended])
+    bad_ticket = ["TCK-9", *TICKETS[0][1:3], "31/02/2025", *TICKETS[0][4:]]
+    drop("support", "tickets", [bad_ticket, ["TCK-10", *TICKETS[0][1:]]])
+
+    incremental = run_pipeline(scratch_db, landing, triggered_by="test")
+    assert incremental.status == "success", incremental.error
+    assert _scalar(scratch_db, "SELECT region FROM silver.accounts WHERE account_id = 'ACC-3'") == "Europe"
+    assert _scalar(scratch_db, "SELECT region FROM silver.accounts WHERE account_id = 'ACC-1'") == "Europe"
+    assert _scalar(scratch_db, "SELECT amount_usd FROM silver.invoices WHERE invoice_id = 'INV-1'") == 218
+    assert _scalar(scratch_db, "SELECT count(*) FROM bronze.quarantine WHERE dataset = 'support_tickets' "
+                               "AND reason LIKE '%31/02/2025%'") == 1
+    assert str(_scalar(scratch_db, "SELECT max(day) FROM gold.daily_kpi")) == "2025-03-11"
+    after_incremental = _silver_and_gold_checksums(scratch_db)
+    quarantine = _scalar(scratch_db, "SELECT string_agg(dataset || row_number || reason, ',' ORDER BY 1) "
+                                     "FROM bronze.quarantine")
+
+    full = run_pipeline(scratch_db, landing, triggered_by="test", full=True)
+    assert full.status == "success", full.error
+    assert _silver_and_gold_checksums(scratch_db) == after_incremental
+    assert _scalar(scratch_db, "SELECT string_agg(dataset || row_number || reason, ',' ORDER BY 1) "
+                               "FROM bronze.quarantine") == quarantine

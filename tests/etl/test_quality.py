@@ -301,6 +301,10 @@ def test_critical_failure_after_silver_keeps_previous_gold(scratch_db: Database,
     assert (stored["silver.tickets.csat.range"].status, stored["silver.tickets.csat.range"].severity) == (
         "fail", "critical")
     assert not [r for r in stored.values() if r.stage == "gold"]  # gold never ran
+    # Nothing new landed, but the bad row is still in silver: the next refresh stays blocked.
+    again = run_pipeline(scratch_db, tiny_landing, triggered_by="test-dq")
+    assert again.status == "blocked" and "silver.tickets.csat.range" in again.error
+    assert gold_checksums(scratch_db) == before
 
 
 def test_critical_failure_in_gold_rolls_gold_back(scratch_db: Database, tiny_landing: Path) -> None:
@@ -308,7 +312,7 @@ def test_critical_failure_in_gold_rolls_gold_back(scratch_db: Database, tiny_lan
     _sql(scratch_db, "ALTER TABLE gold.customer_360 ADD COLUMN revenue numeric(18, 2)")
     before = gold_checksums(scratch_db)
 
-    result = run_pipeline(scratch_db, tiny_landing)
+    result = run_pipeline(scratch_db, tiny_landing, full=True)  # gold runs though nothing landed
 
     assert result.status == "blocked" and "after gold" in result.error and "gold.usd_naming" in result.error
     assert gold_checksums(scratch_db) == before

@@ -39,7 +39,7 @@ def build(database: Database, landing: Path) -> None:
     with database.engine.begin() as conn:
         build_silver(conn)
     with database.engine.begin() as conn:
-        build_gold(conn)
+        build_gold(conn, full=True)
 
 
 def rows(database: Database, sql: str, **params) -> pd.DataFrame:

@@ -17,6 +17,10 @@ depends_on = None
 def upgrade() -> None:
     op.add_column('users', sa.Column('account_ids', sa.ARRAY(sa.Text()), server_default='{}', nullable=False),
                   schema='app')
+    op.add_column('customer_360', sa.Column('regional_account_ids', sa.ARRAY(sa.Text()), nullable=False),
+                  schema='gold')
+    op.add_column('customer_360', sa.Column('regions', sa.ARRAY(sa.Text()), nullable=False), schema='gold')
+    op.add_column('customer_360', sa.Column('identity_confidence', sa.Integer(), nullable=False), schema='gold')
     op.create_table('account_scores',
     sa.Column('account_id', sa.Text(), nullable=False),
     sa.Column('churn_risk_score', sa.Double(), nullable=True),
@@ -33,3 +37,5 @@ def upgrade() -> None:
 def downgrade() -> None:
     op.drop_table('account_scores', schema='gold')
     op.drop_column('users', 'account_ids', schema='app')
+    for column in ('identity_confidence', 'regions', 'regional_account_ids'):
+        op.drop_column('customer_360', column, schema='gold')
