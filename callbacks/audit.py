@@ -29,10 +29,10 @@ def _day(value: Any) -> date | None:
 
 
 def parse_filters(actor: Any, action: Any, start: Any, end: Any, text: Any) -> audit.AuditFilters:
-    """Filters from untrusted callback inputs: wrong types and unknown actions are ignored."""
+    """Filters from untrusted callback inputs: wrong types and bad dates are ignored, text is capped."""
     return audit.AuditFilters(
         actor=actor[:MAX_FILTER_TEXT] if isinstance(actor, str) else "",
-        action=action if action in audit.KNOWN_ACTIONS else "",
+        action=action[:MAX_FILTER_TEXT] if isinstance(action, str) else "",
         date_from=_day(start), date_to=_day(end),
         text=text[:MAX_FILTER_TEXT] if isinstance(text, str) else "")
 

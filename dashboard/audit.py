@@ -45,7 +45,8 @@ TOKEN_REVOKED = "token_revoked"
 TOKEN_REFUSED = "token_refused"
 PERMISSION_DENIED = "permission_denied"
 DATA_EXPORTED = "data_export"
-ACTION_EXECUTED = "action_executed"
+ACTION_EXECUTED = "action_execution"
+ALERT_STATUS = "alert_status"
 JOB_RUN_MANUAL = "job_run_manual"
 
 KNOWN_ACTIONS: tuple[str, ...] = (
@@ -53,7 +54,7 @@ KNOWN_ACTIONS: tuple[str, ...] = (
     TOTP_ENROLLED, TOTP_REMOVED, TOTP_FAILED,
     USER_CREATED, USER_UPDATED, USER_DEACTIVATED, USER_REACTIVATED, PASSWORD_RESET, SESSIONS_REVOKED,
     ROLE_CHANGED, TOKEN_CREATED, TOKEN_REVOKED, TOKEN_REFUSED,
-    PERMISSION_DENIED, DATA_EXPORTED, ACTION_EXECUTED, JOB_RUN_MANUAL,
+    PERMISSION_DENIED, DATA_EXPORTED, ACTION_EXECUTED, ALERT_STATUS, JOB_RUN_MANUAL,
 )
 
 
@@ -199,6 +200,12 @@ def iter_events(session: Session, filters: AuditFilters, *, batch: int = 1000) -
         yield _row(event)
 
 
+def known_actions(session: Session) -> list[str]:
+    """Every action name: the known ones and any other found in the trail, for the page's filter."""
+    found = session.scalars(select(AuditEvent.action).group_by(AuditEvent.action))
+    return sorted(set(KNOWN_ACTIONS) | set(found))
+
+
 def known_actors(session: Session, limit: int = 500) -> list[str]:
     """Distinct actors seen in the trail, for the page's user filter."""
     return list(session.scalars(select(AuditEvent.actor).where(AuditEvent.actor != "")
@@ -237,15 +244,14 @@ def csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
 
 
 def filters_from_args(args) -> AuditFilters:
-    """Filters from the export link's query string; bad dates and unknown actions are ignored."""
+    """Filters from the export link's query string; bad dates are ignored."""
     def day(name: str) -> date | None:
         try:
             return date.fromisoformat(args.get(name, "")[:10]) if args.get(name) else None
         except ValueError:
             return None
 
-    action = args.get("action", "")
-    return AuditFilters(actor=args.get("actor", "")[:200], action=action if action in KNOWN_ACTIONS else "",
+    return AuditFilters(actor=args.get("actor", "")[:200], action=args.get("action", "")[:100],
                         date_from=day("from"), date_to=day("to"), text=args.get("text", "")[:200])
 
 

@@ -28,12 +28,12 @@ class AuditIds:
 ID = AuditIds
 
 
-def filters_bar(actors: list[str]) -> dbc.Row:
+def filters_bar(actors: list[str], actions: list[str]) -> dbc.Row:
     """User, action, date range and free-text filters."""
     return dbc.Row([
         dbc.Col(dcc.Dropdown(id=ID.ACTOR, options=actors, placeholder="Any user", clearable=True), md=3),
         dbc.Col(dcc.Dropdown(id=ID.ACTION, options=[{"label": a.replace("_", " "), "value": a}
-                                                     for a in audit.KNOWN_ACTIONS],
+                                                     for a in actions],
                              placeholder="Any action", clearable=True), md=3),
         dbc.Col(dcc.DatePickerRange(id=ID.DATES, display_format="YYYY-MM-DD", clearable=True,
                                     start_date_placeholder_text="From", end_date_placeholder_text="To"), md=3),
@@ -44,7 +44,7 @@ def filters_bar(actors: list[str]) -> dbc.Row:
 
 def layout(**_kwargs: object) -> html.Div:
     with db.session() as session:
-        actors = audit.known_actors(session)
+        actors, actions = audit.known_actors(session), audit.known_actions(session)
     # Always rendered so the callback can update its link; hidden without export_data (the export
     # route checks the permission itself).
     export = dbc.Button("Export CSV", id=ID.EXPORT, href="/admin/audit/export.csv", external_link=True,
@@ -53,7 +53,7 @@ def layout(**_kwargs: object) -> html.Div:
     return html.Div([
         page_header(TITLE, "Who did what, when and from where. Entries can be added, never changed.",
                     controls=export),
-        filters_bar(actors),
+        filters_bar(actors, actions),
         html.Div(id=ID.SUMMARY, className="text-muted small mb-2"),
         dcc.Loading(html.Div(id=ID.RESULTS)),
         dbc.Pagination(id=ID.PAGER, max_value=1, active_page=1, fully_expanded=False,
