@@ -270,6 +270,31 @@ def users_reset_password(email: str) -> None:
     click.echo(f"One-time password for {email} (shown once, must be changed at sign-in): {password}")
 
 
+@users_group.command("deactivate")
+@click.option("--email", required=True)
+def users_deactivate(email: str) -> None:
+    """Deactivate a user: their sessions end and their API tokens are revoked."""
+    _set_active(email, False)
+
+
+@users_group.command("activate")
+@click.option("--email", required=True)
+def users_activate(email: str) -> None:
+    """Reactivate a user (old sessions and tokens stay revoked)."""
+    _set_active(email, True)
+
+
+def _set_active(email: str, active: bool) -> None:
+    from dashboard.users import UserError, set_user_active
+
+    with _database(_settings()).begin() as session:
+        try:
+            set_user_active(session, _user_id(session, email), active, actor="cli")
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"{email} is now {'active' if active else 'deactivated'}.")
+
+
 def _user_id(session, email: str) -> int:
     from sqlalchemy import func, select
 

@@ -107,6 +107,9 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
                                    x_host=settings.proxy_hops)
     server.config.setdefault("WTF_CSRF_CHECK_DEFAULT", False)  # _csrf_gate decides, see above
     server.config["RATELIMIT_STORAGE_URI"] = settings.ratelimit_storage_uri
+    # If a shared store (e.g. redis) is down, keep counting in memory rather than refuse every sign-in.
+    server.config.setdefault("RATELIMIT_IN_MEMORY_FALLBACK_ENABLED", True)
+    server.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     csrf.init_app(server)
     limiter.init_app(server)
     # First of all request hooks: a cross-site callback is refused before anything else looks at it.

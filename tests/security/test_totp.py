@@ -26,6 +26,7 @@ def _enrol(app) -> tuple[int, str, pyotp.TOTP]:
     page = client.get("/account/totp").get_data(as_text=True)
     secret = re.search(r'id="totp-secret">([A-Z2-7]+)<', page).group(1)
     assert "otpauth://totp/" in page and "recommended for administrators" in page
+    assert '<div class="mb-2" id="totp-qr"' in page and "<svg" in page  # drawn locally, no image service
     token = csrf_token(client, "/account/totp")
     wrong = client.post("/account/totp", data={"code": "000000", "csrf_token": token})
     assert wrong.status_code == 400 and user_row(user_id).totp_secret is None

@@ -123,3 +123,25 @@ def test_the_last_administrator_cannot_be_removed(app) -> None:
         with pytest.raises(UserError, match="last active user who can manage users"):
             set_user_active(session, admins[0].id, False, actor="test")
         session.rollback()
+
+
+def test_cli_deactivates_and_reactivates(app, database_url, tmp_path, monkeypatch) -> None:
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("C360_ENV", raising=False)
+    user_id, email = new_user()
+    runner = CliRunner()
+    result = runner.invoke(main, ["users", "deactivate", "--email", email])
+    assert result.exit_code == 0 and "deactivated" in result.output
+    assert sign_in(client_from(app, random_ip()), email).status_code == 401
+    assert runner.invoke(main, ["users", "activate", "--email", email]).exit_code == 0
+    assert sign_in(client_from(app, random_ip()), email).status_code == 302
+    reset = runner.invoke(main, ["users", "reset-password", "--email", email])
+    assert reset.exit_code == 0
+    one_time = reset.output.strip().rsplit(" ", 1)[-1]
+    assert sign_in(client_from(app, random_ip()), email, one_time).status_code == 302
+    assert audit_events("password_reset", target=email)[0].actor == "cli"
