@@ -2,7 +2,7 @@
 
 Authentication is the session cookie or an `Authorization: Bearer` API token (both end up as
 `current_user`). Every endpoint is registered through `api_endpoint`, which declares the
-permission it needs in `ENDPOINT_PERMISSIONS`; the permission matrix test enumerates it.
+permissions it needs in `ENDPOINT_PERMISSIONS`; the permission matrix test enumerates it.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from dashboard.scope import current_scope
 PREFIX = "/api/v1"
 bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
 
-# (method, URL rule) -> permission; filled by `api_endpoint`.
-ENDPOINT_PERMISSIONS: dict[tuple[str, str], str] = {
+# (method, URL rule) -> the permissions it needs, all of them; filled by `api_endpoint`.
+ENDPOINT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
     # The caller's own profile (dashboard.account): any signed-in user or token; the
     # request gate in dashboard.auth answers 401 to anonymous calls under /api/.
-    ("GET", PREFIX + "/me"): AUTHENTICATED,
+    ("GET", PREFIX + "/me"): (AUTHENTICATED,),
 }
 
 
@@ -53,15 +53,17 @@ class ApiError(Exception):
 NOT_FOUND = "not found"
 
 
-def api_endpoint(rule: str, permission: str, *, methods: tuple[str, ...] = ("GET",)) -> Callable[[Callable], Callable]:
-    """Register a view under /api/v1 behind `permission` (401 anonymous, 403 without it)."""
+def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[Callable], Callable]:
+    """Register a view under /api/v1 behind every one of `permissions` (401 anonymous, 403 without)."""
+    if not permissions:
+        raise ValueError(f"{rule} must declare the permission it needs")
 
     def decorator(view: Callable) -> Callable:
         @functools.wraps(view)
         def guarded(**kwargs: Any) -> Any:
             if not getattr(current_user, "is_authenticated", False):
                 return jsonify(error="authentication required"), 401
-            if not permission_granted(permission, target=f"api:{PREFIX}{rule}"):
+            if not all(permission_granted(p, target=f"api:{PREFIX}{rule}") for p in permissions):
                 return jsonify(error="forbidden"), 403
             try:
                 return view(**kwargs)
@@ -69,7 +71,7 @@ def api_endpoint(rule: str, permission: str, *, methods: tuple[str, ...] = ("GET
                 return jsonify(error=exc.message), exc.status
 
         for method in methods:
-            ENDPOINT_PERMISSIONS[(method, PREFIX + rule)] = permission
+            ENDPOINT_PERMISSIONS[(method, PREFIX + rule)] = permissions
         bp.add_url_rule(rule, view.__name__, guarded, methods=list(methods))
         return guarded
 
@@ -190,7 +192,7 @@ def morning_coffee_kpis() -> Any:
     }))
 
 
-@api_endpoint("/exports/accounts.csv", EXPORT_DATA)
+@api_endpoint("/exports/accounts.csv", VIEW_CUSTOMER360, EXPORT_DATA)
 def export_accounts_csv() -> Response:
     """The caller's accounts as CSV: scoped, masked, formulas neutralised, and audited."""
     filters = _account_filters()
