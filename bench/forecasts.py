@@ -77,7 +77,7 @@ def usage_frame(accounts: int, seed: int, days: int = 90) -> pd.DataFrame:
     users[planted] = users[planted] * 6 + 20
     calls = rng.poisson(level[:, None] * weekday[None, :] * 40).astype(float)
     return pd.DataFrame({"account_id": np.repeat(np.arange(accounts), days), "day": np.tile(calendar, accounts),
-                         "active_users": users.ravel(), "api_calls": calls.ravel()})
+                         "active_users": users.ravel(), "api_calls": calls.ravel(), "planted": planted.ravel()})
 
 
 def run_forecasts(args: Namespace) -> None:
@@ -104,6 +104,12 @@ def run_anomalies(args: Namespace) -> None:
         found, timing = timed(lambda f=frame, s=spec: detect_anomalies(f, s, as_of=AS_OF))
         print(f"  {spec.metric:12s} daily, last 7 days  {timing.text(TARGET_ANOMALY_SECONDS)}; "
               f"{len(found):,} anomalies ({dict(Counter(found['severity']))})")
+        if spec.metric == "active_users":
+            planted = usage.loc[usage["planted"], ["account_id", "day"]]
+            spikes = found[found["kind"] == "spike"].assign(day=lambda f: pd.to_datetime(f["detected_on"]))
+            caught = planted.merge(spikes, on=["account_id", "day"]).shape[0]
+            print(f"    planted spikes found: {caught:,} of {len(planted):,}; "
+                  f"other flags {len(found) - caught:,} of {args.accounts * 7:,} account-days")
     weekly = usage[usage["day"] > AS_OF - pd.Timedelta(days=84)][["account_id", "day", "active_users"]]
     weekly = weekly.rename(columns={"active_users": "value"})
     found, timing = timed(lambda: detect_anomalies(weekly, MetricSpec("interactions", "Weekly interactions",
