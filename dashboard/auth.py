@@ -160,8 +160,10 @@ def load_user_from_token(req) -> SessionUser | None:
     with db.begin() as s:
         user = authenticate_token(s, header[7:].strip())
         if user is None:
-            audit.record_in(s, audit.TOKEN_REFUSED, target=req.path[:200], actor="",
-                            detail={"prefix": header[7:19]})
+            # Audited once a minute per address, so a script retrying a dead token cannot flood the trail.
+            if _first_this_minute("token:" + audit.client_ip()):
+                audit.record_in(s, audit.TOKEN_REFUSED, target=req.path[:200], actor="",
+                                detail={"prefix": header[7:19]})
             return None
         return session_user(user, auth_method="token")
 
@@ -257,18 +259,25 @@ def _ip_key() -> str:
     return "ip:" + (audit.client_ip() or "unknown")
 
 
-_lockout_audited: dict[str, float] = {}
+_last_audited: dict[str, float] = {}
+
+
+def _first_this_minute(key: str) -> bool:
+    """Whether `key` was not audited in the last minute: repeated refusals must not flood the trail."""
+    now = time.monotonic()
+    if now - _last_audited.get(key, -3600.0) <= 60:
+        return False
+    if len(_last_audited) > 10_000:
+        _last_audited.clear()
+    _last_audited[key] = now
+    return True
 
 
 def _locked_out(request_limit) -> object:
     """Tell the user plainly, and audit the lockout (once a minute per account or address, not per try)."""
     key = request_limit.request_args[0]
     minutes = max(1, round((request_limit.window.reset_time - time.time()) / 60))
-    now = time.monotonic()
-    if now - _lockout_audited.get(key, -3600.0) > 60:
-        if len(_lockout_audited) > 10_000:
-            _lockout_audited.clear()
-        _lockout_audited[key] = now
+    if _first_this_minute("locked:" + key):
         kind, _, who = key.partition(":")
         audit.record(audit.LOGIN_LOCKED, target=key, actor=who if kind == "account" else "",
                      detail={"limit": str(request_limit.limit), "scope": kind})
