@@ -11,6 +11,7 @@ import logging
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -43,6 +44,9 @@ class SqlStep:
 
     model: Any  # an ORM class
     sql_file: Path
+    # A step that can refresh just the rows from a day on: the column holding that day. Its SQL
+    # must then produce only the rows with that column on or after `:since_day`.
+    since_column: str | None = None
 
     @property
     def table(self) -> Table:
@@ -56,20 +60,25 @@ class SqlStep:
 
 
 def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any], *, stage: str,
-              truncate: bool) -> dict[str, int]:
+              truncate: bool, since: date | None = None) -> dict[str, int]:
     """Empty every step's table, run the steps in order, analyse and count; rows per table.
 
     The caller owns the transaction. `truncate=False` empties with DELETE, which leaves the
     previous rows readable by concurrent readers until commit (gold is read by the pages).
+    With `since`, a step that has a `since_column` only replaces its rows from that day on
+    (its SQL gets `:since_day`); the others are rebuilt whole.
     """
     tables = [step.table for step in steps]
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))  # every ::date of a timestamp is a UTC day
     conn.execute(text("SET LOCAL work_mem = '256MB'"))  # de-duplicating sorts stay in memory
+    params = {**params, "since_day": since or date.min}
     if truncate:
         conn.execute(text("TRUNCATE " + ", ".join(qualified_name(t) for t in tables)))
     else:
-        for table in tables:
-            conn.execute(text(f"DELETE FROM {qualified_name(table)}"))
+        for step in steps:
+            column = getattr(step, "since_column", None) if since else None
+            where = f' WHERE "{column}" >= :since_day' if column else ""
+            conn.execute(text(f"DELETE FROM {qualified_name(step.table)}{where}"), params)
     rows: dict[str, int] = {}
     for step in steps:
         name = qualified_name(step.table)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Integer, Numeric, Text
+from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Index, Integer, Numeric, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.tables.base import Base
@@ -94,7 +94,8 @@ class Lead(Base):
     """Prospects; email in lower case."""
 
     __tablename__ = "leads"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
+    __table_args__ = (Index("ix_silver_leads_created_at", "created_at"), {"schema": "silver"})
 
     lead_id: Mapped[str] = mapped_column(Text, primary_key=True)
     created_at: Mapped[datetime | None] = mapped_column(Timestamp)
@@ -179,7 +180,8 @@ class Ticket(Base):
     """Support cases, with the first-response time in minutes when there was one."""
 
     __tablename__ = "tickets"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
+    __table_args__ = (Index("ix_silver_tickets_created_at", "created_at"), {"schema": "silver"})
 
     ticket_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -225,7 +227,8 @@ class Send(Base):
     """One campaign message to one contact; a step's timestamp is empty if it never happened."""
 
     __tablename__ = "sends"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
+    __table_args__ = (Index("ix_silver_sends_sent_at", "sent_at"), {"schema": "silver"})
 
     send_id: Mapped[str] = mapped_column(Text, primary_key=True)
     campaign_id: Mapped[str] = mapped_column(Text)
@@ -271,7 +274,8 @@ class Conversation(Base):
     """Chat and WhatsApp threads."""
 
     __tablename__ = "conversations"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
+    __table_args__ = (Index("ix_silver_conversations_started_at", "started_at"), {"schema": "silver"})
 
     conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -287,7 +291,8 @@ class Message(Base):
     """Messages in a conversation."""
 
     __tablename__ = "messages"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
+    __table_args__ = (Index("ix_silver_messages_conversation_id", "conversation_id"), {"schema": "silver"})
 
     message_id: Mapped[str] = mapped_column(Text, primary_key=True)
     conversation_id: Mapped[str | None] = mapped_column(Text)

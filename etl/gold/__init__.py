@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from pathlib import Path
 
 from sqlalchemy import Connection, text
@@ -38,15 +38,15 @@ class DataWindow:
 
 GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.DailyKpiTerritory, SQL_DIR / "daily_kpi_territory.sql"),
-    SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql"),  # rolls up daily_kpi_territory
-    SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql"),
+    SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql", since_column="day"),  # rolls up daily_kpi_territory
+    SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql", since_column="day"),
     SqlStep(gold.Campaign, SQL_DIR / "campaign.sql"),
-    SqlStep(gold.CampaignDaily, SQL_DIR / "campaign_daily.sql"),
-    SqlStep(gold.SupportDaily, SQL_DIR / "support_daily.sql"),
+    SqlStep(gold.CampaignDaily, SQL_DIR / "campaign_daily.sql", since_column="day"),
+    SqlStep(gold.SupportDaily, SQL_DIR / "support_daily.sql", since_column="day"),
     SqlStep(gold.Customer360, SQL_DIR / "customer_360.sql"),
     SqlStep(gold.PipelineMonthly, SQL_DIR / "pipeline_monthly.sql"),
-    SqlStep(gold.SupportHourly, SQL_DIR / "support_hourly.sql"),
-    SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql"),
+    SqlStep(gold.SupportHourly, SQL_DIR / "support_hourly.sql", since_column="day"),
+    SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql", since_column="sent_hour"),
     SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql"),
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi
     SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql"),
@@ -87,16 +87,44 @@ def pending_since(conn: Connection) -> date | None:
     return date.fromisoformat(value) if value else None
 
 
+LAST_AS_OF = {"source": "gold", "dataset": "as_of"}
+
+
+def _refresh_from(conn: Connection, since: date, window: DataWindow) -> date | None:
+    """The first day whose gold rows may differ from the last build's; None for everything.
+
+    Besides the changed records' days (`since`), a new as-of day changes which unanswered
+    tickets are past their SLA: those opened up to the longest SLA before the previous as-of.
+    """
+    last = conn.execute(text("SELECT value FROM app.source_watermark WHERE source = :source AND dataset = :dataset"),
+                        LAST_AS_OF).scalar()
+    if last is None or since <= window.first_day:
+        return None
+    if date.fromisoformat(last) != window.as_of:
+        longest_sla = conn.execute(text("SELECT max(sla_first_response_minutes) FROM silver.tickets")).scalar() or 0
+        since = min(since, date.fromisoformat(last) - timedelta(minutes=int(longest_sla)) - timedelta(days=1))
+    return since if since > window.first_day else None
+
+
 def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], DataWindow] | None:
     """Refresh gold in the caller's transaction: (rows per table, window), or None when silver
-    has not changed since the last build (and not `full`)."""
-    since = pending_since(conn)
-    if since is None and not full:
+    has not changed since the last build (and not `full`).
+
+    Day tables with a `since_column` replace only their rows from the first day that silver's
+    changes touch (recorded by `mark_gold_pending`); the others are rebuilt whole.
+    """
+    pending = pending_since(conn)
+    if pending is None and not full:
         return None
     window = data_window(conn)
-    log.info("gold: data window %s to %s, changes from %s", window.first_day, window.as_of,
-             "the start" if full or since is None else since)
+    since = None if full or pending is None else _refresh_from(conn, pending, window)
+    log.info("gold: data window %s to %s, refreshing %s", window.first_day, window.as_of,
+             f"day tables from {since}" if since else "everything")
     params = {"first_day": window.first_day, "as_of": window.as_of}
-    rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False)
+    rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False, since=since)
     conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset = :dataset"), PENDING)
+    conn.execute(text(
+        "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:source, :dataset, :v) "
+        "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"),
+        {**LAST_AS_OF, "v": window.as_of.isoformat()})
     return rows, window

@@ -13,5 +13,6 @@ SELECT CAST(s.sent_at AS date) AS day,
 FROM silver.sends s
 LEFT JOIN silver.contacts c ON c.contact_id = s.contact_id
 LEFT JOIN silver.accounts a ON a.account_id = c.account_id
-WHERE CAST(s.sent_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
+WHERE s.sent_at >= CAST(CAST(:since_day AS date) AS timestamptz)
+  AND CAST(s.sent_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
 GROUP BY 1, 2, 3, 4

@@ -12,5 +12,6 @@ SELECT s.campaign_id,
        count(s.replied_at)
 FROM silver.sends s
 LEFT JOIN silver.campaigns c ON c.campaign_id = s.campaign_id
-WHERE CAST(s.sent_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
+WHERE s.sent_at >= CAST(CAST(:since_day AS date) AS timestamptz)
+  AND CAST(s.sent_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
 GROUP BY 1, 2, 3, 4

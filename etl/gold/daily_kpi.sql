@@ -6,4 +6,5 @@ INSERT INTO gold.daily_kpi (day, region, segment, active_customers, new_customer
 SELECT day, region, segment, sum(active_customers), sum(new_customers), sum(churned_customers),
        sum(active_contacts), sum(mrr_usd), sum(invoiced_usd), sum(collected_usd)
 FROM gold.daily_kpi_territory
+WHERE day >= CAST(:since_day AS date)
 GROUP BY day, region, segment

@@ -7,5 +7,6 @@ SELECT CAST(l.created_at AS date) AS day,
        count(*),
        count(*) FILTER (WHERE l.status = 'converted')
 FROM silver.leads l
-WHERE CAST(l.created_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
+WHERE l.created_at >= CAST(CAST(:since_day AS date) AS timestamptz)
+  AND CAST(l.created_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
 GROUP BY 1, 2, 3

@@ -11,7 +11,8 @@ WITH tickets AS (
            t.created_at + make_interval(mins => t.sla_first_response_minutes)
                < CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS deadline_passed
     FROM silver.tickets t LEFT JOIN silver.accounts a ON a.account_id = t.account_id
-    WHERE CAST(t.created_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
+    WHERE t.created_at >= CAST(CAST(:since_day AS date) AS timestamptz)
+      AND CAST(t.created_at AS date) BETWEEN CAST(:first_day AS date) AND CAST(:as_of AS date)
 )
 SELECT day, region,
        count(*),

@@ -9,12 +9,14 @@ INSERT INTO gold.support_hourly (day, hour, agent_id, channel, kind, opened, res
                                  sla_met, sla_breached, csat_sum, csat_count)
 WITH params AS (
     SELECT CAST(:first_day AS date) AS first_day, CAST(:as_of AS date) AS as_of,
-           CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end
+           CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end,
+           CAST(CAST(:since_day AS date) AS timestamptz) AS since
 ), first_outbound AS (
     SELECT m.conversation_id, min(m.sent_at) AS at
-    FROM silver.messages m
-    JOIN silver.conversations c ON c.conversation_id = m.conversation_id
-    WHERE m.direction = 'outbound' AND m.sent_at >= c.started_at
+    FROM silver.conversations c
+    CROSS JOIN params p
+    JOIN silver.messages m ON m.conversation_id = c.conversation_id
+    WHERE m.direction = 'outbound' AND m.sent_at >= c.started_at AND c.started_at >= p.since
     GROUP BY m.conversation_id
 ), items AS (
     SELECT t.created_at AS opened_at, t.agent_id, t.channel, 'ticket' AS kind,
@@ -26,6 +28,7 @@ WITH params AS (
                    AND t.created_at + make_interval(mins => t.sla_first_response_minutes) < p.as_of_end) AS sla_breached,
            t.csat
     FROM silver.tickets t, params p
+    WHERE t.created_at >= p.since
     UNION ALL
     SELECT c.started_at, c.assigned_agent_id, c.channel, 'conversation',
            f.at IS NOT NULL, CAST(EXTRACT(EPOCH FROM f.at - c.started_at) / 60 AS double precision),
@@ -33,6 +36,7 @@ WITH params AS (
     FROM silver.conversations c
     CROSS JOIN params p
     LEFT JOIN first_outbound f ON f.conversation_id = c.conversation_id
+    WHERE c.started_at >= p.since
 )
 SELECT CAST(i.opened_at AS date), CAST(EXTRACT(HOUR FROM i.opened_at) AS integer),
        COALESCE(i.agent_id, 'Unassigned'), COALESCE(i.channel, 'Unknown'), i.kind,

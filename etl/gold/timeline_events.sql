@@ -62,8 +62,10 @@ WITH params AS (
     FROM silver.accounts a
     WHERE a.status = 'churned' AND a.churned_at IS NOT NULL
 )
-SELECT e.event_id, e.customer_id, e.event_type, e.event_title, e.event_description, e.event_date, e.severity,
-       round(e.related_amount, 2), e.status
-FROM events e, params p
+SELECT e.event_id, COALESCE(am.master_account_id, e.customer_id), e.event_type, e.event_title,
+       e.event_description, e.event_date, e.severity, round(e.related_amount, 2), e.status
+FROM events e
+CROSS JOIN params p
+LEFT JOIN silver.account_master am ON am.account_id = e.customer_id  -- the customer is the master account
 WHERE e.customer_id IS NOT NULL AND e.event_date IS NOT NULL
   AND (e.event_date < p.as_of_end OR e.status = 'SCHEDULED')

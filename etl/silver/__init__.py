@@ -339,6 +339,12 @@ EXTRA_INPUTS: dict[str, tuple[str, ...]] = {
 WATERMARK_SOURCE = "silver"
 # Not business dates: a record's version stamp and the day of the rate used.
 _NOT_BUSINESS_DAYS = {"updated_at", "fx_rate_date"}
+# Tables other records are grouped by (an account's region, a contact's account...): a change
+# to one of their existing rows can move figures on any day.
+DIMENSION_TABLES = {"silver.accounts", "silver.contacts", "silver.users", "silver.agents", "silver.campaigns",
+                    "silver.products", "silver.campaign_variants", "silver.fx_rates"}
+# Records whose figures are counted on another record's day: a message on its conversation's.
+PARENT_DAYS = {"silver.messages": ("silver.conversations", "conversation_id", "started_at")}
 
 
 @dataclass
@@ -403,26 +409,28 @@ def _day(alias: str, column: Any) -> str:
 
 def delta_since_sql(step: CleanTable) -> str:
     """The earliest business day touched by the rows of `silver_delta` that the merge will add or
-    change: every date of a new key; of a changed key, the old and new values of the dates
-    that changed, and all its dates (old and new) when anything else changed too."""
+    change: every date of a new key; every date, old and new, of a changed key (any day for a
+    changed dimension row); a record counted on its parent's day, that day."""
     table = step.table
+    name = qualified_name(table)
     key = [c.name for c in table.primary_key.columns]
     days = _business_days(table)
-    skip = set(key) | set(days) | _NOT_BUSINESS_DAYS | set(FX_COLUMNS) | set(step.usd)
-    others = [c.name for c in table.columns if c.name not in skip]
+    compared = [c.name for c in table.columns if c.name not in set(key) | {"updated_at"}]
     all_days = ", ".join(f"{_day(a, d)}" for d in days for a in ("o", "n")) or "NULL"
-    changed_days = ", ".join(
-        f"CASE WHEN o.{_q(d)} IS DISTINCT FROM n.{_q(d)} THEN LEAST({_day('o', d)}, {_day('n', d)}) END"
-        for d in days) or "NULL"
     new_days = ", ".join(_day("n", d) for d in days) or "NULL"
-    differs = (f"ROW({', '.join(f'o.{_q(c)}' for c in others)}) IS DISTINCT FROM "
-               f"ROW({', '.join(f'n.{_q(c)}' for c in others)})") if others else "false"
+    changed = "DATE '0001-01-01'" if name in DIMENSION_TABLES else f"LEAST({all_days})"
+    parent_join, parent_day = "", "NULL"
+    if name in PARENT_DAYS:
+        parent, column, parent_column = PARENT_DAYS[name]
+        parent_join = f"LEFT JOIN {parent} pa ON pa.{_q(column)} = n.{_q(column)}"
+        parent_day = _day("pa", parent_column)
     return f"""
-SELECT min(CASE WHEN o.{_q(key[0])} IS NULL THEN LEAST({new_days})
-                WHEN {differs} THEN LEAST({all_days})
-                ELSE LEAST({changed_days}) END)
+SELECT min(LEAST({parent_day}, CASE WHEN o.{_q(key[0])} IS NULL THEN LEAST({new_days}) ELSE {changed} END))
 FROM silver_delta n
-LEFT JOIN {qualified_name(table)} o ON {" AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in key)}
+LEFT JOIN {name} o ON {" AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in key)}
+{parent_join}
+WHERE o.{_q(key[0])} IS NULL
+   OR ROW({", ".join(f"o.{_q(c)}" for c in compared)}) IS DISTINCT FROM ROW({", ".join(f"n.{_q(c)}" for c in compared)})
 """
 
 

@@ -15,6 +15,11 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index('ix_silver_leads_created_at', 'leads', ['created_at'], unique=False, schema='silver')
+    op.create_index('ix_silver_sends_sent_at', 'sends', ['sent_at'], unique=False, schema='silver')
+    op.create_index('ix_silver_tickets_created_at', 'tickets', ['created_at'], unique=False, schema='silver')
+    op.create_index('ix_silver_conversations_started_at', 'conversations', ['started_at'], unique=False, schema='silver')
+    op.create_index('ix_silver_messages_conversation_id', 'messages', ['conversation_id'], unique=False, schema='silver')
     op.add_column('users', sa.Column('account_ids', sa.ARRAY(sa.Text()), server_default='{}', nullable=False),
                   schema='app')
     op.add_column('customer_360', sa.Column('regional_account_ids', sa.ARRAY(sa.Text()), nullable=False),
@@ -35,6 +40,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_silver_leads_created_at', table_name='leads', schema='silver')
+    op.drop_index('ix_silver_sends_sent_at', table_name='sends', schema='silver')
+    op.drop_index('ix_silver_tickets_created_at', table_name='tickets', schema='silver')
+    op.drop_index('ix_silver_conversations_started_at', table_name='conversations', schema='silver')
+    op.drop_index('ix_silver_messages_conversation_id', table_name='messages', schema='silver')
     op.drop_table('account_scores', schema='gold')
     op.drop_column('users', 'account_ids', schema='app')
     for column in ('identity_confidence', 'regions', 'regional_account_ids'):
