@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import time
+import gc
 from collections.abc import Callable
 from typing import Any
 
@@ -10,17 +10,16 @@ import dash_bootstrap_components as dbc
 from dash import Input, Output, State, html
 from flask import has_request_context
 from flask_login import current_user
-from sqlalchemy import select
 
-from dashboard import audit, current_settings
+from dashboard import current_settings
 from dashboard.callback_guard import guarded_callback
 from dashboard.extensions import db
+from dashboard.job_runner import job_ids, run_in_new_process
 from dashboard.masking import MaskPolicy, mask_text
 from dashboard.permissions import MANAGE_JOBS
 from dashboard.queries.admin import JobRunRow, recent_runs
 from dashboard.queries.quarantine import quarantine_summary, quarantined_rows
 from dashboard.settings import Settings
-from dashboard.tables.app import JobRun
 from layouts.admin_jobs import ID
 from layouts.components import compact_table, format_count
 
@@ -46,12 +45,6 @@ def runs_table(runs: dict[str, list[JobRunRow]]) -> html.Div:
                          numeric=(4, 5), table_id="aj-runs-table")
 
 
-def job_ids(settings: Settings) -> list[str]:
-    from etl.scheduler import jobs
-
-    return [job.id for job in jobs(settings)]
-
-
 @guarded_callback(MANAGE_JOBS, Output(ID.RUNS, "children"), Input(ID.RUN_RESULT, "children"))
 def update_runs(_result: Any) -> html.Div:
     """Each job's last runs, redrawn after a manual run."""
@@ -59,35 +52,18 @@ def update_runs(_result: Any) -> html.Div:
         return runs_table(recent_runs(session, job_ids(current_settings())))
 
 
-def run_job(job_id: Any, *, actor: str, settings: Settings,
+def run_job(job_id: Any, *, actor: str, settings: Settings, database_url: str,
             progress: Callable[[int, str], None] = lambda value, label: None) -> dbc.Alert:
-    """Run one scheduler job now, audited as job_run_manual; the job takes its advisory lock."""
-    from etl.scheduler import jobs
-
-    by_id = {job.id: job for job in jobs(settings)}
-    if not isinstance(job_id, str) or job_id not in by_id:
+    """Run one scheduler job now in a new process, audited as job_run_manual; the job takes its
+    advisory lock, so it never overlaps a scheduled run."""
+    if not isinstance(job_id, str) or job_id not in job_ids(settings):
         return dbc.Alert("Choose one of the listed jobs.", color="danger", className="py-2 mb-0")
-    audit.record("job_run_manual", target=job_id, actor=actor)
     progress(10, f"{job_id}: running")
-    started = time.monotonic()
-    with db.session() as session:
-        before = session.scalar(select(JobRun.id).order_by(JobRun.id.desc()).limit(1)) or 0
-    try:
-        by_id[job_id].func(settings)
-    except Exception as exc:  # the run is recorded in app.job_run; say what happened
-        progress(100, f"{job_id}: failed")
-        return dbc.Alert(f"{job_id} failed: {exc}", color="danger", className="py-2 mb-0")
-    progress(90, f"{job_id}: reading the result")
-    with db.session() as session:
-        run = session.scalars(select(JobRun).where(JobRun.job_id == job_id, JobRun.id > before)
-                              .order_by(JobRun.id.desc()).limit(1)).first()
-        status = run.status if run is not None else "skipped"
-        error = run.error if run is not None else "another run holds the job's lock"
-    progress(100, f"{job_id}: {status}")
-    color = STATUS_COLORS.get(status, "secondary")
-    text = f"{job_id} finished: {status} in {time.monotonic() - started:.1f} s"
-    return dbc.Alert([text, html.Div(error, className="small")] if error else text, color=color,
-                     className="py-2 mb-0")
+    outcome = run_in_new_process(job_id, actor=actor, settings=settings, database_url=database_url)
+    progress(100, f"{job_id}: {outcome.status}")
+    text = f"{job_id} finished: {outcome.status} in {outcome.seconds:.1f} s"
+    return dbc.Alert([text, html.Div(outcome.error, className="small")] if outcome.error else text,
+                     color=STATUS_COLORS.get(outcome.status, "secondary"), className="py-2 mb-0")
 
 
 @guarded_callback(
@@ -97,12 +73,13 @@ def run_job(job_id: Any, *, actor: str, settings: Settings,
     running=[(Output(ID.RUN, "disabled"), True, False)],
 )
 def run_job_now(set_progress: Callable[[tuple[int, str]], None], _clicks: Any, job_id: Any) -> dbc.Alert:
-    """Run the chosen job in a worker process, reporting progress to the page."""
-    # The worker is a fork of the web process: give it its own database connections.
-    db.engine.dispose(close=False)
+    """Run the chosen job, reporting progress to the page. This runs in a fork of the web
+    process: it touches no database connection itself (see dashboard.job_runner)."""
+    gc.freeze()  # never collect objects inherited from the web process
     actor = current_user.email if has_request_context() and current_user.is_authenticated else "unknown"
     set_progress((0, "starting"))
     return run_job(job_id, actor=actor, settings=current_settings(),
+                   database_url=db.engine.url.render_as_string(hide_password=False),
                    progress=lambda value, label: set_progress((value, label)))
 
 

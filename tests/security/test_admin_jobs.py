@@ -64,7 +64,7 @@ def test_an_unknown_job_is_refused_with_a_message(app):
 
     before = _newest(Run, Run.id)
     with app.app_context():
-        alert = run_job("drop_everything", actor=ADMIN, settings=current_settings())
+        alert = run_job("drop_everything", actor=ADMIN, settings=current_settings(), database_url="unused")
     assert "Choose one of the listed jobs" in json.dumps(alert.to_plotly_json(), default=str)
     assert _newest(Run, Run.id) == before
 
