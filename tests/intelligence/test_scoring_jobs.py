@@ -84,12 +84,20 @@ def test_jobs_write_gold_tables_that_pages_can_read(loaded_database: Database, s
         assert queries.account_contacts_engagement(session, contact_account)
 
 
-def test_scoring_runs_only_when_data_or_a_model_landed(loaded_database: Database, scored) -> None:
+def test_scoring_runs_only_when_data_or_a_model_landed(loaded_database: Database, scored, settings) -> None:
+    from etl.scheduler import score_accounts
+
     assert not scoring_is_due(loaded_database)
     with loaded_database.begin() as session:
         session.execute(text("""INSERT INTO app.job_run (job_id, triggered_by, started_at, finished_at, status, rows)
-                                VALUES ('etl', 'test', now(), now() + interval '1 second', 'success', '{}')"""))
+                                VALUES ('etl', 'test', now(), now(), 'success', '{}')"""))
     assert scoring_is_due(loaded_database)
+    score_accounts(settings)  # the scheduled job: scores because a refresh landed
+    assert not scoring_is_due(loaded_database)
+    with loaded_database.session() as session:
+        last = session.execute(text("""SELECT triggered_by, status FROM app.job_run WHERE job_id = 'scoring'
+                                       ORDER BY id DESC LIMIT 1""")).one()
+    assert tuple(last) == ("scheduler", "success")
 
 
 def test_rescoring_keeps_one_alert_per_condition_and_resolves_cleared_ones(loaded_database: Database,
