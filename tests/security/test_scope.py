@@ -167,3 +167,23 @@ def test_scoped_executive_api_kpis_are_scoped(login_email, scoped_users, scope_f
     assert body["kpis"]["new_leads"] is None
     assert {row["account_id"] for row in body["top_accounts"]} <= scope_facts.territory_accounts
 
+
+
+def test_an_api_token_carries_its_user_scope(app, scoped_users, scope_facts):
+    from sqlalchemy import select
+
+    from dashboard.tables.app import User
+    from dashboard.tokens import create_token
+
+    with db.begin() as session:
+        user_id = session.scalar(select(User.id).where(User.email == scoped_users["sales"]))
+        _token, raw = create_token(session, user_id, name="scope test", actor="tests")
+    client = app.test_client()  # no session cookie: the token alone
+    headers = {"Authorization": f"Bearer {raw}"}
+    body = client.get("/api/v1/accounts?per_page=200", headers=headers).get_json()
+    assert body["total"] == len(scope_facts.territory_accounts)
+    assert {row["territory"] for row in body["accounts"]} == {scope_facts.territory}
+    assert client.get(f"/api/v1/accounts/{scope_facts.other_account}", headers=headers).status_code == 404
+    rows = list(csv.DictReader(io.StringIO(
+        client.get("/api/v1/exports/accounts.csv", headers=headers).get_data(as_text=True))))
+    assert {r["territory"] for r in rows} == {scope_facts.territory}
