@@ -85,6 +85,15 @@ def _check_strength(password: str, personal_words: Iterable[str]) -> None:
         raise WeakPassword(f"{message} {hint}".strip())
 
 
+def use_fast_hashing_for_tests() -> None:
+    """Cheap argon2 parameters, for test suites only (settings refuse C360_TESTING in production).
+
+    Verification reads the parameters stored in each hash, so existing hashes keep working.
+    """
+    global _hasher
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+
+
 def hash_password(password: str) -> str:
     return _hasher.hash(password)
 

@@ -102,6 +102,10 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     """Cookie flags, headers on every response, the CSRF gate, the login rate limiter and proxy handling."""
     settings = settings or server.extensions["c360_settings"]
     server.config.update(cookie_config(settings))
+    if settings.testing and not settings.is_production:
+        from dashboard.passwords import use_fast_hashing_for_tests
+
+        use_fast_hashing_for_tests()
     if settings.proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
                                    x_host=settings.proxy_hops)

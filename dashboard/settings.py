@@ -102,6 +102,8 @@ class Settings:
                 )
             if len(self.secret_key) < 32:
                 raise SettingsError("SECRET_KEY must be at least 32 characters in production.")
+            if self.testing:
+                raise SettingsError("C360_TESTING must not be set in production (it weakens password hashing).")
         if self.session_hours <= 0 or self.session_idle_minutes <= 0:
             raise SettingsError("C360_SESSION_HOURS and C360_SESSION_IDLE_MINUTES must be positive.")
         if self.proxy_hops < 0:

@@ -57,3 +57,10 @@ def test_generated_initial_passwords_meet_the_policy_and_differ() -> None:
     assert len(generated) == 20
     for password in generated:
         check_policy(password)
+
+
+def test_testing_mode_cannot_be_switched_on_in_production(tmp_path) -> None:
+    from dashboard.settings import Settings, SettingsError
+
+    with pytest.raises(SettingsError, match="C360_TESTING must not be set in production"):
+        Settings(env="production", secret_key="x" * 40, data_dir=tmp_path, testing=True).validate()
