@@ -104,8 +104,10 @@ class _Stages:
             # Master ids are part of silver: they change in the same transaction as the records.
             if identity_inputs_changed(conn, build, full=self.full):
                 rows.update(build_identity(conn))
+                # Only the per-customer gold tables read master ids, and they are rebuilt whole
+                # on any refresh: make sure there is one, even if no day changed.
                 build.rebuilt += list(IDENTITY_TABLES)
-                build.touch(date.min)  # every customer's roll-up may have moved
+                build.touch(date.max)
             # Gold still pending from an earlier run (say, blocked by a check): check everything
             # again, not just what changed now.
             recheck_all = pending_since(conn) is not None

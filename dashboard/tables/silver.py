@@ -138,7 +138,8 @@ class Invoice(Base):
     """Invoices; `amount_usd` at the rate of the issue date."""
 
     __tablename__ = "invoices"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows by this column.
+    __table_args__ = (Index("ix_silver_invoices_issue_date", "issue_date"), {"schema": "silver"})
 
     invoice_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -161,7 +162,8 @@ class Payment(Base):
     """Payments; `amount_usd` at the rate of the payment date."""
 
     __tablename__ = "payments"
-    __table_args__ = {"schema": "silver"}
+    # Incremental gold refreshes read the newest rows by this column.
+    __table_args__ = (Index("ix_silver_payments_paid_at", "paid_at"), {"schema": "silver"})
 
     payment_id: Mapped[str] = mapped_column(Text, primary_key=True)
     invoice_id: Mapped[str | None] = mapped_column(Text)

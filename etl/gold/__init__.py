@@ -37,7 +37,7 @@ class DataWindow:
 
 
 GOLD_STEPS: tuple[Step, ...] = (
-    SqlStep(gold.DailyKpiTerritory, SQL_DIR / "daily_kpi_territory.sql"),
+    SqlStep(gold.DailyKpiTerritory, SQL_DIR / "daily_kpi_territory.sql", since_column="day"),
     SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql", since_column="day"),  # rolls up daily_kpi_territory
     SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql", since_column="day"),
     SqlStep(gold.Campaign, SQL_DIR / "campaign.sql"),

@@ -11,13 +11,24 @@
 --   * a contact counts on D when created on or before D and its account is active on D;
 --   * MRR in local currency is summed per currency, then converted with the rate of D.
 -- Events before :first_day are moved to :first_day; events after :as_of are dropped.
+--
+-- Incremental refresh: only the days from :since_day on are produced (every day when it is
+-- before :first_day). The stock figures then start from the stored row of the day before
+-- (its customers and contacts; MRR is recomputed from the subscriptions active that day),
+-- so only the events from :since_day on are read.
 INSERT INTO gold.daily_kpi_territory (day, region, territory, segment, active_customers, new_customers,
                                       churned_customers, active_contacts, mrr_usd, invoiced_usd, collected_usd)
 WITH params AS (
-    SELECT CAST(:first_day AS date) AS first_day, CAST(:as_of AS date) AS as_of
+    SELECT CAST(:first_day AS date) AS first_day, CAST(:as_of AS date) AS as_of,
+           GREATEST(CAST(:since_day AS date), CAST(:first_day AS date)) AS from_day
 ), days AS (
-    SELECT p.first_day + offset_days AS day
-    FROM params p, generate_series(0, p.as_of - p.first_day) AS offset_days
+    SELECT p.from_day + offset_days AS day
+    FROM params p, generate_series(0, p.as_of - p.from_day) AS offset_days
+), base AS (
+    -- The stock figures on the day before the first day produced (none in a full build).
+    SELECT k.region, k.territory, k.segment, k.active_customers, k.active_contacts
+    FROM gold.daily_kpi_territory k, params p
+    WHERE p.from_day > p.first_day AND k.day = p.from_day - 1
 ), acct AS (
     SELECT account_id, COALESCE(region, 'Unknown') AS region, COALESCE(territory, 'Unknown') AS territory,
            COALESCE(account_type, 'Unknown') AS segment,
@@ -50,7 +61,10 @@ WITH params AS (
     -- When each contact counts: from its creation (or its account's activation) to the island's end.
     SELECT i.region, i.territory, i.segment, GREATEST(i.start_date, CAST(c.created_at AS date)) AS start_date, i.end_date
     FROM islands i JOIN silver.contacts c ON c.account_id = i.account_id
+    CROSS JOIN params p
     WHERE c.created_at IS NOT NULL
+      AND (p.from_day = p.first_day OR i.start_date >= p.from_day OR i.end_date BETWEEN p.from_day AND p.as_of
+           OR c.created_at >= CAST(p.from_day AS timestamptz))
 ), facts AS (
     -- Every figure as (day, group, amounts): the deltas of the stock figures and the day's flows.
     SELECT start_date AS day, region, territory, segment, 1 AS customers, 0 AS contacts, 0 AS new_customers,
@@ -74,7 +88,7 @@ WITH params AS (
     SELECT i.issue_date, COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'), COALESCE(a.segment, 'Unknown'), 0, 0, 0, 0,
            i.amount_usd, 0
     FROM silver.invoices i LEFT JOIN acct a ON a.account_id = i.account_id
-    WHERE i.status IS DISTINCT FROM 'void'
+    WHERE i.status IS DISTINCT FROM 'void' AND i.issue_date >= (SELECT from_day FROM params)
     UNION ALL
     SELECT CAST(pay.paid_at AS date), COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'),
            COALESCE(a.segment, 'Unknown'), 0, 0, 0, 0,
@@ -82,6 +96,7 @@ WITH params AS (
     FROM silver.payments pay
     LEFT JOIN acct a ON a.account_id = COALESCE(
         pay.account_id, (SELECT inv.account_id FROM silver.invoices inv WHERE inv.invoice_id = pay.invoice_id))
+    WHERE pay.paid_at >= (SELECT CAST(from_day AS timestamptz) FROM params)
 ), daily AS (
     -- Stock deltas before the first day count on the first day; flows before it do not.
     SELECT GREATEST(f.day, p.first_day) AS day, f.region, f.territory, f.segment,
@@ -91,10 +106,11 @@ WITH params AS (
            sum(f.invoiced_usd) FILTER (WHERE f.day >= p.first_day) AS invoiced_usd,
            sum(f.collected_usd) FILTER (WHERE f.day >= p.first_day) AS collected_usd
     FROM facts f, params p
-    WHERE f.day <= p.as_of
+    WHERE f.day <= p.as_of AND GREATEST(f.day, p.first_day) >= p.from_day
     GROUP BY 1, 2, 3, 4
 ), mrr_daily AS (
-    SELECT GREATEST(e.day, p.first_day) AS day, e.region, e.territory, e.segment, e.currency, sum(e.mrr) AS mrr
+    -- Local MRR changes per day from the first day produced; what ran before it counts on it.
+    SELECT GREATEST(e.day, p.from_day) AS day, e.region, e.territory, e.segment, e.currency, sum(e.mrr) AS mrr
     FROM (SELECT start_date AS day, region, territory, segment, currency, mrr FROM subs
           UNION ALL
           SELECT end_date, region, territory, segment, currency, -mrr FROM subs) e, params p
@@ -118,12 +134,15 @@ WITH params AS (
     SELECT region, territory, segment FROM acct
     UNION
     SELECT region, territory, segment FROM daily
+    UNION
+    SELECT region, territory, segment FROM base
 ), running AS (
     SELECT d.day, g.region, g.territory, g.segment,
-           sum(COALESCE(x.customers, 0)) OVER w AS active_customers,
-           sum(COALESCE(x.contacts, 0)) OVER w AS active_contacts,
+           COALESCE(b.active_customers, 0) + sum(COALESCE(x.customers, 0)) OVER w AS active_customers,
+           COALESCE(b.active_contacts, 0) + sum(COALESCE(x.contacts, 0)) OVER w AS active_contacts,
            x.new_customers, x.churned, x.invoiced_usd, x.collected_usd
     FROM groups g
+    LEFT JOIN base b ON b.region = g.region AND b.territory = g.territory AND b.segment = g.segment
     CROSS JOIN days d
     LEFT JOIN daily x ON x.day = d.day AND x.region = g.region AND x.territory = g.territory
                      AND x.segment = g.segment

@@ -114,3 +114,23 @@ def test_merging_changed_records_and_rates_equals_a_full_rebuild(scratch_db, tmp
     assert _silver_and_gold_checksums(scratch_db) == after_incremental
     assert _scalar(scratch_db, "SELECT string_agg(dataset || row_number || reason, ',' ORDER BY 1) "
                                "FROM bronze.quarantine") == quarantine
+
+    # Then facts only (no dimension changes): gold's day tables are refreshed from the 8th on.
+    drop("billing", "payments", [["PAY-2", "INV-1", "ACC-1", "2025-03-10T09:00:00Z", "200.00", "EUR", "card"]])
+    drop("billing", "invoices", [["INV-7", "ACC-1", "N7", "2025-03-08", "2025-03-20", "75.00", "EUR", "open", "",
+                                  "false", "2025-03-08T00:00:00Z"]])
+    drop("crm", "subscriptions", [["SUB-6", "ACC-3", "PRD-1", "2025-03-09", "", "30.00", "EUR", "active",
+                                   "2025-03-09T00:00:00Z"]])
+    drop("crm", "contacts", [["CON-9", "ACC-3", "Nia", "N", "nia@example.com", "", "US", "CFO", "false",
+                              "2025-03-10T08:00:00Z", "2025-03-10T08:00:00Z"]])
+    versions = ("SELECT string_agg(day || region || territory || segment || ':' || xmin::text, ',' "
+                "ORDER BY day, region, territory, segment) FROM gold.daily_kpi_territory WHERE day {} '2025-03-08'")
+    kept, replaced = _scalar(scratch_db, versions.format("<")), _scalar(scratch_db, versions.format(">="))
+    refreshed = run_pipeline(scratch_db, landing, triggered_by="test")
+    assert refreshed.status == "success", refreshed.error
+    # Rows before the 8th were kept as they were (same row versions); the later ones were replaced.
+    assert _scalar(scratch_db, versions.format("<")) == kept
+    assert _scalar(scratch_db, versions.format(">=")) != replaced
+    after_refresh = _silver_and_gold_checksums(scratch_db)
+    assert run_pipeline(scratch_db, landing, triggered_by="test", full=True).status == "success"
+    assert _silver_and_gold_checksums(scratch_db) == after_refresh

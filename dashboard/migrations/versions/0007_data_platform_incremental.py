@@ -15,6 +15,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.create_index('ix_silver_invoices_issue_date', 'invoices', ['issue_date'], unique=False, schema='silver')
+    op.create_index('ix_silver_payments_paid_at', 'payments', ['paid_at'], unique=False, schema='silver')
     op.create_index('ix_silver_leads_created_at', 'leads', ['created_at'], unique=False, schema='silver')
     op.create_index('ix_silver_sends_sent_at', 'sends', ['sent_at'], unique=False, schema='silver')
     op.create_index('ix_silver_tickets_created_at', 'tickets', ['created_at'], unique=False, schema='silver')
@@ -40,6 +42,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index('ix_silver_invoices_issue_date', table_name='invoices', schema='silver')
+    op.drop_index('ix_silver_payments_paid_at', table_name='payments', schema='silver')
     op.drop_index('ix_silver_leads_created_at', table_name='leads', schema='silver')
     op.drop_index('ix_silver_sends_sent_at', table_name='sends', schema='silver')
     op.drop_index('ix_silver_tickets_created_at', table_name='tickets', schema='silver')
