@@ -68,6 +68,19 @@ def user_row(user_id: int) -> User:
         return user
 
 
+def cli(monkeypatch, database_url: str, tmp_path):
+    """Run `c360` commands against the session database: cli(...)(["users", "list"]) -> click Result."""
+    from click.testing import CliRunner
+
+    from dashboard.cli import main
+
+    monkeypatch.setenv("DATABASE_URL", database_url)
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    monkeypatch.delenv("C360_ENV", raising=False)
+    runner = CliRunner()
+    return lambda args: runner.invoke(main, args)
+
+
 @contextmanager
 def settings_changed(app, **changes: object) -> Iterator[None]:
     """Run with some settings changed on the live app (they are read per request), then restore them."""

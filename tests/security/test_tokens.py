@@ -8,7 +8,6 @@ import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from click.testing import CliRunner
 from flask_login import login_user
 from sqlalchemy import select, update
 
@@ -20,7 +19,15 @@ from dashboard.tokens import TokenError, create_token, list_tokens, revoke_token
 from dashboard.users import set_user_active, update_user
 from layouts import account_settings
 from layouts.pages import PAGES
-from tests.security.auth_support import audit_events, client_from, csrf_token, new_user, random_ip, sign_in
+from tests.security.auth_support import (
+    audit_events,
+    cli,
+    client_from,
+    csrf_token,
+    new_user,
+    random_ip,
+    sign_in,
+)
 
 ME = "/api/v1/me"
 
@@ -150,24 +157,19 @@ def test_users_cannot_revoke_each_others_tokens_but_admins_can(app, login_as) ->
 
 
 def test_cli_creates_lists_and_revokes_tokens(app, database_url, tmp_path, monkeypatch) -> None:
-    from dashboard.cli import main
-
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("C360_ENV", raising=False)
+    c360 = cli(monkeypatch, database_url, tmp_path)
     _, email = new_user()
-    runner = CliRunner()
-    created = runner.invoke(main, ["tokens", "create", "--email", email, "--name", "cron", "--expires-days", "7"])
+    created = c360(["tokens", "create", "--email", email, "--name", "cron", "--expires-days", "7"])
     assert created.exit_code == 0, created.output
     raw = created.output.strip().splitlines()[-1]
     assert app.test_client().get(ME, headers=_bearer(raw)).status_code == 200
-    listed = runner.invoke(main, ["tokens", "list", "--email", email])
+    listed = c360(["tokens", "list", "--email", email])
     assert "cron" in listed.output and raw not in listed.output and "active" in listed.output
     with db.session() as session:
         token_id = session.scalar(select(ApiToken.id).where(ApiToken.token_prefix == raw[:12]))
-    assert runner.invoke(main, ["tokens", "revoke", str(token_id)]).exit_code == 0
+    assert c360(["tokens", "revoke", str(token_id)]).exit_code == 0
     assert app.test_client().get(ME, headers=_bearer(raw)).status_code == 401
-    missing = runner.invoke(main, ["tokens", "create", "--email", "nobody@x.dev", "--name", "x"])
+    missing = c360(["tokens", "create", "--email", "nobody@x.dev", "--name", "x"])
     assert missing.exit_code != 0 and "No user with email" in missing.output
 
 

@@ -19,7 +19,7 @@ from dashboard.users import (
     set_user_active,
     update_user,
 )
-from tests.security.auth_support import PASSWORD, audit_events, client_from, new_user, random_ip, sign_in
+from tests.security.auth_support import PASSWORD, audit_events, cli, client_from, new_user, random_ip, sign_in
 
 
 def test_create_user_without_password_returns_a_one_time_password(app) -> None:
@@ -126,21 +126,14 @@ def test_the_last_administrator_cannot_be_removed(app) -> None:
 
 
 def test_cli_deactivates_and_reactivates(app, database_url, tmp_path, monkeypatch) -> None:
-    from click.testing import CliRunner
-
-    from dashboard.cli import main
-
-    monkeypatch.setenv("DATABASE_URL", database_url)
-    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
-    monkeypatch.delenv("C360_ENV", raising=False)
-    user_id, email = new_user()
-    runner = CliRunner()
-    result = runner.invoke(main, ["users", "deactivate", "--email", email])
+    c360 = cli(monkeypatch, database_url, tmp_path)
+    _, email = new_user()
+    result = c360(["users", "deactivate", "--email", email])
     assert result.exit_code == 0 and "deactivated" in result.output
     assert sign_in(client_from(app, random_ip()), email).status_code == 401
-    assert runner.invoke(main, ["users", "activate", "--email", email]).exit_code == 0
+    assert c360(["users", "activate", "--email", email]).exit_code == 0
     assert sign_in(client_from(app, random_ip()), email).status_code == 302
-    reset = runner.invoke(main, ["users", "reset-password", "--email", email])
+    reset = c360(["users", "reset-password", "--email", email])
     assert reset.exit_code == 0
     one_time = reset.output.strip().rsplit(" ", 1)[-1]
     assert sign_in(client_from(app, random_ip()), email, one_time).status_code == 302
