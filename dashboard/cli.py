@@ -270,6 +270,20 @@ def users_reset_password(email: str) -> None:
     click.echo(f"One-time password for {email} (shown once, must be changed at sign-in): {password}")
 
 
+@users_group.command("reset-totp")
+@click.option("--email", required=True)
+def users_reset_totp(email: str) -> None:
+    """Remove a user's two-step sign-in (lost authenticator) and end their sessions."""
+    from dashboard.users import UserError, remove_totp
+
+    with _database(_settings()).begin() as session:
+        try:
+            remove_totp(session, _user_id(session, email), actor="cli")
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+    click.echo(f"Two-step sign-in removed for {email}; they can enrol again at /account/totp.")
+
+
 @users_group.command("deactivate")
 @click.option("--email", required=True)
 def users_deactivate(email: str) -> None:

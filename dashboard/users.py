@@ -205,6 +205,17 @@ def reset_password(session: Session, user_id: int, *, actor: str) -> str:
     return password
 
 
+def remove_totp(session: Session, user_id: int, *, actor: str) -> User:
+    """Turn a user's two-step sign-in off (a lost phone); they sign in with their password and may enrol again."""
+    user = _require_user(session, user_id)
+    if user.totp_secret is None:
+        raise UserError(f"{user.email} has no two-step sign-in to remove.")
+    user.totp_secret = user.totp_last_step = None
+    ended = _revoke_sessions(session, user.id)
+    audit.record_in(session, audit.TOTP_REMOVED, target=user.email, actor=actor, detail={"sessions_ended": ended})
+    return user
+
+
 def change_own_password(session: Session, user_id: int, *, current_password: str, new_password: str,
                         keep_session_hash: str | None = None) -> User:
     """The user's own change: checks the current password and the policy; ends their other sessions."""

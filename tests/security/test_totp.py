@@ -10,6 +10,7 @@ import pyotp
 from tests.security.auth_support import (
     PASSWORD,
     audit_events,
+    cli,
     client_from,
     csrf_token,
     new_user,
@@ -87,3 +88,15 @@ def test_turning_totp_off_needs_password_and_code(app) -> None:
                                                       "csrf_token": form})
     assert done.status_code == 302 and user_row(user_id).totp_secret is None
     assert sign_in(client_from(app, random_ip()), email).headers["Location"] == "/"
+
+
+def test_lost_authenticator_is_reset_from_the_command_line(app, database_url, tmp_path, monkeypatch) -> None:
+    user_id, email, _ = _enrol(app)
+    c360 = cli(monkeypatch, database_url, tmp_path)
+    result = c360(["users", "reset-totp", "--email", email])
+    assert result.exit_code == 0, result.output
+    assert user_row(user_id).totp_secret is None
+    assert sign_in(client_from(app, random_ip()), email).headers["Location"] == "/"  # password alone again
+    assert audit_events("totp_removed", target=email)[0].actor == "cli"
+    again = c360(["users", "reset-totp", "--email", email])
+    assert again.exit_code != 0 and "no two-step sign-in" in again.output
