@@ -21,6 +21,7 @@ def navbar() -> dbc.Navbar:
         refreshed_at = last_successful_refresh(session)
     user_menu = dbc.DropdownMenu(
         [dbc.DropdownMenuItem(f"Role: {current_user.role.replace('_', ' ')}", header=True),
+         dbc.DropdownMenuItem("My account", href="/account", id="account-link"),
          dbc.DropdownMenuItem("Sign out", href="/logout", external_link=True, id="logout-link")],
         label=current_user.display_name, align_end=True, nav=True, in_navbar=True, id="user-menu",
     )

@@ -89,6 +89,46 @@ def name_similarity(a: str | None, b: str | None) -> int:
     return int(round(min(sort_score, fuzz.ratio(only_a, only_b), aligned)))
 
 
+# Candidate pairs for the fuzzy name rule: records within this many places of each other when
+# sorted by name, by reversed name and by name with its words sorted (sorted neighbourhood
+# blocking). A near-identical name shares a long start or a long end with its twin, so it sorts
+# close to it one way or the other; comparing every pair is quadratic (10^10 at 100k accounts).
+NEIGHBOURHOOD = 25
+
+
+def _neighbour_pairs(left: pd.DataFrame, right: pd.DataFrame, dedupe: bool) -> tuple[np.ndarray, np.ndarray]:
+    """(left positions, right positions) of the distinct candidate pairs; with `dedupe` (left is
+    right) each unordered pair once, the smaller record id on the left."""
+    frames = [left] if dedupe else [left, right]
+    union = pd.concat(frames, ignore_index=True)
+    side = np.concatenate([np.zeros(len(left), dtype=np.int8)] + ([] if dedupe else [np.ones(len(right), np.int8)]))
+    position = np.concatenate([np.arange(len(f)) for f in frames])
+    keys = union["key"].fillna("").to_numpy(dtype=object)
+    orders = [np.argsort(keys, kind="stable"),
+              np.argsort(np.array([k[::-1] for k in keys], dtype=object), kind="stable"),
+              np.argsort(np.array([" ".join(sorted(w.split())) for w in union["words"]], dtype=object),
+                         kind="stable")]
+    a_parts, b_parts = [], []
+    for order in orders:
+        for offset in range(1, min(NEIGHBOURHOOD, len(order) - 1) + 1):
+            a_parts.append(order[:-offset])
+            b_parts.append(order[offset:])
+    if not a_parts:
+        return np.array([], dtype=np.int64), np.array([], dtype=np.int64)
+    a, b = np.concatenate(a_parts), np.concatenate(b_parts)
+    if dedupe:
+        ids = union["record_id"].to_numpy(dtype=object)
+        swap = ids[a] > ids[b]
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+        keep = a != b
+    else:
+        swap = side[a] == 1
+        a, b = np.where(swap, b, a), np.where(swap, a, b)
+        keep = side[a] != side[b]
+    pairs = np.unique(np.stack([position[a[keep]], position[b[keep]]], axis=1), axis=0)
+    return pairs[:, 0], pairs[:, 1]
+
+
 def _similarity(left: pd.DataFrame, right: pd.DataFrame, dedupe: bool, cutoff: int) -> pd.DataFrame:
     """Pairs whose names score at least `cutoff` by `name_similarity`, with the score."""
     lk = left.dropna(subset=["words"])
@@ -96,13 +136,19 @@ def _similarity(left: pd.DataFrame, right: pd.DataFrame, dedupe: bool, cutoff: i
     if lk.empty or rk.empty:
         return pd.DataFrame({"record_id_l": pd.Series(dtype=object), "record_id_r": pd.Series(dtype=object),
                              "score": pd.Series(dtype=int)})
-    # token_sort_ratio bounds name_similarity from above, so rapidfuzz's fast all-pairs pass finds
-    # every candidate; only those few are scored in Python.
-    bound = process.cdist(lk["words"].tolist(), rk["words"].tolist(), scorer=fuzz.token_sort_ratio,
-                          score_cutoff=cutoff, dtype=np.uint8, workers=-1)
-    bound_keys = process.cdist(lk["key"].fillna("").tolist(), rk["key"].fillna("").tolist(), scorer=fuzz.ratio,
-                               score_cutoff=cutoff, dtype=np.uint8, workers=-1)
-    i, j = np.nonzero(np.maximum(bound, bound_keys))
+    # token_sort_ratio bounds name_similarity from above, so rapidfuzz's fast pass over the
+    # candidate pairs finds every match among them; only those few are scored in Python.
+    i, j = _neighbour_pairs(lk, rk, dedupe)
+    if not len(i):
+        return pd.DataFrame({"record_id_l": pd.Series(dtype=object), "record_id_r": pd.Series(dtype=object),
+                             "score": pd.Series(dtype=int)})
+    words_l, words_r = lk["words"].to_numpy()[i], rk["words"].to_numpy()[j]
+    keys_l, keys_r = lk["key"].fillna("").to_numpy()[i], rk["key"].fillna("").to_numpy()[j]
+    bound = np.maximum(
+        process.cpdist(words_l, words_r, scorer=fuzz.token_sort_ratio, dtype=np.uint8, workers=-1),
+        process.cpdist(keys_l, keys_r, scorer=fuzz.ratio, dtype=np.uint8, workers=-1))
+    keep = bound >= cutoff
+    i, j = i[keep], j[keep]
     left_ids, right_ids = lk["record_id"].to_numpy()[i], rk["record_id"].to_numpy()[j]
     left_words, right_words = lk["words"].to_numpy()[i], rk["words"].to_numpy()[j]
     scores = [name_similarity(x, y) for x, y in zip(left_words, right_words, strict=True)]

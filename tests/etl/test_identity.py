@@ -6,6 +6,7 @@ from datetime import UTC, date, datetime, timedelta
 from itertools import combinations
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from sqlalchemy import insert, select
@@ -333,3 +334,18 @@ def test_build_identity_replaces_the_master_tables(scratch_db: Database) -> None
     contacts_again, accounts = stored()
     assert contacts_again == contacts
     assert accounts["ACC-2"] == ("ACC-2", 100, "single")
+
+
+def test_fuzzy_company_names_are_found_among_many_without_comparing_every_pair() -> None:
+    """Sorted-neighbourhood blocking still finds a typo at the start or the end of a name hidden
+    among thousands of names that share its first and last words."""
+    rng = np.random.default_rng(5)
+    words = ["Atlantic", "Summit", "Granite", "Harbour", "Falcon", "Baobab"]
+    names = [f"{a} {rng.choice(words)} {b}" for a in words for b in ("Logistics", "Finance", "Foods")
+             for _ in range(400)]
+    names = [f"{n} {i}" for i, n in enumerate(names)]  # all distinct, sharing long prefixes and suffixes
+    names += ["Btlantic Kestrel Mining", "Atlantic Kestrel Minning"]  # typo first, typo last
+    records = pd.DataFrame({"record_id": [f"A{i}" for i in range(len(names))], "company_name": names})
+    twin = pd.DataFrame({"record_id": ["B1", "B2"], "company_name": ["Atlantic Kestrel Mining"] * 2})
+    links = link_records(records, twin, entity="company")
+    assert {f"A{len(names) - 2}", f"A{len(names) - 1}"} <= set(links["left_id"])
