@@ -542,9 +542,10 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
                 build.since_day = date.min  # a whole table may have changed: so may all of gold
     for step in SILVER_STEPS:
         name = qualified_name(step.table)
-        if name in build.merged:
+        if build.merged.get(name):
             conn.execute(text(f"ANALYZE {name}"))
-        build.rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
+        if name in build.changed:  # counting every unchanged table would cost more than the refresh
+            build.rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
         conn.execute(text(
             "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:s, :d, :v) "
             "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"),
