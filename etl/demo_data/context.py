@@ -109,8 +109,11 @@ def make_batch(ctx: Context, index: int, acc: np.ndarray) -> Batch:
     first = np.maximum(a.start_day[acc], 0)
     end = np.minimum(a.churn_day[acc], n_days)
     active = (days >= first[:, None]) & (days < end[:, None])
-    churned = a.churn_day[acc] < NEVER
-    decline_start = a.churn_day[acc] - a.decline_days[acc]
+    # The decline runs up to the churn day, which may fall after as-of (an account at risk now).
+    churn_day = a.churn_day[acc] if a.upcoming_churn_day is None else np.minimum(
+        a.churn_day[acc], a.upcoming_churn_day[acc])
+    declining = churn_day < NEVER
+    decline_start = churn_day - a.decline_days[acc]
     ramp = np.clip((days - decline_start[:, None]) / a.decline_days[acc][:, None], 0.0, 1.0)
-    ramp = np.where(churned[:, None] & active, ramp, 0.0)
+    ramp = np.where(declining[:, None] & active, ramp, 0.0)
     return Batch(index, acc, active, ramp)

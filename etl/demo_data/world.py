@@ -42,6 +42,7 @@ from .vocab import (
 )
 
 NEVER = 10**6  # churn_day of accounts that have not churned
+UPCOMING_CHURN_DAYS = 90  # how far after as-of a churn still shows as a decline before it
 
 
 def fx_table(rng: np.random.Generator, n_days: int) -> np.ndarray:
@@ -166,6 +167,9 @@ class Accounts:
     domain: list[str]
     updated_s: np.ndarray
     industry_missing: np.ndarray
+    # Still customers at as-of, but due to churn within UPCOMING_CHURN_DAYS after it: their
+    # pre-churn decline has begun, so the demo has accounts at risk today. NEVER for the rest.
+    upcoming_churn_day: np.ndarray | None = None
 
     @property
     def currency(self) -> np.ndarray:
@@ -243,6 +247,8 @@ def make_accounts(rng: np.random.Generator, scale: Scale, cal: Calendar, users: 
     wait = rng.exponential(1.0 / hazard)
     churn_from = np.where(is_base, 0, start_day + 90)
     churn_day = (churn_from + wait).astype(np.int64)
+    upcoming_churn_day = np.where((churn_day > n_days - 1) & (churn_day <= n_days - 1 + UPCOMING_CHURN_DAYS),
+                                  churn_day, NEVER)
     churn_day[churn_day > n_days - 1] = NEVER
 
     # "Group" holding companies: the oldest enterprise accounts; they do not churn
@@ -251,6 +257,7 @@ def make_accounts(rng: np.random.Generator, scale: Scale, cal: Calendar, users: 
     is_group = np.zeros(n, dtype=bool)
     is_group[candidates] = True
     churn_day[is_group] = NEVER
+    upcoming_churn_day[is_group] = NEVER
     parent = np.zeros(n, dtype=np.int64)
     subsidiary = (~is_group) & (rng.random(n) < 0.09)
     group_idx = np.flatnonzero(is_group)
@@ -285,7 +292,7 @@ def make_accounts(rng: np.random.Generator, scale: Scale, cal: Calendar, users: 
     updated_s = last_change + (rng.random(n) * np.maximum(end_s + DAY - 1 - last_change, 0)).astype(np.int64)
     accounts = Accounts(n, region, territory, country, account_type, industry, emp, created_s, start_day,
                         churn_day, decline_days, decline_floor, mrr, payer, owner, parent, is_group, name, brand,
-                        word, suffix, domain, updated_s, industry_missing)
+                        word, suffix, domain, updated_s, industry_missing, upcoming_churn_day)
     return accounts, cross_pairs
 
 

@@ -233,3 +233,13 @@ def test_an_acknowledged_alert_stays_one_alert_and_a_resolved_one_is_raised_agai
         assert session.get(Alert, resolved).status == "resolved"
         unresolved = _unresolved(session)
         assert unresolved[resolved_key] != resolved  # the renewal is still due: a new alert
+
+
+def test_demo_data_has_customers_at_risk_today(loaded_database: Database, scored) -> None:
+    """The generator starts the decline of customers due to churn soon after as-of, so the model
+    finds some of them at risk now: the demo's at-risk lists are not empty."""
+    with loaded_database.engine.connect() as conn:
+        levels = dict(conn.execute(text("SELECT risk_level, count(*) FROM gold.account_scores GROUP BY 1")).all())
+        top = conn.execute(text("SELECT max(churn_risk_score) FROM gold.account_scores")).scalar()
+    print(f"\nrisk levels at as-of: {levels}, highest score {top}")
+    assert levels.get("HIGH", 0) + levels.get("MEDIUM", 0) >= 3
