@@ -283,9 +283,10 @@ class FeatureSchema:
             if name in self.categories:
                 known = self.categories[name]
                 as_text = _as_category_strings(column)
-                codes = pd.Categorical(as_text, categories=known).codes.astype(np.float64)
-                other = float(len(known))
-                codes[codes < 0] = other
+                # Unseen values become the "other" code, missing ones NaN (pandas refuses values
+                # outside the categories, so they are looked up rather than cast).
+                codes = pd.Index(known).get_indexer(as_text).astype(np.float64)
+                codes[codes < 0] = float(len(known))
                 codes[as_text.isna().to_numpy()] = np.nan
                 matrix[:, i] = codes
             else:
