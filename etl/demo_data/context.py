@@ -110,8 +110,7 @@ def make_batch(ctx: Context, index: int, acc: np.ndarray) -> Batch:
     end = np.minimum(a.churn_day[acc], n_days)
     active = (days >= first[:, None]) & (days < end[:, None])
     # The decline runs up to the churn day, which may fall after as-of (an account at risk now).
-    churn_day = a.churn_day[acc] if a.upcoming_churn_day is None else np.minimum(
-        a.churn_day[acc], a.upcoming_churn_day[acc])
+    churn_day = np.minimum(a.churn_day[acc], a.upcoming_churn_day[acc])
     declining = churn_day < NEVER
     decline_start = churn_day - a.decline_days[acc]
     ramp = np.clip((days - decline_start[:, None]) / a.decline_days[acc][:, None], 0.0, 1.0)

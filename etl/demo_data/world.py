@@ -169,7 +169,7 @@ class Accounts:
     industry_missing: np.ndarray
     # Still customers at as-of, but due to churn within UPCOMING_CHURN_DAYS after it: their
     # pre-churn decline has begun, so the demo has accounts at risk today. NEVER for the rest.
-    upcoming_churn_day: np.ndarray | None = None
+    upcoming_churn_day: np.ndarray
 
     @property
     def currency(self) -> np.ndarray:

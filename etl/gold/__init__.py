@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, text
 
 from dashboard.tables import gold
+from etl.sources.base import get_watermark, set_watermark
 from etl.steps import SqlStep, Step, run_steps
 
 log = logging.getLogger(__name__)
@@ -65,7 +66,7 @@ def data_window(conn: Connection) -> DataWindow:
     return DataWindow(first_day, as_of)
 
 
-PENDING = {"source": "gold", "dataset": "pending_since"}
+PENDING = ("gold", "pending_since")  # app.source_watermark source and dataset
 
 
 def mark_gold_pending(conn: Connection, since_day: date | None) -> None:
@@ -73,21 +74,17 @@ def mark_gold_pending(conn: Connection, since_day: date | None) -> None:
     the earliest pending day until a gold build commits, so a killed gold run is redone)."""
     if since_day is None:
         return
-    conn.execute(text(
-        "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:source, :dataset, :v) "
-        "ON CONFLICT (source, dataset) DO UPDATE "
-        "SET value = LEAST(app.source_watermark.value, excluded.value), updated_at = now()"),
-        {**PENDING, "v": since_day.isoformat()})
+    pending = pending_since(conn)
+    set_watermark(conn, *PENDING, min(since_day, pending or since_day).isoformat())
 
 
 def pending_since(conn: Connection) -> date | None:
     """The earliest day gold must be refreshed from; None when gold is up to date."""
-    value = conn.execute(text("SELECT value FROM app.source_watermark WHERE source = :source AND dataset = :dataset"),
-                         PENDING).scalar()
+    value = get_watermark(conn, *PENDING)
     return date.fromisoformat(value) if value else None
 
 
-LAST_AS_OF = {"source": "gold", "dataset": "as_of"}
+LAST_AS_OF = ("gold", "as_of")
 
 
 def _refresh_from(conn: Connection, since: date, window: DataWindow) -> date | None:
@@ -96,8 +93,7 @@ def _refresh_from(conn: Connection, since: date, window: DataWindow) -> date | N
     Besides the changed records' days (`since`), a new as-of day changes which unanswered
     tickets are past their SLA: those opened up to the longest SLA before the previous as-of.
     """
-    last = conn.execute(text("SELECT value FROM app.source_watermark WHERE source = :source AND dataset = :dataset"),
-                        LAST_AS_OF).scalar()
+    last = get_watermark(conn, *LAST_AS_OF)
     if last is None or since <= window.first_day:
         return None
     if date.fromisoformat(last) != window.as_of:
@@ -122,9 +118,7 @@ def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int],
              f"day tables from {since}" if since else "everything")
     params = {"first_day": window.first_day, "as_of": window.as_of}
     rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False, since=since)
-    conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset = :dataset"), PENDING)
-    conn.execute(text(
-        "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:source, :dataset, :v) "
-        "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"),
-        {**LAST_AS_OF, "v": window.as_of.isoformat()})
+    conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset = :dataset"),
+                 dict(zip(("source", "dataset"), PENDING, strict=True)))
+    set_watermark(conn, *LAST_AS_OF, window.as_of.isoformat())
     return rows, window

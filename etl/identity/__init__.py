@@ -36,13 +36,12 @@ def identity_inputs_changed(conn, build, *, full: bool = False) -> bool:
     overrides changed since they were (the overrides' fingerprint is stored as it is read)."""
     from sqlalchemy import text
 
+    from etl.sources.base import get_watermark, set_watermark
+
     overrides = conn.execute(text("SELECT count(*) || '/' || COALESCE(max(id), 0) FROM app.account_link_override")
                              ).scalar_one()
-    stored = conn.execute(text("SELECT value FROM app.source_watermark WHERE source = 'identity' "
-                               "AND dataset = 'app.account_link_override'")).scalar()
-    conn.execute(text(
-        "INSERT INTO app.source_watermark (source, dataset, value) VALUES ('identity', 'app.account_link_override', :v) "
-        "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"), {"v": overrides})
+    stored = get_watermark(conn, "identity", "app.account_link_override")
+    set_watermark(conn, "identity", "app.account_link_override", overrides)
     return (full or stored != overrides or bool({"silver.accounts", "silver.contacts"} & build.changed)
             or conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM silver.account_master)")).scalar_one())
 

@@ -45,6 +45,7 @@ from sqlalchemy.dialects import postgresql
 
 from dashboard.tables import silver
 from dashboard.tables.bronze import BRONZE_TABLES
+from etl.sources.base import set_watermark
 from etl.steps import SqlStep, Step, qualified_name, run_steps
 
 log = logging.getLogger(__name__)
@@ -482,15 +483,15 @@ def _reconvert(conn: Connection, steps: list[Step], build: SilverBuild) -> None:
     conn.execute(text("DROP TABLE fx_before"))
 
 
-def _plan(step: Step, stored: str | None, current: dict[str, str], full: bool) -> str:
-    """"skip", "merge" or "rebuild" for one silver step (see `build_silver`)."""
-    inputs = step_inputs(step)
-    if not full and stored == ";".join(f"{d}={current.get(d, '-')}" for d in inputs):
+def _plan(step: Step, stored: str | None, fingerprint: str, full: bool) -> str:
+    """"skip", "merge" or "rebuild" for one silver step (see `build_silver`), from its stored and
+    current input fingerprints."""
+    if not full and stored == fingerprint:
         return "skip"
     if full or stored is None or not isinstance(step, CleanTable) or _newest_load(stored, step.source) is None:
         return "rebuild"
-    extras = [d for d in inputs if d not in (step.source, "billing_fx_rates")]
-    if any(_newest_load(stored, d) != _newest_load(f"{d}={current.get(d, '-')}", d) for d in extras):
+    extras = [d for d in step_inputs(step) if d not in (step.source, "billing_fx_rates")]
+    if any(_newest_load(stored, d) != _newest_load(fingerprint, d) for d in extras):
         return "rebuild"  # e.g. line items, converted at their deal's day: the deals changed
     return "merge"
 
@@ -513,8 +514,8 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
                                {"s": WATERMARK_SOURCE}).all())
     fingerprints = {qualified_name(step.table): ";".join(f"{d}={current.get(d, '-')}" for d in step_inputs(step))
                     for step in SILVER_STEPS}
-    plan = {qualified_name(step.table): _plan(step, stored.get(qualified_name(step.table)), current, full)
-            for step in SILVER_STEPS}
+    plan = {name: _plan(step, stored.get(name), fingerprints[name], full)
+            for name, step in ((qualified_name(step.table), step) for step in SILVER_STEPS)}
     build = SilverBuild(rows={}, quarantined=0)
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
@@ -546,10 +547,8 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
             conn.execute(text(f"ANALYZE {name}"))
         if name in build.changed:  # counting every unchanged table would cost more than the refresh
             build.rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
-        conn.execute(text(
-            "INSERT INTO app.source_watermark (source, dataset, value) VALUES (:s, :d, :v) "
-            "ON CONFLICT (source, dataset) DO UPDATE SET value = excluded.value, updated_at = now()"),
-            {"s": WATERMARK_SOURCE, "d": name, "v": fingerprints[name]})
+        if plan[name] != "skip":
+            set_watermark(conn, WATERMARK_SOURCE, name, fingerprints[name])
     log.info("silver: rebuilt %d and merged %d of %d tables%s", len(build.rebuilt), len(build.merged),
              len(SILVER_STEPS), " (full rebuild)" if full else "")
     build.quarantined = int(conn.scalar(text("SELECT count(*) FROM bronze.quarantine WHERE stage = 'silver'")) or 0)
