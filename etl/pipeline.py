@@ -104,20 +104,20 @@ class _Stages:
             # Master ids are part of silver: they change in the same transaction as the records.
             if identity_inputs_changed(conn, build, full=self.full):
                 rows.update(build_identity(conn))
-                # Only the per-customer gold tables read master ids, and they are rebuilt whole
-                # on any refresh: make sure there is one, even if no day changed.
+                # Only the per-customer gold tables read master ids: they are rebuilt whole.
                 build.rebuilt += list(IDENTITY_TABLES)
                 build.touch(date.max)
             # Gold still pending from an earlier run (say, blocked by a check): check everything
             # again, not just what changed now.
             recheck_all = pending_since(conn) is not None
-            mark_gold_pending(conn, build.since_day)
+            mark_gold_pending(conn, build.since_day, build.changed, build.untracked)
         self.changed_tables = build.changed
         self._record(rows)
         if build.quarantined:
             self._record({"bronze.quarantine": build.quarantined})
         self.result.quarantined += build.quarantined
-        self.check("silver", tables=None if self.full or recheck_all else self.changed_tables)
+        self.check("silver", tables=None if self.full or recheck_all else self.changed_tables,
+                   usd_only=build.reconverted - build.modified - set(build.rebuilt))
 
     def gold(self) -> None:
         # The gold checks run before the commit, so a critical failure rolls gold back; their
@@ -130,7 +130,8 @@ class _Stages:
                     log.info("gold: nothing changed since the last build")
                     return
                 rows, window = built
-                report = run_checks(conn, "gold", self.recorder.run_id, store=False)
+                # The checks of the tables this run refreshed (all of them on a rebuild).
+                report = run_checks(conn, "gold", self.recorder.run_id, store=False, tables=set(rows))
                 if report.critical_failures:
                     raise QualityGateFailed("gold", report)
         finally:
@@ -139,11 +140,11 @@ class _Stages:
         self._record(rows)
         self.result.as_of = window.as_of
 
-    def check(self, stage: str, *, tables: set[str] | None = None) -> None:
-        """Run and store the checks of `stage` (of `tables` only, when given); QualityGateFailed on a
-        critical failure."""
+    def check(self, stage: str, *, tables: set[str] | None = None, usd_only: set[str] = frozenset()) -> None:
+        """Run and store the checks of `stage` (of `tables` only, when given: see run_checks);
+        QualityGateFailed on a critical failure."""
         with self.database.engine.begin() as conn:
-            report = run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables)
+            report = run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables, usd_only=usd_only)
         self._store(report)
         if report.critical_failures:
             raise QualityGateFailed(stage, report)

@@ -8,6 +8,7 @@ one line in the stage's registry.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -34,6 +35,17 @@ def qualified_name(table: Table) -> str:
     return f"{table.schema}.{table.name}"
 
 
+# How a step refreshes its table (see run_steps).
+REBUILD, DIFF, DAYS, ACCOUNTS, SKIP = "rebuild", "diff", "days", "accounts", "skip"
+
+# In a step's SQL, `@in_scope(<account id expression>)` keeps only the rows of the accounts
+# being refreshed (temporary table `gold_scope`) when a refresh is limited to some accounts,
+# and is `true` otherwise.
+_IN_SCOPE = re.compile(r"@in_scope\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
+_COMMENT = re.compile(r"--[^\n]*")
+_TABLE_REFERENCE = re.compile(r"\b(silver|gold)\.([a-z_][a-z0-9_]*)\b")
+
+
 @dataclass(frozen=True)
 class SqlStep:
     """One `INSERT INTO <table> … SELECT …` statement read from a .sql file.
@@ -47,44 +59,98 @@ class SqlStep:
     # A step that can refresh just the rows from a day on: the column holding that day. Its SQL
     # must then produce only the rows with that column on or after `:since_day`.
     since_column: str | None = None
+    # A step that can refresh just some accounts' rows: the column holding the account (regional
+    # or master id). Its SQL must then filter every input by `@in_scope(<its account id>)`.
+    account_column: str | None = None
 
     @property
     def table(self) -> Table:
         return self.model.__table__
 
-    def sql(self) -> str:
-        return self.sql_file.read_text(encoding="utf-8")
+    def sql(self, *, accounts: bool = False) -> str:
+        scope = r"(\1) IN (SELECT account_id FROM gold_scope)" if accounts else "true"
+        return _IN_SCOPE.sub(scope, self.sql_file.read_text(encoding="utf-8"))
 
-    def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
-        conn.execute(text(self.sql()), dict(params))
+    def _code(self) -> str:
+        return _COMMENT.sub("", self.sql())
+
+    def inputs(self) -> frozenset[str]:
+        """The silver and gold tables its SQL reads."""
+        found = {f"{schema}.{name}" for schema, name in _TABLE_REFERENCE.findall(self._code())}
+        return frozenset(found - {qualified_name(self.table)})
+
+    def reads_as_of(self) -> bool:
+        return ":as_of" in self._code()
+
+    def run(self, conn: Connection, params: Mapping[str, Any], *, accounts: bool = False) -> None:
+        conn.execute(text(self.sql(accounts=accounts)), dict(params))
+
+    def run_diff(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        """Work the whole table out again, but write only the rows that differ from it: a refresh
+        that changes a few rows rewrites a few rows (and readers' row versions stay put)."""
+        name = qualified_name(self.table)
+        insert = f"INSERT INTO {name}"
+        sql = self.sql()
+        if insert not in sql:
+            raise ValueError(f"{self.sql_file.name} does not start with {insert}")
+        key = [f'"{c.name}"' for c in self.table.primary_key.columns]
+        same_key = " AND ".join(f"n.{k} = t.{k}" for k in key)
+        conn.execute(text(f"CREATE TEMPORARY TABLE step_rebuilt (LIKE {name}) ON COMMIT DROP"))
+        conn.execute(text(sql.replace(insert, "INSERT INTO step_rebuilt", 1)), dict(params))
+        conn.execute(text(f"DELETE FROM {name} t WHERE NOT EXISTS (SELECT 1 FROM step_rebuilt n "
+                          f"WHERE {same_key} AND ROW(n.*) IS NOT DISTINCT FROM ROW(t.*))"))
+        conn.execute(text(f"INSERT INTO {name} SELECT n.* FROM step_rebuilt n "
+                          f"WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {same_key})"))
+        conn.execute(text("DROP TABLE step_rebuilt"))
 
 
 def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any], *, stage: str,
-              truncate: bool, since: date | None = None) -> dict[str, int]:
+              truncate: bool, since: date | None = None, plan: Mapping[str, str] | None = None
+              ) -> dict[str, int]:
     """Empty every step's table, run the steps in order, analyse and count; rows per table.
 
     The caller owns the transaction. `truncate=False` empties with DELETE, which leaves the
     previous rows readable by concurrent readers until commit (gold is read by the pages).
-    With `since`, a step that has a `since_column` only replaces its rows from that day on
-    (its SQL gets `:since_day`); the others are rebuilt whole.
+    `plan` (table name -> mode, REBUILD when missing) can limit what a step redoes:
+      DIFF      work out the whole table, write only the rows that differ (SqlStep.run_diff);
+      DAYS      only its rows from `since` on (its `since_column`; its SQL gets `:since_day`);
+      ACCOUNTS  only the rows of the accounts in the temporary table `gold_scope` (its
+                `account_column`; its SQL's `@in_scope(...)` filters select them);
+      SKIP      nothing: its inputs did not change.
+    Without a plan, `since` puts every step that has a `since_column` in DAYS mode.
     """
     tables = [step.table for step in steps]
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))  # every ::date of a timestamp is a UTC day
     conn.execute(text("SET LOCAL work_mem = '256MB'"))  # de-duplicating sorts stay in memory
     params = {**params, "since_day": since or date.min}
+    if plan is None:
+        plan = {qualified_name(s.table): DAYS for s in steps if since and getattr(s, "since_column", None)}
+    modes = {qualified_name(t): plan.get(qualified_name(t), REBUILD) for t in tables}
     if truncate:
         conn.execute(text("TRUNCATE " + ", ".join(qualified_name(t) for t in tables)))
     else:
         for step in steps:
-            column = getattr(step, "since_column", None) if since else None
-            where = f' WHERE "{column}" >= :since_day' if column else ""
-            conn.execute(text(f"DELETE FROM {qualified_name(step.table)}{where}"), params)
+            name = qualified_name(step.table)
+            where = {DAYS: f' WHERE "{getattr(step, "since_column", None)}" >= :since_day',
+                     ACCOUNTS: f' WHERE "{getattr(step, "account_column", None)}" IN '
+                               "(SELECT account_id FROM gold_scope)"}.get(modes[name], "")
+            if modes[name] not in (SKIP, DIFF):
+                conn.execute(text(f"DELETE FROM {name}{where}"), params)
     rows: dict[str, int] = {}
     for step in steps:
         name = qualified_name(step.table)
+        if modes[name] == SKIP:
+            continue
         started = time.perf_counter()
-        step.run(conn, params)
-        conn.execute(text(f"ANALYZE {name}"))
+        if modes[name] == ACCOUNTS:
+            step.run(conn, params, accounts=True)  # type: ignore[call-arg]
+        elif modes[name] == DIFF:
+            step.run_diff(conn, params)  # type: ignore[attr-defined]
+        else:
+            step.run(conn, params)
+        if modes[name] == REBUILD:  # a partial refresh changes too few rows to move the statistics
+            conn.execute(text(f"ANALYZE {name}"))
         rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
-        log.info("%s: %s built: %d rows in %.2fs", stage, name, rows[name], time.perf_counter() - started)
+        log.info("%s: %s built (%s): %d rows in %.2fs", stage, name, modes[name], rows[name],
+                 time.perf_counter() - started)
     return rows

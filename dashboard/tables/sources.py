@@ -22,3 +22,13 @@ class SourceWatermark(Base):
     value: Mapped[str] = mapped_column(Text)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now())
+
+
+class GoldPendingAccount(Base):
+    """An account whose silver records changed since gold was last built: the per-customer gold
+    tables refresh just these (etl.gold). Emptied when a gold build commits."""
+
+    __tablename__ = "gold_pending_account"
+    __table_args__ = {"schema": "app"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # a regional account id

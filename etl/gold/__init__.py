@@ -14,11 +14,11 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
-from sqlalchemy import Connection, text
+from sqlalchemy import Connection, bindparam, text
 
 from dashboard.tables import gold
 from etl.sources.base import get_watermark, set_watermark
-from etl.steps import SqlStep, Step, run_steps
+from etl.steps import ACCOUNTS, DAYS, DIFF, REBUILD, SKIP, SqlStep, Step, qualified_name, run_steps
 
 log = logging.getLogger(__name__)
 
@@ -44,13 +44,13 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.Campaign, SQL_DIR / "campaign.sql"),
     SqlStep(gold.CampaignDaily, SQL_DIR / "campaign_daily.sql", since_column="day"),
     SqlStep(gold.SupportDaily, SQL_DIR / "support_daily.sql", since_column="day"),
-    SqlStep(gold.Customer360, SQL_DIR / "customer_360.sql"),
+    SqlStep(gold.Customer360, SQL_DIR / "customer_360.sql", account_column="account_id"),
     SqlStep(gold.PipelineMonthly, SQL_DIR / "pipeline_monthly.sql"),
     SqlStep(gold.SupportHourly, SQL_DIR / "support_hourly.sql", since_column="day"),
     SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql", since_column="sent_hour"),
-    SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql"),
+    SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql", account_column="account_id"),
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi
-    SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql"),
+    SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql", account_column="customer_id"),
 )
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
@@ -67,21 +67,40 @@ def data_window(conn: Connection) -> DataWindow:
 
 
 PENDING = ("gold", "pending_since")  # app.source_watermark source and dataset
+PENDING_TABLES = ("gold", "pending_tables")  # the silver tables changed since
+PENDING_UNTRACKED = ("gold", "pending_untracked")  # ... of which not every change is in app.gold_pending_account
 
 
-def mark_gold_pending(conn: Connection, since_day: date | None) -> None:
-    """Record, in silver's transaction, that gold must be refreshed from `since_day` on (kept at
-    the earliest pending day until a gold build commits, so a killed gold run is redone)."""
-    if since_day is None:
+def mark_gold_pending(conn: Connection, since_day: date | None, changed: set[str] = frozenset(),
+                      untracked: set[str] = frozenset()) -> None:
+    """Record, in silver's transaction, that gold must be refreshed from `since_day` on because
+    the `changed` silver tables changed (`untracked` of them other than in the accounts listed
+    in app.gold_pending_account). Kept, and added to, until a gold build commits, so a killed
+    gold run is redone."""
+    if since_day is None and not changed:
         return
     pending = pending_since(conn)
+    since_day = since_day or date.max
     set_watermark(conn, *PENDING, min(since_day, pending or since_day).isoformat())
+    for key, tables in ((PENDING_TABLES, changed), (PENDING_UNTRACKED, untracked)):
+        set_watermark(conn, *key, ",".join(sorted(_pending_set(conn, key) | set(tables))))
 
 
 def pending_since(conn: Connection) -> date | None:
     """The earliest day gold must be refreshed from; None when gold is up to date."""
     value = get_watermark(conn, *PENDING)
     return date.fromisoformat(value) if value else None
+
+
+def _pending_set(conn: Connection, key: tuple[str, str]) -> set[str]:
+    return {name for name in (get_watermark(conn, *key) or "").split(",") if name}
+
+
+def _clear_pending(conn: Connection) -> None:
+    conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset IN :datasets")
+                 .bindparams(bindparam("datasets", expanding=True)),
+                 {"source": PENDING[0], "datasets": [PENDING[1], PENDING_TABLES[1], PENDING_UNTRACKED[1]]})
+    conn.execute(text("DELETE FROM app.gold_pending_account"))
 
 
 LAST_AS_OF = ("gold", "as_of")
@@ -102,23 +121,81 @@ def _refresh_from(conn: Connection, since: date, window: DataWindow) -> date | N
     return since if since > window.first_day else None
 
 
-def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], DataWindow] | None:
-    """Refresh gold in the caller's transaction: (rows per table, window), or None when silver
-    has not changed since the last build (and not `full`).
+def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str], *, as_of_moved: bool
+                 ) -> dict[str, str]:
+    """How each gold step refreshes (etl.steps modes), given the silver tables that changed:
+      * SKIP when none of the tables it reads changed (nor a gold table refreshed before it) and
+        it does not depend on the as-of day, or that day did not move;
+      * DAYS for a day table: only the days from the first changed one;
+      * ACCOUNTS for a per-customer table while the as-of day stays: only the customers whose
+        records changed, when every changed table it reads recorded its changed accounts;
+      * otherwise DIFF: all of it worked out again, only the rows that differ written.
+    """
+    plan: dict[str, str] = {}
+    refreshed: set[str] = set(changed)
+    for step in steps:
+        name = qualified_name(step.table)
+        inputs = step.inputs() if isinstance(step, SqlStep) else frozenset({"*"})
+        reads_as_of = step.reads_as_of() if isinstance(step, SqlStep) else True
+        changed_inputs = inputs & refreshed
+        if not changed_inputs and not (as_of_moved and reads_as_of):
+            plan[name] = SKIP
+            continue
+        refreshed.add(name)
+        if getattr(step, "since_column", None):
+            plan[name] = DAYS
+        elif getattr(step, "account_column", None) and not as_of_moved and not changed_inputs & untracked:
+            plan[name] = ACCOUNTS
+        else:
+            plan[name] = DIFF if isinstance(step, SqlStep) else REBUILD
+    return plan
 
-    Day tables with a `since_column` replace only their rows from the first day that silver's
-    changes touch (recorded by `mark_gold_pending`); the others are rebuilt whole.
+
+def _scope_accounts(conn: Connection) -> int:
+    """Fill temporary table gold_scope with every regional account of the customers (master
+    accounts) that have a pending account; returns how many."""
+    conn.execute(text("""
+        CREATE TEMPORARY TABLE gold_scope ON COMMIT DROP AS
+        WITH masters AS (
+            SELECT DISTINCT COALESCE(am.master_account_id, p.account_id) AS master_account_id
+            FROM app.gold_pending_account p
+            LEFT JOIN silver.account_master am ON am.account_id = p.account_id
+        )
+        SELECT m.master_account_id AS account_id FROM masters m
+        UNION
+        SELECT am.account_id FROM silver.account_master am JOIN masters m USING (master_account_id)"""))
+    conn.execute(text("ALTER TABLE gold_scope ADD PRIMARY KEY (account_id)"))
+    conn.execute(text("ANALYZE gold_scope"))
+    return int(conn.scalar(text("SELECT count(*) FROM gold_scope")) or 0)
+
+
+def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], DataWindow] | None:
+    """Refresh gold in the caller's transaction: (rows per refreshed table, window), or None when
+    silver has not changed since the last build (and not `full`).
+
+    What each table redoes follows `refresh_plan`: nothing, its rows from the first day that
+    silver's changes touch (recorded by `mark_gold_pending`), the rows of the customers whose
+    records changed, or everything.
     """
     pending = pending_since(conn)
     if pending is None and not full:
         return None
     window = data_window(conn)
     since = None if full or pending is None else _refresh_from(conn, pending, window)
-    log.info("gold: data window %s to %s, refreshing %s", window.first_day, window.as_of,
-             f"day tables from {since}" if since else "everything")
+    last_as_of = get_watermark(conn, *LAST_AS_OF)
+    if since is None:
+        plan = {}
+        log.info("gold: data window %s to %s, rebuilding everything", window.first_day, window.as_of)
+    else:
+        plan = refresh_plan(GOLD_STEPS, _pending_set(conn, PENDING_TABLES), _pending_set(conn, PENDING_UNTRACKED),
+                            as_of_moved=last_as_of != window.as_of.isoformat())
+        if ACCOUNTS in plan.values():
+            accounts = _scope_accounts(conn)
+            log.info("gold: %d accounts' customers changed", accounts)
+        log.info("gold: data window %s to %s, days from %s; %s", window.first_day, window.as_of, since,
+                 ", ".join(f"{name} {mode}" for name, mode in plan.items()))
     params = {"first_day": window.first_day, "as_of": window.as_of}
-    rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False, since=since)
-    conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset = :dataset"),
-                 dict(zip(("source", "dataset"), PENDING, strict=True)))
+    rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False, since=since, plan=plan)
+    _clear_pending(conn)
     set_watermark(conn, *LAST_AS_OF, window.as_of.isoformat())
     return rows, window

@@ -17,7 +17,7 @@ WITH params AS (
     CROSS JOIN params p
     LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.as_of AND fx.currency = i.currency
     WHERE i.paid_at IS NULL AND i.status IS DISTINCT FROM 'paid' AND i.status IS DISTINCT FROM 'void'
-      AND i.issue_date <= p.as_of AND i.account_id IS NOT NULL
+      AND i.issue_date <= p.as_of AND i.account_id IS NOT NULL AND @in_scope(i.account_id)
 )
 SELECT account_id, bucket, count(*), round(COALESCE(sum(usd), 0), 2)
 FROM unpaid

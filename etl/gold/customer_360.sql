@@ -19,6 +19,7 @@
 --     latest, only when every regional account churned;
 --   churn_risk_score, risk_level, health_score, engagement_score, clv_usd: copied from
 --     gold.account_scores, which the intelligence jobs write.
+-- @in_scope limits a refresh to the customers whose records changed (etl.steps).
 INSERT INTO gold.customer_360 (
     account_id, account_name, parent_account_id, segment, industry, region, territory, owner_user_id,
     currency, status, created_at, churned_at, mrr_usd, arr_usd, active_services, active_contacts,
@@ -34,19 +35,19 @@ WITH params AS (
     FROM silver.subscriptions s
     CROSS JOIN params p
     LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.year_ago_rate_day AND fx.currency = s.currency
-    WHERE s.start_date <= p.year_ago AND (s.end_date IS NULL OR s.end_date > p.year_ago)
+    WHERE s.start_date <= p.year_ago AND (s.end_date IS NULL OR s.end_date > p.year_ago) AND @in_scope(s.account_id)
     GROUP BY s.account_id
 ), active_subs AS (
     SELECT s.account_id, count(*) AS services, sum(s.mrr * fx.usd_per_unit) AS mrr_usd
     FROM silver.subscriptions s
     CROSS JOIN params p
     LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.as_of AND fx.currency = s.currency
-    WHERE s.start_date <= p.as_of AND (s.end_date IS NULL OR s.end_date > p.as_of)
+    WHERE s.start_date <= p.as_of AND (s.end_date IS NULL OR s.end_date > p.as_of) AND @in_scope(s.account_id)
     GROUP BY s.account_id
 ), contacts AS (
     SELECT c.account_id, count(*) AS n
     FROM silver.contacts c, params p
-    WHERE CAST(c.created_at AS date) <= p.as_of
+    WHERE CAST(c.created_at AS date) <= p.as_of AND @in_scope(c.account_id)
     GROUP BY c.account_id
 ), tickets AS (
     SELECT t.account_id,
@@ -59,6 +60,7 @@ WITH params AS (
                  AND CAST(t.created_at AS date) <= p.as_of) AS first_response_count,
            max(t.created_at) FILTER (WHERE t.created_at < p.as_of_end) AS last_ticket_at
     FROM silver.tickets t, params p
+    WHERE @in_scope(t.account_id)
     GROUP BY t.account_id
 ), overdue AS (
     SELECT i.account_id, sum(i.amount * fx.usd_per_unit) AS usd
@@ -66,19 +68,22 @@ WITH params AS (
     CROSS JOIN params p
     LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.as_of AND fx.currency = i.currency
     WHERE i.due_date < p.as_of AND i.paid_at IS NULL AND i.status IS DISTINCT FROM 'paid'
-      AND i.status IS DISTINCT FROM 'void'
+      AND i.status IS DISTINCT FROM 'void' AND @in_scope(i.account_id)
     GROUP BY i.account_id
 ), interactions AS (
     SELECT conv.account_id, m.sent_at AS at
     FROM silver.messages m JOIN silver.conversations conv ON conv.conversation_id = m.conversation_id
+    WHERE @in_scope(conv.account_id)
     UNION ALL
-    SELECT account_id, scheduled_at FROM silver.meetings
+    SELECT account_id, scheduled_at FROM silver.meetings WHERE @in_scope(account_id)
     UNION ALL
     SELECT c.account_id, s.replied_at
     FROM silver.sends s JOIN silver.contacts c ON c.contact_id = s.contact_id
+    WHERE @in_scope(c.account_id)
     UNION ALL
     SELECT c.account_id, r.received_at
     FROM silver.replies r JOIN silver.contacts c ON c.contact_id = r.contact_id
+    WHERE @in_scope(c.account_id)
 ), last_interaction AS (
     SELECT i.account_id, max(i.at) AS at
     FROM interactions i, params p
@@ -103,6 +108,7 @@ WITH params AS (
     LEFT JOIN tickets t ON t.account_id = a.account_id
     LEFT JOIN overdue o ON o.account_id = a.account_id
     LEFT JOIN last_interaction li ON li.account_id = a.account_id
+    WHERE @in_scope(a.account_id)
 ), customers AS (
     SELECT r.master_account_id,
            round(sum(r.mrr_usd), 2) AS mrr_usd,

@@ -354,18 +354,21 @@ def store_results(conn: Connection, report: QualityReport) -> int:
 
 
 def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool = True,
-               tables: set[str] | None = None) -> QualityReport:
+               tables: set[str] | None = None, usd_only: set[str] = frozenset()) -> QualityReport:
     """Run every check of `stage` against the current tables; store the results unless told not to.
 
     With `tables`, only the checks of those tables (or of a child whose parent is one of them)
-    and the cheap load-level checks run: an incremental refresh re-checks what it changed.
+    and the cheap load-level checks run: an incremental refresh re-checks what it changed. Of
+    the `usd_only` tables (whose only change was new USD amounts after an FX change), only the
+    currency checks run.
     """
     started = time.perf_counter()
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
     checks = checks_for(stage)
     if tables is not None:
-        checks = [c for c in checks if c.kind in ("freshness", "quarantine", "usd_naming") or c.table in tables
-                  or c.params.get("parent") in tables]
+        checks = [c for c in checks if c.kind in ("freshness", "quarantine", "usd_naming")
+                  or (c.table in tables and (c.table not in usd_only or c.kind == "usd_conversion"))
+                  or (c.params.get("parent") in tables and c.params.get("parent") not in usd_only)]
     report = QualityReport(stage, run_id, evaluate(conn, checks))
     report.seconds = round(time.perf_counter() - started, 3)
     if store:

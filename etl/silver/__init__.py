@@ -33,6 +33,7 @@ To add a source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS be
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -228,7 +229,7 @@ FROM (
         key = [_q(c.name) for c in target.primary_key.columns]
         on_day = ("fx_bounds.last_day" if day is None else
                   f"LEAST(GREATEST({day}, fx_bounds.first_day), fx_bounds.last_day) AND {day} IS NOT NULL")
-        since = "" if day is None else f" AND {day} >= ch.since"
+        since = "" if day is None else f" AND {day} >= ch.since" + _indexable_lower_bound(day)
         sets = [f"{_q(name)} = ({self._amount(name)}) * c.usd_per_unit" for name in self.usd]
         sets += ["fx_rate = c.usd_per_unit", "fx_rate_date = c.rate_date",
                  "fx_rate_is_fallback = CASE WHEN c.rate_date IS NOT NULL THEN c.rate_date <> c.tday END"]
@@ -256,6 +257,18 @@ FROM c WHERE {" AND ".join(f"t.{k} = c.{k}" for k in key)}
 
 
 FX_COLUMNS = ("fx_rate", "fx_rate_date", "fx_rate_is_fallback")  # filled for a table with USD columns
+
+
+def _indexable_lower_bound(day: str) -> str:
+    """When a transaction day is a plain column of `t` (or the date of one), the same bound as
+    `day >= ch.since` in a form an index on that column can serve: a refresh re-converts a
+    day's rows, not a scan of millions."""
+    first = "(SELECT min(since) FROM fx_changed)"
+    if match := re.fullmatch(r"t\.(\w+)", day):
+        return f" AND t.{match[1]} >= {first}"
+    if match := re.fullmatch(r"CAST\(t\.(\w+) AS date\)", day):
+        return f" AND t.{match[1]} >= CAST({first} AS timestamptz)"
+    return ""
 
 
 def _q(name: str) -> str:
@@ -346,6 +359,30 @@ DIMENSION_TABLES = {"silver.accounts", "silver.contacts", "silver.users", "silve
                     "silver.products", "silver.campaign_variants", "silver.fx_rates"}
 # Records whose figures are counted on another record's day: a message on its conversation's.
 PARENT_DAYS = {"silver.messages": ("silver.conversations", "conversation_id", "started_at")}
+# How a record without an account_id column reaches its account: (parent table, the shared key).
+ACCOUNT_PARENTS = {
+    "contact_id": "silver.contacts",
+    "conversation_id": "silver.conversations",
+    "opportunity_id": "silver.opportunities",
+}
+
+
+def account_expression(table: Table, alias: str) -> str | None:
+    """SQL for the regional account a row of `table` (aliased `alias`) belongs to; None when
+    its records belong to no account (leads, FX rates, campaigns...)."""
+    columns = {c.name for c in table.columns}
+    if "account_id" in columns:
+        return f"{alias}.account_id"
+    for key, parent in ACCOUNT_PARENTS.items():
+        if key in columns and qualified_name(table) != parent:
+            return f"(SELECT x.account_id FROM {parent} x WHERE x.{key} = {alias}.{key})"
+    return None
+
+
+# Silver tables whose changes are tracked per account (app.gold_pending_account): the
+# per-customer gold tables can refresh just those accounts when only these changed.
+ACCOUNT_TRACKED = frozenset(qualified_name(step.table) for step in SILVER_STEPS
+                            if account_expression(step.table, "t") is not None)
 
 
 @dataclass
@@ -357,15 +394,23 @@ class SilverBuild:
     changed; `date.min` after a rebuild of everything.
     """
 
-    rows: dict[str, int]
+    rows: dict[str, int]  # a rebuilt or re-converted table's rows; a merged table's incoming rows
     quarantined: int
     rebuilt: list[str] = field(default_factory=list)  # tables rebuilt whole
     merged: dict[str, int] = field(default_factory=dict)  # tables merged by key: incoming rows
     since_day: date | None = None
+    modified: set[str] = field(default_factory=set)  # merged tables in which a row was added or changed
+    same: set[str] = field(default_factory=set)  # rebuilt tables found identical (the daily FX table)
+    reconverted: set[str] = field(default_factory=set)  # tables given new USD amounts after an FX change
 
     @property
     def changed(self) -> set[str]:
-        return set(self.rebuilt) | {name for name, n in self.merged.items() if n}
+        return (set(self.rebuilt) - self.same) | self.modified | self.reconverted
+
+    @property
+    def untracked(self) -> set[str]:
+        """Changed tables whose changed rows' accounts are not in app.gold_pending_account."""
+        return (self.changed - self.modified) | self.reconverted | (self.modified - ACCOUNT_TRACKED)
 
     def touch(self, day: date | None) -> None:
         if day is not None:
@@ -408,31 +453,56 @@ def _day(alias: str, column: Any) -> str:
     return f"CAST({alias}.{_q(column)} AS date)"
 
 
+def _changed_rows(step: CleanTable) -> tuple[str, str]:
+    """FROM … WHERE selecting the rows of `silver_delta` that the merge will add or change,
+    aliased `n`, next to the row they replace, `o` (NULL for a new key); and the condition
+    telling a changed key from a new one."""
+    table = step.table
+    key = [c.name for c in table.primary_key.columns]
+    compared = [c.name for c in table.columns if c.name not in set(key) | {"updated_at"}]
+    return f"""
+FROM silver_delta n
+LEFT JOIN {qualified_name(table)} o ON {" AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in key)}
+WHERE o.{_q(key[0])} IS NULL
+   OR ROW({", ".join(f"o.{_q(c)}" for c in compared)}) IS DISTINCT FROM ROW({", ".join(f"n.{_q(c)}" for c in compared)})
+""", f"o.{_q(key[0])} IS NOT NULL"
+
+
 def delta_since_sql(step: CleanTable) -> str:
     """The earliest business day touched by the rows of `silver_delta` that the merge will add or
-    change: every date of a new key; every date, old and new, of a changed key (any day for a
-    changed dimension row); a record counted on its parent's day, that day."""
-    table = step.table
-    name = qualified_name(table)
-    key = [c.name for c in table.primary_key.columns]
-    days = _business_days(table)
-    compared = [c.name for c in table.columns if c.name not in set(key) | {"updated_at"}]
+    change, and how many there are: every date of a new key; every date, old and new, of a
+    changed key (any day for a changed dimension row); a record counted on its parent's day,
+    that day."""
+    name = qualified_name(step.table)
+    days = _business_days(step.table)
+    rows, is_changed = _changed_rows(step)
     all_days = ", ".join(f"{_day(a, d)}" for d in days for a in ("o", "n")) or "NULL"
     new_days = ", ".join(_day("n", d) for d in days) or "NULL"
     changed = "DATE '0001-01-01'" if name in DIMENSION_TABLES else f"LEAST({all_days})"
-    parent_join, parent_day = "", "NULL"
+    parent_day = "NULL"
     if name in PARENT_DAYS:
         parent, column, parent_column = PARENT_DAYS[name]
-        parent_join = f"LEFT JOIN {parent} pa ON pa.{_q(column)} = n.{_q(column)}"
-        parent_day = _day("pa", parent_column)
+        parent_day = f"(SELECT {_day('pa', parent_column)} FROM {parent} pa WHERE pa.{_q(column)} = n.{_q(column)})"
     return f"""
-SELECT min(LEAST({parent_day}, CASE WHEN o.{_q(key[0])} IS NULL THEN LEAST({new_days}) ELSE {changed} END))
-FROM silver_delta n
-LEFT JOIN {name} o ON {" AND ".join(f"o.{_q(k)} = n.{_q(k)}" for k in key)}
-{parent_join}
-WHERE o.{_q(key[0])} IS NULL
-   OR ROW({", ".join(f"o.{_q(c)}" for c in compared)}) IS DISTINCT FROM ROW({", ".join(f"n.{_q(c)}" for c in compared)})
-"""
+SELECT min(LEAST({parent_day}, CASE WHEN {is_changed} THEN {changed} ELSE LEAST({new_days}) END)), count(*)
+{rows}"""
+
+
+def pending_accounts_sql(step: CleanTable) -> str | None:
+    """Record in app.gold_pending_account the accounts of the rows of `silver_delta` that the
+    merge will add or change, before and after the change; None for a table without accounts."""
+    new_account = account_expression(step.table, "n")
+    if new_account is None:
+        return None
+    rows, _ = _changed_rows(step)
+    return f"""
+INSERT INTO app.gold_pending_account (account_id)
+SELECT DISTINCT v.account_id
+FROM (SELECT {new_account} AS account_id, {account_expression(step.table, "o")} AS old_account_id
+      {rows}) r
+CROSS JOIN LATERAL (VALUES (r.account_id), (r.old_account_id)) v (account_id)
+WHERE v.account_id IS NOT NULL
+ON CONFLICT DO NOTHING"""
 
 
 def _merge(conn: Connection, step: CleanTable, since: int, build: SilverBuild) -> None:
@@ -445,8 +515,13 @@ def _merge(conn: Connection, step: CleanTable, since: int, build: SilverBuild) -
                  params)
     incoming = int(conn.scalar(text("SELECT count(*) FROM silver_delta")) or 0)
     if incoming:
-        build.touch(conn.scalar(text(delta_since_sql(step))))
-        conn.execute(text(step.upsert_sql()))
+        first_day, modified = conn.execute(text(delta_since_sql(step))).one()
+        if modified:
+            build.touch(first_day)
+            build.modified.add(name)
+            if (accounts := pending_accounts_sql(step)) is not None:
+                conn.execute(text(accounts))
+        conn.execute(text(step.upsert_sql()))  # also when only version stamps moved
     conn.execute(text("DROP TABLE silver_delta"))
     build.merged[name] = incoming
     log.info("silver: %s merged %d incoming rows in %.2fs", name, incoming, time.perf_counter() - started)
@@ -467,7 +542,13 @@ def _reconvert(conn: Connection, steps: list[Step], build: SilverBuild) -> None:
         FULL JOIN fx_before o ON o.currency = n.currency AND o.day = n.day
         WHERE n.usd_per_unit IS DISTINCT FROM o.usd_per_unit OR n.rate_date IS DISTINCT FROM o.rate_date
         GROUP BY 1"""))
-    build.touch(conn.scalar(text("SELECT min(since) FROM fx_changed")))
+    first_changed, currencies = conn.execute(text("SELECT min(since), count(*) FROM fx_changed")).one()
+    build.touch(first_changed)
+    if not currencies:  # the feed repeated rates already known (today's, say): nothing to convert again
+        build.same.add("silver.fx_rates_daily")
+        conn.execute(text("DROP TABLE fx_changed"))
+        conn.execute(text("DROP TABLE fx_before"))
+        return
     # A currency's days before the old first rate day took the first rate: when the window
     # grows backwards every row of it may change.
     conn.execute(text("""
@@ -477,6 +558,8 @@ def _reconvert(conn: Connection, steps: list[Step], build: SilverBuild) -> None:
         if isinstance(step, CleanTable) and step.usd:
             started = time.perf_counter()
             updated = conn.execute(text(step.reconvert_sql())).rowcount
+            if updated:
+                build.reconverted.add(qualified_name(step.table))
             log.info("silver: %s re-converted %d rows in %.2fs", qualified_name(step.table), updated,
                      time.perf_counter() - started)
     conn.execute(text("DROP TABLE fx_changed"))
@@ -536,16 +619,28 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
                              {"d": step.source})
             run_steps(conn, [step], {}, stage="silver", truncate=True)
             build.rebuilt.append(name)
+            # A source that has never sent anything (a tenant without that system) rebuilds to the
+            # same empty table whenever the FX feed moves.
+            still_empty = (isinstance(step, CleanTable) and name in stored and not full
+                           and _newest_load(stored[name], step.source) is None
+                           and _newest_load(fingerprints[name], step.source) is None)
             if reconvert:
                 # The tables merged below keep their rows: convert those whose rate changed.
                 _reconvert(conn, [s for s in SILVER_STEPS if plan[qualified_name(s.table)] == "merge"], build)
+            elif still_empty:
+                build.same.add(name)
             elif name != "silver.fx_rates_daily":
                 build.since_day = date.min  # a whole table may have changed: so may all of gold
     for step in SILVER_STEPS:
         name = qualified_name(step.table)
-        if build.merged.get(name):
-            conn.execute(text(f"ANALYZE {name}"))
-        if name in build.changed:  # counting every unchanged table would cost more than the refresh
+        if incoming := build.merged.get(name):
+            # Statistics are refreshed after a merge that is large for the table; a few rows do not
+            # move them (autovacuum's analyze catches up), and analysing millions each refresh would.
+            if incoming * 10 > (conn.scalar(text("SELECT reltuples FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                                            {"t": name}) or 0):
+                conn.execute(text(f"ANALYZE {name}"))
+            build.rows[name] = incoming
+        elif name in build.changed:  # counting every unchanged table would cost more than the refresh
             build.rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
         if plan[name] != "skip":
             set_watermark(conn, WATERMARK_SOURCE, name, fingerprints[name])
