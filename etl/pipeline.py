@@ -110,7 +110,7 @@ class _Stages:
             # Gold still pending from an earlier run (say, blocked by a check): check everything
             # again, not just what changed now.
             recheck_all = pending_since(conn) is not None
-            mark_gold_pending(conn, build.since_day, build.changed, build.untracked)
+            mark_gold_pending(conn, build.since_day, build.changed, build.untracked, build.day_confined)
         self.changed_tables = build.changed
         self._record(rows)
         if build.quarantined:
@@ -144,7 +144,8 @@ class _Stages:
         """Run and store the checks of `stage` (of `tables` only, when given: see run_checks);
         QualityGateFailed on a critical failure."""
         with self.database.engine.begin() as conn:
-            report = run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables, usd_only=usd_only)
+            report = run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables, usd_only=usd_only,
+                                spread_over=self.database.engine)
         self._store(report)
         if report.critical_failures:
             raise QualityGateFailed(stage, report)

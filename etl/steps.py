@@ -62,6 +62,11 @@ class SqlStep:
     # A step that can refresh just some accounts' rows: the column holding the account (regional
     # or master id). Its SQL must then filter every input by `@in_scope(<its account id>)`.
     account_column: str | None = None
+    # With an account_column: SQL selecting the accounts whose rows can change when the as-of day
+    # moves from `:previous_as_of` to `:as_of`, counting every row dated from `:since_day` on
+    # (rows that FX rates changed from that day on included). Without it, a new as-of day
+    # works the whole table out again.
+    as_of_scope: Path | None = None
 
     @property
     def table(self) -> Table:
@@ -73,6 +78,9 @@ class SqlStep:
 
     def _code(self) -> str:
         return _COMMENT.sub("", self.sql())
+
+    def reads_column(self, column: str) -> bool:
+        return re.search(rf"\b{re.escape(column)}\b", self._code()) is not None
 
     def inputs(self) -> frozenset[str]:
         """The silver and gold tables its SQL reads."""

@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, text
 
 from dashboard.tables import gold
+from etl.silver import AS_OF_RATE_USD
 from etl.sources.base import get_watermark, set_watermark
 from etl.steps import ACCOUNTS, DAYS, DIFF, REBUILD, SKIP, SqlStep, Step, qualified_name, run_steps
 
@@ -50,7 +51,8 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql", since_column="sent_hour"),
     SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql", account_column="account_id"),
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi
-    SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql", account_column="customer_id"),
+    SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql", account_column="customer_id",
+            as_of_scope=SQL_DIR / "timeline_events_as_of_scope.sql"),
 )
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
@@ -69,20 +71,22 @@ def data_window(conn: Connection) -> DataWindow:
 PENDING = ("gold", "pending_since")  # app.source_watermark source and dataset
 PENDING_TABLES = ("gold", "pending_tables")  # the silver tables changed since
 PENDING_UNTRACKED = ("gold", "pending_untracked")  # ... of which not every change is in app.gold_pending_account
+PENDING_DAY_CONFINED = ("gold", "pending_day_confined")  # ... or is, but only from the pending day on
 
 
 def mark_gold_pending(conn: Connection, since_day: date | None, changed: set[str] = frozenset(),
-                      untracked: set[str] = frozenset()) -> None:
+                      untracked: set[str] = frozenset(), day_confined: set[str] = frozenset()) -> None:
     """Record, in silver's transaction, that gold must be refreshed from `since_day` on because
-    the `changed` silver tables changed (`untracked` of them other than in the accounts listed
-    in app.gold_pending_account). Kept, and added to, until a gold build commits, so a killed
-    gold run is redone."""
+    the `changed` silver tables changed (`untracked` of them other than in the accounts listed in
+    app.gold_pending_account, `day_confined` of them only in rows dated from `since_day` on).
+    Kept, and added to, until a gold build commits, so a killed gold run is redone."""
     if since_day is None and not changed:
         return
     pending = pending_since(conn)
     since_day = since_day or date.max
     set_watermark(conn, *PENDING, min(since_day, pending or since_day).isoformat())
-    for key, tables in ((PENDING_TABLES, changed), (PENDING_UNTRACKED, untracked)):
+    for key, tables in ((PENDING_TABLES, changed), (PENDING_UNTRACKED, untracked),
+                        (PENDING_DAY_CONFINED, day_confined)):
         set_watermark(conn, *key, ",".join(sorted(_pending_set(conn, key) | set(tables))))
 
 
@@ -99,7 +103,8 @@ def _pending_set(conn: Connection, key: tuple[str, str]) -> set[str]:
 def _clear_pending(conn: Connection) -> None:
     conn.execute(text("DELETE FROM app.source_watermark WHERE source = :source AND dataset IN :datasets")
                  .bindparams(bindparam("datasets", expanding=True)),
-                 {"source": PENDING[0], "datasets": [PENDING[1], PENDING_TABLES[1], PENDING_UNTRACKED[1]]})
+                 {"source": PENDING[0], "datasets": [PENDING[1], PENDING_TABLES[1], PENDING_UNTRACKED[1],
+                                                     PENDING_DAY_CONFINED[1]]})
     conn.execute(text("DELETE FROM app.gold_pending_account"))
 
 
@@ -121,14 +126,14 @@ def _refresh_from(conn: Connection, since: date, window: DataWindow) -> date | N
     return since if since > window.first_day else None
 
 
-def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str], *, as_of_moved: bool
-                 ) -> dict[str, str]:
+def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str], day_confined: set[str], *,
+                 as_of_moved: bool) -> dict[str, str]:
     """How each gold step refreshes (etl.steps modes), given the silver tables that changed:
       * SKIP when none of the tables it reads changed (nor a gold table refreshed before it) and
         it does not depend on the as-of day, or that day did not move;
       * DAYS for a day table: only the days from the first changed one;
-      * ACCOUNTS for a per-customer table while the as-of day stays: only the customers whose
-        records changed, when every changed table it reads recorded its changed accounts;
+      * ACCOUNTS for a per-customer table: only the customers whose records changed (plus, when
+        the as-of day moved, those its `as_of_scope` names), when that brings it up to date;
       * otherwise DIFF: all of it worked out again, only the rows that differ written.
     """
     plan: dict[str, str] = {}
@@ -144,26 +149,41 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
         refreshed.add(name)
         if getattr(step, "since_column", None):
             plan[name] = DAYS
-        elif getattr(step, "account_column", None) and not as_of_moved and not changed_inputs & untracked:
+        elif isinstance(step, SqlStep) and _accounts_suffice(step, changed_inputs - changed, changed_inputs & changed,
+                                                             untracked, day_confined, as_of_moved=as_of_moved):
             plan[name] = ACCOUNTS
         else:
             plan[name] = DIFF if isinstance(step, SqlStep) else REBUILD
     return plan
 
 
-def _scope_accounts(conn: Connection) -> int:
+def _accounts_suffice(step: SqlStep, gold_inputs: set[str], silver_inputs: set[str], untracked: set[str],
+                      day_confined: set[str], *, as_of_moved: bool) -> bool:
+    """Whether refreshing just some customers brings `step` up to date: every change it reads is
+    recorded per account, or dated from the pending day on while its as-of scope covers those."""
+    if step.account_column is None or gold_inputs or (as_of_moved and step.as_of_scope is None):
+        return False
+    # A table re-converted at the new as-of rate changed in its USD columns only.
+    unread = {table for table, columns in AS_OF_RATE_USD.items() if not any(map(step.reads_column, columns))}
+    blocking = (untracked - unread) | (set() if as_of_moved else day_confined)
+    return not silver_inputs & blocking
+
+
+def _scope_accounts(conn: Connection, extra: list[str], params: dict) -> int:
     """Fill temporary table gold_scope with every regional account of the customers (master
-    accounts) that have a pending account; returns how many."""
-    conn.execute(text("""
+    accounts) that have a pending account, or one the `extra` queries select; returns how many."""
+    accounts = " UNION ".join(["SELECT account_id FROM app.gold_pending_account", *(f"({sql})" for sql in extra)])
+    conn.execute(text(f"""
         CREATE TEMPORARY TABLE gold_scope ON COMMIT DROP AS
         WITH masters AS (
             SELECT DISTINCT COALESCE(am.master_account_id, p.account_id) AS master_account_id
-            FROM app.gold_pending_account p
+            FROM ({accounts}) p
             LEFT JOIN silver.account_master am ON am.account_id = p.account_id
+            WHERE p.account_id IS NOT NULL
         )
         SELECT m.master_account_id AS account_id FROM masters m
         UNION
-        SELECT am.account_id FROM silver.account_master am JOIN masters m USING (master_account_id)"""))
+        SELECT am.account_id FROM silver.account_master am JOIN masters m USING (master_account_id)"""), params)
     conn.execute(text("ALTER TABLE gold_scope ADD PRIMARY KEY (account_id)"))
     conn.execute(text("ANALYZE gold_scope"))
     return int(conn.scalar(text("SELECT count(*) FROM gold_scope")) or 0)
@@ -187,11 +207,17 @@ def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int],
         plan = {}
         log.info("gold: data window %s to %s, rebuilding everything", window.first_day, window.as_of)
     else:
+        as_of_moved = last_as_of != window.as_of.isoformat()
         plan = refresh_plan(GOLD_STEPS, _pending_set(conn, PENDING_TABLES), _pending_set(conn, PENDING_UNTRACKED),
-                            as_of_moved=last_as_of != window.as_of.isoformat())
+                            _pending_set(conn, PENDING_DAY_CONFINED), as_of_moved=as_of_moved)
         if ACCOUNTS in plan.values():
-            accounts = _scope_accounts(conn)
-            log.info("gold: %d accounts' customers changed", accounts)
+            scopes = [step.as_of_scope.read_text(encoding="utf-8") for step in GOLD_STEPS
+                      if as_of_moved and plan[qualified_name(step.table)] == ACCOUNTS
+                      and isinstance(step, SqlStep) and step.as_of_scope is not None]
+            previous = date.fromisoformat(last_as_of) if last_as_of else window.as_of
+            accounts = _scope_accounts(conn, scopes, {"since_day": since, "as_of": window.as_of,
+                                                      "previous_as_of": previous})
+            log.info("gold: refreshing %d accounts' customers", accounts)
         log.info("gold: data window %s to %s, days from %s; %s", window.first_day, window.as_of, since,
                  ", ".join(f"{name} {mode}" for name, mode in plan.items()))
     params = {"first_day": window.first_day, "as_of": window.as_of}

@@ -12,13 +12,15 @@ unique index already enforces.
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import Connection, insert, text
+from sqlalchemy import Connection, Engine, insert, text
 from sqlalchemy.exc import DBAPIError
 
 from dashboard.db import Database
@@ -327,6 +329,34 @@ def evaluate(conn: Connection, checks: list[Check]) -> list[CheckResult]:
     return sorted(results, key=lambda r: order[r.check.id])
 
 
+def _evaluate_spread(engine: Engine, checks: list[Check]) -> list[CheckResult]:
+    """`evaluate` on one connection per CPU core: each table's checks go to the connection with
+    the fewest rows to read so far (a check costs about a scan of its table)."""
+    workers = max(1, min(os.cpu_count() or 1, 4))
+    with engine.connect() as conn:
+        sizes = dict(conn.execute(text("SELECT n.nspname || '.' || c.relname, c.reltuples FROM pg_class c "
+                                       "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE c.relkind = 'r'")).all())
+    by_table: dict[str, list[Check]] = defaultdict(list)
+    for check in checks:
+        by_table[check.table].append(check)
+    buckets: list[list[Check]] = [[] for _ in range(workers)]
+    loads = [0.0] * workers
+    for table, table_checks in sorted(by_table.items(), key=lambda item: -len(item[1]) * max(sizes.get(item[0], 0), 1)):
+        lightest = loads.index(min(loads))
+        buckets[lightest] += table_checks
+        loads[lightest] += len(table_checks) * max(sizes.get(table, 0), 1)
+
+    def run(bucket: list[Check]) -> list[CheckResult]:
+        with engine.connect() as conn, conn.begin():
+            conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
+            return evaluate(conn, bucket)
+
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        results = [r for found in pool.map(run, [b for b in buckets if b]) for r in found]
+    order = {c.id: i for i, c in enumerate(checks)}
+    return sorted(results, key=lambda r: order[r.check.id])
+
+
 def _guarded(conn: Connection, checks: list[Check], run: Any) -> list[CheckResult]:
     """Run checks in a savepoint; a check that cannot run fails at its own severity, with the error."""
     started = time.perf_counter()
@@ -354,13 +384,15 @@ def store_results(conn: Connection, report: QualityReport) -> int:
 
 
 def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool = True,
-               tables: set[str] | None = None, usd_only: set[str] = frozenset()) -> QualityReport:
+               tables: set[str] | None = None, usd_only: set[str] = frozenset(),
+               spread_over: Engine | None = None) -> QualityReport:
     """Run every check of `stage` against the current tables; store the results unless told not to.
 
     With `tables`, only the checks of those tables (or of a child whose parent is one of them)
     and the cheap load-level checks run: an incremental refresh re-checks what it changed. Of
     the `usd_only` tables (whose only change was new USD amounts after an FX change), only the
-    currency checks run.
+    currency checks run. With `spread_over`, the checks run on that engine's connections, one
+    per CPU core, instead of `conn` (they only read committed tables).
     """
     started = time.perf_counter()
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
@@ -369,7 +401,8 @@ def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool 
         checks = [c for c in checks if c.kind in ("freshness", "quarantine", "usd_naming")
                   or (c.table in tables and (c.table not in usd_only or c.kind == "usd_conversion"))
                   or (c.params.get("parent") in tables and c.params.get("parent") not in usd_only)]
-    report = QualityReport(stage, run_id, evaluate(conn, checks))
+    results = evaluate(conn, checks) if spread_over is None else _evaluate_spread(spread_over, checks)
+    report = QualityReport(stage, run_id, results)
     report.seconds = round(time.perf_counter() - started, 3)
     if store:
         store_results(conn, report)

@@ -379,6 +379,10 @@ def account_expression(table: Table, alias: str) -> str | None:
     return None
 
 
+# Tables converted at the as-of day's rate, and those USD columns: a new rate day re-converts
+# every row of them.
+AS_OF_RATE_USD = {qualified_name(step.table): frozenset(step.usd) | frozenset(FX_COLUMNS) for step in SILVER_STEPS
+                  if isinstance(step, CleanTable) and any(usd.day is None for usd in step.usd.values())}
 # Silver tables whose changes are tracked per account (app.gold_pending_account): the
 # per-customer gold tables can refresh just those accounts when only these changed.
 ACCOUNT_TRACKED = frozenset(qualified_name(step.table) for step in SILVER_STEPS
@@ -408,9 +412,16 @@ class SilverBuild:
         return (set(self.rebuilt) - self.same) | self.modified | self.reconverted
 
     @property
+    def day_confined(self) -> set[str]:
+        """Changed tables whose changes not recorded per account are all dated on or after
+        `since_day`: the daily FX table, and the tables re-converted at the transaction day's rate."""
+        return (self.changed & {"silver.fx_rates_daily"}) | (self.reconverted - AS_OF_RATE_USD.keys())
+
+    @property
     def untracked(self) -> set[str]:
-        """Changed tables whose changed rows' accounts are not in app.gold_pending_account."""
-        return (self.changed - self.modified) | self.reconverted | (self.modified - ACCOUNT_TRACKED)
+        """Changed tables whose changes are neither recorded per account nor day-confined."""
+        return ((self.changed - self.modified - self.day_confined) | (self.reconverted & AS_OF_RATE_USD.keys())
+                | (self.modified - ACCOUNT_TRACKED))
 
     def touch(self, day: date | None) -> None:
         if day is not None:

@@ -180,8 +180,9 @@ def test_a_refresh_redoes_only_the_customers_and_tables_whose_records_changed(sc
 
 
 def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db, tmp_path: Path) -> None:
-    """The next day's FX rates move the as-of day: the per-customer tables are worked out again
-    whole, but a row whose figures came out the same is left as it was (same row version)."""
+    """The next day's FX rates move the as-of day: customer_360 and the ageing are worked out again
+    whole, but a row whose figures came out the same is left as it was (same row version); the
+    timeline redoes only the customers with events the new day can change."""
     from etl.datasets import dataset
     from tests.etl.tiny_landing import write_csv
 
@@ -203,7 +204,7 @@ def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db
     assert refreshed.as_of.isoformat() == "2025-03-11"
 
     kept = rewritten = 0
-    for table in tables:
+    for table in ("customer_360", "billing_ageing"):
         after = rows(table)
         for key in after.keys() & before[table].keys():
             (old_version, old_content), (new_version, new_content) = before[table][key], after[key]
@@ -211,6 +212,10 @@ def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db
             kept += old_content == new_content
             rewritten += old_content != new_content
     assert kept and rewritten  # some figures moved with the day and the EUR rate, some did not
+    timeline = rows("timeline_events")
+    redone = {key for key in timeline.keys() & before["timeline_events"].keys()
+              if timeline[key][0] != before["timeline_events"][key][0]}
+    assert redone and redone != timeline.keys()  # some customers' events were redone, not all
 
     after_refresh = _silver_and_gold_checksums(scratch_db)
     assert run_pipeline(scratch_db, landing, triggered_by="test", full=True).status == "success"
