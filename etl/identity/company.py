@@ -11,8 +11,6 @@ are different customers; the same parent id makes a moderate name match enough.
 
 from __future__ import annotations
 
-from itertools import combinations
-
 import numpy as np
 import pandas as pd
 from rapidfuzz import fuzz, process
@@ -204,15 +202,19 @@ def shared_contact_pairs(contacts: pd.DataFrame) -> pd.DataFrame:
         "email": [normalize.email(v) for v in contacts["email"]],
         "phone": [normalize.phone(p, c) for p, c in zip(contacts["phone"], country, strict=True)],
     }).astype(object)
-    pairs: set[tuple[str, str]] = set()
-    for column in ("email", "phone"):
-        groups = keyed.dropna(subset=[column, "account_id"]).groupby(column)["account_id"]
-        for accounts in groups.unique():
-            for x, y in combinations(sorted(map(str, accounts)), 2):
-                pairs.add((x, y))
-    ordered = sorted(pairs)
-    return pd.DataFrame({"left_id": pd.Series([p[0] for p in ordered], dtype=object),
-                         "right_id": pd.Series([p[1] for p in ordered], dtype=object),
-                         "match_probability": pd.Series([CONFIDENCE["shared_contact"] / 100.0] * len(ordered),
+    pairs = pd.concat([accounts_sharing(keyed, "email"), accounts_sharing(keyed, "phone")], ignore_index=True)
+    return pairs.drop_duplicates(["left_id", "right_id"]).sort_values(["left_id", "right_id"], ignore_index=True)
+
+
+def accounts_sharing(frame: pd.DataFrame, column: str) -> pd.DataFrame:
+    """Pairs of distinct accounts (`account_id`) with rows sharing a value of `column`, as
+    shared_contact links, the smaller id on the left."""
+    keyed = frame.dropna(subset=[column, "account_id"])[[column, "account_id"]].astype({"account_id": str})
+    keyed = keyed.drop_duplicates()
+    merged = keyed.merge(keyed, on=column, suffixes=("_l", "_r"))
+    merged = merged[merged["account_id_l"] < merged["account_id_r"]].drop_duplicates(["account_id_l", "account_id_r"])
+    return pd.DataFrame({"left_id": pd.Series(merged["account_id_l"].to_numpy(), dtype=object),
+                         "right_id": pd.Series(merged["account_id_r"].to_numpy(), dtype=object),
+                         "match_probability": pd.Series(CONFIDENCE["shared_contact"] / 100.0, index=range(len(merged)),
                                                         dtype=float),
-                         "method": pd.Series(["shared_contact"] * len(ordered), dtype=object)})
+                         "method": pd.Series("shared_contact", index=range(len(merged)), dtype=object)})

@@ -71,7 +71,8 @@ def email_domain(value: object) -> str | None:
     return address.rpartition("@")[2] if address else None
 
 
-@lru_cache(maxsize=262_144)
+# Large enough for every contact of a big tenant: identity normalises each phone twice per build.
+@lru_cache(maxsize=1_048_576)
 def _e164(raw: str, region: str | None) -> str | None:
     try:
         number = phonenumbers.parse(raw, region)
@@ -117,3 +118,9 @@ def company_words(value: str) -> str:
     tokens = fold(value).split()
     kept = [t for t in tokens if t not in LEGAL_TOKENS and len(t) > 1]
     return " ".join(kept or tokens)
+
+
+def clear_caches() -> None:
+    """Free the memoised normalisations once a build is done with them."""
+    for cached in (_e164, fold, company_name, company_words):
+        cached.cache_clear()
