@@ -9,18 +9,21 @@ recorded as 'failed' with the error. Running twice over the same landing folder 
 same gold tables.
 
 Data-quality checks (`etl.quality`) run after each stage and are stored in app.dq_result.
-A critical failure after silver stops the run before gold: the previous gold stays served
-and the run is recorded as 'failed' with the failing checks ("blocked by data quality: …";
-PipelineResult.status is 'blocked'). The gold checks run inside the gold transaction, so a
-critical failure there rolls gold back the same way. Warnings are stored and counted in the
+The silver checks run (on other connections) while gold is being built, and gold waits for
+them before its own checks and its commit: a critical failure after silver rolls that gold
+back, so the previous gold stays served, and the run is recorded as 'failed' with the failing
+checks ("blocked by data quality: …"; PipelineResult.status is 'blocked'). The gold checks run
+inside the gold transaction, so a critical failure there rolls gold back the same way. Warnings are stored and counted in the
 run's rows ("dq.warnings") and promotion goes on.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import time
 import traceback
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -73,6 +76,8 @@ class _Stages:
         self.recorder = recorder
         self.result = result
         self.changed_tables: set[str] = set()
+        self.pool: ThreadPoolExecutor | None = None
+        self.silver_checks: Future[QualityReport] | None = None
 
     def _record(self, rows: dict[str, int]) -> None:
         for table, count in rows.items():
@@ -116,8 +121,25 @@ class _Stages:
         if build.quarantined:
             self._record({"bronze.quarantine": build.quarantined})
         self.result.quarantined += build.quarantined
-        self.check("silver", tables=None if self.full or recheck_all else self.changed_tables,
-                   usd_only=build.reconverted - build.modified - set(build.rebuilt))
+        # The silver checks read committed silver while gold is being built; gold commits only
+        # once they have passed (see gold), so a critical failure still stops promotion.
+        tables = None if self.full or recheck_all else self.changed_tables
+        usd_only = build.reconverted - build.modified - set(build.rebuilt)
+        self.silver_checks = self.pool.submit(self._checks, "silver", tables, usd_only)
+
+    def _checks(self, stage: str, tables: set[str] | None, usd_only: set[str]) -> QualityReport:
+        with self.database.engine.begin() as conn:
+            return run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables, usd_only=usd_only,
+                              spread_over=self.database.engine)
+
+    def await_silver_checks(self) -> None:
+        """Store the silver checks' results; QualityGateFailed on a critical failure."""
+        if self.silver_checks is None:
+            return
+        report, self.silver_checks = self.silver_checks.result(), None
+        self._store(report)
+        if report.critical_failures:
+            raise QualityGateFailed("silver", report)
 
     def gold(self) -> None:
         # The gold checks run before the commit, so a critical failure rolls gold back; their
@@ -126,6 +148,7 @@ class _Stages:
         try:
             with self.database.engine.begin() as conn:
                 built = build_gold(conn, full=self.full)
+                self.await_silver_checks()  # a critical silver failure rolls this gold back
                 if built is None:
                     log.info("gold: nothing changed since the last build")
                     return
@@ -143,9 +166,7 @@ class _Stages:
     def check(self, stage: str, *, tables: set[str] | None = None, usd_only: set[str] = frozenset()) -> None:
         """Run and store the checks of `stage` (of `tables` only, when given: see run_checks);
         QualityGateFailed on a critical failure."""
-        with self.database.engine.begin() as conn:
-            report = run_checks(conn, stage, self.recorder.run_id, store=False, tables=tables, usd_only=usd_only,
-                                spread_over=self.database.engine)
+        report = self._checks(stage, tables, usd_only)
         self._store(report)
         if report.critical_failures:
             raise QualityGateFailed(stage, report)
@@ -160,18 +181,24 @@ class _Stages:
         self.result.check_seconds[report.stage] = report.seconds
 
     def run(self) -> None:
-        for name, stage in (("bronze", self.bronze), ("silver", self.silver), ("gold", self.gold)):
-            started = time.perf_counter()
-            log.info("etl: %s stage started", name)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-checks") as self.pool:
             try:
-                stage()
-            except QualityGateFailed:
-                raise
-            except Exception as exc:
-                raise StageFailed(name, exc) from exc
+                for name, stage in (("bronze", self.bronze), ("silver", self.silver), ("gold", self.gold)):
+                    started = time.perf_counter()
+                    log.info("etl: %s stage started", name)
+                    try:
+                        stage()
+                    except QualityGateFailed:
+                        raise
+                    except Exception as exc:
+                        raise StageFailed(name, exc) from exc
+                    finally:
+                        self.result.stage_seconds[name] = round(time.perf_counter() - started, 3)
+                    log.info("etl: %s stage done in %.2fs", name, self.result.stage_seconds[name])
             finally:
-                self.result.stage_seconds[name] = round(time.perf_counter() - started, 3)
-            log.info("etl: %s stage done in %.2fs", name, self.result.stage_seconds[name])
+                if self.silver_checks is not None:  # gold failed before it waited: still store them
+                    with contextlib.suppress(QualityGateFailed):
+                        self.await_silver_checks()
 
 
 class StageFailed(RuntimeError):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import csv
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -41,7 +41,7 @@ class _World:
     contacts: list[tuple[str, str]]  # contact_id, account_id
     agents: list[str]
     campaigns: list[tuple[str, str]]  # campaign_id, channel
-    fx: list[tuple[str, str]]  # currency, latest usd_per_unit
+    fx: list[tuple[str, str, date]]  # currency, latest usd_per_unit, its day
 
 
 def _load_world(database: Database) -> _World:
@@ -59,7 +59,7 @@ def _load_world(database: Database) -> _World:
                                        "WHERE agent_id <> '' ORDER BY 1")],
             campaigns=rows("SELECT campaign_id, channel FROM silver.campaigns "
                            "WHERE status = 'active' ORDER BY campaign_id"),
-            fx=rows("SELECT DISTINCT ON (currency) currency, usd_per_unit::text FROM silver.fx_rates "
+            fx=rows("SELECT DISTINCT ON (currency) currency, usd_per_unit::text, rate_date FROM silver.fx_rates "
                     "ORDER BY currency, rate_date DESC"),
         )
 
@@ -161,8 +161,12 @@ def drop_batch(database: Database, landing: Path, *, now: datetime | None = None
                           _ts(sent_at + timedelta(seconds=50)) if replied else "", status])
     files[("marketing", "sends")] = sends
 
-    # Keep today's FX rates present, so the data's as-of date follows the clock.
-    files[("billing", "fx_rates")] = [[now.date().isoformat(), currency, rate] for currency, rate in world.fx]
+    # Keep today's FX rates present, so the data's as-of date follows the clock. A new day's rate
+    # moves a little, as real rates do; later batches of the same day repeat it.
+    files[("billing", "fx_rates")] = [
+        [now.date().isoformat(), currency,
+         rate if day >= now.date() or currency == "USD" else f"{float(rate) * (1 + rng.normal(0, 0.003)):.10f}"]
+        for currency, rate, day in world.fx]
 
     written = [p for (system, name), rows in files.items() if (p := _write(landing, system, name, stamp, rows))]
     return LiveBatch(at=now, rows={f"{s}/{n}": len(r) for (s, n), r in files.items()}, files=tuple(written))

@@ -389,7 +389,9 @@ def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool 
     """Run every check of `stage` against the current tables; store the results unless told not to.
 
     With `tables`, only the checks of those tables (or of a child whose parent is one of them)
-    and the cheap load-level checks run: an incremental refresh re-checks what it changed. Of
+    and the cheap load-level checks run: an incremental refresh re-checks what it changed (the
+    scheduled data_quality job still runs every check, so an unchanged table going stale is
+    reported). Of
     the `usd_only` tables (whose only change was new USD amounts after an FX change), only the
     currency checks run. With `spread_over`, the checks run on that engine's connections, one
     per CPU core, instead of `conn` (they only read committed tables).
@@ -398,7 +400,8 @@ def run_checks(conn: Connection, stage: str, run_id: int | None, *, store: bool 
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))
     checks = checks_for(stage)
     if tables is not None:
-        checks = [c for c in checks if c.kind in ("freshness", "quarantine", "usd_naming")
+        checks = [c for c in checks if c.kind in ("quarantine", "usd_naming")
+                  or (c.kind == "freshness" and c.stage == "bronze")
                   or (c.table in tables and (c.table not in usd_only or c.kind == "usd_conversion"))
                   or (c.params.get("parent") in tables and c.params.get("parent") not in usd_only)]
     results = evaluate(conn, checks) if spread_over is None else _evaluate_spread(spread_over, checks)
