@@ -57,3 +57,20 @@ def test_orm_matches_migrations(database_url: str) -> None:
         assert diff == []
     finally:
         engine.dispose()
+
+
+def test_storage_options_of_the_orm_are_migrated(database_url: str) -> None:
+    """Autogenerate does not compare storage options such as a fillfactor: the tables that
+    declare one have it in the database too."""
+    engine = create_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            for table in Base.metadata.sorted_tables:
+                declared = {f"{k}={v}" for k, v in (table.dialect_options["postgresql"]["with"] or {}).items()}
+                if not declared:
+                    continue
+                stored = conn.scalar(text("SELECT reloptions FROM pg_class WHERE oid = CAST(:t AS regclass)"),
+                                     {"t": f"{table.schema}.{table.name}"}) or []
+                assert declared <= set(stored), f"{table.schema}.{table.name}: {stored} lacks {declared}"
+    finally:
+        engine.dispose()

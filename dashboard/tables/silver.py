@@ -117,7 +117,9 @@ class Subscription(Base):
     """Recurring services; `mrr_usd` is the MRR at the as-of (latest) rate: MRR is a stock figure."""
 
     __tablename__ = "subscriptions"
-    __table_args__ = {"schema": "silver"}
+    # Every row is re-converted each new as-of day: half-empty pages let that UPDATE write each
+    # new row version beside the old one (a HOT update, no index write), about 3x faster.
+    __table_args__ = {"schema": "silver", "postgresql_with": {"fillfactor": 50}}
 
     subscription_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str] = mapped_column(Text)
@@ -338,7 +340,8 @@ class Opportunity(Base):
     """Deals; `amount_usd` at the rate of the close date (the creation date while it has none)."""
 
     __tablename__ = "opportunities"
-    __table_args__ = {"schema": "silver"}
+    # The open and future-dated deals are re-converted each new as-of day (see subscriptions).
+    __table_args__ = {"schema": "silver", "postgresql_with": {"fillfactor": 80}}
 
     opportunity_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -363,7 +366,8 @@ class OpportunityLineItem(Base):
     """Products on a deal; USD at the rate of the deal's day (as in silver.opportunities)."""
 
     __tablename__ = "opportunity_line_items"
-    __table_args__ = {"schema": "silver"}
+    # The open and future-dated deals are re-converted each new as-of day (see subscriptions).
+    __table_args__ = {"schema": "silver", "postgresql_with": {"fillfactor": 80}}
 
     line_item_id: Mapped[str] = mapped_column(Text, primary_key=True)
     opportunity_id: Mapped[str | None] = mapped_column(Text)
