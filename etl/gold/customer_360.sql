@@ -52,7 +52,9 @@ WITH params AS (
 ), tickets AS (
     SELECT t.account_id,
            count(*) FILTER (WHERE t.status IN ('open', 'pending')) AS open_tickets,
-           sum(t.first_response_minutes) FILTER (
+           -- Summed as numeric: exact in any order, so a refresh of some customers (another plan,
+           -- another order) gives the very value a rebuild gives.
+           sum(CAST(t.first_response_minutes AS numeric)) FILTER (
                WHERE t.first_response_at IS NOT NULL AND CAST(t.created_at AS date) > p.as_of - 90
                  AND CAST(t.created_at AS date) <= p.as_of) AS first_response_minutes_sum,
            count(t.first_response_minutes) FILTER (
@@ -71,24 +73,28 @@ WITH params AS (
       AND i.status IS DISTINCT FROM 'void' AND @in_scope(i.account_id)
     GROUP BY i.account_id
 ), interactions AS (
-    SELECT conv.account_id, m.sent_at AS at
-    FROM silver.messages m JOIN silver.conversations conv ON conv.conversation_id = m.conversation_id
-    WHERE @in_scope(conv.account_id)
+    -- Each source's latest per account first: far fewer rows to gather than every event.
+    SELECT conv.account_id, max(m.sent_at) AS at
+    FROM silver.messages m JOIN silver.conversations conv ON conv.conversation_id = m.conversation_id, params p
+    WHERE m.sent_at < p.as_of_end AND @in_scope(conv.account_id)
+    GROUP BY conv.account_id
     UNION ALL
-    SELECT account_id, scheduled_at FROM silver.meetings WHERE @in_scope(account_id)
+    SELECT mt.account_id, max(mt.scheduled_at)
+    FROM silver.meetings mt, params p
+    WHERE mt.scheduled_at < p.as_of_end AND @in_scope(mt.account_id)
+    GROUP BY mt.account_id
     UNION ALL
-    SELECT c.account_id, s.replied_at
-    FROM silver.sends s JOIN silver.contacts c ON c.contact_id = s.contact_id
-    WHERE @in_scope(c.account_id)
+    SELECT c.account_id, max(s.replied_at)
+    FROM silver.sends s JOIN silver.contacts c ON c.contact_id = s.contact_id, params p
+    WHERE s.replied_at < p.as_of_end AND @in_scope(c.account_id)
+    GROUP BY c.account_id
     UNION ALL
-    SELECT c.account_id, r.received_at
-    FROM silver.replies r JOIN silver.contacts c ON c.contact_id = r.contact_id
-    WHERE @in_scope(c.account_id)
+    SELECT c.account_id, max(r.received_at)
+    FROM silver.replies r JOIN silver.contacts c ON c.contact_id = r.contact_id, params p
+    WHERE r.received_at < p.as_of_end AND @in_scope(c.account_id)
+    GROUP BY c.account_id
 ), last_interaction AS (
-    SELECT i.account_id, max(i.at) AS at
-    FROM interactions i, params p
-    WHERE i.at < p.as_of_end
-    GROUP BY i.account_id
+    SELECT i.account_id, max(i.at) AS at FROM interactions i GROUP BY i.account_id
 ), regional AS (
     SELECT COALESCE(am.master_account_id, a.account_id) AS master_account_id,
            am.confidence, a.account_id, a.region, a.status, a.created_at, a.churned_at,

@@ -42,7 +42,7 @@ SELECT CAST(i.opened_at AS date), CAST(EXTRACT(HOUR FROM i.opened_at) AS integer
        COALESCE(i.agent_id, 'Unassigned'), COALESCE(i.channel, 'Unknown'), i.kind,
        count(*),
        count(*) FILTER (WHERE i.responded),
-       COALESCE(sum(i.first_response_minutes) FILTER (WHERE i.responded), 0),
+       COALESCE(sum(CAST(i.first_response_minutes AS numeric)) FILTER (WHERE i.responded), 0),  -- exact in any order
        count(i.first_response_minutes) FILTER (WHERE i.responded),
        count(*) FILTER (WHERE i.resolved),
        count(*) FILTER (WHERE i.sla_met),
