@@ -132,6 +132,8 @@ def etl_quarantine(dataset: str | None, limit: int) -> None:
         for row in quarantined_rows(session, dataset=dataset, limit=limit):
             where = f"{row.source_file or '?'}:{row.row_number or '?'}"
             click.echo(f"[{row.dataset}] {where}\n  reason: {row.reason}\n  raw:    {row.raw[:200]}")
+            if row.waiting_on:  # not bad in itself: comes back when this arrives
+                click.echo(f"  waits:  for {row.waiting_key} in {row.waiting_on}")
 
 
 # --- models ------------------------------------------------------------------------------

@@ -28,6 +28,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import psycopg
 from sqlalchemy import Connection, insert, select, update
@@ -249,7 +250,7 @@ def _load_records(conn: Connection, outcome: FileLoad, dataset: Dataset, fmt: st
     outcome.load_file_id = load_id
     pg = conn.connection.driver_connection
     assert isinstance(pg, psycopg.Connection)
-    rejects: list[tuple[int, str, str]] = []
+    rejects: list[Reject] = []
     if fmt == "csv":
         try:
             if not _ends_with_newline(path):
@@ -267,8 +268,8 @@ def _load_records(conn: Connection, outcome: FileLoad, dataset: Dataset, fmt: st
     if rejects:
         conn.execute(insert(QuarantinedRow), [
             {"load_file_id": load_id, "dataset": dataset.bronze_table, "stage": "bronze",
-             "source_file": source_file, "row_number": n, "raw": raw, "reason": reason}
-            for n, raw, reason in rejects
+             "source_file": source_file, "row_number": n, "raw": raw, "reason": reason, "record_key": key}
+            for n, raw, reason, key in rejects
         ])
     conn.execute(update(LoadFile).where(LoadFile.id == load_id).values(
         rows_loaded=outcome.rows_loaded, rows_quarantined=outcome.rows_quarantined))
@@ -388,19 +389,21 @@ def _parquet_records(path: Path, dataset: Dataset) -> Iterator[tuple[int, list[s
 
 def _copy_records(pg: psycopg.Connection, dataset: Dataset,
                   records: Iterable[tuple[int, list[str | None] | None, str, str | None]],
-                  load_id: int, source_file: str) -> tuple[int, list[tuple[int, str, str]]]:
-    """COPY converted JSONL/Parquet rows; return (loaded, [(row, raw, reason)])."""
+                  load_id: int, source_file: str) -> tuple[int, list[Reject]]:
+    """COPY converted JSONL/Parquet rows; return (loaded, [(row, raw, reason, key)])."""
     loaded = 0
-    rejects: list[tuple[int, str, str]] = []
+    rejects: list[Reject] = []
     statement = (f'COPY bronze."{dataset.bronze_table}" ({_quoted(dataset.columns)}, _load_id, _source_file, '
                  "_row_number) FROM STDIN")
     with pg.cursor() as cur, cur.copy(statement) as copy:
         for number, values, raw, error in records:
             if values is None:
-                rejects.append((number, raw.replace("\x00", "\\0"), error or "unreadable record"))
+                rejects.append((number, raw.replace("\x00", "\\0"), error or "unreadable record", None))
             elif any(v is not None and "\x00" in v for v in values):
                 rejects.append((number, raw.replace("\x00", "\\0") or _raw_line([v or "" for v in values])
-                                .replace("\x00", "\\0"), "NUL character in a field"))
+                                .replace("\x00", "\\0"), "NUL character in " + _columns_where(
+                                    dataset.columns, values, lambda v: "\x00" in v),
+                                _record_key(dataset, dataset.columns, values)))
             else:
                 copy.write_row([*values, load_id, source_file, number])
                 loaded += 1
@@ -457,6 +460,29 @@ def _records(path: Path) -> Iterator[tuple[int, list[str] | None, str | None]]:
             yield number, fields, None
 
 
+Reject = tuple[int, str, str, str | None]  # row number, raw text, reason, the row's key when it can be read
+
+
+def _columns_where(columns: list[str] | tuple[str, ...], values: list[str | None], bad: Any) -> str:
+    """'column x' or 'columns x, y': the columns whose value `bad` finds fault with."""
+    names = [c for c, v in zip(columns, values, strict=False) if v is not None and bad(v)]
+    return ("column " if len(names) == 1 else "columns ") + ", ".join(names)
+
+
+def _record_key(dataset: Dataset, columns: list[str] | tuple[str, ...], values: list[str | None]) -> str | None:
+    """The row's own key (single-column keys) when it reads cleanly: so that the rows of a child
+    dataset can tell that their parent was quarantined."""
+    if len(dataset.key) != 1 or dataset.key[0] not in columns:
+        return None
+    position = list(columns).index(dataset.key[0])
+    if position >= len(values) or (position > 0 and len(values) != len(columns)):
+        return None  # with a field too many or too few, only the first one is surely in its place
+    key = values[position]
+    if not key or _UNDECODABLE.search(key) or "\x00" in key:
+        return None
+    return key.strip()
+
+
 def _raw_line(fields: list[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer, lineterminator="").writerow(fields)
@@ -464,11 +490,11 @@ def _raw_line(fields: list[str]) -> str:
 
 
 def _copy_valid_rows(pg: psycopg.Connection, dataset: Dataset, header: list[str], path: Path,
-                     load_id: int, source_file: str) -> tuple[int, list[tuple[int, str, str]]]:
-    """Slow path: COPY well-formed records one by one; return (loaded, [(row, raw, reason)])."""
+                     load_id: int, source_file: str) -> tuple[int, list[Reject]]:
+    """Slow path: COPY well-formed records one by one; return (loaded, [(row, raw, reason, key)])."""
     expected = len(header)
     loaded = 0
-    rejects: list[tuple[int, str, str]] = []
+    rejects: list[Reject] = []
     statement = (f'COPY bronze."{dataset.bronze_table}" ({_quoted(header)}, _load_id, _source_file, '
                  "_row_number) FROM STDIN")
     truncated = not _ends_with_newline(path)
@@ -480,18 +506,21 @@ def _copy_valid_rows(pg: psycopg.Connection, dataset: Dataset, header: list[str]
             number, fields, error = current
             # A file cut short ends without a line terminator: its last record may be cut too.
             cut = " (truncated file: the last line has no line terminator)" if truncated and following is None else ""
+            key = _record_key(dataset, header, fields) if fields is not None else None
             if fields is None:
-                rejects.append((number, "", (error or "unparseable CSV") + cut))
+                rejects.append((number, "", (error or "unparseable CSV") + cut, None))
             elif len(fields) != expected:
                 rejects.append((number, _printable(_raw_line(fields)),
-                                f"wrong field count: expected {expected}, got {len(fields)}{cut}"))
+                                f"wrong field count: expected {expected}, got {len(fields)}{cut}", key))
             elif cut:
                 rejects.append((number, _printable(_raw_line(fields)), "truncated file: the last line has no "
-                                "line terminator, so it may be cut"))
+                                f"line terminator, so it may be cut (in column {header[-1]} or before)", key))
             elif any(_UNDECODABLE.search(value) for value in fields):
-                rejects.append((number, _printable(_raw_line(fields)), "invalid UTF-8 bytes (not UTF-8 encoded)"))
+                rejects.append((number, _printable(_raw_line(fields)), "invalid UTF-8 bytes (not UTF-8 encoded) in "
+                                + _columns_where(header, fields, _UNDECODABLE.search), key))
             elif any("\x00" in value for value in fields):
-                rejects.append((number, _printable(_raw_line(fields)), "NUL character in a field"))
+                rejects.append((number, _printable(_raw_line(fields)),
+                                "NUL character in " + _columns_where(header, fields, lambda v: "\x00" in v), key))
             else:
                 # The contract says an empty field is NULL, as in the fast path's CSV COPY.
                 copy.write_row([value if value != "" else None for value in fields]

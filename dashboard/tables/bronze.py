@@ -13,10 +13,12 @@ from sqlalchemy import (
     Column,
     DateTime,
     ForeignKey,
+    Index,
     Integer,
     Table,
     Text,
     func,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -46,7 +48,12 @@ class QuarantinedRow(Base):
     """A landing row that could not be accepted, with the reason."""
 
     __tablename__ = "quarantine"
-    __table_args__ = {"schema": "bronze"}
+    __table_args__ = (
+        Index("ix_bronze_quarantine_dataset_record_key", "dataset", "record_key",
+              postgresql_where=text("record_key IS NOT NULL")),
+        Index("ix_bronze_quarantine_waiting", "dataset", "waiting_on", postgresql_where=text("waiting_on IS NOT NULL")),
+        {"schema": "bronze"},
+    )
 
     id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
     load_file_id: Mapped[int | None] = mapped_column(ForeignKey("bronze.load_file.id"))
@@ -58,6 +65,13 @@ class QuarantinedRow(Base):
     row_number: Mapped[int | None] = mapped_column(Integer)
     raw: Mapped[str] = mapped_column(Text)
     reason: Mapped[str] = mapped_column(Text)
+    # The row's own key (single-column keys), so rows of a child dataset can see that their
+    # parent was quarantined.
+    record_key: Mapped[str | None] = mapped_column(Text)
+    # Set when the row is not bad in itself and comes back by itself: the dataset it waits on
+    # (a parent's, or the FX feed) and what must arrive there (the parent key, "<currency> <day>").
+    waiting_on: Mapped[str | None] = mapped_column(Text)
+    waiting_key: Mapped[str | None] = mapped_column(Text)
     quarantined_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from .calendar import DAY
+from .calendar import DAY, DAYS_BEFORE
 from .config import (
     ACCOUNT_TYPES,
     COUNTRIES,
     CURRENCIES,
+    FX_LEVELS,
     INDUSTRIES,
     PRODUCTS,
     REGIONS,
@@ -19,20 +20,38 @@ from .context import Context
 from .defects import malformed_row
 from .sink import bools, ids, money
 from .vocab import VARIANT_TEXTS
-from .world import NEVER
+from .world import NEVER, reverting_walk
 
 
 def write_fx(ctx: Context) -> None:
-    """One rate per currency per day of the history."""
+    """One rate per currency per day, from the first day any record may be dated (deals of the
+    oldest accounts) to as-of: amounts are converted only at their own day's rate or one a few
+    days older, so the feed covers the whole history, as a real rate feed does."""
+    first = -DAYS_BEFORE
     n_days = ctx.cal.n_days
-    dates = ctx.cal.dates(np.arange(n_days))
+    dates = ctx.cal.dates(np.arange(first, n_days))
+    rates = np.concatenate([_fx_before_history(ctx, -first), ctx.fx], axis=1)
     rows_date, rows_cur, rows_rate = [], [], []
-    for d in range(n_days):
+    for d in range(n_days - first):
         for c, cur in enumerate(CURRENCIES):
             rows_date.append(dates[d])
             rows_cur.append(cur)
-            rows_rate.append(f"{ctx.fx[c, d]:.10f}".rstrip("0").rstrip(".") if cur != "USD" else "1.0")
+            rows_rate.append(f"{rates[c, d]:.10f}".rstrip("0").rstrip(".") if cur != "USD" else "1.0")
     ctx.sinks["billing/fx_rates"].write({"rate_date": rows_date, "currency": rows_cur, "usd_per_unit": rows_rate})
+
+
+def _fx_before_history(ctx: Context, n_days: int) -> np.ndarray:
+    """Rates for the `n_days` before the history: the same mean-reverting walk as the history's,
+    run backwards from its first day (a stream of its own, so the rest of the data is unchanged)."""
+    rng = ctx.rng("fx-before-history")
+    out = np.ones((len(CURRENCIES), n_days))
+    for c, cur in enumerate(CURRENCIES):
+        level, vol = FX_LEVELS[cur]
+        if vol == 0:
+            continue
+        backwards = reverting_walk(rng.normal(0.0, vol, n_days), start=float(np.log(ctx.fx[c, 0] / level)))
+        out[c] = level * np.exp(backwards[::-1])  # backwards[k]: k + 1 days before the history
+    return out
 
 
 def write_products(ctx: Context) -> None:

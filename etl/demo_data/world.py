@@ -52,14 +52,18 @@ def fx_table(rng: np.random.Generator, n_days: int) -> np.ndarray:
         level, vol = FX_LEVELS[cur]
         if vol == 0:
             continue
-        shocks = rng.normal(0.0, vol, n_days)
-        x = np.empty(n_days)
-        dev = 0.0
-        for d in range(n_days):
-            dev += -0.01 * dev + shocks[d]
-            x[d] = dev
-        out[c] = level * np.exp(x)
+        out[c] = level * np.exp(reverting_walk(rng.normal(0.0, vol, n_days)))
     return out
+
+
+def reverting_walk(shocks: np.ndarray, start: float = 0.0) -> np.ndarray:
+    """A log deviation from a level that is pulled back 1 % a day and moved by each shock."""
+    x = np.empty(len(shocks))
+    dev = start
+    for d, shock in enumerate(shocks):
+        dev += -0.01 * dev + shock
+        x[d] = dev
+    return x
 
 
 @dataclass

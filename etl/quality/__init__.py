@@ -216,10 +216,12 @@ def _orphans(conn: Connection, check: Check) -> CheckResult:
 def _usd_conversion(conn: Connection, check: Check) -> CheckResult:
     source, column = _q(check.params["source"]), _q(check.column or "")
     currency = "currency::text" if check.params.get("has_currency") else "NULL::text"
-    missing, currencies = conn.execute(text(f"""
-        SELECT count(*), (array_agg(DISTINCT {currency}) FILTER (WHERE {currency} IS NOT NULL))[1:5]
-        FROM {_qt(check.table)} WHERE {source} IS NOT NULL AND {column} IS NULL""")).one()
-    return _judge(check, int(missing), {"missing_usd": int(missing), "currencies": list(currencies or [])})
+    amounts, missing, currencies = conn.execute(text(f"""
+        SELECT count(*), count(*) FILTER (WHERE {column} IS NULL),
+               (array_agg(DISTINCT {currency}) FILTER (WHERE {column} IS NULL AND {currency} IS NOT NULL))[1:5]
+        FROM {_qt(check.table)} WHERE {source} IS NOT NULL""")).one()
+    return _judge(check, _pct(int(missing), int(amounts)),
+                  {"rows": int(amounts), "missing_usd": int(missing), "currencies": list(currencies or [])})
 
 
 def _usd_naming(conn: Connection, check: Check) -> CheckResult:

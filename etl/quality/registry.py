@@ -84,6 +84,13 @@ RANGE_RULES: tuple[tuple[str, str, str], ...] = (
     (r"(employee_count|quantity|.*_minutes|.*_seconds|duration.*|pageviews|sessions|active_users)",
      "v >= 0", "warning"),
 )
+# Row-level failures are quarantined by silver and never stop a run by themselves. A critical
+# check on rows (a value out of its range, an amount without USD) holds gold back only when more
+# than this share of the table's rows fails it: then a source or a rule is broken, not a row.
+# Structural checks (a duplicated key, a table or column that is missing, a broken join key for
+# a whole source) stay absolute.
+ROW_FAILURE_CRITICAL_PCT = 0.5
+
 # Any date or timestamp: not before 1990 and not more than 10 years after today.
 DATE_RANGE_SQL = "v >= DATE '1990-01-01' AND v < now() + interval '10 years'"
 RANGE_CRITICAL_PCT = 1.0  # out-of-range dates: a warning, unless more than 1 % of the rows
@@ -159,7 +166,8 @@ def _range_checks(table: Table, stage: str) -> list[Check]:
                     break
         if valid is None:
             continue
-        fail_above = 0.0 if severity == "critical" else (RANGE_CRITICAL_PCT if valid == DATE_RANGE_SQL else None)
+        fail_above = (ROW_FAILURE_CRITICAL_PCT if severity == "critical"
+                      else (RANGE_CRITICAL_PCT if valid == DATE_RANGE_SQL else None))
         checks.append(Check(f"{_name(table)}.{column.name}.range", stage, "range", _name(table), column.name,
                             warn_above=0, fail_above=fail_above, params={"valid": valid}))
     return checks
@@ -209,7 +217,7 @@ def _usd_conversion_checks() -> list[Check]:
             source = column.name.removesuffix("_usd")
             if column.name.endswith("_usd") and source in table.columns:
                 checks.append(Check(f"{_name(table)}.{column.name}.usd_conversion", "silver", "usd_conversion",
-                                    _name(table), column.name, warn_above=0, fail_above=0,
+                                    _name(table), column.name, warn_above=0, fail_above=ROW_FAILURE_CRITICAL_PCT,
                                     params={"source": source, "has_currency": "currency" in table.columns}))
     return checks
 

@@ -33,6 +33,7 @@ To add a source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS be
 from __future__ import annotations
 
 import logging
+import os
 import re
 import time
 from collections.abc import Mapping
@@ -41,17 +42,53 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pycountry
 from sqlalchemy import Boolean, Connection, Date, DateTime, Double, Float, Integer, Numeric, Table, Text, text
 from sqlalchemy.dialects import postgresql
 
 from dashboard.tables import silver
 from dashboard.tables.bronze import BRONZE_TABLES
+from etl.quality.registry import RANGE_RULES
 from etl.sources.base import set_watermark
 from etl.steps import SqlStep, Step, qualified_name, run_steps
 
 log = logging.getLogger(__name__)
 
 SQL_DIR = Path(__file__).parent
+
+# ISO 4217 codes from a maintained list: a currency column holding anything else is a bad row.
+ISO_CURRENCIES: frozenset[str] = frozenset(c.alpha_3 for c in pycountry.currencies)
+_ISO_ARRAY = "CAST('{" + ",".join(sorted(ISO_CURRENCIES)) + "}' AS text[])"
+FX_DATASET = "billing_fx_rates"
+
+
+@dataclass(frozen=True)
+class FxRules:
+    """How far a missing rate may be filled, and what rate move is believed (from the environment)."""
+
+    max_fallback_days: int = 7  # C360_FX_MAX_FALLBACK_DAYS: a day may take its currency's rate this many days older
+    max_daily_move_pct: float = 50.0  # C360_FX_MAX_DAILY_MOVE_PCT: a larger move from both neighbours is quarantined
+
+    @classmethod
+    def from_environment(cls) -> FxRules:
+        """The rules as set by C360_FX_MAX_FALLBACK_DAYS and C360_FX_MAX_DAILY_MOVE_PCT."""
+        days = os.environ.get("C360_FX_MAX_FALLBACK_DAYS", "").strip()
+        move = os.environ.get("C360_FX_MAX_DAILY_MOVE_PCT", "").strip()
+        rules = cls(int(days) if days else cls.max_fallback_days, float(move) if move else cls.max_daily_move_pct)
+        if rules.max_fallback_days < 0 or rules.max_daily_move_pct <= 0:
+            raise ValueError("C360_FX_MAX_FALLBACK_DAYS must be >= 0 and C360_FX_MAX_DAILY_MOVE_PCT > 0")
+        return rules
+
+
+@dataclass(frozen=True)
+class Parent:
+    """A record's parent: when the parent row was quarantined (and no good version of it is in
+    silver), the record is quarantined too, waiting, and comes back when the parent does."""
+
+    column: str  # the record's column holding the parent key
+    dataset: str  # the parent's bronze dataset
+    table: str  # the parent's silver table
+    key: str  # the parent's key column
 
 
 @dataclass(frozen=True)
@@ -74,6 +111,9 @@ class CleanTable:
     derived: Mapping[str, str] = field(default_factory=dict)  # column -> SQL over typed row `t`
     usd: Mapping[str, Usd] = field(default_factory=dict)  # column -> conversion
     lookup: str = ""  # extra joins for a Usd day, e.g. the opportunity of a line item
+    parents: tuple[Parent, ...] = ()  # families: a quarantined parent quarantines its records
+    # Declared value rules beyond the critical ranges of etl.quality: column -> (SQL over `v`, wording)
+    allowed: Mapping[str, tuple[str, str]] = field(default_factory=dict)
 
     @property
     def table(self) -> Table:
@@ -82,6 +122,8 @@ class CleanTable:
     def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
         conn.execute(text(self.quarantine_sql()))
         conn.execute(text(self.insert_sql()))
+        if self.usd:
+            hold_unconverted(conn, self, qualified_name(self.table))
 
     # The two statements share one list of checks: a row is quarantined exactly when one of
     # them fails, and loaded exactly when all pass. Two plain scans of bronze turned out
@@ -108,17 +150,63 @@ class CleanTable:
         """(condition that holds for a good value, reason when it does not) per check."""
         checks = [(f"{_q(c.name)} IS NOT NULL", f"'missing value in column {c.name}'")
                   for c in cast_columns if not c.nullable]
+        currency_columns = [c.name for c in cast_columns if c.name == "currency" or c.name.endswith("_currency")]
+        for name in currency_columns:
+            column = _q(name)
+            checks.append((f"({column} IS NULL OR {column} = ANY({_ISO_ARRAY}))",
+                           f"format('unknown currency %L in column {name} (not an ISO 4217 code)', "
+                           f"left({column}, 200))"))
         if self.usd:
-            currency = _q(self._fx()[0])
-            checks.append((f"({currency} IS NULL OR {currency} IN (SELECT currency FROM silver.fx_rates_daily))",
-                           f"format('unknown currency %L in column {self._fx()[0]}', {currency})"))
+            name = self._fx()[0]
+            column = _q(name)
+            checks.append((f"({column} IS NULL OR {column} <> ALL({_ISO_ARRAY}) "
+                           f"OR {column} IN (SELECT currency FROM silver.fx_rates_daily))",
+                           f"format('unknown currency %L in column {name} (the FX feed has no rate for it)', "
+                           f"{column})"))
         for column in cast_columns:
             check = _validity_check(column)
             if check is not None:
                 valid, label = check
                 checks.append((f"({_q(column.name)} IS NULL OR ({valid}))",
-                               f"format('invalid {label} %L in column {column.name}', {_q(column.name)})"))
+                               f"format('invalid {label} %L in column {column.name}', left({_q(column.name)}, 200))"))
+                if (allowed := self._allowed_values(column)) is not None:
+                    condition, expected = allowed
+                    checks.append((f"(CASE WHEN {_q(column.name)} IS NULL OR NOT ({valid}) THEN true "
+                                   f"ELSE {condition} END)",
+                                   f"format('out-of-range value %L in column {column.name} (expected {expected})', "
+                                   f"{_q(column.name)})"))
+        checks += [check for parent in self.parents for check in [self._parent_check(parent)]]
         return checks
+
+    def _allowed_values(self, column: Any) -> tuple[str, str] | None:
+        """(SQL true for an allowed typed value, wording) for a declared rule or a critical range rule
+        of the quality checks: a value that would fail such a check is a bad row, quarantined, not a
+        reason to hold back all of gold."""
+        rule = self.allowed.get(column.name)
+        if rule is None and isinstance(column.type, Integer | Numeric | Double | Float):
+            rule = next(((valid, valid.removeprefix("v ").lower()) for pattern, valid, severity in RANGE_RULES
+                         if severity == "critical" and re.fullmatch(pattern, column.name)), None)
+        if rule is None:
+            return None
+        condition, wording = rule
+        return re.sub(r"\bv\b", f"CAST({_q(column.name)} AS {_pg_type(column)})", condition), wording
+
+    def _parent_check(self, parent: Parent) -> tuple[str, str]:
+        """A record whose parent key was quarantined and has no good version in silver."""
+        column = _q(parent.column)
+        return (f"({column} IS NULL OR {column} NOT IN ({quarantined_parent_keys_sql(parent)}))",
+                f"format('parent {parent.column} %L quarantined', {column})")
+
+    def _waiting(self) -> tuple[str, str]:
+        """(dataset, key) SQL over the source row `c` that a quarantined row waits on: the first
+        quarantined parent, or NULLs when it is bad in itself."""
+        if not self.parents:
+            return "NULL", "NULL"
+        whens = [(f"NOT {ok}", parent) for parent, (ok, _) in
+                 ((p, self._parent_check(p)) for p in self.parents)]
+        on = "CASE " + " ".join(f"WHEN {cond} THEN '{p.dataset}'" for cond, p in whens) + " END"
+        key = "CASE " + " ".join(f"WHEN {cond} THEN c.{_q(p.column)}" for cond, p in whens) + " END"
+        return on, key
 
     def quarantine_sql(self, *, delta: bool = False) -> str:
         """INSERT into bronze.quarantine of the rows that fail a check, with every reason
@@ -130,13 +218,20 @@ class CleanTable:
         reason = "concat_ws('; ', " + ", ".join(f"CASE WHEN NOT {ok} THEN {why} END" for ok, why in checks) + ")"
         raw = "json_build_object(" + ", ".join(f"'{n}', c.{_q(n)}" for n in source_columns) + ")::text"
         failed = " OR ".join(f"NOT {ok}" for ok, _ in checks)
+        waiting_on, waiting_key = self._waiting()
         return f"""
-INSERT INTO bronze.quarantine (load_file_id, dataset, stage, source_file, row_number, raw, reason)
-SELECT c._load_id, '{self.source}', 'silver', lf.file_name, c._row_number, {raw}, {reason}
+INSERT INTO bronze.quarantine (load_file_id, dataset, stage, source_file, row_number, raw, reason,
+                               record_key, waiting_on, waiting_key)
+SELECT c._load_id, '{self.source}', 'silver', lf.file_name, c._row_number, {raw}, {reason},
+       {self._record_key("c")}, {waiting_on}, {waiting_key}
 FROM {self._source(source_columns, delta=delta)} c
 LEFT JOIN bronze.load_file lf ON lf.id = c._load_id
 WHERE {failed}
 """
+
+    def _record_key(self, alias: str) -> str:
+        key = [c.name for c in self.table.primary_key.columns]
+        return f"CAST({alias}.{_q(key[0])} AS text)" if len(key) == 1 else "NULL"
 
     def insert_sql(self) -> str:
         """INSERT of the newest good version of every key, typed, with derived and USD columns."""
@@ -144,9 +239,10 @@ WHERE {failed}
         return f"INSERT INTO {qualified_name(target)} ({', '.join(_q(c.name) for c in target.columns)})\n" \
             + self.select_sql()
 
-    def select_sql(self, *, delta: bool = False) -> str:
+    def select_sql(self, *, delta: bool = False, origin: bool = False) -> str:
         """SELECT of the newest good version of every key (with `delta`, among the bronze loads
-        after `:since` only), in the silver table's column order."""
+        after `:since` only), in the silver table's column order (then, with `origin`, the
+        bronze `_load_id` and `_row_number` of each row)."""
         target = self.table
         source_columns, cast_columns = self._columns()
         checks = self._checks(cast_columns)
@@ -164,18 +260,15 @@ WHERE {failed}
         joins, outputs = [], []
         if self.usd:
             currency, day = self._fx()
-            joins.append("CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day "
-                         "FROM silver.fx_rates_daily) fx_bounds")
+            joins.append(_FX_BOUNDS)
             if self.lookup:
                 joins.append(self.lookup)
-            # GREATEST and LEAST skip NULLs: an unknown day must not take the first rate.
-            on_day = ("fx_bounds.last_day" if day is None else
-                      f"LEAST(GREATEST({day}, fx_bounds.first_day), fx_bounds.last_day) AND {day} IS NOT NULL")
-            joins.append(f"LEFT JOIN silver.fx_rates_daily fx ON fx.currency = t.{_q(currency)} AND fx.day = {on_day}")
+            joins.append(f"LEFT JOIN silver.fx_rates_daily fx ON {rate_condition('fx', f't.{_q(currency)}', day)}")
             fx_outputs = {"fx_rate": "fx.usd_per_unit", "fx_rate_date": "fx.rate_date",
                           "fx_rate_is_fallback": ("CASE WHEN fx.rate_date IS NOT NULL THEN "
                                                   f"fx.rate_date <> {day or 'fx_bounds.last_day'} END")}
-        for column in target.columns:
+        columns = list(target.columns)
+        for column in columns:
             name = column.name
             if name in self.usd:
                 outputs.append(f"({self._amount(name)}) * fx.usd_per_unit")
@@ -186,8 +279,12 @@ WHERE {failed}
             else:
                 outputs.append(f"t.{_q(name)}")
         join_sql = "\n".join(joins)
+        selected = [f"{sql} AS {_q(c.name)}" for sql, c in zip(outputs, columns, strict=True)]
+        if origin:  # where the row came from: for quarantining it later
+            selected += ["t._load_id", "t._row_number"]
+            typed += ",\n           _load_id, _row_number"
         return f"""
-SELECT {", ".join(f"{sql} AS {_q(c.name)}" for sql, c in zip(outputs, target.columns, strict=True))}
+SELECT {", ".join(selected)}
 FROM (
     SELECT DISTINCT ON ({", ".join(key)})
            {typed}
@@ -227,25 +324,27 @@ FROM (
         target = self.table
         currency, day = self._fx()
         key = [_q(c.name) for c in target.primary_key.columns]
-        on_day = ("fx_bounds.last_day" if day is None else
-                  f"LEAST(GREATEST({day}, fx_bounds.first_day), fx_bounds.last_day) AND {day} IS NOT NULL")
         since = "" if day is None else f" AND {day} >= ch.since" + _indexable_lower_bound(day)
         sets = [f"{_q(name)} = ({self._amount(name)}) * c.usd_per_unit" for name in self.usd]
         sets += ["fx_rate = c.usd_per_unit", "fx_rate_date = c.rate_date",
                  "fx_rate_is_fallback = CASE WHEN c.rate_date IS NOT NULL THEN c.rate_date <> c.tday END"]
+        # Returns (rows updated, rows left without a rate): those go to quarantine to wait.
         return f"""
 WITH c AS (
     SELECT {", ".join(f"t.{k}" for k in key)}, fx.usd_per_unit, fx.rate_date,
            {day or 'fx_bounds.last_day'} AS tday
     FROM {qualified_name(target)} t
     JOIN fx_changed ch ON ch.currency = t.{_q(currency)}
-    CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day FROM silver.fx_rates_daily) fx_bounds
+    {_FX_BOUNDS}
     {self.lookup}
-    LEFT JOIN silver.fx_rates_daily fx ON fx.currency = t.{_q(currency)} AND fx.day = {on_day}
+    LEFT JOIN silver.fx_rates_daily fx ON {rate_condition('fx', f't.{_q(currency)}', day)}
     WHERE true{since}
+), updated AS (
+    UPDATE {qualified_name(target)} AS t SET {", ".join(sets)}
+    FROM c WHERE {" AND ".join(f"t.{k} = c.{k}" for k in key)}
+    RETURNING t.fx_rate
 )
-UPDATE {qualified_name(target)} AS t SET {", ".join(sets)}
-FROM c WHERE {" AND ".join(f"t.{k} = c.{k}" for k in key)}
+SELECT count(*), count(*) FILTER (WHERE fx_rate IS NULL) FROM updated
 """
 
     def _fx(self) -> tuple[str, str | None]:
@@ -257,6 +356,98 @@ FROM c WHERE {" AND ".join(f"t.{k} = c.{k}" for k in key)}
 
 
 FX_COLUMNS = ("fx_rate", "fx_rate_date", "fx_rate_is_fallback")  # filled for a table with USD columns
+_FX_BOUNDS = "CROSS JOIN (SELECT min(day) AS first_day, max(day) AS last_day FROM silver.fx_rates_daily) fx_bounds"
+
+
+def rate_condition(fx: str, currency: str, day: str | None) -> str:
+    """Join condition picking, from silver.fx_rates_daily aliased `fx`, the rate of `currency` for a
+    transaction `day` (SQL; None: the as-of day, the last rate day; needs `fx_bounds`): the day's
+    own rate, or its currency's latest earlier one no more than C360_FX_MAX_FALLBACK_DAYS older
+    (the daily table holds only those). A day after the feed's last day (the as-of day: a
+    deal's expected close, say) takes the as-of day's rate, as amounts converted at today's rate
+    do; a day before a currency's first rate, an unknown day, or an older gap has no rate, and
+    the row waits in quarantine for one."""
+    if day is None:
+        return f"{fx}.currency = {currency} AND {fx}.day = fx_bounds.last_day"
+    limit = FxRules.from_environment().max_fallback_days
+    return (f"{fx}.currency = {currency} AND {fx}.day = LEAST({day}, fx_bounds.last_day) "
+            f"AND {fx}.rate_date >= LEAST({day}, fx_bounds.last_day) - {limit}")
+
+
+def quarantined_parent_keys_sql(parent: Parent) -> str:
+    """The keys of `parent` rows that were quarantined and have no good version in silver."""
+    return (f"SELECT q.record_key FROM bronze.quarantine q WHERE q.dataset = '{parent.dataset}' "
+            f"AND q.record_key IS NOT NULL AND NOT EXISTS "
+            f"(SELECT FROM {parent.table} p WHERE p.{_q(parent.key)} = q.record_key)")
+
+
+def hold_unconverted(conn: Connection, step: CleanTable, source: str) -> int:
+    """Move the rows of `source` (the step's silver table, or `silver_delta` with the bronze
+    origin columns) that have an amount in a currency but no USD rate to quarantine, where they
+    wait for the rate (or, for a record converted at its parent's day, for the parent); the
+    number moved. Nothing is converted at another currency's or a far older rate."""
+    table = step.table
+    currency, day = step._fx()
+    key = [c.name for c in table.primary_key.columns]
+    amounts = " OR ".join(f"({step._amount(name)}) IS NOT NULL" for name in step.usd)
+    columns = ", ".join(_q(c.name) for c in table.columns)
+    has_origin = source == "silver_delta"
+    conn.execute(text(f"CREATE TEMPORARY TABLE silver_held ON COMMIT DROP AS SELECT {columns}"
+                      f"{', _load_id, _row_number' if has_origin else ''} FROM {source} WITH NO DATA"))
+    conn.execute(text(f"""
+WITH moved AS (
+    DELETE FROM {source} t WHERE t.{_q(currency)} IS NOT NULL AND t.fx_rate IS NULL AND ({amounts})
+    RETURNING t.*
+)
+INSERT INTO silver_held SELECT * FROM moved"""))
+    held = int(conn.scalar(text("SELECT count(*) FROM silver_held")) or 0)
+    if held:
+        rules = FxRules.from_environment()
+        bronze_columns = [c.name for c in BRONZE_TABLES[step.source].columns if not c.name.startswith("_")]
+        raw = "json_build_object(" + ", ".join(f"'{n}', b.{_q(n)}" for n in bronze_columns) + ")::text"
+        transaction_day = day or "fx_bounds.last_day"
+        parent = next((p for p in step.parents if step.lookup and p.column in step.lookup), None)
+        if parent is not None:
+            waiting_on = f"CASE WHEN ({transaction_day}) IS NULL THEN '{parent.dataset}' ELSE '{FX_DATASET}' END"
+            waiting_key = (f"CASE WHEN ({transaction_day}) IS NULL THEN t.{_q(parent.column)} "
+                           f"ELSE t.{_q(currency)} || ' ' || ({day_label(day, transaction_day)}) END")
+            reason = (f"CASE WHEN ({transaction_day}) IS NULL THEN format('parent {parent.column} %L not in silver: "
+                      f"no day to convert column {currency} %L at', t.{_q(parent.column)}, t.{_q(currency)}) ELSE "
+                      f"{_no_rate_reason(currency, transaction_day, rules)} END")
+        else:
+            waiting_on = f"'{FX_DATASET}'"
+            waiting_key = f"t.{_q(currency)} || ' ' || ({day_label(day, transaction_day)})"
+            reason = _no_rate_reason(currency, transaction_day, rules)
+        record_key = f"CAST(t.{_q(key[0])} AS text)"
+        bronze_row = (f"LEFT JOIN bronze.{_q(step.source)} b ON b._load_id = t._load_id "
+                      f"AND b._row_number = t._row_number" if has_origin else
+                      f"LEFT JOIN (SELECT DISTINCT ON ({_q(key[0])}) * FROM bronze.{_q(step.source)} "
+                      f"WHERE {_q(key[0])} IN (SELECT CAST({_q(key[0])} AS text) FROM silver_held) "
+                      f"ORDER BY {_q(key[0])}, _load_id DESC, _row_number DESC) b "
+                      f"ON b.{_q(key[0])} = CAST(t.{_q(key[0])} AS text)")
+        conn.execute(text(f"""
+INSERT INTO bronze.quarantine (load_file_id, dataset, stage, source_file, row_number, raw, reason,
+                               record_key, waiting_on, waiting_key)
+SELECT b._load_id, '{step.source}', 'silver', lf.file_name, b._row_number, {raw}, {reason},
+       {record_key}, {waiting_on}, {waiting_key}
+FROM silver_held t
+{_FX_BOUNDS}
+{step.lookup}
+{bronze_row}
+LEFT JOIN bronze.load_file lf ON lf.id = b._load_id"""))
+        log.info("silver: %s: %d rows wait in quarantine for a USD rate", qualified_name(table), held)
+    conn.execute(text("DROP TABLE silver_held"))
+    return held
+
+
+def day_label(day: str | None, transaction_day: str) -> str:
+    """What a waiting row's key says of its day: the ISO day, or 'as-of' for as-of conversions."""
+    return "'as-of'" if day is None else f"to_char({transaction_day}, 'YYYY-MM-DD')"
+
+
+def _no_rate_reason(currency: str, day: str, rules: FxRules) -> str:
+    return (f"format('no USD rate for currency %L in column {currency} on %s: none published that day or up to "
+            f"{rules.max_fallback_days} days before', t.{_q(currency)}, {day})")
 
 
 def _indexable_lower_bound(day: str) -> str:
@@ -306,11 +497,58 @@ def _sql(name: str) -> Path:
     return SQL_DIR / name
 
 
+@dataclass(frozen=True)
+class FxRateTable(CleanTable):
+    """The FX feed: a clean table whose rates must also be believable. A rate that moves more
+    than C360_FX_MAX_DAILY_MOVE_PCT (up, or down to 1/(1 + pct)) from both its neighbours in
+    time is quarantined (the first and last rate of a currency, with one neighbour, from both of
+    the two nearest on that side, when there are two): a one-day spike or typo is refused, a lasting move is
+    believed once the next rate confirms it. The feed is small, so it is rebuilt whole whenever
+    it changes and each rate is judged again with its current neighbours."""
+
+    def run(self, conn: Connection, params: Mapping[str, Any]) -> None:
+        conn.execute(text(self.quarantine_sql()))
+        conn.execute(text("CREATE TEMPORARY TABLE fx_incoming ON COMMIT DROP AS " + self.select_sql(origin=True)))
+        rules = FxRules.from_environment()
+        moved = "(GREATEST(r.usd_per_unit / {0}, {0} / r.usd_per_unit) - 1 > :move)"
+        # Without a second neighbour on that side there is no evidence against a rate: it stands.
+        far = {n: f"COALESCE({moved.format(n)}, false)" for n in ("prev1", "prev2", "next1", "next2")}
+        columns = [c.name for c in BRONZE_TABLES[self.source].columns if not c.name.startswith("_")]
+        raw = "json_build_object(" + ", ".join(f"'{n}', b.{_q(n)}" for n in columns) + ")::text"
+        conn.execute(text(f"""
+CREATE TEMPORARY TABLE fx_implausible ON COMMIT DROP AS
+SELECT r.* FROM (
+    SELECT x.*, lag(usd_per_unit) OVER w AS prev1, lag(usd_per_unit, 2) OVER w AS prev2,
+           lead(usd_per_unit) OVER w AS next1, lead(usd_per_unit, 2) OVER w AS next2
+    FROM fx_incoming x WINDOW w AS (PARTITION BY currency ORDER BY rate_date)
+) r
+WHERE (r.prev1 IS NOT NULL OR r.next1 IS NOT NULL)
+  AND CASE WHEN r.prev1 IS NOT NULL AND r.next1 IS NOT NULL THEN {far['prev1']} AND {far['next1']}
+           WHEN r.prev1 IS NOT NULL THEN {far['prev1']} AND {far['prev2']}
+           ELSE {far['next1']} AND {far['next2']} END"""), {"move": rules.max_daily_move_pct / 100})
+        conn.execute(text(f"""
+INSERT INTO bronze.quarantine (load_file_id, dataset, stage, source_file, row_number, raw, reason)
+SELECT i._load_id, '{self.source}', 'silver', lf.file_name, i._row_number, {raw},
+       format('implausible rate %s in column usd_per_unit for %s on %s: moves more than %s%% from its neighbours '
+              '(%s)', i.usd_per_unit, i.currency, i.rate_date, CAST(:pct AS text),
+              concat_ws(', ', 'before ' || COALESCE(i.prev1::text, 'none'), 'after ' || COALESCE(i.next1::text, 'none')))
+FROM fx_implausible i
+LEFT JOIN bronze.{_q(self.source)} b ON b._load_id = i._load_id AND b._row_number = i._row_number
+LEFT JOIN bronze.load_file lf ON lf.id = i._load_id"""), {"pct": f"{rules.max_daily_move_pct:g}"})
+        names = ", ".join(_q(c.name) for c in self.table.columns)
+        conn.execute(text(f"""
+INSERT INTO {qualified_name(self.table)} ({names})
+SELECT {names} FROM fx_incoming x
+WHERE NOT EXISTS (SELECT FROM fx_implausible i WHERE i.currency = x.currency AND i.rate_date = x.rate_date)"""))
+        conn.execute(text("DROP TABLE fx_implausible"))
+        conn.execute(text("DROP TABLE fx_incoming"))
+
+
 # A deal's transaction day: its close date, or its creation day while it has none.
 _DEAL_DAY = "COALESCE({t}.close_date, CAST({t}.created_at AS date))"
 
 SILVER_STEPS: tuple[Step, ...] = (
-    CleanTable(silver.FxRate, "billing_fx_rates"),
+    FxRateTable(silver.FxRate, FX_DATASET, allowed={"usd_per_unit": ("v > 0", "greater than 0")}),
     SqlStep(silver.FxRateDaily, _sql("fx_rates_daily.sql")),
     CleanTable(silver.Account, "crm_accounts"),
     CleanTable(silver.Contact, "crm_contacts", derived={"email": "lower(t.email)"}),
@@ -318,21 +556,25 @@ SILVER_STEPS: tuple[Step, ...] = (
     CleanTable(silver.Subscription, "crm_subscriptions", usd={"mrr_usd": Usd("mrr")}),
     CleanTable(silver.Invoice, "billing_invoices", usd={"amount_usd": Usd("amount", day="t.issue_date")}),
     CleanTable(silver.Payment, "billing_payments",
-               usd={"amount_usd": Usd("amount", day="CAST(t.paid_at AS date)")}),
+               usd={"amount_usd": Usd("amount", day="CAST(t.paid_at AS date)")},
+               parents=(Parent("invoice_id", "billing_invoices", "silver.invoices", "invoice_id"),)),
     CleanTable(silver.Ticket, "support_tickets", derived={
         "first_response_minutes":
             "CAST(EXTRACT(EPOCH FROM t.first_response_at - t.created_at) / 60 AS double precision)"}),
     CleanTable(silver.Campaign, "marketing_campaigns", usd={"cost_usd": Usd("cost", day="t.start_date")}),
     CleanTable(silver.Send, "marketing_sends"),
-    CleanTable(silver.Reply, "marketing_replies"),
+    CleanTable(silver.Reply, "marketing_replies",
+               parents=(Parent("send_id", "marketing_sends", "silver.sends", "send_id"),)),
     CleanTable(silver.Meeting, "crm_meetings"),
     CleanTable(silver.Conversation, "support_conversations"),
-    CleanTable(silver.Message, "support_messages"),
+    CleanTable(silver.Message, "support_messages",
+               parents=(Parent("conversation_id", "support_conversations", "silver.conversations", "conversation_id"),)),
     CleanTable(silver.User, "crm_users", derived={"email": "lower(t.email)"}),
     CleanTable(silver.Product, "crm_products"),
     CleanTable(silver.Opportunity, "crm_opportunities",
                usd={"amount_usd": Usd("amount", day=_DEAL_DAY.format(t="t"))}),
     CleanTable(silver.OpportunityLineItem, "crm_opportunity_line_items",
+               parents=(Parent("opportunity_id", "crm_opportunities", "silver.opportunities", "opportunity_id"),),
                lookup="LEFT JOIN silver.opportunities opp ON opp.opportunity_id = t.opportunity_id",
                usd={"unit_price_usd": Usd("unit_price", day=_DEAL_DAY.format(t="opp")),
                     "amount_usd": Usd("t.quantity * t.unit_price", day=_DEAL_DAY.format(t="opp"))}),
@@ -414,8 +656,8 @@ class SilverBuild:
     @property
     def day_confined(self) -> set[str]:
         """Changed tables whose changes not recorded per account are all dated on or after
-        `since_day`: the daily FX table, and the tables re-converted at the transaction day's rate."""
-        return (self.changed & {"silver.fx_rates_daily"}) | (self.reconverted - AS_OF_RATE_USD.keys())
+        `since_day`: the FX tables, and the tables re-converted at the transaction day's rate."""
+        return (self.changed & {"silver.fx_rates", "silver.fx_rates_daily"}) | (self.reconverted - AS_OF_RATE_USD.keys())
 
     @property
     def untracked(self) -> set[str]:
@@ -487,10 +729,12 @@ def delta_since_sql(step: CleanTable) -> str:
     name = qualified_name(step.table)
     days = _business_days(step.table)
     rows, is_changed = _changed_rows(step)
-    all_days = ", ".join(f"{_day(a, d)}" for d in days for a in ("o", "n")) or "NULL"
-    new_days = ", ".join(_day("n", d) for d in days) or "NULL"
+    # A table without business days (users, products...) still needs a typed NULL: a bare NULL
+    # is text to LEAST, and CASE cannot then mix it with a date.
+    all_days = ", ".join(f"{_day(a, d)}" for d in days for a in ("o", "n")) or "CAST(NULL AS date)"
+    new_days = ", ".join(_day("n", d) for d in days) or "CAST(NULL AS date)"
     changed = "DATE '0001-01-01'" if name in DIMENSION_TABLES else f"LEAST({all_days})"
-    parent_day = "NULL"
+    parent_day = "CAST(NULL AS date)"
     if name in PARENT_DAYS:
         parent, column, parent_column = PARENT_DAYS[name]
         parent_day = f"(SELECT {_day('pa', parent_column)} FROM {parent} pa WHERE pa.{_q(column)} = n.{_q(column)})"
@@ -522,8 +766,10 @@ def _merge(conn: Connection, step: CleanTable, since: int, build: SilverBuild) -
     started = time.perf_counter()
     params = {"since": since}
     conn.execute(text(step.quarantine_sql(delta=True)), params)
-    conn.execute(text("CREATE TEMPORARY TABLE silver_delta ON COMMIT DROP AS " + step.select_sql(delta=True)),
-                 params)
+    conn.execute(text("CREATE TEMPORARY TABLE silver_delta ON COMMIT DROP AS "
+                      + step.select_sql(delta=True, origin=bool(step.usd))), params)
+    if step.usd:
+        hold_unconverted(conn, step, "silver_delta")
     incoming = int(conn.scalar(text("SELECT count(*) FROM silver_delta")) or 0)
     if incoming:
         first_day, modified = conn.execute(text(delta_since_sql(step))).one()
@@ -536,6 +782,25 @@ def _merge(conn: Connection, step: CleanTable, since: int, build: SilverBuild) -
     conn.execute(text("DROP TABLE silver_delta"))
     build.merged[name] = incoming
     log.info("silver: %s merged %d incoming rows in %.2fs", name, incoming, time.perf_counter() - started)
+
+
+def released_sql(step: CleanTable) -> str:
+    """True when a row of `step` waiting in quarantine can now come back: its parent is in silver,
+    or a rate for its currency and day now exists."""
+    parents = " ".join(f"OR (q.waiting_on = '{p.dataset}' AND EXISTS "
+                       f"(SELECT FROM {p.table} p WHERE p.{_q(p.key)} = q.waiting_key))" for p in step.parents)
+    rate = ""
+    if step.usd:
+        day = ("CASE WHEN split_part(q.waiting_key, ' ', 2) = 'as-of' THEN fx_bounds.last_day "
+               "ELSE CAST(split_part(q.waiting_key, ' ', 2) AS date) END")
+        currency = "split_part(q.waiting_key, ' ', 1)"
+        rate = (f"OR (q.waiting_on = '{FX_DATASET}' AND EXISTS (SELECT FROM silver.fx_rates_daily fx {_FX_BOUNDS} "
+                f"WHERE {rate_condition('fx', currency, day)}))")
+    return f"""
+SELECT EXISTS (
+    SELECT FROM bronze.quarantine q
+    WHERE q.dataset = '{step.source}' AND q.stage = 'silver' AND q.waiting_on IS NOT NULL
+      AND (false {parents} {rate}))"""
 
 
 def _snapshot_fx(conn: Connection) -> None:
@@ -568,7 +833,9 @@ def _reconvert(conn: Connection, steps: list[Step], build: SilverBuild) -> None:
     for step in steps:
         if isinstance(step, CleanTable) and step.usd:
             started = time.perf_counter()
-            updated = conn.execute(text(step.reconvert_sql())).rowcount
+            updated, unrated = conn.execute(text(step.reconvert_sql())).one()
+            if unrated:  # their rate was withdrawn (say, found implausible) and none is near: they wait
+                hold_unconverted(conn, step, qualified_name(step.table))
             if updated:
                 build.reconverted.add(qualified_name(step.table))
             log.info("silver: %s re-converted %d rows in %.2fs", qualified_name(step.table), updated,
@@ -582,7 +849,8 @@ def _plan(step: Step, stored: str | None, fingerprint: str, full: bool) -> str:
     current input fingerprints."""
     if not full and stored == fingerprint:
         return "skip"
-    if full or stored is None or not isinstance(step, CleanTable) or _newest_load(stored, step.source) is None:
+    if (full or stored is None or not isinstance(step, CleanTable) or isinstance(step, FxRateTable)
+            or _newest_load(stored, step.source) is None):
         return "rebuild"
     extras = [d for d in step_inputs(step) if d not in (step.source, "billing_fx_rates")]
     if any(_newest_load(stored, d) != _newest_load(fingerprint, d) for d in extras):
@@ -615,6 +883,12 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
     conn.execute(text("SET LOCAL work_mem = '256MB'"))
     for step in SILVER_STEPS:
         name = qualified_name(step.table)
+        if (plan[name] != "rebuild" and isinstance(step, CleanTable) and (step.parents or step.usd)
+                and conn.scalar(text(released_sql(step)))):
+            # A parent or a rate that rows were waiting for has arrived: rebuild the table, so they
+            # come back exactly as a full build would bring them.
+            log.info("silver: %s: rows waiting in quarantine can come back; rebuilding it", name)
+            plan[name] = "rebuild"
         if plan[name] == "merge":
             since = _newest_load(stored[name], step.source)
             if since != _newest_load(fingerprints[name], step.source):
@@ -628,7 +902,8 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
             if isinstance(step, CleanTable):
                 conn.execute(text("DELETE FROM bronze.quarantine WHERE stage = 'silver' AND dataset = :d"),
                              {"d": step.source})
-            run_steps(conn, [step], {}, stage="silver", truncate=True)
+            run_steps(conn, [step], {"max_fallback_days": FxRules.from_environment().max_fallback_days},
+                      stage="silver", truncate=True)
             build.rebuilt.append(name)
             # A source that has never sent anything (a tenant without that system) rebuilds to the
             # same empty table whenever the FX feed moves.
@@ -640,6 +915,8 @@ def build_silver(conn: Connection, *, full: bool = False) -> SilverBuild:
                 _reconvert(conn, [s for s in SILVER_STEPS if plan[qualified_name(s.table)] == "merge"], build)
             elif still_empty:
                 build.same.add(name)
+            elif name == "silver.fx_rates" and name in stored and not full:
+                pass  # what its change moves, the daily rates and the USD amounts, is worked out above
             elif name != "silver.fx_rates_daily":
                 build.since_day = date.min  # a whole table may have changed: so may all of gold
     for step in SILVER_STEPS:

@@ -103,12 +103,17 @@ class Landing:
         rates = self.fx[(self.fx["currency"] == currency) & (self.fx["rate_date"] <= pd.Timestamp(day))]
         return float(rates.sort_values("rate_date")["usd_per_unit"].iloc[-1])
 
-    def rate_used(self, currency: str, day: date) -> tuple[float, date, bool]:
-        """(rate, its publication day, fallback?) under the silver rules: the rate of `day`, else
-        the latest earlier one, else (before the first rate) the currency's first rate."""
+    def rate_used(self, currency: str, day: date, max_fallback_days: int = 7) -> tuple[float, date, bool] | None:
+        """(rate, its publication day, fallback?) under the silver rules: the rate of `day` (of the
+        as-of day for a later day), else the latest earlier one up to `max_fallback_days` older;
+        None when there is none (the record waits in quarantine)."""
         rates = self.fx[self.fx["currency"] == currency].sort_values("rate_date")
-        earlier = rates[rates["rate_date"] <= pd.Timestamp(day)]
-        chosen = earlier.iloc[-1] if len(earlier) else rates.iloc[0]
+        wanted = min(pd.Timestamp(day), self.fx["rate_date"].max())
+        earlier = rates[(rates["rate_date"] <= wanted)
+                        & (rates["rate_date"] >= wanted - pd.Timedelta(days=max_fallback_days))]
+        if not len(earlier):
+            return None
+        chosen = earlier.iloc[-1]
         published = chosen["rate_date"].date()
         return float(chosen["usd_per_unit"]), published, published != day
 
@@ -131,6 +136,8 @@ class Landing:
     def kpis_on(self, day: date) -> pd.DataFrame:
         """active_customers and mrr_usd on `day` per region and segment."""
         active = self.active_subscriptions(day)
+        if active.empty:  # before the first customer: no group has figures
+            return pd.DataFrame({"region": [], "segment": [], "active_customers": [], "mrr_usd": []})
         rates = {c: self.rate(c, day) for c in active["currency"].unique()}
         active = active.assign(mrr_usd=active["mrr"] * active["currency"].map(rates))
         return (active.groupby(["region", "segment"])

@@ -15,6 +15,7 @@ import pytest
 
 from etl.datasets import DATASETS
 from etl.demo_data import SCALES, DefectRates, GenerationSummary, generate
+from etl.demo_data.calendar import DAYS_BEFORE
 
 AS_OF = date(2026, 11, 23)
 SEED = 11
@@ -171,8 +172,13 @@ def test_free_text_with_commas_and_quotes_survives_csv_quoting(landing: Landing)
 
 def test_fx_rates_cover_every_day_and_currency_near_real_levels(landing: Landing) -> None:
     fx = landing.frame("billing/fx_rates")
-    assert len(fx) == 6 * (3 * 365 + 1)
-    assert fx["rate_date"].min() == START.isoformat() and fx["rate_date"].max() == AS_OF.isoformat()
+    # The feed reaches back to the oldest accounts' first deals: amounts are converted only at a
+    # rate of their own day or a few days older.
+    assert len(fx) == 6 * (DAYS_BEFORE + 3 * 365 + 1)
+    first = START - timedelta(days=DAYS_BEFORE)
+    assert fx["rate_date"].min() == first.isoformat() and fx["rate_date"].max() == AS_OF.isoformat()
+    deals = landing.frame("crm/opportunities")
+    assert deals["created_at"].str[:10].min() >= first.isoformat()
     assert not fx.duplicated(["rate_date", "currency"]).any()
     rate = fx.assign(r=fx["usd_per_unit"].astype(float)).groupby("currency")["r"]
     levels = {"ZAR": 0.055, "KES": 0.0077, "NGN": 0.00065, "EUR": 1.08, "GBP": 1.27, "USD": 1.0}

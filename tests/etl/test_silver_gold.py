@@ -102,10 +102,9 @@ def test_fx_rate_of_the_day_earlier_fallback_and_unknown_currency(scratch_db: Da
     expected = {  # id: (rate, rate published on, fallback)
         "OPP-1": ("1.08", d("2025-03-04"), False),  # the rate of the close date
         "OPP-2": ("1.08", d("2025-03-04"), True),  # no EUR rate on 03-05: the nearest earlier one, flagged
-        "OPP-3": ("1.05", d("2025-03-01"), True),  # before the first rate: the first one (later), flagged
         "OPP-5": ("1.0", d("2025-03-05"), False),  # USD
         "OPP-6": ("1.10", d("2025-03-06"), False),  # no close date: the creation day
-        "OPP-7": ("1.20", d("2025-03-10"), True),  # after the last rate: the last one, flagged
+        "OPP-7": ("1.20", d("2025-03-10"), True),  # expected after the last rate day: the as-of rate, flagged
     }
     assert sorted(opps.index) == sorted(expected)
     for opp_id, (rate, published, fallback) in expected.items():
@@ -126,8 +125,17 @@ def test_fx_rate_of_the_day_earlier_fallback_and_unknown_currency(scratch_db: Da
     invoices = rows(scratch_db, "SELECT invoice_id, fx_rate, fx_rate_date, fx_rate_is_fallback "
                                 "FROM silver.invoices").set_index("invoice_id")
     assert tuple(invoices.loc["INV-1"]) == (Decimal("1.08"), d("2025-03-04"), True)
-    assert tuple(invoices.loc["INV-4"]) == (Decimal("1.05"), d("2025-03-01"), True)
     assert tuple(invoices.loc["INV-2"]) == (Decimal("0.0502"), d("2025-03-02"), False)
+    # Before the currency's first rate there is no earlier rate of its own: never a later one,
+    # never another currency's. The deal and the invoice wait in quarantine for a rate.
+    assert "OPP-3" not in opps.index and "INV-4" not in invoices.index
+    waiting = rows(scratch_db, "SELECT record_key, reason, waiting_on, waiting_key, row_number FROM bronze.quarantine "
+                               "WHERE waiting_on = 'billing_fx_rates'").set_index("record_key")
+    assert sorted(waiting.index) == ["INV-4", "OPP-3"]
+    assert waiting.loc["OPP-3", "reason"] == ("no USD rate for currency 'EUR' in column currency on 2025-02-10: "
+                                              "none published that day or up to 7 days before")
+    assert tuple(waiting.loc["OPP-3", ["waiting_key", "row_number"]]) == ("EUR 2025-02-10", 4)
+    assert waiting.loc["INV-4", "waiting_key"] == "EUR 2025-02-15"
     assert not rows(scratch_db, "SELECT 1 FROM silver.invoices WHERE amount_usd IS NULL OR fx_rate = 1 "
                                 "AND currency <> 'USD'").shape[0]  # never silently 1.0
 
@@ -135,8 +143,8 @@ def test_fx_rate_of_the_day_earlier_fallback_and_unknown_currency(scratch_db: Da
     reasons = rows(scratch_db, "SELECT dataset, raw, reason FROM bronze.quarantine WHERE stage = 'silver' "
                                "AND reason LIKE '%unknown currency%'")
     assert sorted(reasons["dataset"]) == ["billing_invoices", "crm_opportunities"]
-    assert set(reasons["reason"]) == {"unknown currency 'XYZ' in column currency",
-                                      "unknown currency 'ABC' in column currency"}
+    assert set(reasons["reason"]) == {"unknown currency 'XYZ' in column currency (not an ISO 4217 code)",
+                                      "unknown currency 'ABC' in column currency (not an ISO 4217 code)"}
     assert scalar(scratch_db, "SELECT count(*) FROM silver.invoices WHERE invoice_id = 'INV-9'") == 0
 
 

@@ -78,7 +78,8 @@ def test_invalid_utf8_bytes_quarantine_the_row_not_the_file(scratch_db: Database
     (outcome,) = load_drops(scratch_db, landing).files
 
     assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", len(CONTACTS) - 1, 1)
-    assert _quarantine(scratch_db) == [("crm/contacts.csv", 2, "invalid UTF-8 bytes (not UTF-8 encoded)")]
+    assert _quarantine(scratch_db) == [
+        ("crm/contacts.csv", 2, "invalid UTF-8 bytes (not UTF-8 encoded) in column first_name")]
     assert "\ufffd" in _rows(scratch_db, "SELECT raw FROM bronze.quarantine")[0][0]
     assert (landing / "processed" / "crm" / "contacts.csv").exists()
 
