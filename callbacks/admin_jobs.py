@@ -18,10 +18,11 @@ from dashboard.job_runner import job_ids, run_in_new_process
 from dashboard.masking import MaskPolicy, mask_text
 from dashboard.permissions import MANAGE_JOBS
 from dashboard.queries.admin import JobRunRow, recent_runs
+from dashboard.queries.freshness import gold_status
 from dashboard.queries.quarantine import quarantine_summary, quarantined_rows
 from dashboard.settings import Settings
-from layouts.admin_jobs import ID
-from layouts.components import compact_table, format_count
+from layouts.admin_jobs import ID, dataset_argument
+from layouts.components import compact_table, format_count, gold_status_banner
 
 QUARANTINE_ROWS = 50
 STATUS_COLORS = {"success": "success", "failed": "danger", "running": "info", "skipped": "secondary"}
@@ -83,9 +84,16 @@ def run_job_now(set_progress: Callable[[tuple[int, str]], None], _clicks: Any, j
                    progress=lambda value, label: set_progress((value, label)))
 
 
+@guarded_callback(MANAGE_JOBS, Output(ID.GOLD_STATUS, "children"), Input(ID.RUN_RESULT, "children"))
+def update_gold_status(_result: Any) -> html.Div:
+    """Whether gold is held back by data quality or failing, with the failing checks; redrawn after a manual run."""
+    with db.session() as session:
+        return gold_status_banner(gold_status(session), banner_id="aj-gold-banner")
+
+
 def quarantine_view(dataset: Any, policy: MaskPolicy) -> html.Div:
     """Counts per dataset and stage, then the newest rows with their reasons (PII masked as needed)."""
-    chosen = dataset.strip()[:100] if isinstance(dataset, str) else ""
+    chosen = dataset_argument(dataset)
     with db.session() as session:
         summary = quarantine_summary(session)
         rows = quarantined_rows(session, dataset=chosen or None, limit=QUARANTINE_ROWS)

@@ -24,6 +24,7 @@ from dashboard.masking import MaskPolicy, amount_band
 from dashboard.permissions import VIEW_EXECUTIVE
 from dashboard.queries import executive as q
 from dashboard.queries.executive import DateBounds, MorningCoffeeFilters
+from dashboard.queries.freshness import gold_status
 from dashboard.scope import DataScope, current_scope
 from layouts import theme
 from layouts.components import (
@@ -154,7 +155,7 @@ def build_kpis(session: Session, start_date: Any, end_date: Any, selected_region
     """Period label, adjustment notes and the five KPI cards for the raw filter values."""
     resolved = _resolve(session, start_date, end_date, selected_regions, scope)
     if resolved is None:
-        return {"period_label": "", "filter_note": no_data_panel(),
+        return {"period_label": "", "filter_note": no_data_panel(gold_status(session)),
                 **{name: kpi_card_empty(KPI_TITLES[component_id], "No data yet")
                    for name, component_id in KPI_CARDS.items()}}
     filters = resolved.filters

@@ -13,6 +13,7 @@ TITLE = "Data jobs"
 
 class AdminJobsIds:
     PAGE = "aj-page"
+    GOLD_STATUS = "aj-gold-status"
     JOB = "aj-job"
     RUN = "aj-run"
     PROGRESS = "aj-progress"
@@ -32,7 +33,13 @@ def job_choices() -> list[dict[str, str]]:
     return [{"label": f"{job.id} \u2014 {job.description}", "value": job.id} for job in jobs(current_settings())]
 
 
-def layout(**_: object) -> html.Div:
+def dataset_argument(dataset: object) -> str:
+    """The `?dataset=` deep link (from the Data quality page) as the quarantine filter's value."""
+    return dataset.strip()[:100] if isinstance(dataset, str) else ""
+
+
+def layout(dataset: object = None, **_: object) -> html.Div:
+    """The gold status banner, runs and the runner, then quarantined rows (of `?dataset=` when given)."""
     choices = job_choices()
     runner = dbc.Card(dbc.CardBody([
         html.H5("Run a job now", className="card-title"),
@@ -46,12 +53,13 @@ def layout(**_: object) -> html.Div:
     ]), className="mb-3")
     return html.Div([
         page_header(TITLE, "Recent runs, manual runs, and rows the data-quality gate refused"),
+        html.Div(id=ID.GOLD_STATUS),
         dbc.Row([
             dbc.Col(runner, lg=4),
             dbc.Col(html.Div(id=ID.RUNS), lg=8),
         ], className="g-3 mb-3"),
         html.H5("Quarantined rows"),
-        dbc.Input(id=ID.QUARANTINE_DATASET, type="search", placeholder="Dataset, e.g. contacts", debounce=True,
-                  className="mb-2", style={"maxWidth": "20rem"}),
+        dbc.Input(id=ID.QUARANTINE_DATASET, type="search", placeholder="Dataset, e.g. crm_contacts", debounce=True,
+                  value=dataset_argument(dataset), className="mb-2", style={"maxWidth": "20rem"}),
         html.Div(id=ID.QUARANTINE),
     ], id=ID.PAGE)

@@ -10,6 +10,7 @@ import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
 
+from dashboard.queries.freshness import GoldStatus
 from models.kpi import Rag
 
 NO_SELECTION_MESSAGE = "No data for this selection"
@@ -26,15 +27,80 @@ def humanize_age(moment: datetime, now: datetime | None = None) -> str:
     return "just now"
 
 
-def freshness_badge(refreshed_at: datetime | None) -> dbc.Badge:
-    """'Data as of ...' from the last successful ETL run; amber when older than a day."""
-    if refreshed_at is None:
-        return dbc.Badge("No data loaded yet", color="secondary", id="freshness-badge",
-                         className="c360-freshness")
-    stale = (datetime.now(UTC) - refreshed_at).total_seconds() > 26 * 3600
-    label = f"Data as of {refreshed_at:%Y-%m-%d %H:%M} UTC · {humanize_age(refreshed_at)}"
-    return dbc.Badge(label, color="warning" if stale else "success", id="freshness-badge",
-                     className="c360-freshness", title="Time of the last successful data refresh")
+def _utc(moment: datetime | None) -> str:
+    return "\u2014" if moment is None else f"{moment.astimezone(UTC):%Y-%m-%d %H:%M} UTC"
+
+
+def _checks_phrase(status: GoldStatus) -> str:
+    count = status.failing_check_count
+    return f"{count} failing critical check{'s' if count != 1 else ''}" if count else "a failing critical check"
+
+
+def gold_status_statement(status: GoldStatus) -> str:
+    """One plain sentence on what gold is and, when it did not move, why; the badge, the jobs
+    page banner and the empty states all say it the same way."""
+    if status.state == "fresh":
+        return f"Data as of {_utc(status.refreshed_at)}."
+    if status.state == "held_back":
+        return (f"Gold held back since {_utc(status.since)}: {status.cause} ({_checks_phrase(status)}). "
+                f"The data of {_utc(status.refreshed_at)} is still served.")
+    if status.state == "failed":
+        return (f"Data refresh failing since {_utc(status.since)}: {status.cause}. "
+                f"The data of {_utc(status.refreshed_at)} is still served.")
+    if status.cause is None:
+        return "No data loaded yet: no data refresh has run."
+    if status.blocked:
+        return (f"Gold never built: promotion held back by data quality since {_utc(status.since)}: "
+                f"{status.cause} ({_checks_phrase(status)}).")
+    return f"Gold never built: the data refresh failed at {_utc(status.since)}: {status.cause}."
+
+
+def freshness_badge(status: GoldStatus) -> dbc.Badge:
+    """Green 'Data as of ...' while gold is fresh (amber when older than a day), amber while a
+    data-quality check holds gold back, red while refreshes fail or gold was never built."""
+    props = {"id": "freshness-badge", "className": "c360-freshness", "title": gold_status_statement(status)}
+    if status.state == "fresh":
+        refreshed_at = status.refreshed_at or datetime.now(UTC)
+        stale = (datetime.now(UTC) - refreshed_at).total_seconds() > 26 * 3600
+        label = f"Data as of {refreshed_at:%Y-%m-%d %H:%M} UTC \u00b7 {humanize_age(refreshed_at)}"
+        return dbc.Badge(label, color="warning" if stale else "success", **props)
+    if status.state == "held_back":
+        label = f"Gold held back since {_utc(status.since)}: {status.cause} \u00b7 {_checks_phrase(status)}"
+        return dbc.Badge(label, color="warning", text_color="dark", **props)
+    if status.state == "failed":
+        return dbc.Badge(f"Data refresh failing since {_utc(status.since)}: {status.cause}", color="danger", **props)
+    if status.cause is None:
+        return dbc.Badge("No data loaded yet", color="danger", **props)
+    return dbc.Badge(f"No data yet: {status.cause}", color="danger", **props)
+
+
+def gold_status_banner(status: GoldStatus, banner_id: str | None = None, max_checks: int = 20) -> html.Div:
+    """The gold statement as an alert with the failing checks listed; nothing while gold is fresh."""
+    props = {"id": banner_id} if banner_id else {}
+    if status.state == "fresh":
+        return html.Div(**props)
+    checks = list(status.failing_checks[:max_checks])
+    more = status.failing_check_count - len(checks)
+    listed = [html.Li(html.Code(check)) for check in checks]
+    if more > 0:
+        listed.append(html.Li(f"and {more} more"))
+    body = [html.Div(gold_status_statement(status), className="fw-semibold")]
+    if listed:
+        body += [html.Div("Failing critical checks:", className="mt-2 small"),
+                 html.Ul(listed, className="mb-0 small c360-failing-checks")]
+    color = "warning" if status.state == "held_back" else "danger"
+    return html.Div(dbc.Alert(body, color=color, className="mb-3"), **props)
+
+
+def gold_empty_detail(status: GoldStatus | None) -> list:
+    """What an empty page says: why there is no data and what to do, naming the cause when a
+    refresh was held back or failed."""
+    if status is None or status.state == "fresh" or (status.state == "never" and status.cause is None):
+        return ["Nothing has been loaded into Client360 yet. Run ", html.Code("c360 etl run"),
+                " to load the landing files, then reload this page."]
+    advice = (" Fix the data named by the failing checks (see Data quality), then run "
+              if status.blocked else " Fix the cause, then run ")
+    return [gold_status_statement(status), advice, html.Code("c360 etl run"), " again."]
 
 
 def page_header(title: str, subtitle: str = "", controls: object = None) -> html.Div:

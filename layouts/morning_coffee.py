@@ -7,8 +7,9 @@ from dash import dcc, html
 
 from dashboard.extensions import db
 from dashboard.queries.executive import DateBounds, data_date_bounds, default_filters, regions
+from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.scope import current_scope
-from layouts.components import chart_card, empty_state, format_day, page_header
+from layouts.components import chart_card, empty_state, format_day, gold_empty_detail, page_header
 
 TITLE = "Morning Coffee"
 
@@ -44,14 +45,10 @@ KPI_TITLES: dict[str, str] = {
 }
 
 
-def no_data_panel() -> html.Div:
-    """Shown instead of the page until the first ETL run has filled the gold tables."""
-    return empty_state(
-        "No data yet",
-        ["Nothing has been loaded into Client360 yet. Run ", html.Code("c360 etl run"),
-         " to load the landing files, then reload this page."],
-        state_id=ID.NO_DATA,
-    )
+def no_data_panel(status: GoldStatus | None = None) -> html.Div:
+    """Shown instead of the page while the gold tables are empty; names the cause when the data
+    refresh failed or data quality held promotion back."""
+    return empty_state("No data yet", gold_empty_detail(status), state_id=ID.NO_DATA)
 
 
 def _loading(component_id: str, placeholder: object = None) -> dcc.Loading:
@@ -96,9 +93,10 @@ def layout(**_: object) -> html.Div:
     with db.session() as session:
         bounds = data_date_bounds(session)
         region_names = regions(session, current_scope()) if bounds is not None else []
+        status = gold_status(session) if bounds is None else None
     if bounds is None:
         return html.Div([page_header(TITLE, "Company-wide customers, leads, support and revenue"),
-                         no_data_panel()], id=ID.PAGE)
+                         no_data_panel(status)], id=ID.PAGE)
 
     header = page_header(TITLE, f"Data up to {format_day(bounds.last)}", controls=_filters(bounds, region_names))
     kpis = dbc.Row(

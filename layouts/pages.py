@@ -43,6 +43,8 @@ PAGES: tuple[PageSpec, ...] = (
              "What each role may see and do."),
     PageSpec("layouts.admin_jobs", "/admin/jobs", "Data jobs", MANAGE_JOBS,
              "Recent runs, run a job now, quarantined rows."),
+    PageSpec("layouts.admin_quality", "/admin/quality", "Data quality", MANAGE_JOBS,
+             "Check results and trends, completeness, quarantine, identity resolution and models."),
     PageSpec("layouts.account_settings", "/account", "My account", AUTHENTICATED,
              "Your password, API tokens and two-step sign-in."),
 )

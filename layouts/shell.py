@@ -8,7 +8,7 @@ from dash import html
 from flask_login import current_user
 
 from dashboard.extensions import db
-from dashboard.queries.freshness import last_successful_refresh
+from dashboard.queries.freshness import gold_status
 from layouts.components import freshness_badge
 from layouts.pages import pages_for_current_user
 
@@ -18,7 +18,7 @@ def navbar() -> dbc.Navbar:
     links = [dbc.NavItem(dbc.NavLink(p.name, href=p.path, active="exact", id=f"nav-{p.path.strip('/')}"))
              for p in pages_for_current_user()]
     with db.session() as session:
-        refreshed_at = last_successful_refresh(session)
+        status = gold_status(session)
     user_menu = dbc.DropdownMenu(
         [dbc.DropdownMenuItem(f"Role: {current_user.role.replace('_', ' ')}", header=True),
          dbc.DropdownMenuItem("My account", href="/account", id="account-link"),
@@ -29,7 +29,7 @@ def navbar() -> dbc.Navbar:
         dbc.Container([
             dbc.NavbarBrand("Client360", href="/"),
             dbc.Nav(links, navbar=True, className="me-auto", id="main-nav"),
-            html.Div(freshness_badge(refreshed_at), className="me-3"),
+            html.Div(freshness_badge(status), className="me-3 c360-freshness-wrap"),
             dbc.Nav([user_menu], navbar=True),
         ], fluid=True),
         color="dark", dark=True, className="mb-3 c360-navbar",

@@ -186,3 +186,23 @@ def test_matrix_size(app, clients):
     """The matrix covers every page, callback and endpoint for each of the seven roles."""
     cells = (len(ALL_PAGES) + len(_callback_cases(app)) + len(ENDPOINT_PERMISSIONS)) * len(ROLES)
     assert len(ROLES) == 7 and cells >= 7 * 20
+
+
+def test_data_quality_page_and_its_callbacks_are_for_admins_only(app, clients):
+    """The Data quality page and every one of its panels answer only the admin role: the matrix
+    above follows app.role, this pins that nobody else holds the permission by default."""
+    from layouts.admin_quality import ID as QUALITY
+
+    spec = next(p for p in PAGES if p.path == "/admin/quality")
+    keys = [k for k in _callback_cases(app) if any(out.startswith("aq-") for out in callback_map_outputs(k))]
+    outputs = {out for k in keys for out in callback_map_outputs(k)}
+    assert outputs == {f"{component}.children" for component in (
+        QUALITY.CHECKS, QUALITY.COMPLETENESS, QUALITY.QUARANTINE, QUALITY.IDENTITY, QUALITY.MODELS,
+        QUALITY.GOLD_STATUS)}
+    assert {OUTPUT_PERMISSIONS[out] for out in outputs} == {spec.permission}
+    for role in ROLES:
+        page = page_layout(clients[role], app, spec.path).get_data(as_text=True)
+        assert ("forbidden-page" in page) is (role != "admin"), role
+        for key in keys:
+            response = clients[role].post(DASH_ROUTE, json=payload(app, key, INPUT_VALUES))
+            assert response.status_code == (200 if role == "admin" else 403), (role, key)
