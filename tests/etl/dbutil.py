@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -36,17 +36,42 @@ def drop_database(admin_url: str, url: str) -> None:
     _admin(admin_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
+def clone_database(admin_url: str, template_url: str, prefix: str = "c360_etl") -> str:
+    """A new database copied from `template_url` (which must have no open connection); its URL."""
+    name = f"{prefix}_{secrets.token_hex(4)}"
+    _admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"')
+    return make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+
+
 @contextmanager
 def cloned_database(admin_url: str, template_url: str) -> Iterator[Database]:
     """A fresh database copied from the migrated template, dropped afterwards."""
-    name = f"c360_etl_{secrets.token_hex(4)}"
-    _admin(admin_url, f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template_url).database}"')
-    url = make_url(admin_url).set(database=name).render_as_string(hide_password=False)
+    url = clone_database(admin_url, template_url)
     database = Database().bind(url)
     try:
         yield database
     finally:
         database.dispose()
+        drop_database(admin_url, url)
+
+
+@contextmanager
+def loaded_template(admin_url: str, template_url: str, landing: Path) -> Iterator[str]:
+    """A database copied from the migrated template and loaded with `landing` by the pipeline, with
+    no connection left open, so `cloned_database(admin_url, <its url>)` copies it in seconds; dropped
+    afterwards."""
+    from etl.pipeline import run_pipeline
+
+    url = clone_database(admin_url, template_url, prefix="c360_etl_loaded")
+    try:
+        database = Database().bind(url)
+        try:
+            result = run_pipeline(database, landing, triggered_by="test")
+            assert result.status == "success", result.error
+        finally:
+            database.dispose()
+        yield url
+    finally:
         drop_database(admin_url, url)
 
 
@@ -65,6 +90,18 @@ def gold_checksums(database: Database) -> dict[str, tuple[int, str]]:
     """Checksums of every gold table."""
     with database.engine.connect() as conn:
         return {f"gold.{t.name}": table_checksum(conn, f"gold.{t.name}") for t in GOLD_TABLES}
+
+
+def checksums(database: Database, tables: Iterable[str]) -> dict[str, tuple[int, str]]:
+    """Checksums of the named tables ("schema.table")."""
+    with database.engine.connect() as conn:
+        return {name: table_checksum(conn, name) for name in tables}
+
+
+def differing(before: dict[str, tuple[int, str]], after: dict[str, tuple[int, str]]) -> list[str]:
+    """The tables whose checksums differ, with their row counts: ["gold.x (rows 10 vs 11)", ...]."""
+    return [f"{name} (rows {before.get(name, (None,))[0]} vs {after.get(name, (None,))[0]})"
+            for name in sorted(set(before) | set(after)) if before.get(name) != after.get(name)]
 
 
 def sha256_file(path: Path) -> str:
