@@ -114,7 +114,7 @@ def _quarantine(database: Database) -> dict[tuple[str, int], list[tuple[str, str
 
 
 def _silver_keys(database: Database) -> dict[str, set[tuple[str, ...]]]:
-    from etl.datasets import DATASETS
+    from dashboard.tables.landing import DATASETS
 
     keys = {}
     with database.engine.connect() as conn:

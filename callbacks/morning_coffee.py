@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
@@ -23,7 +22,7 @@ from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, amount_band
 from dashboard.permissions import VIEW_EXECUTIVE
 from dashboard.queries import executive as q
-from dashboard.queries.executive import DateBounds, MorningCoffeeFilters
+from dashboard.queries.executive import MorningCoffeeFilters, ResolvedFilters, resolve_filters
 from dashboard.queries.freshness import gold_status
 from dashboard.scope import DataScope, current_scope
 from layouts import theme
@@ -45,8 +44,6 @@ from layouts.morning_coffee import KPI_TITLES, no_data_panel
 from layouts.morning_coffee import MorningCoffeeIds as ID
 from models.kpi import rag_for_lower_is_better
 
-# Hand-crafted requests may send anything; a real dropdown never sends more than this.
-MAX_REGION_VALUES = 100
 FINANCIALS_HIDDEN = "Hidden: exact revenue figures need the financials permission"
 NOT_IN_SCOPE = "Not shown: this figure is company-wide and your view is limited to your territories"
 FULL_ACCESS = MaskPolicy(view_pii=True, view_financials=True)
@@ -56,66 +53,6 @@ FILTER_INPUTS = dict(
     end_date=Input(ID.DATE_RANGE, "end_date"),
     selected_regions=Input(ID.REGIONS, "value"),
 )
-
-
-# --- Input validation ----------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class ResolvedFilters:
-    """Filters after validation, notes on what was adjusted, and whether nothing can match."""
-
-    filters: MorningCoffeeFilters
-    bounds: DateBounds
-    notes: tuple[str, ...] = ()
-    selects_nothing: bool = False
-
-
-def _parse_day(raw: Any) -> date | None:
-    """A date from the date picker's ISO string ('2026-11-01' or '2026-11-01T00:00:00')."""
-    if not isinstance(raw, str) or len(raw) < 10:
-        return None
-    try:
-        return date.fromisoformat(raw[:10])
-    except ValueError:
-        return None
-
-
-def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: DateBounds,
-                    known_regions: Sequence[str], scope: DataScope | None = None) -> ResolvedFilters:
-    """Validate raw callback inputs: unreadable dates fall back to the default period, dates are
-    clamped to the data, a reversed range is swapped, and unknown regions are dropped."""
-    defaults = q.default_filters(bounds)
-    notes: list[str] = []
-    start, end = _parse_day(start_raw), _parse_day(end_raw)
-    if start is None or end is None:
-        if start_raw is not None or end_raw is not None:
-            notes.append("Unreadable dates were replaced by the default period.")
-        start = start or defaults.start
-        end = end or defaults.end
-    if end < start:
-        start, end = end, start
-        notes.append("The start and end dates were swapped.")
-    clamped = bounds.clamp(start), bounds.clamp(end)
-    if clamped != (start, end):
-        start, end = clamped
-        notes.append(f"Dates were limited to the available data, {format_day(bounds.first)} to "
-                     f"{format_day(bounds.last)}.")
-
-    if regions_raw is None:
-        requested: list[Any] = []
-    elif isinstance(regions_raw, (list, tuple)):
-        requested = list(regions_raw)[:MAX_REGION_VALUES]
-    else:
-        requested = [regions_raw]
-    known = set(known_regions)
-    selected = tuple(dict.fromkeys(r for r in requested if isinstance(r, str) and r in known))
-    unknown = len(requested) - len(selected)
-    if unknown:
-        notes.append(f"Ignored {unknown} unknown region value{'s' if unknown != 1 else ''}.")
-    filters = MorningCoffeeFilters(start, end, selected, scope or DataScope.everything())
-    return ResolvedFilters(filters, bounds, tuple(notes),
-                           selects_nothing=bool(requested) and not selected)
 
 
 def _resolve(session: Session, start_raw: Any, end_raw: Any, regions_raw: Any,

@@ -28,6 +28,7 @@ from dashboard.permissions import (
     permission_granted,
 )
 from dashboard.queries import accounts as account_queries
+from dashboard.queries.executive import resolve_filters
 from dashboard.scope import current_scope
 
 PREFIX = "/api/v1"
@@ -154,7 +155,6 @@ def account(account_id: str) -> Any:
 @api_endpoint("/kpis/morning-coffee", VIEW_EXECUTIVE)
 def morning_coffee_kpis() -> Any:
     """The Morning Coffee figures for `start`, `end` (ISO dates) and `regions` (comma-separated)."""
-    from callbacks.morning_coffee import resolve_filters
     from dashboard.queries import executive as q
 
     regions = [r for raw in request.args.getlist("regions") for r in raw.split(",") if r.strip()]

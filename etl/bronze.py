@@ -35,7 +35,7 @@ from sqlalchemy import Connection, insert, select, update
 
 from dashboard.db import Database
 from dashboard.tables.bronze import LoadFile, QuarantinedRow
-from etl.datasets import DATASETS, Dataset
+from dashboard.tables.landing import DATASETS, Dataset
 
 log = logging.getLogger(__name__)
 

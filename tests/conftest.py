@@ -205,4 +205,4 @@ def browser(browser_driver, live_server):
 
 
 # Users with a data scope or a role without financials, for the scope, masking and admin tests.
-from tests.security.scoped_users import login_email, scope_facts, scoped_users  # noqa: E402,F401
+from tests.dashboard.security.scoped_users import login_email, scope_facts, scoped_users  # noqa: E402,F401

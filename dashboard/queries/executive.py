@@ -10,13 +10,16 @@ exist per region only, so a restricted user gets none of them rather than compan
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, union
 from sqlalchemy.orm import Session
 
+from dashboard.formatting import format_day
 from dashboard.scope import DataScope
 from dashboard.tables.gold import (
     Campaign,
@@ -375,3 +378,67 @@ def top_accounts(session: Session, filters: MorningCoffeeFilters,
                          columns=["account_id", "account_name", "region", "segment", "status",
                                   "mrr_usd", "arr_usd"])
     return frame.astype({"mrr_usd": "float64", "arr_usd": "float64"})
+
+
+# Hand-crafted requests may send anything; a real dropdown never sends more than this.
+MAX_REGION_VALUES = 100
+
+
+# --- Input validation ----------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ResolvedFilters:
+    """Filters after validation, notes on what was adjusted, and whether nothing can match."""
+
+    filters: MorningCoffeeFilters
+    bounds: DateBounds
+    notes: tuple[str, ...] = ()
+    selects_nothing: bool = False
+
+
+def _parse_day(raw: Any) -> date | None:
+    """A date from the date picker's ISO string ('2026-11-01' or '2026-11-01T00:00:00')."""
+    if not isinstance(raw, str) or len(raw) < 10:
+        return None
+    try:
+        return date.fromisoformat(raw[:10])
+    except ValueError:
+        return None
+
+
+def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: DateBounds,
+                    known_regions: Sequence[str], scope: DataScope | None = None) -> ResolvedFilters:
+    """Validate raw callback inputs: unreadable dates fall back to the default period, dates are
+    clamped to the data, a reversed range is swapped, and unknown regions are dropped."""
+    defaults = default_filters(bounds)
+    notes: list[str] = []
+    start, end = _parse_day(start_raw), _parse_day(end_raw)
+    if start is None or end is None:
+        if start_raw is not None or end_raw is not None:
+            notes.append("Unreadable dates were replaced by the default period.")
+        start = start or defaults.start
+        end = end or defaults.end
+    if end < start:
+        start, end = end, start
+        notes.append("The start and end dates were swapped.")
+    clamped = bounds.clamp(start), bounds.clamp(end)
+    if clamped != (start, end):
+        start, end = clamped
+        notes.append(f"Dates were limited to the available data, {format_day(bounds.first)} to "
+                     f"{format_day(bounds.last)}.")
+
+    if regions_raw is None:
+        requested: list[Any] = []
+    elif isinstance(regions_raw, (list, tuple)):
+        requested = list(regions_raw)[:MAX_REGION_VALUES]
+    else:
+        requested = [regions_raw]
+    known = set(known_regions)
+    selected = tuple(dict.fromkeys(r for r in requested if isinstance(r, str) and r in known))
+    unknown = len(requested) - len(selected)
+    if unknown:
+        notes.append(f"Ignored {unknown} unknown region value{'s' if unknown != 1 else ''}.")
+    filters = MorningCoffeeFilters(start, end, selected, scope or DataScope.everything())
+    return ResolvedFilters(filters, bounds, tuple(notes),
+                           selects_nothing=bool(requested) and not selected)

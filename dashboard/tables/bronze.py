@@ -1,6 +1,6 @@
 """Bronze: every landing dataset as received, all text, plus load metadata.
 
-The tables are generated from `etl.datasets.DATASETS`, so a new source needs no
+The tables are generated from `dashboard.tables.landing.DATASETS`, so a new source needs no
 hand-written table class here, only a dataset entry and a migration.
 """
 
@@ -23,7 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.tables.base import Base
-from etl.datasets import DATASETS
+from dashboard.tables.landing import DATASETS
 
 LOAD_METADATA_COLUMNS = ("_load_id", "_source_file", "_row_number", "_loaded_at")
 

@@ -63,7 +63,7 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
-from etl.datasets import DATASETS, Dataset
+from dashboard.tables.landing import DATASETS, Dataset
 
 ALL_KINDS: tuple[str, ...] = ("bad_type", "bad_date", "invalid_utf8", "truncated", "duplicate_key",
                               "unknown_currency", "hostile_text", "implausible_rate")

@@ -16,7 +16,7 @@ import numpy as np
 from sqlalchemy import text
 
 from dashboard.db import Database
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 from etl.demo_data.vocab import CHAT_OPENERS, CHAT_TOPICS, TICKET_CATEGORIES, TICKET_SUBJECTS
 
 # Values for the placeholders in the generator's message templates.

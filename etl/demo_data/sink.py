@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 
 QUOTED = "q"  # free text: quoted when it contains a comma, quote or newline
 
@@ -116,7 +116,7 @@ def nullable(values: np.ndarray, null: np.ndarray) -> list[str]:
 
 
 class Sink:
-    """Appends rows of one landing file; the header comes from etl.datasets."""
+    """Appends rows of one landing file; the header comes from dashboard.tables.landing."""
 
     def __init__(self, out_dir: Path, key: str) -> None:
         system, name = key.split("/")

@@ -25,10 +25,10 @@ from datetime import UTC, date, datetime
 from sqlalchemy import Connection, delete, insert, text
 
 from dashboard.db import Database
+from dashboard.formatting import format_count, format_usd
 from dashboard.tables.attribution_text import AccountSummary
 from etl.gold import data_window
 from etl.runs import recorded_run
-from layouts.components import format_count, format_usd
 from models.text import AccountFacts, NumberFormats, summarise_account
 
 log = logging.getLogger(__name__)

@@ -19,7 +19,7 @@ from typing import Any
 
 import jsonschema
 
-from etl.datasets import DATASETS_BY_TABLE, Dataset
+from dashboard.tables.landing import DATASETS_BY_TABLE, Dataset
 
 MAPPING_DIR = Path(__file__).resolve().parent.parent / "mapping"
 _SCHEMA_PATH = MAPPING_DIR / "schema.json"

@@ -30,7 +30,7 @@ from sqlalchemy.dialects import postgresql
 
 import etl.silver
 from dashboard.db import Database
-from etl.datasets import Dataset
+from dashboard.tables.landing import Dataset
 from etl.quality.registry import RANGE_RULES
 from etl.steps import qualified_name
 

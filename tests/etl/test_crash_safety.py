@@ -20,7 +20,7 @@ from sqlalchemy import text
 
 from dashboard.db import Database
 from dashboard.tables import Base
-from etl.datasets import DATASETS_BY_TABLE
+from dashboard.tables.landing import DATASETS_BY_TABLE
 from etl.pipeline import run_pipeline
 from tests.etl.dbutil import checksums, cloned_database, differing, gold_checksums
 from tests.etl.reexport import write_reexport

@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from etl.datasets import DATASETS
+from dashboard.tables.landing import DATASETS
 from etl.demo_data import SCALES, DefectRates, GenerationSummary, generate
 from etl.demo_data.calendar import DAYS_BEFORE
 

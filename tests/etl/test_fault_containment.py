@@ -11,7 +11,7 @@ import pytest
 from sqlalchemy import text
 
 from dashboard.db import Database
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 from etl.pipeline import run_pipeline
 from etl.silver import ISO_CURRENCIES
 from tests.etl.dbutil import cloned_database, gold_checksums, table_checksum

@@ -36,7 +36,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 
 from dashboard.db import Database
-from etl.datasets import DATASETS, Dataset
+from dashboard.tables.landing import DATASETS, Dataset
 from etl.demo_data.hostile import (
     ALL_KINDS,
     FX_DATASET,

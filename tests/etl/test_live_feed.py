@@ -75,7 +75,7 @@ def test_incremental_refresh_equals_a_full_rebuild(scratch_db, tmp_path: Path) -
 def test_merging_changed_records_and_rates_equals_a_full_rebuild(scratch_db, tmp_path: Path) -> None:
     """Newer and older versions of existing keys, a corrected FX rate, a new rate day and a bad row
     arrive after the first build: the merge by key gives exactly what a rebuild gives."""
-    from etl.datasets import dataset
+    from dashboard.tables.landing import dataset
     from tests.etl.tiny_landing import ACCOUNTS, INVOICES, SUBSCRIPTIONS, TICKETS, write_csv
 
     landing = write_tiny_landing(tmp_path / "landing")
@@ -140,7 +140,7 @@ def test_a_refresh_redoes_only_the_customers_and_tables_whose_records_changed(sc
     """New facts for one customer, on the same as-of day: the per-customer gold tables replace
     only that customer's rows, the tables that do not read those facts are left alone, and the
     result is still what a full rebuild gives."""
-    from etl.datasets import dataset
+    from dashboard.tables.landing import dataset
     from tests.etl.tiny_landing import TICKETS, write_csv
 
     landing = write_tiny_landing(tmp_path / "landing")
@@ -183,7 +183,7 @@ def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db
     """The next day's FX rates move the as-of day: customer_360 and the ageing are worked out again
     whole, but a row whose figures came out the same is left as it was (same row version); the
     timeline redoes only the customers with events the new day can change."""
-    from etl.datasets import dataset
+    from dashboard.tables.landing import dataset
     from tests.etl.tiny_landing import write_csv
 
     landing = write_tiny_landing(tmp_path / "landing")

@@ -22,7 +22,7 @@ from dashboard.tables import Base
 from dashboard.tables import gold as gold_tables
 from dashboard.tables.app import JobRun
 from dashboard.tables.bronze import BRONZE_TABLES
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 from etl.identity.store import IDENTITY_TABLES
 from etl.pipeline import run_pipeline
 from etl.runs import job_lock

@@ -16,7 +16,7 @@ from sqlalchemy import Column, Integer, Table, Text, select, text
 from dashboard.db import Database
 from dashboard.tables import Base
 from dashboard.tables.app import JobRun
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 from etl.pipeline import run_pipeline
 from etl.quality import CheckResult, all_checks, checks_for, run_all_checks, run_checks
 from tests.etl.dbutil import gold_checksums

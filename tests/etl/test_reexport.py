@@ -1,7 +1,7 @@
 """A re-export of any dataset, one value changed, refreshes to exactly what a full rebuild gives.
 
 Sources send records again: a user after a rename, an invoice with a corrected amount, a
-corrected FX rate. For every dataset of the landing contract (`etl.datasets.DATASETS`, so a new
+corrected FX rate. For every dataset of the landing contract (`dashboard.tables.landing.DATASETS`, so a new
 dataset is covered without a change here), on a copy of the small landing data loaded: one
 record already in silver arrives again in a new landing file with one value changed
 (`tests.etl.reexport`), and the incremental refresh must succeed, touch only the silver tables
@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from etl.datasets import DATASETS, Dataset
+from dashboard.tables.landing import DATASETS, Dataset
 from etl.identity.store import IDENTITY_TABLES
 from etl.pipeline import run_pipeline
 from tests.etl.dbutil import GOLD_TABLES, checksums, cloned_database, differing

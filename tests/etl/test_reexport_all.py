@@ -4,7 +4,7 @@ rebuild gives: the suite's quick cover of the incremental path of every silver t
 `tests/etl/test_reexport.py` does the same one dataset at a time, which isolates each table's
 refresh path but costs a full rebuild per dataset (about 25 minutes on two cores); it runs when
 C360_REEXPORT_EACH=1. This test puts one changed record of every dataset of the landing contract
-(`etl.datasets.DATASETS`, so a new dataset is covered without a change here) into one refresh.
+(`dashboard.tables.landing.DATASETS`, so a new dataset is covered without a change here) into one refresh.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-from etl.datasets import DATASETS
+from dashboard.tables.landing import DATASETS
 from etl.identity.store import IDENTITY_TABLES
 from etl.pipeline import run_pipeline
 from tests.etl.dbutil import GOLD_TABLES, checksums, cloned_database, differing

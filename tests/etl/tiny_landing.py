@@ -10,7 +10,7 @@ import csv
 from datetime import date
 from pathlib import Path
 
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 
 AS_OF = date(2025, 3, 10)
 FIRST_DAY = date(2025, 3, 1)

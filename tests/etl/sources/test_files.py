@@ -12,7 +12,7 @@ from sqlalchemy import text
 
 from dashboard.db import Database
 from etl.bronze import load_landing
-from etl.datasets import dataset
+from dashboard.tables.landing import dataset
 from etl.sources.files import FileSource, load_drops
 from tests.etl.tiny_landing import CONTACTS, write_csv
 

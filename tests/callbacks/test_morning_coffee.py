@@ -383,7 +383,7 @@ KNOWN = list(REGIONS)
 
 
 def test_resolve_filters_accepts_valid_input():
-    from callbacks.morning_coffee import resolve_filters
+    from dashboard.queries.executive import resolve_filters
 
     resolved = resolve_filters("2026-03-02", "2026-03-31T00:00:00", ["Europe"], BOUNDS, KNOWN)
     assert resolved.filters == EUROPE and resolved.notes == () and not resolved.selects_nothing
@@ -398,7 +398,7 @@ def test_resolve_filters_accepts_valid_input():
     (20260301, {"$gt": ""}, (date(2026, 3, 31), date(2026, 4, 29)), "default"),
 ])
 def test_resolve_filters_clamps_bad_dates(start, end, expected, note):
-    from callbacks.morning_coffee import resolve_filters
+    from dashboard.queries.executive import resolve_filters
 
     resolved = resolve_filters(start, end, None, BOUNDS, KNOWN)
     assert (resolved.filters.start, resolved.filters.end) == expected
@@ -419,7 +419,7 @@ def test_resolve_filters_clamps_bad_dates(start, end, expected, note):
     (["'; DROP TABLE gold.daily_kpi; --"], (), True),
 ])
 def test_resolve_filters_drops_unknown_regions(raw, regions, nothing):
-    from callbacks.morning_coffee import resolve_filters
+    from dashboard.queries.executive import resolve_filters
 
     resolved = resolve_filters("2026-03-02", "2026-03-31", raw, BOUNDS, KNOWN)
     assert resolved.filters.regions == regions
@@ -580,7 +580,7 @@ class Landing:
         self._cache: dict[str, pd.DataFrame] = {}
 
     def raw(self, system: str, name: str) -> pd.DataFrame:
-        from etl.datasets import dataset
+        from dashboard.tables.landing import dataset
 
         key = f"{system}/{name}"
         if key not in self._cache:
@@ -601,7 +601,7 @@ class Landing:
               required: tuple[str, ...] = ()) -> pd.DataFrame:
         """Parsed rows: date columns as UTC timestamps, number columns as floats; rows whose
         non-empty values do not parse, or whose `required` columns are empty, are dropped."""
-        from etl.datasets import dataset
+        from dashboard.tables.landing import dataset
 
         frame = self.raw(system, name)
         ok = pd.Series(True, index=frame.index)

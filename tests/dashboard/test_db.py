@@ -13,7 +13,7 @@ from sqlalchemy import create_engine, text
 from dashboard.db import ensure_database, resolve_database_url, start_embedded_server, to_sqlalchemy_url
 from dashboard.settings import Settings
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_url_normalisation() -> None:

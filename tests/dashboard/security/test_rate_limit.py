@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from dashboard.security import limiter
-from tests.security.auth_support import (
+from tests.dashboard.security.auth_support import (
     PASSWORD,
     audit_events,
     client_from,

@@ -8,7 +8,7 @@ import pytest
 
 from dashboard.security import cookie_config
 from dashboard.settings import Settings
-from tests.security.auth_support import PASSWORD, client_from, new_user, random_ip, sign_in
+from tests.dashboard.security.auth_support import PASSWORD, client_from, new_user, random_ip, sign_in
 
 
 @pytest.mark.parametrize("path", ["/login", "/_dash-layout", "/api/v1/me", "/executive"])

@@ -7,7 +7,7 @@ import time
 
 import pyotp
 
-from tests.security.auth_support import (
+from tests.dashboard.security.auth_support import (
     PASSWORD,
     audit_events,
     cli,

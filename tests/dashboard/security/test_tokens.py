@@ -19,7 +19,7 @@ from dashboard.tokens import TokenError, create_token, list_tokens, revoke_token
 from dashboard.users import set_user_active, update_user
 from layouts import account_settings
 from layouts.pages import PAGES
-from tests.security.auth_support import (
+from tests.dashboard.security.auth_support import (
     audit_events,
     cli,
     client_from,

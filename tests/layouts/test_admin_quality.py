@@ -11,7 +11,7 @@ from sqlalchemy import text
 
 from layouts.admin_jobs import ID as JOBS
 from layouts.admin_quality import ID
-from tests.browser.test_pages import sign_in, wait
+from tests.layouts.test_pages import sign_in, wait
 
 DESKTOP = (1440, 900)
 PHONE = (390, 844)

@@ -15,7 +15,7 @@ from sqlalchemy.exc import DBAPIError
 from callbacks.audit import export_href, parse_filters
 from dashboard import audit
 from dashboard.extensions import db
-from tests.security.auth_support import audit_events, client_from, new_user, random_ip, sign_in
+from tests.dashboard.security.auth_support import audit_events, client_from, new_user, random_ip, sign_in
 
 DASH_UPDATE = "/_dash-update-component"
 

@@ -10,7 +10,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
 from layouts.admin_users import ID
-from tests.browser.test_pages import sign_in, wait
+from tests.layouts.test_pages import sign_in, wait
 
 NEW_EMAIL = "browser-rep@test.client360.dev"
 NEW_PASSWORD = "my-own-long-passphrase-2026"

@@ -22,7 +22,7 @@ from dashboard.permissions import AUTHENTICATED
 from dashboard.tables.app import Role
 from layouts.pages import HOME, NOT_FOUND, PAGES
 from tests.conftest import ROLES
-from tests.security.dash_requests import DASH_ROUTE, callback_keys, dash_app, page_layout, payload
+from tests.dashboard.security.dash_requests import DASH_ROUTE, callback_keys, dash_app, page_layout, payload
 
 ALL_PAGES = (HOME, NOT_FOUND, *PAGES)
 # Values that let a callback run its normal path when the matrix posts it.

@@ -11,7 +11,7 @@ from dashboard.auth import hash_session_id
 from dashboard.extensions import db
 from dashboard.tables.app import UserSession
 from dashboard.users import reset_password, revoke_sessions, set_user_active
-from tests.security.auth_support import (
+from tests.dashboard.security.auth_support import (
     PASSWORD,
     audit_events,
     client_from,

@@ -15,7 +15,7 @@ from dashboard.tables.app import ApiToken, AuditEvent, Role, User
 from layouts.admin_roles import ID as ROLES
 from layouts.admin_users import ID
 from tests.conftest import login
-from tests.security.dash_requests import find_component, post_callback, response_outputs
+from tests.dashboard.security.dash_requests import find_component, post_callback, response_outputs
 
 ADMIN = "admin@test.client360.dev"
 

@@ -26,7 +26,7 @@ from dashboard.masking import (
 )
 from dashboard.tables.gold import Customer360
 from layouts.morning_coffee import MorningCoffeeIds as MC
-from tests.security.dash_requests import post_callback, response_outputs
+from tests.dashboard.security.dash_requests import post_callback, response_outputs
 
 NOTHING = MaskPolicy(view_pii=False, view_financials=False)
 BAND = re.compile(r"^(\$\d+[kM]?\u2013\$\d+[kM]?|\$\d+[kM]?\+|below \$0)$")
