@@ -6,6 +6,8 @@ Plain Flask forms (each with a CSRF token), reachable by any signed-in user for 
 from __future__ import annotations
 
 import pyotp
+import qrcode
+import qrcode.image.svg
 from flask import Blueprint, Flask, abort, jsonify, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
@@ -14,7 +16,7 @@ from wtforms import IntegerField, PasswordField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optional
 
 from dashboard import audit
-from dashboard.auth import current_session_hash, verify_totp
+from dashboard.credentials import current_session_hash, verify_totp
 from dashboard.extensions import db
 from dashboard.passwords import MIN_PASSWORD_LENGTH, verify_password
 from dashboard.permissions import MANAGE_USERS
@@ -190,9 +192,6 @@ def totp():
 
 def qr_svg(text: str) -> Markup:
     """The setup link as an inline SVG QR code, drawn here: the secret never goes to another service."""
-    import qrcode
-    import qrcode.image.svg
-
     image = qrcode.make(text, image_factory=qrcode.image.svg.SvgPathImage, box_size=10)
     return Markup(image.to_string(encoding="unicode"))  # our own markup: only path data and numbers
 

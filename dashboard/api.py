@@ -28,6 +28,7 @@ from dashboard.permissions import (
     permission_granted,
 )
 from dashboard.queries import accounts as account_queries
+from dashboard.queries import executive as executive_queries
 from dashboard.queries.executive import resolve_filters
 from dashboard.scope import current_scope
 
@@ -155,20 +156,18 @@ def account(account_id: str) -> Any:
 @api_endpoint("/kpis/morning-coffee", VIEW_EXECUTIVE)
 def morning_coffee_kpis() -> Any:
     """The Morning Coffee figures for `start`, `end` (ISO dates) and `regions` (comma-separated)."""
-    from dashboard.queries import executive as q
-
     regions = [r for raw in request.args.getlist("regions") for r in raw.split(",") if r.strip()]
     scope = current_scope()
     with db.session() as session:
-        bounds = q.data_date_bounds(session)
+        bounds = executive_queries.data_date_bounds(session)
         if bounds is None:
             return jsonify(error="no data has been loaded yet"), 404
         resolved = resolve_filters(request.args.get("start"), request.args.get("end"), regions, bounds,
-                                   q.regions(session, scope), scope)
+                                   executive_queries.regions(session, scope), scope)
         filters = resolved.filters
-        stock = q.stock_kpis(session, filters)
-        leads = q.new_leads(session, filters)
-        efficiency = q.team_efficiency(session, filters)
+        stock = executive_queries.stock_kpis(session, filters)
+        leads = executive_queries.new_leads(session, filters)
+        efficiency = executive_queries.team_efficiency(session, filters)
         kpis = {
             "active_customers": stock.active_customers.current,
             "previous_active_customers": stock.active_customers.previous,
@@ -180,9 +179,9 @@ def morning_coffee_kpis() -> Any:
             "new_leads_in_period": leads.period_total if leads.has_data else None,
             "median_first_response_minutes": efficiency.median_first_response_minutes.current,
         }
-        trend = q.mrr_trend(session, filters).to_dict("records")
-        revenue = q.revenue_by_region(session, filters).to_dict("records")
-        top = q.top_accounts(session, filters).to_dict("records")
+        trend = executive_queries.mrr_trend(session, filters).to_dict("records")
+        revenue = executive_queries.revenue_by_region(session, filters).to_dict("records")
+        top = executive_queries.top_accounts(session, filters).to_dict("records")
     policy = MaskPolicy.for_current_user()
     return jsonify(_plain({
         "start": filters.start, "end": filters.end, "regions": list(filters.regions),

@@ -7,6 +7,9 @@ change is). The table refuses UPDATE, DELETE and TRUNCATE (see migration 0008).
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -181,11 +184,16 @@ def _row(event: AuditEvent) -> AuditRow:
                     target=event.target, ip_address=event.ip_address, detail=dict(event.detail or {}))
 
 
+def count_events(session: Session, filters: AuditFilters) -> int:
+    """How many events match `filters`."""
+    return session.scalar(select(func.count()).select_from(_filtered(filters).subquery())) or 0
+
+
 def search_events(session: Session, filters: AuditFilters, *, page: int = 1, page_size: int = 50) -> AuditPage:
     """One page of matching events, newest first, with the total count."""
     page_size = max(1, min(page_size, 500))
     query = _filtered(filters)
-    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    total = count_events(session, filters)
     page = max(1, min(page, max(1, -(-total // page_size))))
     events = session.scalars(query.order_by(AuditEvent.id.desc())
                              .offset((page - 1) * page_size).limit(page_size))
@@ -224,10 +232,6 @@ def _csv_cell(value: str) -> str:
 
 def csv_lines(rows: Iterator[AuditRow]) -> Iterator[str]:
     """The export, one CSV line at a time, every text cell formula-neutralised."""
-    import csv
-    import io
-    import json
-
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\r\n")
 
@@ -253,32 +257,3 @@ def filters_from_args(args) -> AuditFilters:
 
     return AuditFilters(actor=args.get("actor", "")[:200], action=args.get("action", "")[:100],
                         date_from=day("from"), date_to=day("to"), text=args.get("text", "")[:200])
-
-
-def _export_view():
-    """`/admin/audit/export.csv`: needs view_audit and export_data; the export is itself audited."""
-    from flask import Response, stream_with_context
-
-    from dashboard.permissions import EXPORT_DATA, VIEW_AUDIT, has_permission
-
-    for permission in (VIEW_AUDIT, EXPORT_DATA):
-        if not has_permission(permission):
-            record_denial(permission, target="export:audit.csv")
-            return Response('{"error": "forbidden"}', status=403, mimetype="application/json")
-    filters = filters_from_args(request.args)
-    with db.session() as session:
-        total = session.scalar(select(func.count()).select_from(_filtered(filters).subquery())) or 0
-    record_export("audit.csv", rows=total, filters={k: str(v) for k, v in vars(filters).items() if v})
-
-    def generate() -> Iterator[str]:
-        with db.session() as session:
-            yield from csv_lines(iter_events(session, filters))
-
-    stamp = datetime.now().strftime("%Y%m%d-%H%M")
-    return Response(stream_with_context(generate()), mimetype="text/csv", headers={
-        "Content-Disposition": f'attachment; filename="audit-{stamp}.csv"', "Cache-Control": "no-store"})
-
-
-def init_app(server) -> None:
-    """Register the audit CSV export."""
-    server.add_url_rule("/admin/audit/export.csv", "audit_export", _export_view)

@@ -8,7 +8,6 @@ get 401, page requests a login redirect.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import secrets
 import time
@@ -16,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlsplit
 
-import pyotp
 from flask import (
     Blueprint,
     Flask,
+    current_app,
     g,
     jsonify,
     make_response,
@@ -35,21 +34,25 @@ from sqlalchemy import delete, func, select
 from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
-from dashboard import audit
+from dashboard import account, audit, audit_export
+from dashboard.credentials import hash_session_id, verify_totp
 from dashboard.extensions import db, login_manager
 from dashboard.passwords import DUMMY_HASH, verify_password
-from dashboard.security import SELF_VALIDATING_ENDPOINTS, limiter
+from dashboard.security import SELF_VALIDATING_ENDPOINTS, limiter, path_within
 from dashboard.settings import Settings
 from dashboard.tables.app import User, UserSession
+from dashboard.tokens import authenticate_token
 
 log = logging.getLogger(__name__)
 bp = Blueprint("auth", __name__)
 
-# Paths an anonymous visitor may reach: the login forms and their static styling.
-PUBLIC_PREFIXES = ("/login", "/assets/", "/healthz", "/_favicon.ico")
+# Paths an anonymous visitor may reach: the login forms, their static styling, the health probe, and
+# the sign-out page (which sends a signed-out visitor on to the login form). Each is matched on a path
+# boundary (see dashboard.security.path_within): /login and /login/totp are public, /loginx is not.
+PUBLIC_PATHS = ("/login", "/logout", "/assets", "/healthz", "/_favicon.ico")
 API_PREFIXES = ("/_dash-", "/api/", "/_reload-hash")
 # Reachable while a password change is pending.
-PASSWORD_CHANGE_PATHS = ("/account/password", "/logout", "/assets/", "/healthz", "/_favicon.ico")
+PASSWORD_CHANGE_PATHS = ("/account/password", "/logout", "/assets", "/healthz", "/_favicon.ico")
 # Updating last_seen_at on every request would make every read a write; this resolution is plenty
 # for an idle timeout measured in minutes.
 LAST_SEEN_RESOLUTION = timedelta(seconds=30)
@@ -97,23 +100,12 @@ _session_user = session_user  # older name, kept for callers
 
 
 def _settings() -> Settings:
-    from dashboard import current_settings
-
-    return current_settings()
+    # Read from the app, not dashboard.current_settings: the package imports this module in create_app.
+    return current_app.extensions["c360_settings"]
 
 
 def _now() -> datetime:
     return datetime.now(UTC)
-
-
-def hash_session_id(raw: str) -> str:
-    return hashlib.sha256(raw.encode("utf-8")).hexdigest()
-
-
-def current_session_hash() -> str | None:
-    """The hash of this browser session's id, so a password change can keep this session alone."""
-    raw = session.get("sid")
-    return hash_session_id(raw) if isinstance(raw, str) else None
 
 
 # --- loading the user on each request -----------------------------------------------------------
@@ -155,8 +147,6 @@ def load_user_from_token(req) -> SessionUser | None:
     header = req.headers.get("Authorization", "")
     if not header.lower().startswith("bearer "):
         return None
-    from dashboard.tokens import authenticate_token
-
     with db.begin() as s:
         user = authenticate_token(s, header[7:].strip())
         if user is None:
@@ -211,6 +201,10 @@ class TotpForm(FlaskForm):
     code = StringField("Code", validators=[DataRequired(), Length(min=6, max=8)])
 
 
+class LogoutForm(FlaskForm):
+    """No fields: only the CSRF token, so another site cannot sign the user out."""
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
     with db.session() as s:
@@ -221,20 +215,6 @@ def authenticate(email: str, password: str) -> User | None:
             return None
         s.expunge(user)
         return user
-
-
-def verify_totp(secret: str, code: str, last_step: int | None) -> int | None:
-    """The time step of a valid code (one step of clock drift allowed, no replay), or None."""
-    code = (code or "").strip().replace(" ", "")
-    if not code.isdigit():
-        return None
-    totp = pyotp.TOTP(secret)
-    now = time.time()
-    for drift in (0, -1, 1):
-        step = int(now // totp.interval) + drift
-        if secrets.compare_digest(totp.at(step * totp.interval), code):
-            return step if last_step is None or step > last_step else None
-    return None
 
 
 def _safe_next(target: str | None) -> str:
@@ -377,8 +357,19 @@ def login_totp():
 
 @bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    """End the session, server-side too: the old cookie no longer works."""
-    if current_user.is_authenticated and getattr(current_user, "auth_method", "") == "session":
+    """GET asks to confirm; a POST with the form's CSRF token ends the session, server-side too.
+
+    Signing out by GET would let any page (an image tag, a link) sign the user out behind their back.
+    """
+    if not current_user.is_authenticated:
+        return redirect(url_for("auth.login", signed_out=1))
+    form = LogoutForm()
+    if request.method == "GET":
+        return render_template("logout.html", title="Sign out", form=form)
+    if not form.validate_on_submit():
+        return render_template("logout.html", title="Sign out", form=form,
+                               error="Your form expired. Please press Sign out again."), 400
+    if getattr(current_user, "auth_method", "") == "session":
         audit.record(audit.LOGOUT)
     end_session()
     return redirect(url_for("auth.login", signed_out=1))
@@ -398,7 +389,7 @@ def _gate():
     path = request.path
     if current_user.is_authenticated:
         if current_user.must_change_password and current_user.auth_method == "session" \
-                and not path.startswith(PASSWORD_CHANGE_PATHS):
+                and not path_within(path, PASSWORD_CHANGE_PATHS):
             if path.startswith(API_PREFIXES):
                 return jsonify(error="password change required"), 403
             return redirect(url_for("account.password"))
@@ -406,7 +397,7 @@ def _gate():
     ended = g.get("c360_session_ended")
     if "_user_id" in session or "sid" in session:
         session.clear()  # a dead session: drop it, so the browser gets a clean cookie
-    if path.startswith(PUBLIC_PREFIXES):
+    if path_within(path, PUBLIC_PATHS):
         return None
     if path.startswith(API_PREFIXES):
         return jsonify(error="authentication required"), 401
@@ -418,12 +409,10 @@ def _gate():
 
 def init_app(server: Flask) -> None:
     """Bind Flask-Login, the login and account views, and gate every request."""
-    from dashboard import account
-
     login_manager.init_app(server)
     login_manager.session_protection = "strong"
     server.register_blueprint(bp)
     account.init_app(server)
-    audit.init_app(server)
-    SELF_VALIDATING_ENDPOINTS.update({"auth.login", "auth.login_totp"})
+    audit_export.init_app(server)
+    SELF_VALIDATING_ENDPOINTS.update({"auth.login", "auth.login_totp", "auth.logout"})
     server.before_request(_gate)

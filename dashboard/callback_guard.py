@@ -7,6 +7,11 @@ callback, and refuses outputs nobody declared.
 
 The registry is discoverable: `undeclared_callbacks(dash_app)` lists every callback the Dash
 app knows whose outputs have no declared permission; the test suite requires it to be empty.
+
+The gate also refuses what Dash itself would answer with a 500: a body that is not a callback
+request, an `output` (what Dash runs) that disagrees with `outputs` (what the permission check
+would otherwise read), a callback Dash does not know, inputs that do not fit the callback, and
+values PostgreSQL cannot store (NUL, unpaired surrogates) anywhere in the request.
 """
 
 from __future__ import annotations
@@ -18,9 +23,13 @@ from typing import Any
 
 import dash
 from dash import Output
-from flask import Flask, abort, has_request_context, jsonify, request
+from flask import Flask, abort, current_app, has_request_context, jsonify, request
 
+from dashboard.audit import record_denial
 from dashboard.permissions import AUTHENTICATED, permission_granted
+from dashboard.security import UNSTORABLE_TEXT_MESSAGE, holds_unstorable_text, request_json
+
+DASH_CALLBACK_ROUTE = "/_dash-update-component"
 
 # "component-id.property" -> permission. Filled at import time of the callback modules.
 OUTPUT_PERMISSIONS: dict[str, str] = {
@@ -29,6 +38,8 @@ OUTPUT_PERMISSIONS: dict[str, str] = {
     "_pages_store.data": AUTHENTICATED,
     "_pages_dummy.children": AUTHENTICATED,
 }
+# The output keys of each callback registered through `guarded_callback`, in declaration order.
+GUARDED_OUTPUTS: set[tuple[str, ...]] = set()
 
 
 def output_key(component_id: Any, component_property: str) -> str:
@@ -65,6 +76,7 @@ def guarded_callback(permission: str, *args: Any, **kwargs: Any) -> Callable[[Ca
     outputs = _declared_outputs(args, kwargs)
     if not outputs:
         raise ValueError("guarded_callback needs at least one Output")
+    GUARDED_OUTPUTS.add(tuple(output_key(out.component_id, out.component_property) for out in outputs))
     for out in outputs:
         key = output_key(out.component_id, out.component_property)
         known = OUTPUT_PERMISSIONS.setdefault(key, permission)
@@ -96,26 +108,74 @@ def _requested_outputs(payload: dict[str, Any]) -> Iterable[tuple[Any, str]]:
     yield from walk(payload.get("outputs"))
 
 
+def _is_one_dependency(item: Any) -> bool:
+    return (isinstance(item, dict) and isinstance(item.get("property"), str)
+            and isinstance(item.get("id"), (str, dict)))
+
+
+def _is_dependency(item: Any) -> bool:
+    """One output, input or state as the renderer sends it ({"id", "property", ...}), or for a
+    pattern-matching (ALL) dependency a list of those; nothing nests deeper."""
+    if isinstance(item, list):
+        return all(_is_one_dependency(sub) for sub in item)
+    return _is_one_dependency(item)
+
+
+def _well_formed(payload: dict[str, Any]) -> bool:
+    """The shape Dash's dispatcher reads without failing."""
+    outputs = payload.get("outputs")
+    dependencies = (payload.get("inputs"), payload.get("state", []), outputs if isinstance(outputs, list) else [])
+    changed = payload.get("changedPropIds", [])
+    return (isinstance(payload.get("output"), str)
+            and (isinstance(outputs, list) or _is_one_dependency(outputs))
+            and all(isinstance(deps, list) and all(_is_dependency(d) for d in deps) for deps in dependencies)
+            and isinstance(changed, list) and all(isinstance(prop_id, str) for prop_id in changed))
+
+
+def _dash_collected(dash_app: dash.Dash) -> bool:
+    """Whether Dash has moved the `dash.callback` registrations into its map: it does so in a hook
+    of the app's first request, which runs after this gate."""
+    return any(tuple(callback_map_outputs(key)) in GUARDED_OUTPUTS for key in dash_app.callback_map)
+
+
+def _fits_known_callback(payload: dict[str, Any]) -> bool:
+    """Whether `output` names a callback Dash knows, with as many inputs and states as it declares."""
+    dash_app = current_app.extensions.get("dash_app")
+    if dash_app is None:
+        return False
+    spec = dash_app.callback_map.get(payload["output"])
+    if spec is None:
+        # Trap: a worker's first request may be a callback, checked here before Dash has collected its
+        # callbacks (and its page router). Then only the outputs' permissions, checked already, can be.
+        return not _dash_collected(dash_app)
+    return (len(payload["inputs"]) == len(spec.get("inputs", []))
+            and len(payload.get("state", [])) == len(spec.get("state", [])))
+
+
 def _check_callback_request():
-    """Refuse a callback request unless the user holds the permission of every output."""
-    if request.path != "/_dash-update-component" or request.method != "POST":
+    """Refuse a callback request that is malformed (400), or unless the user holds the permission of
+    every output of a callback Dash knows (403)."""
+    if request.path != DASH_CALLBACK_ROUTE or request.method != "POST":
         return None
-    payload = request.get_json(silent=True)
-    if not isinstance(payload, dict):
+    payload = request_json()
+    if not isinstance(payload, dict) or not _well_formed(payload):
         return jsonify(error="malformed callback request"), 400
-    requested = list(_requested_outputs(payload))
-    if not requested:
-        return jsonify(error="malformed callback request"), 400
-    for component_id, prop in requested:
-        key = output_key(component_id, prop)
+    if holds_unstorable_text(payload):
+        return jsonify(error=UNSTORABLE_TEXT_MESSAGE), 400
+    output_keys = callback_map_outputs(payload["output"])
+    requested = {output_key(component_id, prop) for component_id, prop in _requested_outputs(payload)}
+    if not requested or requested != set(output_keys):
+        # Dash runs the callback named by `output`; `outputs` must describe the very same outputs.
+        return jsonify(error="malformed callback request: output and outputs disagree"), 400
+    for key in output_keys:
         permission = OUTPUT_PERMISSIONS.get(key)
         if permission is None:
-            from dashboard.audit import record_denial
-
             record_denial("undeclared", target=f"callback:{key}")
             return jsonify(error="forbidden"), 403
         if not permission_granted(permission, target=f"callback:{key}"):
             return jsonify(error="forbidden"), 403
+    if not _fits_known_callback(payload):
+        return jsonify(error="no such callback, or its inputs do not fit it"), 400
     return None
 
 
@@ -129,7 +189,7 @@ def callback_map_outputs(callback_key: str) -> list[str]:
         if component_id.startswith("{"):
             try:
                 parsed = json.loads(component_id)
-            except ValueError:
+            except (ValueError, RecursionError):
                 parsed = component_id
         keys.append(output_key(parsed, prop))
     return keys

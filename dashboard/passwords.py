@@ -15,6 +15,8 @@ from collections.abc import Iterable
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
+from zxcvbn import zxcvbn
+from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 _hasher = PasswordHasher()
 MIN_PASSWORD_LENGTH = 12
@@ -32,8 +34,6 @@ class WeakPassword(ValueError):
 @functools.cache
 def common_passwords() -> frozenset[str]:
     """The 30,000 most common leaked passwords, lower-cased."""
-    from zxcvbn.frequency_lists import FREQUENCY_LISTS
-
     return frozenset(p.lower() for p in FREQUENCY_LISTS["passwords"])
 
 
@@ -75,8 +75,6 @@ def check_policy(password: str, *, email: str = "", full_name: str = "") -> None
 
 
 def _check_strength(password: str, personal_words: Iterable[str]) -> None:
-    from zxcvbn import zxcvbn
-
     result = zxcvbn(password, user_inputs=list(personal_words))
     if result["score"] < MIN_STRENGTH_SCORE:
         feedback = result.get("feedback") or {}

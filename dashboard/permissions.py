@@ -12,6 +12,9 @@ from flask_login import current_user
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from dashboard.audit import record_denial
+from dashboard.tables.app import Role
+
 # Page access
 VIEW_EXECUTIVE = "view_executive"
 VIEW_SALES = "view_sales"
@@ -66,8 +69,6 @@ ROLE_NAMES: tuple[str, ...] = tuple(r.name for r in DEFAULT_ROLES)
 
 def sync_default_roles(session: Session) -> int:
     """Create any missing default role; leave roles that admins have edited alone."""
-    from dashboard.tables.app import Role
-
     existing = set(session.scalars(select(Role.name)))
     missing = [r for r in DEFAULT_ROLES if r.name not in existing]
     for role in missing:
@@ -92,8 +93,6 @@ def permission_granted(permission: str, *, target: str) -> bool:
     if has_permission(permission):
         return True
     if getattr(current_user, "is_authenticated", False):
-        from dashboard.audit import record_denial
-
         record_denial(permission, target=target)
     return False
 

@@ -8,18 +8,27 @@ unsafe request. Two kinds of request are exempt, and why:
   grant no CORS. As defence in depth a request whose `Origin` or `Sec-Fetch-Site` says it comes
   from another site is refused with 403.
 - API calls that authenticate with `Authorization: Bearer`: no ambient credential is involved.
+
+Request hygiene: text PostgreSQL cannot store (a NUL character, an unpaired surrogate) in a query
+parameter, path segment, form field or JSON body is refused with 400 before any view passes it to a
+query, which would otherwise fail with a 500; the callback guard does the same for Dash callbacks.
+Under /api/ every error is JSON, and a path no API endpoint serves is a 404 rather than the page shell.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFProtect
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from dashboard.passwords import use_fast_hashing_for_tests
 from dashboard.settings import Settings
 
 # Dash renders with inline styles and evaluates callback code; everything is served locally.
@@ -29,6 +38,10 @@ CONTENT_SECURITY_POLICY = (
     "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'; object-src 'none'"
 )
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+API_ROOT = "/api"
+DASH_CALLBACK_ROUTE = "/_dash-update-component"
+UNSTORABLE_TEXT_MESSAGE = ("the request contains a character that cannot be stored: "
+                           "a NUL character or an unpaired surrogate")
 
 csrf = CSRFProtect()
 # Limits are declared on the login views (dashboard.auth); nothing else is limited by default.
@@ -42,9 +55,110 @@ def _add_headers(response: Response) -> Response:
     response.headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
     response.headers.setdefault("X-Frame-Options", "DENY")
     response.headers.setdefault("Permissions-Policy", "camera=(), microphone=(), geolocation=()")
-    if request.path.startswith(("/login", "/account", "/api/")):
+    if path_within(request.path, ("/login", "/logout", "/account", API_ROOT)):
         # Pages with credentials, tokens or client data must not be kept in shared caches.
         response.headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def path_within(path: str, roots: Iterable[str]) -> bool:
+    """Whether `path` is one of `roots` or lies below one, on a path boundary: "/login" covers
+    "/login" and "/login/totp" but not "/loginx"."""
+    return any(path == root or path.startswith(root.rstrip("/") + "/") for root in roots)
+
+
+def _under_api(path: str) -> bool:
+    return path_within(path, (API_ROOT,))
+
+
+def _storable(text: str) -> bool:
+    if "\x00" in text:
+        return False
+    try:
+        text.encode("utf-8")  # an unpaired surrogate has no UTF-8 form
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def holds_unstorable_text(value: Any) -> bool:
+    """Whether `value`, a string or JSON-like lists and dicts of them (keys too), holds text a
+    PostgreSQL text column cannot store."""
+    pending = [value]
+    while pending:  # a loop, not recursion: the nesting depth is the sender's to choose
+        item = pending.pop()
+        if isinstance(item, str):
+            if not _storable(item):
+                return True
+        elif isinstance(item, dict):
+            pending.extend(item.keys())
+            pending.extend(item.values())
+        elif isinstance(item, (list, tuple)):
+            pending.extend(item)
+    return False
+
+
+def request_json() -> Any:
+    """The request's JSON body; None when there is none or it does not parse (too deep a nesting too)."""
+    try:
+        return request.get_json(silent=True)
+    except RecursionError:
+        return None
+
+
+def _refuse_unstorable_text():
+    """400 for unstorable text in the path, the query string, a form or a JSON body (callbacks: see
+    the callback guard, which checks their JSON itself)."""
+    values: list[Any] = [request.view_args or {}, list(request.args.items(multi=True))]
+    if request.method in UNSAFE_METHODS:
+        values.append(list(request.form.items(multi=True)))
+        if request.is_json and request.path != DASH_CALLBACK_ROUTE:
+            values.append(request_json())
+    if not holds_unstorable_text(values):
+        return None
+    if _under_api(request.path) or request.path.startswith("/_dash-"):
+        return jsonify(error=UNSTORABLE_TEXT_MESSAGE), 400
+    return Response(UNSTORABLE_TEXT_MESSAGE[0].upper() + UNSTORABLE_TEXT_MESSAGE[1:] + ".", status=400,
+                    mimetype="text/plain")
+
+
+def _api_rule_methods(path: str, methods: Iterable[str]) -> list[str]:
+    """Which of `methods` an API endpoint (not Dash's catch-all page route) serves at `path`."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    served = []
+    for method in methods:
+        try:
+            rule, _ = adapter.match(path, method=method, return_rule=True)
+        except HTTPException:
+            continue
+        if _under_api(rule.rule):
+            served.append(method)
+    return served
+
+
+def _api_paths_only():
+    """Under /api/ a path no API endpoint serves is a JSON 404; Dash's catch-all would answer the page shell."""
+    rule = request.url_rule
+    if _under_api(request.path) and rule is not None and not _under_api(rule.rule):
+        return jsonify(error="not found"), 404
+    return None
+
+
+def _api_error(error: HTTPException):
+    """Errors under /api/ as JSON `{"error": ...}`; elsewhere Flask's usual answer."""
+    if not _under_api(request.path):
+        return error
+    if isinstance(error, MethodNotAllowed):
+        allowed = _api_rule_methods(request.path, error.valid_methods or ())
+        if not allowed:
+            error = NotFound()
+        else:
+            response = jsonify(error=f"method {request.method} is not allowed here", allowed=allowed)
+            response.status_code = 405
+            response.headers["Allow"] = ", ".join(allowed)
+            return response
+    response = jsonify(error=(error.description or error.name) if error.code != 404 else "not found")
+    response.status_code = error.code or 500
     return response
 
 
@@ -103,8 +217,6 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     settings = settings or server.extensions["c360_settings"]
     server.config.update(cookie_config(settings))
     if settings.testing and not settings.is_production:
-        from dashboard.passwords import use_fast_hashing_for_tests
-
         use_fast_hashing_for_tests()
     if settings.proxy_hops:
         server.wsgi_app = ProxyFix(server.wsgi_app, x_for=settings.proxy_hops, x_proto=settings.proxy_hops,
@@ -116,6 +228,11 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     server.config.setdefault("RATELIMIT_SWALLOW_ERRORS", True)
     csrf.init_app(server)
     limiter.init_app(server)
-    # First of all request hooks: a cross-site callback is refused before anything else looks at it.
-    server.before_request_funcs.setdefault(None, []).insert(0, _csrf_gate)
+    hooks = server.before_request_funcs.setdefault(None, [])
+    # First of all request hooks: a cross-site callback is refused before anything else looks at it,
+    # and unstorable text before the sign-in gate or any view reads a value.
+    hooks.insert(0, _csrf_gate)
+    hooks.insert(1, _refuse_unstorable_text)
+    server.before_request(_api_paths_only)
+    server.register_error_handler(HTTPException, _api_error)
     server.after_request(_add_headers)

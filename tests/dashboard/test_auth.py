@@ -9,6 +9,7 @@ from sqlalchemy import select
 from dashboard.extensions import db
 from dashboard.tables.app import AuditEvent
 from tests.conftest import login
+from tests.dashboard.security.auth_support import sign_out
 
 DASH_UPDATE = "/_dash-update-component"
 
@@ -69,7 +70,7 @@ def test_login_then_logout(client) -> None:
     cookie = response.headers.get("Set-Cookie", "")
     assert "HttpOnly" in cookie and "SameSite=Lax" in cookie
     assert _latest_audit("login").actor == "executive@test.client360.dev"
-    response = client.get("/logout")
+    response = sign_out(client)
     assert response.status_code == 302 and "signed_out" in response.headers["Location"]
     assert client.get("/_dash-layout").status_code == 401
     assert client.get("/executive").status_code == 302

@@ -46,6 +46,11 @@ def sign_in(client, email: str, password: str = PASSWORD):
     return client.post("/login", data={"email": email, "password": password, "csrf_token": csrf_token(client)})
 
 
+def sign_out(client):
+    """Confirm on the sign-out page and post its form with the CSRF token, as a browser does."""
+    return client.post("/logout", data={"csrf_token": csrf_token(client, "/logout")})
+
+
 def random_ip() -> str:
     return f"10.{secrets.randbelow(250)}.{secrets.randbelow(250)}.{secrets.randbelow(250) + 1}"
 

@@ -15,7 +15,14 @@ from sqlalchemy.exc import DBAPIError
 from callbacks.audit import export_href, parse_filters
 from dashboard import audit
 from dashboard.extensions import db
-from tests.dashboard.security.auth_support import audit_events, client_from, new_user, random_ip, sign_in
+from tests.dashboard.security.auth_support import (
+    audit_events,
+    client_from,
+    new_user,
+    random_ip,
+    sign_in,
+    sign_out,
+)
 
 DASH_UPDATE = "/_dash-update-component"
 
@@ -39,7 +46,7 @@ def test_sign_in_events_say_who_what_when_and_from_where(app) -> None:
     before = datetime.now(UTC) - timedelta(seconds=5)
     assert sign_in(client, email, "wrong-password-123").status_code == 401
     assert sign_in(client, email).status_code == 302
-    assert client.get("/logout").status_code == 302
+    assert sign_out(client).status_code == 302
     for action in ("login_failed", "login", "logout"):
         (event,) = audit_events(action, actor=email)
         assert event.ip_address == ip and event.occurred_at >= before

@@ -20,6 +20,7 @@ from tests.dashboard.security.auth_support import (
     random_ip,
     settings_changed,
     sign_in,
+    sign_out,
     user_row,
 )
 
@@ -75,7 +76,7 @@ def test_logout_invalidates_the_session_server_side(app) -> None:
     client, _, email = _signed_in(app)
     stolen = _session_cookie(client)
     assert _replay(app, client, stolen).get(DASH_LAYOUT).status_code == 200
-    assert client.get("/logout").status_code == 302
+    assert sign_out(client).status_code == 302
     assert client.get(DASH_LAYOUT).status_code == 401
     # The old cookie, replayed after logout, no longer works.
     assert _replay(app, client, stolen).get(DASH_LAYOUT).status_code == 401
