@@ -259,6 +259,27 @@ class TimelineEvent(Base):
     status: Mapped[str] = mapped_column(Text)  # OPEN, RESOLVED, SCHEDULED
 
 
+class SubscriptionMrr(Base):
+    """MRR defined once: each subscription that counts on at least one day, its MRR in its own
+    currency and the days it counts (active_from <= day < active_until; no end = still running).
+
+    The view gold.subscription_mrr_daily (migration 0016: day, subscription_id, account_id,
+    currency, usd_per_unit, mrr_usd) turns it into a subscription's MRR in USD on each day of the
+    data window at that day's rate (silver.fx_rates_daily); every MRR figure in gold, the insight
+    jobs and the churn features reads one of the two.
+    """
+
+    __tablename__ = "subscription_mrr"
+    __table_args__ = (Index("ix_subscription_mrr_account", "account_id"), {"schema": "gold"})
+
+    subscription_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text)  # the regional account
+    currency: Mapped[str] = mapped_column(Text)
+    mrr: Mapped[Decimal] = mapped_column(Numeric)  # in `currency`, as silver has it (gold rounds USD)
+    active_from: Mapped[date] = mapped_column(Date)
+    active_until: Mapped[date | None] = mapped_column(Date)  # first day no longer counted
+
+
 class AccountScores(Base):
     """Per-customer scores written by the intelligence jobs; gold.customer_360 copies them in.
 

@@ -39,6 +39,8 @@ class DataWindow:
 
 
 GOLD_STEPS: tuple[Step, ...] = (
+    # First: every MRR figure below reads it (directly or through gold.subscription_mrr_daily).
+    SqlStep(gold.SubscriptionMrr, SQL_DIR / "subscription_mrr.sql", account_column="account_id"),
     SqlStep(gold.DailyKpiTerritory, SQL_DIR / "daily_kpi_territory.sql", since_column="day"),
     SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql", since_column="day"),  # rolls up daily_kpi_territory
     SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql", since_column="day"),
@@ -57,6 +59,17 @@ GOLD_STEPS: tuple[Step, ...] = (
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
 WRITTEN_BY_JOBS: tuple[str, ...] = ("gold.account_scores",)
+
+# Gold views (created by migrations) and the tables they read: a step reading a view reads those.
+GOLD_VIEWS: dict[str, frozenset[str]] = {
+    "gold.subscription_mrr_daily": frozenset({"gold.subscription_mrr", "silver.fx_rates_daily"}),
+}
+
+
+def step_inputs(step: SqlStep) -> frozenset[str]:
+    """The silver and gold tables a step reads, those behind the gold views it reads included."""
+    inputs = step.inputs()
+    return frozenset(set().union(*(GOLD_VIEWS.get(name, {name}) for name in inputs)))
 
 
 def data_window(conn: Connection) -> DataWindow:
@@ -140,16 +153,18 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
     refreshed: set[str] = set(changed)
     for step in steps:
         name = qualified_name(step.table)
-        inputs = step.inputs() if isinstance(step, SqlStep) else frozenset({"*"})
+        inputs = step_inputs(step) if isinstance(step, SqlStep) else frozenset({"*"})
         reads_as_of = step.reads_as_of() if isinstance(step, SqlStep) else True
         changed_inputs = inputs & refreshed
         if not changed_inputs and not (as_of_moved and reads_as_of):
             plan[name] = SKIP
             continue
         refreshed.add(name)
+        # A gold table refreshed for some accounts changed in those accounts' rows only.
+        gold_inputs = {table for table in changed_inputs - changed if plan.get(table) != ACCOUNTS}
         if getattr(step, "since_column", None):
             plan[name] = DAYS
-        elif isinstance(step, SqlStep) and _accounts_suffice(step, changed_inputs - changed, changed_inputs & changed,
+        elif isinstance(step, SqlStep) and _accounts_suffice(step, gold_inputs, changed_inputs & changed,
                                                              untracked, day_confined, as_of_moved=as_of_moved):
             plan[name] = ACCOUNTS
         else:
@@ -160,8 +175,9 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
 def _accounts_suffice(step: SqlStep, gold_inputs: set[str], silver_inputs: set[str], untracked: set[str],
                       day_confined: set[str], *, as_of_moved: bool) -> bool:
     """Whether refreshing just some customers brings `step` up to date: every change it reads is
-    recorded per account, or dated from the pending day on while its as-of scope covers those."""
-    if step.account_column is None or gold_inputs or (as_of_moved and step.as_of_scope is None):
+    recorded per account (or made by a gold table refreshed for those accounts), or dated from
+    the pending day on while its as-of scope covers those."""
+    if step.account_column is None or gold_inputs or (as_of_moved and step.reads_as_of() and step.as_of_scope is None):
         return False
     # A table re-converted at the new as-of rate changed in its USD columns only.
     unread = {table for table, columns in AS_OF_RATE_USD.items() if not any(map(step.reads_column, columns))}

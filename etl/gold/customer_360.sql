@@ -2,7 +2,8 @@
 -- accounts identity resolution linked across regions, or the account alone), as of :as_of
 -- (the last day of data), for its 360 view and the top-account lists.
 -- Each regional account's figures are worked out first, then added up per master:
---   mrr_usd / active_services: subscriptions active on the as-of day, at that day's rate;
+--   mrr_usd / active_services: the subscriptions counting on the as-of day and their MRR in USD
+--     that day (gold.subscription_mrr_daily: at that day's rate);
 --   arr_usd: 12 x mrr_usd;
 --   active_contacts: contacts created by the as-of day, of the regional accounts that are
 --     active (as in gold.daily_kpi, so the customers add up to its as-of row);
@@ -12,8 +13,8 @@
 --   overdue_usd: unpaid, non-void invoices due before the as-of day, at the as-of rate;
 --   last_interaction_at: the latest ticket opened, conversation message, meeting held or
 --     campaign reply, up to the end of the as-of day;
---   mrr_usd_year_ago: as mrr_usd, 365 days before as-of at that day's rate (the first rate
---     day's when it is earlier); mrr_yoy_growth_pct: the change in %, empty without MRR then;
+--   mrr_usd_year_ago: as mrr_usd, 365 days before as-of (none before the first rate day);
+--     mrr_yoy_growth_pct: the change in %, empty without MRR then;
 --   name, segment, region, territory, owner and currency: the master account's own;
 --   status: active when any regional account is; created_at the earliest; churned_at the
 --     latest, only when every regional account churned;
@@ -28,22 +29,17 @@ INSERT INTO gold.customer_360 (
     churn_risk_score, risk_level, health_score, engagement_score, clv_usd)
 WITH params AS (
     SELECT CAST(:as_of AS date) AS as_of, CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end,
-           CAST(:as_of AS date) - 365 AS year_ago,
-           GREATEST(CAST(:as_of AS date) - 365, CAST(:first_day AS date)) AS year_ago_rate_day
+           CAST(:as_of AS date) - 365 AS year_ago
 ), year_ago_subs AS (
-    SELECT s.account_id, round(sum(s.mrr * fx.usd_per_unit), 2) AS mrr_usd
-    FROM silver.subscriptions s
-    CROSS JOIN params p
-    LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.year_ago_rate_day AND fx.currency = s.currency
-    WHERE s.start_date <= p.year_ago AND (s.end_date IS NULL OR s.end_date > p.year_ago) AND @in_scope(s.account_id)
-    GROUP BY s.account_id
+    SELECT m.account_id, round(sum(m.mrr_usd), 2) AS mrr_usd
+    FROM gold.subscription_mrr_daily m, params p
+    WHERE m.day = p.year_ago AND @in_scope(m.account_id)
+    GROUP BY m.account_id
 ), active_subs AS (
-    SELECT s.account_id, count(*) AS services, sum(s.mrr * fx.usd_per_unit) AS mrr_usd
-    FROM silver.subscriptions s
-    CROSS JOIN params p
-    LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.as_of AND fx.currency = s.currency
-    WHERE s.start_date <= p.as_of AND (s.end_date IS NULL OR s.end_date > p.as_of) AND @in_scope(s.account_id)
-    GROUP BY s.account_id
+    SELECT m.account_id, count(*) AS services, sum(m.mrr_usd) AS mrr_usd
+    FROM gold.subscription_mrr_daily m, params p
+    WHERE m.day = p.as_of AND @in_scope(m.account_id)
+    GROUP BY m.account_id
 ), contacts AS (
     SELECT c.account_id, count(*) AS n
     FROM silver.contacts c, params p

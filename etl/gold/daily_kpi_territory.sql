@@ -9,7 +9,10 @@
 --     no end_date = still running); its overlapping subscriptions are merged into islands,
 --     each adding 1 on its first day and removing 1 on its end day;
 --   * a contact counts on D when created on or before D and its account is active on D;
---   * MRR in local currency is summed per currency, then converted with the rate of D.
+--   * MRR is gold.subscription_mrr_daily summed over the group's subscriptions, worked out
+--     without a row per subscription-day: the local MRR is summed per currency, then converted
+--     at D's rate (silver.fx_rates_daily, as the view does; numeric products are exact, so the
+--     converted sum is the sum of the converted MRR), empty without a rate.
 -- Events before :first_day are moved to :first_day; events after :as_of are dropped.
 --
 -- Incremental refresh: only the days from :since_day on are produced (every day when it is
@@ -35,13 +38,13 @@ WITH params AS (
            status, churned_at
     FROM silver.accounts
 ), subs AS (
-    -- Subscriptions active on at least one day, with their account's region and segment.
-    SELECT s.account_id, s.start_date, COALESCE(s.end_date, 'infinity'::date) AS end_date,
-           s.mrr, s.currency,
+    -- The subscriptions that count on at least one day (gold.subscription_mrr, where MRR is
+    -- defined), with their account's region and segment.
+    SELECT m.account_id, m.active_from AS start_date, COALESCE(m.active_until, 'infinity'::date) AS end_date,
+           m.mrr, m.currency,
            COALESCE(a.region, 'Unknown') AS region, COALESCE(a.territory, 'Unknown') AS territory,
            COALESCE(a.segment, 'Unknown') AS segment
-    FROM silver.subscriptions s LEFT JOIN acct a ON a.account_id = s.account_id
-    WHERE s.end_date IS NULL OR s.end_date > s.start_date
+    FROM gold.subscription_mrr m LEFT JOIN acct a ON a.account_id = m.account_id
 ), subs_ordered AS (
     SELECT subs.*,
            max(end_date) OVER (PARTITION BY account_id ORDER BY start_date, end_date
@@ -117,7 +120,8 @@ WITH params AS (
     WHERE e.day <= p.as_of
     GROUP BY 1, 2, 3, 4, 5
 ), mrr_running AS (
-    -- Local-currency MRR on every day per group and currency, converted at that day's rate.
+    -- Local-currency MRR on every day per group and currency, converted at that day's rate, as
+    -- gold.subscription_mrr_daily converts each subscription's.
     SELECT d.day, g.region, g.territory, g.segment,
            sum(COALESCE(m.mrr, 0)) OVER (PARTITION BY g.region, g.territory, g.segment, g.currency ORDER BY d.day)
                * fx.usd_per_unit AS mrr_usd

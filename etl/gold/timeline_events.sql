@@ -2,7 +2,8 @@
 -- meetings already booked after it. event_id is the event kind and the source record's id, so
 -- it is stable across rebuilds. Amounts are USD at the rate of the event's own day, so the past
 -- does not move with today's rates: invoices at their issue day's (silver's amount_usd), a
--- subscription's MRR at its start or end day's.
+-- subscription's MRR on its first day, or on its last when it ends (gold.subscription_mrr_daily:
+-- at that day's rate; empty when that day is before the first rate day or it never counted).
 --   RENEWAL  subscription started (INFO) / cancelled (MEDIUM), RESOLVED;
 --   BILLING  invoice overdue on the as-of day (HIGH past 60 days, else MEDIUM), OPEN;
 --            invoice paid after its due date (LOW), RESOLVED;
@@ -13,29 +14,30 @@
 INSERT INTO gold.timeline_events (event_id, customer_id, event_type, event_title, event_description, event_date,
                                   severity, related_amount, status)
 WITH params AS (
-    SELECT CAST(:as_of AS date) AS as_of, CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end,
-           CAST(:first_day AS date) AS first_day
+    SELECT CAST(:as_of AS date) AS as_of, CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end
 ), events AS (
     SELECT 'subscription-start:' || s.subscription_id AS event_id, s.account_id AS customer_id,
            'RENEWAL' AS event_type, 'New subscription' AS event_title,
            concat_ws(' ', COALESCE(pr.product_name, s.product_id), '-', 'MRR', s.mrr, s.currency) AS event_description,
            CAST(s.start_date AS timestamptz) AS event_date, 'INFO' AS severity,
-           s.mrr * fx.usd_per_unit AS related_amount, 'RESOLVED' AS status
+           usd.mrr_usd AS related_amount, 'RESOLVED' AS status
     FROM silver.subscriptions s
-    CROSS JOIN params p
     LEFT JOIN silver.products pr ON pr.product_id = s.product_id
-    LEFT JOIN silver.fx_rates_daily fx
-           ON fx.currency = s.currency AND fx.day = LEAST(GREATEST(s.start_date, p.first_day), p.as_of)
+    LEFT JOIN LATERAL (  -- one subscription-day: looked up, never the whole view
+        SELECT m.mrr_usd FROM gold.subscription_mrr_daily m
+        WHERE m.subscription_id = s.subscription_id AND m.day = s.start_date
+    ) usd ON true
     WHERE @in_scope(s.account_id)
     UNION ALL
     SELECT 'subscription-end:' || s.subscription_id, s.account_id, 'RENEWAL', 'Subscription cancelled',
            concat_ws(' ', COALESCE(pr.product_name, s.product_id), '-', 'MRR', s.mrr, s.currency),
-           CAST(s.end_date AS timestamptz), 'MEDIUM', s.mrr * fx.usd_per_unit, 'RESOLVED'
+           CAST(s.end_date AS timestamptz), 'MEDIUM', usd.mrr_usd, 'RESOLVED'
     FROM silver.subscriptions s
-    CROSS JOIN params p
     LEFT JOIN silver.products pr ON pr.product_id = s.product_id
-    LEFT JOIN silver.fx_rates_daily fx
-           ON fx.currency = s.currency AND fx.day = LEAST(GREATEST(s.end_date, p.first_day), p.as_of)
+    LEFT JOIN LATERAL (
+        SELECT m.mrr_usd FROM gold.subscription_mrr_daily m
+        WHERE m.subscription_id = s.subscription_id AND m.day = s.end_date - 1
+    ) usd ON true
     WHERE s.end_date IS NOT NULL AND @in_scope(s.account_id)
     UNION ALL
     SELECT 'invoice-overdue:' || i.invoice_id, i.account_id, 'BILLING', 'Invoice overdue',

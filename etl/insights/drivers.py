@@ -1,10 +1,11 @@
 """Why did the KPI move? (job "kpi_drivers"): MRR, active customers and reply rate over 30 and 90 days.
 
 For each window (period_end = the as-of day, period_start = 30 or 90 days earlier):
-- mrr_usd: each customer's (master account's) MRR on both days, at each day's FX rate, broken
-  down into new, expansion, contraction and churn, in total, by region and by segment, plus the
-  ten customers whose MRR moved most (dimension 'account', rank 1-10, label = name). FX moves
-  show up as expansion or contraction of the customers billed in other currencies;
+- mrr_usd: each customer's (master account's) MRR on both days (gold.subscription_mrr_daily, at
+  each day's FX rate), broken down into new, expansion, contraction and churn, in total, by
+  region and by segment, plus the ten customers whose MRR moved most (dimension 'account',
+  rank 1-10, label = name). FX moves show up as expansion or contraction of the customers
+  billed in other currencies;
 - active_customers: customers with an active subscription on each day: new, reactivated
   (active at some time before, not on the start day) and churned;
 - reply_rate: replies / sends of the 30 days ending on each day (by send day), split into mix
@@ -37,30 +38,27 @@ REPLY_WINDOW_DAYS = 30
 TOP_ACCOUNTS = 10
 DIMENSIONS = ("region", "segment")
 
-# Per customer on :day: MRR at that day's rate (the first rate day's when earlier), whether any
-# subscription is active, and whether one was active at some time before :day.
+# Per customer on :day: its MRR in USD that day (gold.subscription_mrr_daily: at that day's rate;
+# none before the first rate day), whether any subscription counts that day, and whether one
+# counted at some time before :day.
 CUSTOMERS_ON_DAY_SQL = """
-    WITH params AS (
-        SELECT CAST(:day AS date) AS day, GREATEST(CAST(:day AS date), CAST(:first_day AS date)) AS rate_day
-    ), subs AS (
-        SELECT COALESCE(am.master_account_id, s.account_id) AS account_id, s.start_date, s.end_date,
-               s.mrr * fx.usd_per_unit AS mrr_usd
-        FROM silver.subscriptions s
-        CROSS JOIN params p
-        LEFT JOIN silver.account_master am ON am.account_id = s.account_id
-        LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.rate_day AND fx.currency = s.currency
-        WHERE s.end_date IS NULL OR s.end_date > s.start_date
+    WITH subs AS (
+        SELECT COALESCE(am.master_account_id, m.account_id) AS account_id, m.subscription_id,
+               m.active_from < CAST(:day AS date) AS active_before,
+               m.active_until IS NULL OR m.active_until > CAST(:day AS date) AS active
+        FROM gold.subscription_mrr m
+        LEFT JOIN silver.account_master am ON am.account_id = m.account_id
+        WHERE m.active_from <= CAST(:day AS date)
+    ), on_day AS (
+        SELECT subscription_id, mrr_usd FROM gold.subscription_mrr_daily WHERE day = CAST(:day AS date)
     )
     SELECT x.account_id, COALESCE(a.account_name, x.account_id) AS account_name,
            COALESCE(a.region, 'Unknown') AS region, COALESCE(a.account_type, 'Unknown') AS segment,
-           round(COALESCE(sum(x.mrr_usd) FILTER (WHERE x.start_date <= p.day
-                                                 AND (x.end_date IS NULL OR x.end_date > p.day)), 0), 2) AS mrr_usd,
-           bool_or(x.start_date <= p.day AND (x.end_date IS NULL OR x.end_date > p.day)) AS active,
-           bool_or(x.start_date < p.day) AS active_before
+           round(COALESCE(sum(d.mrr_usd), 0), 2) AS mrr_usd, bool_or(x.active) AS active,
+           bool_or(x.active_before) AS active_before
     FROM subs x
-    CROSS JOIN params p
+    LEFT JOIN on_day d ON d.subscription_id = x.subscription_id
     LEFT JOIN silver.accounts a ON a.account_id = x.account_id
-    WHERE x.start_date <= p.day
     GROUP BY x.account_id, a.account_name, a.region, a.account_type
 """
 
@@ -96,7 +94,7 @@ def driver_rows(database: Database) -> tuple[date, pd.DataFrame]:
         as_of = window.as_of
 
         def customers(day: date) -> pd.DataFrame:
-            result = conn.execute(text(CUSTOMERS_ON_DAY_SQL), {"day": day, "first_day": window.first_day})
+            result = conn.execute(text(CUSTOMERS_ON_DAY_SQL), {"day": day})
             return pd.DataFrame(result.all(), columns=["account_id", "account_name", "region", "segment",
                                                        "mrr_usd", "active", "active_before"])
 

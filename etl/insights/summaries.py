@@ -2,8 +2,8 @@
 
 Facts per gold.customer_360 account (the master account), as of the last day of data:
   MRR now, active services, open tickets and overdue amount: gold.customer_360, as the pages show them;
-  MRR 30 and 90 days before as-of: subscriptions active that day at that day's rate (as
-    customer_360 computes its year-ago MRR), over the customer's regional accounts;
+  MRR 30 and 90 days before as-of: gold.subscription_mrr_daily on that day (at that day's rate,
+    as customer_360's MRR and year-ago MRR), over the customer's regional accounts;
   tickets opened in the 30 and 90 days ending on as-of (silver.tickets);
   customer texts, negative ones and average sentiment over 30 days: gold.sentiment_daily;
   open timeline events per title: gold.timeline_events;
@@ -56,17 +56,16 @@ SELECT NOT EXISTS (SELECT 1 FROM gold.customer_360 c JOIN silver.account_master 
 
 FACTS_SQL = f"""
 WITH params AS (
-    SELECT CAST(:as_of AS date) AS as_of, CAST(:first_day AS date) AS first_day
+    SELECT CAST(:as_of AS date) AS as_of
 ), members AS ({MEMBERS}
 ), mrr_then AS (
-    SELECT m.customer_id, d.days, round(sum(s.mrr * fx.usd_per_unit), 2) AS mrr_usd
+    SELECT m.customer_id, d.days, round(sum(v.mrr_usd), 2) AS mrr_usd
     FROM params p
     CROSS JOIN (VALUES (30), (90)) AS d(days)
-    JOIN silver.subscriptions s ON s.start_date <= p.as_of - d.days
-                               AND (s.end_date IS NULL OR s.end_date > p.as_of - d.days)
-    JOIN members m ON m.account_id = s.account_id
-    LEFT JOIN silver.fx_rates_daily fx ON fx.day = GREATEST(p.as_of - d.days, p.first_day)
-                                      AND fx.currency = s.currency
+    CROSS JOIN LATERAL (  -- one day of the view at a time, never all of it
+        SELECT v.account_id, v.mrr_usd FROM gold.subscription_mrr_daily v WHERE v.day = p.as_of - d.days
+    ) v
+    JOIN members m ON m.account_id = v.account_id
     GROUP BY m.customer_id, d.days
 ), tickets AS (
     SELECT m.customer_id,
@@ -197,7 +196,7 @@ def account_facts(conn: Connection) -> list[AccountFacts]:
     action_available, actions = _next_actions(conn)
     anomalies_available, anomalies = _anomalies(conn, window.as_of)
     facts = []
-    params = {"as_of": window.as_of, "first_day": window.first_day, "by_master": by_master}
+    params = {"as_of": window.as_of, "by_master": by_master}
     for row in conn.execute(text(FACTS_SQL), params).mappings():
         account_id = row["account_id"]
         open_events = events.get(account_id, [])

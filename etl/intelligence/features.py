@@ -1,4 +1,4 @@
-"""Per-customer features as of cut-off days, built in PostgreSQL from silver (see features.sql)."""
+"""Per-customer features as of cut-off days, built in PostgreSQL from silver and gold (see features.sql)."""
 
 from __future__ import annotations
 

@@ -12,10 +12,11 @@
 --   invoices (issued in the last two years, not void): days_overdue is the oldest unpaid
 --     invoice's days past due; late_payment_share is the share of the last year's due invoices
 --     paid after the due day or not at all;
---   subscriptions active at the cut-off: MRR (USD at the as-of rate: MRR is a stock figure),
---     services, MRR 90 and 365 days earlier; days_to_contract_expiry is the nearest of each
---     subscription's next start-date anniversary (yearly renewal) and an end date already
---     known at the cut-off (the row last changed on or before it);
+--   subscriptions active at the cut-off: services; MRR on the cut-off day, 90 and 365 days
+--     earlier: gold.subscription_mrr_daily on those days (at each day's rate, so a cut-off never
+--     sees a later rate; none before the first rate day); days_to_contract_expiry is the
+--     nearest of each subscription's next start-date anniversary (yearly renewal) and an end
+--     date already known at the cut-off (the row last changed on or before it);
 --   interactions (last year): ticket opened, chat message, meeting held (deep), campaign reply,
 --     web visit;
 --   sentiment_90d / negative_text_share_90d: mean VADER compound and negative share of the
@@ -97,14 +98,23 @@ WITH cutoffs AS (
     JOIN silver.invoices i ON i.account_id = a.account_id AND i.issue_date <= p.cutoff
                           AND i.issue_date > p.cutoff - 730 AND i.status IS DISTINCT FROM 'void'
     GROUP BY p.cutoff, p.master_id
+), mrr_days AS (
+    SELECT DISTINCT c.cutoff, c.cutoff - back.days AS day, back.days
+    FROM cutoffs c CROSS JOIN (VALUES (0), (90), (365)) AS back(days)
+), mrr AS (
+    SELECT d.cutoff, a.master_id,
+           sum(v.mrr_usd) FILTER (WHERE d.days = 0) AS mrr_usd,
+           sum(v.mrr_usd) FILTER (WHERE d.days = 90) AS mrr_90d_ago_usd,
+           sum(v.mrr_usd) FILTER (WHERE d.days = 365) AS mrr_year_ago_usd
+    FROM mrr_days d
+    CROSS JOIN LATERAL (  -- one day of the view at a time, never all of it
+        SELECT v.account_id, v.mrr_usd FROM gold.subscription_mrr_daily v WHERE v.day = d.day
+    ) v
+    JOIN acct a ON a.account_id = v.account_id
+    GROUP BY d.cutoff, a.master_id
 ), subs AS (
     SELECT p.cutoff, p.master_id,
-           sum(s.mrr_usd) FILTER (WHERE s.end_date IS NULL OR s.end_date > p.cutoff) AS mrr_usd,
            count(*) FILTER (WHERE s.end_date IS NULL OR s.end_date > p.cutoff) AS active_services,
-           sum(s.mrr_usd) FILTER (WHERE s.start_date <= p.cutoff - 90
-                                    AND (s.end_date IS NULL OR s.end_date > p.cutoff - 90)) AS mrr_90d_ago_usd,
-           sum(s.mrr_usd) FILTER (WHERE s.start_date <= p.cutoff - 365
-                                    AND (s.end_date IS NULL OR s.end_date > p.cutoff - 365)) AS mrr_year_ago_usd,
            min(LEAST(
                    CAST(s.start_date + make_interval(years => CAST(extract(year FROM age(p.cutoff, s.start_date)) AS int) + 1)
                         AS date) - p.cutoff,
@@ -180,8 +190,8 @@ SELECT p.cutoff, p.master_id AS account_id,
        COALESCE(i.days_overdue, 0) AS days_overdue, COALESCE(i.overdue_usd, 0) AS overdue_usd,
        i.late_payment_share, COALESCE(i.revenue_12m_usd, 0) AS revenue_12m_usd,
        COALESCE(i.revenue_prev_12m_usd, 0) AS revenue_prev_12m_usd,
-       COALESCE(s.mrr_usd, 0) AS mrr_usd, COALESCE(s.active_services, 0) AS active_services,
-       COALESCE(s.mrr_90d_ago_usd, 0) AS mrr_90d_ago_usd, COALESCE(s.mrr_year_ago_usd, 0) AS mrr_year_ago_usd,
+       COALESCE(mr.mrr_usd, 0) AS mrr_usd, COALESCE(s.active_services, 0) AS active_services,
+       COALESCE(mr.mrr_90d_ago_usd, 0) AS mrr_90d_ago_usd, COALESCE(mr.mrr_year_ago_usd, 0) AS mrr_year_ago_usd,
        s.days_to_contract_expiry,
        e.days_since_last_interaction, COALESCE(e.interactions_90d, 0) AS interactions_90d,
        COALESCE(e.channels_90d, 0) AS channels_90d, COALESCE(e.deep_interactions_90d, 0) AS deep_interactions_90d,
@@ -194,6 +204,7 @@ LEFT JOIN usage u ON u.cutoff = p.cutoff AND u.master_id = p.master_id
 LEFT JOIN tickets t ON t.cutoff = p.cutoff AND t.master_id = p.master_id
 LEFT JOIN invoices i ON i.cutoff = p.cutoff AND i.master_id = p.master_id
 LEFT JOIN subs s ON s.cutoff = p.cutoff AND s.master_id = p.master_id
+LEFT JOIN mrr mr ON mr.cutoff = p.cutoff AND mr.master_id = p.master_id
 LEFT JOIN engagement e ON e.cutoff = p.cutoff AND e.master_id = p.master_id
 LEFT JOIN holds h ON h.cutoff = p.cutoff AND h.master_id = p.master_id
 LEFT JOIN sentiment se ON se.cutoff = p.cutoff AND se.master_id = p.master_id

@@ -2,7 +2,9 @@
 
 Written from the definitions, not from the SQL: rows with the wrong field count are dropped,
 values that do not parse as their type drop the row, the newest `updated_at` wins per key,
-and amounts are converted with the latest rate on or before the day.
+and amounts are converted with the latest rate on or before the day. MRR follows the one rule
+gold.subscription_mrr_daily states (see `mrr_usd_on`): a subscription's MRR on a day at that
+day's rate under the silver FX rules.
 """
 
 from __future__ import annotations
@@ -133,13 +135,32 @@ class Landing:
         merged[["region", "segment"]] = merged[["region", "segment"]].fillna("Unknown")
         return merged
 
+    def mrr_usd_on(self, day: date, max_fallback_days: int = 7) -> pd.DataFrame:
+        """Each subscription's MRR in USD on `day` (subscription_id, account_id, currency, mrr_usd):
+        the subscriptions counting that day (start_date <= day < end_date; no end date: still
+        running) at that day's rate under the silver rules (its own, else the latest earlier one
+        up to `max_fallback_days` older; mrr_usd empty without one). None on a day outside the FX
+        feed's first to last day: there is no rate day to convert at."""
+        columns = ["subscription_id", "account_id", "currency", "mrr_usd"]
+        if not self.fx["rate_date"].min().date() <= day <= self.as_of:
+            return pd.DataFrame({c: [] for c in columns})
+        d = pd.Timestamp(day)
+        subs = self.subscriptions
+        active = subs[(subs["start_date"] <= d) & (subs["end_date"].isna() | (subs["end_date"] > d))]
+        rates = {}
+        for currency in active["currency"].unique():
+            used = self.rate_used(currency, day, max_fallback_days)
+            rates[currency] = used[0] if used else float("nan")
+        usd = active["mrr"].astype(float) * active["currency"].map(rates).astype(float)
+        return active.assign(mrr_usd=usd)[columns].reset_index(drop=True)
+
     def kpis_on(self, day: date) -> pd.DataFrame:
-        """active_customers and mrr_usd on `day` per region and segment."""
+        """active_customers and mrr_usd (`mrr_usd_on`, summed) on `day` per region and segment."""
         active = self.active_subscriptions(day)
         if active.empty:  # before the first customer: no group has figures
             return pd.DataFrame({"region": [], "segment": [], "active_customers": [], "mrr_usd": []})
-        rates = {c: self.rate(c, day) for c in active["currency"].unique()}
-        active = active.assign(mrr_usd=active["mrr"] * active["currency"].map(rates))
+        mrr = self.mrr_usd_on(day).set_index("subscription_id")["mrr_usd"]
+        active = active.assign(mrr_usd=active["subscription_id"].map(mrr))
         return (active.groupby(["region", "segment"])
                 .agg(active_customers=("account_id", "nunique"), mrr_usd=("mrr_usd", "sum"))
                 .reset_index())

@@ -379,11 +379,9 @@ def test_regional_monthly_and_territories_match_the_daily_figures(generated: Dat
 
 def test_customer_360_year_on_year_growth(generated: Database, reference: Landing) -> None:
     year_ago = reference.as_of - timedelta(days=365)
-    rate_day = max(year_ago, reference.fx["rate_date"].min().date())
-    then = reference.active_subscriptions(year_ago)
-    rates = {c: reference.rate(c, rate_day) for c in then["currency"].unique()}
-    then = then.assign(usd=then["mrr"] * then["currency"].map(rates))
-    expected = then.groupby("account_id")["usd"].sum()
+    then = reference.mrr_usd_on(year_ago)  # at that day's rate; none before the first rate day
+    assert len(then)
+    expected = then.groupby("account_id")["mrr_usd"].sum()
     stored = rows(generated, "SELECT account_id, mrr_usd, mrr_usd_year_ago, mrr_yoy_growth_pct, churn_risk_score, "
                              "health_score, clv_usd FROM gold.customer_360").set_index("account_id")
     assert stored[["churn_risk_score", "health_score", "clv_usd"]].isna().all().all()  # for the intelligence jobs
