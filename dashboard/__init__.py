@@ -15,7 +15,8 @@ __version__ = "0.1.0"
 
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
-                    "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality")
+                    "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
+                    "callbacks.home", "callbacks.alert_centre")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -18,6 +18,7 @@ from wtforms.validators import DataRequired, EqualTo, Length, NumberRange, Optio
 from dashboard import audit
 from dashboard.credentials import current_session_hash, verify_totp
 from dashboard.extensions import db
+from dashboard.landing import landing_path
 from dashboard.passwords import MIN_PASSWORD_LENGTH, verify_password
 from dashboard.permissions import MANAGE_USERS
 from dashboard.security import SELF_VALIDATING_ENDPOINTS
@@ -87,6 +88,9 @@ def password():
                     change_own_password(s, current_user.id, current_password=form.current_password.data or "",
                                         new_password=form.new_password.data or "",
                                         keep_session_hash=current_session_hash())
+                # A change the administrator required is the last sign-in step: on to the role's page.
+                if current_user.must_change_password:
+                    return redirect(landing_path(current_user.role))
                 return redirect(url_for("account.password", changed=1))
             except UserError as exc:
                 error = str(exc)

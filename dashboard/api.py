@@ -25,10 +25,12 @@ from dashboard.permissions import (
     EXPORT_DATA,
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
+    has_permission,
     permission_granted,
 )
 from dashboard.queries import accounts as account_queries
 from dashboard.queries import executive as executive_queries
+from dashboard.queries import questions as question_queries
 from dashboard.queries.executive import resolve_filters
 from dashboard.scope import current_scope
 
@@ -218,3 +220,10 @@ def my_scope() -> Any:
 
 def init_app(server: Any) -> None:
     server.register_blueprint(bp)
+
+
+@api_endpoint("/questions", AUTHENTICATED)
+def questions() -> Any:
+    """The persona questions the caller may open: id, persona, question, url (a deep link) and the
+    CSS selector of the element answering it."""
+    return jsonify([q.public() for q in question_queries.questions_for(has_permission)])

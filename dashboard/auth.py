@@ -37,6 +37,7 @@ from wtforms.validators import DataRequired, Length
 from dashboard import account, audit, audit_export
 from dashboard.credentials import hash_session_id, verify_totp
 from dashboard.extensions import db, login_manager
+from dashboard.landing import landing_path
 from dashboard.passwords import DUMMY_HASH, verify_password
 from dashboard.security import SELF_VALIDATING_ENDPOINTS, limiter, path_within
 from dashboard.settings import Settings
@@ -218,13 +219,14 @@ def authenticate(email: str, password: str) -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths may be a post-login destination."""
-    if not target:
-        return "/"
+    """Only same-site relative paths may be a post-login destination; "" when none (or only the
+    site's root) was asked for, so the role's landing page applies."""
+    if not target or target == "/":
+        return ""
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//") \
             or "\\" in target:
-        return "/"
+        return ""
     return target
 
 
@@ -291,7 +293,7 @@ def login():
     """Show the login form; on valid credentials start a session, or ask for the TOTP code first."""
     next_url = _safe_next(request.args.get("next"))
     if current_user.is_authenticated:
-        return redirect(next_url)
+        return redirect(next_url or landing_path(current_user.role))
     form = LoginForm()
     error = None
     status = 200
@@ -305,7 +307,7 @@ def login():
                 return redirect(url_for("auth.login_totp"))
             if user is not None:
                 start_session(user)
-                return redirect(next_url)
+                return redirect(next_url or landing_path(user.role_name))
             audit.record(audit.LOGIN_FAILED, actor=email[:254], detail={"reason": "bad credentials"})
             error = "That email and password do not match an active account."
         else:
@@ -345,7 +347,7 @@ def login_totp():
             if step is not None:
                 next_url = _safe_next(session.get("totp_next"))
                 start_session(user)
-                return redirect(next_url)
+                return redirect(next_url or landing_path(user.role_name))
             audit.record(audit.LOGIN_FAILED, actor=str(session.get("totp_email", "")),
                          user_id=user_id, detail={"reason": "wrong TOTP code"})
             error = "That code is not valid. Check your authenticator app's time and try the next code."

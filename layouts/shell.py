@@ -9,6 +9,7 @@ from flask_login import current_user
 
 from dashboard.extensions import db
 from dashboard.queries.freshness import gold_status
+from layouts.alert_centre import alert_centre
 from layouts.components import freshness_badge
 from layouts.pages import pages_for_current_user
 
@@ -30,6 +31,7 @@ def navbar() -> dbc.Navbar:
             dbc.NavbarBrand("Client360", href="/"),
             dbc.Nav(links, navbar=True, className="me-auto", id="main-nav"),
             html.Div(freshness_badge(status), className="me-3 c360-freshness-wrap"),
+            alert_centre(),
             dbc.Nav([user_menu], navbar=True),
         ], fluid=True),
         color="dark", dark=True, className="mb-3 c360-navbar",

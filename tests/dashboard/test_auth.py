@@ -80,7 +80,7 @@ def test_next_parameter_cannot_leave_the_site(client) -> None:
     page = client.get("/login?next=//evil.example/steal")
     assert page.status_code == 200
     response = login(client, "executive@test.client360.dev")
-    assert response.headers["Location"] == "/"
+    assert response.headers["Location"] == "/executive"  # the role's landing page, not the foreign site
 
 
 def test_deactivated_user_is_logged_out_at_next_request(app) -> None:

@@ -51,7 +51,7 @@ def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browse
     browser.find_element(By.ID, "new_password").send_keys(NEW_PASSWORD)
     browser.find_element(By.ID, "confirm_password").send_keys(NEW_PASSWORD)
     browser.find_element(By.ID, "password-submit").click()
-    wait(browser).until(lambda b: "changed=1" in b.current_url)
+    wait(browser).until(lambda b: b.current_url == live_server + "/")  # on to the role's landing page
 
     browser.get(live_server + "/")
     wait(browser).until(ec.presence_of_element_located((By.ID, "main-nav")))

@@ -87,7 +87,7 @@ def test_turning_totp_off_needs_password_and_code(app) -> None:
     done = client.post("/account/totp/disable", data={"password": PASSWORD, "code": totp.now(),
                                                       "csrf_token": form})
     assert done.status_code == 302 and user_row(user_id).totp_secret is None
-    assert sign_in(client_from(app, random_ip()), email).headers["Location"] == "/"
+    assert sign_in(client_from(app, random_ip()), email).headers["Location"] == "/admin/jobs"
 
 
 def test_lost_authenticator_is_reset_from_the_command_line(app, database_url, tmp_path, monkeypatch) -> None:
@@ -96,7 +96,7 @@ def test_lost_authenticator_is_reset_from_the_command_line(app, database_url, tm
     result = c360(["users", "reset-totp", "--email", email])
     assert result.exit_code == 0, result.output
     assert user_row(user_id).totp_secret is None
-    assert sign_in(client_from(app, random_ip()), email).headers["Location"] == "/"  # password alone again
+    assert sign_in(client_from(app, random_ip()), email).headers["Location"] == "/admin/jobs"  # password alone again
     assert audit_events("totp_removed", target=email)[0].actor == "cli"
     again = c360(["users", "reset-totp", "--email", email])
     assert again.exit_code != 0 and "no two-step sign-in" in again.output

@@ -1,0 +1,123 @@
+"""The question catalogue: the shipped file is valid, a malformed one is refused with a reason, and
+GET /api/v1/questions gives each caller only the entries whose permissions they hold."""
+
+from __future__ import annotations
+
+import copy
+
+import pytest
+
+from dashboard.permissions import AUTHENTICATED, DEFAULT_ROLES
+from dashboard.queries.questions import (
+    PUBLIC_FIELDS,
+    CatalogueError,
+    load_questions,
+    matching_questions,
+    parse_questions,
+)
+from layouts.pages import HOME, NOT_FOUND, PAGES
+from tests.conftest import ROLES
+
+PAGE_PERMISSIONS = {spec.path: spec.permission for spec in (HOME, NOT_FOUND, *PAGES)}
+VALID_ENTRY = {"id": "chairman-2", "persona": "chairman", "question": "Who are our top customers?",
+               "url": "/executive?start=2026-10-24", "answer_selector": "#mc-top-accounts",
+               "permission": "view_executive"}
+
+
+@pytest.fixture(scope="module")
+def catalogue():
+    questions = load_questions(PAGE_PERMISSIONS)
+    assert questions, "the catalogue is empty"
+    return questions
+
+
+def test_the_shipped_catalogue_is_valid_and_each_entry_needs_its_pages_permission(catalogue):
+    assert len({q.id for q in catalogue}) == len(catalogue)
+    for question in catalogue:
+        assert question.permission == PAGE_PERMISSIONS[question.page_path], question.id
+        assert question.answer_selector.startswith("#"), question.id
+        assert question.url.startswith(question.page_path)
+
+
+def test_the_morning_coffee_entries_point_at_its_elements(catalogue):
+    by_id = {q.id: q for q in catalogue}
+    assert by_id["chairman-2"].answer_selector == "#mc-top-accounts"
+    assert {q.answer_selector for q in catalogue if q.page_path == "/executive"} >= {
+        "#mc-kpi-customers", "#mc-kpi-contacts", "#mc-kpi-leads", "#mc-kpi-efficiency", "#mc-kpi-mrr",
+        "#mc-mrr-trend", "#mc-revenue-by-region", "#mc-campaigns", "#mc-top-accounts"}
+
+
+def _document(*entries: dict) -> dict:
+    return {"questions": list(entries)}
+
+
+def _changed(**changes) -> dict:
+    entry = copy.deepcopy(VALID_ENTRY)
+    entry.update(changes)
+    return entry
+
+
+@pytest.mark.parametrize(("entry", "reason"), [
+    (_changed(permission="view_everything"), "unknown permission"),
+    (_changed(also_requires=["view_secrets"]), "unknown permission"),
+    (_changed(persona="janitor"), "unknown persona"),
+    (_changed(url="/nowhere?x=1"), "not on a registered page"),
+    (_changed(url="/executive-extra"), "not on a registered page"),
+    (_changed(url="https://evil.example/executive"), "not on a registered page"),
+    (_changed(answer_selector=""), "answer_selector must be a non-empty string"),
+    ({k: v for k, v in VALID_ENTRY.items() if k != "question"}, "question must be a non-empty string"),
+])
+def test_a_malformed_entry_is_refused_with_its_reason(entry, reason):
+    with pytest.raises(CatalogueError, match=reason):
+        parse_questions(_document(entry), PAGE_PERMISSIONS)
+
+
+def test_ids_must_be_unique_and_the_list_must_exist():
+    with pytest.raises(CatalogueError, match="used twice"):
+        parse_questions(_document(VALID_ENTRY, _changed(question="Another?")), PAGE_PERMISSIONS)
+    with pytest.raises(CatalogueError, match="'questions' list"):
+        parse_questions({"entries": []}, PAGE_PERMISSIONS)
+    assert parse_questions(_document(VALID_ENTRY), PAGE_PERMISSIONS)[0].url == "/executive?start=2026-10-24"
+
+
+def test_search_matches_every_word_in_any_order(catalogue):
+    found = matching_questions(catalogue, "REVENUE region")
+    assert [q.id for q in found] == ["executive-9"]
+    assert matching_questions(catalogue, "") == list(catalogue)
+    assert matching_questions(catalogue, "no such words anywhere") == []
+
+
+# --- The API ------------------------------------------------------------------------------
+
+
+def _role_permissions(role: str) -> frozenset[str]:
+    return frozenset(next(r for r in DEFAULT_ROLES if r.name == role).permissions) | {AUTHENTICATED}
+
+
+@pytest.mark.parametrize("role", ROLES)
+def test_the_api_lists_only_the_entries_the_role_may_open(login_as, catalogue, role):
+    expected = [q.public() for q in catalogue if set(q.permissions) <= _role_permissions(role)]
+    response = login_as(role).get("/api/v1/questions")
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body == expected
+    for entry in body:
+        assert sorted(entry) == sorted(PUBLIC_FIELDS)
+
+
+def test_the_api_gives_executives_every_executive_entry_and_support_none(login_as, catalogue):
+    assert len(login_as("executive").get("/api/v1/questions").get_json()) == len(catalogue)
+    assert login_as("support_lead").get("/api/v1/questions").get_json() == []
+
+
+def test_a_role_without_financials_gets_no_revenue_answer(login_email, scoped_users, catalogue):
+    body = login_email(scoped_users["no_financials"]).get("/api/v1/questions").get_json()
+    ids = {entry["id"] for entry in body}
+    assert ids and ids == {q.id for q in catalogue if "view_financials" not in q.permissions}
+    assert "executive-7" not in ids  # MRR
+
+
+def test_the_api_refuses_anonymous_callers(client):
+    response = client.get("/api/v1/questions")
+    assert response.status_code == 401
+    assert response.get_json() == {"error": "authentication required"}

@@ -1,0 +1,76 @@
+"""Every catalogue question is answered where it says: signed in as a role holding its permissions,
+its deep link opens a page whose answer element is visible and filled, with no error."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+
+from dashboard.permissions import DEFAULT_ROLES
+from dashboard.queries.questions import Question, load_questions
+from layouts.pages import HOME as HOME_PAGE
+from layouts.pages import NOT_FOUND, PAGES
+from tests.conftest import TEST_PASSWORD
+from tests.layouts.test_pages import wait
+
+CATALOGUE = load_questions({spec.path for spec in (HOME_PAGE, NOT_FOUND, *PAGES)})
+ANSWER_TIMEOUT = 90  # the page and all its callbacks, on a busy machine (the first one starts Chromium)
+# Signs of a failed page: the error states, a Python traceback, Dash's error overlay.
+ERROR_SELECTORS = ("#forbidden-page", "#not-found-page", ".c360-error", ".dash-fe-error__title")
+PENDING_CALLBACKS = """
+    if (!window.store) { return 1; }
+    const state = window.store.getState().callbacks || {};
+    return Object.entries(state).filter(([k, v]) => k !== 'stored' && k !== 'completed' && Array.isArray(v))
+                                .reduce((n, [k, v]) => n + v.length, 0);
+"""
+
+
+def role_for(question: Question) -> str:
+    """A default role holding every permission the question needs; not admin when another will do."""
+    holders = [r.name for r in DEFAULT_ROLES if set(question.permissions) <= set(r.permissions)]
+    assert holders, f"no role may open {question.id}"
+    return next((name for name in holders if name != "admin"), holders[0])
+
+
+def test_the_catalogue_has_entries():
+    assert CATALOGUE
+
+
+def _answer_text(browser, selector: str) -> str:
+    return browser.execute_script("const e = document.querySelector(arguments[0]); "
+                                  "return e ? e.innerText : '';", selector) or ""
+
+
+def _answered(browser, selector: str) -> bool:
+    """The element is shown, holds a figure, and the page's callbacks have all come back."""
+    element = browser.find_elements(By.CSS_SELECTOR, selector)
+    if not element or not element[0].is_displayed():
+        return False
+    if browser.execute_script(PENDING_CALLBACKS) != 0:
+        return False
+    text = _answer_text(browser, selector)
+    return any(ch.isdigit() for ch in text) and not browser.find_elements(By.CSS_SELECTOR, f"{selector} .dash-spinner")
+
+
+def sign_in_to(browser, live_server: str, role: str, url: str) -> None:
+    """Sign in through the form with the deep link as `next`, as a person following a shared link."""
+    browser.get(f"{live_server}/login?{urlencode({'next': url})}")
+    wait(browser).until(ec.element_to_be_clickable((By.ID, "email"))).send_keys(f"{role}@test.client360.dev")
+    browser.find_element(By.ID, "password").send_keys(TEST_PASSWORD)
+    browser.find_element(By.ID, "login-submit").click()
+
+
+@pytest.mark.parametrize("question", CATALOGUE, ids=[q.id for q in CATALOGUE])
+def test_each_question_is_answered_on_its_page(browser, live_server, question: Question):
+    sign_in_to(browser, live_server, role_for(question), question.url)
+    wait(browser, ANSWER_TIMEOUT).until(lambda b: _answered(b, question.answer_selector))
+    assert browser.current_url == live_server + question.url
+    text = _answer_text(browser, question.answer_selector)
+    assert text.strip(), question.id
+    assert "No data" not in text and "Hidden:" not in text, (question.id, text[:300])
+    for selector in ERROR_SELECTORS:
+        assert not browser.find_elements(By.CSS_SELECTOR, selector), (question.id, selector)
+    assert "Traceback" not in browser.page_source
