@@ -48,12 +48,13 @@ def users_table(rows: list[users.UserSummary]) -> html.Div:
              u.role.replace("_", " "),
              ", ".join(u.territories) or ("\u2014" if not u.account_ids else ""),
              str(len(u.account_ids)),
+             u.crm_user_id or "\u2014",
              dbc.Badge("active" if u.is_active else "deactivated", color="success" if u.is_active else "secondary"),
              format_day(u.last_login_at.date()) if u.last_login_at else "never",
              str(u.active_tokens)]
             for u in rows]
-    return compact_table(["User", "Role", "Territories", "Accounts", "Status", "Last sign-in", "Tokens"], body,
-                         numeric=(3, 6), table_id="au-users-table")
+    return compact_table(["User", "Role", "Territories", "Accounts", "CRM user", "Status", "Last sign-in", "Tokens"],
+                         body, numeric=(3, 7), table_id="au-users-table")
 
 
 def build_user_list(session: Session, search: Any) -> tuple[html.Div, list[dict[str, Any]]]:
@@ -77,19 +78,20 @@ def update_user_list(search: Any, _refresh: Any) -> tuple[Any, Any]:
 
 @guarded_callback(MANAGE_USERS, Output(ID.EDIT_NAME, "value"), Output(ID.EDIT_ROLE, "value"),
                   Output(ID.EDIT_TERRITORIES, "value"), Output(ID.EDIT_ACCOUNTS, "value"),
-                  Output(ID.EDIT_STATUS, "children"),
+                  Output(ID.EDIT_CRM_USER, "value"), Output(ID.EDIT_STATUS, "children"),
                   Input(ID.USER, "value"), Input(ID.REFRESH, "data"))
 def load_user(user_id: Any, _refresh: Any) -> tuple[Any, ...]:
-    """Fill the edit form with the chosen user's name, role and scope."""
+    """Fill the edit form with the chosen user's name, role, scope and CRM user."""
     chosen = _user_id(user_id)
     if chosen is None:
-        return "", None, [], [], ""
+        return "", None, [], [], None, ""
     with db.session() as session:
         found = user_assignment(session, chosen)
     if found is None:
-        return "", None, [], [], "No such user."
+        return "", None, [], [], None, "No such user."
     status = f"{found.email} \u00b7 {'active' if found.is_active else 'deactivated'}"
-    return found.full_name, found.role, list(found.territories), list(found.account_ids), status
+    return (found.full_name, found.role, list(found.territories), list(found.account_ids), found.crm_user_id,
+            status)
 
 
 def _account_options(search: Any, selected: Any) -> list[dict[str, str]]:
@@ -142,7 +144,8 @@ def create(session: Session, form: dict[str, Any], actor: str) -> ActionResult:
     created = users.create_user(session, email=_text(form.get("email")), role=_text(form.get("role"), 100),
                                 full_name=_text(form.get("full_name"), 200),
                                 territories=_strings(form.get("territories")),
-                                account_ids=_strings(form.get("account_ids")), actor=actor)
+                                account_ids=_strings(form.get("account_ids")),
+                                crm_user_id=_text(form.get("crm_user_id"), 200) or None, actor=actor)
     message = _one_time_password(f"Created {created.user.email}. One-time password:",
                                  created.initial_password or "")
     return ActionResult(create_message=message, changed=True, details={"user_id": created.user.id})
@@ -154,6 +157,8 @@ def edit(session: Session, action: str, user_id: int, form: dict[str, Any], acto
         user = users.update_user(session, user_id, role=_text(form.get("role"), 100) or None,
                                  territories=_strings(form.get("territories")),
                                  account_ids=_strings(form.get("account_ids")),
+                                 # A cleared choice ("") unlinks the CRM user.
+                                 crm_user_id=_text(form.get("crm_user_id"), 200),
                                  full_name=_text(form.get("full_name"), 200), actor=actor)
         return ActionResult(action_message=_ok(f"Saved {user.email}."), changed=True)
     if action == ID.TOGGLE_ACTIVE:
@@ -203,22 +208,24 @@ ACTION_BUTTONS = (ID.CREATE, ID.SAVE, ID.TOGGLE_ACTIVE, ID.RESET_PASSWORD, ID.RE
     Output(ID.CREATE_RESULT, "children"), Output(ID.ACTION_RESULT, "children"), Output(ID.REFRESH, "data"),
     *[Input(button, "n_clicks") for button in ACTION_BUTTONS],
     State(ID.NEW_EMAIL, "value"), State(ID.NEW_NAME, "value"), State(ID.NEW_ROLE, "value"),
-    State(ID.NEW_TERRITORIES, "value"), State(ID.NEW_ACCOUNTS, "value"),
+    State(ID.NEW_TERRITORIES, "value"), State(ID.NEW_ACCOUNTS, "value"), State(ID.NEW_CRM_USER, "value"),
     State(ID.USER, "value"), State(ID.EDIT_NAME, "value"), State(ID.EDIT_ROLE, "value"),
-    State(ID.EDIT_TERRITORIES, "value"), State(ID.EDIT_ACCOUNTS, "value"), State(ID.REFRESH, "data"),
+    State(ID.EDIT_TERRITORIES, "value"), State(ID.EDIT_ACCOUNTS, "value"), State(ID.EDIT_CRM_USER, "value"),
+    State(ID.REFRESH, "data"),
     prevent_initial_call=True,
 )
 def user_action(*values: Any) -> tuple[Any, Any, Any]:
     """Create, save, (de)activate, reset a password, or revoke sessions or tokens."""
-    (new_email, new_name, new_role, new_territories, new_accounts,
-     user_id, edit_name, edit_role, edit_territories, edit_accounts, refresh) = values[len(ACTION_BUTTONS):]
+    (new_email, new_name, new_role, new_territories, new_accounts, new_crm_user,
+     user_id, edit_name, edit_role, edit_territories, edit_accounts, edit_crm_user,
+     refresh) = values[len(ACTION_BUTTONS):]
     action = ctx.triggered_id if ctx.triggered_id in ACTION_BUTTONS else None
     if action == ID.CREATE:
         form = {"email": new_email, "full_name": new_name, "role": new_role, "territories": new_territories,
-                "account_ids": new_accounts}
+                "account_ids": new_accounts, "crm_user_id": new_crm_user}
     else:
         form = {"user_id": user_id, "full_name": edit_name, "role": edit_role, "territories": edit_territories,
-                "account_ids": edit_accounts}
+                "account_ids": edit_accounts, "crm_user_id": edit_crm_user}
     result = perform(action, form, current_user.email)
     counter = (refresh if isinstance(refresh, int) else 0) + 1
     return (result.create_message if result.create_message is not None else no_update,

@@ -239,23 +239,64 @@ def users_group() -> None:
 @click.option("--role", required=True)
 @click.option("--name", "full_name", default="")
 @click.option("--territory", "territories", multiple=True, help="Restrict to a territory (repeatable).")
+@click.option("--crm-user", "crm_user_id", default=None,
+              help="Their user id in the CRM (`c360 users crm`): an account manager then sees the customers "
+                   "it owns, a sales manager every territory of its region.")
 @click.option("--password", default=None,
               help="Omit to generate a one-time password the user must change at first sign-in.")
-def users_add(email: str, role: str, full_name: str, territories: tuple[str, ...], password: str | None) -> None:
+def users_add(email: str, role: str, full_name: str, territories: tuple[str, ...], crm_user_id: str | None,
+              password: str | None) -> None:
     """Create a user with a role."""
     from dashboard.users import UserError, create_user
 
     database = _database(_settings())
     try:
         with database.begin() as session:
-            created = create_user(session, email=email, role=role, password=password,
-                                  full_name=full_name, territories=list(territories), actor="cli")
+            created = create_user(session, email=email, role=role, password=password, full_name=full_name,
+                                  territories=list(territories), crm_user_id=crm_user_id, actor="cli")
             click.echo(f"Created user {created.user.email} with role {created.user.role_name}.")
             if created.initial_password:
                 click.echo(f"One-time password (shown once, must be changed at first sign-in): "
                            f"{created.initial_password}")
     except UserError as exc:
         raise click.ClickException(str(exc)) from exc
+
+
+@users_group.command("link")
+@click.option("--email", required=True)
+@click.option("--crm-user", "crm_user_id", default=None, help="Their user id in the CRM (`c360 users crm`).")
+@click.option("--unlink", is_flag=True, help="Remove the link instead.")
+def users_link(email: str, crm_user_id: str | None, unlink: bool) -> None:
+    """Link a user to their CRM user, whose book of business (owned customers, or region) they then see."""
+    from dashboard.scope import scope_for_user_id
+    from dashboard.users import UserError, update_user
+
+    if unlink == bool(crm_user_id):
+        raise click.UsageError("Give either --crm-user or --unlink.")
+    with _database(_settings()).begin() as session:
+        try:
+            user = update_user(session, _user_id(session, email), crm_user_id="" if unlink else crm_user_id,
+                               actor="cli")
+        except UserError as exc:
+            raise click.ClickException(str(exc)) from exc
+        scope = scope_for_user_id(session, user.id)
+    linked = f"linked to CRM user {user.crm_user_id}" if user.crm_user_id else "no longer linked to a CRM user"
+    click.echo(f"{user.email} is {linked}. Data scope: {scope.description()}.")
+
+
+@users_group.command("crm")
+@click.option("--role", default=None, help="Only CRM users with this role, e.g. account_manager.")
+def users_crm(role: str | None) -> None:
+    """List the CRM users one can link to: id, name, role, region, territory and customers owned."""
+    from dashboard.queries.crm_users import crm_user_choices
+
+    with _database(_settings()).session() as session:
+        rows = crm_user_choices(session, role=role)
+    if not rows:
+        click.echo("No CRM users loaded yet (run `c360 etl run`).")
+    for u in rows:
+        click.echo(f"{u.user_id:<10} {u.full_name:<28} {u.role:<16} {u.region:<16} {u.territory:<18} "
+                   f"{u.customers:>6,} customers{'' if u.is_active else '  (inactive)'}")
 
 
 @users_group.command("reset-password")
@@ -387,7 +428,8 @@ def users_list() -> None:
     with _database(_settings()).session() as session:
         for user in session.scalars(select(User).order_by(User.email)):
             state = "active" if user.is_active else "inactive"
-            click.echo(f"{user.email:<40} {user.role_name:<18} {state}")
+            crm = f"  CRM user {user.crm_user_id}" if user.crm_user_id else ""
+            click.echo(f"{user.email:<40} {user.role_name:<18} {state}{crm}")
 
 
 # --- serving -----------------------------------------------------------------------------
@@ -426,46 +468,231 @@ def scheduler() -> None:
               show_default=True)
 @click.option("--seed", type=int, default=0, show_default=True)
 @click.option("--no-serve", is_flag=True, help="Prepare everything, then exit.")
-@click.option("--live", is_flag=True, help="Drop new source records every minute and refresh the data.")
-def demo(host: str, port: int, scale: str, seed: int, no_serve: bool, live: bool) -> None:
-    """Start the embedded database, load demo data once, create demo logins and serve."""
-    from dashboard.db import upgrade
-    from dashboard.permissions import sync_default_roles
-    from dashboard.queries.freshness import last_successful_refresh
-    from dashboard.users import DEMO_PASSWORD, ensure_demo_users
-    from etl.demo_data import generate
-    from etl.pipeline import run_pipeline
+@click.option("--live", is_flag=True,
+              help="Drop new source records every minute, refresh the data and run the scheduler, "
+                   "so scores and insights follow.")
+@click.option("--workers", type=click.IntRange(1, 8), default=2, show_default=True,
+              help="Processes preparing the scores and insights side by side.")
+def demo(host: str, port: int, scale: str, seed: int, no_serve: bool, live: bool, workers: int) -> None:
+    """Start the embedded database, load demo data, score it and run every insight once, create demo
+    logins and serve. A second start reuses what is already loaded and scored."""
+    from dashboard.users import DEMO_PASSWORD
 
+    if not click.get_current_context().find_root().params.get("verbose"):
+        for name in ("", "pgserver", "alembic"):  # the stage lines say what happens
+            logging.getLogger(name).setLevel(logging.WARNING)
     started = time.monotonic()
     settings = _settings()
+    plan = _DemoPlan(total=4 + len(_demo_jobs()))
+    database, logins = plan.stage("database: start, migrate, roles and demo logins",
+                                  lambda: _demo_database(settings))
+    _demo_load(plan, database, settings.resolved_landing_dir, scale, seed)
+    plan.stage("books of business", lambda: _demo_books(database), describe=str)
+    _demo_prepare(plan, database, workers)
+    click.echo(f"\nReady in {time.monotonic() - started:.1f}s. Demo logins (password: {DEMO_PASSWORD}):")
+    for login in logins:
+        click.echo(f"  {login.role:<18} {login.email}")
+    click.echo("")
+    if no_serve:
+        return
+    if not live:
+        _serve(settings, host, port)
+        return
+    scheduler = _start_scheduler_process(database.url)
+    try:
+        _start_live_feed(database, settings.resolved_landing_dir)
+        _serve(settings, host, port)
+    finally:
+        _stop_process(scheduler)
+
+
+class _DemoPlan:
+    """Numbered stage lines with their durations: "[4/12] training churn model… 24.1 s"."""
+
+    def __init__(self, total: int) -> None:
+        self.total = total
+        self.done = 0
+
+    def _number(self) -> str:
+        self.done += 1
+        return f"[{self.done}/{self.total}]"
+
+    def line(self, label: str, seconds: float, detail: str = "") -> None:
+        """A finished stage: its number, label, duration and what it did."""
+        click.echo(f"{self._number()} {label}\u2026 {seconds:.1f} s" + (f"  ({detail})" if detail else ""))
+
+    def stage(self, label: str, work, describe=None):
+        """Run `work` between the label and its duration (and `describe(result)`); returns its result."""
+        click.echo(f"{self._number()} {label}\u2026", nl=False)
+        began = time.monotonic()
+        result = work()
+        detail = describe(result) if describe else ""
+        click.echo(f" {time.monotonic() - began:.1f} s" + (f"  ({detail})" if detail else ""))
+        return result
+
+    def skip(self, label: str, why: str) -> None:
+        click.echo(f"{self._number()} {label}: {why}")
+
+
+def _demo_database(settings: Settings):
+    from dashboard.db import upgrade
+    from dashboard.permissions import sync_default_roles
+    from dashboard.users import ensure_demo_users
+
     database = _database(settings)
     upgrade(database.url)
     with database.begin() as session:
         sync_default_roles(session)
         logins = ensure_demo_users(session)
+    return database, logins
+
+
+def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int) -> None:
+    """Generate and load the demo data unless a refresh already succeeded."""
+    from dashboard.queries.freshness import last_successful_refresh
+    from etl.demo_data import generate
+    from etl.pipeline import run_pipeline
+
     with database.session() as session:
         refreshed_at = last_successful_refresh(session)
-    if refreshed_at is None:
-        landing = settings.resolved_landing_dir
-        if not any(landing.glob("*/*.csv")):
-            click.echo(f"Generating {scale} demo data in {landing} ...")
-            generate(landing, scale=scale, seed=seed, as_of=date.today())
-        click.echo("Loading demo data (bronze → silver → gold) ...")
-        result = run_pipeline(database, landing, triggered_by="demo")
-        if result.status != "success":
-            raise click.ClickException(f"ETL failed: {result.error}")
+    if refreshed_at is not None:
+        plan.skip("demo data", f"already in {landing}")
+        plan.skip("loading demo data", f"Reusing data loaded at {refreshed_at:%Y-%m-%d %H:%M} UTC")
+        return
+    if any(landing.glob("*/*.csv")):
+        plan.skip("demo data", f"already in {landing}")
     else:
-        click.echo(f"Reusing data loaded at {refreshed_at:%Y-%m-%d %H:%M} UTC.")
-    click.echo(f"\nReady in {time.monotonic() - started:.1f}s. Demo logins (password: {DEMO_PASSWORD}):")
-    for login in logins:
-        click.echo(f"  {login.role:<18} {login.email}")
-    click.echo("")
-    if live and not no_serve:
-        _start_live_feed(database, settings.resolved_landing_dir)
-    if not no_serve:
-        _serve(settings, host, port)
+        plan.stage(f"Generating {scale} demo data in {landing}",
+                   lambda: generate(landing, scale=scale, seed=seed, as_of=date.today()))
+    result = plan.stage("loading demo data (bronze \u2192 silver \u2192 gold)",
+                        lambda: run_pipeline(database, landing, triggered_by="demo"))
+    if result.status != "success":
+        raise click.ClickException(f"ETL failed: {result.error}")
 
 
+def _demo_books(database) -> str:
+    from dashboard.users import link_demo_books
+
+    with database.begin() as session:
+        linked = link_demo_books(session)
+    return "; ".join(f"{email.split('@')[0]}@ {what}" for email, what in linked.items()) or "already linked"
+
+
+# --- demo: scores and insights, side by side ---------------------------------------------
+def _demo_jobs() -> dict[str, tuple[str, tuple[str, ...]]]:
+    """Job id -> (stage label, the jobs that must finish first). Client summaries quote every other."""
+    from etl.scheduler import INSIGHT_JOBS
+
+    labels = {"attribution": "channel attribution", "text_insights": "sentiment and topics",
+              "forecasts": "forecasts", "anomalies": "anomalies", "kpi_drivers": "KPI drivers",
+              "account_summaries": "client summaries"}
+    jobs: dict[str, tuple[str, tuple[str, ...]]] = {
+        "churn_train": ("training churn model", ()),
+        "scoring": ("scoring churn, health, engagement, lifetime value, actions and alerts", ("churn_train",)),
+    }
+    for job_id in INSIGHT_JOBS:
+        jobs[job_id] = (labels.get(job_id, job_id.replace("_", " ")), ())
+    others = tuple(j for j in jobs if j != "account_summaries")
+    jobs["account_summaries"] = (jobs["account_summaries"][0], others)
+    return jobs
+
+
+def _demo_job_is_due(database, job_id: str) -> bool:
+    """Whether the job has never run, or its inputs changed since it last succeeded."""
+    import importlib
+
+    from sqlalchemy import select
+
+    from dashboard.tables.app import JobRun
+    from etl.insights.text import is_due
+    from etl.intelligence.registry import has_any_model
+    from etl.intelligence.scoring import scoring_is_due
+    from etl.scheduler import INSIGHT_JOBS
+
+    with database.session() as session:
+        if job_id == "churn_train":
+            return not has_any_model(session)
+        if job_id == "scoring":
+            scored = session.scalar(select(JobRun.id).where(JobRun.job_id == job_id, JobRun.status == "success"))
+            return scored is None or scoring_is_due(database)
+    module = importlib.import_module(INSIGHT_JOBS[job_id][0])
+    # Nightly jobs name no inputs; in the demo they follow the data refreshes too.
+    return is_due(database, job_id, getattr(module, "INPUT_JOBS", None) or ("etl", "etl_full_rebuild"))
+
+
+def _run_demo_job(database_url: str, job_id: str) -> tuple[str, float, str, str | None]:
+    """One job in a worker process with its own connections: (job id, seconds, detail, error)."""
+    import importlib
+
+    from dashboard.db import Database
+    from etl.scheduler import INSIGHT_JOBS
+
+    database = Database().bind(database_url)
+    began = time.monotonic()
+    try:
+        if job_id == "churn_train":
+            from etl.intelligence.training import train_churn
+
+            trained = train_churn(database, triggered_by="demo")
+            detail = f"v{trained.version}, ROC-AUC {trained.metrics.get('roc_auc') or float('nan'):.3f}"
+        elif job_id == "scoring":
+            from etl.intelligence.scoring import run_scoring
+
+            scored = run_scoring(database, triggered_by="demo", train_if_missing=False)
+            model = f"churn model v{scored.model_version}" if scored.model_version else "no churn model serving"
+            detail = f"{scored.accounts:,} customers with {model}"
+        else:
+            module_name, runner = INSIGHT_JOBS[job_id]
+            result = getattr(importlib.import_module(module_name), runner)(database, triggered_by="demo")
+            if hasattr(result, "describe"):
+                detail = result.describe()
+            else:
+                detail = f"{result.accounts:,} customers" if hasattr(result, "accounts") else str(result)
+    except Exception as exc:  # reported as the stage's line; the demo still serves what it has
+        return job_id, time.monotonic() - began, "", f"{type(exc).__name__}: {exc}"
+    finally:
+        database.dispose()
+    return job_id, time.monotonic() - began, detail, None
+
+
+def _demo_prepare(plan: _DemoPlan, database, workers: int) -> None:
+    """Train, score and run every insight job that is due, in `workers` processes, the critical path first."""
+    import multiprocessing
+    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+    jobs = _demo_jobs()
+    due = {job_id for job_id in jobs if _demo_job_is_due(database, job_id)}
+    for job_id, (_, after) in jobs.items():  # a job whose input reruns reruns too
+        if any(a in due for a in after):
+            due.add(job_id)
+    for job_id in jobs:
+        if job_id not in due:
+            plan.skip(jobs[job_id][0], "up to date")
+    if not due:
+        return
+    click.echo(f"      {len(due)} job(s) in {min(workers, len(due))} process(es)\u2026")
+    database.engine.dispose()  # forked workers must not share this process's connections
+    waiting, running, failed = [j for j in jobs if j in due], {}, []
+    # Fork: the workers start with everything this process imported already.
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        while waiting or running:
+            ready = [j for j in waiting if not any(a in waiting or a in running.values() for a in jobs[j][1])]
+            for job_id in ready[:max(0, workers - len(running))]:
+                waiting.remove(job_id)
+                running[pool.submit(_run_demo_job, database.url, job_id)] = job_id
+            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+            for future in finished:
+                job_id, seconds, detail, error = future.result()
+                del running[future]
+                plan.line(jobs[job_id][0], seconds, f"failed: {error}" if error else detail)
+                if error:
+                    failed.append(job_id)
+    if failed:
+        click.echo(f"Warning: {', '.join(failed)} failed; their panels stay empty until the scheduler reruns "
+                   "them (`c360 scheduler`).", err=True)
+
+
+# --- demo: live feed and scheduler -------------------------------------------------------
 def _live_tick(database, landing: Path) -> None:
     from etl.demo_data.live import drop_batch
     from etl.pipeline import run_pipeline
@@ -480,11 +707,55 @@ def _start_live_feed(database, landing: Path) -> None:
     """Demo only: a background job in this single process, never in production web workers."""
     from apscheduler.schedulers.background import BackgroundScheduler
 
+    logging.getLogger("c360.demo").setLevel(logging.INFO)
     scheduler = BackgroundScheduler(timezone="UTC")
     scheduler.add_job(_live_tick, "interval", minutes=1, args=[database, landing], id="demo_live_feed",
                       max_instances=1, coalesce=True)
     scheduler.start()
     click.echo("Live feed on: new records land every minute and the data refreshes by itself.")
+
+
+def _die_with_parent() -> None:  # pragma: no cover - runs in the child between fork and exec
+    """Linux: the child gets SIGTERM when the demo dies, even by SIGKILL, so it is never orphaned."""
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+
+
+def _start_scheduler_process(database_url: str):
+    """`c360 scheduler` as a child process, so scores and insights follow the live data."""
+    import os
+    import signal
+    import subprocess
+
+    env = dict(os.environ, DATABASE_URL=database_url)
+    env.setdefault("C360_SCORING_INTERVAL_MINUTES", "1")
+    child = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "scheduler"], env=env,
+                             preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)
+
+    def stop(signum, _frame):  # SIGTERM ends the demo like Ctrl+C: through the finally that stops the child
+        raise SystemExit(128 + signum)
+
+    signal.signal(signal.SIGTERM, stop)
+    click.echo(f"Scheduler on (process {child.pid}): scores and insights follow each refresh.")
+    return child
+
+
+def _stop_process(child) -> None:
+    import subprocess
+
+    if child.poll() is None:
+        child.terminate()
+        try:
+            child.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            child.kill()
+            child.wait()
+    click.echo("Scheduler stopped.")
 
 
 if __name__ == "__main__":  # pragma: no cover

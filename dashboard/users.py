@@ -25,6 +25,8 @@ from dashboard.passwords import (
 )
 from dashboard.permissions import ALL_PERMISSIONS, MANAGE_USERS
 from dashboard.tables.app import ApiToken, Role, User, UserSession
+from dashboard.tables.gold import Customer360
+from dashboard.tables.silver import User as CrmUser
 
 
 class UserError(ValueError):
@@ -50,6 +52,7 @@ class UserSummary:
     is_active: bool
     territories: tuple[str, ...]
     account_ids: tuple[str, ...]
+    crm_user_id: str | None
     created_at: datetime
     last_login_at: datetime | None
     must_change_password: bool
@@ -99,6 +102,18 @@ def _apply_policy(password: str, user_email: str, full_name: str) -> None:
         raise UserError(str(exc)) from exc
 
 
+def _checked_crm_user(session: Session, crm_user_id: str | None) -> str | None:
+    """The CRM user id trimmed, or None for none; refuses an id the CRM data does not hold."""
+    if crm_user_id is None or not isinstance(crm_user_id, str) or not crm_user_id.strip():
+        return None
+    crm_user_id = crm_user_id.strip()
+    if session.get(CrmUser, crm_user_id) is None:
+        loaded = session.scalar(select(func.count()).select_from(CrmUser))
+        raise UserError(f"No CRM user {crm_user_id[:60]!r} among the {loaded:,} CRM users loaded; "
+                        "use the user id of the CRM's users export (see `c360 users crm`).")
+    return crm_user_id
+
+
 def _active_admin_ids(session: Session) -> set[int]:
     """Active users whose role holds manage_users: the people who can fix everything else."""
     return set(session.scalars(select(User.id).join(Role, Role.name == User.role_name)
@@ -114,8 +129,9 @@ def _refuse_losing_last_admin(session: Session, user: User, *, becomes_admin: bo
 
 def create_user(session: Session, *, email: str, role: str, password: str | None = None,
                 full_name: str = "", territories: list[str] | None = None,
-                account_ids: list[str] | None = None, actor: str | None = None) -> CreatedUser:
-    """Add a user after checking the email, role and password policy.
+                account_ids: list[str] | None = None, crm_user_id: str | None = None,
+                actor: str | None = None) -> CreatedUser:
+    """Add a user after checking the email, role, CRM user and password policy.
 
     Without `password`, a one-time initial password is generated and returned, and the user
     must choose their own at first login.
@@ -127,6 +143,7 @@ def create_user(session: Session, *, email: str, role: str, password: str | None
     _require_role(session, role)
     if session.scalar(select(User.id).where(func.lower(User.email) == email)) is not None:
         raise UserError(f"A user with email {email} already exists.")
+    crm_user_id = _checked_crm_user(session, crm_user_id)
     full_name = (full_name or "").strip()
     initial_password = None
     if password is None:
@@ -135,20 +152,21 @@ def create_user(session: Session, *, email: str, role: str, password: str | None
         _apply_policy(password, email, full_name)
     user = User(email=email, role_name=role, password_hash=hash_password(password),
                 full_name=full_name, territories=_clean_list(territories, "territory"),
-                account_ids=_clean_list(account_ids, "account id"), is_active=True,
+                account_ids=_clean_list(account_ids, "account id"), crm_user_id=crm_user_id, is_active=True,
                 must_change_password=initial_password is not None)
     session.add(user)
     session.flush()
     audit.record_in(session, audit.USER_CREATED, target=email, actor=actor, detail={
         "role": role, "territories": user.territories, "account_ids": user.account_ids,
-        "initial_password": initial_password is not None})
+        "crm_user_id": crm_user_id, "initial_password": initial_password is not None})
     return CreatedUser(user=user, initial_password=initial_password)
 
 
 def update_user(session: Session, user_id: int, *, role: str | None = None,
                 territories: list[str] | None = None, account_ids: list[str] | None = None,
-                full_name: str | None = None, actor: str) -> User:
-    """Change a user's role, scope or name; None leaves a field as it is, [] clears a scope."""
+                full_name: str | None = None, crm_user_id: str | None = None, actor: str) -> User:
+    """Change a user's role, scope, CRM user or name; None leaves a field as it is, [] clears a scope
+    and "" unlinks the CRM user."""
     user = _require_user(session, user_id)
     changes: dict[str, dict[str, object]] = {}
     if role is not None and role != user.role_name:
@@ -167,6 +185,11 @@ def update_user(session: Session, user_id: int, *, role: str | None = None,
         if cleaned != list(user.account_ids or []):
             changes["account_ids"] = {"from": list(user.account_ids or []), "to": cleaned}
             user.account_ids = cleaned
+    if crm_user_id is not None:
+        linked = _checked_crm_user(session, crm_user_id)
+        if linked != user.crm_user_id:
+            changes["crm_user_id"] = {"from": user.crm_user_id, "to": linked}
+            user.crm_user_id = linked
     if full_name is not None and full_name.strip() != user.full_name:
         changes["full_name"] = {"from": user.full_name, "to": full_name.strip()}
         user.full_name = full_name.strip()
@@ -270,7 +293,8 @@ def list_users(session: Session, *, search: str = "") -> list[UserSummary]:
                                 User.role_name.ilike(pattern)))
     return [UserSummary(id=u.id, email=u.email, full_name=u.full_name, role=u.role_name,
                         is_active=u.is_active, territories=tuple(u.territories or ()),
-                        account_ids=tuple(u.account_ids or ()), created_at=u.created_at,
+                        account_ids=tuple(u.account_ids or ()), crm_user_id=u.crm_user_id,
+                        created_at=u.created_at,
                         last_login_at=u.last_login_at, must_change_password=u.must_change_password,
                         totp_enrolled=u.totp_secret is not None, active_tokens=int(n))
             for u, n in session.execute(query)]
@@ -326,3 +350,50 @@ def ensure_demo_users(session: Session) -> list[DemoLogin]:
             create_user(session, email=login.email, role=login.role, password=DEMO_PASSWORD,
                         full_name=login.full_name, actor="demo")
     return list(DEMO_LOGINS)
+
+
+# The demo's account manager owns a realistic book: this many customers in the CRM, about the middle.
+DEMO_BOOK_SIZE = (50, 150)
+
+
+def _demo_region_manager(session: Session) -> tuple[str, str] | None:
+    """The active CRM sales manager of the region with the most customers: (user id, what they get)."""
+    customers = func.count(Customer360.account_id)
+    found = session.execute(
+        select(CrmUser.user_id, CrmUser.region, customers)
+        .join(Customer360, Customer360.region == CrmUser.region)
+        .where(CrmUser.role == "sales_manager", CrmUser.is_active.is_not(False))
+        .group_by(CrmUser.user_id, CrmUser.region)
+        .order_by(customers.desc(), CrmUser.user_id).limit(1)).first()
+    return (found.user_id, f"sales manager of {found.region}, {found[2]:,} customers") if found else None
+
+
+def _demo_book_owner(session: Session) -> tuple[str, str] | None:
+    """The active CRM account manager whose book is within DEMO_BOOK_SIZE, nearest its middle; with no
+    such book (the small demo data), the one nearest the range."""
+    book = func.count(Customer360.account_id)
+    low, high = DEMO_BOOK_SIZE
+    outside_by = func.greatest(low - book, book - high, 0)
+    found = session.execute(
+        select(CrmUser.user_id, book)
+        .join(Customer360, Customer360.owner_user_id == CrmUser.user_id)
+        .where(CrmUser.role == "account_manager", CrmUser.is_active.is_not(False))
+        .group_by(CrmUser.user_id)
+        .order_by(outside_by, func.abs(book - (low + high) // 2), CrmUser.user_id).limit(1)).first()
+    return (found.user_id, f"account manager owning {found[1]:,} customers") if found else None
+
+
+def link_demo_books(session: Session) -> dict[str, str]:
+    """Link the demo sales manager to a CRM region's manager and the demo account manager to a CRM
+    account manager with a realistic book, once: a link an admin changed later is left alone."""
+    linked: dict[str, str] = {}
+    for email, pick in (("sales@demo.client360.dev", _demo_region_manager),
+                        ("am@demo.client360.dev", _demo_book_owner)):
+        user = session.scalar(select(User).where(User.email == email))
+        if user is None or user.crm_user_id:
+            continue
+        found = pick(session)
+        if found is not None:
+            update_user(session, user.id, crm_user_id=found[0], actor="demo")
+            linked[email] = f"CRM user {found[0]}, {found[1]}"
+    return linked

@@ -6,6 +6,7 @@ import dash_bootstrap_components as dbc
 from dash import html
 from flask_login import current_user
 
+from dashboard.scope import current_scope
 from layouts.components import page_header
 
 TITLE = "My account"
@@ -27,7 +28,7 @@ def _link_card(link_id: str, href: str, title: str, detail: str) -> dbc.Col:
 
 
 def layout(**_kwargs: object) -> html.Div:
-    scope = ", ".join([*current_user.territories, *current_user.account_ids]) or "all territories and accounts"
+    scope = current_scope().description()
     totp = "on" if current_user.totp_enrolled else "off"
     return html.Div([
         page_header(TITLE, current_user.email),

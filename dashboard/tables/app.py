@@ -39,6 +39,8 @@ class User(Base):
     territories: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
     # Accounts (gold.customer_360.account_id) assigned by name, on top of the territories.
     account_ids: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list, server_default="{}")
+    # Their own record in the CRM (silver.users.user_id): the book of business of a scoped role.
+    crm_user_id: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     last_login_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     # Set for a one-time initial or reset password: every page asks for a new one first.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import signal
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -9,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import create_engine, make_url, select, text
 
+from dashboard import cli
 from dashboard.cli import main
 from dashboard.tables.app import User
 
@@ -80,8 +83,19 @@ def test_db_check_fails_on_unmigrated_database(pg_admin_url: str, monkeypatch, t
         assert result.exit_code != 0 and "c360 db upgrade" in result.output
 
 
+# Every table a score or insight panel reads: the demo fills them all before it serves.
+DEMO_PANEL_TABLES = (
+    "gold.churn_prediction", "gold.account_health", "gold.account_engagement", "gold.contact_engagement",
+    "gold.clv", "gold.account_scores", "gold.next_best_action", "gold.alert", "gold.forecast_series",
+    "gold.forecast", "gold.account_anomaly", "gold.kpi_driver", "gold.attribution_monthly",
+    "gold.attribution_campaign", "gold.text_score", "gold.sentiment_daily", "gold.topic_trend",
+    "gold.account_summary",
+)
+
+
 def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeypatch, tmp_path) -> None:
-    """`c360 demo --no-serve`: migrate, generate, load, create logins; a second start reuses the data."""
+    """`c360 demo --no-serve`: migrate, generate, load, link the demo books, train, score and run every
+    insight job, each stage timed; a second start reuses all of it."""
     with _empty_database(pg_admin_url, "c360_cli_demo") as url:
         monkeypatch.setenv("DATABASE_URL", url)
         monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
@@ -90,14 +104,43 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
         assert first.exit_code == 0, first.output
         assert "exec@demo.client360.dev" in first.output and "Generating small demo data" in first.output
         assert any((tmp_path / "landing").glob("*/*.csv"))
+        for stage in ("training churn model", "scoring churn", "channel attribution", "sentiment and topics",
+                      "forecasts", "anomalies", "KPI drivers", "client summaries"):
+            assert re.search(rf"\[\d+/12\] {stage}.*\u2026 \d+\.\d s", first.output), (stage, first.output)
+        assert "failed" not in first.output
+        check = create_engine(url)
+        with check.connect() as conn:
+            empty = [t for t in DEMO_PANEL_TABLES if not conn.scalar(text(f"SELECT count(*) FROM {t}"))]
+            assert not empty, f"empty after the demo: {empty}\n{first.output}"
+            roc_auc = conn.scalar(text("SELECT max(roc_auc) FROM app.churn_model"))
+            linked = dict(conn.execute(text("SELECT email, crm_user_id FROM app.users WHERE crm_user_id IS NOT NULL")).all())
+        assert set(linked) == {"sales@demo.client360.dev", "am@demo.client360.dev"}, first.output
+        assert roc_auc is not None and roc_auc >= 0.70  # the model passed its gate: churn_prediction above
+
         second = runner.invoke(main, ["demo", "--no-serve", "--scale", "small"])
         assert second.exit_code == 0, second.output
         assert "Reusing data loaded at" in second.output and "Generating" not in second.output
-        check = create_engine(url)
+        assert second.output.count(": up to date") == 8, second.output
         with check.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM app.users")) == 7
             assert conn.scalar(text("SELECT count(*) FROM gold.customer_360")) > 0
+            assert conn.scalar(text("SELECT count(*) FROM app.churn_model")) == 1  # not trained again
         check.dispose()
+
+
+def test_live_demo_scheduler_is_a_child_stopped_with_the_demo(database_url: str, monkeypatch, tmp_path) -> None:
+    """`c360 demo --live` runs `c360 scheduler` as a child; SIGTERM to the demo ends it, child included."""
+    monkeypatch.setenv("C360_DATA_DIR", str(tmp_path))
+    previous = signal.getsignal(signal.SIGTERM)
+    try:
+        child = cli._start_scheduler_process(database_url)
+        assert child.poll() is None and child.args[-1] == "scheduler"
+        with pytest.raises(SystemExit):  # what the demo's SIGTERM handler turns the signal into
+            signal.getsignal(signal.SIGTERM)(signal.SIGTERM, None)
+        cli._stop_process(child)
+        assert child.poll() is not None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def test_quarantine_lists_refused_rows_with_reasons(loaded_database, database_url, monkeypatch, tmp_path) -> None:
