@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo test lint bench clean
+.PHONY: install browser demo test lint bench bench-pages clean
 
 install: $(VENV)/.installed
 
@@ -32,6 +32,9 @@ lint: install
 
 bench: install
 	$(BIN)/python bench/etl.py
+
+bench-pages: install
+	$(BIN)/python bench/pages.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache
