@@ -38,10 +38,9 @@ def _error_outputs(output: Any, reference: str) -> Any:
     return one(output)
 
 
-def page_callback(permission: str, *, output: Any, inputs: Any, state: Any = None,
-                  prevent_initial_call: bool | None = None) -> Callable[[Callable], Callable]:
-    """`guarded_callback` for a page panel: an exception becomes an error card with a reference
-    id, logged here with its traceback; the browser never sees the exception."""
+def friendly_errors(output: Any) -> Callable[[Callable], Callable]:
+    """Turn an exception in a panel callback into an error card with a reference id, logged here
+    with its traceback; the browser never sees the exception."""
     def decorator(func: Callable) -> Callable:
         @functools.wraps(func)
         def friendly(*args: Any, **kwargs: Any) -> Any:
@@ -54,10 +53,20 @@ def page_callback(permission: str, *, output: Any, inputs: Any, state: Any = Non
                 log.exception("callback %s failed (reference %s)", func.__name__, reference)
                 return _error_outputs(output, reference)
 
-        extra = {} if state is None else {"state": state}
-        guarded_callback(permission, output=output, inputs=inputs, prevent_initial_call=prevent_initial_call,
-                         **extra)(friendly)
         return friendly
+
+    return decorator
+
+
+def page_callback(permission: str, *, output: Any, inputs: Any, state: Any = None,
+                  prevent_initial_call: bool | None = None) -> Callable[[Callable], Callable]:
+    """`guarded_callback` for a page panel, with `friendly_errors`."""
+    def decorator(func: Callable) -> Callable:
+        extra = {} if state is None else {"state": state}
+        wrapped = friendly_errors(output)(func)
+        guarded_callback(permission, output=output, inputs=inputs, prevent_initial_call=prevent_initial_call,
+                         **extra)(wrapped)
+        return wrapped
 
     return decorator
 

@@ -297,27 +297,35 @@ def mrr_trend(session: Session, filters: MorningCoffeeFilters, months: int = TRE
     return frame.astype({"mrr_usd": "float64"})
 
 
-def revenue_by_region(session: Session, filters: MorningCoffeeFilters) -> pd.DataFrame:
-    """Invoiced USD per region in the period and the previous period; columns region,
-    invoiced_usd, previous_invoiced_usd, largest first. Regions without rows are left out."""
+def _revenue_by(session: Session, filters: MorningCoffeeFilters, member: ColumnElement, table: Any,
+                where: ColumnElement[bool]) -> pd.DataFrame:
+    """Invoiced USD per `member` in the period and the previous period, largest first; members
+    without rows in the period are left out."""
     previous = filters.previous
-    table, in_scope = _kpi_source(filters)
     in_period = table.day.between(filters.start, filters.end)
     in_previous = table.day.between(previous.start, previous.end)
     stmt = (
-        select(table.region,
-               func.coalesce(func.sum(table.invoiced_usd).filter(in_period), 0).label("invoiced_usd"),
-               func.coalesce(func.sum(table.invoiced_usd).filter(in_previous), 0)
-               .label("previous_invoiced_usd"),
-               func.count().filter(in_period).label("rows_in_period"))
-        .where(or_(in_period, in_previous), _in_regions(table.region, filters.regions), in_scope)
-        .group_by(table.region)
+        select(member,
+               func.coalesce(func.sum(table.invoiced_usd).filter(in_period), 0),
+               func.coalesce(func.sum(table.invoiced_usd).filter(in_previous), 0),
+               func.count().filter(in_period))
+        .where(or_(in_period, in_previous), where)
+        .group_by(member)
     )
+    name = member.key
     frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["region", "invoiced_usd", "previous_invoiced_usd", "rows_in_period"])
+                         columns=[name, "invoiced_usd", "previous_invoiced_usd", "rows_in_period"])
     frame = frame[frame["rows_in_period"] > 0].drop(columns="rows_in_period")
     frame = frame.astype({"invoiced_usd": "float64", "previous_invoiced_usd": "float64"})
-    return frame.sort_values(["invoiced_usd", "region"], ascending=[False, True]).reset_index(drop=True)
+    return frame.sort_values(["invoiced_usd", name], ascending=[False, True]).reset_index(drop=True)
+
+
+def revenue_by_region(session: Session, filters: MorningCoffeeFilters) -> pd.DataFrame:
+    """Invoiced USD per region in the period and the previous period; columns region,
+    invoiced_usd, previous_invoiced_usd, largest first. Regions without rows are left out."""
+    table, in_scope = _kpi_source(filters)
+    return _revenue_by(session, filters, table.region, table,
+                       and_(_in_regions(table.region, filters.regions), in_scope))
 
 
 def _running_on(day: date) -> ColumnElement[bool]:
@@ -537,23 +545,9 @@ def resolve_page(session: Session, query: PageQuery, scope: DataScope | None = N
 def revenue_by_territory(session: Session, filters: MorningCoffeeFilters, region: str) -> pd.DataFrame:
     """`revenue_by_region` one level down: invoiced USD per territory of `region`; columns
     territory, invoiced_usd, previous_invoiced_usd, largest first."""
-    previous = filters.previous
-    in_scope = filters.scope.territory_filter(DailyKpiTerritory.territory)
-    in_period = DailyKpiTerritory.day.between(filters.start, filters.end)
-    in_previous = DailyKpiTerritory.day.between(previous.start, previous.end)
-    stmt = (
-        select(DailyKpiTerritory.territory,
-               func.coalesce(func.sum(DailyKpiTerritory.invoiced_usd).filter(in_period), 0),
-               func.coalesce(func.sum(DailyKpiTerritory.invoiced_usd).filter(in_previous), 0),
-               func.count().filter(in_period))
-        .where(or_(in_period, in_previous), DailyKpiTerritory.region == region, in_scope)
-        .group_by(DailyKpiTerritory.territory)
-    )
-    frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["territory", "invoiced_usd", "previous_invoiced_usd", "rows_in_period"])
-    frame = frame[frame["rows_in_period"] > 0].drop(columns="rows_in_period")
-    frame = frame.astype({"invoiced_usd": "float64", "previous_invoiced_usd": "float64"})
-    return frame.sort_values(["invoiced_usd", "territory"], ascending=[False, True]).reset_index(drop=True)
+    return _revenue_by(session, filters, DailyKpiTerritory.territory, DailyKpiTerritory,
+                       and_(DailyKpiTerritory.region == region,
+                            filters.scope.territory_filter(DailyKpiTerritory.territory)))
 
 
 def daily_series(session: Session, filters: MorningCoffeeFilters) -> pd.DataFrame:

@@ -61,7 +61,8 @@ def data_grid(grid_id: str, grid: GridRows, *, export_name: str | None = None, s
               totals: dict[str, Any] | None = None, row_id_field: str | None = None) -> html.Div:
     """The grid of `grid` with its export buttons (when `export_name` names an exportable grid)."""
     options: dict[str, Any] = {"tooltipShowDelay": 300, "enableCellTextSelection": True, "animateRows": False,
-                               "domLayout": "autoHeight", "suppressDragLeaveHidesColumns": True}
+                               "domLayout": "autoHeight", "suppressDragLeaveHidesColumns": True,
+                               "suppressColumnVirtualisation": True}
     if totals is not None:
         options["pinnedBottomRowData"] = [totals]
     props: dict[str, Any] = {}

@@ -23,8 +23,10 @@ from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from callbacks.morning_coffee import build_charts, build_tables
+from dashboard.masking import MaskPolicy
 from dashboard.queries import executive as q
-from dashboard.queries.executive import DateBounds, MorningCoffeeFilters
+from dashboard.queries.executive import DateBounds, MorningCoffeeFilters, campaign_grid
 from dashboard.scope import DataScope
 from dashboard.tables.gold import Campaign, CampaignDaily, Customer360, DailyKpi, LeadsDaily, SupportDaily
 from layouts import components as c
@@ -511,9 +513,6 @@ def _grid(component: Any) -> Any:
 
 
 def test_accounts_grid_shows_bands_without_financials(gold):
-    from callbacks.morning_coffee import build_tables
-    from dashboard.masking import MaskPolicy
-
     tables = build_tables(gold, "2026-03-02", "2026-03-31", [], policy=MaskPolicy(view_pii=False,
                                                                                    view_financials=False))
     accounts = _grid(tables["top_accounts"])
@@ -522,8 +521,6 @@ def test_accounts_grid_shows_bands_without_financials(gold):
 
 
 def test_drill_down_shows_the_territories_of_a_region(gold):
-    from callbacks.morning_coffee import build_charts
-
     charts = build_charts(gold, "2026-03-02", "2026-03-31", [], drill_region="Europe")
     revenue = charts["revenue"]
     assert "Revenue in Europe by territory" in text_of(revenue)
@@ -1037,8 +1034,6 @@ def test_layout_defaults_to_the_30_days_ending_yesterday(gold, monkeypatch):
 
 def test_sms_read_step_shows_not_applicable_instead_of_zero():
     import pandas as pd
-
-    from dashboard.queries.executive import campaign_grid
 
     funnel = pd.DataFrame([
         {"campaign_name": "Fibre launch", "channel": "sms", "sent": 100, "delivered": 95, "read": 0,

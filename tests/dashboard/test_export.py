@@ -20,6 +20,7 @@ from dashboard.queries import executive as q
 from dashboard.queries.grid import GridColumn, GridRows
 from dashboard.scope import DataScope
 from dashboard.tables.app import AuditEvent, Role
+from dashboard.users import create_user
 from tests.conftest import TEST_PASSWORD, login
 
 QUERY = "?start=2026-10-01&end=2026-10-31"
@@ -96,8 +97,6 @@ def test_roles_without_the_page_or_export_permission_are_refused(login_as, role)
 
 
 def test_a_role_that_sees_the_page_but_may_not_export_is_refused(app):
-    from dashboard.users import create_user
-
     with db.begin() as session:
         if session.get(Role, "executive_viewer") is None:
             session.add(Role(name="executive_viewer", description="Morning Coffee, no exports",
