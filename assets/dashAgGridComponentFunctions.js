@@ -21,4 +21,23 @@
         return React.createElement("span", {key: index, className: "c360-run-" + (RUNS[run] || "pass")});
       }));
   };
+
+  /* An account name linking to its Customer 360 page (cellRendererParams.path + data.account_id). */
+  renderers.C360AccountLink = function (props) {
+    var id = props.data && props.data.account_id;
+    if (!id) { return React.createElement("span", null, props.value == null ? "" : String(props.value)); }
+    var path = (props.colDef.cellRendererParams && props.colDef.cellRendererParams.path) || "/accounts/";
+    return React.createElement("a", {href: path + encodeURIComponent(id), className: "c360-account-link",
+                                     title: "Open the Customer 360 page"}, String(props.value == null ? id : props.value));
+  };
+
+  /* A score chip drawn exactly as layouts.kit.scores.score_chip: shape, colour and a text label. */
+  renderers.C360ScoreChip = function (props) {
+    var params = props.colDef.cellRendererParams || {};
+    var level = (params.levels || {})[props.value] || params.unknown ||
+      {tone: "unknown", label: "Not scored", shape: "\u25cb"};
+    return React.createElement("span", {className: "c360-chip c360-chip-" + level.tone, role: "button",
+                                        title: (params.score || "Score") + ": " + level.label + ". Click for why."},
+      React.createElement("span", {className: "c360-chip-shape", "aria-hidden": "true"}, level.shape), level.label);
+  };
 })();

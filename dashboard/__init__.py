@@ -21,7 +21,7 @@ CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.ad
 
 def create_app(settings: Settings | None = None) -> Flask:
     """Build the Flask server, bind extensions, mount Dash and register pages and callbacks."""
-    from dashboard import api, auth, callback_guard, security
+    from dashboard import api, auth, callback_guard, export, security
     from dashboard.db import check_migrated, resolve_database_url, runtime_dir_default
     from dashboard.extensions import db
     from layouts import theme
@@ -51,6 +51,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     callback_guard.init_app(server)
     security.init_app(server)
     api.init_app(server)
+    export.init_app(server)
 
     dash_app = Dash(
         __name__,

@@ -112,11 +112,20 @@ def gold_empty_detail(status: GoldStatus | None) -> list:
     return [gold_status_statement(status), advice, html.Code("c360 etl run"), " again."]
 
 
-def page_header(title: str, subtitle: str = "", controls: object = None) -> html.Div:
-    """Title and subtitle on the left, the page's filters on the right."""
+COPY_LINK_ID = "page-copy-link"
+
+
+def page_header(title: str, subtitle: str = "", controls: object = None, *, copy_link: bool = True) -> html.Div:
+    """Title, subtitle and a "copy link" button on the left (the URL holds the page's state, so
+    the link reproduces the view), the page's filters on the right."""
+    copy = html.Span([dcc.Clipboard(id=COPY_LINK_ID, title="Copy a link to this view",
+                                    className="c360-copy-link"),
+                      html.Span("Copy link", className="c360-copy-link-label")],
+                     className="c360-copy-link-wrap") if copy_link else None
     return html.Div(
         [
-            html.Div([html.H2(title, className="c360-page-title mb-0"),
+            html.Div([html.Div([html.H2(title, className="c360-page-title mb-0"), copy],
+                               className="c360-page-title-row"),
                       html.P(subtitle, className="text-muted mb-0") if subtitle else None]),
             html.Div(controls, className="c360-page-controls") if controls is not None else None,
         ],
@@ -214,18 +223,31 @@ def kpi_card_empty(title: str, message: str = NO_SELECTION_MESSAGE) -> dbc.Card:
                     className="c360-kpi-card h-100")
 
 
-def graph(figure: go.Figure, height: int = 300) -> dcc.Graph:
-    """A chart without the mode bar, at a fixed height so cards line up."""
-    return dcc.Graph(figure=figure, config={"displayModeBar": False, "responsive": True},
-                     style={"height": f"{height}px"}, className="c360-graph")
+def graph(figure: go.Figure, height: int = 300, *, graph_id: str | None = None,
+          png_filename: str | None = None) -> dcc.Graph:
+    """A chart at a fixed height so cards line up. With `png_filename` the mode bar offers only
+    "download as PNG", under that name (page, filters and date); without it there is none."""
+    config: dict = {"displayModeBar": False, "responsive": True}
+    if png_filename:
+        config = {"displayModeBar": "hover", "displaylogo": False, "responsive": True,
+                  "modeBarButtons": [["toImage"]],
+                  "toImageButtonOptions": {"format": "png", "filename": png_filename, "scale": 2}}
+    props = {"id": graph_id} if graph_id else {}
+    return dcc.Graph(figure=figure, config=config, style={"height": f"{height}px"}, className="c360-graph",
+                     **props)
 
 
 def chart_card(title: str, figure_or_children: go.Figure | object, *, subtitle: str | None = None,
-               height: int = 300, card_id: str | None = None, footer: object = None) -> dbc.Card:
-    """A titled card around a Plotly figure (drawn with the Client360 template) or any children."""
-    content = graph(figure_or_children, height) if isinstance(figure_or_children, go.Figure) \
-        else figure_or_children
-    header = [html.H6(title, className="c360-card-title mb-0")]
+               height: int = 300, card_id: str | None = None, footer: object = None,
+               definition: str | None = None, graph_id: str | None = None, png_filename: str | None = None,
+               extra: object = None) -> dbc.Card:
+    """A titled card around a Plotly figure (drawn with the Client360 template) or any children;
+    `definition` shows on hovering the title, `extra` sits under the header (e.g. a breadcrumb)."""
+    content = graph(figure_or_children, height, graph_id=graph_id, png_filename=png_filename) \
+        if isinstance(figure_or_children, go.Figure) else figure_or_children
+    if extra is not None:
+        content = [extra, content]
+    header = [html.H6(title, className="c360-card-title mb-0", title=definition)]
     if subtitle:
         header.append(html.Div(subtitle, className="c360-card-subtitle text-muted"))
     parts = [dbc.CardHeader(header, className="c360-card-header"), dbc.CardBody(content, className="c360-card-body")]

@@ -1,23 +1,70 @@
-"""Morning Coffee: the executive overview of customers, leads, support, campaigns and MRR."""
+"""Morning Coffee: the executive overview of customers, leads, support, campaigns and MRR.
+
+The URL holds the page's state (`?start=&end=&region=&drill=`): `layout(**query)` builds the
+page from it, and the panel helpers below turn the executive queries' typed results into
+cards, figures and grids. Callbacks (callbacks/morning_coffee.py) only wire the two together.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import date
+from typing import Any
+
 import dash_bootstrap_components as dbc
+import pandas as pd
+import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboard.extensions import db
-from dashboard.queries.executive import DateBounds, data_date_bounds, default_filters, regions
+from dashboard.formatting import format_count, format_day, format_day_short, format_usd
+from dashboard.masking import MaskPolicy, amount_band
+from dashboard.queries.executive import (
+    KPI_GOLD_TABLES,
+    DateBounds,
+    PageCharts,
+    PageKpis,
+    PageQuery,
+    PageTables,
+    ResolvedFilters,
+    data_date_bounds,
+    regions,
+    resolve_page,
+)
 from dashboard.queries.freshness import GoldStatus, gold_status
+from dashboard.queries.glossary import definition
 from dashboard.scope import current_scope
-from layouts.components import chart_card, empty_state, format_day, gold_empty_detail, page_header
+from layouts import theme
+from layouts.components import (
+    NO_SELECTION_MESSAGE,
+    chart_card,
+    delta_indicator,
+    empty_state,
+    gold_empty_detail,
+    no_selection_state,
+    page_header,
+)
+from layouts.kit.charts import png_filename
+from layouts.kit.grid import data_grid
+from layouts.kit.kpi import kpi_card, kpi_card_empty
+from layouts.kit.page import breadcrumb, url_state
+from layouts.kit.provenance import lineage_body
+from layouts.kit.states import NOTHING_IN_SCOPE, loading, skeleton
+from models.kpi import rag_for_lower_is_better
 
 TITLE = "Morning Coffee"
+PAGE_SLUG = "morning-coffee"
+FINANCIALS_HIDDEN = "Hidden: exact revenue figures need the financials permission"
+NOT_IN_SCOPE = "Not shown: this figure is company-wide and your view is limited to your territories"
+FULL_ACCESS = MaskPolicy(view_pii=True, view_financials=True)
 
 
 class MorningCoffeeIds:
     """Component ids of the page, shared by its layout and its callbacks."""
 
     PAGE = "mc-page"
+    URL = "mc-url"
+    STATE = "mc-state"
     NO_DATA = "mc-no-data"
     DATE_RANGE = "mc-date-range"
     REGIONS = "mc-regions"
@@ -30,8 +77,14 @@ class MorningCoffeeIds:
     KPI_MRR = "mc-kpi-mrr"
     MRR_TREND = "mc-mrr-trend"
     REVENUE_BY_REGION = "mc-revenue-by-region"
+    REVENUE_GRAPH = "mc-revenue-graph"
+    REVENUE_BREADCRUMB = "mc-revenue-breadcrumb"
     CAMPAIGNS = "mc-campaigns"
+    CAMPAIGNS_GRID = "mc-campaigns-grid"
     TOP_ACCOUNTS = "mc-top-accounts"
+    TOP_ACCOUNTS_GRID = "mc-top-accounts-grid"
+    CHIP_MODAL = "mc-chip-modal"
+    CHIP_BODY = "mc-chip-body"
 
 
 ID = MorningCoffeeIds
@@ -43,6 +96,13 @@ KPI_TITLES: dict[str, str] = {
     ID.KPI_EFFICIENCY: "Team efficiency",
     ID.KPI_MRR: "MRR",
 }
+# Output name -> (card id, glossary key).
+KPI_CARDS = dict(customers=(ID.KPI_CUSTOMERS, "active_customers"), contacts=(ID.KPI_CONTACTS, "active_contacts"),
+                 leads=(ID.KPI_LEADS, "new_leads"), efficiency=(ID.KPI_EFFICIENCY, "team_efficiency"),
+                 mrr=(ID.KPI_MRR, "mrr_usd"))
+CHART_TITLES = {"mrr_trend": "MRR, last 12 months", "revenue": "Revenue by region"}
+CAMPAIGNS_TITLE = "Active campaigns"
+ACCOUNTS_TITLE = "Largest accounts by MRR"
 
 
 def no_data_panel(status: GoldStatus | None = None) -> html.Div:
@@ -51,21 +111,19 @@ def no_data_panel(status: GoldStatus | None = None) -> html.Div:
     return empty_state("No data yet", gold_empty_detail(status), state_id=ID.NO_DATA)
 
 
-def _loading(component_id: str, placeholder: object = None) -> dcc.Loading:
-    return dcc.Loading(html.Div(placeholder, id=component_id, className="h-100"),
-                       type="circle", delay_show=200, parent_className="h-100 c360-loading")
+# --- The page --------------------------------------------------------------------------
 
 
-def _filters(bounds: DateBounds, region_names: list[str]) -> html.Div:
-    defaults = default_filters(bounds)
+def _filters(bounds: DateBounds, region_names: list[str], resolved: ResolvedFilters) -> html.Div:
+    filters = resolved.filters
     return html.Div([
         html.Div([
             dbc.Label("Period", html_for=ID.DATE_RANGE, className="c360-filter-label"),
             dcc.DatePickerRange(
                 id=ID.DATE_RANGE,
-                start_date=defaults.start.isoformat(), end_date=defaults.end.isoformat(),
+                start_date=filters.start.isoformat(), end_date=filters.end.isoformat(),
                 min_date_allowed=bounds.first.isoformat(), max_date_allowed=bounds.last.isoformat(),
-                initial_visible_month=defaults.end.isoformat(),
+                initial_visible_month=filters.end.isoformat(),
                 display_format="D MMM YYYY", first_day_of_week=1, minimum_nights=0,
                 clearable=False, className="c360-date-range",
             ),
@@ -74,47 +132,294 @@ def _filters(bounds: DateBounds, region_names: list[str]) -> html.Div:
             dbc.Label("Regions", html_for=ID.REGIONS, className="c360-filter-label"),
             dcc.Dropdown(
                 id=ID.REGIONS, options=[{"label": r, "value": r} for r in region_names],
-                value=[], multi=True, placeholder="All regions", searchable=True,
+                value=list(filters.regions), multi=True, placeholder="All regions", searchable=True,
                 className="c360-region-select",
             ),
         ], className="c360-filter c360-filter-regions"),
     ], className="c360-filters")
 
 
-def _kpi_placeholder(title: str) -> dbc.Card:
-    return dbc.Card(dbc.CardBody([html.Div(title, className="c360-kpi-title"),
-                                  html.Div("\u00a0", className="c360-kpi-value")]),
-                    className="c360-kpi-card h-100")
+def _canonical(resolved: ResolvedFilters, requested: PageQuery) -> PageQuery:
+    """The state the page shows: validated dates and regions; the drill as requested when valid."""
+    filters = resolved.filters
+    return PageQuery(filters.start.isoformat(), filters.end.isoformat(),
+                     list(filters.regions) if not resolved.selects_nothing else list(requested.regions or ()),
+                     resolved.drill_region)
 
 
-def layout(**_: object) -> html.Div:
-    """Filters, then KPI cards, trend and revenue charts, campaigns and top accounts. The region
-    dropdown offers only the regions inside the user's data scope."""
+def layout(**query: Any) -> html.Div:
+    """Filters, then KPI cards, trend and revenue charts, campaigns and top accounts, built from
+    the URL's query arguments. The region dropdown offers only the regions inside the user's
+    data scope."""
+    requested = PageQuery.from_args(query)
     with db.session() as session:
         bounds = data_date_bounds(session)
-        region_names = regions(session, current_scope()) if bounds is not None else []
+        scope = current_scope()
+        region_names = regions(session, scope) if bounds is not None else []
+        resolved = resolve_page(session, requested, scope) if bounds is not None else None
         status = gold_status(session) if bounds is None else None
-    if bounds is None:
+    if bounds is None or resolved is None:
         return html.Div([page_header(TITLE, "Company-wide customers, leads, support and revenue"),
                          no_data_panel(status)], id=ID.PAGE)
 
-    header = page_header(TITLE, f"Data up to {format_day(bounds.last)}", controls=_filters(bounds, region_names))
+    # The panels read the state as requested, so their notes say what was adjusted.
+    header = page_header(TITLE, f"Data up to {format_day(bounds.last)}",
+                         controls=_filters(bounds, region_names, resolved))
     kpis = dbc.Row(
-        [dbc.Col(_loading(kpi_id, _kpi_placeholder(title)), className="c360-kpi-col")
-         for kpi_id, title in KPI_TITLES.items()],
-        className="row-cols-1 row-cols-sm-2 row-cols-lg-3 row-cols-xl-5 g-3 mb-3",
+        [dbc.Col(loading(kpi_id, skeleton("card")), className="c360-kpi-col") for kpi_id in KPI_TITLES],
+        className="row-cols-1 row-cols-sm-2 row-cols-lg-3 row-cols-xl-5 g-3 mb-3 c360-kpi-row",
     )
     charts = dbc.Row([
-        dbc.Col(_loading(ID.MRR_TREND, chart_card("MRR, last 12 months", None)), lg=7),
-        dbc.Col(_loading(ID.REVENUE_BY_REGION, chart_card("Revenue by region", None)), lg=5),
+        dbc.Col(loading(ID.MRR_TREND, skeleton("chart", 6), "chart"), lg=7),
+        dbc.Col(loading(ID.REVENUE_BY_REGION, skeleton("chart", 6), "chart"), lg=5),
     ], className="g-3 mb-3")
     tables = dbc.Row([
-        dbc.Col(_loading(ID.CAMPAIGNS, chart_card("Active campaigns", None)), lg=7),
-        dbc.Col(_loading(ID.TOP_ACCOUNTS, chart_card("Largest accounts by MRR", None)), lg=5),
+        dbc.Col(loading(ID.CAMPAIGNS, skeleton("grid", 5), "grid"), lg=7),
+        dbc.Col(loading(ID.TOP_ACCOUNTS, skeleton("grid", 5), "grid"), lg=5),
     ], className="g-3 mb-4")
+    chip_modal = dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Churn risk explained")),
+                            dbc.ModalBody(id=ID.CHIP_BODY)], id=ID.CHIP_MODAL, is_open=False)
     return html.Div([
+        url_state(ID.URL, ID.STATE, requested.as_state()),
         header,
         html.Div(id=ID.PERIOD_LABEL, className="c360-period-label text-muted"),
         html.Div(id=ID.FILTER_NOTE, className="c360-filter-note"),
-        kpis, charts, tables,
+        kpis, charts, tables, chip_modal,
     ], id=ID.PAGE, className="c360-morning-coffee")
+
+
+# --- KPI cards -------------------------------------------------------------------------
+
+
+def _period_label(resolved: ResolvedFilters) -> str:
+    filters = resolved.filters
+    previous = filters.previous
+    region_text = ", ".join(filters.regions) if filters.regions else "All regions"
+    return (f"{format_day(filters.start)} \u2013 {format_day(filters.end)} ({filters.period.days} days), "
+            f"compared with {format_day(previous.start)} \u2013 {format_day(previous.end)} \u00b7 {region_text}")
+
+
+def _series(daily: pd.DataFrame, column: str) -> list[float | None]:
+    return [None if pd.isna(v) else float(v) for v in daily[column]] if column in daily else []
+
+
+def _empty_kpis(message: str) -> dict[str, Any]:
+    return {name: kpi_card_empty(key, KPI_TITLES[card_id], message) for name, (card_id, key) in KPI_CARDS.items()}
+
+
+def kpi_outputs(result: PageKpis | GoldStatus, *, green_minutes: float, amber_minutes: float,
+                policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+    """Period label, adjustment notes and the five KPI cards."""
+    if isinstance(result, GoldStatus):
+        return {"period_label": "", "filter_note": no_data_panel(result), **_empty_kpis("No data yet")}
+    resolved = result.resolved
+    filters = resolved.filters
+    note = (html.Div(" ".join(resolved.notes), className="alert alert-warning py-2 px-3 small mb-3",
+                     role="status") if resolved.notes else None)
+    outputs: dict[str, Any] = {"period_label": _period_label(resolved), "filter_note": note}
+    nothing = NOTHING_IN_SCOPE if filters.scope.sees_nothing else NO_SELECTION_MESSAGE
+    since = f"vs {format_day_short(filters.day_before_start, filters.end)}"
+    common = dict(status=result.status)
+
+    def lineage(key: str) -> Any:
+        return result.lineage.get(KPI_GOLD_TABLES[key])
+
+    stock = result.stock
+    if resolved.selects_nothing or not stock.has_data:
+        for name in ("customers", "contacts", "mrr"):
+            outputs[name] = kpi_card_empty(KPI_CARDS[name][1], KPI_TITLES[KPI_CARDS[name][0]], nothing)
+    else:
+        on_end = f"on {format_day(filters.end)}"
+        for name, figure in (("customers", stock.active_customers), ("contacts", stock.active_contacts)):
+            card_id, key = KPI_CARDS[name]
+            outputs[name] = kpi_card(card_id, key, KPI_TITLES[card_id], figure.current, figure.delta,
+                                     percent=figure.percent_change, comparison=since, subtitle=on_end,
+                                     series=_series(result.daily, key), drivers=result.drivers.get(key),
+                                     lineage=lineage(key), **common)
+        if policy.view_financials:
+            mrr = stock.mrr_usd
+            outputs["mrr"] = kpi_card(ID.KPI_MRR, "mrr_usd", "MRR", mrr.current, mrr.delta,
+                                      percent=mrr.percent_change, value_format="usd", comparison=since,
+                                      subtitle=f"Monthly recurring revenue {on_end}",
+                                      series=_series(result.daily, "mrr_usd"), drivers=result.drivers.get("mrr_usd"),
+                                      lineage=lineage("mrr_usd"), **common)
+        else:
+            outputs["mrr"] = kpi_card_empty("mrr_usd", "MRR",
+                                            f"Band {amount_band(stock.mrr_usd.current)}. {FINANCIALS_HIDDEN}")
+
+    leads = result.leads
+    if not filters.company_wide:
+        outputs["leads"] = kpi_card_empty("new_leads", "New leads", NOT_IN_SCOPE)
+    elif resolved.selects_nothing or not leads.has_data:
+        outputs["leads"] = kpi_card_empty("new_leads", "New leads", nothing)
+    else:
+        title = "New leads yesterday" if result.is_yesterday else f"New leads on {format_day(filters.end)}"
+        outputs["leads"] = kpi_card(ID.KPI_LEADS, "new_leads", title, leads.on_end_date.current,
+                                    leads.on_end_date.delta, percent=leads.on_end_date.percent_change,
+                                    comparison="vs the day before",
+                                    subtitle=f"{format_count(leads.period_total)} in the period",
+                                    series=_series(result.daily, "new_leads"), lineage=lineage("new_leads"), **common)
+
+    median = result.efficiency.median_first_response_minutes
+    if not filters.company_wide:
+        outputs["efficiency"] = kpi_card_empty("team_efficiency", "Team efficiency", NOT_IN_SCOPE)
+    elif resolved.selects_nothing or median.current is None:
+        outputs["efficiency"] = kpi_card_empty("team_efficiency", "Team efficiency", nothing)
+    else:
+        outputs["efficiency"] = kpi_card(
+            ID.KPI_EFFICIENCY, "team_efficiency", "Team efficiency", median.current, median.delta,
+            percent=median.percent_change, value_format="minutes", up_is_good=False,
+            comparison="vs previous period", rag=rag_for_lower_is_better(median.current, green_minutes, amber_minutes),
+            subtitle=f"Median first response \u00b7 {format_count(result.efficiency.responses)} tickets",
+            series=_series(result.daily, "median_first_response_minutes"), lineage=lineage("team_efficiency"),
+            **common)
+    return outputs
+
+
+# --- Charts ------------------------------------------------------------------------------
+
+
+def _month_labels(days: Sequence[date]) -> list[str]:
+    """'Dec<br>2025', 'Jan<br>2026', 'Feb', ... and the end date as '22 Nov'."""
+    labels = []
+    for index, day in enumerate(days):
+        if index == len(days) - 1:
+            labels.append(f"{day.day} {day:%b}" + (f"<br>{day.year}" if day.month == 1 or index == 0 else ""))
+        elif index == 0 or day.month == 1:
+            labels.append(f"{day:%b}<br>{day.year}")
+        else:
+            labels.append(f"{day:%b}")
+    return labels
+
+
+def mrr_trend_figure(trend: pd.DataFrame) -> go.Figure:
+    """Month-end MRR as a line with markers, one evenly spaced point per month."""
+    days = list(trend["day"])
+    positions = list(range(len(days)))
+    fig = theme.figure(showlegend=False)
+    fig.add_trace(go.Scatter(
+        x=positions, y=trend["mrr_usd"], mode="lines+markers", name="MRR",
+        line=dict(color=theme.PRIMARY, width=2.5), marker=dict(size=7),
+        customdata=[[format_day(d), format_usd(v)] for d, v in zip(days, trend["mrr_usd"], strict=True)],
+        hovertemplate="%{customdata[0]}: %{customdata[1]}<extra></extra>",
+    ))
+    # A line need not start at zero: the month-to-month movement is the point of this chart.
+    fig.update_xaxes(tickmode="array", tickvals=positions, ticktext=_month_labels(days),
+                     range=[-0.4, len(days) - 0.6])
+    fig.update_yaxes(tickprefix="$", tickformat="~s", nticks=6)
+    return fig
+
+
+def revenue_figure(revenue: pd.DataFrame, label_column: str = "member") -> go.Figure:
+    """Invoiced USD per region (or territory) as horizontal bars, largest on top, the previous
+    period behind."""
+    ordered = revenue.iloc[::-1]  # Plotly draws the first category at the bottom
+    fig = theme.figure(barmode="group", bargap=0.3, bargroupgap=0.05,
+                       legend=dict(orientation="h", y=1.02, yanchor="bottom", x=0, traceorder="reversed"),
+                       margin=dict(l=8, r=56, t=28, b=28))
+    fig.add_trace(go.Bar(
+        y=ordered[label_column], x=ordered["previous_invoiced_usd"], name="Previous period", orientation="h",
+        marker_color=theme.MUTED,
+        customdata=[format_usd(v) for v in ordered["previous_invoiced_usd"]],
+        hovertemplate="%{y}: %{customdata}<extra>Previous period</extra>",
+    ))
+    fig.add_trace(go.Bar(
+        y=ordered[label_column], x=ordered["invoiced_usd"], name="This period", orientation="h",
+        marker_color=theme.PRIMARY,
+        text=[format_usd(v) for v in ordered["invoiced_usd"]], textposition="outside", cliponaxis=False,
+        textfont=dict(size=11), constraintext="none",
+        customdata=[format_usd(v) for v in ordered["invoiced_usd"]],
+        hovertemplate="%{y}: %{customdata}<extra>This period</extra>",
+    ))
+    fig.update_xaxes(tickprefix="$", tickformat="~s", rangemode="tozero", showgrid=True, gridcolor="#eef0f3",
+                     nticks=5)
+    fig.update_yaxes(showgrid=False, ticksuffix="  ")
+    return fig
+
+
+def _png_name(chart: str, query: PageQuery) -> str:
+    return png_filename(PAGE_SLUG, [chart, query.start, query.end, *(query.regions or ()), query.drill_region])
+
+
+def _lineage_footer(result: PageCharts) -> Any:
+    lineage = result.lineage.get("gold.daily_kpi")
+    if lineage is None:
+        return None
+    return html.Details([html.Summary("Where from?", className="small"), lineage_body(lineage)],
+                        className="c360-where-from")
+
+
+def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery) -> dict[str, Any]:
+    """The MRR trend and revenue cards; the revenue card drills from regions to territories."""
+    if isinstance(result, GoldStatus):
+        return {name: no_selection_state("No data yet") for name in CHART_TITLES}
+    if result is None:  # no financials permission: nothing was read
+        return {name: chart_card(title, no_selection_state(FINANCIALS_HIDDEN)) for name, title in CHART_TITLES.items()}
+    filters = result.resolved.filters
+    state = _canonical(result.resolved, query)
+    nothing = NOTHING_IN_SCOPE if filters.scope.sees_nothing else NO_SELECTION_MESSAGE
+    trend_body = mrr_trend_figure(result.trend) if not result.trend.empty else no_selection_state(nothing)
+    mrr_card = chart_card(CHART_TITLES["mrr_trend"], trend_body,
+                          subtitle=f"Month-end MRR in USD, 12 months to {format_day(filters.end)}",
+                          definition=definition("mrr_trend"), png_filename=_png_name("mrr-trend", state),
+                          footer=_lineage_footer(result))
+    revenue = result.revenue
+    path = [("All regions", state.without_drill().href)] if revenue.region else [("All regions", None)]
+    if revenue.region:
+        path.append((revenue.region, None))
+    crumbs = breadcrumb(path, ID.REVENUE_BREADCRUMB)
+    title = f"Revenue in {revenue.region} by territory" if revenue.region else CHART_TITLES["revenue"]
+    if revenue.rows.empty:
+        revenue_card = chart_card(title, no_selection_state(nothing), subtitle="Invoiced USD", extra=crumbs,
+                                  definition=definition("revenue_by_region"))
+    else:
+        total = revenue.total
+        hint = "" if revenue.region else " \u00b7 click a bar for its territories"
+        revenue_card = chart_card(
+            title, revenue_figure(revenue.rows), extra=crumbs, graph_id=ID.REVENUE_GRAPH,
+            subtitle=f"Invoiced USD in the period: {format_usd(total.current)}{hint}",
+            definition=definition("revenue_by_region"), png_filename=_png_name("revenue", state),
+            footer=delta_indicator(total.delta, percent=total.percent_change, value_format="usd",
+                                   comparison="vs previous period"),
+        )
+    return {"mrr_trend": mrr_card, "revenue": revenue_card}
+
+
+# --- Grids -------------------------------------------------------------------------------
+
+
+def table_outputs(result: PageTables | GoldStatus, query: PageQuery,
+                  policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+    """The active-campaigns funnel and the largest accounts as grids with server exports."""
+    if isinstance(result, GoldStatus):
+        return {"campaigns": no_selection_state("No data yet"), "top_accounts": no_selection_state("No data yet")}
+    filters = result.resolved.filters
+    search = _canonical(result.resolved, query).search
+    nothing = NOTHING_IN_SCOPE if filters.scope.sees_nothing else NO_SELECTION_MESSAGE
+    count = result.campaigns.count
+    header = html.Div([
+        html.Span(format_count(count.current), className="c360-inline-value"),
+        html.Span(f" running on {format_day(filters.end)}", className="text-muted me-3"),
+        delta_indicator(count.delta, percent=count.percent_change,
+                        comparison=f"vs {format_day_short(filters.day_before_start, filters.end)}"),
+    ], className="c360-inline-kpi")
+    if not filters.company_wide:
+        body: Any = no_selection_state(NOT_IN_SCOPE)
+    elif result.resolved.selects_nothing:
+        body = [header, no_selection_state(nothing)]
+    elif result.campaign_rows.empty:
+        body = [header, no_selection_state(f"No campaign was running on {format_day(filters.end)}")]
+    else:
+        body = [header, data_grid(ID.CAMPAIGNS_GRID, result.campaign_rows, export_name=ID.CAMPAIGNS, search=search,
+                                  totals=result.campaign_totals)]
+    campaigns_card = chart_card(CAMPAIGNS_TITLE, body, definition=definition("active_campaigns"),
+                                subtitle="Sends to recipients in the selected regions during the period; "
+                                         "rates are shares of sent")
+    accounts = result.accounts
+    accounts_body = (no_selection_state(nothing) if accounts.empty else
+                     data_grid(ID.TOP_ACCOUNTS_GRID, accounts, export_name=ID.TOP_ACCOUNTS, search=search,
+                               row_id_field="account_id"))
+    accounts_card = chart_card(ACCOUNTS_TITLE, accounts_body, definition=definition("largest_accounts"),
+                               subtitle=("Current MRR in USD" if policy.view_financials else "Current MRR band")
+                               + " \u00b7 click a row for the customer, a chip for its churn risk")
+    return {"campaigns": campaigns_card, "top_accounts": accounts_card}

@@ -13,6 +13,10 @@ from layouts.alert_centre import alert_centre
 from layouts.components import freshness_badge
 from layouts.pages import pages_for_current_user
 
+# Below 992 px (Bootstrap's lg) the links, badge and user menu fold behind the toggler.
+NAVBAR_TOGGLER_ID = "navbar-toggler"
+NAVBAR_COLLAPSE_ID = "navbar-collapse"
+
 
 def navbar() -> dbc.Navbar:
     """Links only to the pages this user's role may open."""
@@ -29,12 +33,16 @@ def navbar() -> dbc.Navbar:
     return dbc.Navbar(
         dbc.Container([
             dbc.NavbarBrand("Client360", href="/"),
-            dbc.Nav(links, navbar=True, className="me-auto", id="main-nav"),
-            html.Div(freshness_badge(status), className="me-3 c360-freshness-wrap"),
-            alert_centre(),
-            dbc.Nav([user_menu], navbar=True),
+            # The bell stays outside the collapse so a phone shows the alert count without a tap.
+            html.Div(alert_centre(), className="ms-auto order-lg-last"),
+            dbc.NavbarToggler(id=NAVBAR_TOGGLER_ID, n_clicks=0),
+            dbc.Collapse([
+                dbc.Nav(links, navbar=True, className="me-auto", id="main-nav"),
+                html.Div(freshness_badge(status), className="me-3 c360-freshness-wrap"),
+                dbc.Nav([user_menu], navbar=True),
+            ], id=NAVBAR_COLLAPSE_ID, is_open=False, navbar=True),
         ], fluid=True),
-        color="dark", dark=True, className="mb-3 c360-navbar",
+        color="dark", dark=True, expand="lg", className="mb-3 c360-navbar",
     )
 
 

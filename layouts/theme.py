@@ -1,4 +1,5 @@
-"""One Plotly template for every chart, registered as the default."""
+"""One Plotly template for every chart, registered as the default, with a colour-blind-safe
+palette (Okabe-Ito) shared by charts and score chips."""
 
 from __future__ import annotations
 
@@ -7,9 +8,15 @@ import plotly.io as pio
 
 TEMPLATE_NAME = "client360"
 TEMPLATE = "plotly_white+" + TEMPLATE_NAME
-PALETTE = ["#2563eb", "#16a34a", "#f59e0b", "#dc2626", "#7c3aed", "#0891b2", "#db2777", "#65a30d"]
-PRIMARY = PALETTE[0]
+# Okabe & Ito (2008): distinguishable with every common colour-vision deficiency.
+OKABE_ITO = {"blue": "#0072B2", "orange": "#E69F00", "green": "#009E73", "vermillion": "#D55E00",
+             "purple": "#CC79A7", "sky": "#56B4E9", "yellow": "#F0E442", "black": "#000000"}
+PALETTE = [OKABE_ITO[name] for name in ("blue", "orange", "green", "vermillion", "purple", "sky", "yellow", "black")]
+PRIMARY = OKABE_ITO["blue"]
 MUTED = "#cbd5e1"
+# The one severity code of the product (score chips, RAG dots): colour plus a text label.
+SEVERITY_COLOURS = {"severe": OKABE_ITO["vermillion"], "watch": OKABE_ITO["orange"], "good": OKABE_ITO["green"],
+                    "unknown": "#6b7280"}
 FONT_FAMILY = "Inter, system-ui, -apple-system, Segoe UI, Roboto, sans-serif"
 
 

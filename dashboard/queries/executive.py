@@ -10,9 +10,9 @@ exist per region only, so a restricted user gets none of them rather than compan
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-from dataclasses import dataclass, field
-from datetime import date, timedelta
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
@@ -20,6 +20,11 @@ from sqlalchemy import ColumnElement, and_, false, func, literal, or_, select, u
 from sqlalchemy.orm import Session
 
 from dashboard.formatting import format_day
+from dashboard.masking import MaskPolicy, mask_value
+from dashboard.queries.freshness import GoldStatus, gold_status
+from dashboard.queries.grid import ACCOUNT, BAND, CHIP, COUNT, PERCENT, TEXT, USD, GridColumn, GridRows
+from dashboard.queries.insights import KpiDriverBreakdown, kpi_drivers
+from dashboard.queries.lineage import Lineage, lineages
 from dashboard.scope import DataScope
 from dashboard.tables.gold import (
     Campaign,
@@ -30,6 +35,8 @@ from dashboard.tables.gold import (
     LeadsDaily,
     SupportDaily,
 )
+from dashboard.tables.intelligence import ChurnPrediction
+from dashboard.url_state import first, to_search, values
 from models.kpi import Period, percent_change
 
 DEFAULT_PERIOD_DAYS = 30
@@ -290,27 +297,35 @@ def mrr_trend(session: Session, filters: MorningCoffeeFilters, months: int = TRE
     return frame.astype({"mrr_usd": "float64"})
 
 
-def revenue_by_region(session: Session, filters: MorningCoffeeFilters) -> pd.DataFrame:
-    """Invoiced USD per region in the period and the previous period; columns region,
-    invoiced_usd, previous_invoiced_usd, largest first. Regions without rows are left out."""
+def _revenue_by(session: Session, filters: MorningCoffeeFilters, member: ColumnElement, table: Any,
+                where: ColumnElement[bool]) -> pd.DataFrame:
+    """Invoiced USD per `member` in the period and the previous period, largest first; members
+    without rows in the period are left out."""
     previous = filters.previous
-    table, in_scope = _kpi_source(filters)
     in_period = table.day.between(filters.start, filters.end)
     in_previous = table.day.between(previous.start, previous.end)
     stmt = (
-        select(table.region,
-               func.coalesce(func.sum(table.invoiced_usd).filter(in_period), 0).label("invoiced_usd"),
-               func.coalesce(func.sum(table.invoiced_usd).filter(in_previous), 0)
-               .label("previous_invoiced_usd"),
-               func.count().filter(in_period).label("rows_in_period"))
-        .where(or_(in_period, in_previous), _in_regions(table.region, filters.regions), in_scope)
-        .group_by(table.region)
+        select(member,
+               func.coalesce(func.sum(table.invoiced_usd).filter(in_period), 0),
+               func.coalesce(func.sum(table.invoiced_usd).filter(in_previous), 0),
+               func.count().filter(in_period))
+        .where(or_(in_period, in_previous), where)
+        .group_by(member)
     )
+    name = member.key
     frame = pd.DataFrame(session.execute(stmt).all(),
-                         columns=["region", "invoiced_usd", "previous_invoiced_usd", "rows_in_period"])
+                         columns=[name, "invoiced_usd", "previous_invoiced_usd", "rows_in_period"])
     frame = frame[frame["rows_in_period"] > 0].drop(columns="rows_in_period")
     frame = frame.astype({"invoiced_usd": "float64", "previous_invoiced_usd": "float64"})
-    return frame.sort_values(["invoiced_usd", "region"], ascending=[False, True]).reset_index(drop=True)
+    return frame.sort_values(["invoiced_usd", name], ascending=[False, True]).reset_index(drop=True)
+
+
+def revenue_by_region(session: Session, filters: MorningCoffeeFilters) -> pd.DataFrame:
+    """Invoiced USD per region in the period and the previous period; columns region,
+    invoiced_usd, previous_invoiced_usd, largest first. Regions without rows are left out."""
+    table, in_scope = _kpi_source(filters)
+    return _revenue_by(session, filters, table.region, table,
+                       and_(_in_regions(table.region, filters.regions), in_scope))
 
 
 def _running_on(day: date) -> ColumnElement[bool]:
@@ -395,6 +410,7 @@ class ResolvedFilters:
     bounds: DateBounds
     notes: tuple[str, ...] = ()
     selects_nothing: bool = False
+    drill_region: str | None = None  # revenue shown by territory inside this region
 
 
 def _parse_day(raw: Any) -> date | None:
@@ -442,3 +458,346 @@ def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: Date
     filters = MorningCoffeeFilters(start, end, selected, scope or DataScope.everything())
     return ResolvedFilters(filters, bounds, tuple(notes),
                            selects_nothing=bool(requested) and not selected)
+
+
+# --- The page's state in the URL -----------------------------------------------------
+
+PAGE_PATH = "/executive"
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The page as the URL holds it: raw values, validated only by `resolve_page`.
+
+    `?start=2026-10-01&end=2026-10-31&region=Europe&region=Asia&drill=Europe`."""
+
+    start: Any = None
+    end: Any = None
+    regions: Any = ()
+    drill_region: Any = None
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, Any] | None) -> PageQuery:
+        """From Dash's layout kwargs or Flask's request args."""
+        return cls(first(args, "start"), first(args, "end"), tuple(values(args, "region")), first(args, "drill"))
+
+    @classmethod
+    def from_state(cls, data: Any) -> PageQuery:
+        """From the page's state store; anything malformed reads as the default view."""
+        if not isinstance(data, dict):
+            return cls()
+        return cls.from_args({k: data.get(k) for k in ("start", "end", "region", "drill")})
+
+    def as_state(self) -> dict[str, Any]:
+        return {"start": self.start, "end": self.end, "region": list(self.regions or ()), "drill": self.drill_region}
+
+    @property
+    def search(self) -> str:
+        return to_search([("start", self.start), ("end", self.end), ("region", self.regions or ()),
+                          ("drill", self.drill_region)])
+
+    @property
+    def href(self) -> str:
+        return PAGE_PATH + self.search
+
+    def without_drill(self) -> PageQuery:
+        return replace(self, drill_region=None)
+
+
+def query_from_controls(start_raw: Any, end_raw: Any, regions_raw: Any, current: PageQuery) -> PageQuery | None:
+    """The URL state for the filter controls' values, or None while the period is incomplete:
+    picking a start date clears the end date, and the page waits for the end rather than
+    recompute (and warn) with half a period. A drill-down survives while its region stays
+    selectable."""
+    start, end = _parse_day(start_raw), _parse_day(end_raw)
+    if start is None or end is None:
+        return None
+    requested = regions_raw if isinstance(regions_raw, (list, tuple)) else ([regions_raw] if regions_raw else [])
+    selected = tuple(dict.fromkeys(r for r in requested[:MAX_REGION_VALUES] if isinstance(r, str)))
+    drill = current.drill_region if not selected or current.drill_region in selected else None
+    return PageQuery(start.isoformat(), end.isoformat(), selected, drill)
+
+
+def drill_into(current: PageQuery, clicked_label: Any) -> PageQuery | None:
+    """One level down, from regions to the clicked region's territories; None at the lowest
+    level or for a click on nothing."""
+    if current.drill_region or not isinstance(clicked_label, str) or not clicked_label:
+        return None
+    return replace(current, drill_region=clicked_label[:200])
+
+
+def resolve_page(session: Session, query: PageQuery, scope: DataScope | None = None) -> ResolvedFilters | None:
+    """Validate the URL state against the data (see `resolve_filters`); a drill-down into a
+    region outside the scope or the selection is dropped. None when gold is empty."""
+    bounds = data_date_bounds(session)
+    if bounds is None:
+        return None
+    known = regions(session, scope)
+    resolved = resolve_filters(query.start, query.end, list(query.regions or ()), bounds, known, scope)
+    drill = query.drill_region
+    selectable = resolved.filters.regions or known
+    return replace(resolved, drill_region=drill if isinstance(drill, str) and drill in selectable else None)
+
+
+# --- Drill-down and daily series -----------------------------------------------------
+
+
+def revenue_by_territory(session: Session, filters: MorningCoffeeFilters, region: str) -> pd.DataFrame:
+    """`revenue_by_region` one level down: invoiced USD per territory of `region`; columns
+    territory, invoiced_usd, previous_invoiced_usd, largest first."""
+    return _revenue_by(session, filters, DailyKpiTerritory.territory, DailyKpiTerritory,
+                       and_(DailyKpiTerritory.region == region,
+                            filters.scope.territory_filter(DailyKpiTerritory.territory)))
+
+
+def daily_series(session: Session, filters: MorningCoffeeFilters) -> pd.DataFrame:
+    """One row per day of the period for the KPI sparklines: day, active_customers,
+    active_contacts, mrr_usd, new_leads, median_first_response_minutes (region-level figures
+    only for a company-wide scope)."""
+    table, in_scope = _kpi_source(filters)
+    stock = pd.DataFrame(session.execute(
+        select(table.day, func.sum(table.active_customers), func.sum(table.active_contacts), func.sum(table.mrr_usd))
+        .where(table.day.between(filters.start, filters.end), _in_regions(table.region, filters.regions), in_scope)
+        .group_by(table.day).order_by(table.day)).all(),
+        columns=["day", "active_customers", "active_contacts", "mrr_usd"])
+    days = pd.DataFrame({"day": [filters.start + timedelta(days=i) for i in range(filters.period.days)]})
+    frame = days.merge(stock, on="day", how="left")
+    frame["new_leads"] = float("nan")
+    frame["median_first_response_minutes"] = float("nan")
+    if filters.company_wide:
+        leads = dict(session.execute(
+            select(LeadsDaily.day, func.sum(LeadsDaily.new_leads))
+            .where(LeadsDaily.day.between(filters.start, filters.end), _in_regions(LeadsDaily.region, filters.regions))
+            .group_by(LeadsDaily.day)).all())
+        frame["new_leads"] = [float(leads.get(day, 0)) for day in frame["day"]]
+        unnested = (func.unnest(SupportDaily.first_response_minutes).table_valued("minutes")
+                    .render_derived("responses").lateral())
+        medians = dict(session.execute(
+            select(SupportDaily.day, func.percentile_cont(0.5).within_group(unnested.c.minutes))
+            .select_from(SupportDaily).join(unnested, literal(True))
+            .where(SupportDaily.day.between(filters.start, filters.end),
+                   _in_regions(SupportDaily.region, filters.regions))
+            .group_by(SupportDaily.day)).all())
+        frame["median_first_response_minutes"] = [_float(medians.get(day)) for day in frame["day"]]
+    return frame.astype({c: "float64" for c in frame.columns if c != "day"})
+
+
+# --- Grids ---------------------------------------------------------------------------
+
+# SMS has no read receipts: a zero there would read as "nobody read it".
+CHANNELS_WITHOUT_READ_RECEIPTS = frozenset({"sms"})
+CHANNEL_LABELS = {"email": "Email", "whatsapp": "WhatsApp", "sms": "SMS"}
+CAMPAIGN_COLUMNS = (
+    GridColumn("campaign_name", "Campaign", TEXT, pinned=True),
+    GridColumn("channel", "Channel"),
+    GridColumn("sent", "Sent", COUNT),
+    GridColumn("delivered", "Delivered", COUNT),
+    GridColumn("delivered_rate", "Delivered %", PERCENT),
+    GridColumn("read", "Read", COUNT),
+    GridColumn("read_rate", "Read %", PERCENT),
+    GridColumn("replied", "Replied", COUNT),
+    GridColumn("replied_rate", "Replied %", PERCENT),
+)
+
+
+def _number(value: Any) -> float | int | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def campaign_grid(funnel: pd.DataFrame) -> GridRows:
+    """The campaigns funnel as grid rows; SMS's read step is empty (n/a), not zero."""
+    rows = []
+    for record in funnel.to_dict("records"):
+        row = {c.field: _number(record.get(c.field)) for c in CAMPAIGN_COLUMNS}
+        row["channel"] = CHANNEL_LABELS.get(record["channel"], record["channel"])
+        if record["channel"] in CHANNELS_WITHOUT_READ_RECEIPTS:
+            row["read"] = row["read_rate"] = None
+        rows.append(row)
+    return GridRows(CAMPAIGN_COLUMNS, rows, key_field="campaign_name")
+
+
+def campaign_totals(funnel: pd.DataFrame) -> dict[str, Any]:
+    """The funnel's total row: sums, and rates as shares of the total sent."""
+    sent = int(funnel["sent"].sum()) if not funnel.empty else 0
+    totals: dict[str, Any] = {"campaign_name": "Total", "channel": "", "sent": sent}
+    for step in ("delivered", "read", "replied"):
+        count = int(funnel[step].sum()) if not funnel.empty else 0
+        totals[step] = count
+        totals[f"{step}_rate"] = count / sent if sent else None
+    return totals
+
+
+def account_columns(policy: MaskPolicy) -> tuple[GridColumn, ...]:
+    """The largest-accounts columns; MRR is a band without the financials permission."""
+    return (
+        GridColumn("rank", "#", COUNT),
+        GridColumn("account_name", "Account", ACCOUNT, pinned=True),
+        GridColumn("account_id", "Account id"),
+        GridColumn("region", "Region"),
+        GridColumn("segment", "Segment"),
+        GridColumn("mrr_usd", "MRR", USD if policy.view_financials else BAND),
+        GridColumn("churn_risk", "Churn risk", CHIP, score="churn"),
+    )
+
+
+def top_accounts_grid(session: Session, filters: MorningCoffeeFilters, policy: MaskPolicy,
+                      limit: int = TOP_ACCOUNTS_LIMIT) -> GridRows:
+    """`top_accounts` with each account's churn risk level, masked by `policy`."""
+    accounts = top_accounts(session, filters, limit)
+    risk = dict(session.execute(select(ChurnPrediction.account_id, ChurnPrediction.risk_level)
+                                .where(ChurnPrediction.account_id.in_(list(accounts["account_id"])))).all())
+    rows = [{"rank": rank, "account_name": row.account_name, "account_id": row.account_id, "region": row.region,
+             "segment": row.segment, "mrr_usd": mask_value("mrr_usd", float(row.mrr_usd), policy),
+             "churn_risk": risk.get(row.account_id)}
+            for rank, row in enumerate(accounts.itertuples(index=False), start=1)]
+    return GridRows(account_columns(policy), rows, key_field="account_name")
+
+
+# --- One result per panel group ------------------------------------------------------
+
+# Where each KPI's figures are read from (the "Where from?" popover).
+KPI_GOLD_TABLES = {
+    "active_customers": "gold.daily_kpi", "active_contacts": "gold.daily_kpi", "mrr_usd": "gold.daily_kpi",
+    "new_leads": "gold.leads_daily", "team_efficiency": "gold.support_daily",
+}
+# KPIs with a stored breakdown in gold.kpi_driver (the "Why did it move?" popover).
+DRIVER_KPIS = ("mrr_usd", "active_customers")
+
+
+@dataclass(frozen=True)
+class PageKpis:
+    """Everything the KPI cards show: figures, daily series, freshness, drivers and lineage."""
+
+    resolved: ResolvedFilters
+    stock: StockKpis
+    leads: LeadsSummary
+    efficiency: TeamEfficiency
+    daily: pd.DataFrame
+    status: GoldStatus
+    drivers: dict[str, KpiDriverBreakdown]
+    lineage: dict[str, Lineage]
+
+    @property
+    def is_yesterday(self) -> bool:
+        """Whether the period ends the day before the last day of data ('today')."""
+        return self.resolved.filters.end == self.resolved.bounds.last - timedelta(days=1)
+
+
+def page_kpis(session: Session, query: PageQuery, scope: DataScope | None = None, *,
+              policy: MaskPolicy) -> PageKpis | GoldStatus:
+    """The KPI cards' data for the URL state, or gold's status when gold is empty."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    filters = resolved.filters
+    drivers = {}
+    for kpi in DRIVER_KPIS:
+        if kpi == "mrr_usd" and not policy.view_financials:
+            continue
+        breakdown = kpi_drivers(session, kpi, scope=filters.scope)
+        if breakdown is not None:
+            drivers[kpi] = breakdown
+    return PageKpis(resolved, stock_kpis(session, filters), new_leads(session, filters),
+                    team_efficiency(session, filters), daily_series(session, filters), gold_status(session),
+                    drivers, lineages(session, tuple(KPI_GOLD_TABLES.values())))
+
+
+@dataclass(frozen=True)
+class RevenueBreakdown:
+    """Invoiced USD by region, or by territory inside `region` after a drill-down."""
+
+    rows: pd.DataFrame  # member, invoiced_usd, previous_invoiced_usd
+    region: str | None
+
+    @property
+    def level(self) -> str:
+        return "territory" if self.region else "region"
+
+    @property
+    def total(self) -> Comparison:
+        if self.rows.empty:
+            return Comparison(None, None)
+        return Comparison(float(self.rows["invoiced_usd"].sum()), float(self.rows["previous_invoiced_usd"].sum()))
+
+
+@dataclass(frozen=True)
+class PageCharts:
+    """The MRR trend and the revenue breakdown (empty frames when the selection matches nothing)."""
+
+    resolved: ResolvedFilters
+    trend: pd.DataFrame
+    revenue: RevenueBreakdown
+    lineage: dict[str, Lineage]
+
+
+def page_charts(session: Session, query: PageQuery, scope: DataScope | None = None, *,
+                policy: MaskPolicy) -> PageCharts | GoldStatus | None:
+    """The charts' data for the URL state; None without the financials permission (nothing is
+    read, so nothing can leak), gold's status when gold is empty."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    if not policy.view_financials:
+        return None
+    filters = resolved.filters
+    if resolved.selects_nothing:
+        return PageCharts(resolved, pd.DataFrame(), RevenueBreakdown(pd.DataFrame(), None), {})
+    if resolved.drill_region:
+        revenue = revenue_by_territory(session, filters, resolved.drill_region).rename(columns={"territory": "member"})
+    else:
+        revenue = revenue_by_region(session, filters).rename(columns={"region": "member"})
+    return PageCharts(resolved, mrr_trend(session, filters), RevenueBreakdown(revenue, resolved.drill_region),
+                      lineages(session, ("gold.daily_kpi",)))
+
+
+@dataclass(frozen=True)
+class PageTables:
+    """The campaigns funnel and the largest accounts, as grid rows."""
+
+    resolved: ResolvedFilters
+    campaigns: ActiveCampaigns
+    campaign_rows: GridRows
+    campaign_totals: dict[str, Any]
+    accounts: GridRows
+
+
+def page_tables(session: Session, query: PageQuery, scope: DataScope | None = None, *,
+                policy: MaskPolicy) -> PageTables | GoldStatus:
+    """The grids' data for the URL state, or gold's status when gold is empty."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    filters = resolved.filters
+    campaigns = active_campaigns(session, filters)
+    funnel = campaigns.funnel if not resolved.selects_nothing else campaigns.funnel.iloc[0:0]
+    accounts = (GridRows(account_columns(policy), [], "account_name") if resolved.selects_nothing
+                else top_accounts_grid(session, filters, policy))
+    return PageTables(resolved, campaigns, campaign_grid(funnel), campaign_totals(funnel), accounts)
+
+
+# --- Exports (dashboard.export): the grids recomputed from a page's query string ----------
+
+
+def export_campaigns(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
+    """The campaigns grid for the page's query string, as the page shows it."""
+    tables = page_tables(session, PageQuery.from_args(args), scope, policy=policy)
+    if not isinstance(tables, PageTables) or not tables.resolved.filters.company_wide:
+        return GridRows(CAMPAIGN_COLUMNS, [], "campaign_name")
+    return tables.campaign_rows
+
+
+def export_top_accounts(session: Session, args: Mapping[str, Any], scope: DataScope,
+                        policy: MaskPolicy) -> GridRows:
+    """The largest-accounts grid for the page's query string, as the page shows it."""
+    tables = page_tables(session, PageQuery.from_args(args), scope, policy=policy)
+    if not isinstance(tables, PageTables):
+        return GridRows(account_columns(policy), [], "account_name")
+    return tables.accounts
+
+
+def export_name(args: Mapping[str, Any]) -> str:
+    """The period part of an export's file name, e.g. '2026-10-01_2026-10-31'."""
+    start, end = _parse_day(first(args, "start")), _parse_day(first(args, "end"))
+    return "_".join(d.isoformat() for d in (start, end) if d is not None) or datetime.now().date().isoformat()

@@ -23,8 +23,10 @@ from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import delete, insert
 from sqlalchemy.orm import Session
 
+from callbacks.morning_coffee import build_charts, build_tables
+from dashboard.masking import MaskPolicy
 from dashboard.queries import executive as q
-from dashboard.queries.executive import DateBounds, MorningCoffeeFilters
+from dashboard.queries.executive import DateBounds, MorningCoffeeFilters, campaign_grid
 from dashboard.scope import DataScope
 from dashboard.tables.gold import Campaign, CampaignDaily, Customer360, DailyKpi, LeadsDaily, SupportDaily
 from layouts import components as c
@@ -490,12 +492,43 @@ def test_build_charts_and_tables(gold, synthetic):
     assert set(revenue_graph.figure.data[1].y) == set(REGIONS)
 
     tables = build_tables(gold, "2026-03-02", "2026-03-31", [])
-    campaigns_text = text_of(tables["campaigns"])
-    for name in ("Spring promo", "Always on", "Overrun", "Total"):
-        assert name in campaigns_text
-    assert "Winter" not in campaigns_text and "Future" not in campaigns_text
-    accounts_text = text_of(tables["top_accounts"])
-    assert "Account " in accounts_text and "$" in accounts_text
+    campaign_grid = _grid(tables["campaigns"])
+    names = [row["campaign_name"] for row in campaign_grid.rowData]
+    assert names, "the campaigns grid has rows"
+    for name in ("Spring promo", "Always on", "Overrun"):
+        assert name in names
+    assert "Winter" not in names and "Future" not in names
+    assert campaign_grid.dashGridOptions["pinnedBottomRowData"][0]["campaign_name"] == "Total"
+    assert campaign_grid.columnDefs[0]["pinned"] == "left"
+    accounts = _grid(tables["top_accounts"])
+    assert accounts.rowData and all(row["account_name"].startswith("Account ") for row in accounts.rowData)
+    assert all(isinstance(row["mrr_usd"], float) for row in accounts.rowData)
+    assert [row["rank"] for row in accounts.rowData] == list(range(1, len(accounts.rowData) + 1))
+
+
+def _grid(component: Any) -> Any:
+    grids = [n for n in _walk(component) if type(n).__name__ == "AgGrid"]
+    assert len(grids) == 1
+    return grids[0]
+
+
+def test_accounts_grid_shows_bands_without_financials(gold):
+    tables = build_tables(gold, "2026-03-02", "2026-03-31", [], policy=MaskPolicy(view_pii=False,
+                                                                                   view_financials=False))
+    accounts = _grid(tables["top_accounts"])
+    assert accounts.rowData
+    assert all(isinstance(row["mrr_usd"], str) and "$" in row["mrr_usd"] for row in accounts.rowData)
+
+
+def test_drill_down_shows_the_territories_of_a_region(gold):
+    charts = build_charts(gold, "2026-03-02", "2026-03-31", [], drill_region="Europe")
+    revenue = charts["revenue"]
+    assert "Revenue in Europe by territory" in text_of(revenue)
+    crumbs = [n for n in _walk(revenue) if type(n).__name__ == "Breadcrumb"]
+    assert crumbs and crumbs[0].items[0]["label"] == "All regions" and crumbs[0].items[0]["href"].startswith(
+        "/executive?start=2026-03-02")
+    assert "drill" not in crumbs[0].items[0]["href"]
+    assert crumbs[0].items[-1] == {"label": "Europe", "active": True}
 
 
 def test_builders_on_empty_gold(empty_gold):
@@ -826,8 +859,9 @@ def _dash_app(app):
 
 
 def _callback_payload(app, output_id: str, regions: list[str] | None = None,
-                      start: str = "2026-10-01", end: str = "2026-10-31") -> dict[str, Any]:
-    """The request body Dash's renderer posts for the callback that has `output_id`."""
+                      start: Any = "2026-10-01", end: Any = "2026-10-31") -> dict[str, Any]:
+    """The request body Dash's renderer posts for the callback that has `output_id`: the
+    page's state store, as the layout built it from the URL."""
     dash_app = _dash_app(app)
     key = next(k for k in dash_app.callback_map if f"{output_id}.children" in k)
     outputs = [{"id": part.rsplit(".", 1)[0], "property": part.rsplit(".", 1)[1]}
@@ -835,10 +869,9 @@ def _callback_payload(app, output_id: str, regions: list[str] | None = None,
     return {
         "output": key,
         "outputs": outputs,
-        "inputs": [{"id": ID.DATE_RANGE, "property": "start_date", "value": start},
-                   {"id": ID.DATE_RANGE, "property": "end_date", "value": end},
-                   {"id": ID.REGIONS, "property": "value", "value": regions or []}],
-        "changedPropIds": [f"{ID.REGIONS}.value"],
+        "inputs": [{"id": ID.STATE, "property": "data",
+                    "value": {"start": start, "end": end, "region": regions or []}}],
+        "changedPropIds": [f"{ID.STATE}.data"],
         "state": [],
     }
 
@@ -891,7 +924,7 @@ def test_hand_crafted_inputs_are_handled_cleanly(login_as):
                                 ("2026-11-30", "2026-11-01", ["'; DROP TABLE gold.daily_kpi; --"])]:
         for output_id in (ID.KPI_CUSTOMERS, ID.MRR_TREND, ID.TOP_ACCOUNTS):
             payload = _callback_payload(client.application, output_id, start=start, end=end)
-            payload["inputs"][2]["value"] = regions
+            payload["inputs"][0]["value"]["region"] = regions
             response = client.post("/_dash-update-component", json=payload)
             assert response.status_code == 200, response.get_data(as_text=True)[:500]
             assert "Traceback" not in response.get_data(as_text=True)
@@ -910,9 +943,10 @@ def test_callback_function_called_directly_as_an_executive(app, expected):
         session_user = _session_user(user)
     with app.test_request_context("/_dash-update-component", method="POST"):
         login_user(session_user)
-        kpis = update_kpis("2026-10-01", "2026-10-31", [])
-        charts = update_charts("2026-10-01", "2026-10-31", [])
-        tables = update_tables("2026-10-01", "2026-10-31", [])
+        state = {"start": "2026-10-01", "end": "2026-10-31", "region": []}
+        kpis = update_kpis(state)
+        charts = update_charts(state)
+        tables = update_tables(state)
     assert c.format_usd(expected.mrr_usd(FIXED.end, ())) in text_of(kpis["mrr"])
     assert "Revenue by region" in text_of(charts["revenue"])
     assert "Largest accounts by MRR" in text_of(tables["top_accounts"])
@@ -1001,14 +1035,13 @@ def test_layout_defaults_to_the_30_days_ending_yesterday(gold, monkeypatch):
 def test_sms_read_step_shows_not_applicable_instead_of_zero():
     import pandas as pd
 
-    from callbacks.morning_coffee import campaigns_table
-
     funnel = pd.DataFrame([
         {"campaign_name": "Fibre launch", "channel": "sms", "sent": 100, "delivered": 95, "read": 0,
          "replied": 6, "delivered_rate": 0.95, "read_rate": 0.0, "replied_rate": 0.06},
         {"campaign_name": "Survey", "channel": "email", "sent": 100, "delivered": 90, "read": 20,
          "replied": 2, "delivered_rate": 0.9, "read_rate": 0.2, "replied_rate": 0.02},
     ])
-    text = str(campaigns_table(funnel).to_plotly_json())
-    assert text.count("n/a") == 1
-    assert "SMS has no read receipts" in text
+    rows = campaign_grid(funnel).rows
+    assert [r["channel"] for r in rows] == ["SMS", "Email"]
+    assert rows[0]["read"] is None and rows[0]["read_rate"] is None  # the grid shows n/a
+    assert rows[1]["read"] == 20 and rows[1]["read_rate"] == 0.2

@@ -48,7 +48,7 @@ def test_executive_sees_morning_coffee_and_filters_change_the_numbers(browser, l
         wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{card} .c360-kpi-value")))
     for chart in (ID.MRR_TREND, ID.REVENUE_BY_REGION):
         wait(browser).until(ec.visibility_of_element_located((By.CSS_SELECTOR, f"#{chart} .js-plotly-plot .main-svg")))
-    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.TOP_ACCOUNTS} table tbody tr")))
+    wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.TOP_ACCOUNTS} .ag-row")))
     wait(browser).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.CAMPAIGNS} .c360-inline-kpi")))
     assert browser.find_element(By.CSS_SELECTOR, f"#{ID.KPI_MRR} .c360-kpi-value").text.startswith("$")
     assert "All regions" in browser.find_element(By.ID, ID.PERIOD_LABEL).text

@@ -1,0 +1,112 @@
+"""Shared wiring of the page kit: every page callback behind its permission with errors turned
+into a friendly card, the URL writer, grid clicks (open an account, explain a score chip), the
+"copy link" button and the navbar toggler on narrow screens."""
+
+from __future__ import annotations
+
+import functools
+import logging
+import uuid
+from collections.abc import Callable
+from typing import Any
+
+import dash
+from dash import Input, Output, State, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.callback_guard import guarded_callback
+from dashboard.extensions import db
+from dashboard.scope import current_scope
+from layouts.components import COPY_LINK_ID
+from layouts.kit.grid import ACCOUNT_PATH
+from layouts.kit.scores import score_explanation
+from layouts.kit.states import error_card
+from layouts.shell import NAVBAR_COLLAPSE_ID, NAVBAR_TOGGLER_ID
+
+log = logging.getLogger(__name__)
+
+
+def _error_outputs(output: Any, reference: str) -> Any:
+    """The error card for every 'children' output, nothing for the others."""
+    def one(out: Output) -> Any:
+        return error_card(reference) if out.component_property == "children" else no_update
+
+    if isinstance(output, dict):
+        return {name: one(out) for name, out in output.items()}
+    if isinstance(output, (list, tuple)):
+        return [one(out) for out in output]
+    return one(output)
+
+
+def friendly_errors(output: Any) -> Callable[[Callable], Callable]:
+    """Turn an exception in a panel callback into an error card with a reference id, logged here
+    with its traceback; the browser never sees the exception."""
+    def decorator(func: Callable) -> Callable:
+        @functools.wraps(func)
+        def friendly(*args: Any, **kwargs: Any) -> Any:
+            try:
+                return func(*args, **kwargs)
+            except PreventUpdate:
+                raise
+            except Exception:
+                reference = uuid.uuid4().hex[:8].upper()
+                log.exception("callback %s failed (reference %s)", func.__name__, reference)
+                return _error_outputs(output, reference)
+
+        return friendly
+
+    return decorator
+
+
+def page_callback(permission: str, *, output: Any, inputs: Any, state: Any = None,
+                  prevent_initial_call: bool | None = None) -> Callable[[Callable], Callable]:
+    """`guarded_callback` for a page panel, with `friendly_errors`."""
+    def decorator(func: Callable) -> Callable:
+        extra = {} if state is None else {"state": state}
+        wrapped = friendly_errors(output)(func)
+        guarded_callback(permission, output=output, inputs=inputs, prevent_initial_call=prevent_initial_call,
+                         **extra)(wrapped)
+        return wrapped
+
+    return decorator
+
+
+def search_or_wait(search: str | None) -> Any:
+    """A URL writer's answer: the new query string, or nothing while the state is incomplete."""
+    if search is None:
+        raise PreventUpdate
+    return search
+
+
+def open_account_href(cell: Any, explain_column: str) -> Any:
+    """The Customer 360 path of a clicked grid row (its id is the account id), except for a
+    click on the score chip column, which explains the score instead."""
+    if not isinstance(cell, dict) or cell.get("colId") == explain_column or not isinstance(cell.get("rowId"), str):
+        raise PreventUpdate
+    return ACCOUNT_PATH + cell["rowId"]
+
+
+def register_score_explainer(permission: str, *, grid_id: str, column: str, score: str, modal_id: str,
+                             body_id: str, explain: Callable) -> None:
+    """A click on a grid's score chip opens a modal explaining that account's score."""
+    @page_callback(permission, output=dict(is_open=Output(modal_id, "is_open"), body=Output(body_id, "children")),
+                   inputs=dict(cell=Input(grid_id, "cellClicked")), prevent_initial_call=True)
+    def explain_score_chip(cell: Any) -> dict[str, Any]:
+        if not isinstance(cell, dict) or cell.get("colId") != column or not isinstance(cell.get("rowId"), str):
+            raise PreventUpdate
+        with db.session() as session:
+            return {"is_open": True, "body": score_explanation(explain(session, score, cell["rowId"],
+                                                                       current_scope()))}
+
+
+# --- Browser-only wiring: the copy-link button and the navbar toggler ----------------------
+
+dash.clientside_callback(
+    "function(n) { return n ? window.location.href : window.dash_clientside.no_update; }",
+    Output(COPY_LINK_ID, "content"), Input(COPY_LINK_ID, "n_clicks"), prevent_initial_call=True,
+)
+dash.clientside_callback(
+    "function(n, isOpen) { return n ? !isOpen : isOpen; }",
+    Output(NAVBAR_COLLAPSE_ID, "is_open"), Input(NAVBAR_TOGGLER_ID, "n_clicks"), State(NAVBAR_COLLAPSE_ID, "is_open"),
+    prevent_initial_call=True,
+)

@@ -1,0 +1,42 @@
+"""Loading skeletons, empty states that say why, and error cards that never show a traceback."""
+
+from __future__ import annotations
+
+from dash import dcc, html
+
+from dashboard.scope import DataScope
+
+NOTHING_IN_SCOPE = ("Nothing in your data scope: you see only your territories and accounts, and none of "
+                    "them has figures here. Ask an administrator if you need more.")
+NOTHING_IN_PERIOD = "Nothing happened in this period for this selection."
+
+
+def skeleton(kind: str = "card", lines: int = 3) -> html.Div:
+    """A grey placeholder in the shape of what is coming (card, chart or grid), shown while it loads."""
+    bars = [html.Div(className=f"c360-skeleton-line c360-skeleton-line-{i % 3}") for i in range(lines)]
+    return html.Div([html.Div(className="c360-skeleton-title"), *bars],
+                    className=f"c360-skeleton c360-skeleton-{kind}", **{"aria-busy": "true"})
+
+
+def loading(component_id: str, placeholder: object = None, kind: str = "card") -> dcc.Loading:
+    """A panel that shows `placeholder` (a skeleton by default) until its callback fills it,
+    and a skeleton overlay while it is recomputed."""
+    return dcc.Loading(html.Div(placeholder if placeholder is not None else skeleton(kind), id=component_id,
+                                className="h-100"),
+                       custom_spinner=skeleton(kind), delay_show=250, parent_className="h-100 c360-loading",
+                       overlay_style={"visibility": "visible", "opacity": 0.45})
+
+
+def empty_reason(scope: DataScope, message: str = NOTHING_IN_PERIOD) -> str:
+    """Why a panel is empty: the user's scope holds nothing, or nothing happened."""
+    return NOTHING_IN_SCOPE if scope.sees_nothing else message
+
+
+def error_card(reference: str) -> html.Div:
+    """What a panel shows when its callback failed: a plain apology and a reference the
+    administrator can find in the server log; never the exception."""
+    return html.Div([
+        html.Div("Something went wrong while loading this panel.", className="fw-semibold"),
+        html.Div(["Try again in a moment. If it keeps happening, give your administrator the reference ",
+                  html.Code(reference, className="c360-error-reference"), "."], className="small"),
+    ], className="c360-error-state alert alert-danger mb-0", role="alert")
