@@ -265,7 +265,32 @@ def _day(raw: Any) -> date | None:
         return None
 
 
-def filter_changes(component: dict[str, Any], prop: str) -> list[tuple[str, dict[str, Any]]]:
+def _page_state_changes(key: str, state: dict[str, Any], choices: PageChoices) -> list[tuple[str, dict[str, Any]]]:
+    """A page kit's URL state (a store with start, end and region, filled from the query string):
+    the same changes a person makes with the page's filters, as the URL would carry them."""
+    regions = choices.regions
+    end = _day(state.get("end")) or choices.last_day
+    if end is None:
+        return []
+    changes = [(f"{key}=last {days} days", {f"{key}.data": {**state, "start": (end - timedelta(days=days - 1))
+                                                            .isoformat(), "end": end.isoformat()}})
+               for days in (7, 30) if (end - timedelta(days=days - 1)).isoformat() != state.get("start")]
+    if "region" in state:
+        changes += [(f"{key}=region {pick}", {f"{key}.data": {**state, "region": pick}})
+                    for pick in (regions[:1], regions[:2]) if pick and pick != state.get("region")]
+    return changes
+
+
+@dataclass(frozen=True)
+class PageChoices:
+    """What the page's own filters offer, for changing a URL-state store as they would."""
+
+    regions: list[Any] = field(default_factory=list)
+    last_day: date | None = None
+
+
+def filter_changes(component: dict[str, Any], prop: str,
+                   choices: PageChoices | None = None) -> list[tuple[str, dict[str, Any]]]:
     """A few other values a person might pick for this input: (label, {'id.prop': value})."""
     props, key = component["props"], component_key(component["id"])
     if prop == "value" and "options" in props:
@@ -277,6 +302,8 @@ def filter_changes(component: dict[str, Any], prop: str) -> list[tuple[str, dict
             return [(f"{key}={pick}", {f"{key}.value": pick}) for pick in picks if pick and pick != current]
         others = [v for v in choices if v != current][:MAX_ALTERNATIVES]
         return [(f"{key}={v}", {f"{key}.value": v}) for v in others]
+    if prop == "data" and component["type"] == "Store" and isinstance(props.get("data"), dict):
+        return _page_state_changes(key, props["data"], choices or PageChoices())
     if prop in ("start_date", "end_date"):
         end = _day(props.get("end_date")) or _day(props.get("max_date_allowed"))
         if end is None:
@@ -286,6 +313,20 @@ def filter_changes(component: dict[str, Any], prop: str) -> list[tuple[str, dict
                                              f"{key}.end_date": end.isoformat()})
                 for days in (7, 30) if end - timedelta(days=days - 1) != current]
     return []
+
+
+def _page_choices(page_content: dict[str, dict[str, Any]]) -> PageChoices:
+    """The options of the page's region filter (a dropdown whose id ends in "regions") and the
+    last day its date picker allows."""
+    regions: list[Any] = []
+    last_day: date | None = None
+    for key, component in page_content.items():
+        props = component.get("props", {})
+        if key.endswith("regions") and "options" in props:
+            regions = [v for v in _option_values(props["options"]) if v is not None]
+        if last_day is None and ("end_date" in props or "max_date_allowed" in props):
+            last_day = _day(props.get("end_date")) or _day(props.get("max_date_allowed"))
+    return PageChoices(regions, last_day)
 
 
 def _is_location(component: dict[str, Any]) -> bool:
@@ -310,6 +351,7 @@ def plan_calls(dependencies: list[dict[str, Any]], shell: dict[str, dict[str, An
     only by the shell are planned once (`done_shell`), except those that read the URL."""
     available = {**shell, **page_content}
     location = _location_values(available, path)
+    choices = _page_choices(page_content)
     calls: list[Call] = []
     skipped: list[Skipped] = []
     for spec in dependencies:
@@ -343,7 +385,7 @@ def plan_calls(dependencies: list[dict[str, Any]], shell: dict[str, dict[str, An
         for dep, found in zip(inputs, resolved, strict=True):
             if _pattern(dep["id"]) is not None:
                 continue
-            for label, values in filter_changes(found[0], dep["property"]):
+            for label, values in filter_changes(found[0], dep["property"], choices):
                 if label in seen:
                     continue
                 seen.add(label)

@@ -24,7 +24,7 @@ from dashboard.scope import DataScope, current_scope
 from layouts import morning_coffee as page
 from layouts.components import NO_SELECTION_MESSAGE
 from layouts.kit.charts import clicked_label
-from layouts.morning_coffee import FULL_ACCESS, KPI_CARDS
+from layouts.morning_coffee import KPI_CARDS
 from layouts.morning_coffee import MorningCoffeeIds as ID
 
 STATE_INPUT = dict(state=Input(ID.STATE, "data"))
@@ -35,23 +35,22 @@ def _query(start_date: Any, end_date: Any, selected_regions: Any, drill_region: 
 
 
 def build_kpis(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
-               green_minutes: float, amber_minutes: float, scope: DataScope | None = None,
-               policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+               green_minutes: float, amber_minutes: float, scope: DataScope,
+               policy: MaskPolicy) -> dict[str, Any]:
     """Period label, adjustment notes and the five KPI cards for the raw filter values."""
     result = q.page_kpis(session, _query(start_date, end_date, selected_regions), scope, policy=policy)
     return page.kpi_outputs(result, green_minutes=green_minutes, amber_minutes=amber_minutes, policy=policy)
 
 
 def build_charts(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
-                 drill_region: Any = None, scope: DataScope | None = None,
-                 policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+                 drill_region: Any = None, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
     """The MRR trend and revenue cards for the raw filter values."""
     query = _query(start_date, end_date, selected_regions, drill_region)
     return page.chart_outputs(q.page_charts(session, query, scope, policy=policy), query)
 
 
 def build_tables(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
-                 scope: DataScope | None = None, policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+                 scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
     """The active-campaigns and largest-accounts grids for the raw filter values."""
     query = _query(start_date, end_date, selected_regions)
     return page.table_outputs(q.page_tables(session, query, scope, policy=policy), query, policy)

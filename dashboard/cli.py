@@ -671,10 +671,13 @@ def _demo_prepare(plan: _DemoPlan, database, workers: int) -> None:
     if not due:
         return
     click.echo(f"      {len(due)} job(s) in {min(workers, len(due))} process(es)\u2026")
-    database.engine.dispose()  # forked workers must not share this process's connections
+    database.engine.dispose()  # workers must not share this process's connections
     waiting, running, failed = [j for j in jobs if j in due], {}, []
-    # Fork: the workers start with everything this process imported already.
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+    # A fork server, not a plain fork: forking a process whose OpenMP (LightGBM) or other threads
+    # already ran can kill the child. The server imports the jobs once; each worker forks from it.
+    context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["dashboard.cli", "etl.scheduler", "etl.intelligence.training"])
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         while waiting or running:
             ready = [j for j in waiting if not any(a in waiting or a in running.values() for a in jobs[j][1])]
             for job_id in ready[:max(0, workers - len(running))]:

@@ -56,7 +56,6 @@ TITLE = "Morning Coffee"
 PAGE_SLUG = "morning-coffee"
 FINANCIALS_HIDDEN = "Hidden: exact revenue figures need the financials permission"
 NOT_IN_SCOPE = "Not shown: this figure is company-wide and your view is limited to your territories"
-FULL_ACCESS = MaskPolicy(view_pii=True, view_financials=True)
 
 
 class MorningCoffeeIds:
@@ -208,7 +207,7 @@ def _empty_kpis(message: str) -> dict[str, Any]:
 
 
 def kpi_outputs(result: PageKpis | GoldStatus, *, green_minutes: float, amber_minutes: float,
-                policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+                policy: MaskPolicy) -> dict[str, Any]:
     """Period label, adjustment notes and the five KPI cards."""
     if isinstance(result, GoldStatus):
         return {"period_label": "", "filter_note": no_data_panel(result), **_empty_kpis("No data yet")}
@@ -388,8 +387,7 @@ def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery) -> d
 # --- Grids -------------------------------------------------------------------------------
 
 
-def table_outputs(result: PageTables | GoldStatus, query: PageQuery,
-                  policy: MaskPolicy = FULL_ACCESS) -> dict[str, Any]:
+def table_outputs(result: PageTables | GoldStatus, query: PageQuery, policy: MaskPolicy) -> dict[str, Any]:
     """The active-campaigns funnel and the largest accounts as grids with server exports."""
     if isinstance(result, GoldStatus):
         return {"campaigns": no_selection_state("No data yet"), "top_accounts": no_selection_state("No data yet")}

@@ -47,12 +47,12 @@ TOP_ACCOUNTS_LIMIT = 10
 @dataclass(frozen=True)
 class MorningCoffeeFilters:
     """The page's filters: an inclusive date range, the selected regions (empty = all) and the
-    user's data scope (default: everything)."""
+    caller's data scope (required: no default may quietly mean "everything")."""
 
     start: date
     end: date
     regions: tuple[str, ...] = ()
-    scope: DataScope = field(default_factory=DataScope.everything)
+    scope: DataScope = field(kw_only=True)
 
     @property
     def company_wide(self) -> bool:
@@ -180,11 +180,11 @@ def data_date_bounds(session: Session) -> DateBounds | None:
     return DateBounds(first, last)
 
 
-def regions(session: Session, scope: DataScope | None = None) -> list[str]:
+def regions(session: Session, scope: DataScope) -> list[str]:
     """Every region in the daily KPIs and leads, sorted. Tickets, sends and accounts take their
     account's region, so the two small daily tables already hold every region. A restricted
     scope gets only the regions of its territories and assigned accounts."""
-    if scope is not None and not scope.unrestricted:
+    if not scope.unrestricted:
         stmt = union(
             select(DailyKpiTerritory.region).where(scope.territory_filter(DailyKpiTerritory.territory)),
             select(Customer360.region).where(scope.customer_filter()),
@@ -194,11 +194,11 @@ def regions(session: Session, scope: DataScope | None = None) -> list[str]:
     return sorted(r for r in session.scalars(stmt) if r)
 
 
-def default_filters(bounds: DateBounds, days: int = DEFAULT_PERIOD_DAYS) -> MorningCoffeeFilters:
+def default_filters(bounds: DateBounds, scope: DataScope, days: int = DEFAULT_PERIOD_DAYS) -> MorningCoffeeFilters:
     """The 30 days ending yesterday, where today is the last day in the data."""
     end = max(bounds.last - timedelta(days=1), bounds.first)
     start = max(end - timedelta(days=days - 1), bounds.first)
-    return MorningCoffeeFilters(start=start, end=end)
+    return MorningCoffeeFilters(start=start, end=end, scope=scope)
 
 
 # --- KPIs ----------------------------------------------------------------------------
@@ -424,10 +424,10 @@ def _parse_day(raw: Any) -> date | None:
 
 
 def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: DateBounds,
-                    known_regions: Sequence[str], scope: DataScope | None = None) -> ResolvedFilters:
+                    known_regions: Sequence[str], scope: DataScope) -> ResolvedFilters:
     """Validate raw callback inputs: unreadable dates fall back to the default period, dates are
     clamped to the data, a reversed range is swapped, and unknown regions are dropped."""
-    defaults = default_filters(bounds)
+    defaults = default_filters(bounds, scope)
     notes: list[str] = []
     start, end = _parse_day(start_raw), _parse_day(end_raw)
     if start is None or end is None:
@@ -455,7 +455,7 @@ def resolve_filters(start_raw: Any, end_raw: Any, regions_raw: Any, bounds: Date
     unknown = len(requested) - len(selected)
     if unknown:
         notes.append(f"Ignored {unknown} unknown region value{'s' if unknown != 1 else ''}.")
-    filters = MorningCoffeeFilters(start, end, selected, scope or DataScope.everything())
+    filters = MorningCoffeeFilters(start, end, selected, scope=scope)
     return ResolvedFilters(filters, bounds, tuple(notes),
                            selects_nothing=bool(requested) and not selected)
 
@@ -526,7 +526,7 @@ def drill_into(current: PageQuery, clicked_label: Any) -> PageQuery | None:
     return replace(current, drill_region=clicked_label[:200])
 
 
-def resolve_page(session: Session, query: PageQuery, scope: DataScope | None = None) -> ResolvedFilters | None:
+def resolve_page(session: Session, query: PageQuery, scope: DataScope) -> ResolvedFilters | None:
     """Validate the URL state against the data (see `resolve_filters`); a drill-down into a
     region outside the scope or the selection is dropped. None when gold is empty."""
     bounds = data_date_bounds(session)
@@ -685,7 +685,7 @@ class PageKpis:
         return self.resolved.filters.end == self.resolved.bounds.last - timedelta(days=1)
 
 
-def page_kpis(session: Session, query: PageQuery, scope: DataScope | None = None, *,
+def page_kpis(session: Session, query: PageQuery, scope: DataScope, *,
               policy: MaskPolicy) -> PageKpis | GoldStatus:
     """The KPI cards' data for the URL state, or gold's status when gold is empty."""
     resolved = resolve_page(session, query, scope)
@@ -732,7 +732,7 @@ class PageCharts:
     lineage: dict[str, Lineage]
 
 
-def page_charts(session: Session, query: PageQuery, scope: DataScope | None = None, *,
+def page_charts(session: Session, query: PageQuery, scope: DataScope, *,
                 policy: MaskPolicy) -> PageCharts | GoldStatus | None:
     """The charts' data for the URL state; None without the financials permission (nothing is
     read, so nothing can leak), gold's status when gold is empty."""
@@ -763,7 +763,7 @@ class PageTables:
     accounts: GridRows
 
 
-def page_tables(session: Session, query: PageQuery, scope: DataScope | None = None, *,
+def page_tables(session: Session, query: PageQuery, scope: DataScope, *,
                 policy: MaskPolicy) -> PageTables | GoldStatus:
     """The grids' data for the URL state, or gold's status when gold is empty."""
     resolved = resolve_page(session, query, scope)

@@ -31,19 +31,19 @@ class ForecastChart:
     forecast: pd.DataFrame
 
 
-def forecast_series_list(session: Session, scope: DataScope | None = None) -> list[ForecastSeries]:
+def forecast_series_list(session: Session, scope: DataScope) -> list[ForecastSeries]:
     """Every stored forecast series, by metric, then total before regions."""
-    if scope is not None and not scope.unrestricted:
+    if not scope.unrestricted:
         return []
     stmt = select(ForecastSeries).order_by(ForecastSeries.metric, ForecastSeries.dimension != "total",
                                            ForecastSeries.member)
     return list(session.scalars(stmt))
 
 
-def forecast_chart(session: Session, series_key: str, scope: DataScope | None = None, *,
+def forecast_chart(session: Session, series_key: str, scope: DataScope, *,
                    history_periods: int | None = None) -> ForecastChart | None:
     """A series' actuals (the last `history_periods`, default all) and forecast; None if unknown."""
-    if scope is not None and not scope.unrestricted:
+    if not scope.unrestricted:
         return None
     series = session.get(ForecastSeries, series_key)
     if series is None:
@@ -62,14 +62,13 @@ def forecast_chart(session: Session, series_key: str, scope: DataScope | None = 
     return ForecastChart(series, actuals, forecast)
 
 
-def account_anomalies(session: Session, scope: DataScope | None = None, *, account_id: str | None = None,
+def account_anomalies(session: Session, scope: DataScope, *, account_id: str | None = None,
                       since: date | None = None, severities: tuple[str, ...] = (), limit: int = 200) -> pd.DataFrame:
     """Anomalies in the user's scope, most severe and most recent first, with the customer's name.
 
     Columns: anomaly_id, account_id, account_name, metric, kind, detected_on, observed, baseline,
     change_pct, severity, description.
     """
-    scope = scope or DataScope.everything()
     stmt = (select(AccountAnomaly.anomaly_id, AccountAnomaly.account_id, Customer360.account_name,
                    AccountAnomaly.metric, AccountAnomaly.kind, AccountAnomaly.detected_on, AccountAnomaly.observed,
                    AccountAnomaly.baseline, AccountAnomaly.change_pct, AccountAnomaly.severity,
@@ -107,9 +106,9 @@ class KpiDriverBreakdown:
 
 
 def kpi_drivers(session: Session, kpi: str, *, period_days: int = 30,
-                scope: DataScope | None = None) -> KpiDriverBreakdown | None:
+                scope: DataScope) -> KpiDriverBreakdown | None:
     """The stored breakdown of `kpi` (mrr_usd, active_customers, reply_rate) over the last `period_days`."""
-    if scope is not None and not scope.unrestricted:
+    if not scope.unrestricted:
         return None
     period_end = session.scalar(select(func.max(KpiDriver.period_end)).where(KpiDriver.kpi == kpi))
     if period_end is None:

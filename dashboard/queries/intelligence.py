@@ -11,7 +11,7 @@ from datetime import datetime
 from decimal import Decimal
 from typing import Any, Protocol
 
-from sqlalchemy import ColumnElement, Select, select, true
+from sqlalchemy import ColumnElement, Select, select
 from sqlalchemy.orm import Session
 
 from dashboard.tables.gold import Customer360
@@ -132,12 +132,13 @@ class ChurnModelSummary:
 SEVERITY_ORDER = {"HIGH": 0, "MEDIUM": 1, "LOW": 2}
 
 
-def _scoped(stmt: Select, scope: Scope | None) -> Select:
-    return stmt.where(scope.customer_filter() if scope is not None else true())
+def _scoped(stmt: Select, scope: Scope) -> Select:
+    return stmt.where(scope.customer_filter())
 
 
-def account_intelligence(session: Session, account_id: str) -> AccountIntelligence | None:
-    """One customer's scores, factors and lifetime value; None if the customer was never scored."""
+def account_intelligence(session: Session, account_id: str, scope: Scope) -> AccountIntelligence | None:
+    """One customer's scores, factors and lifetime value; None if the customer was never scored or
+    is outside the scope."""
     row = session.execute(
         select(ChurnPrediction, AccountHealth, AccountEngagement, CustomerLifetimeValue)
         .select_from(Customer360)
@@ -145,7 +146,7 @@ def account_intelligence(session: Session, account_id: str) -> AccountIntelligen
         .outerjoin(AccountHealth, AccountHealth.account_id == Customer360.account_id)
         .outerjoin(AccountEngagement, AccountEngagement.account_id == Customer360.account_id)
         .outerjoin(CustomerLifetimeValue, CustomerLifetimeValue.account_id == Customer360.account_id)
-        .where(Customer360.account_id == account_id)
+        .where(Customer360.account_id == account_id, scope.customer_filter())
     ).one_or_none()
     if row is None or all(part is None for part in row):
         return None
@@ -187,9 +188,12 @@ def _recommendation(row: NextBestAction) -> Recommendation:
                           row.outcome_status)
 
 
-def account_actions(session: Session, account_id: str, *, include_closed: bool = False) -> list[Recommendation]:
-    """A customer's recommendations, highest priority and impact first (open and scheduled ones by default)."""
-    stmt = select(NextBestAction).where(NextBestAction.customer_id == account_id)
+def account_actions(session: Session, account_id: str, scope: Scope, *,
+                    include_closed: bool = False) -> list[Recommendation]:
+    """A customer's recommendations, highest priority and impact first (open and scheduled ones by
+    default); nothing for a customer outside the scope."""
+    stmt = _scoped(select(NextBestAction).join(Customer360, Customer360.account_id == NextBestAction.customer_id)
+                   .where(NextBestAction.customer_id == account_id), scope)
     if not include_closed:
         stmt = stmt.where(NextBestAction.status.in_(("open", "scheduled")))
     rows = session.scalars(stmt.order_by(NextBestAction.created_at.desc())).all()
@@ -197,7 +201,7 @@ def account_actions(session: Session, account_id: str, *, include_closed: bool =
                   key=lambda r: (SEVERITY_ORDER.get(r.priority, 9), -float(r.estimated_impact_revenue_usd)))
 
 
-def open_actions(session: Session, scope: Scope | None = None, *, limit: int = 50) -> list[Recommendation]:
+def open_actions(session: Session, scope: Scope, *, limit: int = 50) -> list[Recommendation]:
     """Open recommendations across customers in scope, highest priority and impact first."""
     stmt = (select(NextBestAction).join(Customer360, Customer360.account_id == NextBestAction.customer_id)
             .where(NextBestAction.status == "open"))
@@ -214,17 +218,18 @@ def _alerts(session: Session, stmt: Select, limit: int) -> list[AlertItem]:
     return sorted(items, key=lambda a: (SEVERITY_ORDER.get(a.severity, 9), -a.opened_at.timestamp()))[:limit]
 
 
-def account_alerts(session: Session, account_id: str, *, include_resolved: bool = False,
+def account_alerts(session: Session, account_id: str, scope: Scope, *, include_resolved: bool = False,
                    limit: int = 50) -> list[AlertItem]:
-    """A customer's alerts, most severe and newest first (unresolved ones by default)."""
-    stmt = (select(Alert, Customer360.account_name).outerjoin(Customer360, Customer360.account_id == Alert.account_id)
-            .where(Alert.account_id == account_id))
+    """A customer's alerts, most severe and newest first (unresolved ones by default); nothing for
+    a customer outside the scope."""
+    stmt = _scoped(select(Alert, Customer360.account_name).join(Customer360, Customer360.account_id == Alert.account_id)
+                   .where(Alert.account_id == account_id), scope)
     if not include_resolved:
         stmt = stmt.where(Alert.status != "resolved")
     return _alerts(session, stmt, limit)
 
 
-def open_alerts(session: Session, scope: Scope | None = None, *, kinds: tuple[str, ...] | None = None,
+def open_alerts(session: Session, scope: Scope, *, kinds: tuple[str, ...] | None = None,
                 limit: int = 50) -> list[AlertItem]:
     """Unresolved alerts across customers in scope, most severe and newest first."""
     stmt = (select(Alert, Customer360.account_name).join(Customer360, Customer360.account_id == Alert.account_id)
@@ -234,7 +239,7 @@ def open_alerts(session: Session, scope: Scope | None = None, *, kinds: tuple[st
     return _alerts(session, _scoped(stmt, scope), limit)
 
 
-def top_at_risk(session: Session, scope: Scope | None = None, *, limit: int = 10,
+def top_at_risk(session: Session, scope: Scope, *, limit: int = 10,
                 region: str | None = None) -> list[AtRiskAccount]:
     """Customers with the highest churn risk score, with their strongest factor and next action."""
     stmt = (select(Customer360.account_id, Customer360.account_name, Customer360.region, Customer360.segment,
@@ -255,12 +260,14 @@ def top_at_risk(session: Session, scope: Scope | None = None, *, limit: int = 10
     return out
 
 
-def account_contacts_engagement(session: Session, account_id: str, *, limit: int = 20) -> list[ContactEngagementItem]:
-    """A customer's contacts by engagement, most engaged first."""
+def account_contacts_engagement(session: Session, account_id: str, scope: Scope, *,
+                                limit: int = 20) -> list[ContactEngagementItem]:
+    """A customer's contacts by engagement, most engaged first; nothing outside the scope."""
     rows = session.execute(
-        select(ContactEngagement.contact_id, ContactEngagement.engagement_score, ContactEngagement.tier,
-               ContactEngagement.peer_percentile)
-        .where(ContactEngagement.account_id == account_id)
+        _scoped(select(ContactEngagement.contact_id, ContactEngagement.engagement_score, ContactEngagement.tier,
+                       ContactEngagement.peer_percentile)
+                .join(Customer360, Customer360.account_id == ContactEngagement.account_id)
+                .where(ContactEngagement.account_id == account_id), scope)
         .order_by(ContactEngagement.engagement_score.desc()).limit(limit))
     return [ContactEngagementItem(*row) for row in rows]
 

@@ -72,9 +72,8 @@ def _account_name(session: Session, account_id: str, scope: DataScope) -> str | 
                           .where(Customer360.account_id == account_id, scope.customer_filter()))
 
 
-def churn_explanation(session: Session, account_id: str, scope: DataScope | None = None) -> ScoreExplanation | None:
+def churn_explanation(session: Session, account_id: str, scope: DataScope) -> ScoreExplanation | None:
     """The churn model's risk for the account and its strongest factors; None outside the scope."""
-    scope = scope or DataScope.everything()
     name = _account_name(session, account_id, scope)
     if name is None:
         return None
@@ -92,9 +91,8 @@ def churn_explanation(session: Session, account_id: str, scope: DataScope | None
                             churn.churn_risk_score, summary, factors, churn.scored_at, churn.recommended_action)
 
 
-def health_explanation(session: Session, account_id: str, scope: DataScope | None = None) -> ScoreExplanation | None:
+def health_explanation(session: Session, account_id: str, scope: DataScope) -> ScoreExplanation | None:
     """The health score and its four weighted components, weakest first."""
-    scope = scope or DataScope.everything()
     name = _account_name(session, account_id, scope)
     if name is None:
         return None
@@ -114,9 +112,8 @@ def health_explanation(session: Session, account_id: str, scope: DataScope | Non
 
 
 def engagement_explanation(session: Session, account_id: str,
-                           scope: DataScope | None = None) -> ScoreExplanation | None:
+                           scope: DataScope) -> ScoreExplanation | None:
     """The engagement score, its recency, frequency and depth, and where it stands among peers."""
-    scope = scope or DataScope.everything()
     name = _account_name(session, account_id, scope)
     if name is None:
         return None
@@ -138,7 +135,7 @@ def engagement_explanation(session: Session, account_id: str,
 EXPLAINERS = {CHURN: churn_explanation, HEALTH: health_explanation, ENGAGEMENT: engagement_explanation}
 
 
-def explain(session: Session, score: str, account_id: str, scope: DataScope | None = None) -> ScoreExplanation | None:
+def explain(session: Session, score: str, account_id: str, scope: DataScope) -> ScoreExplanation | None:
     """The explanation of one score of one account; None for an unknown score or an account
     outside the scope (callers say 'not found' either way)."""
     explainer = EXPLAINERS.get(score)

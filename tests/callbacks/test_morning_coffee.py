@@ -201,8 +201,10 @@ def gold(empty_gold: Session, synthetic: Synthetic) -> Session:
     return session
 
 
-PERIOD = MorningCoffeeFilters(date(2026, 3, 2), date(2026, 3, 31))
-EUROPE = MorningCoffeeFilters(PERIOD.start, PERIOD.end, ("Europe",))
+EVERYTHING = DataScope.everything()
+FULL = MaskPolicy(view_pii=True, view_financials=True)
+PERIOD = MorningCoffeeFilters(date(2026, 3, 2), date(2026, 3, 31), scope=EVERYTHING)
+EUROPE = MorningCoffeeFilters(PERIOD.start, PERIOD.end, ("Europe",), scope=EVERYTHING)
 
 
 def _kpi_sum(frame: pd.DataFrame, column: str, day: date, regions: tuple[str, ...] = ()) -> float:
@@ -215,14 +217,14 @@ def _kpi_sum(frame: pd.DataFrame, column: str, day: date, regions: tuple[str, ..
 
 def test_bounds_and_regions_on_empty_gold(empty_gold):
     assert q.data_date_bounds(empty_gold) is None
-    assert q.regions(empty_gold) == []
+    assert q.regions(empty_gold, EVERYTHING) == []
 
 
 def test_bounds_regions_and_default_period(gold):
     bounds = q.data_date_bounds(gold)
     assert bounds == DateBounds(FIRST, LAST)
-    assert q.regions(gold) == sorted(REGIONS)
-    defaults = q.default_filters(bounds)
+    assert q.regions(gold, EVERYTHING) == sorted(REGIONS)
+    defaults = q.default_filters(bounds, EVERYTHING)
     assert defaults.end == LAST - timedelta(days=1)  # yesterday
     assert defaults.start == defaults.end - timedelta(days=29)
     assert defaults.period.days == 30 and defaults.regions == ()
@@ -230,9 +232,9 @@ def test_bounds_regions_and_default_period(gold):
 
 def test_default_period_is_clamped_to_short_histories():
     bounds = DateBounds(date(2026, 4, 20), date(2026, 4, 30))
-    defaults = q.default_filters(bounds)
+    defaults = q.default_filters(bounds, EVERYTHING)
     assert (defaults.start, defaults.end) == (date(2026, 4, 20), date(2026, 4, 29))
-    single = q.default_filters(DateBounds(LAST, LAST))
+    single = q.default_filters(DateBounds(LAST, LAST), EVERYTHING)
     assert (single.start, single.end) == (LAST, LAST)
 
 
@@ -258,14 +260,14 @@ def test_stock_kpis(gold, synthetic, filters):
 
 
 def test_stock_kpis_without_a_comparison_day(gold):
-    kpis = q.stock_kpis(gold, MorningCoffeeFilters(FIRST, date(2026, 1, 15)))
+    kpis = q.stock_kpis(gold, MorningCoffeeFilters(FIRST, date(2026, 1, 15), scope=EVERYTHING))
     assert kpis.has_data
     assert kpis.active_customers.previous is None and kpis.active_customers.delta is None
     assert kpis.mrr_usd.percent_change is None
 
 
 def test_stock_kpis_for_an_unknown_region(gold):
-    kpis = q.stock_kpis(gold, MorningCoffeeFilters(PERIOD.start, PERIOD.end, ("Atlantis",)))
+    kpis = q.stock_kpis(gold, MorningCoffeeFilters(PERIOD.start, PERIOD.end, ("Atlantis",), scope=EVERYTHING))
     assert not kpis.has_data
 
 
@@ -286,7 +288,7 @@ def test_new_leads(gold, synthetic, filters):
 def test_new_leads_count_zero_on_days_without_rows(gold, synthetic):
     no_lead_day = FIRST + timedelta(days=3)  # every fourth day has no row
     assert not (synthetic.leads["day"] == no_lead_day).any()
-    summary = q.new_leads(gold, MorningCoffeeFilters(FIRST, no_lead_day))
+    summary = q.new_leads(gold, MorningCoffeeFilters(FIRST, no_lead_day, scope=EVERYTHING))
     assert summary.on_end_date.current == 0
     assert summary.on_end_date.previous > 0
 
@@ -317,14 +319,14 @@ def test_team_efficiency_median_of_an_even_count(empty_gold):
         dict(day=FIRST, region="North America", tickets_opened=3, first_response_minutes=[1.0, 100.0]),
         dict(day=FIRST + timedelta(days=1), region="Europe", tickets_opened=1, first_response_minutes=[]),
     ])
-    result = q.team_efficiency(empty_gold, MorningCoffeeFilters(FIRST, FIRST + timedelta(days=1)))
+    result = q.team_efficiency(empty_gold, MorningCoffeeFilters(FIRST, FIRST + timedelta(days=1), scope=EVERYTHING))
     assert result.median_first_response_minutes.current == pytest.approx(25.0)
     assert result.median_first_response_minutes.previous is None
     assert result.responses == 4 and result.tickets_opened == 6
 
 
 def test_mrr_trend_reads_month_ends_and_the_end_date(gold, synthetic):
-    filters = MorningCoffeeFilters(date(2026, 4, 1), date(2026, 4, 20), ("Europe",))
+    filters = MorningCoffeeFilters(date(2026, 4, 1), date(2026, 4, 20), ("Europe",), scope=EVERYTHING)
     trend = q.mrr_trend(gold, filters)
     # History starts on 1 Jan, so only Jan, Feb and Mar month-ends and the end date exist.
     assert list(trend["day"]) == [date(2026, 1, 31), date(2026, 2, 28), date(2026, 3, 31), date(2026, 4, 20)]
@@ -364,7 +366,7 @@ def test_active_campaigns_and_their_funnel(gold, synthetic):
 
 
 def test_active_campaigns_count_has_no_comparison_before_the_data(gold):
-    result = q.active_campaigns(gold, MorningCoffeeFilters(FIRST, date(2026, 1, 20)))
+    result = q.active_campaigns(gold, MorningCoffeeFilters(FIRST, date(2026, 1, 20), scope=EVERYTHING))
     assert result.count.current == 2 and result.count.previous is None  # CMP-2 and CMP-3
 
 
@@ -387,7 +389,7 @@ KNOWN = list(REGIONS)
 def test_resolve_filters_accepts_valid_input():
     from dashboard.queries.executive import resolve_filters
 
-    resolved = resolve_filters("2026-03-02", "2026-03-31T00:00:00", ["Europe"], BOUNDS, KNOWN)
+    resolved = resolve_filters("2026-03-02", "2026-03-31T00:00:00", ["Europe"], BOUNDS, KNOWN, EVERYTHING)
     assert resolved.filters == EUROPE and resolved.notes == () and not resolved.selects_nothing
 
 
@@ -402,7 +404,7 @@ def test_resolve_filters_accepts_valid_input():
 def test_resolve_filters_clamps_bad_dates(start, end, expected, note):
     from dashboard.queries.executive import resolve_filters
 
-    resolved = resolve_filters(start, end, None, BOUNDS, KNOWN)
+    resolved = resolve_filters(start, end, None, BOUNDS, KNOWN, EVERYTHING)
     assert (resolved.filters.start, resolved.filters.end) == expected
     if note:
         assert note in " ".join(resolved.notes)
@@ -423,7 +425,7 @@ def test_resolve_filters_clamps_bad_dates(start, end, expected, note):
 def test_resolve_filters_drops_unknown_regions(raw, regions, nothing):
     from dashboard.queries.executive import resolve_filters
 
-    resolved = resolve_filters("2026-03-02", "2026-03-31", raw, BOUNDS, KNOWN)
+    resolved = resolve_filters("2026-03-02", "2026-03-31", raw, BOUNDS, KNOWN, EVERYTHING)
     assert resolved.filters.regions == regions
     assert resolved.selects_nothing is nothing
 
@@ -434,7 +436,7 @@ def test_resolve_filters_drops_unknown_regions(raw, regions, nothing):
 def _kpis(session: Session, *args: Any) -> dict[str, Any]:
     from callbacks.morning_coffee import build_kpis
 
-    return build_kpis(session, *args, green_minutes=60, amber_minutes=240)
+    return build_kpis(session, *args, green_minutes=60, amber_minutes=240, scope=EVERYTHING, policy=FULL)
 
 
 def test_build_kpis(gold, synthetic):
@@ -462,8 +464,8 @@ def test_build_outputs_for_a_selection_without_data(gold):
     from callbacks.morning_coffee import build_charts, build_tables
 
     outputs = {**_kpis(gold, "2026-03-02", "2026-03-31", ["Atlantis"]),
-               **build_charts(gold, "2026-03-02", "2026-03-31", ["Atlantis"]),
-               **build_tables(gold, "2026-03-02", "2026-03-31", ["Atlantis"])}
+               **build_charts(gold, "2026-03-02", "2026-03-31", ["Atlantis"], scope=EVERYTHING, policy=FULL),
+               **build_tables(gold, "2026-03-02", "2026-03-31", ["Atlantis"], scope=EVERYTHING, policy=FULL)}
     for name in ("customers", "contacts", "leads", "efficiency", "mrr", "mrr_trend", "revenue",
                  "campaigns", "top_accounts"):
         assert c.NO_SELECTION_MESSAGE in text_of(outputs[name]), name
@@ -475,14 +477,15 @@ def test_build_outputs_with_hostile_input_never_raise(gold):
 
     for args in [("2026-04-30", "2025-01-01", "Europe"), ([1], {"a": 1}, [[["x"]]]),
                  ("2026-02-30", "", ["Europe"] * 1000), ("9999-12-31", "0001-01-01", None)]:
-        outputs = {**_kpis(gold, *args), **build_charts(gold, *args), **build_tables(gold, *args)}
+        outputs = {**_kpis(gold, *args), **build_charts(gold, *args, scope=EVERYTHING, policy=FULL),
+                   **build_tables(gold, *args, scope=EVERYTHING, policy=FULL)}
         json.dumps(outputs, cls=PlotlyJSONEncoder)  # every output serialises
 
 
 def test_build_charts_and_tables(gold, synthetic):
     from callbacks.morning_coffee import build_charts, build_tables
 
-    charts = build_charts(gold, "2026-03-02", "2026-03-31", [])
+    charts = build_charts(gold, "2026-03-02", "2026-03-31", [], scope=EVERYTHING, policy=FULL)
     graphs = [n for n in _walk(charts["mrr_trend"]) if type(n).__name__ == "Graph"]
     assert len(graphs) == 1
     figure = graphs[0].figure
@@ -491,7 +494,7 @@ def test_build_charts_and_tables(gold, synthetic):
     revenue_graph = [n for n in _walk(charts["revenue"]) if type(n).__name__ == "Graph"][0]
     assert set(revenue_graph.figure.data[1].y) == set(REGIONS)
 
-    tables = build_tables(gold, "2026-03-02", "2026-03-31", [])
+    tables = build_tables(gold, "2026-03-02", "2026-03-31", [], scope=EVERYTHING, policy=FULL)
     campaign_grid = _grid(tables["campaigns"])
     names = [row["campaign_name"] for row in campaign_grid.rowData]
     assert names, "the campaigns grid has rows"
@@ -513,15 +516,16 @@ def _grid(component: Any) -> Any:
 
 
 def test_accounts_grid_shows_bands_without_financials(gold):
-    tables = build_tables(gold, "2026-03-02", "2026-03-31", [], policy=MaskPolicy(view_pii=False,
-                                                                                   view_financials=False))
+    tables = build_tables(gold, "2026-03-02", "2026-03-31", [], scope=EVERYTHING,
+                          policy=MaskPolicy(view_pii=False, view_financials=False))
     accounts = _grid(tables["top_accounts"])
     assert accounts.rowData
     assert all(isinstance(row["mrr_usd"], str) and "$" in row["mrr_usd"] for row in accounts.rowData)
 
 
 def test_drill_down_shows_the_territories_of_a_region(gold):
-    charts = build_charts(gold, "2026-03-02", "2026-03-31", [], drill_region="Europe")
+    charts = build_charts(gold, "2026-03-02", "2026-03-31", [], drill_region="Europe", scope=EVERYTHING,
+                          policy=FULL)
     revenue = charts["revenue"]
     assert "Revenue in Europe by territory" in text_of(revenue)
     crumbs = [n for n in _walk(revenue) if type(n).__name__ == "Breadcrumb"]
@@ -534,8 +538,9 @@ def test_drill_down_shows_the_territories_of_a_region(gold):
 def test_builders_on_empty_gold(empty_gold):
     from callbacks.morning_coffee import build_charts, build_tables
 
-    outputs = {**_kpis(empty_gold, None, None, []), **build_charts(empty_gold, None, None, []),
-               **build_tables(empty_gold, None, None, [])}
+    outputs = {**_kpis(empty_gold, None, None, []),
+               **build_charts(empty_gold, None, None, [], scope=EVERYTHING, policy=FULL),
+               **build_tables(empty_gold, None, None, [], scope=EVERYTHING, policy=FULL)}
     assert "c360 etl run" in text_of(outputs["filter_note"])
     assert "No data yet" in text_of(outputs["mrr_trend"])
 
@@ -601,7 +606,7 @@ def test_component_ids_are_unique():
 # =====================================================================================
 
 AS_OF = date(2026, 11, 23)
-FIXED = MorningCoffeeFilters(date(2026, 10, 1), date(2026, 10, 31))
+FIXED = MorningCoffeeFilters(date(2026, 10, 1), date(2026, 10, 31), scope=EVERYTHING)
 
 
 class Landing:
@@ -770,7 +775,7 @@ def loaded_session(loaded_database) -> Iterator[Session]:
 @pytest.fixture(scope="module")
 def two_regions(loaded_database) -> tuple[str, ...]:
     with loaded_database.session() as session:
-        names = q.regions(session)
+        names = q.regions(session, EVERYTHING)
     assert len(names) >= 3
     return tuple(names[:2])
 
@@ -778,14 +783,14 @@ def two_regions(loaded_database) -> tuple[str, ...]:
 def test_loaded_bounds_end_on_the_as_of_date(loaded_session):
     bounds = q.data_date_bounds(loaded_session)
     assert bounds is not None and bounds.last == AS_OF
-    defaults = q.default_filters(bounds)
+    defaults = q.default_filters(bounds, EVERYTHING)
     assert defaults.end == AS_OF - timedelta(days=1) and defaults.period.days == 30
 
 
 @pytest.mark.parametrize("scope", ["all", "two"])
 def test_stock_kpis_match_the_landing_files(loaded_session, expected, two_regions, scope):
     regions = two_regions if scope == "two" else ()
-    filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions)
+    filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions, scope=EVERYTHING)
     kpis = q.stock_kpis(loaded_session, filters)
     for day, attr in ((filters.end, "current"), (filters.day_before_start, "previous")):
         assert getattr(kpis.active_customers, attr) == expected.active_customers(day, regions), day
@@ -796,7 +801,7 @@ def test_stock_kpis_match_the_landing_files(loaded_session, expected, two_region
 @pytest.mark.parametrize("scope", ["all", "two"])
 def test_leads_and_team_efficiency_match_the_landing_files(loaded_session, expected, two_regions, scope):
     regions = two_regions if scope == "two" else ()
-    filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions)
+    filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions, scope=EVERYTHING)
     leads = q.new_leads(loaded_session, filters)
     assert leads.on_end_date.current == expected.new_leads(filters.end, regions)
     assert leads.on_end_date.previous == expected.new_leads(filters.end - timedelta(days=1), regions)
@@ -813,7 +818,7 @@ def test_leads_and_team_efficiency_match_the_landing_files(loaded_session, expec
 @pytest.mark.parametrize("scope", ["all", "two"])
 def test_mrr_trend_and_revenue_match_the_landing_files(loaded_session, expected, two_regions, scope):
     regions = two_regions if scope == "two" else ()
-    filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions)
+    filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions, scope=EVERYTHING)
     trend = q.mrr_trend(loaded_session, filters)
     assert len(trend) == 12
     assert trend["day"].iloc[-1] == filters.end and trend["day"].iloc[0] == date(2025, 11, 30)
@@ -829,7 +834,7 @@ def test_mrr_trend_and_revenue_match_the_landing_files(loaded_session, expected,
 
 def test_campaign_funnel_matches_the_landing_files(loaded_session, expected, two_regions):
     for regions in ((), two_regions):
-        filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions)
+        filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions, scope=EVERYTHING)
         result = q.active_campaigns(loaded_session, filters)
         truth = expected.campaign_funnel(filters.start, filters.end, regions)
         campaigns = expected.campaigns
@@ -845,7 +850,7 @@ def test_campaign_funnel_matches_the_landing_files(loaded_session, expected, two
 
 
 def test_top_accounts_are_the_largest_by_mrr(loaded_session, two_regions):
-    top = q.top_accounts(loaded_session, MorningCoffeeFilters(FIXED.start, FIXED.end, two_regions))
+    top = q.top_accounts(loaded_session, MorningCoffeeFilters(FIXED.start, FIXED.end, two_regions, scope=EVERYTHING))
     assert len(top) == 10
     assert set(top["region"]) <= set(two_regions)
     assert list(top["mrr_usd"]) == sorted(top["mrr_usd"], reverse=True)

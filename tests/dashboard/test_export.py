@@ -24,7 +24,7 @@ from dashboard.users import create_user
 from tests.conftest import TEST_PASSWORD, login
 
 QUERY = "?start=2026-10-01&end=2026-10-31"
-FILTERS = q.MorningCoffeeFilters(date(2026, 10, 1), date(2026, 10, 31))
+FILTERS = q.MorningCoffeeFilters(date(2026, 10, 1), date(2026, 10, 31), scope=DataScope.everything())
 HOSTILE = ["=HYPERLINK(\"http://evil.example\",\"x\")", "+1+1", "-2+3", "@SUM(A1)", "\tTAB", "plain"]
 
 
@@ -79,8 +79,8 @@ def test_executive_exports_the_campaigns_grid_as_excel(login_as):
 
 def test_export_follows_the_region_filter(login_as):
     with db.session() as session:
-        region = q.regions(session)[0]
-        expected = q.top_accounts_grid(session, q.MorningCoffeeFilters(FILTERS.start, FILTERS.end, (region,)),
+        region = q.regions(session, DataScope.everything())[0]
+        expected = q.top_accounts_grid(session, q.MorningCoffeeFilters(FILTERS.start, FILTERS.end, (region,), scope=DataScope.everything()),
                                        MaskPolicy(view_pii=False, view_financials=True))
     assert expected.rows
     body = login_as("executive").get(f"/export/mc-top-accounts.csv{QUERY}&region={region}").get_data(as_text=True)

@@ -19,6 +19,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from dashboard.extensions import db
 from dashboard.formatting import format_count
 from dashboard.queries import executive as q
+from dashboard.scope import DataScope
 from layouts.morning_coffee import MorningCoffeeIds as ID
 from tests.layouts.test_pages import kpi_text, sign_in, wait
 
@@ -41,7 +42,7 @@ def sized(browser, request):
 @pytest.fixture(scope="module")
 def region_names(app) -> list[str]:
     with db.session() as session:
-        names = q.regions(session)
+        names = q.regions(session, DataScope.everything())
     assert len(names) >= 2
     return names
 
@@ -80,7 +81,7 @@ def test_deep_link_reproduces_the_view(sized, live_server, region_names):
     assert region in sized.find_element(By.ID, ID.REGIONS).text
 
     with db.session() as session:
-        stock = q.stock_kpis(session, q.MorningCoffeeFilters(q.date(2026, 10, 1), q.date(2026, 10, 31), (region,)))
+        stock = q.stock_kpis(session, q.MorningCoffeeFilters(q.date(2026, 10, 1), q.date(2026, 10, 31), (region,), scope=DataScope.everything()))
     wait(sized).until(lambda b: kpi_text(b) == format_count(stock.active_customers.current))
     wait(sized).until(lambda b: revenue_categories(b) == [region])
     wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.TOP_ACCOUNTS_GRID} .ag-row")))

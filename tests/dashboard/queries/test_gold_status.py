@@ -14,7 +14,9 @@ from sqlalchemy import delete, insert, select, text
 from sqlalchemy.orm import Session
 
 from dashboard.db import Database
+from dashboard.masking import MaskPolicy
 from dashboard.queries.freshness import gold_status, short_error
+from dashboard.scope import DataScope
 from dashboard.tables.app import JobRun
 from dashboard.tables.quality import DqResult
 from etl.pipeline import run_pipeline
@@ -169,7 +171,8 @@ def test_morning_coffee_empty_state_names_why_gold_is_empty(no_etl_runs: Session
     blocked = _run(session, "failed", 5, GATE_ERROR)
     _failed_check(session, blocked, "silver.tickets.csat.range", 4)
 
-    outputs = build_kpis(session, None, None, None, green_minutes=60, amber_minutes=240)
+    outputs = build_kpis(session, None, None, None, green_minutes=60, amber_minutes=240,
+                         scope=DataScope.everything(), policy=MaskPolicy(view_pii=True, view_financials=True))
     note = _text(outputs["filter_note"])
     assert "Gold never built" in note and "silver.tickets.csat.range: observed 4 > 0" in note
     monkeypatch.setattr(page, "db", _SessionProvider(session))

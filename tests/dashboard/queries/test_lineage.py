@@ -12,7 +12,8 @@ def test_daily_kpi_lineage_reaches_the_landing_files(app):
         found = lineage(session, "gold.daily_kpi")
     assert found is not None
     assert found.sql_file == "daily_kpi.sql"
-    assert found.gold_inputs == ("gold.daily_kpi_territory",)  # it rolls up the territory table
+    # It rolls up the territory table and reads MRR from the one place that defines it.
+    assert set(found.gold_inputs) == {"gold.daily_kpi_territory", "gold.subscription_mrr"}
     assert {"silver.subscriptions", "silver.invoices", "silver.accounts"} <= set(found.silver_tables)
     datasets = {s.dataset: s for s in found.sources}
     assert {"crm_subscriptions", "billing_invoices", "crm_accounts"} <= set(datasets)

@@ -44,6 +44,9 @@ def account(rolled_back: Session) -> tuple[str, str]:
     return account_id, territory or "Unknown"
 
 
+EVERYTHING = DataScope.everything()
+
+
 def test_one_severity_code_for_every_score():
     assert [scores.severity(scores.CHURN, level) for level in ("HIGH", "MEDIUM", "LOW")] == ["severe", "watch", "good"]
     assert [scores.severity(scores.HEALTH, b) for b in ("Critical", "At-Risk", "Healthy")] == ["severe", "watch", "good"]
@@ -62,7 +65,7 @@ def test_chips_carry_a_text_label_and_a_shape_not_only_a_colour():
 
 def test_churn_explanation_lists_the_models_factors(rolled_back, account):
     account_id, _ = account
-    explained = scores.explain(rolled_back, scores.CHURN, account_id)
+    explained = scores.explain(rolled_back, scores.CHURN, account_id, EVERYTHING)
     assert explained is not None and explained.severity == "severe"
     assert "High risk" in explained.summary and "72%" in explained.summary
     assert [f.label for f in explained.factors] == [f["label"] for f in FACTORS]
@@ -73,7 +76,7 @@ def test_churn_explanation_lists_the_models_factors(rolled_back, account):
 
 def test_health_explanation_lists_the_components_weakest_first(rolled_back, account):
     account_id, _ = account
-    explained = scores.explain(rolled_back, scores.HEALTH, account_id)
+    explained = scores.explain(rolled_back, scores.HEALTH, account_id, EVERYTHING)
     assert explained is not None and explained.level == "Critical" and explained.severity == "severe"
     assert [f.label.split(" ")[0] for f in explained.factors] == ["Payment", "Engagement", "Support", "Usage"]
     assert "30 %" in explained.factors[0].label
@@ -85,12 +88,12 @@ def test_explanations_stay_inside_the_scope(rolled_back, account):
     assert scores.explain(rolled_back, scores.CHURN, account_id, outside) is None
     inside = DataScope.restricted_to(account_ids=[account_id])
     assert scores.explain(rolled_back, scores.CHURN, account_id, inside) is not None
-    assert scores.explain(rolled_back, "no_such_score", account_id) is None
-    assert scores.explain(rolled_back, scores.CHURN, "no-such-account") is None
+    assert scores.explain(rolled_back, "no_such_score", account_id, EVERYTHING) is None
+    assert scores.explain(rolled_back, scores.CHURN, "no-such-account", EVERYTHING) is None
 
 
 def test_an_unscored_account_says_so(rolled_back, account):
     account_id, _ = account
     rolled_back.execute(delete(ChurnPrediction).where(ChurnPrediction.account_id == account_id))
-    explained = scores.explain(rolled_back, scores.CHURN, account_id)
+    explained = scores.explain(rolled_back, scores.CHURN, account_id, EVERYTHING)
     assert explained is not None and explained.severity == "unknown" and "not scored" in explained.summary

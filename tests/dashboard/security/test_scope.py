@@ -12,6 +12,7 @@ import pytest
 from sqlalchemy import text
 
 from dashboard.extensions import db
+from dashboard.queries.executive import PageQuery
 from dashboard.scope import DataScope, scope_for
 from layouts import components as c
 from layouts.morning_coffee import MorningCoffeeIds as MC
@@ -26,8 +27,8 @@ START, END = "2026-10-01", "2026-10-31"
 
 
 def _mc_values(regions: list[str] | None = None) -> dict[str, object]:
-    return {f"{MC.DATE_RANGE}.start_date": START, f"{MC.DATE_RANGE}.end_date": END,
-            f"{MC.REGIONS}.value": regions or []}
+    """The page's state store as the URL fills it: the panels read nothing else."""
+    return {f"{MC.STATE}.data": PageQuery(START, END, tuple(regions or ())).as_state()}
 
 
 def _territory_figures(territory: str, day: str) -> tuple[int, float]:
@@ -146,7 +147,7 @@ def test_scoped_executive_top_accounts_are_in_scope(login_email, scoped_users, s
     outputs = json.dumps(response_outputs(response))
     with db.session() as session:
         names = dict(session.execute(text("SELECT account_id, account_name FROM gold.customer_360")).all())
-    shown = {account_id for account_id in names if f'"title": "{account_id}"' in outputs}
+    shown = {account_id for account_id in names if f'"account_id": "{account_id}"' in outputs}
     assert shown and shown <= scope_facts.territory_accounts
 
 

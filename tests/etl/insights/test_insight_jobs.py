@@ -9,6 +9,7 @@ import pytest
 from sqlalchemy import func, select, text
 
 from dashboard.queries.insights import account_anomalies, forecast_chart, kpi_drivers
+from dashboard.scope import DataScope
 from dashboard.tables.app import JobRun
 from dashboard.tables.gold import DailyKpi
 from dashboard.tables.insights import AccountAnomaly, Forecast, ForecastActual, ForecastSeries, KpiDriver
@@ -54,7 +55,7 @@ def test_forecast_job_writes_series_with_ordered_intervals(loaded_database, fore
         assert abs(step_1.mean - float(mrr)) <= 0.5 * float(mrr) + 1
 
     with loaded_database.session() as session:
-        chart = forecast_chart(session, "tickets_opened:total:All")
+        chart = forecast_chart(session, "tickets_opened:total:All", DataScope.everything())
     assert chart is not None and len(chart.forecast) == 28 and len(chart.actuals) == len(actual)
     assert chart.series.model_name == tickets_series.model_name
 
@@ -84,7 +85,7 @@ def test_anomaly_job_finds_an_injected_usage_spike_and_is_idempotent(loaded_data
         rows = session.scalars(select(AccountAnomaly)).all()
         spike = session.get(AccountAnomaly, f"active_users:{account_id}:{(as_of - timedelta(days=1)).isoformat()}")
         customers = set(session.scalars(text("SELECT account_id FROM gold.customer_360")))
-        listed = account_anomalies(session, account_id=account_id)
+        listed = account_anomalies(session, DataScope.everything(), account_id=account_id)
     assert spike is not None and spike.kind == "spike" and spike.severity == "high"
     assert spike.observed >= 200 and spike.baseline < spike.observed and spike.change_pct > 100
     assert spike.description.startswith("Daily active users rose to ")
@@ -102,7 +103,7 @@ def test_kpi_driver_job_parts_add_up_and_match_gold(loaded_database):
         rows = session.scalars(select(KpiDriver)).all()
         mrr_at = dict(session.execute(select(DailyKpi.day, func.sum(DailyKpi.mrr_usd)).where(
             DailyKpi.day.in_([result.as_of, result.as_of - timedelta(days=30)])).group_by(DailyKpi.day)).all())
-        drivers = kpi_drivers(session, "mrr_usd", period_days=30)
+        drivers = kpi_drivers(session, "mrr_usd", period_days=30, scope=DataScope.everything())
     values = {(r.kpi, r.period_start, r.dimension, r.member, r.component): r.figure for r in rows}
     for days in (30, 90):
         start = result.as_of - timedelta(days=days)

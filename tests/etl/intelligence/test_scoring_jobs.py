@@ -11,6 +11,7 @@ from sqlalchemy import func, select, text
 from dashboard.cli import main
 from dashboard.db import Database
 from dashboard.queries import intelligence as queries
+from dashboard.scope import DataScope
 from dashboard.tables.gold import AccountScores, Customer360
 from dashboard.tables.intelligence import (
     AccountEngagement,
@@ -26,6 +27,9 @@ from etl.intelligence.actions import ActionError, execute_action
 from etl.intelligence.scoring import run_scoring, scoring_is_due
 
 SCORED_TABLES = (ChurnPrediction, AccountHealth, AccountEngagement, CustomerLifetimeValue, AccountScores)
+
+
+EVERYTHING = DataScope.everything()
 
 
 def _unresolved(session) -> dict[tuple[str, str], int]:
@@ -65,23 +69,32 @@ def test_jobs_write_gold_tables_that_pages_can_read(loaded_database: Database, s
         assert 0 <= ranges[4] <= ranges[5] <= 1 and ranges[6] >= 0
 
         # The query functions pages use return typed results.
-        at_risk = queries.top_at_risk(session, limit=5)
+        at_risk = queries.top_at_risk(session, EVERYTHING, limit=5)
         assert len(at_risk) == 5 and at_risk[0].churn_risk_score >= at_risk[-1].churn_risk_score
-        account = queries.account_intelligence(session, at_risk[0].account_id)
+        account = queries.account_intelligence(session, at_risk[0].account_id, EVERYTHING)
         assert account is not None and account.risk_level in {"HIGH", "MEDIUM", "LOW"}
         assert len(account.factors) == 3 and all(f.sentence for f in account.factors)
         assert set(account.health_components) == {"payment", "support", "usage", "engagement"}
         assert account.engagement_tier in {"Potential", "Watch List", "Alert"} and account.clv_usd is not None
         assert account.projected_36m_usd >= account.projected_12m_usd >= 0
-        assert queries.account_intelligence(session, "no-such-account") is None
+        assert queries.account_intelligence(session, "no-such-account", EVERYTHING) is None
         assert queries.serving_churn_model(session, 0.7).version == scored.model_version
-        alerts = queries.open_alerts(session, limit=10)
+        alerts = queries.open_alerts(session, EVERYTHING, limit=10)
         assert alerts and alerts[0].account_name
-        assert queries.account_alerts(session, alerts[0].account_id)
-        actions = queries.open_actions(session, limit=10)
-        assert actions and queries.account_actions(session, actions[0].customer_id)
+        assert queries.account_alerts(session, alerts[0].account_id, EVERYTHING)
+        actions = queries.open_actions(session, EVERYTHING, limit=10)
+        assert actions and queries.account_actions(session, actions[0].customer_id, EVERYTHING)
         contact_account = session.scalar(select(ContactEngagement.account_id).limit(1))
-        assert queries.account_contacts_engagement(session, contact_account)
+        assert queries.account_contacts_engagement(session, contact_account, EVERYTHING)
+        # Outside the caller's scope the same calls return nothing.
+        nothing = DataScope.nothing()
+        assert queries.top_at_risk(session, nothing, limit=5) == []
+        assert queries.account_intelligence(session, at_risk[0].account_id, nothing) is None
+        assert queries.open_alerts(session, nothing, limit=10) == []
+        assert queries.account_alerts(session, alerts[0].account_id, nothing) == []
+        assert queries.open_actions(session, nothing, limit=10) == []
+        assert queries.account_actions(session, actions[0].customer_id, nothing) == []
+        assert queries.account_contacts_engagement(session, contact_account, nothing) == []
 
 
 def test_scoring_runs_only_when_data_or_a_model_landed(loaded_database: Database, scored, settings) -> None:
