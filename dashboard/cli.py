@@ -392,7 +392,7 @@ def users_list() -> None:
 
 # --- serving -----------------------------------------------------------------------------
 def _serve(settings: Settings, host: str, port: int) -> None:
-    from dashboard import create_app
+    from dashboard.app import create_app
     from dashboard.db import DatabaseNotMigrated
 
     try:

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from dashboard.app import create_app
 from dashboard.cli import main as cli_main
 from dashboard.settings import DEFAULT_SECRET_KEY, SCHEDULE_VARIABLES, Settings, SettingsError
 from etl.intelligence.config import DEFAULT_RULES_FILE, IntelligenceConfig
@@ -61,8 +62,6 @@ def test_unknown_environment_rejected(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_production_app_factory_refuses_default_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    from dashboard import create_app
-
     monkeypatch.setenv("C360_ENV", "production")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     with pytest.raises(SettingsError):
