@@ -1,5 +1,5 @@
 """WSGI entry point: `gunicorn wsgi:server`."""
 
-from dashboard import create_app
+from dashboard.app import create_app
 
 server = create_app()

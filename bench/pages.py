@@ -45,7 +45,7 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from _prepare import DEFAULT_DATA_DIR, prepared_database  # noqa: E402
 
-from dashboard import create_app  # noqa: E402
+from dashboard.app import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
 from dashboard.permissions import AUTHENTICATED, ROLE_NAMES, sync_default_roles  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402

@@ -1,1 +1,1 @@
-"""Dash callbacks, one module per page; `create_app` imports each module once."""
+"""Dash callbacks, one module per page; `dashboard.app.create_app` imports each module once."""

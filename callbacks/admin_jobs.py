@@ -50,14 +50,14 @@ def runs_table(runs: dict[str, list[JobRunRow]]) -> html.Div:
 def update_runs(_result: Any) -> html.Div:
     """Each job's last runs, redrawn after a manual run."""
     with db.session() as session:
-        return runs_table(recent_runs(session, job_ids(current_settings())))
+        return runs_table(recent_runs(session, job_ids()))
 
 
 def run_job(job_id: Any, *, actor: str, settings: Settings, database_url: str,
             progress: Callable[[int, str], None] = lambda value, label: None) -> dbc.Alert:
     """Run one scheduler job now in a new process, audited as job_run_manual; the job takes its
     advisory lock, so it never overlaps a scheduled run."""
-    if not isinstance(job_id, str) or job_id not in job_ids(settings):
+    if not isinstance(job_id, str) or job_id not in job_ids():
         return dbc.Alert("Choose one of the listed jobs.", color="danger", className="py-2 mb-0")
     progress(10, f"{job_id}: running")
     outcome = run_in_new_process(job_id, actor=actor, settings=settings, database_url=database_url)

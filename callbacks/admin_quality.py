@@ -35,6 +35,7 @@ from dashboard.queries.quality import (
     model_status,
     quarantine_overview,
 )
+from dashboard.settings import Settings, SettingsError
 from layouts.admin_quality import ID, PANEL_TITLES
 from layouts.components import (
     chart_card,
@@ -355,12 +356,11 @@ def models_view(status: ModelStatus) -> dbc.Card:
 
 
 def _min_auc() -> tuple[float | None, str | None]:
-    """C360_CHURN_MIN_AUC as the scoring job reads it, or the reason it cannot be read."""
-    from etl.intelligence.config import IntelligenceConfig
-
+    """C360_CHURN_MIN_AUC as the scoring job reads it (from the environment, like the scheduler), or the
+    reason it cannot be read."""
     try:
-        return IntelligenceConfig.from_env().churn_min_auc, None
-    except ValueError as exc:
+        return Settings.from_env().churn_min_auc, None
+    except SettingsError as exc:
         return None, str(exc)
 
 

@@ -1,92 +1,15 @@
-"""Client360: a self-hosted Customer 360 analytics dashboard."""
+"""Client360: a self-hosted Customer 360 analytics dashboard. The web app is built by
+dashboard.app.create_app."""
 
 from __future__ import annotations
 
-import importlib
-from datetime import timedelta
-from pathlib import Path
-
-from dash import Dash
-from flask import Flask
+from flask import current_app
 
 from dashboard.settings import Settings
 
 __version__ = "0.1.0"
 
-ROOT = Path(__file__).resolve().parent.parent
-CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
-                    "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
-                    "callbacks.home", "callbacks.alert_centre")
-
-
-def create_app(settings: Settings | None = None) -> Flask:
-    """Build the Flask server, bind extensions, mount Dash and register pages and callbacks."""
-    from dashboard import api, auth, callback_guard, export, security
-    from dashboard.db import check_migrated, resolve_database_url, runtime_dir_default
-    from dashboard.extensions import db
-    from layouts import theme
-    from layouts.pages import register_pages
-    from layouts.shell import app_layout
-
-    settings = settings or Settings.from_env()
-    runtime_dir_default()
-
-    server = Flask(__name__, static_folder=None)
-    server.config.update(
-        SECRET_KEY=settings.secret_key,
-        SESSION_COOKIE_HTTPONLY=True,
-        SESSION_COOKIE_SAMESITE="Lax",
-        SESSION_COOKIE_SECURE=settings.is_production,
-        REMEMBER_COOKIE_HTTPONLY=True,
-        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
-        WTF_CSRF_TIME_LIMIT=None,
-        TESTING=settings.testing,
-    )
-    server.extensions["c360_settings"] = settings
-
-    db.bind(resolve_database_url(settings))
-    check_migrated(db.engine)
-
-    auth.init_app(server)
-    callback_guard.init_app(server)
-    security.init_app(server)
-    api.init_app(server)
-    export.init_app(server)
-
-    dash_app = Dash(
-        __name__,
-        server=False,
-        use_pages=True,
-        pages_folder="",
-        assets_folder=str(ROOT / "assets"),
-        title="Client360",
-        suppress_callback_exceptions=True,
-        serve_locally=True,
-        update_title=None,
-        background_callback_manager=_background_callback_manager(settings),
-    )
-    dash_app.init_app(server)
-    theme.register()
-    register_pages()
-    dash_app.layout = app_layout
-    for module in CALLBACK_MODULES:
-        importlib.import_module(module)
-    server.extensions["dash_app"] = dash_app
-    return server
-
-
-def _background_callback_manager(settings: Settings):
-    """Long callbacks (e.g. running a data job now) run in worker processes, results on disk."""
-    import diskcache
-    from dash import DiskcacheManager
-
-    cache_dir = settings.data_dir / "callback-cache"
-    cache_dir.mkdir(parents=True, exist_ok=True)
-    return DiskcacheManager(diskcache.Cache(str(cache_dir)), expire=3600)
-
 
 def current_settings() -> Settings:
     """The settings of the app serving this request."""
-    from flask import current_app
-
     return current_app.extensions["c360_settings"]

@@ -434,7 +434,7 @@ def users_list() -> None:
 
 # --- serving -----------------------------------------------------------------------------
 def _serve(settings: Settings, host: str, port: int) -> None:
-    from dashboard import create_app
+    from dashboard.app import create_app
     from dashboard.db import DatabaseNotMigrated
 
     try:
@@ -731,11 +731,12 @@ def _die_with_parent() -> None:  # pragma: no cover - runs in the child between 
 
 def _start_scheduler_process(database_url: str):
     """`c360 scheduler` as a child process, so scores and insights follow the live data."""
-    import os
     import signal
     import subprocess
 
-    env = dict(os.environ, DATABASE_URL=database_url)
+    from dashboard.settings import Settings, child_environment
+
+    env = child_environment(Settings.from_env(), database_url)
     env.setdefault("C360_SCORING_INTERVAL_MINUTES", "1")
     child = subprocess.Popen([sys.executable, "-m", "dashboard.cli", "scheduler"], env=env,
                              preexec_fn=_die_with_parent if sys.platform.startswith("linux") else None)

@@ -2,16 +2,25 @@
 
 from __future__ import annotations
 
-import os
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
-from dashboard.settings import Settings
+# runtime_dir_default lives with the other environment access; the embedded server's callers take it from here.
+from dashboard.settings import Settings, runtime_dir_default  # noqa: F401
+
+# platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset, from its import on; pgserver does not need it.
+warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
+
+import pgserver  # noqa: E402  (after the filter above)
 
 EMBEDDED_DATABASE = "client360"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
@@ -31,10 +40,6 @@ def to_sqlalchemy_url(url: str) -> str:
 
 def start_embedded_server(pgdata: Path) -> str:
     """Start (or join) the embedded PostgreSQL in `pgdata` and return its admin URL."""
-    # platformdirs warns when XDG_RUNTIME_DIR is unset; pgserver does not need it.
-    warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
-    import pgserver  # imported lazily: production deployments never need it
-
     pgdata = pgdata.resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
     # cleanup_mode=None keeps the server up for other processes (web, scheduler, CLI),
@@ -114,10 +119,8 @@ class Database:
         self._sessions = None
 
 
-def alembic_config(url: str):  # -> alembic.config.Config
+def alembic_config(url: str) -> Config:
     """Alembic configuration pointing at our migrations and `url`."""
-    from alembic.config import Config
-
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
@@ -126,16 +129,11 @@ def alembic_config(url: str):  # -> alembic.config.Config
 
 def upgrade(url: str, revision: str = "head") -> None:
     """Apply migrations up to `revision`."""
-    from alembic import command
-
     command.upgrade(alembic_config(url), revision)
 
 
 def migration_state(engine: Engine) -> tuple[str | None, str | None]:
     """(current revision in the database, newest revision in the code)."""
-    from alembic.runtime.migration import MigrationContext
-    from alembic.script import ScriptDirectory
-
     head = ScriptDirectory.from_config(alembic_config(str(engine.url))).get_current_head()
     with engine.connect() as conn:
         current = MigrationContext.configure(conn, opts={"version_table_schema": "app"}).get_current_revision()
@@ -151,11 +149,3 @@ def check_migrated(engine: Engine) -> None:
             f"The database {state}, but this version of Client360 needs revision {head}. "
             "Run `c360 db upgrade` and start again."
         )
-
-
-def runtime_dir_default() -> None:
-    """Give platformdirs a private runtime dir so embedded PostgreSQL starts without warnings."""
-    if not os.environ.get("XDG_RUNTIME_DIR"):
-        path = Path("/tmp") / f"c360-runtime-{os.getuid()}"
-        path.mkdir(mode=0o700, exist_ok=True)
-        os.environ["XDG_RUNTIME_DIR"] = str(path)

@@ -1,4 +1,4 @@
-"""Unbound extension singletons, bound to the server in `create_app`."""
+"""Unbound extension singletons, bound to the server in `dashboard.app.create_app`."""
 
 from __future__ import annotations
 

@@ -21,6 +21,7 @@ from flask_login import current_user
 from sqlalchemy import ColumnElement, case, distinct, false, func, or_, select, true
 from sqlalchemy.orm import Session
 
+from dashboard.extensions import db
 from dashboard.tables.app import User
 from dashboard.tables.gold import Customer360
 from dashboard.tables.silver import User as CrmUser
@@ -202,8 +203,6 @@ def current_scope() -> DataScope:
         return DataScope.nothing()
     cached = g.get("c360_data_scope")
     if cached is None:
-        from dashboard.extensions import db
-
         with db.session() as session:
             cached = scope_for_user_id(session, int(current_user.id))
         g.c360_data_scope = cached

@@ -1,32 +1,176 @@
-"""Settings, read from the environment in one place."""
+"""Settings, read from the environment in one place.
+
+Every environment variable the app, the jobs and the CLI read is read here (see the
+Configuration table in README.md); other modules take their values from a `Settings`.
+"""
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
+
+from limits import parse_many
 
 DEFAULT_SECRET_KEY = "dev-insecure-change-me"
+Number = TypeVar("Number", int, float)
 
 
 class SettingsError(RuntimeError):
-    """Raised when the configuration is unsafe or inconsistent."""
+    """Raised when the configuration is unsafe, inconsistent or not readable."""
 
 
-def _env_bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw is None or raw == "":
+def _env_bool(environ: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
         return default
     return raw.strip().lower() in {"1", "true", "yes", "on"}
 
 
-def _check_rate_limit(name: str, value: str) -> None:
-    from limits import parse_many
+def _env_number(environ: Mapping[str, str], name: str, default: Number, kind: type[Number]) -> Number:
+    """The variable as an int or a float, `default` when unset or blank; SettingsError names it otherwise."""
+    raw = (environ.get(name) or "").strip()
+    if not raw:
+        return default
+    try:
+        return kind(raw)
+    except ValueError:
+        noun = "a whole number" if kind is int else "a number"
+        raise SettingsError(f"{name}={raw!r} is not {noun}.") from None
 
+
+def _env_int(environ: Mapping[str, str], name: str, default: int) -> int:
+    return _env_number(environ, name, default, int)
+
+
+def _env_float(environ: Mapping[str, str], name: str, default: float) -> float:
+    return _env_number(environ, name, default, float)
+
+
+def _check_rate_limit(name: str, value: str) -> None:
     try:
         parse_many(value)
     except ValueError as exc:
         raise SettingsError(f"{name}={value!r} is not a rate limit such as '5 per 15 minutes'.") from exc
+
+
+# The scheduler's tunable intervals (minutes) and nightly hours (UTC): field -> variable.
+SCHEDULE_VARIABLES: dict[str, str] = {
+    "etl_interval_minutes": "C360_ETL_INTERVAL_MINUTES",
+    "full_rebuild_hour": "C360_FULL_REBUILD_HOUR",
+    "dq_interval_minutes": "C360_DQ_INTERVAL_MINUTES",
+    "churn_train_hour": "C360_CHURN_TRAIN_HOUR",
+    "scoring_interval_minutes": "C360_SCORING_INTERVAL_MINUTES",
+    "attribution_hour": "C360_ATTRIBUTION_HOUR",
+    "text_insights_interval_minutes": "C360_TEXT_INSIGHTS_INTERVAL_MINUTES",
+    "summaries_interval_minutes": "C360_SUMMARIES_INTERVAL_MINUTES",
+    "forecasts_hour": "C360_FORECASTS_HOUR",
+    "anomalies_interval_minutes": "C360_ANOMALIES_INTERVAL_MINUTES",
+    "kpi_drivers_interval_minutes": "C360_KPI_DRIVERS_INTERVAL_MINUTES",
+}
+
+
+@dataclass(frozen=True)
+class JobSchedule:
+    """When the scheduler runs each job: intervals in minutes, nightly jobs at an hour (UTC)."""
+
+    etl_interval_minutes: int = 5
+    full_rebuild_hour: int = 2
+    dq_interval_minutes: int = 60
+    churn_train_hour: int = 3
+    scoring_interval_minutes: int = 2
+    attribution_hour: int = 4
+    text_insights_interval_minutes: int = 5
+    summaries_interval_minutes: int = 5
+    forecasts_hour: int = 5
+    anomalies_interval_minutes: int = 5
+    kpi_drivers_interval_minutes: int = 5
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str]) -> JobSchedule:
+        return cls(**{name: _env_int(environ, variable, getattr(cls, name))
+                      for name, variable in SCHEDULE_VARIABLES.items()})
+
+    def validate(self) -> None:
+        for name, variable in SCHEDULE_VARIABLES.items():
+            value = getattr(self, name)
+            if name.endswith("_hour") and not 0 <= value <= 23:
+                raise SettingsError(f"{variable} must be an hour from 0 to 23, not {value}.")
+            if name.endswith("_minutes") and value < 1:
+                raise SettingsError(f"{variable} must be at least 1 minute, not {value}.")
+
+
+_SOURCE_KEYS = ("salesforce_instance_url", "salesforce_token", "salesforce_api_version", "hubspot_token",
+                "hubspot_base_url", "chat_export_dir", "web_export_dir", "source_attempts", "source_backoff_seconds")
+
+
+@dataclass(frozen=True)
+class SourceSettings:
+    """How to reach each API source (etl.sources). Tokens are kept out of repr(), logs and tracebacks.
+
+    Each value comes from C360_<KEY> (e.g. C360_HUBSPOT_TOKEN) or from the JSON file named by
+    C360_SOURCES_CONFIG, which holds the same keys in lower case without the prefix; variables win.
+    A source whose token or URL is missing is not configured and is skipped.
+    """
+
+    salesforce_instance_url: str | None = None
+    salesforce_token: str | None = field(default=None, repr=False)
+    salesforce_api_version: str = "59.0"
+    hubspot_token: str | None = field(default=None, repr=False)
+    hubspot_base_url: str = "https://api.hubapi.com"
+    chat_export_dir: Path | None = None
+    web_export_dir: Path | None = None
+    attempts: int = 5
+    backoff_seconds: float = 1.0
+
+    @property
+    def salesforce_configured(self) -> bool:
+        return bool(self.salesforce_instance_url and self.salesforce_token)
+
+    @property
+    def hubspot_configured(self) -> bool:
+        return bool(self.hubspot_token)
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """Every secret value, for tests and log scrubbing."""
+        return tuple(s for s in (self.salesforce_token, self.hubspot_token) if s)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> SourceSettings:
+        """Read the C360_* source variables (of `environ`, default the process environment),
+        falling back to the JSON file named by C360_SOURCES_CONFIG."""
+        environ = os.environ if environ is None else environ
+        values: dict[str, str] = {}
+        if path := environ.get("C360_SOURCES_CONFIG"):
+            try:
+                loaded = json.loads(Path(path).read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise SettingsError(f"C360_SOURCES_CONFIG={path!r} is not a readable JSON file: {exc}") from None
+            if not isinstance(loaded, dict):
+                raise SettingsError(f"C360_SOURCES_CONFIG={path!r} must hold a JSON object.")
+            values.update({k: str(v) for k, v in loaded.items() if k in _SOURCE_KEYS and v is not None})
+        for key in _SOURCE_KEYS:
+            if raw := environ.get(f"C360_{key.upper()}"):
+                values[key] = raw
+        named = {f"C360_{key.upper()}": value for key, value in values.items()}
+        settings = cls(
+            salesforce_instance_url=values.get("salesforce_instance_url"),
+            salesforce_token=values.get("salesforce_token"),
+            salesforce_api_version=values.get("salesforce_api_version", "59.0"),
+            hubspot_token=values.get("hubspot_token"),
+            hubspot_base_url=values.get("hubspot_base_url", "https://api.hubapi.com").rstrip("/"),
+            chat_export_dir=Path(values["chat_export_dir"]) if values.get("chat_export_dir") else None,
+            web_export_dir=Path(values["web_export_dir"]) if values.get("web_export_dir") else None,
+            attempts=_env_int(named, "C360_SOURCE_ATTEMPTS", 5),
+            backoff_seconds=_env_float(named, "C360_SOURCE_BACKOFF_SECONDS", 1.0),
+        )
+        if settings.attempts < 1 or settings.backoff_seconds < 0:
+            raise SettingsError("C360_SOURCE_ATTEMPTS must be at least 1 and C360_SOURCE_BACKOFF_SECONDS 0 or more.")
+        return settings
 
 
 @dataclass(frozen=True)
@@ -34,8 +178,9 @@ class Settings:
     """Everything the app and the jobs need to know about their environment."""
 
     env: str = "development"
-    secret_key: str = DEFAULT_SECRET_KEY
-    database_url: str | None = None
+    # Kept out of repr(), and so out of logs and tracebacks (the URL may hold a password).
+    secret_key: str = field(default=DEFAULT_SECRET_KEY, repr=False)
+    database_url: str | None = field(default=None, repr=False)
     data_dir: Path = Path("./var")
     landing_dir: Path | None = None
     # Team efficiency is green at or below the first threshold, amber at or below the second.
@@ -52,6 +197,16 @@ class Settings:
     # Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted.
     proxy_hops: int = 0
     testing: bool = False
+    schedule: JobSchedule = field(default_factory=JobSchedule)
+    sources: SourceSettings = field(default_factory=SourceSettings)
+    # The newest churn model whose validation ROC-AUC reaches this serves.
+    churn_min_auc: float = 0.70
+    # Next-best-action rules, editable by an admin without code; None: the rules etl.intelligence ships.
+    action_rules_file: Path | None = None
+    # A day without its own FX rate takes its currency's rate up to this many days older.
+    fx_max_fallback_days: int = 7
+    # An FX rate moving more than this (percent) from both its neighbours is quarantined.
+    fx_max_daily_move_pct: float = 50.0
     extra: dict[str, object] = field(default_factory=dict)
 
     @property
@@ -67,23 +222,31 @@ class Settings:
         return self.landing_dir or self.data_dir / "landing"
 
     @classmethod
-    def from_env(cls, **overrides: object) -> Settings:
-        """Build settings from environment variables, then apply explicit overrides."""
+    def from_env(cls, environ: Mapping[str, str] | None = None, **overrides: object) -> Settings:
+        """Build settings from environment variables (`environ`, default the process environment),
+        then apply explicit overrides; SettingsError names any variable that is not usable."""
+        env = os.environ if environ is None else environ
         values: dict[str, object] = {
-            "env": os.environ.get("C360_ENV", "development").strip().lower(),
-            "secret_key": os.environ.get("SECRET_KEY", DEFAULT_SECRET_KEY),
-            "database_url": os.environ.get("DATABASE_URL") or None,
-            "data_dir": Path(os.environ.get("C360_DATA_DIR", "./var")),
-            "landing_dir": Path(p) if (p := os.environ.get("C360_LANDING_DIR")) else None,
-            "first_response_green_minutes": float(os.environ.get("C360_FRT_GREEN_MINUTES", 60)),
-            "first_response_amber_minutes": float(os.environ.get("C360_FRT_AMBER_MINUTES", 240)),
-            "session_hours": int(os.environ.get("C360_SESSION_HOURS", 12)),
-            "session_idle_minutes": float(os.environ.get("C360_SESSION_IDLE_MINUTES", 30)),
-            "login_limit_account": os.environ.get("C360_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
-            "login_limit_ip": os.environ.get("C360_LOGIN_LIMIT_IP", "30 per 15 minutes"),
-            "ratelimit_storage_uri": os.environ.get("C360_RATELIMIT_STORAGE_URI", "memory://"),
-            "proxy_hops": int(os.environ.get("C360_PROXY_HOPS", 0)),
-            "testing": _env_bool("C360_TESTING", False),
+            "env": env.get("C360_ENV", "development").strip().lower(),
+            "secret_key": env.get("SECRET_KEY", DEFAULT_SECRET_KEY),
+            "database_url": env.get("DATABASE_URL") or None,
+            "data_dir": Path(env.get("C360_DATA_DIR") or "./var"),
+            "landing_dir": Path(p) if (p := env.get("C360_LANDING_DIR")) else None,
+            "first_response_green_minutes": _env_float(env, "C360_FRT_GREEN_MINUTES", 60.0),
+            "first_response_amber_minutes": _env_float(env, "C360_FRT_AMBER_MINUTES", 240.0),
+            "session_hours": _env_int(env, "C360_SESSION_HOURS", 12),
+            "session_idle_minutes": _env_float(env, "C360_SESSION_IDLE_MINUTES", 30.0),
+            "login_limit_account": env.get("C360_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
+            "login_limit_ip": env.get("C360_LOGIN_LIMIT_IP", "30 per 15 minutes"),
+            "ratelimit_storage_uri": env.get("C360_RATELIMIT_STORAGE_URI", "memory://"),
+            "proxy_hops": _env_int(env, "C360_PROXY_HOPS", 0),
+            "testing": _env_bool(env, "C360_TESTING", False),
+            "schedule": JobSchedule.from_env(env),
+            "sources": SourceSettings.from_env(env),
+            "churn_min_auc": _env_float(env, "C360_CHURN_MIN_AUC", 0.70),
+            "action_rules_file": Path(p) if (p := env.get("C360_ACTION_RULES_FILE")) else None,
+            "fx_max_fallback_days": _env_int(env, "C360_FX_MAX_FALLBACK_DAYS", 7),
+            "fx_max_daily_move_pct": _env_float(env, "C360_FX_MAX_DAILY_MOVE_PCT", 50.0),
         }
         values.update(overrides)
         settings = cls(**values)  # type: ignore[arg-type]
@@ -91,7 +254,7 @@ class Settings:
         return settings
 
     def validate(self) -> None:
-        """Refuse configurations that are unsafe to serve."""
+        """Refuse configurations that are unsafe to serve or that no job could run with."""
         if self.env not in {"development", "production"}:
             raise SettingsError(f"C360_ENV must be 'development' or 'production', not {self.env!r}")
         if self.is_production:
@@ -113,3 +276,29 @@ class Settings:
             _check_rate_limit(name, value)
         if self.first_response_green_minutes > self.first_response_amber_minutes:
             raise SettingsError("C360_FRT_GREEN_MINUTES must not exceed C360_FRT_AMBER_MINUTES.")
+        self.schedule.validate()
+        if not 0.5 <= self.churn_min_auc <= 1.0:
+            raise SettingsError(f"C360_CHURN_MIN_AUC must be between 0.5 and 1, not {self.churn_min_auc}.")
+        if self.fx_max_fallback_days < 0:
+            raise SettingsError(f"C360_FX_MAX_FALLBACK_DAYS must be 0 or more, not {self.fx_max_fallback_days}.")
+        if self.fx_max_daily_move_pct <= 0:
+            raise SettingsError(f"C360_FX_MAX_DAILY_MOVE_PCT must be above 0, not {self.fx_max_daily_move_pct}.")
+
+
+def child_environment(settings: Settings, database_url: str) -> dict[str, str]:
+    """This process's environment plus `settings` as variables, so a child process (a manual job run)
+    reads the same settings and data as its parent."""
+    env = dict(os.environ)
+    env.update({"DATABASE_URL": database_url, "C360_DATA_DIR": str(settings.data_dir),
+                "C360_ENV": settings.env, "SECRET_KEY": settings.secret_key})
+    if settings.landing_dir is not None:
+        env["C360_LANDING_DIR"] = str(settings.landing_dir)
+    return env
+
+
+def runtime_dir_default() -> None:
+    """Give platformdirs a private runtime dir so embedded PostgreSQL starts without warnings."""
+    if not os.environ.get("XDG_RUNTIME_DIR"):
+        path = Path("/tmp") / f"c360-runtime-{os.getuid()}"
+        path.mkdir(mode=0o700, exist_ok=True)
+        os.environ["XDG_RUNTIME_DIR"] = str(path)

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import psycopg
+import pyarrow.parquet as pq
 from sqlalchemy import Connection, insert, select, update
 
 from dashboard.db import Database
@@ -365,8 +366,6 @@ def _jsonl_records(path: Path, dataset: Dataset) -> Iterator[tuple[int, list[str
 
 
 def _parquet_columns(path: Path) -> list[str]:
-    import pyarrow.parquet as pq
-
     try:
         return list(pq.ParquetFile(path).schema_arrow.names)
     except Exception as exc:  # pyarrow raises ArrowInvalid, OSError... for a damaged file
@@ -374,8 +373,6 @@ def _parquet_columns(path: Path) -> list[str]:
 
 
 def _parquet_records(path: Path, dataset: Dataset) -> Iterator[tuple[int, list[str | None] | None, str, str | None]]:
-    import pyarrow.parquet as pq
-
     number = 0
     try:
         for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000, columns=list(dataset.columns)):

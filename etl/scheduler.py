@@ -7,14 +7,25 @@ mistake cannot run the same job twice at once; every attempt is recorded in app.
 
 from __future__ import annotations
 
+import importlib
 import logging
-import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import partial
 from typing import Any
 
+from apscheduler.schedulers.background import BackgroundScheduler
+from apscheduler.schedulers.blocking import BlockingScheduler
+
+from dashboard.db import Database, resolve_database_url
+from dashboard.job_catalogue import JOB_CATALOGUE
 from dashboard.settings import Settings
+from etl.insights.text import is_due
+from etl.intelligence.scoring import run_scoring, scoring_is_due
+from etl.intelligence.training import train_churn
+from etl.pipeline import run_pipeline
+from etl.quality import run_all_checks
+from etl.runs import JobAlreadyRunning
 
 log = logging.getLogger(__name__)
 
@@ -32,9 +43,6 @@ class ScheduledJob:
 
 def refresh_data(settings: Settings, *, full: bool = False) -> None:
     """Pull and load whatever landed since the last run, then rebuild what it changed."""
-    from dashboard.db import Database, resolve_database_url
-    from etl.pipeline import run_pipeline
-
     database = Database().bind(resolve_database_url(settings))
     try:
         result = run_pipeline(database, settings.resolved_landing_dir, archive=True, pull=True, full=full,
@@ -51,10 +59,6 @@ def rebuild_everything(settings: Settings) -> None:
 
 def check_data_quality(settings: Settings) -> None:
     """Run every data-quality check against the current tables, recorded as job "data_quality"."""
-    from dashboard.db import Database, resolve_database_url
-    from etl.quality import run_all_checks
-    from etl.runs import JobAlreadyRunning
-
     database = Database().bind(resolve_database_url(settings))
     try:
         reports = run_all_checks(database, triggered_by="scheduler")
@@ -68,10 +72,6 @@ def check_data_quality(settings: Settings) -> None:
 
 def train_churn_model(settings: Settings) -> None:
     """Retrain the churn model on the latest data and register it (job "churn_train")."""
-    from dashboard.db import Database, resolve_database_url
-    from etl.intelligence.training import train_churn
-    from etl.runs import JobAlreadyRunning
-
     database = Database().bind(resolve_database_url(settings))
     try:
         result = train_churn(database, triggered_by="scheduler")
@@ -88,10 +88,6 @@ def score_accounts(settings: Settings) -> None:
     Runs on a short interval but only works when a data refresh or a new model landed since the
     last successful scoring, so alerts follow their cause within one refresh cycle.
     """
-    from dashboard.db import Database, resolve_database_url
-    from etl.intelligence.scoring import run_scoring, scoring_is_due
-    from etl.runs import JobAlreadyRunning
-
     database = Database().bind(resolve_database_url(settings))
     try:
         if scoring_is_due(database):
@@ -116,12 +112,6 @@ INSIGHT_JOBS = {
 
 def run_insights(settings: Settings, job_id: str) -> None:
     """Run one of INSIGHT_JOBS; a job with INPUT_JOBS only when one of them succeeded since its last run."""
-    import importlib
-
-    from dashboard.db import Database, resolve_database_url
-    from etl.insights.text import is_due
-    from etl.runs import JobAlreadyRunning
-
     module_name, runner = INSIGHT_JOBS[job_id]
     module = importlib.import_module(module_name)
     database = Database().bind(resolve_database_url(settings))
@@ -136,50 +126,32 @@ def run_insights(settings: Settings, job_id: str) -> None:
 
 
 def jobs(settings: Settings) -> list[ScheduledJob]:
-    """The schedule. Intervals come from the environment so operators can tune them."""
-    etl_minutes = int(os.environ.get("C360_ETL_INTERVAL_MINUTES", "5"))
-    full_rebuild_hour = int(os.environ.get("C360_FULL_REBUILD_HOUR", "2"))
-    dq_minutes = int(os.environ.get("C360_DQ_INTERVAL_MINUTES", "60"))
-    return [
-        ScheduledJob("etl", refresh_data, "interval", {"minutes": etl_minutes},
-                     "Refresh bronze, silver and gold from the landing folder."),
+    """The schedule: every job of the catalogue, at the intervals and hours of `settings.schedule`."""
+    schedule = settings.schedule
+    runs: dict[str, tuple[Callable[[Settings], Any], str, dict[str, Any]]] = {
+        "etl": (refresh_data, "interval", {"minutes": schedule.etl_interval_minutes}),
         # Shares the "etl" advisory lock with the refresh, so the two never overlap.
-        ScheduledJob("etl_full_rebuild", rebuild_everything, "cron", {"hour": full_rebuild_hour, "minute": 0},
-                     "Nightly: rebuild every silver and gold table from bronze."),
-        ScheduledJob("data_quality", check_data_quality, "interval", {"minutes": dq_minutes},
-                     "Run every data-quality check against the current tables."),
-        ScheduledJob("churn_train", train_churn_model, "cron",
-                     {"hour": int(os.environ.get("C360_CHURN_TRAIN_HOUR", "3")), "minute": 0},
-                     "Nightly: retrain the churn model and register it."),
-        ScheduledJob("scoring", score_accounts, "interval",
-                     {"minutes": int(os.environ.get("C360_SCORING_INTERVAL_MINUTES", "2"))},
-                     "After each data refresh: churn, health, engagement, lifetime value, actions and alerts."),
-        ScheduledJob("attribution", partial(run_insights, job_id="attribution"), "cron",
-                     {"hour": int(os.environ.get("C360_ATTRIBUTION_HOUR", "4")), "minute": 0},
-                     "Nightly: channel and campaign attribution (rule-based and Markov) from the journeys."),
-        ScheduledJob("text_insights", partial(run_insights, job_id="text_insights"), "interval",
-                     {"minutes": int(os.environ.get("C360_TEXT_INSIGHTS_INTERVAL_MINUTES", "5"))},
-                     "After each data refresh: sentiment of new customer texts, topics and keywords."),
-        ScheduledJob("account_summaries", partial(run_insights, job_id="account_summaries"), "interval",
-                     {"minutes": int(os.environ.get("C360_SUMMARIES_INTERVAL_MINUTES", "5"))},
-                     "After a refresh, text insights or scoring: the plain-English summary of every customer."),
-        ScheduledJob("forecasts", partial(run_insights, job_id="forecasts"), "cron",
-                     {"hour": int(os.environ.get("C360_FORECASTS_HOUR", "5")), "minute": 0},
-                     "Nightly: forecasts of MRR, revenue, pipeline, tickets and replies with intervals."),
-        ScheduledJob("anomalies", partial(run_insights, job_id="anomalies"), "interval",
-                     {"minutes": int(os.environ.get("C360_ANOMALIES_INTERVAL_MINUTES", "5"))},
-                     "After each data refresh: usage spikes and drops, engagement drops per customer."),
-        ScheduledJob("kpi_drivers", partial(run_insights, job_id="kpi_drivers"), "interval",
-                     {"minutes": int(os.environ.get("C360_KPI_DRIVERS_INTERVAL_MINUTES", "5"))},
-                     "After each data refresh: why MRR, active customers and reply rate moved."),
-    ]
+        "etl_full_rebuild": (rebuild_everything, "cron", {"hour": schedule.full_rebuild_hour, "minute": 0}),
+        "data_quality": (check_data_quality, "interval", {"minutes": schedule.dq_interval_minutes}),
+        "churn_train": (train_churn_model, "cron", {"hour": schedule.churn_train_hour, "minute": 0}),
+        "scoring": (score_accounts, "interval", {"minutes": schedule.scoring_interval_minutes}),
+        "attribution": (partial(run_insights, job_id="attribution"), "cron",
+                        {"hour": schedule.attribution_hour, "minute": 0}),
+        "text_insights": (partial(run_insights, job_id="text_insights"), "interval",
+                          {"minutes": schedule.text_insights_interval_minutes}),
+        "account_summaries": (partial(run_insights, job_id="account_summaries"), "interval",
+                              {"minutes": schedule.summaries_interval_minutes}),
+        "forecasts": (partial(run_insights, job_id="forecasts"), "cron", {"hour": schedule.forecasts_hour, "minute": 0}),
+        "anomalies": (partial(run_insights, job_id="anomalies"), "interval",
+                      {"minutes": schedule.anomalies_interval_minutes}),
+        "kpi_drivers": (partial(run_insights, job_id="kpi_drivers"), "interval",
+                        {"minutes": schedule.kpi_drivers_interval_minutes}),
+    }
+    return [ScheduledJob(job.id, *runs[job.id], job.description) for job in JOB_CATALOGUE]
 
 
-def build_scheduler(settings: Settings, *, blocking: bool = True):
+def build_scheduler(settings: Settings, *, blocking: bool = True) -> BlockingScheduler:
     """An APScheduler with every job added; not started."""
-    from apscheduler.schedulers.background import BackgroundScheduler
-    from apscheduler.schedulers.blocking import BlockingScheduler
-
     scheduler = (BlockingScheduler if blocking else BackgroundScheduler)(timezone="UTC")
     for job in jobs(settings):
         # max_instances=1 and coalesce stop a slow run from piling up missed runs in this process;

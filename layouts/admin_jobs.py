@@ -5,7 +5,7 @@ from __future__ import annotations
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
-from dashboard import current_settings
+from dashboard.queries.admin import scheduled_jobs
 from layouts.components import page_header
 
 TITLE = "Data jobs"
@@ -28,9 +28,7 @@ ID = AdminJobsIds
 
 def job_choices() -> list[dict[str, str]]:
     """The scheduler's jobs, by their stable ids."""
-    from etl.scheduler import jobs
-
-    return [{"label": f"{job.id} \u2014 {job.description}", "value": job.id} for job in jobs(current_settings())]
+    return [{"label": f"{job.id} \u2014 {job.description}", "value": job.id} for job in scheduled_jobs()]
 
 
 def dataset_argument(dataset: object) -> str:

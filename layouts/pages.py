@@ -18,6 +18,7 @@ from dashboard.permissions import (
     has_permission,
     permission_granted,
 )
+from layouts.components import forbidden_state
 
 
 @dataclass(frozen=True)
@@ -61,8 +62,6 @@ def guarded_layout(spec: PageSpec, layout: Callable[..., Any]) -> Callable[..., 
     """Wrap a page layout so it is built only for users holding the page's permission."""
 
     def build(**kwargs: Any) -> Any:
-        from layouts.components import forbidden_state
-
         if not permission_granted(spec.permission, target=f"page:{spec.path}"):
             return forbidden_state()
         return layout(**kwargs)

@@ -20,9 +20,11 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, field
 from datetime import date
+from functools import cache
 
 import numpy as np
 import pandas as pd
+from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
 
 POSITIVE_THRESHOLD = 0.05
 NEGATIVE_THRESHOLD = -0.05
@@ -92,16 +94,10 @@ def sentiment_label(compound: float) -> str:
     return "neutral"
 
 
-_ANALYZER = None
-
-
-def _analyzer():
-    global _ANALYZER
-    if _ANALYZER is None:  # loading the lexicon takes ~0.1 s; do it once per process
-        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
-
-        _ANALYZER = SentimentIntensityAnalyzer()
-    return _ANALYZER
+@cache
+def _analyzer() -> SentimentIntensityAnalyzer:
+    # Loading the lexicon takes ~0.1 s; do it once per process.
+    return SentimentIntensityAnalyzer()
 
 
 def score_sentiment(texts: Iterable[str | None]) -> pd.DataFrame:

@@ -117,7 +117,7 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
 @pytest.fixture(scope="session")
 def app(settings: Settings, loaded_database: Database):
     """The one app of the session, with a user per role (password TEST_PASSWORD)."""
-    from dashboard import create_app
+    from dashboard.app import create_app
     from dashboard.extensions import db
     from dashboard.permissions import sync_default_roles
     from dashboard.users import create_user

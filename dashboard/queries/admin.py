@@ -8,6 +8,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from dashboard.job_catalogue import JOB_CATALOGUE, JobDescription
 from dashboard.tables.app import JobRun, Role
 from dashboard.users import UserSummary, list_users
 
@@ -22,6 +23,11 @@ def user_assignment(session: Session, user_id: int) -> UserSummary | None:
 def role_permissions(session: Session) -> dict[str, list[str]]:
     """Every role and its permissions, by role name."""
     return {role.name: list(role.permissions or []) for role in session.scalars(select(Role).order_by(Role.name))}
+
+
+def scheduled_jobs() -> list[JobDescription]:
+    """Every data job the scheduler runs (and a manual run accepts), in the page's order."""
+    return list(JOB_CATALOGUE)
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from dashboard import audit
 from dashboard.queries.intelligence import SEVERITY_ORDER, AlertItem
 from dashboard.scope import DataScope
 from dashboard.tables.gold import Customer360
@@ -55,7 +56,7 @@ def alert_centre(session: Session, scope: DataScope, *, limit: int = PANEL_LIMIT
 
 
 def change_alert_status(session: Session, scope: DataScope, alert_id: int, status: str, *, actor: str) -> Alert:
-    """Acknowledge or resolve an alert in scope; audited when made in a web request.
+    """Acknowledge or resolve an alert in scope; the change goes to the audit trail.
 
     An alert outside the scope is refused exactly like an unknown one, so ids reveal nothing."""
     if status not in ALERT_CHANGES:
@@ -64,7 +65,7 @@ def change_alert_status(session: Session, scope: DataScope, alert_id: int, statu
                               .where(Alert.alert_id == alert_id, scope.customer_filter()))
     if in_scope is None:
         raise AlertError(f"no alert {alert_id}")
-    return set_alert_status(session, alert_id, status, actor=actor)
+    return set_alert_status(session, alert_id, status, actor=actor, audit=audit.record)
 
 
 __all__ = ["ALERT_CHANGES", "AlertCentre", "AlertError", "AlertItem", "KIND_LABELS", "alert_centre",

@@ -63,7 +63,12 @@ from decimal import Decimal, InvalidOperation
 from functools import cache
 from pathlib import Path
 
+import pycountry
+from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
+
+from dashboard.tables import Base
 from dashboard.tables.landing import DATASETS, Dataset
+from etl.bronze import landing_files
 
 ALL_KINDS: tuple[str, ...] = ("bad_type", "bad_date", "invalid_utf8", "truncated", "duplicate_key",
                               "unknown_currency", "hostile_text", "implausible_rate")
@@ -241,10 +246,6 @@ class HostileManifest:
 def column_kinds(ds: Dataset) -> dict[str, str]:
     """'date', 'timestamp', 'integer', 'number', 'boolean' or 'text' per column of the dataset, from
     the silver ORM column of the same name."""
-    from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
-
-    from dashboard.tables import Base
-
     table = Base.metadata.tables.get(f"silver.{_SILVER_TABLE.get(ds.bronze_table, ds.name)}")
     kinds = {}
     for name in ds.columns:
@@ -268,8 +269,6 @@ def column_kinds(ds: Dataset) -> dict[str, str]:
 @cache
 def required_columns(ds: Dataset) -> set[str]:
     """Columns silver requires (NOT NULL in the silver ORM), keys included."""
-    from dashboard.tables import Base
-
     table = Base.metadata.tables.get(f"silver.{_SILVER_TABLE.get(ds.bronze_table, ds.name)}")
     required = set(ds.key)
     if table is not None:
@@ -280,8 +279,6 @@ def required_columns(ds: Dataset) -> set[str]:
 @cache
 def iso_currencies() -> frozenset[str]:
     """ISO 4217 codes, from pycountry."""
-    import pycountry
-
     return frozenset(c.alpha_3 for c in pycountry.currencies)
 
 
@@ -385,8 +382,6 @@ def _write_csv(path: Path, header: Sequence[str], rows: Iterable[Sequence[str]],
 
 def corpus_rows(landing_dir: Path, ds: Dataset) -> Iterable[tuple[str, int, list[str], list[str]]]:
     """(relative file, row number, header, fields) of every record of a dataset's CSV files."""
-    from etl.bronze import landing_files
-
     for found, path in landing_files(Path(landing_dir)):
         if found.bronze_table != ds.bronze_table or path.suffix.lower() != ".csv":
             continue
@@ -465,8 +460,6 @@ def corrupt_landing(source_dir: Path, out_dir: Path, *, rate: float = 0.01, seed
                     kinds: Sequence[str] = ALL_KINDS) -> HostileManifest:
     """Copy the landing folder `source_dir` to `out_dir`, corrupting about `rate` of the data rows
     of each CSV file with a random mix of `kinds`; return the record of what was done."""
-    from etl.bronze import landing_files
-
     unknown = [k for k in kinds if k not in ALL_KINDS]
     if unknown:
         raise ValueError(f"unknown kinds {unknown}; choose from {ALL_KINDS}")

@@ -18,8 +18,8 @@ from sqlalchemy import Connection, bindparam, text
 
 from dashboard.tables import gold
 from etl.silver import AS_OF_RATE_USD
-from etl.sources.base import get_watermark, set_watermark
 from etl.steps import ACCOUNTS, DAYS, DIFF, REBUILD, SKIP, SqlStep, Step, qualified_name, run_steps
+from etl.watermarks import get_watermark, set_watermark
 
 log = logging.getLogger(__name__)
 

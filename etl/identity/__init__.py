@@ -7,9 +7,12 @@ stores silver.contact_master and silver.account_master.
 from __future__ import annotations
 
 import pandas as pd
+from sqlalchemy import text
 
 from etl.identity.company import link_companies
 from etl.identity.person import link_people
+from etl.identity.store import build_identity
+from etl.watermarks import get_watermark, set_watermark
 
 DEFAULT_PERSON_THRESHOLD = 0.9
 
@@ -34,23 +37,12 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame | None = None, *, entit
 def identity_inputs_changed(conn, build, *, full: bool = False) -> bool:
     """Whether the master ids must be worked out again: the accounts, the contacts or the manual
     overrides changed since they were (the overrides' fingerprint is stored as it is read)."""
-    from sqlalchemy import text
-
-    from etl.sources.base import get_watermark, set_watermark
-
     overrides = conn.execute(text("SELECT count(*) || '/' || COALESCE(max(id), 0) FROM app.account_link_override")
                              ).scalar_one()
     stored = get_watermark(conn, "identity", "app.account_link_override")
     set_watermark(conn, "identity", "app.account_link_override", overrides)
     return (full or stored != overrides or bool({"silver.accounts", "silver.contacts"} & build.changed)
             or conn.execute(text("SELECT NOT EXISTS (SELECT 1 FROM silver.account_master)")).scalar_one())
-
-
-def build_identity(target):
-    """Rebuild silver.contact_master and silver.account_master from silver (see etl.identity.store)."""
-    from etl.identity.store import build_identity as build
-
-    return build(target)
 
 
 __all__ = ["link_records", "build_identity", "identity_inputs_changed"]

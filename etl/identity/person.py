@@ -12,6 +12,9 @@ from __future__ import annotations
 import logging
 
 import pandas as pd
+import splink.comparison_level_library as cll
+import splink.comparison_library as cl
+from splink import DuckDBAPI, Linker, SettingsCreator, block_on
 
 from etl.identity import normalize
 
@@ -50,9 +53,6 @@ def prepare_people(records: pd.DataFrame) -> pd.DataFrame:
 
 
 def _comparisons() -> list:
-    import splink.comparison_level_library as cll
-    import splink.comparison_library as cl
-
     def level(sql: str, label: str, m: float, u: float):
         return cll.CustomLevel(sql, label_for_charts=label).configure(m_probability=m, u_probability=u)
 
@@ -111,8 +111,6 @@ def _comparisons() -> list:
 
 
 def _blocking_rules() -> list:
-    from splink import block_on
-
     # Any one of these puts a pair up for scoring. They are chosen from the model above: a pair
     # can only reach a match probability of 0.9 (Bayes factors multiplying to about 9e4) when it
     # shares an email or a phone number, or when its names agree and one more field does (one
@@ -134,8 +132,6 @@ def _blocking_rules() -> list:
 
 def link_people(left: pd.DataFrame, right: pd.DataFrame | None, threshold: float) -> pd.DataFrame:
     """Scored pairs of person records at or above `threshold`, as left_id, right_id, probability, method."""
-    from splink import DuckDBAPI, Linker, SettingsCreator
-
     prepared_left = prepare_people(left)
     frames = [prepared_left] if right is None else [prepared_left, prepare_people(right)]
     if any(len(f) == 0 for f in frames):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, select
+from sqlalchemy import Connection, Engine, delete, func, select
 
 from dashboard.tables.identity import AccountLinkOverride, AccountMaster, ContactMaster
 from dashboard.tables.silver import Account, Contact
@@ -142,8 +142,6 @@ def master_account_groups(conn_or_session) -> pd.DataFrame:
 
     confidence is the weakest member's, so a group is only as sure as its least certain link.
     """
-    from sqlalchemy import func
-
     query = (select(AccountMaster.master_account_id,
                     func.array_agg(AccountMaster.account_id.op("ORDER BY")(AccountMaster.account_id))
                     .label("regional_account_ids"),

@@ -8,7 +8,9 @@ condition holds a fresh recommendation is raised.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import select, text
@@ -19,6 +21,11 @@ from models.actions import RECOMMENDATION_COLUMNS
 
 OUTCOME_STATUSES = ("pending", "successful", "unsuccessful", "no_response")
 ACTIONS = ("scheduled", "executed", "dismissed")
+
+# Writes one audit event: called as hook(action, target=..., detail=...), like dashboard.audit.record.
+# The web side passes one when a person acts through the app; jobs and the CLI pass None. Taking it
+# as an argument keeps etl free of Flask and of the web modules.
+AuditHook = Callable[..., Any]
 
 
 class ActionError(ValueError):
@@ -67,11 +74,12 @@ def write_recommendations(session: Session, recommendations: pd.DataFrame, *, no
 
 
 def execute_action(session: Session, recommendation_id: str, *, actor: str, outcome_status: str,
-                   action: str = "executed", note: str = "") -> ActionExecution:
+                   audit: AuditHook | None, action: str = "executed", note: str = "") -> ActionExecution:
     """Record that `actor` scheduled, executed or dismissed a recommendation, with its outcome.
 
     The recommendation takes the new status, so the scoring job does not raise it again while its
-    condition holds. Inside a web request the step is also written to the audit trail.
+    condition holds. With `audit`, the step is also written to the audit trail; every caller says
+    which (None for jobs and the CLI), so a web caller cannot leave it out by accident.
     """
     if outcome_status not in OUTCOME_STATUSES:
         raise ActionError(f"outcome_status must be one of {OUTCOME_STATUSES}, not {outcome_status!r}")
@@ -93,19 +101,9 @@ def execute_action(session: Session, recommendation_id: str, *, actor: str, outc
                                 action=action, actor=actor, acted_at=now, outcome_status=outcome_status, note=note)
     session.add(execution)
     session.flush()
-    _audit(recommendation, execution)
+    if audit is not None:
+        audit("action_execution", target=recommendation.customer_id, detail={
+            "recommendation_id": recommendation.recommendation_id, "rule_id": recommendation.rule_id,
+            "action": execution.action, "outcome_status": execution.outcome_status,
+            "action_title": recommendation.action_title})
     return execution
-
-
-def _audit(recommendation: NextBestAction, execution: ActionExecution) -> None:
-    """Audit the step when a person took it through the web app (jobs and the CLI have no request)."""
-    from flask import has_app_context, has_request_context
-
-    if not (has_app_context() and has_request_context()):
-        return
-    from dashboard import audit
-
-    audit.record("action_execution", target=recommendation.customer_id, detail={
-        "recommendation_id": recommendation.recommendation_id, "rule_id": recommendation.rule_id,
-        "action": execution.action, "outcome_status": execution.outcome_status,
-        "action_title": recommendation.action_title})

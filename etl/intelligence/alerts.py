@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from dashboard.tables.intelligence import Alert
+from etl.intelligence.actions import AuditHook
 from etl.intelligence.config import IntelligenceConfig
 
 STATE_KINDS = ("sla_breach", "payment_overdue", "renewal_due")
@@ -115,8 +116,10 @@ class AlertError(ValueError):
     """An alert change that cannot be made: unknown alert or status."""
 
 
-def set_alert_status(session: Session, alert_id: int, status: str, *, actor: str) -> Alert:
-    """Acknowledge or resolve an alert on someone's behalf (audited inside a web request).
+def set_alert_status(session: Session, alert_id: int, status: str, *, actor: str,
+                     audit: AuditHook | None) -> Alert:
+    """Acknowledge or resolve an alert on someone's behalf, written to the audit trail through `audit`
+    (the web side passes dashboard.audit.record; None where no person acts through the app).
 
     A resolved state alert whose condition still holds is raised afresh by the next scoring run;
     acknowledge it instead to say someone is on it.
@@ -133,11 +136,7 @@ def set_alert_status(session: Session, alert_id: int, status: str, *, actor: str
     if status == "resolved":
         alert.resolved_at = now
     session.flush()
-    from flask import has_request_context
-
-    if has_request_context():
-        from dashboard import audit
-
-        audit.record("alert_status", target=alert.account_id,
-                     detail={"alert_id": alert_id, "kind": alert.kind, "status": status, "actor": actor})
+    if audit is not None:
+        audit("alert_status", target=alert.account_id,
+              detail={"alert_id": alert_id, "kind": alert.kind, "status": status, "actor": actor})
     return alert

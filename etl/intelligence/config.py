@@ -1,10 +1,11 @@
-"""Settings of the intelligence jobs, read from the environment."""
+"""Settings of the intelligence jobs: the configurable ones come from dashboard.settings."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
+
+from dashboard.settings import Settings
 
 DEFAULT_RULES_FILE = Path(__file__).parent / "action_rules.json"
 
@@ -27,11 +28,11 @@ class IntelligenceConfig:
     event_alert_days: int = 30
 
     @classmethod
+    def from_settings(cls, settings: Settings) -> IntelligenceConfig:
+        """The configurable knobs as `settings` has them (validated there)."""
+        return cls(churn_min_auc=settings.churn_min_auc, rules_file=settings.action_rules_file or DEFAULT_RULES_FILE)
+
+    @classmethod
     def from_env(cls) -> IntelligenceConfig:
-        config = cls(
-            churn_min_auc=float(os.environ.get("C360_CHURN_MIN_AUC", cls.churn_min_auc)),
-            rules_file=Path(os.environ.get("C360_ACTION_RULES_FILE") or DEFAULT_RULES_FILE),
-        )
-        if not 0.5 <= config.churn_min_auc <= 1.0:
-            raise ValueError(f"C360_CHURN_MIN_AUC must be between 0.5 and 1, not {config.churn_min_auc}")
-        return config
+        """The knobs as the environment sets them; SettingsError when a value is not usable."""
+        return cls.from_settings(Settings.from_env())

@@ -29,6 +29,7 @@ from etl.intelligence.alerts import alert_candidates, write_alerts
 from etl.intelligence.config import IntelligenceConfig
 from etl.intelligence.features import build_features
 from etl.intelligence.registry import ServingModel, has_any_model, serving_model
+from etl.intelligence.training import train_churn
 from etl.runs import recorded_run
 from models import clv as clv_model
 from models.actions import load_rules, recommend
@@ -329,8 +330,6 @@ def _write_account_scores(session: Session, current: pd.DataFrame, churn: ChurnS
 
 def _train_first_model(database: Database, triggered_by: str) -> None:
     """Train once when the registry is empty, so a new installation gets churn scores at once."""
-    from etl.intelligence.training import train_churn
-
     with database.session() as session:
         if has_any_model(session):
             return

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Date, DateTime, Integer, Numeric, Table
 
 from dashboard.tables import Base
+from dashboard.tables.bronze import BRONZE_TABLES
 
 STAGES = ("bronze", "silver", "gold")
 
@@ -226,8 +227,6 @@ def _usd_conversion_checks() -> list[Check]:
 
 
 def _freshness_checks() -> list[Check]:
-    from dashboard.tables.bronze import BRONZE_TABLES
-
     checks = [Check(f"bronze.{name}.load_freshness", "bronze", "freshness", f"bronze.{name}", "_loaded_at",
                     warn_above=MAX_LOAD_AGE_HOURS, fail_above=None, params={"dataset": name})
               for name in BRONZE_TABLES]
@@ -240,8 +239,6 @@ def _freshness_checks() -> list[Check]:
 
 
 def _quarantine_checks() -> list[Check]:
-    from dashboard.tables.bronze import BRONZE_TABLES
-
     return [Check(f"bronze.{name}.quarantine_rate", "silver", "quarantine", f"bronze.{name}", None,
                   warn_above=0, fail_above=None, params={"dataset": name})
             for name in BRONZE_TABLES]

@@ -33,7 +33,6 @@ To add a source: a silver ORM class, then a `CleanTable` line in SILVER_STEPS be
 from __future__ import annotations
 
 import logging
-import os
 import re
 import time
 from collections.abc import Mapping
@@ -46,11 +45,12 @@ import pycountry
 from sqlalchemy import Boolean, Connection, Date, DateTime, Double, Float, Integer, Numeric, Table, Text, text
 from sqlalchemy.dialects import postgresql
 
+from dashboard.settings import Settings
 from dashboard.tables import silver
 from dashboard.tables.bronze import BRONZE_TABLES
 from etl.quality.registry import RANGE_RULES
-from etl.sources.base import set_watermark
 from etl.steps import SqlStep, Step, qualified_name, run_steps
+from etl.watermarks import set_watermark
 
 log = logging.getLogger(__name__)
 
@@ -71,13 +71,10 @@ class FxRules:
 
     @classmethod
     def from_environment(cls) -> FxRules:
-        """The rules as set by C360_FX_MAX_FALLBACK_DAYS and C360_FX_MAX_DAILY_MOVE_PCT."""
-        days = os.environ.get("C360_FX_MAX_FALLBACK_DAYS", "").strip()
-        move = os.environ.get("C360_FX_MAX_DAILY_MOVE_PCT", "").strip()
-        rules = cls(int(days) if days else cls.max_fallback_days, float(move) if move else cls.max_daily_move_pct)
-        if rules.max_fallback_days < 0 or rules.max_daily_move_pct <= 0:
-            raise ValueError("C360_FX_MAX_FALLBACK_DAYS must be >= 0 and C360_FX_MAX_DAILY_MOVE_PCT > 0")
-        return rules
+        """The rules as set by C360_FX_MAX_FALLBACK_DAYS and C360_FX_MAX_DAILY_MOVE_PCT (read and checked
+        in dashboard.settings)."""
+        settings = Settings.from_env()
+        return cls(settings.fx_max_fallback_days, settings.fx_max_daily_move_pct)
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@
   landing contract in `<landing>/<system>/` (plus the raw JSON in `<landing>/_raw/<source>/`, for
   replay); the bronze loader then picks the CSVs up like any other drop.
 
-    result = pull_all(database, landing_dir, SourceSettings.from_env())
+    result = pull_all(database, landing_dir, settings.sources)
 """
 
 from __future__ import annotations
@@ -28,10 +28,14 @@ from pathlib import Path
 from sqlalchemy import insert
 
 from dashboard.db import Database
+from dashboard.settings import Settings, SourceSettings
 from dashboard.tables.bronze import QuarantinedRow
 from etl.sources.base import Batch, Source, SourceError, get_watermark, set_watermark
-from etl.sources.config import SourceSettings
-from etl.sources.mapping import RecordError, TableMap
+from etl.sources.chat import chat_source
+from etl.sources.hubspot import HubSpotSource
+from etl.sources.mapping import RecordError, TableMap, load_mapping
+from etl.sources.salesforce import SalesforceSource
+from etl.sources.web import web_source
 
 log = logging.getLogger(__name__)
 
@@ -40,26 +44,18 @@ __all__ = ["Batch", "PullResult", "PulledDataset", "Source", "SourceError", "Sou
 
 
 def _salesforce(settings: SourceSettings) -> Source | None:
-    from etl.sources.salesforce import SalesforceSource
-
     return SalesforceSource(settings) if settings.salesforce_configured else None
 
 
 def _hubspot(settings: SourceSettings) -> Source | None:
-    from etl.sources.hubspot import HubSpotSource
-
     return HubSpotSource(settings) if settings.hubspot_configured else None
 
 
 def _chat(settings: SourceSettings) -> Source | None:
-    from etl.sources.chat import chat_source
-
     return chat_source(settings.chat_export_dir) if settings.chat_export_dir else None
 
 
 def _web(settings: SourceSettings) -> Source | None:
-    from etl.sources.web import web_source
-
     return web_source(settings.web_export_dir) if settings.web_export_dir else None
 
 
@@ -165,8 +161,6 @@ def pull_source(database: Database, source: Source, landing_dir: Path,
     Outcomes are appended to `into` as they happen, so a caller still sees what was landed
     before a later dataset failed.
     """
-    from etl.sources.mapping import load_mapping
-
     mapping = getattr(source, "mapping", None) or load_mapping(source.name)
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
     pulled: list[PulledDataset] = [] if into is None else into
@@ -197,8 +191,10 @@ def pull_source(database: Database, source: Source, landing_dir: Path,
 
 
 def pull_all(database: Database, landing_dir: Path, settings: SourceSettings | None = None) -> PullResult:
-    """Pull every configured API source into the landing folder; one failing source does not stop the rest."""
-    settings = settings or SourceSettings.from_env()
+    """Pull every configured API source into the landing folder; one failing source does not stop the rest.
+
+    Without `settings`, the sources configured in the environment (see dashboard.settings)."""
+    settings = settings or Settings.from_env().sources
     result = PullResult()
     sources, result.skipped = configured_sources(settings)
     for name in result.skipped:

@@ -18,10 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Protocol
 
-from sqlalchemy import Connection, select
-from sqlalchemy.dialects.postgresql import insert
-
-from dashboard.tables.sources import SourceWatermark
+from etl.watermarks import get_watermark, set_watermark
 
 
 class SourceError(RuntimeError):
@@ -53,15 +50,4 @@ class Source(Protocol):
         ...
 
 
-def get_watermark(conn: Connection, source: str, dataset: str) -> str | None:
-    """The saved watermark of one source dataset, or None before its first pull."""
-    return conn.scalar(select(SourceWatermark.value).where(
-        SourceWatermark.source == source, SourceWatermark.dataset == dataset))
-
-
-def set_watermark(conn: Connection, source: str, dataset: str, value: str) -> None:
-    """Save (insert or replace) the watermark of one source dataset."""
-    statement = insert(SourceWatermark).values(source=source, dataset=dataset, value=value)
-    conn.execute(statement.on_conflict_do_update(
-        index_elements=[SourceWatermark.source, SourceWatermark.dataset],
-        set_={"value": statement.excluded.value, "updated_at": statement.excluded.updated_at}))
+__all__ = ["Batch", "Source", "SourceError", "get_watermark", "set_watermark"]

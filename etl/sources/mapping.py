@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
+import phonenumbers
 
 from dashboard.tables.landing import DATASETS_BY_TABLE, Dataset
 
@@ -125,8 +126,6 @@ def _parse_timestamp(value: Any) -> datetime:
 
 
 def _e164(value: str) -> str:
-    import phonenumbers
-
     try:
         number = phonenumbers.parse(value, None if value.startswith("+") else "US")
     except phonenumbers.NumberParseException as exc:

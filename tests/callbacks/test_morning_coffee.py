@@ -342,6 +342,7 @@ def test_revenue_by_region(gold, synthetic):
     before = frame[frame["day"].between(previous.start, previous.end)].groupby("region")["invoiced_usd"].sum()
     revenue = q.revenue_by_region(gold, PERIOD)
     assert list(revenue["region"]) == list(current.sort_values(ascending=False).index)
+    assert not revenue.empty
     for row in revenue.itertuples():
         assert row.invoiced_usd == pytest.approx(current[row.region])
         assert row.previous_invoiced_usd == pytest.approx(before[row.region])
@@ -828,11 +829,13 @@ def test_mrr_trend_and_revenue_match_the_landing_files(loaded_session, expected,
     truth = expected.revenue_by_region(filters.start, filters.end, regions)
     truth = truth[truth != 0]
     assert sorted(revenue[revenue != 0].index) == sorted(truth.index)
+    assert not truth.empty
     for region, value in truth.items():
         assert revenue[region] == pytest.approx(value, abs=1.0), region
 
 
 def test_campaign_funnel_matches_the_landing_files(loaded_session, expected, two_regions):
+    compared = 0
     for regions in ((), two_regions):
         filters = MorningCoffeeFilters(FIXED.start, FIXED.end, regions, scope=EVERYTHING)
         result = q.active_campaigns(loaded_session, filters)
@@ -843,10 +846,12 @@ def test_campaign_funnel_matches_the_landing_files(loaded_session, expected, two
                                | (campaigns["status"] == "active"))]
         assert set(result.funnel["campaign_id"]) == set(running["campaign_id"])
         assert result.count.current == len(running)
+        compared += len(result.funnel)
         for row in result.funnel.itertuples():
             for step in ("sent", "delivered", "read", "replied"):
                 want = int(truth[step].get(row.campaign_id, 0)) if row.campaign_id in truth.index else 0
                 assert getattr(row, step) == want, (row.campaign_id, step)
+    assert compared > 0
 
 
 def test_top_accounts_are_the_largest_by_mrr(loaded_session, two_regions):

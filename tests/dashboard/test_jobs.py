@@ -2,11 +2,19 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 from sqlalchemy import select
 
+from dashboard.job_catalogue import JOB_CATALOGUE, JOB_IDS
+from dashboard.job_runner import job_ids
+from dashboard.queries.admin import scheduled_jobs
 from dashboard.tables.app import JobRun
 from etl.runs import JobAlreadyRunning, job_lock, recorded_run
+from etl.scheduler import build_scheduler, jobs
 
 
 def _run(database, run_id: int) -> JobRun:
@@ -55,8 +63,6 @@ def test_second_concurrent_run_is_skipped(database) -> None:
 
 
 def test_scheduler_declares_the_etl_and_data_quality_jobs(settings) -> None:
-    from etl.scheduler import build_scheduler
-
     scheduler = build_scheduler(settings, blocking=False)
     ids = [job.id for job in scheduler.get_jobs()]
     assert ids[0] == "etl" and {"data_quality", "etl_full_rebuild"} <= set(ids) and len(ids) == len(set(ids))
@@ -65,3 +71,21 @@ def test_scheduler_declares_the_etl_and_data_quality_jobs(settings) -> None:
     for job_id in ("etl", "etl_full_rebuild", "data_quality"):
         job = scheduler.get_job(job_id)
         assert job.max_instances == 1 and job.coalesce
+
+
+def test_the_scheduler_runs_exactly_the_catalogued_jobs(settings) -> None:
+    """The admin page and the manual runner list the catalogue; the scheduler gives each entry a run."""
+    scheduled = jobs(settings)
+    assert len(scheduled) == len(JOB_CATALOGUE) > 0
+    assert [(job.id, job.description) for job in scheduled] == [(job.id, job.description) for job in JOB_CATALOGUE]
+    assert job_ids() == list(JOB_IDS) == [job.id for job in scheduled_jobs()]
+    assert len(set(JOB_IDS)) == len(JOB_IDS)
+
+
+def test_the_web_side_lists_the_jobs_without_loading_them() -> None:
+    """The jobs bring the models and the source clients; the jobs page must not load them into web workers."""
+    probe = ("import sys, callbacks.admin_jobs, layouts.admin_jobs, dashboard.job_runner; "
+             "print(sorted(m for m in sys.modules if m == 'etl' or m.startswith('etl.')))")
+    root = Path(__file__).resolve().parents[2]
+    loaded = subprocess.run([sys.executable, "-c", probe], cwd=root, capture_output=True, text=True, check=True)
+    assert loaded.stdout.strip() == "[]", loaded.stdout

@@ -208,7 +208,9 @@ def test_files_are_matched_to_datasets_by_longest_name(tmp_path: Path) -> None:
 def test_load_file_counts_match_bronze(scratch_db: Database, tmp_path: Path) -> None:
     load_landing(scratch_db, write_tiny_landing(tmp_path / "landing"))
     with scratch_db.session() as session:
-        for load_file in session.scalars(select(LoadFile)):
+        load_files = session.scalars(select(LoadFile)).all()
+        assert load_files
+        for load_file in load_files:
             table = BRONZE_TABLES[load_file.dataset]
             stored = session.scalar(select(func.count()).select_from(table).where(table.c._load_id == load_file.id))
             assert stored == load_file.rows_loaded, load_file.file_name

@@ -163,7 +163,7 @@ def test_values_use_the_landing_formats(landing: Landing) -> None:
 
 def test_free_text_with_commas_and_quotes_survives_csv_quoting(landing: Landing) -> None:
     header, rows = landing.raw("support/messages")
-    assert all(len(r) == len(header) for r in rows)
+    assert rows and all(len(r) == len(header) for r in rows)
     bodies = [r[-1] for r in rows]
     assert any("," in b for b in bodies) and any('"' in b for b in bodies)
     text = (landing.root / "support" / "messages.csv").read_text(encoding="utf-8")

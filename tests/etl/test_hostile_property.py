@@ -406,8 +406,11 @@ def check_currencies(database: Database, manifest: HostileManifest,
         for currency, in conn.execute(text("SELECT DISTINCT currency FROM silver.fx_rates")):
             if currency not in iso:
                 failures.append(f"silver.fx_rates holds currency {currency!r}")
-        for day, currency, rate, rate_date in conn.execute(text(
-                "SELECT day, currency, usd_per_unit, rate_date FROM silver.fx_rates_daily ORDER BY 1, 2")):
+        daily_rates = conn.execute(text(
+            "SELECT day, currency, usd_per_unit, rate_date FROM silver.fx_rates_daily ORDER BY 1, 2")).all()
+        if not daily_rates:
+            failures.append("silver.fx_rates_daily is empty: no conversion to check")
+        for day, currency, rate, rate_date in daily_rates:
             where = f"silver.fx_rates_daily {day} {currency}"
             if currency not in iso:
                 failures.append(f"{where}: not an ISO currency")

@@ -355,6 +355,7 @@ def test_regional_monthly_and_territories_match_the_daily_figures(generated: Dat
                              "WHERE month = :m", m=month_end.replace(day=1)).set_index("region")
     stored = stored[stored["active_customers"] > 0]
     assert sorted(stored.index) == sorted(expected.index)
+    assert not expected.empty
     for region, row in expected.iterrows():
         assert stored.loc[region, "active_customers"] == row["active_customers"], region
         assert float(stored.loc[region, "mrr_usd"]) == pytest.approx(row["mrr_usd"], abs=0.05), region

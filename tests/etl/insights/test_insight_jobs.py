@@ -50,6 +50,7 @@ def test_forecast_job_writes_series_with_ordered_intervals(loaded_database, fore
     first = min(r.period_start for r in rows if r.series_key == "tickets_opened:total:All")
     assert first == tickets_series.last_actual_period + timedelta(days=1)
     # Monthly MRR forecasts stay in the range of the region's latest MRR (no runaway trend in a year).
+    assert last_mrr
     for region, mrr in last_mrr.items():
         step_1 = next(r for r in rows if r.series_key == f"mrr_usd:region:{region}" and r.horizon_step == 1)
         assert abs(step_1.mean - float(mrr)) <= 0.5 * float(mrr) + 1

@@ -8,10 +8,12 @@ import pytest
 from click.testing import CliRunner
 from sqlalchemy import func, select, text
 
+from dashboard import audit
 from dashboard.cli import main
 from dashboard.db import Database
 from dashboard.queries import intelligence as queries
 from dashboard.scope import DataScope
+from dashboard.tables.app import AuditEvent
 from dashboard.tables.gold import AccountScores, Customer360
 from dashboard.tables.intelligence import (
     AccountEngagement,
@@ -24,7 +26,9 @@ from dashboard.tables.intelligence import (
     NextBestAction,
 )
 from etl.intelligence.actions import ActionError, execute_action
+from etl.intelligence.alerts import AlertError, set_alert_status
 from etl.intelligence.scoring import run_scoring, scoring_is_due
+from etl.scheduler import build_scheduler, score_accounts
 
 SCORED_TABLES = (ChurnPrediction, AccountHealth, AccountEngagement, CustomerLifetimeValue, AccountScores)
 
@@ -98,8 +102,6 @@ def test_jobs_write_gold_tables_that_pages_can_read(loaded_database: Database, s
 
 
 def test_scoring_runs_only_when_data_or_a_model_landed(loaded_database: Database, scored, settings) -> None:
-    from etl.scheduler import score_accounts
-
     assert not scoring_is_due(loaded_database)
     with loaded_database.begin() as session:
         session.execute(text("""INSERT INTO app.job_run (job_id, triggered_by, started_at, finished_at, status, rows)
@@ -179,11 +181,12 @@ def test_executing_an_action_records_it_and_stops_it_being_raised_again(loaded_d
         assert recommendation is not None
         key = (recommendation.customer_id, recommendation.rule_id)
         with pytest.raises(ActionError, match="outcome_status"):
-            execute_action(session, recommendation.recommendation_id, actor="am@example.com", outcome_status="great")
+            execute_action(session, recommendation.recommendation_id, actor="am@example.com", outcome_status="great",
+                           audit=None)
         with pytest.raises(ActionError, match="no recommendation"):
-            execute_action(session, "missing", actor="am@example.com", outcome_status="pending")
+            execute_action(session, "missing", actor="am@example.com", outcome_status="pending", audit=None)
         execution = execute_action(session, recommendation.recommendation_id, actor="am@example.com",
-                                   outcome_status="pending", action="scheduled")
+                                   outcome_status="pending", action="scheduled", audit=None)
         recommendation_id = recommendation.recommendation_id
         assert execution.id is not None
     run_scoring(loaded_database, triggered_by="test", train_if_missing=False)
@@ -193,7 +196,7 @@ def test_executing_an_action_records_it_and_stops_it_being_raised_again(loaded_d
         assert [r.recommendation_id for r in rows] == [recommendation_id]  # not raised again
         assert rows[0].status == "scheduled" and rows[0].acted_by == "am@example.com" and rows[0].condition_open
         assert rows[0].acted_at > datetime.now(UTC) - timedelta(minutes=5)
-        execute_action(session, recommendation_id, actor="am@example.com", outcome_status="successful")
+        execute_action(session, recommendation_id, actor="am@example.com", outcome_status="successful", audit=None)
     with loaded_database.session() as session:
         steps = session.scalars(select(ActionExecution).where(ActionExecution.recommendation_id == recommendation_id)
                                 .order_by(ActionExecution.id)).all()
@@ -203,21 +206,19 @@ def test_executing_an_action_records_it_and_stops_it_being_raised_again(loaded_d
 
 
 def test_scheduler_declares_the_training_and_scoring_jobs(settings) -> None:
-    from etl.scheduler import build_scheduler
-
     scheduler = build_scheduler(settings, blocking=False)
     assert "hour='3'" in str(scheduler.get_job("churn_train").trigger)
     assert scheduler.get_job("scoring").trigger.interval.total_seconds() == 2 * 60
 
 
-def test_acting_in_a_web_request_is_audited(app, loaded_database: Database, scored) -> None:
-    from dashboard.tables.app import AuditEvent
-
+def test_acting_through_the_web_app_is_audited_by_the_hook_it_passes(app, loaded_database: Database,
+                                                                      scored) -> None:
     with loaded_database.begin() as session:
         recommendation = session.scalar(select(NextBestAction).where(NextBestAction.status == "open").limit(1))
+        assert recommendation is not None
         with app.test_request_context("/"):
             execute_action(session, recommendation.recommendation_id, actor="support_lead@test.client360.dev",
-                           outcome_status="no_response")
+                           outcome_status="no_response", audit=audit.record)
     with loaded_database.session() as session:
         event = session.scalar(select(AuditEvent).where(AuditEvent.action == "action_execution")
                                .order_by(AuditEvent.id.desc()).limit(1))
@@ -228,17 +229,19 @@ def test_acting_in_a_web_request_is_audited(app, loaded_database: Database, scor
 
 def test_an_acknowledged_alert_stays_one_alert_and_a_resolved_one_is_raised_again_while_its_cause_holds(
         loaded_database: Database, scored) -> None:
-    from etl.intelligence.alerts import AlertError, set_alert_status
-
     with loaded_database.begin() as session:
         state_alerts = session.scalars(select(Alert).where(Alert.status == "open", Alert.kind == "renewal_due")
                                        .order_by(Alert.alert_id).limit(2)).all()
         acknowledged, resolved = state_alerts[0].alert_id, state_alerts[1].alert_id
         resolved_key = (state_alerts[1].account_id, state_alerts[1].kind)
-        set_alert_status(session, acknowledged, "acknowledged", actor="lead@example.com")
-        set_alert_status(session, resolved, "resolved", actor="lead@example.com")
+        audited: list[tuple[str, str, dict]] = []
+        set_alert_status(session, acknowledged, "acknowledged", actor="lead@example.com",
+                         audit=lambda action, *, target, detail: audited.append((action, target, detail)))
+        set_alert_status(session, resolved, "resolved", actor="lead@example.com", audit=None)
+        assert audited == [("alert_status", state_alerts[0].account_id, {
+            "alert_id": acknowledged, "kind": "renewal_due", "status": "acknowledged", "actor": "lead@example.com"})]
         with pytest.raises(AlertError):
-            set_alert_status(session, acknowledged, "open", actor="lead@example.com")
+            set_alert_status(session, acknowledged, "open", actor="lead@example.com", audit=None)
     run_scoring(loaded_database, triggered_by="test", train_if_missing=False)
     with loaded_database.session() as session:
         kept = session.get(Alert, acknowledged)

@@ -1,0 +1,84 @@
+"""The web app: `create_app` builds the Flask server with sign-in, the API and the Dash pages.
+
+Kept out of the package's __init__ so that the CLI, the scheduler and the jobs (every
+`import dashboard.x` runs that first) never load the pages, the API or the sign-in.
+"""
+
+from __future__ import annotations
+
+import importlib
+from datetime import timedelta
+from pathlib import Path
+
+import diskcache
+from dash import Dash, DiskcacheManager
+from flask import Flask
+
+from dashboard import api, auth, callback_guard, export, security
+from dashboard.db import check_migrated, resolve_database_url
+from dashboard.extensions import db
+from dashboard.settings import Settings, runtime_dir_default
+from layouts import theme
+from layouts.pages import register_pages
+from layouts.shell import app_layout
+
+ROOT = Path(__file__).resolve().parent.parent
+CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
+                    "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
+                    "callbacks.home", "callbacks.alert_centre")
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    """Build the Flask server, bind extensions, mount Dash and register pages and callbacks."""
+    settings = settings or Settings.from_env()
+    runtime_dir_default()
+
+    server = Flask("dashboard", static_folder=None)
+    server.config.update(
+        SECRET_KEY=settings.secret_key,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=settings.is_production,
+        REMEMBER_COOKIE_HTTPONLY=True,
+        PERMANENT_SESSION_LIFETIME=timedelta(hours=settings.session_hours),
+        WTF_CSRF_TIME_LIMIT=None,
+        TESTING=settings.testing,
+    )
+    server.extensions["c360_settings"] = settings
+
+    db.bind(resolve_database_url(settings))
+    check_migrated(db.engine)
+
+    auth.init_app(server)
+    callback_guard.init_app(server)
+    security.init_app(server)
+    api.init_app(server)
+    export.init_app(server)
+
+    dash_app = Dash(
+        "dashboard",
+        server=False,
+        use_pages=True,
+        pages_folder="",
+        assets_folder=str(ROOT / "assets"),
+        title="Client360",
+        suppress_callback_exceptions=True,
+        serve_locally=True,
+        update_title=None,
+        background_callback_manager=_background_callback_manager(settings),
+    )
+    dash_app.init_app(server)
+    theme.register()
+    register_pages()
+    dash_app.layout = app_layout
+    for module in CALLBACK_MODULES:
+        importlib.import_module(module)
+    server.extensions["dash_app"] = dash_app
+    return server
+
+
+def _background_callback_manager(settings: Settings) -> DiskcacheManager:
+    """Long callbacks (e.g. running a data job now) run in worker processes, results on disk."""
+    cache_dir = settings.data_dir / "callback-cache"
+    cache_dir.mkdir(parents=True, exist_ok=True)
+    return DiskcacheManager(diskcache.Cache(str(cache_dir)), expire=3600)
