@@ -10,9 +10,9 @@ from sqlalchemy import func, select, text
 
 from dashboard.db import Database
 from dashboard.tables.bronze import BRONZE_TABLES, LoadFile, QuarantinedRow
+from dashboard.tables.landing import dataset
 from etl import bronze
 from etl.bronze import load_landing
-from dashboard.tables.landing import dataset
 from tests.etl.dbutil import sha256_file
 from tests.etl.tiny_landing import ACCOUNTS, CONTACTS, write_csv, write_tiny_landing
 

@@ -14,7 +14,13 @@ from dashboard import audit
 from dashboard.extensions import db
 from dashboard.tables.app import AuditEvent, JobRun, Role
 from layouts.admin_jobs import ID
-from tests.dashboard.security.dash_requests import DASH_ROUTE, key_for_output, payload, post_callback, response_outputs
+from tests.dashboard.security.dash_requests import (
+    DASH_ROUTE,
+    key_for_output,
+    payload,
+    post_callback,
+    response_outputs,
+)
 
 ADMIN = "admin@test.client360.dev"
 EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")

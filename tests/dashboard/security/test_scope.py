@@ -15,7 +15,12 @@ from dashboard.extensions import db
 from dashboard.scope import DataScope, scope_for
 from layouts import components as c
 from layouts.morning_coffee import MorningCoffeeIds as MC
-from tests.dashboard.security.dash_requests import find_component, page_layout, post_callback, response_outputs
+from tests.dashboard.security.dash_requests import (
+    find_component,
+    page_layout,
+    post_callback,
+    response_outputs,
+)
 
 START, END = "2026-10-01", "2026-10-31"
 

@@ -19,7 +19,15 @@ from dashboard.users import (
     set_user_active,
     update_user,
 )
-from tests.dashboard.security.auth_support import PASSWORD, audit_events, cli, client_from, new_user, random_ip, sign_in
+from tests.dashboard.security.auth_support import (
+    PASSWORD,
+    audit_events,
+    cli,
+    client_from,
+    new_user,
+    random_ip,
+    sign_in,
+)
 
 
 def test_create_user_without_password_returns_a_one_time_password(app) -> None:

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy import text
 
 from dashboard.db import Database
-from etl.bronze import load_landing
 from dashboard.tables.landing import dataset
+from etl.bronze import load_landing
 from etl.sources.files import FileSource, load_drops
 from tests.etl.tiny_landing import CONTACTS, write_csv
 
