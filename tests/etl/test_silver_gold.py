@@ -19,8 +19,8 @@ from sqlalchemy import text
 
 from dashboard.db import Database
 from dashboard.tables import Base
-from etl.bronze import load_landing
 from dashboard.tables.landing import DATASETS, dataset
+from etl.bronze import load_landing
 from etl.gold import build_gold
 from etl.silver import build_silver
 from tests.etl.dbutil import cloned_database, table_checksum
