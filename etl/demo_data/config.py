@@ -48,7 +48,7 @@ class DefectRates:
     missing_account_industry: float = 0.01
     missing_lead_contact: float = 0.02  # lead email or phone blank
     blank_csat: float = 0.01  # csat blanked on tickets that were rated
-    stale_versions: float = 0.01  # accounts, opportunities, tickets, invoices
+    stale_versions: float = 0.01  # accounts, opportunities, tickets, invoices, surveys
     malformed_rows_per_file: int = 4  # accounts, contacts, tickets, invoices, sends
 
     @classmethod

@@ -13,6 +13,7 @@ import numpy as np
 from .calendar import DAY, NO_TIME
 from .config import MILESTONES
 from .context import Batch, Context
+from .sink import ids
 from .vocab import COMPETITORS, SURVEY_COMMENTS
 from .world import NEVER
 
@@ -171,8 +172,9 @@ def surveys(ctx: Context, batch: Batch) -> None:
     is_nps = kind[order] == "nps"
     shown = answered[order]
     scores = score[order].astype(str)
-    ctx.sinks["support/surveys"].write({
-        "survey_id": ctx.take_ids("survey", len(order)).tolist(),
+    survey_id = ctx.take_ids("survey", len(order))
+    cols = {
+        "survey_id": survey_id.tolist(),
         "account_id": (batch.acc[acc_all[order]] + 1).tolist(),
         "contact_id": batch.contact_id[contact_pos[order]].tolist(),
         "survey_type": kind[order].tolist(),
@@ -182,4 +184,15 @@ def surveys(ctx: Context, batch: Batch) -> None:
         "nps_score": np.where(shown & is_nps, scores, "").tolist(),
         "csat_score": np.where(shown & ~is_nps, scores, "").tolist(),
         "comment": [comment[i] for i in order.tolist()],
-    })
+    }
+    sink = ctx.sinks["support/surveys"]
+    # the survey tool exported a few sends before their answer came in: an unanswered version of
+    # the survey first (there is no updated_at, so the later row is the current one)
+    resent = np.flatnonzero(shown & (rng.random(len(order)) < ctx.rates.stale_versions))
+    if len(resent):
+        early = {k: [v[i] for i in resent.tolist()] for k, v in cols.items()}
+        for column in ("responded_at", "nps_score", "csat_score", "comment"):
+            early[column] = [""] * len(resent)
+        sink.write(early)
+        ctx.planted.stale_versions["support/surveys"].extend(ids("survey", survey_id[resent]))
+    sink.write(cols)

@@ -97,7 +97,7 @@ LAYOUTS: dict[str, dict[str, str]] = {
 
 ID_FORMATS = {"account": "ACC-%06d", "contact": "CON-%07d", "user": "USR-%04d", "agent": "AGT-%04d",
               "campaign": "CMP-%04d", "invoice": "INV-%08d", "ticket": "TCK-%08d", "opportunity": "OPP-%07d",
-              "product": "PRD-%03d", "dispute": "DSP-%07d"}
+              "product": "PRD-%03d", "dispute": "DSP-%07d", "survey": "SRV-%08d"}
 
 
 def csv_field(text: str) -> str:

@@ -66,6 +66,17 @@ def test_the_generator_writes_the_new_files_with_the_contract_columns(pristine_l
     assert set(tickets["product_id"]) - {""} <= set(_frame(pristine_landing_dir, "crm/products")["product_id"])
 
 
+def test_a_few_surveys_come_twice_unanswered_first(pristine_landing_dir: Path) -> None:
+    surveys = _frame(pristine_landing_dir, "support/surveys")
+    repeated = surveys[surveys.duplicated("survey_id", keep=False)]
+    assert 0 < repeated["survey_id"].nunique() < 0.03 * surveys["survey_id"].nunique()
+    assert (repeated.groupby("survey_id").size() == 2).all()
+    first = repeated.drop_duplicates("survey_id", keep="first")
+    last = repeated.drop_duplicates("survey_id", keep="last")
+    assert (first["responded_at"] == "").all() and (first["nps_score"] + first["csat_score"] == "").all()
+    assert (last["responded_at"] != "").all() and (last["nps_score"] + last["csat_score"] != "").all()
+
+
 def test_disputes_and_adjustments_fit_their_invoices(pristine_landing_dir: Path) -> None:
     latest = typed(pristine_landing_dir, "billing/invoices")  # the planted malformed rows left out
     disputes = _frame(pristine_landing_dir, "billing/disputes")
@@ -252,6 +263,8 @@ def test_silver_equals_an_independent_reading_of_the_landing_files(loaded: Datab
     assert stored["nps_score"].astype("Float64").equals(expected["nps_score"].astype("Float64"))
     assert stored["csat_score"].astype("Float64").equals(expected["csat_score"].astype("Float64"))
     assert _moments(stored["responded_at"]) == _moments(expected["responded_at"])
+    # ... with repeated surveys among them, kept once as their answered version
+    assert _frame(pristine_landing_dir, "support/surveys")["survey_id"].duplicated().any()
 
     milestones = typed(pristine_landing_dir, "crm/onboarding_milestones")
     stored = _query(loaded, "SELECT milestone_id, planned_date, completed_at FROM silver.onboarding_milestones "
@@ -289,7 +302,8 @@ DISPUTE = dataset("billing", "disputes").columns
 INVOICE = dataset("billing", "invoices").columns
 
 
-def test_bad_rows_are_quarantined_with_their_reason(pg_admin_url: str, template_url: str, tmp_path: Path) -> None:
+def test_bad_rows_are_quarantined_with_their_reason_and_repeats_kept_once(pg_admin_url: str, template_url: str,
+                                                                          tmp_path: Path) -> None:
     landing = write_tiny_landing(tmp_path / "landing")
     write_csv(landing / "support" / "surveys.csv", SURVEY, [
         ["SRV-1", "ACC-1", "CON-1", "nps", "relationship", "2025-03-03T09:00:00Z", "2025-03-04T10:00:00Z",
@@ -299,6 +313,13 @@ def test_bad_rows_are_quarantined_with_their_reason(pg_admin_url: str, template_
         ["SRV-6", "ACC-1", "CON-2", "csat", "onboarding", "2025-03-03T09:00:00Z", "2025-03-04T10:00:00Z",
          "", "6", ""],
         ["SRV-4", "ACC-4", "", "nps", "relationship", "2025-03-03T09:00:00Z", "", "", "", ""],
+    ])
+    # the survey answered again: the later load wins, and within a file the later row
+    write_csv(landing / "support" / "surveys_later.csv", SURVEY, [
+        ["SRV-1", "ACC-1", "CON-1", "nps", "relationship", "2025-03-03T09:00:00Z", "2025-03-05T10:00:00Z",
+         "7", "", "Fine"],
+        ["SRV-1", "ACC-1", "CON-1", "nps", "relationship", "2025-03-03T09:00:00Z", "2025-03-05T11:00:00Z",
+         "10", "", "Great, really"],
     ])
     write_csv(landing / "billing" / "invoices_more.csv", INVOICE, [
         ["INV-BAD", "ACC-1", "N9", "31/02/2025", "2025-03-30", "10.00", "EUR", "open", "", "true",
@@ -323,7 +344,10 @@ def test_bad_rows_are_quarantined_with_their_reason(pg_admin_url: str, template_
         kept = _query(database, "SELECT dispute_id, amount_usd FROM silver.disputes ORDER BY 1")
         assert kept["dispute_id"].tolist() == ["DSP-1", "DSP-3"]
         assert float(kept["amount_usd"].iloc[0]) == pytest.approx(20 * 1.10)  # EUR on 2025-03-06
-        assert _query(database, "SELECT survey_id FROM silver.surveys")["survey_id"].tolist() == ["SRV-1"]
+        surveys = _query(database, "SELECT survey_id, nps_score, responded_at, comment FROM silver.surveys")
+        assert surveys["survey_id"].tolist() == ["SRV-1"]
+        assert surveys["nps_score"].tolist() == [10] and surveys["comment"].tolist() == ["Great, really"]
+        assert _moments(surveys["responded_at"]) == ["2025-03-05T11:00:00"]
         # a dispute of an invoice never sent is kept, and reported by the orphan check
         with database.engine.connect() as conn:
             report = run_checks(conn, "silver", None, store=False)
