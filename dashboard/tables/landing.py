@@ -63,23 +63,34 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("crm", "subscriptions", _cols(
         "subscription_id account_id product_id start_date end_date mrr currency status updated_at"),
         ("subscription_id",), "Recurring services; end_date empty while active."),
+    Dataset("crm", "price_changes", _cols(
+        "price_change_id subscription_id account_id product_id effective_date old_mrr new_mrr currency reason"),
+        ("price_change_id",), "Price changes of a running subscription: new_mrr is billed from effective_date "
+        "(subscriptions.mrr keeps the price signed)."),
     Dataset("crm", "meetings", _cols(
         "meeting_id account_id user_id meeting_type scheduled_at duration_minutes outcome"),
         ("meeting_id",), "Calls, meetings and QBRs."),
+    Dataset("crm", "onboarding_milestones", _cols(
+        "milestone_id account_id milestone sequence owner_team planned_date completed_at"),
+        ("milestone_id",), "Onboarding steps of a new customer, kickoff to go_live; completed_at empty while open."),
     # --- Support desk ----------------------------------------------------------------
     Dataset("support", "agents", _cols("agent_id full_name email team is_active"),
             ("agent_id",), "Support agents."),
     Dataset("support", "tickets", _cols(
         "ticket_id account_id contact_id created_at channel severity category subject "
         "sla_first_response_minutes first_response_at resolved_at status csat agent_id "
-        "is_escalated updated_at"),
-        ("ticket_id",), "Cases; severity P1..P4; csat 1-5 or empty."),
+        "is_escalated updated_at product_id"),
+        ("ticket_id",), "Cases; severity P1..P4; csat 1-5 or empty; product_id empty when no product is concerned."),
     Dataset("support", "conversations", _cols(
         "conversation_id account_id contact_id channel started_at assigned_agent_id status closed_at"),
         ("conversation_id",), "Chat/WhatsApp threads; assigned_agent_id empty when unassigned."),
     Dataset("support", "messages", _cols(
         "message_id conversation_id sent_at direction author_id body"),
         ("message_id",), "Messages in a conversation; direction inbound or outbound."),
+    Dataset("support", "surveys", _cols(
+        "survey_id account_id contact_id survey_type touchpoint sent_at responded_at nps_score csat_score comment"),
+        ("survey_id",), "NPS (0-10) and CSAT (1-5) surveys sent to contacts; scores empty until answered. "
+        "Ticket CSAT stays on tickets."),
     # --- Billing ---------------------------------------------------------------------
     Dataset("billing", "invoices", _cols(
         "invoice_id account_id invoice_number issue_date due_date amount currency status "
@@ -91,6 +102,13 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("billing", "credit_holds", _cols(
         "hold_id account_id placed_at released_at reason"),
         ("hold_id",), "Credit holds placed on accounts."),
+    Dataset("billing", "disputes", _cols(
+        "dispute_id invoice_id account_id opened_at resolved_at reason amount currency status"),
+        ("dispute_id",), "Invoice disputes; status open, upheld or rejected; amount disputed in the invoice currency."),
+    Dataset("billing", "adjustments", _cols(
+        "adjustment_id invoice_id account_id dispute_id kind amount currency reason created_at"),
+        ("adjustment_id",), "Credit and debit notes against invoices (amount >= 0, kind credit or debit); "
+        "dispute_id when a dispute led to it."),
     Dataset("billing", "fx_rates", _cols("rate_date currency usd_per_unit"),
             ("rate_date", "currency"), "Daily rates: one unit of currency in USD."),
     # --- Marketing -------------------------------------------------------------------

@@ -24,6 +24,14 @@ Amount = Numeric  # unconstrained: keep what the source sent; gold rounds to cen
 Rate = Numeric
 
 
+class UsdRate:
+    """The rate behind a table's `*_usd` columns; sort_order puts them after the table's own columns."""
+
+    fx_rate: Mapped[Decimal | None] = mapped_column(Rate, sort_order=1)  # USD per unit used for the *_usd columns
+    fx_rate_date: Mapped[date | None] = mapped_column(Date, sort_order=1)  # the day that rate was published
+    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean, sort_order=1)  # published on another day
+
+
 class FxRate(Base):
     """Daily exchange rates as delivered: one unit of `currency` in USD."""
 
@@ -113,7 +121,7 @@ class Lead(Base):
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
 
 
-class Subscription(Base):
+class Subscription(UsdRate, Base):
     """Recurring services; `mrr_usd` is the MRR at the as-of (latest) rate: MRR is a stock figure."""
 
     __tablename__ = "subscriptions"
@@ -131,12 +139,9 @@ class Subscription(Base):
     status: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     mrr_usd: Mapped[Decimal | None] = mapped_column(Amount)
-    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
-    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
-    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
-class Invoice(Base):
+class Invoice(UsdRate, Base):
     """Invoices; `amount_usd` at the rate of the issue date."""
 
     __tablename__ = "invoices"
@@ -155,12 +160,9 @@ class Invoice(Base):
     is_disputed: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
-    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
-    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
-    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
-class Payment(Base):
+class Payment(UsdRate, Base):
     """Payments; `amount_usd` at the rate of the payment date."""
 
     __tablename__ = "payments"
@@ -175,9 +177,6 @@ class Payment(Base):
     currency: Mapped[str] = mapped_column(Text)
     method: Mapped[str | None] = mapped_column(Text)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
-    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
-    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
-    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Ticket(Base):
@@ -204,9 +203,10 @@ class Ticket(Base):
     is_escalated: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     first_response_minutes: Mapped[float | None] = mapped_column(Double)
+    product_id: Mapped[str | None] = mapped_column(Text)  # the product the case is about, if any
 
 
-class Campaign(Base):
+class Campaign(UsdRate, Base):
     """Marketing campaigns; `cost_usd` at the rate of the start date."""
 
     __tablename__ = "campaigns"
@@ -222,9 +222,6 @@ class Campaign(Base):
     currency: Mapped[str | None] = mapped_column(Text)
     status: Mapped[str] = mapped_column(Text)
     cost_usd: Mapped[Decimal | None] = mapped_column(Amount)
-    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
-    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
-    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Send(Base):
@@ -336,7 +333,7 @@ class Product(Base):
     is_recurring: Mapped[bool | None] = mapped_column(Boolean)
 
 
-class Opportunity(Base):
+class Opportunity(UsdRate, Base):
     """Deals; `amount_usd` at the rate of the close date (the creation date while it has none)."""
 
     __tablename__ = "opportunities"
@@ -357,12 +354,9 @@ class Opportunity(Base):
     is_won: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
-    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
-    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
-    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
-class OpportunityLineItem(Base):
+class OpportunityLineItem(UsdRate, Base):
     """Products on a deal; USD at the rate of the deal's day (as in silver.opportunities)."""
 
     __tablename__ = "opportunity_line_items"
@@ -377,9 +371,6 @@ class OpportunityLineItem(Base):
     currency: Mapped[str | None] = mapped_column(Text)
     unit_price_usd: Mapped[Decimal | None] = mapped_column(Amount)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)  # quantity x unit price
-    fx_rate: Mapped[Decimal | None] = mapped_column(Rate)  # USD per unit used for the *_usd columns
-    fx_rate_date: Mapped[date | None] = mapped_column(Date)  # the day that rate was published
-    fx_rate_is_fallback: Mapped[bool | None] = mapped_column(Boolean)  # published on another day
 
 
 class Agent(Base):
@@ -467,3 +458,93 @@ class WebSession(Base):
     pageviews: Mapped[int | None] = mapped_column(Integer)
     duration_seconds: Mapped[int | None] = mapped_column(Integer)
     converted: Mapped[bool | None] = mapped_column(Boolean)
+
+
+class Survey(Base):
+    """NPS (0-10) and CSAT (1-5) surveys sent to contacts; the score is empty until answered.
+    Ticket CSAT is on silver.tickets."""
+
+    __tablename__ = "surveys"
+    __table_args__ = {"schema": "silver"}
+
+    survey_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    survey_type: Mapped[str] = mapped_column(Text)  # nps or csat
+    touchpoint: Mapped[str | None] = mapped_column(Text)  # relationship, onboarding, billing_dispute
+    sent_at: Mapped[datetime] = mapped_column(Timestamp)
+    responded_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    nps_score: Mapped[int | None] = mapped_column(Integer)
+    csat_score: Mapped[int | None] = mapped_column(Integer)
+    comment: Mapped[str | None] = mapped_column(Text)
+
+
+class OnboardingMilestone(Base):
+    """Onboarding steps of a new customer, in sequence; `completed_at` empty while open."""
+
+    __tablename__ = "onboarding_milestones"
+    __table_args__ = {"schema": "silver"}
+
+    milestone_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    milestone: Mapped[str] = mapped_column(Text)
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    owner_team: Mapped[str | None] = mapped_column(Text)
+    planned_date: Mapped[date | None] = mapped_column(Date)
+    completed_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class PriceChange(UsdRate, Base):
+    """Price changes of a running subscription; USD at the rate of the effective date."""
+
+    __tablename__ = "price_changes"
+    __table_args__ = {"schema": "silver"}
+
+    price_change_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    subscription_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    product_id: Mapped[str | None] = mapped_column(Text)
+    effective_date: Mapped[date] = mapped_column(Date)
+    old_mrr: Mapped[Decimal] = mapped_column(Amount)
+    new_mrr: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    old_mrr_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    new_mrr_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class Dispute(UsdRate, Base):
+    """Invoice disputes; `amount_usd` (the amount disputed) at the rate of the day it was opened."""
+
+    __tablename__ = "disputes"
+    __table_args__ = {"schema": "silver"}
+
+    dispute_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    invoice_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(Timestamp)
+    resolved_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    reason: Mapped[str | None] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    status: Mapped[str | None] = mapped_column(Text)  # open, upheld or rejected
+    amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+
+
+class Adjustment(UsdRate, Base):
+    """Credit and debit notes against invoices (`kind` gives the sign of the positive `amount`);
+    `amount_usd` at the rate of the day it was created."""
+
+    __tablename__ = "adjustments"
+    __table_args__ = {"schema": "silver"}
+
+    adjustment_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    invoice_id: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    dispute_id: Mapped[str | None] = mapped_column(Text)
+    kind: Mapped[str] = mapped_column(Text)  # credit or debit
+    amount: Mapped[Decimal] = mapped_column(Amount)
+    currency: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(Timestamp)
+    amount_usd: Mapped[Decimal | None] = mapped_column(Amount)

@@ -9,6 +9,7 @@ from .config import COUNTRIES, CURRENCIES, REGIONS
 from .context import Batch, Context
 from .defects import malformed_row
 from .sink import bools, ids, money
+from .vocab import DISPUTE_REASON_WEIGHTS, DISPUTE_REASONS
 from .world import NEVER
 
 LATE_SHARE = np.array([0.04, 0.3, 0.7])  # by payer profile: punctual, sometimes late, chronic
@@ -18,6 +19,9 @@ METHOD_WEIGHTS = {  # by region code
     "EU": (0.4, 0.2, 0.3, 0.0, 0.1), "UK": (0.35, 0.2, 0.45, 0.0, 0.0), "NA": (0.3, 0.4, 0.0, 0.0, 0.3),
 }
 HOLD_AFTER_DAYS = 45
+HABITUAL_DISPUTER_SHARE = 0.06  # customers who dispute one invoice in eleven
+BILLING_ERROR_SHARE = 0.012  # invoices corrected in-house by a credit or debit note
+SERVICE_CREDIT_SHARE = 0.004  # invoices reduced by a service credit after an outage
 
 
 def invoices(ctx: Context, batch: Batch) -> None:
@@ -51,7 +55,8 @@ def invoices(ctx: Context, batch: Batch) -> None:
     s_idx = s_first[la][inv_rep] + within
     billed_day = issue_day[inv_rep] - 1
     live = (s_start[s_idx] <= billed_day) & (s_end[s_idx] > billed_day)
-    amount = np.bincount(inv_rep[live], weights=s_mrr[s_idx][live], minlength=n)
+    charge = s_mrr[s_idx] * _price_factor(batch, order[s_idx], billed_day, n_days)
+    amount = np.bincount(inv_rep[live], weights=charge[live], minlength=n)
     # one-off items (installation, hardware) go on the first invoice after the deal closed
     inv_key = la * (n_days + 1) + issue_day
     for local, close_day, value in batch.one_offs:
@@ -78,7 +83,10 @@ def invoices(ctx: Context, batch: Batch) -> None:
     never_paid = rng.random(n) < np.where(ramp > 0.3, 0.55 * ramp, np.where(a.payer[ai] == 2, 0.02, 0.0))
     # after churn nobody chases the last invoices hard
     never_paid |= churned & (issue_day >= a.churn_day[ai] - 5) & (rng.random(n) < 0.6)
-    disputed = rng.random(n) < 0.015
+    # a few customers dispute habitually, and anyone disputes more while drifting away
+    leaving = np.minimum(a.churn_day[acc], a.upcoming_churn_day[acc]) < NEVER
+    disputer = rng.random(len(acc)) < np.where(leaving, 2.5, 1.0) * HABITUAL_DISPUTER_SHARE
+    disputed = rng.random(n) < np.where(disputer[la], 0.09, 0.007) + 0.08 * ramp
     delay_days = np.where(disputed, delay_days + rng.uniform(20, 60, n), delay_days)
     never_paid |= disputed & (rng.random(n) < 0.3)
     void = rng.random(n) < 0.005
@@ -130,6 +138,90 @@ def invoices(ctx: Context, batch: Batch) -> None:
 
     _payments(ctx, rng, ai, invoice_id, amount, currency, issue_s, paid_s, paid)
     _credit_holds(ctx, rng, ai, due_day, paid_s, paid, void, disputed)
+    _disputes_and_adjustments(ctx, batch, ctx.rng("disputes", batch.index), la, invoice_id, amount, currency,
+                              issue_s, disputed, void)
+
+
+def _price_factor(batch: Batch, sub: np.ndarray, day: np.ndarray, n_days: int) -> np.ndarray:
+    """Price of subscription `sub` on `day` relative to the price signed (its latest price change on
+    or before the day)."""
+    changes = batch.price_changes
+    if changes is None or len(changes["sub"]) == 0:
+        return np.ones(len(sub))
+    keys = changes["sub"] * (n_days + 1) + changes["day"]  # sorted: by subscription, then day
+    j = np.searchsorted(keys, sub * (n_days + 1) + day, side="right") - 1
+    found = (j >= 0) & (changes["sub"][np.maximum(j, 0)] == sub)
+    return np.where(found, np.exp(changes["log_factor"][np.maximum(j, 0)]), 1.0)
+
+
+def _disputes_and_adjustments(ctx: Context, batch: Batch, rng: np.random.Generator, la: np.ndarray,
+                              invoice_id: np.ndarray, amount: np.ndarray, currency: list[str], issue_s: np.ndarray,
+                              disputed: np.ndarray, void: np.ndarray) -> None:
+    """A dispute for every disputed invoice, settled by a credit note when upheld; and the credit and
+    debit notes of billing errors found in-house and of service credits."""
+    cal = ctx.cal
+    end = cal.end_seconds
+    acc = batch.acc
+    d = np.flatnonzero(disputed)
+    k = len(d)
+    opened_s = issue_s[d] + rng.integers(2 * DAY, 25 * DAY, k)
+    resolved_s = opened_s + (np.minimum(rng.lognormal(np.log(14), 0.7, k), 120) * DAY).astype(np.int64)
+    reason = rng.choice(len(DISPUTE_REASONS), k, p=DISPUTE_REASON_WEIGHTS)
+    share = np.where(np.asarray(DISPUTE_REASONS)[reason] == "duplicate_charge", 1.0, rng.uniform(0.05, 0.6, k))
+    disputed_amount = np.round(amount[d] * share, 2)
+    upheld = rng.random(k) < 0.6
+    opened_s = np.minimum(opened_s, end - 1)
+    resolved = resolved_s < end
+    status = np.where(resolved, np.where(upheld, "upheld", "rejected"), "open")
+    dispute_ids = ctx.take_ids("dispute", k)
+    ctx.sinks["billing/disputes"].write({
+        "dispute_id": dispute_ids.tolist(),
+        "invoice_id": invoice_id[d].tolist(),
+        "account_id": (acc[la[d]] + 1).tolist(),
+        "opened_at": cal.timestamps(opened_s),
+        "resolved_at": cal.timestamps(np.where(resolved, resolved_s, NO_TIME)),
+        "reason": np.asarray(DISPUTE_REASONS)[reason].tolist(),
+        "amount": money(disputed_amount),
+        "currency": [currency[i] for i in d.tolist()],
+        "status": status.tolist(),
+    })
+    batch.disputes = {"acc": la[d], "opened_day": opened_s // DAY,
+                      "resolved_day": np.where(resolved, resolved_s // DAY, -1), "upheld": resolved & upheld}
+
+    # credit notes for upheld disputes (sometimes for less than was disputed)
+    c = np.flatnonzero(resolved & upheld)
+    credit = np.round(disputed_amount[c] * np.where(rng.random(len(c)) < 0.8, 1.0, rng.uniform(0.4, 0.9, len(c))), 2)
+    # in-house corrections (mostly credits) and service credits after outages
+    n = len(invoice_id)
+    error = ~void & ~disputed & (rng.random(n) < BILLING_ERROR_SHARE)
+    service = ~void & (rng.random(n) < SERVICE_CREDIT_SHARE)
+    e, v = np.flatnonzero(error), np.flatnonzero(service)
+    error_kind = np.where(rng.random(len(e)) < 0.7, "credit", "debit")
+    inv = np.r_[d[c], e, v]
+    created_s = np.r_[resolved_s[c] + rng.integers(3600, 2 * DAY, len(c)),
+                      issue_s[e] + rng.integers(3 * DAY, 40 * DAY, len(e)),
+                      issue_s[v] + rng.integers(5 * DAY, 35 * DAY, len(v))]
+    value = np.r_[credit, np.round(amount[e] * rng.uniform(0.02, 0.25, len(e)), 2),
+                  np.round(amount[v] * rng.uniform(0.05, 0.2, len(v)), 2)]
+    kind = np.r_[np.full(len(c), "credit"), error_kind, np.full(len(v), "credit")]
+    why = np.r_[np.asarray(DISPUTE_REASONS)[reason[c]], np.full(len(e), "billing_error"),
+                np.full(len(v), "service_credit")]
+    keep = (created_s < end) & (value > 0)
+    order = np.flatnonzero(keep)[np.argsort(created_s[keep], kind="stable")]
+    from_dispute = order < len(c)
+    m = len(order)
+    ctx.sinks["billing/adjustments"].write({
+        "adjustment_id": ctx.take_ids("adjustment", m).tolist(),
+        "invoice_id": invoice_id[inv[order]].tolist(),
+        "account_id": (acc[la[inv[order]]] + 1).tolist(),
+        "dispute_id": ids("dispute", dispute_ids[c][np.where(from_dispute, order, 0)] if len(c) else
+                          np.zeros(m, dtype=np.int64), ~from_dispute),
+        "kind": kind[order].tolist(),
+        "amount": money(value[order]),
+        "currency": [currency[i] for i in inv[order].tolist()],
+        "reason": why[order].tolist(),
+        "created_at": cal.timestamps(created_s[order]),
+    })
 
 
 def _payments(ctx: Context, rng: np.random.Generator, ai: np.ndarray, invoice_id: np.ndarray,

@@ -48,7 +48,7 @@ class DefectRates:
     missing_account_industry: float = 0.01
     missing_lead_contact: float = 0.02  # lead email or phone blank
     blank_csat: float = 0.01  # csat blanked on tickets that were rated
-    stale_versions: float = 0.01  # accounts, opportunities, tickets, invoices
+    stale_versions: float = 0.01  # accounts, opportunities, tickets, invoices, surveys
     malformed_rows_per_file: int = 4  # accounts, contacts, tickets, invoices, sends
 
     @classmethod
@@ -187,3 +187,29 @@ SUPPORT_TEAMS: tuple[str, ...] = ("Tier 1", "Tier 2", "Billing", "Technical", "E
 SUPPORT_TEAM_WEIGHTS = (0.3, 0.15, 0.15, 0.15, 0.1, 0.15)
 
 VENDOR_DOMAIN = "meridiantel.example"
+
+# How prone each product is to support cases, relative to the average (by product_id): managed
+# networking, voice and compute raise the most tickets per customer, support plans the fewest.
+TICKET_PROPENSITY: dict[int, float] = {1: 1.0, 2: 0.8, 3: 2.2, 4: 1.2, 5: 1.6, 6: 0.6, 7: 1.3, 8: 0.5, 9: 0.3,
+                                       10: 0.3, 11: 1.8, 12: 1.0, 13: 1.0}
+
+
+@dataclass(frozen=True)
+class Milestone:
+    """A step of onboarding a new customer: who owns it, when it is planned and how late it runs."""
+
+    name: str
+    owner_team: str
+    planned_day: int  # days after the contract starts
+    typical_delay_days: float  # median delay when things go wrong
+    africa_factor: float = 1.0  # field work takes longer where engineers travel further
+
+
+MILESTONES: tuple[Milestone, ...] = (
+    Milestone("kickoff", "Customer Success", 2, 0.5),
+    Milestone("site_survey", "Field Engineering", 7, 3.0, 1.6),
+    Milestone("installation", "Field Engineering", 16, 7.0, 2.0),
+    Milestone("configuration", "Technical", 22, 2.5),
+    Milestone("training", "Customer Success", 27, 1.5),
+    Milestone("go_live", "Customer Success", 30, 1.0),
+)

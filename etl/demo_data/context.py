@@ -99,6 +99,11 @@ class Batch:
     contact_name: list[str] | None = None
     subs: dict[str, np.ndarray] | None = None  # local account, product, start/end day, mrr
     one_offs: list[tuple[int, int, float]] = field(default_factory=list)  # (local account, close day, amount)
+    # Price changes: subscription (index into `subs`), effective day, factor on the price before.
+    price_changes: dict[str, np.ndarray] | None = None
+    onboarding_delay: np.ndarray | None = None  # per local account: days go-live ran late (0: not onboarded)
+    go_live_day: np.ndarray | None = None  # per local account: the day it went live (-1: not in the history)
+    disputes: dict[str, np.ndarray] | None = None  # local account, opened and resolved day, upheld
 
 
 def make_batch(ctx: Context, index: int, acc: np.ndarray) -> Batch:

@@ -338,8 +338,9 @@ def _write_subscriptions(ctx: Context, batch: Batch, rng: np.random.Generator, r
     ended = end < NEVER
     last_day = np.where(ended, end, start)
     updated_s = np.minimum(last_day * DAY + rng.integers(8 * 3600, 20 * 3600, n), cal.end_seconds - 1)
+    sub_ids = ctx.take_ids("subscription", n)
     ctx.sinks["crm/subscriptions"].write({
-        "subscription_id": ctx.take_ids("subscription", n).tolist(),
+        "subscription_id": sub_ids.tolist(),
         "account_id": (acc + 1).tolist(),
         "product_id": rows.sub_prod,
         "start_date": cal.dates(start),
@@ -348,6 +349,65 @@ def _write_subscriptions(ctx: Context, batch: Batch, rng: np.random.Generator, r
         "currency": np.asarray(CURRENCIES)[a.currency[acc]].tolist(),
         "status": np.where(ended, "cancelled", "active").tolist(),
         "updated_at": cal.timestamps(updated_s),
+    })
+    _price_changes(ctx, batch, rng, sub_ids)
+
+
+ANNUAL_UPLIFT_SHARE = 0.25  # anniversaries on which the price goes up by inflation
+LIST_PRICE_RISE_SHARE = 0.03  # subscriptions of staying customers repriced once in the history
+PRE_CHURN_RISE_SHARE = 0.45  # subscriptions of leaving customers repriced in the months before
+
+
+def _price_changes(ctx: Context, batch: Batch, rng: np.random.Generator, sub_ids: np.ndarray) -> None:
+    """Annual uplifts on anniversaries, and list-price rises that land more often in the months
+    before a customer leaves (a price rise precedes churn)."""
+    a = ctx.accounts
+    cal = ctx.cal
+    n_days = cal.n_days
+    subs = batch.subs
+    local, start, end, mrr = subs["acc"], subs["start"], subs["end"], subs["mrr"]
+    n = len(local)
+    acc = batch.acc[local]
+    running_until = np.minimum(end, n_days)
+    sub_l, day_l, factor_l, reason_l = [], [], [], []
+    for year in (1, 2, 3):
+        day = start + 365 * year
+        hit = (day >= 0) & (day < running_until) & (rng.random(n) < ANNUAL_UPLIFT_SHARE)
+        sub_l.append(np.flatnonzero(hit))
+        day_l.append(day[hit])
+        factor_l.append(rng.uniform(1.03, 1.06, n)[hit])
+        reason_l.append(np.full(hit.sum(), "annual_uplift"))
+    churn_day = np.minimum(a.churn_day[acc], a.upcoming_churn_day[acc])
+    leaving = churn_day < NEVER
+    day = np.where(leaving, churn_day - rng.integers(60, 200, n), start + (rng.random(n) * 3 * 365).astype(np.int64))
+    share = np.where(leaving, PRE_CHURN_RISE_SHARE, LIST_PRICE_RISE_SHARE)
+    hit = (day > start) & (day >= 0) & (day < running_until) & (rng.random(n) < share)
+    sub_l.append(np.flatnonzero(hit))
+    day_l.append(day[hit])
+    factor_l.append(rng.uniform(1.08, 1.18, n)[hit])
+    reason_l.append(np.full(hit.sum(), "list_price_increase"))
+    sub, day, factor, reason = (np.concatenate(x) for x in (sub_l, day_l, factor_l, reason_l))
+    order = np.lexsort((day, sub))
+    sub, day, factor, reason = sub[order], day[order], factor[order], reason[order]
+    # the price before and after each change, compounding earlier changes of the same subscription
+    log_total = np.cumsum(np.log(factor))
+    first = np.r_[True, sub[1:] != sub[:-1]]
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(sub)), 0))
+    before = log_total[group_start] - np.log(factor[group_start])
+    new_mrr = np.round(mrr[sub] * np.exp(log_total - before), 2)
+    old_mrr = np.round(new_mrr / factor, 2)
+    batch.price_changes = {"sub": sub, "day": day, "log_factor": log_total - before}
+    m = len(sub)
+    ctx.sinks["crm/price_changes"].write({
+        "price_change_id": ctx.take_ids("price_change", m).tolist(),
+        "subscription_id": sub_ids[sub].tolist(),
+        "account_id": (acc[sub] + 1).tolist(),
+        "product_id": subs["product"][sub].tolist(),
+        "effective_date": cal.dates(day),
+        "old_mrr": money(old_mrr),
+        "new_mrr": money(new_mrr),
+        "currency": np.asarray(CURRENCIES)[a.currency[acc[sub]]].tolist(),
+        "reason": reason.tolist(),
     })
 
 

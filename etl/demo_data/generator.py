@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 from tqdm import tqdm
 
-from . import billing, crm, marketing, masters, support, usage
+from . import billing, crm, feedback, marketing, masters, support, usage
 from .calendar import Calendar
 from .config import SCALES, DefectRates
 from .context import Context, make_batch, stream_rng
@@ -95,11 +95,13 @@ def generate(out_dir: Path, *, scale: str = "medium", seed: int = 0, as_of: date
             batch = make_batch(ctx, index, np.arange(lo, min(lo + spec.batch_accounts, accounts.n)))
             crm.contacts(ctx, batch)
             crm.deals(ctx, batch)
+            feedback.onboarding(ctx, batch)
             crm.meetings(ctx, batch)
             usage.usage_daily(ctx, batch)
             support.tickets(ctx, batch)
             support.conversations(ctx, batch)
             billing.invoices(ctx, batch)
+            feedback.surveys(ctx, batch)
             bar.update(1)
         crm.leads(ctx)
         bar.update(1)

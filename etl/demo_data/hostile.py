@@ -41,7 +41,8 @@ rate falls back to the day before's, well within C360_FX_MAX_FALLBACK_DAYS (this
 at least 1).
 
 Rows of the declared families (a line item of an opportunity, a message of a conversation, a
-payment of an invoice, a reply to a send) whose parent row is bad are listed as children: the
+payment, dispute or adjustment of an invoice, a reply to a send, a price change of a subscription,
+a survey or onboarding milestone of an account) whose parent row is bad are listed as children: the
 pipeline must quarantine them with the reason "parent <column> '<key>' quarantined".
 
 Everything is deterministic for a seed: each file draws from its own generator seeded by the
@@ -82,6 +83,11 @@ FAMILIES: dict[str, tuple[str, str]] = {
     "support_messages": ("conversation_id", "support_conversations"),
     "billing_payments": ("invoice_id", "billing_invoices"),
     "marketing_replies": ("send_id", "marketing_sends"),
+    "support_surveys": ("account_id", "crm_accounts"),
+    "crm_onboarding_milestones": ("account_id", "crm_accounts"),
+    "crm_price_changes": ("subscription_id", "crm_subscriptions"),
+    "billing_disputes": ("invoice_id", "billing_invoices"),
+    "billing_adjustments": ("invoice_id", "billing_invoices"),
 }
 
 # Free-text columns: no enum, no id, not lower-cased or otherwise derived by silver, so a value
@@ -101,6 +107,7 @@ FREE_TEXT: dict[str, tuple[str, ...]] = {
     "marketing_campaigns": ("campaign_name",),
     "marketing_campaign_variants": ("template_name", "message_text"),
     "marketing_replies": ("body",),
+    "support_surveys": ("comment",),
 }
 
 # Silver table of a bronze dataset when it is not the dataset's own name.

@@ -42,12 +42,13 @@ class _World:
     agents: list[str]
     campaigns: list[tuple[str, str]]  # campaign_id, channel
     fx: list[tuple[str, str, date]]  # currency, latest usd_per_unit, its day
+    products: dict[str, list[str]]  # account_id -> the products of its running subscriptions
 
 
-def _load_world(database: Database) -> _World:
+def _load_world(database: Database, today: date) -> _World:
     with database.engine.connect() as conn:
         def rows(sql: str) -> list[tuple]:
-            return [tuple(r) for r in conn.execute(text(sql))]
+            return [tuple(r) for r in conn.execute(text(sql), {"today": today})]
 
         return _World(
             accounts=rows("SELECT account_id, coalesce(region, ''), coalesce(country, '') "
@@ -61,6 +62,9 @@ def _load_world(database: Database) -> _World:
                            "WHERE status = 'active' ORDER BY campaign_id"),
             fx=rows("SELECT DISTINCT ON (currency) currency, usd_per_unit::text, rate_date FROM silver.fx_rates "
                     "ORDER BY currency, rate_date DESC"),
+            products={account_id: list(products) for account_id, products in rows(
+                "SELECT account_id, array_agg(DISTINCT product_id ORDER BY product_id) FROM silver.subscriptions "
+                "WHERE end_date IS NULL OR end_date > :today GROUP BY account_id")},
         )
 
 
@@ -86,12 +90,12 @@ def _write(landing: Path, system: str, name: str, stamp: str, rows: list[list[st
 
 def drop_batch(database: Database, landing: Path, *, now: datetime | None = None,
                seed: int | None = None, volume: float = 1.0) -> LiveBatch:
-    """Write one minute's worth of new leads, tickets, chats and campaign sends.
+    """Write one minute's worth of new leads, tickets, NPS answers, chats and campaign sends.
 
     `volume` multiplies the record counts: about 30 gives a medium-scale day of these events.
     """
     now = (now or datetime.now(UTC)).replace(microsecond=0)
-    world = _load_world(database)
+    world = _load_world(database, now.date())
     if not world.accounts or not world.contacts:
         raise RuntimeError("The live feed needs loaded demo data: run `c360 demo` first.")
     rng = np.random.default_rng(seed if seed is not None else int(now.timestamp()))
@@ -121,13 +125,24 @@ def drop_batch(database: Database, landing: Path, *, now: datetime | None = None
         created = now - timedelta(minutes=int(rng.integers(1, 30)))
         responded = rng.random() < 0.6
         subject = TICKET_SUBJECTS[category][0].format(**TEMPLATE_VALUES)
+        products = world.products.get(contact_account[contact_id], []) if category != "account_change" else []
         tickets.append([f"TCK-{key}-{i}", contact_account[contact_id], contact_id, _ts(created),
                         str(rng.choice(["email", "chat", "whatsapp", "phone"])), severity, category,
                         subject, str(SLA_MINUTES[severity]),
                         _ts(created + timedelta(minutes=int(rng.integers(2, 25)))) if responded else "",
                         "", "pending" if responded else "open", "",
-                        pick(world.agents, 1)[0] if responded and world.agents else "", "false", _ts(now)])
+                        pick(world.agents, 1)[0] if responded and world.agents else "", "false", _ts(now),
+                        pick(products, 1)[0] if products else ""])
     files[("support", "tickets")] = tickets
+
+    # NPS answers trickle in from the latest survey wave
+    surveys = []
+    for i, contact_id in enumerate(pick([c for c, _ in world.contacts], how_many(0, 3))):
+        sent = now - timedelta(hours=int(rng.integers(2, 72)))
+        score = int(np.clip(np.rint(rng.normal(7.6, 1.8)), 0, 10))
+        surveys.append([f"SRV-{key}-{i}", contact_account[contact_id], contact_id, "nps", "relationship",
+                        _ts(sent), _ts(now - timedelta(seconds=int(rng.integers(0, 60)))), str(score), "", ""])
+    files[("support", "surveys")] = surveys
 
     conversations, messages = [], []
     for i, contact_id in enumerate(pick([c for c, _ in world.contacts], how_many(1, 4))):

@@ -38,6 +38,12 @@ LAYOUTS: dict[str, dict[str, str]] = {
     "crm/subscriptions": {"subscription_id": "SUB-%07d", "account_id": "ACC-%06d", "product_id": "PRD-%03d",
                           "start_date": "%s", "end_date": "%s", "mrr": "%s", "currency": "%s", "status": "%s",
                           "updated_at": "%s"},
+    "crm/price_changes": {"price_change_id": "PCH-%07d", "subscription_id": "SUB-%07d",
+                          "account_id": "ACC-%06d", "product_id": "PRD-%03d", "effective_date": "%s",
+                          "old_mrr": "%s", "new_mrr": "%s", "currency": "%s", "reason": "%s"},
+    "crm/onboarding_milestones": {"milestone_id": "ONB-%07d", "account_id": "ACC-%06d", "milestone": "%s",
+                                  "sequence": "%d", "owner_team": "%s", "planned_date": "%s",
+                                  "completed_at": "%s"},
     "crm/meetings": {"meeting_id": "MTG-%07d", "account_id": "ACC-%06d", "user_id": "USR-%04d",
                      "meeting_type": "%s", "scheduled_at": "%s", "duration_minutes": "%d", "outcome": "%s"},
     "support/agents": {"agent_id": "AGT-%04d", "full_name": QUOTED, "email": "%s", "team": QUOTED,
@@ -46,12 +52,15 @@ LAYOUTS: dict[str, dict[str, str]] = {
                         "created_at": "%s", "channel": "%s", "severity": "%s", "category": "%s",
                         "subject": QUOTED, "sla_first_response_minutes": "%d", "first_response_at": "%s",
                         "resolved_at": "%s", "status": "%s", "csat": "%s", "agent_id": "%s",
-                        "is_escalated": "%s", "updated_at": "%s"},
+                        "is_escalated": "%s", "updated_at": "%s", "product_id": "%s"},
     "support/conversations": {"conversation_id": "CNV-%08d", "account_id": "ACC-%06d",
                               "contact_id": "CON-%07d", "channel": "%s", "started_at": "%s",
                               "assigned_agent_id": "%s", "status": "%s", "closed_at": "%s"},
     "support/messages": {"message_id": "MSG-%09d", "conversation_id": "CNV-%08d", "sent_at": "%s",
                          "direction": "%s", "author_id": "%s", "body": QUOTED},
+    "support/surveys": {"survey_id": "SRV-%08d", "account_id": "ACC-%06d", "contact_id": "CON-%07d",
+                        "survey_type": "%s", "touchpoint": "%s", "sent_at": "%s", "responded_at": "%s",
+                        "nps_score": "%s", "csat_score": "%s", "comment": QUOTED},
     "billing/invoices": {"invoice_id": "INV-%08d", "account_id": "ACC-%06d", "invoice_number": "%s",
                          "issue_date": "%s", "due_date": "%s", "amount": "%s", "currency": "%s", "status": "%s",
                          "paid_at": "%s", "is_disputed": "%s", "updated_at": "%s"},
@@ -59,6 +68,12 @@ LAYOUTS: dict[str, dict[str, str]] = {
                          "paid_at": "%s", "amount": "%s", "currency": "%s", "method": "%s"},
     "billing/credit_holds": {"hold_id": "HOLD-%06d", "account_id": "ACC-%06d", "placed_at": "%s",
                              "released_at": "%s", "reason": "%s"},
+    "billing/disputes": {"dispute_id": "DSP-%07d", "invoice_id": "INV-%08d", "account_id": "ACC-%06d",
+                         "opened_at": "%s", "resolved_at": "%s", "reason": "%s", "amount": "%s",
+                         "currency": "%s", "status": "%s"},
+    "billing/adjustments": {"adjustment_id": "ADJ-%07d", "invoice_id": "INV-%08d", "account_id": "ACC-%06d",
+                            "dispute_id": "%s", "kind": "%s", "amount": "%s", "currency": "%s", "reason": "%s",
+                            "created_at": "%s"},
     "billing/fx_rates": {"rate_date": "%s", "currency": "%s", "usd_per_unit": "%s"},
     "marketing/campaigns": {"campaign_id": "CMP-%04d", "campaign_name": QUOTED, "channel": "%s",
                             "objective": "%s", "start_date": "%s", "end_date": "%s", "cost": "%s",
@@ -81,7 +96,8 @@ LAYOUTS: dict[str, dict[str, str]] = {
 }
 
 ID_FORMATS = {"account": "ACC-%06d", "contact": "CON-%07d", "user": "USR-%04d", "agent": "AGT-%04d",
-              "campaign": "CMP-%04d", "invoice": "INV-%08d", "ticket": "TCK-%08d", "opportunity": "OPP-%07d"}
+              "campaign": "CMP-%04d", "invoice": "INV-%08d", "ticket": "TCK-%08d", "opportunity": "OPP-%07d",
+              "product": "PRD-%03d", "dispute": "DSP-%07d", "survey": "SRV-%08d"}
 
 
 def csv_field(text: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from .calendar import DAY, NO_TIME
-from .config import PRODUCTS
+from .config import PRODUCT_INDEX, PRODUCTS, TICKET_PROPENSITY
 from .context import Batch, Context
 from .defects import malformed_row
 from .sink import bools, ids
@@ -16,6 +16,8 @@ from .vocab import (
     CHAT_OPENERS,
     CHAT_TOPIC_WEIGHTS,
     CHAT_TOPICS,
+    COMPETITOR_MENTIONS,
+    COMPETITORS,
     ERROR_CODES,
     TICKET_CATEGORIES,
     TICKET_CATEGORY_WEIGHTS,
@@ -69,8 +71,10 @@ def tickets(ctx: Context, batch: Batch) -> None:
     kind = a.account_type[acc]
     weekday_factor = np.where(cal.weekday < 5, 1.0, 0.4)
     size = np.clip(np.log10(a.employees[acc]) / 2.5, 0.5, 2.0)
+    propensity, live_subs = _product_load(batch, cal.n_days)
     per_day = (np.asarray(TICKETS_PER_MONTH)[kind] * size / 30 * ctx.scale.support_rate)[:, None] \
-        * weekday_factor[None, :] * (1.0 + 1.5 * batch.ramp)
+        * weekday_factor[None, :] * (1.0 + 1.5 * batch.ramp) * (0.5 + 0.5 * propensity) \
+        * _onboarding_load(batch, cal.n_days)
     la, day = _events(rng, batch, per_day)
     n = len(la)
     malformed_kinds = ctx.malformed_kinds("support/tickets", batch.index)
@@ -112,12 +116,19 @@ def tickets(ctx: Context, batch: Batch) -> None:
     contact_pos = _pick_contact(rng, batch, la)
     no_contact = rng.random(n) < 0.03  # phoned in from a number nobody could match
     subjects = []
-    products = rng.integers(0, len(PRODUCTS), n)
+    product_id = _ticket_products(rng, batch, la, day, live_subs)
+    category_name = np.asarray(TICKET_CATEGORIES)[cat]
+    # account changes concern no product; billing questions often the bill as a whole
+    no_product = (product_id == 0) | (category_name == "account_change") | (
+        (category_name == "billing") & (rng.random(n) < 0.6))
+    fallback = rng.integers(0, len(PRODUCTS), n)
     template_pick = rng.random(n)
     invoice_no = rng.integers(10_000, 999_999, n)
-    for c, p, t, inv in zip(cat.tolist(), products.tolist(), template_pick.tolist(), invoice_no.tolist(), strict=True):
+    for c, p, none, f, t, inv in zip(cat.tolist(), product_id.tolist(), no_product.tolist(), fallback.tolist(),
+                                     template_pick.tolist(), invoice_no.tolist(), strict=True):
         options = TICKET_SUBJECTS[TICKET_CATEGORIES[c]]
-        subjects.append(options[int(t * len(options))].format(product=PRODUCTS[p].name, invoice=f"INV{inv}"))
+        name = PRODUCTS[f].name if none else PRODUCTS[PRODUCT_INDEX[p]].name
+        subjects.append(options[int(t * len(options))].format(product=name, invoice=f"INV{inv}"))
 
     ticket_id = ctx.take_ids("ticket", n)
     cols = {
@@ -137,6 +148,7 @@ def tickets(ctx: Context, batch: Batch) -> None:
         "agent_id": ids("agent", agent, unassigned),
         "is_escalated": bools(escalated),
         "updated_at": cal.timestamps(updated_s),
+        "product_id": ids("product", product_id, no_product),
     }
     sink = ctx.sinks["support/tickets"]
     sink.write(cols)
@@ -160,6 +172,58 @@ def tickets(ctx: Context, batch: Batch) -> None:
         rows.append(malformed_row(sink, cols, i, kind_name, key, cal.as_of.year, "subject", "created_at", "csat"))
         ctx.planted.malformed_rows["support/tickets"].append((key, kind_name))
     sink.write_fields(rows)
+
+
+def _product_load(batch: Batch, n_days: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """(accounts, days) mean ticket propensity of the products an account runs that day (1 when
+    none), and its subscriptions sorted by account for `_ticket_products`."""
+    subs = batch.subs
+    n_acc = len(batch.acc)
+    weight = np.array([TICKET_PROPENSITY[p] for p in subs["product"].tolist()])
+    start = np.clip(subs["start"], 0, n_days)
+    end = np.clip(subs["end"], 0, n_days)
+    load = np.zeros((n_acc, n_days + 1))
+    count = np.zeros((n_acc, n_days + 1))
+    np.add.at(load, (subs["acc"], start), weight)
+    np.add.at(load, (subs["acc"], end), -weight)
+    np.add.at(count, (subs["acc"], start), 1.0)
+    np.add.at(count, (subs["acc"], end), -1.0)
+    load, count = np.cumsum(load, axis=1)[:, :n_days], np.cumsum(count, axis=1)[:, :n_days]
+    propensity = np.where(count > 0.5, load / np.maximum(count, 1.0), 1.0)
+    order = np.argsort(subs["acc"], kind="stable")
+    per_acc = np.bincount(subs["acc"], minlength=n_acc)
+    live_subs = {"first": np.r_[0, np.cumsum(per_acc)[:-1]], "count": per_acc, "product": subs["product"][order],
+                 "start": subs["start"][order], "end": subs["end"][order], "weight": weight[order]}
+    return propensity, live_subs
+
+
+def _onboarding_load(batch: Batch, n_days: int) -> np.ndarray:
+    """(accounts, days) ticket multiplier: a late onboarding raises cases until two months after go-live."""
+    if batch.onboarding_delay is None:
+        return np.ones((len(batch.acc), 1))
+    days = np.arange(n_days)
+    settled = np.where(batch.go_live_day >= 0, batch.go_live_day, n_days) + 60
+    window = days[None, :] < settled[:, None]
+    return 1.0 + np.where(window, 0.06 * np.minimum(batch.onboarding_delay, 40.0)[:, None], 0.0)
+
+
+def _ticket_products(rng: np.random.Generator, batch: Batch, la: np.ndarray, day: np.ndarray,
+                     live_subs: dict[str, np.ndarray]) -> np.ndarray:
+    """The product_id a ticket is about: one of the account's running subscriptions, the case-prone
+    ones more often (0 when it runs none)."""
+    pairs = live_subs["count"][la]
+    ticket = np.repeat(np.arange(len(la)), pairs)
+    within = np.arange(pairs.sum()) - np.repeat(np.r_[0, np.cumsum(pairs)[:-1]], pairs)
+    s = live_subs["first"][la][ticket] + within
+    running = (live_subs["start"][s] <= day[ticket]) & (live_subs["end"][s] > day[ticket])
+    weight = np.where(running, live_subs["weight"][s], 0.0)
+    total = np.bincount(ticket, weights=weight, minlength=len(la))
+    cum = np.cumsum(weight)
+    before = np.r_[0.0, cum][np.r_[0, np.cumsum(pairs)][:-1]]
+    target = before + rng.random(len(la)) * total
+    chosen = np.minimum(np.searchsorted(cum, target, side="right"), max(len(cum) - 1, 0))
+    product = np.where(total > 0, live_subs["product"][s[chosen]] if len(cum) else 0, 0)
+    return product.astype(np.int64)
 
 
 def conversations(ctx: Context, batch: Batch) -> None:
@@ -240,6 +304,10 @@ def conversations(ctx: Context, batch: Batch) -> None:
     invoice_no = rng.integers(10_000, 999_999, n)
     error_pick = rng.integers(0, len(ERROR_CODES), n)
     text_pick = rng.random(m)
+    # customers drifting away mention the competitors courting them, above all when prices come up
+    mentions = rng.random(n) < 0.01 + 0.3 * ramp + np.where(np.asarray(CHAT_TOPICS)[topic] == "pricing", 0.03, 0.0)
+    competitor = rng.integers(0, len(COMPETITORS), n)
+    mention_pick = rng.integers(0, len(COMPETITOR_MENTIONS), n)
     fills: dict[int, dict[str, str]] = {}
     bodies = []
     for i, c, p in zip(k.tolist(), conv[k].tolist(), pos[k].tolist(), strict=True):
@@ -261,6 +329,8 @@ def conversations(ctx: Context, batch: Batch) -> None:
                                    "invoice": f"INV{invoice_no[c]}", "error": ERROR_CODES[error_pick[c]],
                                    "name": names[c]}
             text = text.format(**fill)
+        if p == 0 and mentions[c]:
+            text += " " + COMPETITOR_MENTIONS[mention_pick[c]].format(competitor=COMPETITORS[competitor[c]])
         bodies.append(text)
     out = outbound[k]
     author = np.where(out, [f"AGT-{x:04d}" for x in agent[conv[k]].tolist()],

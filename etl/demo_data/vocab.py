@@ -285,3 +285,31 @@ CAMPAIGN_REPLIES: tuple[tuple[str, ...], ...] = (
     ("What's the price after the free months?", "Does this include installation?",
      "Can I get this for our Nairobi office too?", "Who is this?", "Call me after 5pm, please."),
 )
+
+# Rival providers customers name in chats and survey comments (fictional, like the vendor).
+COMPETITORS: tuple[str, ...] = ("Stratus Networks", "Liquid Horizon", "NovaLink", "Apex Fibre", "BlueWave Telecom",
+                                "Crestline Communications")
+# Sentences a customer adds to a chat when a competitor is courting them.
+COMPETITOR_MENTIONS: tuple[str, ...] = (
+    "{competitor} quoted us 20% less for the same service.",
+    "We have an offer from {competitor} on the table, can you match it?",
+    "Honestly, {competitor} has been far more responsive when we spoke to them.",
+    "{competitor} can install next week. Why does it take you a month?",
+    "Our new branch went with {competitor}, and we may move the rest as well.",
+    "A colleague at another firm switched to {competitor} and is very happy.",
+)
+
+SURVEY_COMMENTS: dict[str, tuple[str, ...]] = {
+    "promoter": ("Reliable service and quick support, thank you.", "Great account manager, always available.",
+                 "Fibre has been rock solid since installation.", "Easy to work with, fair pricing.",
+                 "The support team sorted our issue in minutes."),
+    "passive": ("Service is fine, billing could be clearer.", "Mostly good, a few outages this quarter.",
+                "Okay overall. Support is slow at month end.", "Does the job, nothing special."),
+    "detractor": ("Too many outages and nobody tells us why.", "Invoices are wrong every other month.",
+                  "Prices went up again without any improvement.", "Support takes days to answer a simple question.",
+                  "We are looking at {competitor}, they are cheaper.",
+                  "{competitor} offers more for less, we are reviewing our contract."),
+}
+DISPUTE_REASONS: tuple[str, ...] = ("incorrect_amount", "pricing_not_applied", "duplicate_charge",
+                                    "service_not_received", "tax_error", "late_fee")
+DISPUTE_REASON_WEIGHTS = (0.3, 0.2, 0.1, 0.15, 0.1, 0.15)

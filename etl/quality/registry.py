@@ -78,7 +78,8 @@ ORPHAN_CRITICAL_MIN_ROWS = 100
 # Value ranges by column name: (name pattern, valid SQL over `v`, severity of any violation).
 # Amounts >= 0 covers originals and USD; refunds or credit notes would be their own columns.
 RANGE_RULES: tuple[tuple[str, str, str], ...] = (
-    (r"csat", "v BETWEEN 1 AND 5", "critical"),
+    (r"csat(_score)?", "v BETWEEN 1 AND 5", "critical"),
+    (r"nps_score", "v BETWEEN 0 AND 10", "critical"),
     (r".*probability", "v BETWEEN 0 AND 100", "critical"),
     (r".*_pct", "v BETWEEN 0 AND 100", "critical"),
     (r"(amount|mrr|arr|cost|unit_price|.*_usd)", "v >= 0", "warning"),

@@ -541,6 +541,10 @@ WHERE NOT EXISTS (SELECT FROM fx_implausible i WHERE i.currency = x.currency AND
         conn.execute(text("DROP TABLE fx_incoming"))
 
 
+# Records that are nothing without their account or invoice wait in quarantine with it.
+_ACCOUNT_PARENT = Parent("account_id", "crm_accounts", "silver.accounts", "account_id")
+_INVOICE_PARENT = Parent("invoice_id", "billing_invoices", "silver.invoices", "invoice_id")
+
 # A deal's transaction day: its close date, or its creation day while it has none.
 _DEAL_DAY = "COALESCE({t}.close_date, CAST({t}.created_at AS date))"
 
@@ -581,6 +585,16 @@ SILVER_STEPS: tuple[Step, ...] = (
     CleanTable(silver.Touchpoint, "marketing_touchpoints"),
     CleanTable(silver.UsageDaily, "product_usage_daily"),
     CleanTable(silver.WebSession, "web_sessions"),
+    CleanTable(silver.Survey, "support_surveys", parents=(_ACCOUNT_PARENT,)),
+    CleanTable(silver.OnboardingMilestone, "crm_onboarding_milestones", parents=(_ACCOUNT_PARENT,)),
+    CleanTable(silver.PriceChange, "crm_price_changes",
+               usd={"old_mrr_usd": Usd("old_mrr", day="t.effective_date"),
+                    "new_mrr_usd": Usd("new_mrr", day="t.effective_date")},
+               parents=(Parent("subscription_id", "crm_subscriptions", "silver.subscriptions", "subscription_id"),)),
+    CleanTable(silver.Dispute, "billing_disputes", usd={"amount_usd": Usd("amount", day="CAST(t.opened_at AS date)")},
+               parents=(_INVOICE_PARENT,)),
+    CleanTable(silver.Adjustment, "billing_adjustments",
+               usd={"amount_usd": Usd("amount", day="CAST(t.created_at AS date)")}, parents=(_INVOICE_PARENT,)),
 )
 
 

@@ -32,11 +32,20 @@ TYPES: dict[str, dict[str, str]] = {
                           "close_date": "date", "is_closed": "bool", "is_won": "bool", "updated_at": "timestamp"},
     "marketing/sends": {"sent_at": "timestamp", "delivered_at": "timestamp", "read_at": "timestamp",
                         "replied_at": "timestamp"},
+    "support/surveys": {"sent_at": "timestamp", "responded_at": "timestamp", "nps_score": "number",
+                        "csat_score": "number"},
+    "crm/onboarding_milestones": {"sequence": "number", "planned_date": "date", "completed_at": "timestamp"},
+    "crm/price_changes": {"effective_date": "date", "old_mrr": "number", "new_mrr": "number"},
+    "billing/disputes": {"opened_at": "timestamp", "resolved_at": "timestamp", "amount": "number"},
+    "billing/adjustments": {"amount": "number", "created_at": "timestamp"},
 }
 KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account_id"],
         "crm/contacts": ["contact_id"], "crm/subscriptions": ["subscription_id"],
         "billing/invoices": ["invoice_id"], "support/tickets": ["ticket_id"],
-        "crm/opportunities": ["opportunity_id"], "marketing/sends": ["send_id"]}
+        "crm/opportunities": ["opportunity_id"], "marketing/sends": ["send_id"],
+        "support/surveys": ["survey_id"], "crm/onboarding_milestones": ["milestone_id"],
+        "crm/price_changes": ["price_change_id"], "billing/disputes": ["dispute_id"],
+        "billing/adjustments": ["adjustment_id"]}
 
 
 def raw_rows(landing: Path, key: str) -> pd.DataFrame:

@@ -39,6 +39,7 @@ from dashboard.db import Database
 from dashboard.tables.landing import DATASETS, Dataset
 from etl.demo_data.hostile import (
     ALL_KINDS,
+    FAMILIES,
     FX_DATASET,
     HostileManifest,
     column_kinds,
@@ -71,6 +72,9 @@ MONEY: dict[str, tuple[str, dict[str, str], str]] = {  # table -> (day, usd colu
     "opportunity_line_items": (DEAL_DAY, {"unit_price_usd": "t.unit_price",
                                           "amount_usd": "t.quantity * t.unit_price"},
                                "LEFT JOIN silver.opportunities opp ON opp.opportunity_id = t.opportunity_id"),
+    "price_changes": ("t.effective_date", {"old_mrr_usd": "t.old_mrr", "new_mrr_usd": "t.new_mrr"}, ""),
+    "disputes": ("CAST(t.opened_at AS date)", {"amount_usd": "t.amount"}, ""),
+    "adjustments": ("CAST(t.created_at AS date)", {"amount_usd": "t.amount"}, ""),
 }
 
 
@@ -108,7 +112,12 @@ def build_small_landing(pristine: Path, out: Path) -> Path:
     with_bills = {i["account_id"] for i in rows["billing_invoices"] if in_window(i["issue_date"])}
     candidates = sorted({o["account_id"] for o in opps if o["opportunity_id"] in with_items}
                         & with_chats & with_bills)
-    chosen = set(candidates[:ACCOUNTS])
+    # and a customer onboarded inside the history, and one with an invoice adjusted, as both are rare
+    onboarded = sorted({m["account_id"] for m in rows["crm_onboarding_milestones"]} & with_bills)
+    window_bills = {i["invoice_id"] for i in rows["billing_invoices"] if in_window(i["issue_date"])}
+    adjusted = sorted({a["account_id"] for a in rows["billing_adjustments"]
+                       if a["invoice_id"] in window_bills and in_window(a["created_at"])})
+    chosen = set(candidates[:ACCOUNTS]) | set(onboarded[:1]) | set(adjusted[:1])
     by_id = {a["account_id"]: a for a in rows["crm_accounts"]}
     accounts = chosen | {by_id[a]["parent_account_id"] for a in chosen
                          if by_id.get(a, {}).get("parent_account_id") in by_id}
@@ -148,6 +157,16 @@ def build_small_landing(pristine: Path, out: Path) -> Path:
     bills = {i["invoice_id"] for i in keep["billing_invoices"]}
     keep["billing_payments"] = [p for p in rows["billing_payments"] if p["invoice_id"] in bills
                                 and in_window(p["paid_at"])]
+    subscriptions = {s["subscription_id"] for s in keep["crm_subscriptions"]}
+    keep["crm_price_changes"] = [p for p in rows["crm_price_changes"] if p["subscription_id"] in subscriptions
+                                 and in_window(p["effective_date"])]
+    keep["crm_onboarding_milestones"] = [m for m in rows["crm_onboarding_milestones"] if m["account_id"] in accounts]
+    keep["support_surveys"] = capped([s for s in rows["support_surveys"] if s["account_id"] in accounts
+                                      and s["contact_id"] in contacts], "account_id", 4)
+    keep["billing_disputes"] = [d for d in rows["billing_disputes"] if d["invoice_id"] in bills
+                                and in_window(d["opened_at"])]
+    keep["billing_adjustments"] = [a for a in rows["billing_adjustments"] if a["invoice_id"] in bills
+                                   and in_window(a["created_at"])]
     keep["billing_credit_holds"] = [h for h in rows["billing_credit_holds"] if h["account_id"] in accounts]
     keep["marketing_campaigns"] = [c for c in rows["marketing_campaigns"] if in_window(c["start_date"])]
     campaigns = {c["campaign_id"] for c in keep["marketing_campaigns"]}
@@ -168,7 +187,8 @@ def build_small_landing(pristine: Path, out: Path) -> Path:
                             + [s for s in sessions if not s["contact_id"] and not s["account_id"]][:40])
 
     iso = iso_currencies()
-    for ds in DATASETS:
+    written: dict[str, set[str]] = {}  # dataset -> its keys in the subset (single-column keys)
+    for ds in DATASETS:  # parents come before their children in the contract
         header = headers[ds.bronze_table]
         records = [[r[c] for c in header] for r in keep[ds.bronze_table]]
         keys = defaultdict(int)
@@ -176,6 +196,10 @@ def build_small_landing(pristine: Path, out: Path) -> Path:
             keys[record_key(ds, header, fields)] += 1
         clean = [f for f in records if keys[record_key(ds, header, f)] == 1
                  and not row_problems(ds, header, f, iso=iso)]
+        if ds.bronze_table in FAMILIES:  # a parent left out (a repeated key) takes its children along
+            column, parent = FAMILIES[ds.bronze_table]
+            clean = [f for f in clean if f[header.index(column)] in written[parent]]
+        written[ds.bronze_table] = {f[header.index(ds.key[0])] for f in clean}
         path = out / ds.system / f"{ds.name}.csv"
         path.parent.mkdir(parents=True, exist_ok=True)
         with path.open("w", encoding="utf-8", newline="") as fh:

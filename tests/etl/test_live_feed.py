@@ -38,6 +38,17 @@ def test_live_batch_lands_and_refreshes_gold(scratch_db, tmp_path: Path) -> None
     orphans = _scalar(scratch_db, "SELECT count(*) FROM silver.tickets t LEFT JOIN silver.accounts a "
                                   "USING (account_id) WHERE t.ticket_id LIKE 'TCK-L%' AND a.account_id IS NULL")
     assert orphans == 0
+    # A live ticket is about one of its account's running products, or none.
+    foreign = _scalar(scratch_db, "SELECT count(*) FROM silver.tickets t WHERE t.ticket_id LIKE 'TCK-L%' "
+                                  "AND t.product_id IS NOT NULL AND NOT EXISTS (SELECT FROM silver.subscriptions s "
+                                  "WHERE s.account_id = t.account_id AND s.product_id = t.product_id)")
+    assert foreign == 0 and _scalar(scratch_db, "SELECT count(product_id) FROM silver.tickets "
+                                    "WHERE ticket_id LIKE 'TCK-L%'") >= 1
+    # NPS answers land typed, from contacts of their account.
+    assert batch.rows["support/surveys"] >= 1
+    assert _scalar(scratch_db, "SELECT count(*) FROM silver.surveys v JOIN silver.contacts c USING (contact_id) "
+                               "WHERE v.survey_id LIKE 'SRV-L%' AND c.account_id = v.account_id "
+                               "AND v.nps_score BETWEEN 0 AND 10") == batch.rows["support/surveys"]
     # A second batch a minute later uses fresh keys, so nothing is de-duplicated away.
     later = drop_batch(scratch_db, landing, now=noon.replace(minute=1), seed=2)
     assert {p.name for p in later.files}.isdisjoint({p.name for p in batch.files})
@@ -158,7 +169,7 @@ def test_a_refresh_redoes_only_the_customers_and_tables_whose_records_changed(sc
     open_tickets_before = _scalar(scratch_db, "SELECT open_tickets FROM gold.customer_360 WHERE account_id = 'ACC-3'")
 
     p1 = ["TCK-11", "ACC-3", "", "2025-03-10T08:00:00Z", "chat", "P1", "Technical", "Down", "15",
-          "", "", "open", "", "", "false", "2025-03-10T08:00:00Z"]
+          "", "", "open", "", "", "false", "2025-03-10T08:00:00Z", ""]
     write_csv(landing / "support" / "tickets_later.csv", dataset("support", "tickets").columns, [p1])
     assert len(p1) == len(TICKETS[0])
     refreshed = run_pipeline(scratch_db, landing, triggered_by="test")
