@@ -676,7 +676,7 @@ def _demo_prepare(plan: _DemoPlan, database, workers: int) -> None:
     # A fork server, not a plain fork: forking a process whose OpenMP (LightGBM) or other threads
     # already ran can kill the child. The server imports the jobs once; each worker forks from it.
     context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["dashboard.cli", "etl.scheduler", "etl.intelligence.training"])
+    context.set_forkserver_preload(["etl.scheduler", "etl.intelligence.training", "etl.intelligence.scoring"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         while waiting or running:
             ready = [j for j in waiting if not any(a in waiting or a in running.values() for a in jobs[j][1])]
