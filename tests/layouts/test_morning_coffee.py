@@ -202,11 +202,21 @@ def test_the_navbar_folds_on_phones_and_nothing_scrolls_sideways(sized, live_ser
 def test_a_churn_chip_explains_itself_and_a_row_opens_the_account(sized, live_server):
     sign_in(sized, live_server, "executive")
     open_page(sized, live_server)
-    chip = wait(sized).until(ec.presence_of_element_located(
-        (By.CSS_SELECTOR, f"#{ID.TOP_ACCOUNTS_GRID} .ag-row[row-index='0'] .c360-chip")))
-    # On a phone the chip column is scrolled off to the right of the pinned account column.
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'});", chip)
-    wait(sized).until(ec.element_to_be_clickable(chip)).click()
+    chip_selector = f"#{ID.TOP_ACCOUNTS_GRID} .ag-row[row-index='0'] .c360-chip"
+    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, chip_selector)))
+
+    def clicked_chip(browser) -> bool:
+        # On a phone the chip column is scrolled off to the right of the pinned account column, and
+        # panels still drawing above the grid can move it; the click is dispatched on the chip
+        # itself once it is displayed, as ag-grid's cell listener receives a tap.
+        chip = browser.find_element(By.CSS_SELECTOR, chip_selector)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'});", chip)
+        if not chip.is_displayed():
+            return False
+        browser.execute_script("arguments[0].click();", chip)
+        return True
+
+    wait(sized).until(clicked_chip)
     wait(sized).until(ec.visibility_of_element_located((By.ID, ID.CHIP_BODY)))
     body = sized.find_element(By.ID, ID.CHIP_BODY).text
     assert "churn" in body.lower() or "scored" in body.lower()
