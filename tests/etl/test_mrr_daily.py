@@ -254,7 +254,9 @@ def mrr_worked_out_again(code: str, *, converts_sums: bool = False) -> list[str]
             found.append(f"{alias}.mrr_usd or {alias}.fx_rate read")
     if converts_sums:
         return found
-    if "silver.subscriptions" in code and re.search(r"fx_rates|usd_per_unit", code):
+    # Read, not merely named (a quarantine rule names silver.subscriptions as a parent table).
+    reads_subscriptions = re.search(r"\b(?:FROM|JOIN)\s+silver\.subscriptions\b", code, flags=re.IGNORECASE)
+    if reads_subscriptions and re.search(r"fx_rates|usd_per_unit", code):
         found.append("silver.subscriptions read with the FX rates")
     if "gold.subscription_mrr " in code + " " and re.search(r"fx_rates|usd_per_unit", code):
         found.append("gold.subscription_mrr converted outside the view")
@@ -268,6 +270,8 @@ def test_the_guard_recognises_mrr_worked_out_again() -> None:
     assert mrr_worked_out_again("SELECT m.mrr * r.usd_per_unit FROM gold.subscription_mrr m, silver.fx_rates_daily r")
     assert not mrr_worked_out_again("SELECT concat_ws(' ', 'MRR', s.mrr, s.currency) FROM silver.subscriptions s")
     assert not mrr_worked_out_again("SELECT sum(v.mrr_usd) FROM gold.subscription_mrr_daily v")
+    assert mrr_worked_out_again("SELECT s.mrr, r.usd_per_unit FROM silver.subscriptions s JOIN silver.fx_rates r ON true")
+    assert not mrr_worked_out_again('Parent("subscription_id", "crm_subscriptions", "silver.subscriptions"); fx_rates')
 
 
 def test_no_other_source_works_mrr_out_from_silver_subscriptions() -> None:
