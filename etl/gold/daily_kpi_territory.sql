@@ -140,17 +140,21 @@ WITH params AS (
     SELECT region, territory, segment FROM daily
     UNION
     SELECT region, territory, segment FROM base
+), grid AS MATERIALIZED (
+    -- Every group on every day. Materialised so the planner joins the day's figures on all four
+    -- keys: joined straight off the groups, it merge-joined on the group alone and filtered the
+    -- day out of groups x days x figures rows (a minute at medium scale instead of seconds).
+    SELECT d.day, g.region, g.territory, g.segment FROM groups g CROSS JOIN days d
 ), running AS (
-    SELECT d.day, g.region, g.territory, g.segment,
+    SELECT gd.day, gd.region, gd.territory, gd.segment,
            COALESCE(b.active_customers, 0) + sum(COALESCE(x.customers, 0)) OVER w AS active_customers,
            COALESCE(b.active_contacts, 0) + sum(COALESCE(x.contacts, 0)) OVER w AS active_contacts,
            x.new_customers, x.churned, x.invoiced_usd, x.collected_usd
-    FROM groups g
-    LEFT JOIN base b ON b.region = g.region AND b.territory = g.territory AND b.segment = g.segment
-    CROSS JOIN days d
-    LEFT JOIN daily x ON x.day = d.day AND x.region = g.region AND x.territory = g.territory
-                     AND x.segment = g.segment
-    WINDOW w AS (PARTITION BY g.region, g.territory, g.segment ORDER BY d.day)
+    FROM grid gd
+    LEFT JOIN base b ON b.region = gd.region AND b.territory = gd.territory AND b.segment = gd.segment
+    LEFT JOIN daily x ON x.day = gd.day AND x.region = gd.region AND x.territory = gd.territory
+                     AND x.segment = gd.segment
+    WINDOW w AS (PARTITION BY gd.region, gd.territory, gd.segment ORDER BY gd.day)
 )
 SELECT r.day, r.region, r.territory, r.segment, r.active_customers, COALESCE(r.new_customers, 0), COALESCE(r.churned, 0),
        r.active_contacts, round(COALESCE(m.mrr_usd, 0), 2), round(COALESCE(r.invoiced_usd, 0), 2),
