@@ -92,6 +92,15 @@ def test_deep_link_reproduces_the_view(sized, live_server, region_names):
     export = sized.find_element(By.ID, f"{ID.TOP_ACCOUNTS}-export-csv").get_attribute("href")
     assert urlparse(export).path == f"/export/{ID.TOP_ACCOUNTS}.csv"
     assert parse_qs(urlparse(export).query) == {"start": ["2026-10-01"], "end": ["2026-10-31"], "region": [region]}
+    # The browser's own session downloads it: the same accounts as the grid, as CSV.
+    downloaded = sized.execute_async_script(
+        "const done = arguments[arguments.length - 1];"
+        "fetch(arguments[0], {credentials: 'same-origin'})"
+        ".then(r => r.text().then(t => done([r.status, r.headers.get('content-type'), t])))", export)
+    status, content_type, body = downloaded
+    assert status == 200 and content_type.startswith("text/csv")
+    lines = [line for line in body.splitlines() if line.strip()]
+    assert len(lines) == len(rows) + 1  # a header and one line per account shown
     assert_no_error(sized)
 
 
