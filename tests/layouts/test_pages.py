@@ -24,6 +24,11 @@ def wait(browser, timeout: float = TIMEOUT) -> WebDriverWait:
 def sign_in(browser, live_server: str, role: str) -> None:
     """Log in through the login form, as a person would."""
     browser.get(live_server + "/login")
+    if not browser.find_elements(By.ID, "email"):
+        # Still signed in from a page that was loading when the previous test cleared its cookies:
+        # the sign-in page sends a signed-in user on; sign out of this one and ask again.
+        browser.delete_all_cookies()
+        browser.get(live_server + "/login")
     wait(browser).until(ec.element_to_be_clickable((By.ID, "email"))).send_keys(f"{role}@test.client360.dev")
     browser.find_element(By.ID, "password").send_keys(TEST_PASSWORD)
     browser.find_element(By.ID, "login-submit").click()
