@@ -21,3 +21,16 @@ def scored(loaded_database: Database, trained_model):
     from etl.intelligence.scoring import run_scoring
 
     return run_scoring(loaded_database, triggered_by="test", train_if_missing=False)
+
+
+@pytest.fixture(scope="session")
+def insights_ran(loaded_database: Database, scored):
+    """Every insight job (attribution, text, forecasts, anomalies, KPI drivers, summaries) run once after
+    scoring, as the demo does: the pages that show them all have data."""
+    import importlib
+
+    from etl.scheduler import INSIGHT_JOBS
+
+    for module_name, runner in INSIGHT_JOBS.values():
+        getattr(importlib.import_module(module_name), runner)(loaded_database, triggered_by="test")
+    return loaded_database
