@@ -31,6 +31,8 @@ class PageSpec:
     permission: str
     description: str = ""
     in_navbar: bool = True
+    # A page about one thing, such as "/accounts/<account_id>": Dash passes the variable to the layout.
+    path_template: str | None = None
 
 
 PAGES: tuple[PageSpec, ...] = (
@@ -73,5 +75,6 @@ def register_pages() -> None:
     """Register every page with Dash, each behind its permission."""
     for spec in (HOME, NOT_FOUND, *PAGES):
         module = importlib.import_module(spec.module)
-        dash.register_page(spec.module, path=spec.path, name=spec.name, title=f"{spec.name} · Client360",
-                           description=spec.description, layout=guarded_layout(spec, module.layout))
+        dash.register_page(spec.module, path=spec.path, path_template=spec.path_template, name=spec.name,
+                           title=f"{spec.name} · Client360", description=spec.description,
+                           layout=guarded_layout(spec, module.layout))
