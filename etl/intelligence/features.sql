@@ -48,15 +48,32 @@ WITH cutoffs AS (
     WHERE u.usage_date > (SELECT min(cutoff) FROM cutoffs) - 120
       AND u.usage_date <= (SELECT max(cutoff) FROM cutoffs)
     GROUP BY a.master_id, u.usage_date
+), usage_bounds AS (
+    -- Every window edge of every cut-off, in order: the days between two edges fall wholly inside or
+    -- outside each window, so each (customer, stretch) is summed once instead of every day per cut-off.
+    SELECT array_agg(DISTINCT edge ORDER BY edge) AS edges
+    FROM cutoffs CROSS JOIN LATERAL (VALUES (cutoff), (cutoff - 30), (cutoff - 60), (cutoff - 120)) AS e(edge)
+), usage_stretches AS (
+    SELECT s.master_id, b.edges[s.stretch] AS after_day, b.edges[s.stretch + 1] AS through_day,
+           s.users, s.days
+    FROM (
+        SELECT ud.master_id, width_bucket(ud.usage_date - 1, b.edges) AS stretch,  -- edges[i] < day <= edges[i+1]
+               sum(ud.users) AS users, count(*) AS days
+        FROM usage_days ud CROSS JOIN usage_bounds b
+        GROUP BY 1, 2
+    ) s CROSS JOIN usage_bounds b
 ), usage AS (
     SELECT p.cutoff, p.master_id,
-           avg(ud.users) FILTER (WHERE ud.usage_date > p.cutoff - 30) AS usage_30d,
-           avg(ud.users) FILTER (WHERE ud.usage_date > p.cutoff - 60 AND ud.usage_date <= p.cutoff - 30)
+           sum(us.users) FILTER (WHERE us.after_day >= p.cutoff - 30)
+               / sum(us.days) FILTER (WHERE us.after_day >= p.cutoff - 30) AS usage_30d,
+           sum(us.users) FILTER (WHERE us.after_day >= p.cutoff - 60 AND us.through_day <= p.cutoff - 30)
+               / sum(us.days) FILTER (WHERE us.after_day >= p.cutoff - 60 AND us.through_day <= p.cutoff - 30)
                AS usage_prev_30d,
-           avg(ud.users) FILTER (WHERE ud.usage_date <= p.cutoff - 30) AS usage_prev_90d
+           sum(us.users) FILTER (WHERE us.through_day <= p.cutoff - 30)
+               / sum(us.days) FILTER (WHERE us.through_day <= p.cutoff - 30) AS usage_prev_90d
     FROM population p
-    JOIN usage_days ud ON ud.master_id = p.master_id AND ud.usage_date > p.cutoff - 120
-                      AND ud.usage_date <= p.cutoff
+    JOIN usage_stretches us ON us.master_id = p.master_id AND us.after_day >= p.cutoff - 120
+                           AND us.through_day <= p.cutoff
     GROUP BY p.cutoff, p.master_id
 ), tickets AS (
     SELECT p.cutoff, p.master_id,
@@ -155,7 +172,12 @@ WITH cutoffs AS (
     SELECT p.cutoff, p.master_id,
            p.cutoff - max(d.day) AS days_since_last_interaction,
            sum(d.n) FILTER (WHERE d.day > p.cutoff - 90) AS interactions_90d,
-           count(DISTINCT d.channel) FILTER (WHERE d.day > p.cutoff - 90) AS channels_90d,
+           -- one flag per channel rather than count(DISTINCT), which would sort every row
+           CAST(bool_or(d.channel = 'chat') FILTER (WHERE d.day > p.cutoff - 90) IS TRUE AS int)
+             + CAST(bool_or(d.channel = 'meeting') FILTER (WHERE d.day > p.cutoff - 90) IS TRUE AS int)
+             + CAST(bool_or(d.channel = 'support') FILTER (WHERE d.day > p.cutoff - 90) IS TRUE AS int)
+             + CAST(bool_or(d.channel = 'email') FILTER (WHERE d.day > p.cutoff - 90) IS TRUE AS int)
+             + CAST(bool_or(d.channel = 'web') FILTER (WHERE d.day > p.cutoff - 90) IS TRUE AS int) AS channels_90d,
            sum(d.deep_n) FILTER (WHERE d.day > p.cutoff - 90) AS deep_interactions_90d,
            sum(d.n) FILTER (WHERE d.day > p.cutoff - 30) AS interactions_30d
     FROM population p
