@@ -13,7 +13,6 @@ set-based in PostgreSQL:
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from dataclasses import dataclass
@@ -49,8 +48,11 @@ CUSTOMER_TEXTS = """
     WHERE btrim(COALESCE(r.body, '')) <> ''
 """
 
+# The texts to score: new, or changed since they were scored. Kept on the server; only each
+# distinct text travels to Python, once (customer texts repeat a lot).
 UNSCORED_SQL = f"""
-SELECT src.source, src.item_id, src.body
+CREATE TEMP TABLE text_unscored ON COMMIT DROP AS
+SELECT src.source, src.item_id, src.body, md5(src.body) AS text_md5
 FROM ({CUSTOMER_TEXTS}) src
 LEFT JOIN gold.text_score s ON s.source = src.source AND s.item_id = src.item_id
 WHERE s.item_id IS NULL OR s.text_md5 <> md5(src.body)
@@ -136,38 +138,36 @@ class TextInsightsResult:
                 f"sentiment rows, {self.topic_rows:,} topic rows in {self.seconds:.1f}s.")
 
 
-def score_texts(frame: pd.DataFrame, scored_at: datetime) -> list[dict[str, object]]:
-    """gold.text_score rows for a frame of source, item_id and body."""
+def score_distinct_texts(frame: pd.DataFrame) -> list[tuple[object, ...]]:
+    """(text_md5, compound, label, topics, keywords) for a frame of distinct texts (text_md5, body)."""
     bodies = frame["body"].tolist()
     sentiment = score_sentiment(bodies)
-    topics = detect_topics(bodies)
-    keywords = extract_keywords(bodies)
-    return [
-        {"source": source, "item_id": item_id, "text_md5": hashlib.md5(body.encode()).hexdigest(),
-         "compound": float(compound), "label": label, "topics": topic_list, "keywords": keyword_list,
-         "scored_at": scored_at}
-        for source, item_id, body, compound, label, topic_list, keyword_list in zip(
-            frame["source"], frame["item_id"], bodies, sentiment["compound"], sentiment["label"], topics,
-            keywords, strict=True)
-    ]
+    return list(zip(frame["text_md5"], sentiment["compound"].astype(float), sentiment["label"],
+                    detect_topics(bodies), extract_keywords(bodies), strict=True))
 
 
-SCORE_COLUMNS = ("source", "item_id", "text_md5", "compound", "label", "topics", "keywords", "scored_at")
-
-
-def _upsert_scores(conn: Connection, rows: list[dict[str, object]]) -> None:
-    """COPY the new scores into a temporary table, then upsert them in one statement."""
-    if not rows:
-        return
-    conn.execute(text("CREATE TEMP TABLE text_score_new (LIKE gold.text_score) ON COMMIT DROP"))
-    columns = ", ".join(SCORE_COLUMNS)
+def _score_unscored(conn: Connection, scored_at: datetime) -> int:
+    """Score each distinct unscored text once, then upsert a score row per text item in one statement."""
+    conn.execute(text(UNSCORED_SQL))
+    distinct = pd.DataFrame(conn.execute(text(
+        "SELECT text_md5, min(body) AS body FROM text_unscored GROUP BY text_md5")).all(),
+        columns=["text_md5", "body"])
+    if distinct.empty:
+        return 0
+    conn.execute(text("CREATE TEMP TABLE text_scored (text_md5 text PRIMARY KEY, compound double precision, "
+                      "label text, topics text[], keywords text[]) ON COMMIT DROP"))
     with conn.connection.driver_connection.cursor() as cur, \
-            cur.copy(f"COPY text_score_new ({columns}) FROM STDIN") as copy:
-        for row in rows:
-            copy.write_row([row[c] for c in SCORE_COLUMNS])
-    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in SCORE_COLUMNS[2:])
-    conn.execute(text(f"INSERT INTO gold.text_score ({columns}) SELECT {columns} FROM text_score_new "
-                      f"ON CONFLICT (source, item_id) DO UPDATE SET {updates}"))
+            cur.copy("COPY text_scored (text_md5, compound, label, topics, keywords) FROM STDIN") as copy:
+        for row in score_distinct_texts(distinct):
+            copy.write_row(row)
+    return conn.execute(text("""
+        INSERT INTO gold.text_score (source, item_id, text_md5, compound, label, topics, keywords, scored_at)
+        SELECT u.source, u.item_id, u.text_md5, s.compound, s.label, s.topics, s.keywords, :scored_at
+        FROM text_unscored u JOIN text_scored s ON s.text_md5 = u.text_md5
+        ON CONFLICT (source, item_id) DO UPDATE SET
+            text_md5 = EXCLUDED.text_md5, compound = EXCLUDED.compound, label = EXCLUDED.label,
+            topics = EXCLUDED.topics, keywords = EXCLUDED.keywords, scored_at = EXCLUDED.scored_at
+    """), {"scored_at": scored_at}).rowcount or 0
 
 
 def run_text_insights(database: Database, *, triggered_by: str = "manual") -> TextInsightsResult:
@@ -177,19 +177,16 @@ def run_text_insights(database: Database, *, triggered_by: str = "manual") -> Te
         conn = session.connection()
         as_of = data_window(conn).as_of
         removed = conn.execute(text(DROP_GONE_SQL)).rowcount or 0
-        unscored = pd.DataFrame(conn.execute(text(UNSCORED_SQL)).mappings().all(),
-                                columns=["source", "item_id", "body"])
-        rows = score_texts(unscored, datetime.now(UTC)) if len(unscored) else []
-        _upsert_scores(conn, rows)
+        scored = _score_unscored(conn, datetime.now(UTC))
         conn.execute(text("ANALYZE gold.text_score"))  # fresh statistics, or the joins below can plan badly
         conn.execute(text("DELETE FROM gold.sentiment_daily"))
         sentiment_rows = conn.execute(text(SENTIMENT_DAILY_SQL)).rowcount or 0
         conn.execute(text("DELETE FROM gold.topic_trend"))
         topic_rows = conn.execute(text(TOPIC_TREND_SQL), {"as_of": as_of, "periods": list(TREND_PERIODS),
                                                           "top_keywords": TOP_KEYWORDS}).rowcount or 0
-        run.add_rows("gold.text_score", len(rows))
+        run.add_rows("gold.text_score", scored)
         run.add_rows("gold.sentiment_daily", sentiment_rows)
         run.add_rows("gold.topic_trend", topic_rows)
     seconds = time.monotonic() - started
-    log.info("text insights: %d texts scored, %d removed in %.1fs", len(rows), removed, seconds)
-    return TextInsightsResult(len(rows), removed, sentiment_rows, topic_rows, seconds)
+    log.info("text insights: %d texts scored, %d removed in %.1fs", scored, removed, seconds)
+    return TextInsightsResult(scored, removed, sentiment_rows, topic_rows, seconds)
