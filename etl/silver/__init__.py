@@ -486,7 +486,9 @@ def _validity_check(column: Any) -> tuple[str, str] | None:
     if isinstance(kind, Integer):
         return f"pg_input_is_valid({name}, '{pg_type}')", "integer"
     if isinstance(kind, Numeric | Double | Float):
-        return f"{name} NOT ILIKE '%n%' AND pg_input_is_valid({name}, '{pg_type}')", "number"
+        # Two case-sensitive LIKEs cost less than half of one ILIKE on millions of rows.
+        return (f"{name} NOT LIKE '%n%' AND {name} NOT LIKE '%N%' AND pg_input_is_valid({name}, '{pg_type}')",
+                "number")
     return None
 
 
