@@ -20,6 +20,7 @@ import etl.silver
 from dashboard.db import Database
 from dashboard.tables import Base
 from dashboard.tables import gold as gold_tables
+from dashboard.tables import silver as silver_tables
 from dashboard.tables.app import JobRun
 from dashboard.tables.bronze import BRONZE_TABLES
 from dashboard.tables.landing import dataset
@@ -388,3 +389,15 @@ def test_missing_fx_rates_fail_the_gold_stage_clearly(scratch_db: Database, tiny
     (tiny_landing / "billing" / "fx_rates.csv").unlink()
     result = run_pipeline(scratch_db, tiny_landing)
     assert result.status == "failed" and "silver.fx_rates is empty" in result.error
+
+
+@pytest.mark.parametrize("value, valid", [("12.50", True), ("-3", True), ("1e3", True), ("NaN", False),
+                                          ("nan", False), ("Infinity", False), ("-inf", False),
+                                          ("INF", False), ("N/A", False), ("12,5", False)])
+def test_a_number_column_accepts_finite_numbers_only(database: Database, value: str, valid: bool) -> None:
+    amount = silver_tables.UsageDaily.__table__.c.data_gb
+    condition, label = etl.silver._validity_check(amount)
+    assert label == "number"
+    sql = condition.replace('"data_gb"', "CAST(:v AS text)")
+    with database.engine.connect() as conn:
+        assert conn.scalar(text(f"SELECT {sql}"), {"v": value}) is valid
