@@ -140,8 +140,10 @@ class CleanTable:
         trimmed = ",\n               ".join(
             f"NULLIF(btrim(b.{_q(name)}), '') AS {_q(name)}" for name in source_columns)
         since = "\n        WHERE b._load_id > :since" if delta else ""
+        # OFFSET 0 keeps the subquery whole, so each value is trimmed once per row: flattened, every
+        # check that names a column would trim it again (half the time of a large table's checks).
         return (f"(SELECT b._load_id, b._row_number,\n               {trimmed}\n"
-                f"        FROM bronze.{_q(self.source)} b{since})")
+                f"        FROM bronze.{_q(self.source)} b{since}\n        OFFSET 0)")
 
     def _checks(self, cast_columns: list[Any]) -> list[tuple[str, str]]:
         """(condition that holds for a good value, reason when it does not) per check."""
