@@ -37,6 +37,7 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     401: "No valid session cookie or bearer token.",
     403: "The caller's role lacks a permission the endpoint needs (or their password must be changed first).",
     404: "Unknown, or outside the caller's data scope: the two are indistinguishable on purpose.",
+    413: "The request body is larger than the API reads.",
 }
 ALWAYS_DOCUMENTED = (400, 401, 403)
 RULE_VARIABLE = re.compile(r"<(?:[^:>]+:)?([^>]+)>")
@@ -83,7 +84,8 @@ def describe(method: str, rule: str, view: Callable, permissions: tuple[str, ...
             raise ValueError(f"{rule}: declare the type of <{name}> in PATH_PARAMETERS")
     doc = inspect.getdoc(view) or view.__name__
     summary, _, rest = doc.partition("\n")
-    documented = set(ALWAYS_DOCUMENTED) | set(errors) | ({404} if "<" in rule else set())
+    documented = (set(ALWAYS_DOCUMENTED) | set(errors) | ({404} if "<" in rule else set())
+                  | ({413} if method != "GET" else set()))
     operation = Operation(method, rule, permissions, summary.strip(), rest.strip(), tag, query, response,
                           media_type, tuple(sorted(documented)))
     OPERATIONS.append(operation)

@@ -44,6 +44,8 @@ CONTENT_SECURITY_POLICY = (
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_ROOT = "/api"
 DASH_CALLBACK_ROUTE = "/_dash-update-component"
+# The data API reads small JSON or form bodies at most; anything larger is refused (413) unread.
+API_MAX_BODY_BYTES = 64 * 1024
 UNSTORABLE_TEXT_MESSAGE = ("the request contains a character that cannot be stored: "
                            "a NUL character or an unpaired surrogate")
 
@@ -192,6 +194,16 @@ def _is_bearer_request() -> bool:
     return request.headers.get("Authorization", "").lower().startswith("bearer ")
 
 
+def _limit_api_bodies():
+    """Under /api/ a body larger than API_MAX_BODY_BYTES is a 413, declared length or streamed."""
+    if not _under_api(request.path):
+        return None
+    request.max_content_length = API_MAX_BODY_BYTES
+    if (request.content_length or 0) > API_MAX_BODY_BYTES:
+        return error_response(413, f"the request body is larger than {API_MAX_BODY_BYTES // 1024} KiB")
+    return None
+
+
 def _signed_in_session() -> bool:
     return "sid" in session or "_user_id" in session
 
@@ -257,8 +269,9 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     hooks = server.before_request_funcs.setdefault(None, [])
     # First of all request hooks: a cross-site callback is refused before anything else looks at it,
     # and unstorable text before the sign-in gate or any view reads a value.
-    hooks.insert(0, _csrf_gate)
-    hooks.insert(1, _refuse_unstorable_text)
+    hooks.insert(0, _limit_api_bodies)
+    hooks.insert(1, _csrf_gate)
+    hooks.insert(2, _refuse_unstorable_text)
     server.before_request(_api_paths_only)
     server.register_error_handler(HTTPException, _api_error)
     server.register_error_handler(InternalServerError, _api_server_error)

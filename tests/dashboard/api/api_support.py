@@ -20,7 +20,8 @@ from dashboard.tokens import create_token
 
 API = "/api/v1"
 ERROR_CODES = {400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-               405: "method_not_allowed"}
+               405: "method_not_allowed", 413: "payload_too_large",
+               429: "too_many_requests", 500: "internal_error"}
 
 
 def token_for(email: str, name: str = "api tests") -> str:

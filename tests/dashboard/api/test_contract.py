@@ -204,3 +204,24 @@ def test_session_posts_need_the_csrf_token_bearer_posts_do_not(app, login_as, ap
     assert _audited_changes(api_facts.alert_id)[before:] == ["acknowledged", "resolved"]
     with db.session() as session:
         assert session.get(Alert, api_facts.alert_id).resolved_at is not None
+
+
+# --- 413, 429, 500 -------------------------------------------------------------------------------
+
+
+def test_a_body_too_large_to_read_is_a_json_413(app, admin_token):
+    response = app.test_client().post(f"{API}/alerts/1/acknowledge", data={"note": "x" * 600_000},
+                                      headers=bearer(admin_token))
+    assert_error(response, 413, "payload_too_large")
+
+
+def test_rate_limits_and_unexpected_failures_answer_in_the_error_shape(app):
+    from werkzeug.exceptions import InternalServerError, TooManyRequests
+
+    with app.test_request_context(f"{API}/customers"):
+        response = app.handle_http_exception(TooManyRequests(retry_after=30))
+        assert_error(response, 429, "too_many_requests")
+        assert response.headers["Retry-After"] == "30"
+        response = app.handle_user_exception(InternalServerError())
+        error = assert_error(response, 500, "internal_error")
+        assert "Traceback" not in error["message"]
