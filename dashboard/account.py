@@ -1,4 +1,4 @@
-"""The user's own account: change password, API tokens, two-step sign-in (TOTP), and `/api/v1/me`.
+"""The user's own account: change password, API tokens and two-step sign-in (TOTP).
 
 Plain Flask forms (each with a CSRF token), reachable by any signed-in user for their own account.
 """
@@ -8,7 +8,7 @@ from __future__ import annotations
 import pyotp
 import qrcode
 import qrcode.image.svg
-from flask import Blueprint, Flask, abort, jsonify, redirect, render_template, request, session, url_for
+from flask import Blueprint, Flask, abort, redirect, render_template, request, session, url_for
 from flask_login import current_user
 from flask_wtf import FlaskForm
 from markupsafe import Markup
@@ -34,7 +34,6 @@ from dashboard.tokens import (
 from dashboard.users import UserError, change_own_password
 
 bp = Blueprint("account", __name__, url_prefix="/account")
-api_bp = Blueprint("account_api", __name__, url_prefix="/api/v1")
 TOTP_ISSUER = "Client360"
 
 
@@ -221,17 +220,6 @@ def totp_disable():
                            error=error), 400
 
 
-@api_bp.route("/me")
-def me():
-    """Who the caller is: email, role, permissions and how they authenticated."""
-    if not current_user.is_authenticated:
-        return jsonify(error="authentication required"), 401
-    return jsonify(email=current_user.email, role=current_user.role,
-                   permissions=sorted(current_user.permissions), auth_method=current_user.auth_method,
-                   territories=list(current_user.territories), account_ids=list(current_user.account_ids))
-
-
 def init_app(server: Flask) -> None:
     server.register_blueprint(bp)
-    server.register_blueprint(api_bp)
     SELF_VALIDATING_ENDPOINTS.update({"account.password", "account.tokens", "account.totp", "account.totp_disable"})

@@ -1,27 +1,47 @@
 """REST data API under /api/v1/: JSON, scoped to the user's data and masked as their role requires.
 
 Authentication is the session cookie or an `Authorization: Bearer` API token (both end up as
-`current_user`). Every endpoint is registered through `api_endpoint`, which declares the
-permissions it needs in `ENDPOINT_PERMISSIONS`; the permission matrix test enumerates it.
+`current_user`). Every endpoint is registered through `api_endpoint`: it declares the permissions it
+needs (kept in `ENDPOINT_PERMISSIONS`, which the permission matrix test enumerates) and the pydantic
+models of its query string and answer (dashboard.api_models), from which the OpenAPI document at
+/api/v1/openapi.json is generated (dashboard.openapi). Adding an endpoint is a decorated function
+that calls the page's query function and returns a model. Errors have one shape (dashboard.api_errors).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Callable, Mapping
+import typing
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from flask import Blueprint, Response, jsonify, request
+from flask import (
+    Blueprint,
+    Response,
+    current_app,
+    jsonify,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
 from flask_login import current_user
+from flask_wtf.csrf import generate_csrf
+from pydantic import BaseModel, ValidationError
 
+from dashboard import api_models as m
 from dashboard import audit
+from dashboard.api_errors import INVALID_PARAMETER, error_response
 from dashboard.extensions import db
-from dashboard.masking import MaskPolicy, mask_record, mask_records, to_csv
+from dashboard.masking import MaskPolicy, mask_records, to_csv
+from dashboard.openapi import PATH_PARAMETERS, Operation, build_document, describe
 from dashboard.permissions import (
     AUTHENTICATED,
+    EXECUTE_ACTIONS,
     EXPORT_DATA,
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
@@ -29,7 +49,9 @@ from dashboard.permissions import (
     permission_granted,
 )
 from dashboard.queries import accounts as account_queries
+from dashboard.queries import alerts as alert_queries
 from dashboard.queries import executive as executive_queries
+from dashboard.queries import intelligence as intelligence_queries
 from dashboard.queries import questions as question_queries
 from dashboard.queries.executive import resolve_filters
 from dashboard.scope import current_scope
@@ -38,27 +60,67 @@ PREFIX = "/api/v1"
 bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
 
 # (method, URL rule) -> the permissions it needs, all of them; filled by `api_endpoint`.
-ENDPOINT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {
-    # The caller's own profile (dashboard.account): any signed-in user or token; the
-    # request gate in dashboard.auth answers 401 to anonymous calls under /api/.
-    ("GET", PREFIX + "/me"): (AUTHENTICATED,),
-}
-
-
-class ApiError(Exception):
-    """A client error answered as JSON with a clear message."""
-
-    def __init__(self, message: str, status: int = 400) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
+ENDPOINT_PERMISSIONS: dict[tuple[str, str], tuple[str, ...]] = {}
+OPERATIONS: list[Operation] = []
 NOT_FOUND = "not found"
 
 
-def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET",)) -> Callable[[Callable], Callable]:
-    """Register a view under /api/v1 behind every one of `permissions` (401 anonymous, 403 without)."""
+class ApiError(Exception):
+    """A client error answered in the API's error shape with a clear message."""
+
+    def __init__(self, message: str, status: int = 400, code: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+        self.code = code
+
+
+def _query_values(model: type[BaseModel]) -> dict[str, Any]:
+    """The model's fields present in the query string; list fields take every value."""
+    values: dict[str, Any] = {}
+    for name, field in model.model_fields.items():
+        if name not in request.args:
+            continue
+        many = typing.get_origin(field.annotation) is list
+        values[name] = request.args.getlist(name) if many else request.args.get(name)
+    return values
+
+
+def _validation_message(error: ValidationError) -> str:
+    problems = [f"{'.'.join(str(part) for part in e['loc']) or 'value'}: {e['msg']}" for e in error.errors()]
+    return "; ".join(problems[:5])
+
+
+def _path_values(kwargs: Mapping[str, str]) -> dict[str, Any]:
+    """Typed path variables; one that cannot be an id names nothing there is (404)."""
+    typed = {}
+    for name, raw in kwargs.items():
+        if name not in PATH_PARAMETERS:
+            typed[name] = raw
+            continue
+        try:
+            typed[name] = PATH_PARAMETERS[name].validate_python(raw)
+        except ValidationError:
+            raise ApiError(NOT_FOUND, 404) from None
+    return typed
+
+
+def _answer(result: Any) -> Any:
+    if isinstance(result, BaseModel):
+        return jsonify(result.model_dump(mode="json"))
+    return result
+
+
+def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET",),
+                 query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
+                 media_type: str = "application/json", errors: Iterable[int] = (),
+                 tag: str = "data", documented: bool = True) -> Callable[[Callable], Callable]:
+    """Register a view under /api/v1 behind every one of `permissions` (401 anonymous, 403 without).
+
+    The view receives its typed path variables, plus `params` (a `query` instance) when a query
+    model is given, and returns a `response` instance (or a Response for other media types).
+    `documented=False` keeps it out of the OpenAPI document (the docs page's asset files).
+    """
     if not permissions:
         raise ValueError(f"{rule} must declare the permission it needs")
 
@@ -66,44 +128,29 @@ def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET"
         @functools.wraps(view)
         def guarded(**kwargs: Any) -> Any:
             if not getattr(current_user, "is_authenticated", False):
-                return jsonify(error="authentication required"), 401
+                return error_response(401, "authentication required")
             if not all(permission_granted(p, target=f"api:{PREFIX}{rule}") for p in permissions):
-                return jsonify(error="forbidden"), 403
+                return error_response(403, "forbidden")
             try:
-                return view(**kwargs)
+                arguments = _path_values(kwargs)
+                if query is not None:
+                    try:
+                        arguments["params"] = query.model_validate(_query_values(query))
+                    except ValidationError as exc:
+                        raise ApiError(_validation_message(exc), 400, INVALID_PARAMETER) from None
+                return _answer(view(**arguments))
             except ApiError as exc:
-                return jsonify(error=exc.message), exc.status
+                return error_response(exc.status, exc.message, exc.code)
 
         for method in methods:
             ENDPOINT_PERMISSIONS[(method, PREFIX + rule)] = permissions
+            if documented:
+                OPERATIONS.append(describe(method, rule, view, permissions, tag=tag, query=query, response=response,
+                                           media_type=media_type, errors=errors))
         bp.add_url_rule(rule, view.__name__, guarded, methods=list(methods))
         return guarded
 
     return decorator
-
-
-# --- Parameters and JSON ---------------------------------------------------------------
-
-
-def _int_arg(name: str, default: int, *, minimum: int = 1, maximum: int | None = None) -> int:
-    raw = request.args.get(name)
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(f"{name} must be a whole number, got {raw[:40]!r}") from None
-    if value < minimum or (maximum is not None and value > maximum):
-        bound = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
-        raise ApiError(f"{name} must be {bound}")
-    return value
-
-
-def _str_arg(name: str, max_length: int = 200) -> str:
-    value = request.args.get(name, "")
-    if len(value) > max_length:
-        raise ApiError(f"{name} is longer than {max_length} characters")
-    return value.strip()
 
 
 def _plain(value: Any) -> Any:
@@ -123,49 +170,179 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _account_filters() -> dict[str, str]:
-    return {"search": _str_arg("search"), "region": _str_arg("region"), "territory": _str_arg("territory")}
+def _masked(records: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
+    return _plain(mask_records(records, MaskPolicy.for_current_user()))
 
 
-# --- Endpoints -------------------------------------------------------------------------
+def _record(item: Any) -> dict[str, Any]:
+    """A query function's frozen dataclass as a plain mapping."""
+    return {name: getattr(item, name) for name in item.__dataclass_fields__}
 
 
-@api_endpoint("/accounts", VIEW_CUSTOMER360)
-def accounts() -> Any:
-    """Accounts in the caller's scope; `search`, `region`, `territory`, `page`, `per_page`."""
-    page_number = _int_arg("page", 1, maximum=1_000_000)
-    per_page = _int_arg("per_page", account_queries.DEFAULT_PAGE_SIZE, maximum=account_queries.MAX_PAGE_SIZE)
+# --- The caller ------------------------------------------------------------------------
+
+
+@api_endpoint("/me", AUTHENTICATED, response=m.Me, tag="caller")
+def me() -> m.Me:
+    """Who the caller is: email, role, permissions and how they authenticated."""
+    return m.Me(email=current_user.email, role=current_user.role, permissions=sorted(current_user.permissions),
+                auth_method=current_user.auth_method, territories=list(current_user.territories),
+                account_ids=list(current_user.account_ids))
+
+
+@api_endpoint("/scope", AUTHENTICATED, response=m.Scope, tag="caller")
+def my_scope() -> m.Scope:
+    """What the caller may see: their territories and assigned accounts, or everything."""
+    scope = current_scope()
+    return m.Scope(unrestricted=scope.unrestricted, territories=sorted(scope.territories),
+                   account_ids=sorted(scope.account_ids))
+
+
+@api_endpoint("/questions", AUTHENTICATED, response=m.Questions, tag="caller")
+def questions() -> m.Questions:
+    """The persona questions the caller may open.
+
+    Each with its id, persona, question, url (a deep link) and the CSS selector of the element answering it."""
+    return m.Questions.model_validate([q.public() for q in question_queries.questions_for(has_permission)])
+
+
+# --- Accounts --------------------------------------------------------------------------
+
+
+def _account_page(search: str, region: str, territory: str, paging: m.Paging) -> tuple[list[dict], dict[str, int]]:
+    """One page of the caller's accounts, masked, and the page's total, number and size."""
     with db.session() as session:
-        page = account_queries.list_accounts(session, current_scope(), page=page_number, per_page=per_page,
-                                             **_account_filters())
-    policy = MaskPolicy.for_current_user()
-    return jsonify(_plain({"accounts": mask_records(page.rows, policy), "total": page.total,
-                           "page": page.page, "per_page": page.per_page}))
+        page = account_queries.list_accounts(session, current_scope(), search=search, region=region,
+                                             territory=territory, page=paging.page, per_page=paging.per_page)
+    return _masked(page.rows), {"total": page.total, "page": page.page, "per_page": page.per_page}
 
 
-@api_endpoint("/accounts/<account_id>", VIEW_CUSTOMER360)
-def account(account_id: str) -> Any:
-    """One account with its contacts; 404 whether it is unknown or outside the caller's scope."""
+@api_endpoint("/accounts", VIEW_CUSTOMER360, query=m.AccountsQuery, response=m.AccountPage, tag="accounts")
+def accounts(params: m.AccountsQuery) -> m.AccountPage:
+    """Accounts in the caller's scope, by name, a page at a time."""
+    rows, paging = _account_page(params.search, params.region, params.territory, params)
+    return m.AccountPage(accounts=rows, **paging)
+
+
+@api_endpoint("/accounts/<account_id>", VIEW_CUSTOMER360, response=m.AccountDetail, tag="accounts")
+def account(account_id: str) -> m.AccountDetail:
+    """One account with its contacts.
+
+    404 whether it is unknown or outside the caller's scope."""
     with db.session() as session:
-        detail = account_queries.account_detail(session, current_scope(), account_id[:200])
+        detail = account_queries.account_detail(session, current_scope(), account_id)
     if detail is None:
-        return jsonify(error=NOT_FOUND), 404
+        raise ApiError(NOT_FOUND, 404)
+    contacts = _masked(detail.pop("contacts"))
+    return m.AccountDetail.model_validate({**_masked([detail])[0], "contacts": contacts})
+
+
+@api_endpoint("/exports/accounts.csv", VIEW_CUSTOMER360, EXPORT_DATA, query=m.AccountFilters,
+              media_type="text/csv", tag="accounts")
+def export_accounts_csv(params: m.AccountFilters) -> Response:
+    """The caller's accounts as CSV: scoped, masked, formulas neutralised, and audited."""
+    filters = params.model_dump()
     policy = MaskPolicy.for_current_user()
-    contacts = mask_records(detail.pop("contacts"), policy)
-    return jsonify(_plain({**mask_record(detail, policy), "contacts": contacts}))
+    with db.session() as session:
+        rows = account_queries.export_accounts(session, current_scope(), **filters)
+    body = to_csv(account_queries.ACCOUNT_COLUMNS, mask_records(rows, policy))
+    audit.record("data_export", target="accounts.csv",
+                 detail={"rows": len(rows), "filters": {k: v for k, v in filters.items() if v},
+                         "pii_masked": not policy.view_pii, "financials_masked": not policy.view_financials})
+    return Response(body, mimetype="text/csv", headers={
+        "Content-Disposition": 'attachment; filename="accounts.csv"',
+        "Cache-Control": "no-store",
+    })
 
 
-@api_endpoint("/kpis/morning-coffee", VIEW_EXECUTIVE)
-def morning_coffee_kpis() -> Any:
-    """The Morning Coffee figures for `start`, `end` (ISO dates) and `regions` (comma-separated)."""
-    regions = [r for raw in request.args.getlist("regions") for r in raw.split(",") if r.strip()]
+# --- Customer 360 ----------------------------------------------------------------------
+
+
+@api_endpoint("/customers", VIEW_CUSTOMER360, query=m.CustomersQuery, response=m.CustomerPage, tag="customers")
+def customers(params: m.CustomersQuery) -> m.CustomerPage:
+    """Customers in the caller's scope matching `q`, by name, a page at a time."""
+    rows, paging = _account_page(params.q, params.region, params.territory, params)
+    return m.CustomerPage(customers=rows, **paging)
+
+
+def _for_customer(account_id: str, read: Callable[..., Iterable[Any]], **options: Any) -> list[dict[str, Any]]:
+    """What a Customer 360 query function reads about one customer, masked; 404 whether the customer is
+    unknown or outside the caller's scope (the query functions answer "nothing" for both)."""
+    scope = current_scope()
+    with db.session() as session:
+        if not scope.allows_account(session, account_id):
+            raise ApiError(NOT_FOUND, 404)
+        items = read(session, account_id, scope, **options)
+    return _masked(_record(item) for item in items)
+
+
+@api_endpoint("/customers/<account_id>/alerts", VIEW_CUSTOMER360, query=m.AlertsQuery, response=m.Alerts,
+              tag="customers")
+def customer_alerts(account_id: str, params: m.AlertsQuery) -> m.Alerts:
+    """A customer's alerts, most severe and newest first (unresolved ones unless asked).
+
+    404 whether the customer is unknown or outside the caller's scope."""
+    return m.Alerts(alerts=_for_customer(account_id, intelligence_queries.account_alerts,
+                                         include_resolved=params.include_resolved))
+
+
+@api_endpoint("/customers/<account_id>/recommendations", VIEW_CUSTOMER360, query=m.RecommendationsQuery,
+              response=m.Recommendations, tag="customers")
+def customer_recommendations(account_id: str, params: m.RecommendationsQuery) -> m.Recommendations:
+    """A customer's recommended actions, highest priority and impact first (open and scheduled unless asked).
+
+    404 whether the customer is unknown or outside the caller's scope."""
+    return m.Recommendations(recommendations=_for_customer(account_id, intelligence_queries.account_actions,
+                                                           include_closed=params.include_closed))
+
+
+def _change_alert(alert_id: int, status: str) -> m.AlertChange:
+    try:
+        with db.begin() as session:
+            alert = alert_queries.change_alert_status(session, current_scope(), alert_id, status,
+                                                      actor=current_user.email)
+            return m.AlertChange(alert_id=alert.alert_id, account_id=alert.account_id, status=alert.status,
+                                 acknowledged_by=alert.acknowledged_by, updated_at=alert.updated_at,
+                                 resolved_at=alert.resolved_at)
+    except alert_queries.AlertError:
+        raise ApiError(NOT_FOUND, 404) from None
+
+
+@api_endpoint("/alerts/<alert_id>/acknowledge", EXECUTE_ACTIONS, methods=("POST",), response=m.AlertChange,
+              tag="alerts")
+def acknowledge_alert(alert_id: int) -> m.AlertChange:
+    """Acknowledge an alert: someone is on it. Audited as `alert_status`.
+
+    404 whether the alert is unknown or its customer outside the caller's scope."""
+    return _change_alert(alert_id, "acknowledged")
+
+
+@api_endpoint("/alerts/<alert_id>/resolve", EXECUTE_ACTIONS, methods=("POST",), response=m.AlertChange,
+              tag="alerts")
+def resolve_alert(alert_id: int) -> m.AlertChange:
+    """Resolve an alert. Audited as `alert_status`.
+
+    404 whether the alert is unknown or its customer outside the caller's scope."""
+    return _change_alert(alert_id, "resolved")
+
+
+# --- KPIs ------------------------------------------------------------------------------
+
+
+@api_endpoint("/kpis/morning-coffee", VIEW_EXECUTIVE, query=m.MorningCoffeeQuery, response=m.MorningCoffee,
+              errors=(404,), tag="kpis")
+def morning_coffee_kpis(params: m.MorningCoffeeQuery) -> m.MorningCoffee:
+    """The Morning Coffee figures for a period and regions.
+
+    404 until data has been loaded."""
+    regions = [r.strip() for r in params.regions.split(",") if r.strip()]
     scope = current_scope()
     with db.session() as session:
         bounds = executive_queries.data_date_bounds(session)
         if bounds is None:
-            return jsonify(error="no data has been loaded yet"), 404
-        resolved = resolve_filters(request.args.get("start"), request.args.get("end"), regions, bounds,
-                                   executive_queries.regions(session, scope), scope)
+            raise ApiError("no data has been loaded yet", 404)
+        resolved = resolve_filters(params.start and params.start.isoformat(), params.end and params.end.isoformat(),
+                                   regions, bounds, executive_queries.regions(session, scope), scope)
         filters = resolved.filters
         stock = executive_queries.stock_kpis(session, filters)
         leads = executive_queries.new_leads(session, filters)
@@ -184,46 +361,56 @@ def morning_coffee_kpis() -> Any:
         trend = executive_queries.mrr_trend(session, filters).to_dict("records")
         revenue = executive_queries.revenue_by_region(session, filters).to_dict("records")
         top = executive_queries.top_accounts(session, filters).to_dict("records")
-    policy = MaskPolicy.for_current_user()
-    return jsonify(_plain({
+    return m.MorningCoffee.model_validate({
         "start": filters.start, "end": filters.end, "regions": list(filters.regions),
         "scoped": not scope.unrestricted, "notes": list(resolved.notes),
-        "kpis": mask_record(kpis, policy), "mrr_trend": mask_records(trend, policy),
-        "revenue_by_region": mask_records(revenue, policy), "top_accounts": mask_records(top, policy),
-    }))
-
-
-@api_endpoint("/exports/accounts.csv", VIEW_CUSTOMER360, EXPORT_DATA)
-def export_accounts_csv() -> Response:
-    """The caller's accounts as CSV: scoped, masked, formulas neutralised, and audited."""
-    filters = _account_filters()
-    policy = MaskPolicy.for_current_user()
-    with db.session() as session:
-        rows = account_queries.export_accounts(session, current_scope(), **filters)
-    body = to_csv(account_queries.ACCOUNT_COLUMNS, mask_records(rows, policy))
-    audit.record("data_export", target="accounts.csv",
-                 detail={"rows": len(rows), "filters": {k: v for k, v in filters.items() if v},
-                         "pii_masked": not policy.view_pii, "financials_masked": not policy.view_financials})
-    return Response(body, mimetype="text/csv", headers={
-        "Content-Disposition": 'attachment; filename="accounts.csv"',
-        "Cache-Control": "no-store",
+        "kpis": _masked([kpis])[0], "mrr_trend": _masked(trend),
+        "revenue_by_region": _masked(revenue), "top_accounts": _masked(top),
     })
 
 
-@api_endpoint("/scope", AUTHENTICATED)
-def my_scope() -> Any:
-    """What the caller may see: their territories and assigned accounts, or everything."""
-    scope = current_scope()
-    return jsonify(unrestricted=scope.unrestricted, territories=sorted(scope.territories),
-                   account_ids=sorted(scope.account_ids))
+# --- The document and its browsable docs -----------------------------------------------
+
+
+@api_endpoint("/openapi.json", AUTHENTICATED, tag="documentation")
+def openapi_document() -> Response:
+    """This document: OpenAPI 3.1, generated from the endpoints' code."""
+    document = current_app.extensions.get("c360_openapi")
+    if document is None:
+        document = build_document(PREFIX, OPERATIONS, session_cookie=current_app.config["SESSION_COOKIE_NAME"])
+        current_app.extensions["c360_openapi"] = document
+    return jsonify(document)
+
+
+# Swagger UI 5 (Apache-2.0; its LICENSE and NOTICE beside it) is vendored as its two built files and
+# served from here, behind sign-in like the rest of /api: no CDN.
+STATIC = Path(__file__).parent / "static"
+DOCS_ASSETS: dict[str, Path] = {
+    "swagger-ui.css": STATIC / "swagger-ui" / "swagger-ui.css",
+    "swagger-ui-bundle.js": STATIC / "swagger-ui" / "swagger-ui-bundle.js",
+    "docs.js": STATIC / "api-docs.js",
+}
+DOCS_ASSET_MAX_AGE = 3600
+
+
+@api_endpoint("/docs", AUTHENTICATED, media_type="text/html", tag="documentation")
+def docs() -> str:
+    """This documentation, browsable (Swagger UI); calls made from it use your session."""
+    # Only a browser session needs the token; writing it for a bearer call would hand the script a
+    # session cookie, and a cookie Flask-Login did not issue makes its next bearer call anonymous.
+    csrf_token = generate_csrf() if current_user.auth_method == "session" else ""
+    return render_template("api_docs.html", csrf_token=csrf_token, openapi_url=url_for(f"{bp.name}.openapi_document"),
+                           asset_url=lambda name: url_for(f"{bp.name}.docs_asset", asset=name))
+
+
+@api_endpoint("/docs/assets/<asset>", AUTHENTICATED, documented=False)
+def docs_asset(asset: str) -> Response:
+    """A file of the docs page."""
+    path = DOCS_ASSETS.get(asset)
+    if path is None:
+        raise ApiError(NOT_FOUND, 404)
+    return send_from_directory(path.parent, path.name, max_age=DOCS_ASSET_MAX_AGE)
 
 
 def init_app(server: Any) -> None:
     server.register_blueprint(bp)
-
-
-@api_endpoint("/questions", AUTHENTICATED)
-def questions() -> Any:
-    """The persona questions the caller may open: id, persona, question, url (a deep link) and the
-    CSS selector of the element answering it."""
-    return jsonify([q.public() for q in question_queries.questions_for(has_permission)])

@@ -35,6 +35,7 @@ from wtforms import EmailField, PasswordField, StringField
 from wtforms.validators import DataRequired, Length
 
 from dashboard import account, audit, audit_export
+from dashboard.api_errors import PASSWORD_CHANGE_REQUIRED, error_response
 from dashboard.credentials import hash_session_id, verify_totp
 from dashboard.extensions import db, login_manager
 from dashboard.landing import landing_path
@@ -383,6 +384,13 @@ def healthz():
     return jsonify(status="ok")
 
 
+def _refuse(path: str, status: int, message: str, code: str | None = None):
+    """The data API's error shape under /api/; Dash's internal routes keep their plain `{"error": ...}`."""
+    if path_within(path, ("/api",)):
+        return error_response(status, message, code)
+    return jsonify(error=message), status
+
+
 def _gate():
     """Anonymous requests: 401 for Dash's internal and API routes, a login redirect for pages.
 
@@ -393,7 +401,7 @@ def _gate():
         if current_user.must_change_password and current_user.auth_method == "session" \
                 and not path_within(path, PASSWORD_CHANGE_PATHS):
             if path.startswith(API_PREFIXES):
-                return jsonify(error="password change required"), 403
+                return _refuse(path, 403, "password change required", PASSWORD_CHANGE_REQUIRED)
             return redirect(url_for("account.password"))
         return None
     ended = g.get("c360_session_ended")
@@ -402,7 +410,7 @@ def _gate():
     if path_within(path, PUBLIC_PATHS):
         return None
     if path.startswith(API_PREFIXES):
-        return jsonify(error="authentication required"), 401
+        return _refuse(path, 401, "authentication required")
     args = {"next": request.full_path.rstrip("?")}
     if ended:
         args["expired"] = 1

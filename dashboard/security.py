@@ -7,12 +7,15 @@ unsafe request. Two kinds of request are exempt, and why:
   set `Content-Type: application/json` (the callback guard answers 400 to anything else) and we
   grant no CORS. As defence in depth a request whose `Origin` or `Sec-Fetch-Site` says it comes
   from another site is refused with 403.
-- API calls that authenticate with `Authorization: Bearer`: no ambient credential is involved.
+- API calls that authenticate with `Authorization: Bearer`, or carry no signed-in session: no ambient
+  credential is involved (an anonymous API call gets 401 from the sign-in gate). API calls with a
+  session cookie need the token in the `X-CSRFToken` header (the API docs page sends it).
 
 Request hygiene: text PostgreSQL cannot store (a NUL character, an unpaired surrogate) in a query
 parameter, path segment, form field or JSON body is refused with 400 before any view passes it to a
 query, which would otherwise fail with a 500; the callback guard does the same for Dash callbacks.
-Under /api/ every error is JSON, and a path no API endpoint serves is a 404 rather than the page shell.
+Under /api/ every error is JSON in one shape (dashboard.api_errors), and a path no API endpoint serves
+is a 404 rather than the page shell.
 """
 
 from __future__ import annotations
@@ -22,12 +25,13 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import urlsplit
 
-from flask import Flask, Response, current_app, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request, session
 from flask_limiter import Limiter
-from flask_wtf.csrf import CSRFProtect
-from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
+from dashboard.api_errors import CSRF_FAILED, UNSTORABLE_TEXT, error_response
 from dashboard.passwords import use_fast_hashing_for_tests
 from dashboard.settings import Settings
 
@@ -40,6 +44,8 @@ CONTENT_SECURITY_POLICY = (
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 API_ROOT = "/api"
 DASH_CALLBACK_ROUTE = "/_dash-update-component"
+# The data API reads small JSON or form bodies at most; anything larger is refused (413) unread.
+API_MAX_BODY_BYTES = 64 * 1024
 UNSTORABLE_TEXT_MESSAGE = ("the request contains a character that cannot be stored: "
                            "a NUL character or an unpaired surrogate")
 
@@ -116,7 +122,9 @@ def _refuse_unstorable_text():
             values.append(request_json())
     if not holds_unstorable_text(values):
         return None
-    if _under_api(request.path) or request.path.startswith("/_dash-"):
+    if _under_api(request.path):
+        return error_response(400, UNSTORABLE_TEXT_MESSAGE, UNSTORABLE_TEXT)
+    if request.path.startswith("/_dash-"):
         return jsonify(error=UNSTORABLE_TEXT_MESSAGE), 400
     return Response(UNSTORABLE_TEXT_MESSAGE[0].upper() + UNSTORABLE_TEXT_MESSAGE[1:] + ".", status=400,
                     mimetype="text/plain")
@@ -140,26 +148,41 @@ def _api_paths_only():
     """Under /api/ a path no API endpoint serves is a JSON 404; Dash's catch-all would answer the page shell."""
     rule = request.url_rule
     if _under_api(request.path) and rule is not None and not _under_api(rule.rule):
-        return jsonify(error="not found"), 404
+        # Dash's catch-all took a GET of a path an API endpoint serves with another method.
+        return _not_allowed(_api_rule_methods(request.path, sorted(UNSAFE_METHODS | {"GET"})))
     return None
 
 
+def _not_allowed(allowed: list[str]) -> Response:
+    """405 naming the methods the path does serve, or 404 when it serves none."""
+    if not allowed:
+        return error_response(404, "not found")
+    response = error_response(405, f"method {request.method} is not allowed here; use {', '.join(allowed)}")
+    response.headers["Allow"] = ", ".join(allowed)
+    return response
+
+
 def _api_error(error: HTTPException):
-    """Errors under /api/ as JSON `{"error": ...}`; elsewhere Flask's usual answer."""
+    """Errors under /api/ in the API's one JSON shape (dashboard.api_errors); elsewhere Flask's usual answer."""
     if not _under_api(request.path):
         return error
     if isinstance(error, MethodNotAllowed):
-        allowed = _api_rule_methods(request.path, error.valid_methods or ())
-        if not allowed:
-            error = NotFound()
-        else:
-            response = jsonify(error=f"method {request.method} is not allowed here", allowed=allowed)
-            response.status_code = 405
-            response.headers["Allow"] = ", ".join(allowed)
-            return response
-    response = jsonify(error=(error.description or error.name) if error.code != 404 else "not found")
-    response.status_code = error.code or 500
+        return _not_allowed(_api_rule_methods(request.path, error.valid_methods or ()))
+    if isinstance(error, CSRFError):
+        return error_response(400, f"{error.description}: send the X-CSRFToken header, or use a bearer token",
+                              CSRF_FAILED)
+    status = error.code or 500
+    response = error_response(status, "not found" if status == 404 else (error.description or error.name))
+    if status == 429 and error.get_headers():
+        response.headers.extend([h for h in error.get_headers() if h[0] == "Retry-After"])
     return response
+
+
+def _api_server_error(error: InternalServerError):
+    """An unexpected failure under /api/ is JSON too (its traceback goes to the log, not the client)."""
+    if not _under_api(request.path):
+        return error
+    return error_response(500, "the server failed to answer; the error was logged")
 
 
 def _same_origin(origin: str) -> bool:
@@ -171,6 +194,20 @@ def _is_bearer_request() -> bool:
     return request.headers.get("Authorization", "").lower().startswith("bearer ")
 
 
+def _limit_api_bodies():
+    """Under /api/ a body larger than API_MAX_BODY_BYTES is a 413, declared length or streamed."""
+    if not _under_api(request.path):
+        return None
+    request.max_content_length = API_MAX_BODY_BYTES
+    if (request.content_length or 0) > API_MAX_BODY_BYTES:
+        return error_response(413, f"the request body is larger than {API_MAX_BODY_BYTES // 1024} KiB")
+    return None
+
+
+def _signed_in_session() -> bool:
+    return "sid" in session or "_user_id" in session
+
+
 def _csrf_gate():
     """Require a CSRF token on unsafe requests, except the JSON and bearer-token requests explained above."""
     if request.method not in UNSAFE_METHODS:
@@ -180,7 +217,8 @@ def _csrf_gate():
         if request.headers.get("Sec-Fetch-Site") == "cross-site" or (origin and not _same_origin(origin)):
             return jsonify(error="cross-site request refused"), 403
         return None
-    if request.path.startswith("/api/") and _is_bearer_request():
+    if _under_api(request.path) and (_is_bearer_request() or not _signed_in_session()):
+        # No session, no ambient credential to ride on: the sign-in gate answers 401 instead.
         return None
     view = request.endpoint and request.url_rule and request.url_rule.endpoint
     if view in SELF_VALIDATING_ENDPOINTS:
@@ -231,8 +269,10 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     hooks = server.before_request_funcs.setdefault(None, [])
     # First of all request hooks: a cross-site callback is refused before anything else looks at it,
     # and unstorable text before the sign-in gate or any view reads a value.
-    hooks.insert(0, _csrf_gate)
-    hooks.insert(1, _refuse_unstorable_text)
+    hooks.insert(0, _limit_api_bodies)
+    hooks.insert(1, _csrf_gate)
+    hooks.insert(2, _refuse_unstorable_text)
     server.before_request(_api_paths_only)
     server.register_error_handler(HTTPException, _api_error)
+    server.register_error_handler(InternalServerError, _api_server_error)
     server.after_request(_add_headers)

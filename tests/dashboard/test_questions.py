@@ -120,4 +120,4 @@ def test_a_role_without_financials_gets_no_revenue_answer(login_email, scoped_us
 def test_the_api_refuses_anonymous_callers(client):
     response = client.get("/api/v1/questions")
     assert response.status_code == 401
-    assert response.get_json() == {"error": "authentication required"}
+    assert response.get_json() == {"error": {"status": 401, "code": "unauthorized", "message": "authentication required"}}

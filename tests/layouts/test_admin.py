@@ -62,4 +62,4 @@ def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browse
     assert body["total"] == len(scope_facts.territory_accounts)
     assert {row["territory"] for row in body["accounts"]} == {scope_facts.territory}
     browser.get(live_server + f"/api/v1/accounts/{scope_facts.other_account}")
-    assert json.loads(browser.find_element(By.TAG_NAME, "body").text) == {"error": "not found"}
+    assert json.loads(browser.find_element(By.TAG_NAME, "body").text) == {"error": {"status": 404, "code": "not_found", "message": "not found"}}
