@@ -9,7 +9,7 @@ from dash import Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import open_account_href, page_callback, register_score_explainer
+from callbacks.kit import page_callback, register_account_opener, register_score_explainer
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.queries import scores
@@ -60,12 +60,6 @@ def update_results(state: Any) -> Any:
         return build_results(session, state, current_scope(), MaskPolicy.for_current_user())
 
 
-@page_callback(SEARCH_PERMISSION, output=Output(ID.URL, "pathname", allow_duplicate=True),
-               inputs=dict(cell=Input(ID.GRID, "cellClicked")), prevent_initial_call=True)
-def open_account(cell: Any) -> Any:
-    """A click on a result row opens the account's Customer 360 page."""
-    return open_account_href(cell, explain_column="churn_risk")
-
-
+register_account_opener(SEARCH_PERMISSION, grid_id=ID.GRID, location_id=ID.URL, explain_column="churn_risk")
 register_score_explainer(SEARCH_PERMISSION, grid_id=ID.GRID, column="churn_risk", score=scores.CHURN,
                          modal_id=ID.CHIP_MODAL, body_id=ID.CHIP_BODY, explain=scores.explain)

@@ -20,10 +20,9 @@ from dashboard.tables.gold import Customer360
 from dashboard.tables.silver import Contact
 from layouts.search import ID, results_href
 from tests.dashboard.security.dash_requests import post_callback, response_outputs
+from tests.layouts.test_morning_coffee import NAVBAR_BREAKPOINT, sized  # noqa: F401  (1440x900 and 390x844)
 from tests.layouts.test_pages import sign_in, wait
 
-SIZES = {"desktop": (1440, 900), "phone": (390, 844)}
-NAVBAR_BREAKPOINT = 992
 SUGGESTIONS = f"{ID.SUGGESTIONS}.children"
 
 
@@ -118,14 +117,6 @@ def test_the_results_grid_and_its_export_hold_the_same_accounts(app, login_as, f
 # --- In the browser -----------------------------------------------------------------------
 
 
-@pytest.fixture(params=list(SIZES))
-def sized(browser, request):
-    width, height = SIZES[request.param]
-    browser.set_window_size(width, height)
-    yield browser
-    browser.set_window_size(1400, 1000)
-
-
 def search_box(browser):
     """The navbar's search input, unfolding the navbar first on a phone."""
     if browser.execute_script("return window.innerWidth") < NAVBAR_BREAKPOINT:
@@ -136,7 +127,7 @@ def search_box(browser):
 
 
 @pytest.mark.browser
-def test_typing_suggests_accounts_a_click_opens_one_and_enter_lists_them_all(sized, live_server, fragment):
+def test_typing_suggests_accounts_a_click_opens_one_and_enter_lists_them_all(sized, live_server, fragment):  # noqa: F811
     sign_in(sized, live_server, "executive")
     search_box(sized).send_keys(fragment)
     first = wait(sized).until(ec.visibility_of_element_located((By.CSS_SELECTOR, f".{ID.SUGGESTION}")))
