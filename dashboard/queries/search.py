@@ -61,7 +61,10 @@ def normalise_query(raw: Any) -> SearchTerms | None:
     if _PHONE_LIKE.fullmatch(text):
         digits = re.sub(r"\D", "", text)
         # An international prefix 00 or a national trunk 0 is not part of the stored E.164 digits.
-        digits = digits[2:] if digits.startswith("00") else digits.lstrip("0") if text[0] != "+" else digits
+        if digits.startswith("00"):
+            digits = digits[2:]
+        elif not text.startswith("+"):
+            digits = digits.lstrip("0")
         if len(digits) < MIN_PHONE_DIGITS:
             digits = None
     return SearchTerms(text, digits)

@@ -151,11 +151,12 @@ def test_an_email_finds_its_customer_only_with_view_pii(rolled_back: Session, la
 def test_a_phone_in_any_format_finds_its_customer_only_with_view_pii(rolled_back: Session, landing) -> None:
     contact = _contact_with(landing, "phone")
     digits = "".join(ch for ch in contact["phone"] if ch.isdigit())
-    for typed_in in (contact["phone"], "+" + digits, "00" + digits, f"+{digits[:2]} {digits[2:5]} {digits[5:]}"):
+    # As stored, in E.164, with the international prefix, spaced, and national with a trunk 0.
+    for typed_in in (contact["phone"], "+" + digits, "00" + digits, f"+{digits[:2]} {digits[2:5]} {digits[5:]}",
+                     f"0{digits[3:6]} {digits[6:]}"):
         result = search.search_accounts(rolled_back, typed_in, EVERYTHING, PII, limit=EVERY_MATCH)
         assert contact["master_id"] in {m.account_id for m in result.matches}, typed_in
         assert found_ids(rolled_back, typed_in, policy=NO_PII) == set(), typed_in
-    # Partly masked for a reader who could see the phone anyway is never needed: the match shows it.
     matched = search.search_accounts(rolled_back, digits, EVERYTHING, PII).matches[0]
     assert matched.matched_kind == "phone" and digits in matched.matched_term
 
