@@ -86,6 +86,14 @@ def open_account_href(cell: Any, explain_column: str) -> Any:
     return ACCOUNT_PATH + cell["rowId"]
 
 
+def register_account_opener(permission: str, *, grid_id: str, location_id: str, explain_column: str) -> None:
+    """A click on a grid's account row opens its Customer 360 page (a click on its score chip explains it)."""
+    @page_callback(permission, output=Output(location_id, "pathname", allow_duplicate=True),
+                   inputs=dict(cell=Input(grid_id, "cellClicked")), prevent_initial_call=True)
+    def open_account(cell: Any) -> Any:
+        return open_account_href(cell, explain_column=explain_column)
+
+
 def register_score_explainer(permission: str, *, grid_id: str, column: str, score: str, modal_id: str,
                              body_id: str, explain: Callable) -> None:
     """A click on a grid's score chip opens a modal explaining that account's score."""

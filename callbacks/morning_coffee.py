@@ -12,7 +12,7 @@ from typing import Any
 from dash import Input, Output, State
 from sqlalchemy.orm import Session
 
-from callbacks.kit import open_account_href, page_callback, register_score_explainer, search_or_wait
+from callbacks.kit import page_callback, register_account_opener, register_score_explainer, search_or_wait
 from dashboard import current_settings
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
@@ -78,13 +78,7 @@ def drill_into_region(click: Any, state: Any) -> Any:
     return search_or_wait(query.search if query is not None else None)
 
 
-@page_callback(VIEW_EXECUTIVE, output=Output(ID.URL, "pathname", allow_duplicate=True),
-               inputs=dict(cell=Input(ID.TOP_ACCOUNTS_GRID, "cellClicked")), prevent_initial_call=True)
-def open_account(cell: Any) -> Any:
-    """A click on an account's row opens its Customer 360 page."""
-    return open_account_href(cell, explain_column="churn_risk")
-
-
+register_account_opener(VIEW_EXECUTIVE, grid_id=ID.TOP_ACCOUNTS_GRID, location_id=ID.URL, explain_column="churn_risk")
 register_score_explainer(VIEW_EXECUTIVE, grid_id=ID.TOP_ACCOUNTS_GRID, column="churn_risk", score=scores.CHURN,
                          modal_id=ID.CHIP_MODAL, body_id=ID.CHIP_BODY, explain=scores.explain)
 

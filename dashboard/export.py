@@ -22,8 +22,8 @@ from openpyxl import Workbook
 from dashboard import audit
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, neutralise_formula, to_csv
-from dashboard.permissions import EXPORT_DATA, VIEW_EXECUTIVE, permission_granted
-from dashboard.queries import executive
+from dashboard.permissions import EXPORT_DATA, VIEW_CUSTOMER360, VIEW_EXECUTIVE, permission_granted
+from dashboard.queries import executive, search
 from dashboard.queries.grid import GridRows
 from dashboard.scope import DataScope, current_scope
 from dashboard.url_state import MAX_VALUES
@@ -48,6 +48,7 @@ class GridExport:
 GRIDS: dict[str, GridExport] = {
     "mc-campaigns": GridExport(VIEW_EXECUTIVE, executive.export_campaigns, executive.export_name),
     "mc-top-accounts": GridExport(VIEW_EXECUTIVE, executive.export_top_accounts, executive.export_name),
+    "search-results": GridExport(VIEW_CUSTOMER360, search.export_results, search.export_name),
 }
 
 

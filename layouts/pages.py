@@ -14,6 +14,7 @@ from dashboard.permissions import (
     MANAGE_JOBS,
     MANAGE_USERS,
     VIEW_AUDIT,
+    VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
     has_permission,
     permission_granted,
@@ -48,6 +49,9 @@ PAGES: tuple[PageSpec, ...] = (
              "Recent runs, run a job now, quarantined rows."),
     PageSpec("layouts.admin_quality", "/admin/quality", "Data quality", MANAGE_JOBS,
              "Check results and trends, completeness, quarantine, identity resolution and models."),
+    PageSpec("layouts.search", "/search", "Search accounts", VIEW_CUSTOMER360,
+             "Accounts found by name, id or regional id (contact email or phone with PII access).",
+             in_navbar=False),
     PageSpec("layouts.account_settings", "/account", "My account", AUTHENTICATED,
              "Your password, API tokens and two-step sign-in."),
 )

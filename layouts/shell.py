@@ -1,4 +1,4 @@
-"""The page shell: navbar with the user's pages, user menu, freshness badge, page container."""
+"""The page shell: navbar with the user's pages, account search, user menu, freshness badge, page container."""
 
 from __future__ import annotations
 
@@ -8,10 +8,12 @@ from dash import html
 from flask_login import current_user
 
 from dashboard.extensions import db
+from dashboard.permissions import has_permission
 from dashboard.queries.freshness import gold_status
 from layouts.alert_centre import alert_centre
 from layouts.components import freshness_badge
 from layouts.pages import pages_for_current_user
+from layouts.search import SEARCH_PERMISSION, navbar_search
 
 # Below 992 px (Bootstrap's lg) the links, badge and user menu fold behind the toggler.
 NAVBAR_TOGGLER_ID = "navbar-toggler"
@@ -38,6 +40,7 @@ def navbar() -> dbc.Navbar:
             dbc.NavbarToggler(id=NAVBAR_TOGGLER_ID, n_clicks=0),
             dbc.Collapse([
                 dbc.Nav(links, navbar=True, className="me-auto", id="main-nav"),
+                navbar_search() if has_permission(SEARCH_PERMISSION) else None,
                 html.Div(freshness_badge(status), className="me-3 c360-freshness-wrap"),
                 dbc.Nav([user_menu], navbar=True),
             ], id=NAVBAR_COLLAPSE_ID, is_open=False, navbar=True),

@@ -296,3 +296,29 @@ class AccountScores(Base):
     engagement_score: Mapped[float | None] = mapped_column(Double)  # 0-1
     clv_usd: Mapped[Decimal | None] = mapped_column(Money)
     scored_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+# What a search term is: a customer's name, master id or regional account id, or (searched only
+# by roles holding view_pii) a contact's email or phone digits.
+SEARCH_KINDS: tuple[str, ...] = ("id", "regional_id", "name", "email", "phone")
+PII_SEARCH_KINDS: frozenset[str] = frozenset({"email", "phone"})
+
+
+class AccountSearch(Base):
+    """Every term a customer (master account) can be found by, lower case (phones as digits), with
+    its trigrams: the GIN index on `grams` finds the terms containing a fragment the way pg_trgm
+    does, with PostgreSQL's built-in array operators (the embedded server ships no pg_trgm), and the
+    pattern index on `term` answers exact and prefix matches. Migration 0018 defines
+    gold.search_grams(text), which the ETL and the queries use to cut a text into trigrams."""
+
+    __tablename__ = "account_search"
+    __table_args__ = (
+        Index("ix_account_search_grams", "grams", postgresql_using="gin"),
+        Index("ix_account_search_term", "term", postgresql_ops={"term": "text_pattern_ops"}),
+        {"schema": "gold"},
+    )
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # gold.customer_360.account_id
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # one of SEARCH_KINDS
+    term: Mapped[str] = mapped_column(Text, primary_key=True)
+    grams: Mapped[list[str]] = mapped_column(ARRAY(Text))

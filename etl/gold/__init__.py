@@ -55,6 +55,7 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi
     SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql", account_column="customer_id",
             as_of_scope=SQL_DIR / "timeline_events_as_of_scope.sql"),
+    SqlStep(gold.AccountSearch, SQL_DIR / "account_search.sql", account_column="account_id"),
 )
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
