@@ -61,6 +61,8 @@ def build_detail(session: Session, account_id: str, kind: str, record_id: str, *
 def write_filters_to_url(types: Any, start: Any, end: Any, period: Any, state: Any) -> Any:
     """A filter change becomes a new URL (and a history entry), back on the first page."""
     current = JourneyQuery.from_state(state)
+    if isinstance(state, dict) and start == state.get("default_start"):
+        start = None
     args = {"type": types if isinstance(types, list) else [], "start": start, "end": end, "period": period}
     query = JourneyQuery.from_args(current.account_id, {k: v for k, v in args.items() if v not in (None, "")})
     if query == current:

@@ -181,7 +181,8 @@ def layout(account_id: str | None = None, **query: Any) -> html.Div:
                            placement="end", is_open=False, scrollable=True, className="c360-detail-panel")
     subtitle = f"Data up to {format_day(heading.as_of)}" if heading.as_of else ""
     return html.Div([
-        url_state(ID.URL, ID.STATE, state.as_state()),
+        # The default start rides along so an untouched start date stays out of the URL.
+        url_state(ID.URL, ID.STATE, {**state.as_state(), "default_start": default_start(heading.as_of).isoformat()}),
         _page_header(heading.account_id, heading, subtitle),
         _filters(state, heading),
         dbc.Row([
