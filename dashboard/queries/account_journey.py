@@ -9,6 +9,7 @@ dataclasses; the heavy lifting is set-based SQL on one customer's rows.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
@@ -201,6 +202,20 @@ def clean_types(types: Iterable[str] | None) -> tuple[str, ...]:
     return tuple(t for t in EVENT_CATEGORIES if t in wanted) or tuple(EVENT_CATEGORIES)
 
 
+# Amounts written into free text: "$28.4K", "538625.5 ZAR", "MRR 1200 EUR". A change in percent
+# right after an amount goes too: growth rates of money are hidden as well.
+AMOUNT_IN_TEXT = re.compile(r"(?:[-+]?[$\u20ac\u00a3]\s?\d[\d,]*(?:\.\d+)?\s?[KMBkmb]?\b"
+                            r"|\b\d[\d,]*(?:\.\d+)?\s?[A-Z]{3}\b)(?:\s*\([-+]?\d+(?:\.\d+)?%\))?")
+AMOUNT_HIDDEN = "[amount hidden]"
+
+
+def hide_amounts(text_: str | None, policy: MaskPolicy) -> str | None:
+    """Free text with every written amount hidden, for roles without view_financials."""
+    if text_ is None or policy.view_financials:
+        return text_
+    return AMOUNT_IN_TEXT.sub(AMOUNT_HIDDEN, text_)
+
+
 def _money(value: Decimal | float | None, policy: MaskPolicy) -> tuple[float | None, str | None]:
     if value is None:
         return None, None
@@ -227,7 +242,8 @@ def account_timeline(session: Session, account_id: str, scope: DataScope, policy
     page = max(1, min(int(page), pages))
     rows = session.execute(PAGE_SQL, {**params, "types": list(chosen), "limit": per_page,
                                       "offset": (page - 1) * per_page})
-    items = tuple(TimelineItem(r.event_id, r.category, r.title, mask_text(r.description, policy), r.occurred_at,
+    items = tuple(TimelineItem(r.event_id, r.category, r.title, hide_amounts(mask_text(r.description, policy), policy),
+                               r.occurred_at,
                                r.severity, r.status, *_money(r.amount_usd, policy), r.detail_kind, r.detail_id)
                   for r in rows)
     return TimelinePage(account_id, start, end, chosen, page, per_page, total, counts, items)
@@ -754,6 +770,6 @@ def account_feedback(session: Session, account_id: str, scope: DataScope,
     topics = tuple(TopicCount(r.topic, int(r.texts), float(r.average))
                    for r in session.execute(TOPICS_SQL, {"regional": regional, "end_day": end_day,
                                                          "limit": TOP_TOPICS}))
-    return AccountFeedback(account_id, summary[0] if summary else None, summary[1] if summary else None, sentiment,
+    return AccountFeedback(account_id, hide_amounts(summary[0], policy) if summary else None, summary[1] if summary else None, sentiment,
                            feedback, None if nps is None else float(nps), None if csat is None else float(csat),
                            topics)

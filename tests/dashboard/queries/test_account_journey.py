@@ -101,6 +101,19 @@ def test_timeline_filters_pages_and_masks(rolled_back, insights_ran):  # noqa: F
     assert last is not None and last.page == only.pages
 
 
+def test_amounts_in_text_are_hidden_without_financials(rolled_back, insights_ran):  # noqa: F811
+    account_id = _busiest_account(rolled_back, """
+        SELECT customer_id FROM gold.timeline_events WHERE event_type = 'BILLING'
+        GROUP BY 1 ORDER BY count(*) DESC, 1 LIMIT 1""")
+    args = dict(types=["billing"], start=date(2000, 1, 1), per_page=50)
+    full = q.account_timeline(rolled_back, account_id, EVERYTHING, FULL, **args)
+    hidden = q.account_timeline(rolled_back, account_id, EVERYTHING, MASKED, **args)
+    assert full is not None and hidden is not None and full.items
+    assert all(q.AMOUNT_IN_TEXT.search(i.description or "") for i in full.items if i.event_id.startswith("invoice"))
+    assert not any(q.AMOUNT_IN_TEXT.search(i.description or "") for i in hidden.items)
+    assert any(q.AMOUNT_HIDDEN in (i.description or "") for i in hidden.items)
+
+
 def test_executed_actions_join_the_timeline(rolled_back, insights_ran):  # noqa: F811
     recommendation = rolled_back.execute(text(
         "SELECT recommendation_id, customer_id, action_title FROM gold.next_best_action LIMIT 1")).one_or_none()
