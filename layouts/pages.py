@@ -54,6 +54,12 @@ PAGES: tuple[PageSpec, ...] = (
              in_navbar=False),
     PageSpec("layouts.account_settings", "/account", "My account", AUTHENTICATED,
              "Your password, API tokens and two-step sign-in."),
+    PageSpec("layouts.account_journey", "/accounts-journey", "Customer journey", VIEW_CUSTOMER360,
+             "One customer's timeline and what changed in its MRR.", in_navbar=False,
+             path_template="/accounts/<account_id>/journey"),
+    PageSpec("layouts.account_people", "/accounts-people", "Customer people & feedback", VIEW_CUSTOMER360,
+             "One customer's contacts, linked accounts, summary and feedback.", in_navbar=False,
+             path_template="/accounts/<account_id>/people"),
 )
 HOME = PageSpec("layouts.home", "/", "Home", AUTHENTICATED, in_navbar=False)
 NOT_FOUND = PageSpec("layouts.not_found_404", "/404", "Not found", AUTHENTICATED, in_navbar=False)
