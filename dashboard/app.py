@@ -25,7 +25,7 @@ from layouts.shell import app_layout
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
                     "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
-                    "callbacks.home", "callbacks.alert_centre")
+                    "callbacks.home", "callbacks.alert_centre", "callbacks.customer360")
 
 
 def create_app(settings: Settings | None = None) -> Flask:
