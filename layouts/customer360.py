@@ -119,10 +119,8 @@ def account_header(header: AccountHeader, active_tab: str, search: str = "") -> 
     revenue and growth, and the Overview / Journey / People tabs; the sibling pages call it too."""
     regions = ", ".join(header.regions) if header.regions else header.region
     badges = [
-        score_chip("health", header.health_band),
-        html.Span(" ", className="me-1"),
-        score_chip("churn", header.risk_level),
-        html.Span(" ", className="me-1"),
+        html.Span("Health", className="small text-muted"), score_chip("health", header.health_band),
+        html.Span("Churn risk", className="small text-muted ms-1"), score_chip("churn", header.risk_level),
         _badge("", header.segment, "Account type"),
         _badge("Tier: ", header.engagement_tier, definition("engagement_tier") or "Engagement tier"),
         _badge("", regions, "Regions of the linked regional accounts"),
@@ -236,7 +234,8 @@ def kpi_outputs(result: AccountKpis | None) -> dict[str, Any]:
             subtitle = (f"{format_usd(clv.historical_revenue_usd)} paid so far + "
                         f"{format_usd(clv.projected_36m_usd)} projected over 36 months")
         card = kpi_card(card_id, key, title, kpi.value, delta, value_format=kpi.value_format,
-                        up_is_good=key not in LOWER_IS_BETTER, comparison=comparison, subtitle=subtitle,
+                        up_is_good=key not in LOWER_IS_BETTER, subtitle=subtitle,
+                        comparison="(a model estimate)" if key == "clv_usd" else comparison,
                         series=kpi.series)
         out[card_id] = html.Div(card, title=clv_hover(result.clv), className="h-100") if key == "clv_usd" else card
     return out
@@ -255,7 +254,7 @@ def health_bar(panel: RiskPanel) -> html.Div:
     """The health score as four segments, each as wide as its weighted contribution, labelled
     with the part's own 0-100 value."""
     bars = [dbc.Progress(value=panel.health_weights[part] * value / 100, bar=True,
-                         label=f"{value:.0f}", style={"backgroundColor": HEALTH_COLORS[part]},
+                         label=f"{value:.0f}", color=HEALTH_COLORS[part],
                          className="c360-health-part", id=f"acct-health-{part}")
             for part, value in panel.health_parts.items()]
     legend = [html.Li([html.Span("\u25a0 ", style={"color": HEALTH_COLORS[part]}),

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import pytest
 from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
 from sqlalchemy import select, text
 
 from dashboard.extensions import db
@@ -61,6 +62,12 @@ def _text(browser, selector: str) -> str:
                                   selector) or ""
 
 
+def _click(browser, selector: str) -> None:
+    """Click through JavaScript after scrolling into view: a fixed navbar may cover the button at phone width."""
+    element = wait(browser).until(lambda b: b.find_element(By.CSS_SELECTOR, selector))
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+
+
 def _filled(browser) -> bool:
     """Every KPI card and panel has its content (no skeleton left)."""
     cards = all(_text(browser, f"#{card_id} .c360-kpi-title") for card_id in KPI_CARDS)
@@ -87,10 +94,18 @@ def test_account_manager_sees_every_section_and_executes_an_action(browser, live
         assert len(lefts) == 1
         assert browser.execute_script("return document.documentElement.scrollWidth") <= 390 + 1
 
+    browser.save_screenshot(f"/tmp/customer360_{sized}.png")
     first = f"#{ID.ACTIONS} .{ID.ACTION_ITEM}[data-status='open']"
     action_id = wait(browser).until(lambda b: b.find_element(By.CSS_SELECTOR, first).get_attribute("data-action-id"))
-    button = browser.find_element(By.CSS_SELECTOR, f"[data-action-id='{action_id}'] .btn-success")
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", button)
+    _click(browser, f"[data-action-id='{action_id}'] .btn-outline-primary")  # Schedule: today, owner me
+    wait(browser).until(ec.element_to_be_clickable((By.ID, ID.SCHEDULE_SUBMIT)))
+    wait(browser).until(lambda b: "c360-book" in _text(b, f"#{ID.SCHEDULE_OWNER}"))
+    _click(browser, f"#{ID.SCHEDULE_SUBMIT}")
+    wait(browser).until(lambda b: b.find_elements(
+        By.CSS_SELECTOR, f"#{ID.ACTIONS} [data-action-id='{action_id}'][data-status='scheduled']"))
+    assert "Scheduled for" in _text(browser, f"#{ID.ACTIONS} [data-action-id='{action_id}']")
+    wait(browser).until(ec.invisibility_of_element_located((By.ID, ID.SCHEDULE_MODAL)))
+    _click(browser, f"[data-action-id='{action_id}'] .btn-success")  # Execute
     done = f"#{ID.ACTIONS} [data-action-id='{action_id}'][data-status='executed']"
     wait(browser).until(lambda b: b.find_elements(By.CSS_SELECTOR, done))
     assert "Executed" in _text(browser, f"#{ID.MESSAGE}")
