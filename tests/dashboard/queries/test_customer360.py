@@ -59,7 +59,7 @@ def risky_account(scored_session: Session) -> str:
 
 
 def _regional(session: Session, account_id: str) -> list[str]:
-    ids = scored_session.scalar(select(Customer360.regional_account_ids).where(Customer360.account_id == account_id))
+    ids = session.scalar(select(Customer360.regional_account_ids).where(Customer360.account_id == account_id))
     assert ids
     return list(ids)
 
@@ -166,7 +166,8 @@ def test_an_out_of_scope_or_unknown_customer_reads_as_nothing(scored_session: Se
         assert q.risk_panel(scored_session, account_id, scope) is None
         assert q.risk_alerts(scored_session, account_id, scope) is None
         assert q.next_best_actions(scored_session, account_id, scope, FULL) is None
-    assert q.account_header(scored_session, risky_account, DataScope.restricted_to(account_ids=[risky_account]), FULL) is not None
+    own = DataScope.restricted_to(account_ids=[risky_account])
+    assert q.account_header(scored_session, risky_account, own, FULL) is not None
 
 
 def test_money_is_a_band_without_financials(scored_session: Session, risky_account: str) -> None:
@@ -185,15 +186,15 @@ def test_money_is_a_band_without_financials(scored_session: Session, risky_accou
     assert actions and all(a.impact_usd is None and a.impact_band for a in actions)
 
 
-def _open_action(scored_session: Session, risky_account: str) -> str:
-    actions = q.next_best_actions(scored_session, risky_account, EVERYTHING, FULL)
+def _open_action(session: Session, account_id: str) -> str:
+    actions = q.next_best_actions(session, account_id, EVERYTHING, FULL)
     assert actions and actions[0].status == "open"
     assert actions[0].category in q.ACTION_CATEGORIES and actions[0].source
     return actions[0].action_id
 
 
 def _audit_rows(session: Session, action_id: str) -> list[AuditEvent]:
-    return [e for e in scored_session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution"))
+    return [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution"))
             if e.detail.get("recommendation_id") == action_id]
 
 
@@ -237,7 +238,8 @@ def test_bad_input_and_out_of_scope_are_refused(scored_session: Session, risky_a
     with pytest.raises(q.NotFound):
         q.schedule_action(scored_session, elsewhere, action_id, actor="am@test", due_on=date.today(), owner=owner)
     with pytest.raises(ValueError, match="past"):
-        q.schedule_action(scored_session, EVERYTHING, action_id, actor="am@test", due_on=date.today() - timedelta(days=1),
+        q.schedule_action(scored_session, EVERYTHING, action_id, actor="am@test",
+                          due_on=date.today() - timedelta(days=1),
                           owner=owner)
     with pytest.raises(ValueError, match="date"):
         q.schedule_action(scored_session, EVERYTHING, action_id, actor="am@test", due_on="tomorrow", owner=owner)
