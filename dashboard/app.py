@@ -25,8 +25,8 @@ from layouts.shell import app_layout
 ROOT = Path(__file__).resolve().parent.parent
 CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
                     "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
-                    "callbacks.home", "callbacks.alert_centre", "callbacks.search", "callbacks.account_journey",
-                    "callbacks.account_people")
+                    "callbacks.home", "callbacks.alert_centre", "callbacks.search", "callbacks.customer360",
+                    "callbacks.account_journey", "callbacks.account_people")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -18,6 +18,7 @@ from dash import dcc, html
 
 from dashboard.extensions import db
 from dashboard.formatting import format_count, format_day, format_usd
+from dashboard.masking import MaskPolicy
 from dashboard.queries.account_journey import (
     EVENT_CATEGORIES,
     MRR_PARTS,
@@ -33,11 +34,13 @@ from dashboard.queries.account_journey import (
     clean_types,
     default_start,
 )
+from dashboard.queries.customer360 import account_header as account_header_query
 from dashboard.queries.glossary import definition
 from dashboard.scope import DataScope, current_scope
 from dashboard.url_state import first, to_search, values
 from layouts import theme
-from layouts.components import chart_card, no_selection_state, not_found_state, page_header
+from layouts.components import chart_card, no_selection_state, not_found_state
+from layouts.customer360 import account_header
 from layouts.kit.charts import png_filename
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
@@ -128,17 +131,14 @@ def _iso(raw: str | None) -> str | None:
 # --- The page ------------------------------------------------------------------------------
 
 
-def _page_header(account_id: str, heading: AccountHeading | None = None, subtitle: str = "") -> html.Div:
-    """MERGE PLACEHOLDER: the customer's name and the Customer 360 tabs. To be replaced by
-    layouts.customer360.account_header(...) when the Overview page lands."""
-    name = heading.account_name if heading is not None else account_id
-    tabs = dbc.Nav([
-        dbc.NavLink("Overview", href=f"/accounts/{account_id}", active="exact"),
-        dbc.NavLink("Journey", href=f"/accounts/{account_id}/journey", active="exact"),
-        dbc.NavLink("People & feedback", href=f"/accounts/{account_id}/people", active="exact"),
-    ], pills=True, className="c360-account-tabs mb-3")
-    return html.Div([page_header(name, subtitle), tabs], className="c360-account-header",
-                    **{"data-account-id": account_id})
+def customer_header(account_id: str, active_tab: str, subtitle: str = "", search: str = "") -> html.Div:
+    """The Customer 360 header (name, badges, headline figures and the tabs) above a sibling page."""
+    with db.session() as session:
+        header = account_header_query(session, account_id, current_scope(), MaskPolicy.for_current_user())
+    parts = [account_header(header, active_tab, search)] if header is not None else []
+    if subtitle:
+        parts.append(html.Div(subtitle, className="text-muted small mb-2"))
+    return html.Div(parts, className="c360-account-header", **{"data-account-id": account_id})
 
 
 def resolve_heading(account_id: str | None, scope: DataScope) -> AccountHeading | None:
@@ -183,7 +183,7 @@ def layout(account_id: str | None = None, **query: Any) -> html.Div:
     return html.Div([
         # The default start rides along so an untouched start date stays out of the URL.
         url_state(ID.URL, ID.STATE, {**state.as_state(), "default_start": default_start(heading.as_of).isoformat()}),
-        _page_header(heading.account_id, heading, subtitle),
+        customer_header(heading.account_id, "journey", subtitle),
         _filters(state, heading),
         dbc.Row([
             dbc.Col(loading(ID.TIMELINE, skeleton("grid", 8), "grid"), lg=7, className="mb-3"),

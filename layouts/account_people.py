@@ -25,7 +25,7 @@ from dashboard.queries.account_journey import (
 from dashboard.queries.glossary import definition
 from dashboard.scope import DataScope, current_scope
 from layouts import theme
-from layouts.account_journey import _page_header, day_of, resolve_heading, thread_messages
+from layouts.account_journey import customer_header, day_of, resolve_heading, thread_messages
 from layouts.components import chart_card, compact_table, no_selection_state, not_found_state
 from layouts.kit.states import empty_reason, loading, skeleton
 
@@ -81,7 +81,7 @@ def layout(account_id: str | None = None, **_query: Any) -> html.Div:
     return html.Div([
         dcc.Store(id=ID.STATE, data={"account_id": heading.account_id}),
         dcc.Store(id=ID.LINK_CHANGED, data=0),
-        _page_header(heading.account_id, heading, "People, linked accounts and what they say"),
+        customer_header(heading.account_id, "people", "People, linked accounts and what they say"),
         dbc.Row([
             dbc.Col(loading(ID.CONTACTS, skeleton("grid", 6), "grid"), lg=7, className="mb-3"),
             dbc.Col([loading(ID.LINKED, skeleton("grid", 4), "grid"), _link_form(has_permission(MANAGE_USERS))],

@@ -39,6 +39,9 @@ class PageSpec:
 PAGES: tuple[PageSpec, ...] = (
     PageSpec("layouts.morning_coffee", "/executive", "Morning Coffee", VIEW_EXECUTIVE,
              "Company-wide customers, leads, campaigns, team efficiency and MRR."),
+    PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
+             "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
+             path_template="/accounts/<account_id>"),
     PageSpec("layouts.audit", "/admin/audit", "Audit log", VIEW_AUDIT,
              "Who did what, when and from where: sign-ins, changes, denials, exports."),
     PageSpec("layouts.admin_users", "/admin/users", "Users", MANAGE_USERS,

@@ -194,6 +194,9 @@ class NextBestAction(Base):
     acted_by: Mapped[str | None] = mapped_column(Text)
     acted_at: Mapped[datetime | None] = mapped_column(Timestamp)
     outcome_status: Mapped[str | None] = mapped_column(Text)
+    # When scheduled: the day it is due and who owns it (an app user's email).
+    scheduled_for: Mapped[date | None] = mapped_column(Date)
+    owner: Mapped[str | None] = mapped_column(Text)
 
 
 class ActionExecution(Base):
@@ -214,6 +217,8 @@ class ActionExecution(Base):
     acted_at: Mapped[datetime] = mapped_column(Timestamp, server_default=func.now())
     outcome_status: Mapped[str] = mapped_column(Text)
     note: Mapped[str] = mapped_column(Text, default="")
+    scheduled_for: Mapped[date | None] = mapped_column(Date)
+    owner: Mapped[str | None] = mapped_column(Text)
 
 
 class Alert(Base):

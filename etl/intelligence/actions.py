@@ -9,7 +9,7 @@ condition holds a fresh recommendation is raised.
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pandas as pd
@@ -74,8 +74,11 @@ def write_recommendations(session: Session, recommendations: pd.DataFrame, *, no
 
 
 def execute_action(session: Session, recommendation_id: str, *, actor: str, outcome_status: str,
-                   audit: AuditHook | None, action: str = "executed", note: str = "") -> ActionExecution:
+                   audit: AuditHook | None, action: str = "executed", note: str = "",
+                   scheduled_for: date | None = None, owner: str | None = None) -> ActionExecution:
     """Record that `actor` scheduled, executed or dismissed a recommendation, with its outcome.
+
+    Scheduling may say the day it is due and its owner, kept on the recommendation for everyone.
 
     The recommendation takes the new status, so the scoring job does not raise it again while its
     condition holds. With `audit`, the step is also written to the audit trail; every caller says
@@ -97,13 +100,19 @@ def execute_action(session: Session, recommendation_id: str, *, actor: str, outc
     recommendation.acted_at = now
     recommendation.outcome_status = outcome_status
     recommendation.updated_at = now
+    if action == "scheduled":
+        recommendation.scheduled_for, recommendation.owner = scheduled_for, owner
     execution = ActionExecution(recommendation_id=recommendation_id, customer_id=recommendation.customer_id,
-                                action=action, actor=actor, acted_at=now, outcome_status=outcome_status, note=note)
+                                action=action, actor=actor, acted_at=now, outcome_status=outcome_status, note=note,
+                                scheduled_for=scheduled_for if action == "scheduled" else None,
+                                owner=owner if action == "scheduled" else None)
     session.add(execution)
     session.flush()
     if audit is not None:
         audit("action_execution", target=recommendation.customer_id, detail={
             "recommendation_id": recommendation.recommendation_id, "rule_id": recommendation.rule_id,
             "action": execution.action, "outcome_status": execution.outcome_status,
-            "action_title": recommendation.action_title})
+            "action_title": recommendation.action_title,
+            **({"scheduled_for": scheduled_for and scheduled_for.isoformat(), "owner": owner}
+               if action == "scheduled" else {})})
     return execution
