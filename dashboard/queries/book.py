@@ -320,9 +320,9 @@ def export_book(session: Session, args: Mapping[str, Any], scope: DataScope, pol
 
 
 def export_name(args: Mapping[str, Any]) -> str:
-    """'my_accounts_at_risk', or 'my_accounts' for the whole book."""
+    """The quick filter, e.g. 'at_risk', or 'all' for the whole book."""
     view = BookQuery.from_args(args).view
-    return "my_accounts" + (f"_{view.replace('-', '_')}" if view else "")
+    return view.replace("-", "_") if view else "all"
 
 
 # --- Feedback from the book ---------------------------------------------------------------
