@@ -209,7 +209,7 @@ def feedback_panel(feedback: BookFeedback, scope: DataScope) -> Any:
             dbc.Col([html.H3("Recent survey comments", className="h6"),
                      html.Ul(comments, className="list-group list-group-flush", id="book-comments") if comments
                      else html.Div("No comments yet.", className="text-muted small")], lg=6),
-            dbc.Col([html.H3("Recent negative texts", className="h6"),
+            dbc.Col([html.H3("Negative texts, last 90 days", className="h6"),
                      html.Ul(negative, className="list-group list-group-flush", id="book-negative") if negative
                      else html.Div("No negative texts.", className="text-muted small")], lg=6),
         ], className="g-3"),

@@ -351,7 +351,7 @@ class NegativeText:
 @dataclass(frozen=True)
 class BookFeedback:
     """What the book's customers said: survey scores and comments of the last year, and their
-    texts' sentiment over the last 90 days with the most recent negative ones."""
+    texts' sentiment over the last 90 days with the newest negative ones of those days."""
 
     as_of: date | None
     nps: float | None  # average NPS score (0-10) of answered surveys
@@ -393,7 +393,8 @@ SELECT sum(d.texts), sum(d.compound_sum) / NULLIF(sum(d.texts), 0), sum(d.negati
 FROM gold.sentiment_daily d JOIN regional r ON r.regional_id = d.account_id
 WHERE d.day > CAST(:as_of AS date) - :days AND d.day <= :as_of
 """)
-# The newest negative texts: inbound chat messages, ticket subjects and campaign replies.
+# The newest negative texts of the sentiment window: inbound chat messages, ticket subjects and campaign
+# replies (the window's condition reaches into each branch, so only recent texts are read).
 NEGATIVE_SQL = text(f"""
 WITH regional AS ({REGIONAL}),
 texts AS (
@@ -410,7 +411,8 @@ texts AS (
 )
 SELECT x.account_id, x.account_name, x.source, x.at, x.body, s.compound
 FROM texts x JOIN gold.text_score s ON s.source = x.source AND s.item_id = x.item_id
-WHERE s.label = 'negative' AND x.at IS NOT NULL AND btrim(COALESCE(x.body, '')) <> ''
+WHERE s.label = 'negative' AND x.at >= CAST(:as_of AS date) - :days AND x.at < CAST(:as_of AS date) + 1
+  AND btrim(COALESCE(x.body, '')) <> ''
 ORDER BY x.at DESC, x.item_id LIMIT :limit
 """)
 _IDS = bindparam("ids", type_=ARRAY(Text))
@@ -431,7 +433,7 @@ def book_feedback(session: Session, scope: DataScope, policy: MaskPolicy) -> Boo
                      for r in session.execute(_bind(COMMENTS_SQL), {**params, "limit": RECENT_COMMENTS}))
     negative = tuple(NegativeText(r.account_id, r.account_name, r.source, r.at, mask_text(r.body, policy) or "",
                                   float(r.compound))
-                     for r in session.execute(_bind(NEGATIVE_SQL), {**params, "limit": NEGATIVE_TEXTS}))
+                     for r in session.execute(_bind(NEGATIVE_SQL), {**params, "days": SENTIMENT_DAYS - 1, "limit": NEGATIVE_TEXTS}))
     return BookFeedback(as_of, None if nps is None else float(nps), None if csat is None else float(csat),
                         int(responses or 0), int(texts or 0), None if average is None else float(average),
                         None if negative_share is None else float(negative_share), comments, negative)
