@@ -1,4 +1,5 @@
-"""Where each role lands after signing in: its main page, or Home for a role without one yet.
+"""Where each role lands after signing in: its main page (account managers their book, My accounts),
+or Home for a role without one yet.
 
 Home ("/") stays the list of all the user's pages; only the sign-in redirect uses this map, and a
 `next` the user was sent from still wins.
@@ -12,6 +13,7 @@ HOME_PATH = "/"
 ROLE_LANDING_PATHS: dict[str, str] = {
     "executive": "/executive",
     "admin": "/admin/jobs",
+    "account_manager": "/my-accounts",
 }
 
 

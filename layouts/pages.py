@@ -37,6 +37,10 @@ class PageSpec:
 
 
 PAGES: tuple[PageSpec, ...] = (
+    # Account managers land here; sales managers, executives and the other customer-facing roles
+    # open it too, each seeing the book of their own data scope.
+    PageSpec("layouts.my_accounts", "/my-accounts", "My accounts", VIEW_CUSTOMER360,
+             "Your book: MRR, health, churn risk, renewals, last contact, upsell potential and feedback."),
     PageSpec("layouts.morning_coffee", "/executive", "Morning Coffee", VIEW_EXECUTIVE,
              "Company-wide customers, leads, campaigns, team efficiency and MRR."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,

@@ -322,3 +322,26 @@ class AccountSearch(Base):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)  # one of SEARCH_KINDS
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     grams: Mapped[list[str]] = mapped_column(ARRAY(Text))
+
+
+class AccountBook(Base):
+    """Per customer, what an account manager's book needs beyond gold.customer_360: the next
+    renewal and the product lines it lacks that its peers hold (etl/gold/account_book.sql).
+
+    Product gaps against peers: the product lines (silver.products.product_family) held, on the
+    as-of day, by at least half of the other active customers of the same segment and company
+    size band (at least 5 of them) that this customer does not hold. Upsell potential combines
+    them with the customer's open Growth next-best actions (dashboard.queries.book).
+    """
+
+    __tablename__ = "account_book"
+    __table_args__ = {"schema": "gold"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # gold.customer_360.account_id
+    # The nearest of each counting subscription's next start-date anniversary and its end date.
+    next_renewal_date: Mapped[date | None] = mapped_column(Date)
+    product_lines: Mapped[list[str]] = mapped_column(ARRAY(Text))  # held on the as-of day, sorted
+    peer_group: Mapped[str] = mapped_column(Text)  # "<segment> / <size band>"
+    peer_customers: Mapped[int] = mapped_column(Integer)  # the other active customers of the group
+    gap_lines: Mapped[list[str]] = mapped_column(ARRAY(Text))  # product gaps against peers, sorted
+    gap_count: Mapped[int] = mapped_column(Integer)

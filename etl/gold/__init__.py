@@ -56,6 +56,8 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.TimelineEvent, SQL_DIR / "timeline_events.sql", account_column="customer_id",
             as_of_scope=SQL_DIR / "timeline_events_as_of_scope.sql"),
     SqlStep(gold.AccountSearch, SQL_DIR / "account_search.sql", account_column="account_id"),
+    # Peers make every customer's gaps depend on all the others: worked out whole (DIFF), never per account.
+    SqlStep(gold.AccountBook, SQL_DIR / "account_book.sql"),  # reads customer_360 and subscription_mrr
 )
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
