@@ -4,7 +4,7 @@ PYTHON ?= python3
 BIN     = $(VENV)/bin
 SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install browser demo test lint bench bench-pages clean
+.PHONY: install browser demo test lint bench bench-pages bench-browser clean
 
 install: $(VENV)/.installed
 
@@ -35,6 +35,9 @@ bench: install
 
 bench-pages: install
 	$(BIN)/python bench/pages.py
+
+bench-browser: install
+	$(BIN)/python bench/browser.py
 
 clean:
 	rm -rf $(VENV) var .pytest_cache

@@ -7,7 +7,11 @@ For each role, the bench signs in with Flask's test client (in-process, no netwo
 page the role may open, does what the browser does: it asks Dash's router for the page, reads
 /_dash-dependencies, and posts to /_dash-update-component every server-side callback whose inputs
 are on the page, with the components' values from the layout. Callbacks are found from the app
-alone, so a page or callback added later is measured without touching this file. Each dropdown,
+alone, so a page or callback added later is measured without touching this file. A page with a
+path template ("/accounts/<account_id>") is opened once per sample customer in the role's scope
+(the largest by MRR, the most at risk, the smallest paying one) and reported under its template.
+Account and sales managers see only their CRM book, so the bench links theirs to the CRM user who
+owns the most customers. Each dropdown,
 checklist, radio and date range input is also changed a few times (first option, two options,
 a shorter range), as a person filtering would.
 
@@ -37,7 +41,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from sqlalchemy import event, select
+from sqlalchemy import event, func, select
 
 BENCH_DIR = Path(__file__).resolve().parent
 sys.path.insert(0, str(BENCH_DIR.parent))
@@ -48,8 +52,11 @@ from _prepare import DEFAULT_DATA_DIR, prepared_database  # noqa: E402
 from dashboard.app import create_app  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
 from dashboard.permissions import AUTHENTICATED, ROLE_NAMES, sync_default_roles  # noqa: E402
+from dashboard.scope import SCOPED_ROLES, scope_for_user_id  # noqa: E402
 from dashboard.settings import Settings  # noqa: E402
 from dashboard.tables.app import Role, User  # noqa: E402
+from dashboard.tables.gold import Customer360  # noqa: E402
+from dashboard.tables.intelligence import ChurnPrediction  # noqa: E402
 from dashboard.users import create_user  # noqa: E402
 from layouts.pages import HOME, PAGES, PageSpec  # noqa: E402
 
@@ -77,6 +84,7 @@ class Call:
     key: str
     variant: str
     body: dict[str, Any]
+    sample: str = ""  # which account filled a page's path variable ("large ACC-1"), if any
 
 
 @dataclass
@@ -415,6 +423,55 @@ def pages_for_role(role: str) -> list[PageSpec]:
     return [spec for spec in (HOME, *PAGES) if spec.permission == AUTHENTICATED or spec.permission in permissions]
 
 
+def sample_accounts(email: str) -> list[tuple[str, str]]:
+    """A few customers in the user's scope to fill a page's `<account_id>`: the largest by MRR, the
+    most at risk and the smallest paying one, as (kind, account id), without repeats."""
+    with db.session() as session:
+        user_id = session.scalar(select(User.id).where(User.email == email))
+        in_scope = scope_for_user_id(session, user_id).customer_filter()
+        account = select(Customer360.account_id).where(in_scope).limit(1)
+        picks = {
+            "large": account.order_by(Customer360.mrr_usd.desc(), Customer360.account_id),
+            "at-risk": account.join(ChurnPrediction, ChurnPrediction.account_id == Customer360.account_id)
+            .order_by(ChurnPrediction.churn_risk_score.desc(), Customer360.account_id),
+            "small": account.where(Customer360.mrr_usd > 0).order_by(Customer360.mrr_usd, Customer360.account_id),
+        }
+        found = {kind: session.scalar(stmt) for kind, stmt in picks.items()}
+    samples: list[tuple[str, str]] = []
+    for kind, account_id in found.items():
+        if account_id is not None and account_id not in {a for _, a in samples}:
+            samples.append((kind, account_id))
+    return samples
+
+
+def page_visits(spec: PageSpec, samples: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """(sample, path) of each visit to a page: its path, or for a page with a path template such as
+    "/accounts/<account_id>" one visit per sample account (none when the scope holds no customer)."""
+    if not spec.path_template:
+        return [("", spec.path)]
+    return [(f"{kind} {account_id}", spec.path_template.replace("<account_id>", account_id))
+            for kind, account_id in samples]
+
+
+@dataclass(frozen=True)
+class _VisitLabel:
+    """Reports a filled path (/accounts/A-1/journey) under its template, with the sample named in
+    the variant, so one row sums up a callback over every sample account."""
+
+    path: str
+    page: str
+    sample: str
+
+    def calls(self, calls: list[Call]) -> list[Call]:
+        for call in calls:
+            if call.page == self.path:
+                call.page, call.sample = self.page, self.sample
+        return calls
+
+    def skipped(self, skips: list[Skipped]) -> list[Skipped]:
+        return [Skipped(self.page if s.page == self.path else s.page, s.key, s.reason) for s in skips]
+
+
 class StatementLog:
     """The SQL a request runs, seen on the app's engine, with the time spent in the database."""
 
@@ -519,35 +576,38 @@ def measure_role(app, role: str, email: str, password: str, repeat: int, *, with
         figures = results.setdefault((call.page, call.key), CallbackFigures(role, call.page, call.key))
         figures.variants.append(_time_call(client, call, repeat, statement_log, added, page_content))
 
+    samples = sample_accounts(email)
     try:
         for spec in pages_for_role(role):
-            progress(f"{role} {spec.path}")
-            page_content = _page_content(client, dependencies, shell, spec.path)
-            timed: set[str] = set()
-            # Callbacks can put components on the page that have callbacks of their own: a few rounds.
-            for _ in range(3):
-                pending = [d for d in dependencies if d["output"] not in timed]
-                shell_before = set(done_shell)
-                calls, skips = plan_calls(pending, shell, page_content, spec.path, done_shell, with_filters=False)
-                skipped.extend(skips)
-                timed.update(s.key for s in skips)
-                if not calls:
-                    break
-                added: dict[str, dict[str, Any]] = {}
-                for call in calls:
-                    time_into(call, added)
-                    timed.add(call.key)
-                if with_filters:
-                    # Planned after the first calls: a filter's options may come from one (e.g. the user list).
-                    keys = {call.key for call in calls}
-                    changes, _ = plan_calls([d for d in pending if d["output"] in keys], shell, page_content,
-                                            spec.path, shell_before)
-                    for call in changes:
-                        if call.variant not in ("default", "navigate"):
-                            time_into(call, added)
-                if not added:
-                    break
-                page_content.update(added)
+            for sample, path in page_visits(spec, samples):
+                progress(f"{role} {path}")
+                page_content = _page_content(client, dependencies, shell, path)
+                label = _VisitLabel(path, spec.path_template or spec.path, sample)
+                timed: set[str] = set()
+                # Callbacks can put components on the page that have callbacks of their own: a few rounds.
+                for _ in range(3):
+                    pending = [d for d in dependencies if d["output"] not in timed]
+                    shell_before = set(done_shell)
+                    calls, skips = plan_calls(pending, shell, page_content, path, done_shell, with_filters=False)
+                    skipped.extend(label.skipped(skips))
+                    timed.update(s.key for s in skips)
+                    if not calls:
+                        break
+                    added: dict[str, dict[str, Any]] = {}
+                    for call in label.calls(calls):
+                        time_into(call, added)
+                        timed.add(call.key)
+                    if with_filters:
+                        # Planned after the first calls: a filter's options may come from one (e.g. the user list).
+                        keys = {call.key for call in calls}
+                        changes, _ = plan_calls([d for d in pending if d["output"] in keys], shell, page_content,
+                                                path, shell_before)
+                        for call in label.calls(changes):
+                            if call.variant not in ("default", "navigate"):
+                                time_into(call, added)
+                    if not added:
+                        break
+                    page_content.update(added)
     finally:
         statement_log.close()
     return list(results.values()), skipped
@@ -559,8 +619,8 @@ def _time_call(client, call: Call, repeat: int, statement_log: StatementLog, add
     statement_log.start()
     status, _, payload = _post(client, call.body)
     reads = statement_log.stop()
-    figures = VariantFigures(call.variant, status, statements=len(reads),
-                             sql_in_request_ms=statement_log.seconds * 1000)
+    label = f"{call.sample}: {call.variant}" if call.sample else call.variant
+    figures = VariantFigures(label, status, statements=len(reads), sql_in_request_ms=statement_log.seconds * 1000)
     if status not in (200, 204):
         return figures
     if call.variant == "default":
@@ -582,16 +642,24 @@ def bench_app(database_url: str, data_dir: Path):
 
 
 def ensure_bench_users(roles: list[str]) -> dict[str, tuple[str, str]]:
-    """role -> (email, password) of a bench user per role, created on first use."""
+    """role -> (email, password) of a bench user per role, created on first use. Account and sales
+    managers see only their CRM book, so theirs is linked to the CRM user owning the most customers."""
     logins = {}
     with db.begin() as session:
         sync_default_roles(session)
     with db.begin() as session:
+        busiest_owner = session.scalar(
+            select(Customer360.owner_user_id).where(Customer360.owner_user_id.is_not(None))
+            .group_by(Customer360.owner_user_id).order_by(func.count().desc(), Customer360.owner_user_id).limit(1))
         for role in roles:
             email = f"bench-{role.replace('_', '-')}@bench.client360.dev"
-            if session.scalar(select(User.id).where(User.email == email)) is None:
-                create_user(session, email=email, role=role, password=BENCH_PASSWORD,
+            crm_user_id = busiest_owner if role in SCOPED_ROLES else None
+            user = session.scalar(select(User).where(User.email == email))
+            if user is None:
+                create_user(session, email=email, role=role, password=BENCH_PASSWORD, crm_user_id=crm_user_id,
                             full_name=f"Bench {role.replace('_', ' ')}")
+            elif user.crm_user_id is None and crm_user_id is not None:
+                user.crm_user_id = crm_user_id
             logins[role] = (email, BENCH_PASSWORD)
     return logins
 
@@ -614,7 +682,8 @@ def _ms(value: float | None) -> str:
 
 
 def print_report(figures: list[CallbackFigures], skipped: list[Skipped]) -> None:
-    header = f"{'role':<18} {'page':<15} {'callback (outputs)':<52} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} " \
+    width = max([15, *(len(f.page) for f in figures)])
+    header = f"{'role':<18} {'page':<{width}} {'callback (outputs)':<52} {'n':>4} {'p50 ms':>8} {'p95 ms':>8} " \
              f"{'SQL ms':>8} {'ratio':>6}  over target"
     print(header)
     print("-" * len(header))
@@ -622,7 +691,7 @@ def print_report(figures: list[CallbackFigures], skipped: list[Skipped]) -> None
         outputs = row["outputs"] if len(row["outputs"]) <= 52 else row["outputs"][:49] + "..."
         ratio = "-" if row["ratio"] is None else f"{row['ratio']:.1f}"
         flags = " ".join(row["over_target"] + row["errors"])
-        print(f"{row['role']:<18} {row['page']:<15} {outputs:<52} {row['n']:>4} {_ms(row['p50_ms']):>8} "
+        print(f"{row['role']:<18} {row['page']:<{width}} {outputs:<52} {row['n']:>4} {_ms(row['p50_ms']):>8} "
               f"{_ms(row['p95_ms']):>8} {_ms(row['sql_p50_ms']):>8} {ratio:>6}  {flags}")
     rows = [f.summary() for f in figures]
     over = [r for r in rows if r["over_target"]]
@@ -635,24 +704,35 @@ def print_report(figures: list[CallbackFigures], skipped: list[Skipped]) -> None
     if skipped:
         print("\nnot timed:")
         for item in sorted({(s.page.split(" ", 1)[-1], s.key, s.reason) for s in skipped}):
-            print(f"  {item[0]:<15} {outputs_label(item[1])[:60]:<60} {item[2]}")
+            print(f"  {item[0]:<{width}} {outputs_label(item[1])[:60]:<60} {item[2]}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def role_bench_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options every per-role bench takes: the prepared database, the roles, where to save figures."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=20, help="timed calls per callback and filter setting")
     parser.add_argument("--roles", default=",".join(ROLE_NAMES), help="comma-separated roles")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help="where the prepared databases are kept between runs")
     parser.add_argument("--rebuild", action="store_true", help="prepare the database again")
     parser.add_argument("--json", type=Path, default=None, help="also save the figures here")
-    args = parser.parse_args()
+    return parser
+
+
+def chosen_roles(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
     roles = [r.strip() for r in args.roles.split(",") if r.strip()]
     unknown = sorted(set(roles) - set(ROLE_NAMES))
     if unknown:
         parser.error(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLE_NAMES)}")
+    return roles
+
+
+def main() -> None:
+    parser = role_bench_arguments(__doc__)
+    parser.add_argument("--repeat", type=int, default=20, help="timed calls per callback and filter setting")
+    args = parser.parse_args()
+    roles = chosen_roles(parser, args)
 
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
     app = bench_app(url, args.data_dir)

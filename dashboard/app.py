@@ -65,6 +65,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         title="Client360",
         suppress_callback_exceptions=True,
         serve_locally=True,
+        # gzip: a cold load of a page with a chart is about 8 MB raw (plotly.js alone is 4.8 MB).
+        compress=True,
         update_title=None,
         background_callback_manager=_background_callback_manager(settings),
     )

@@ -160,16 +160,19 @@ MONTH_ENDS = """
 # and silver.payments, keyed by its regional accounts.
 SERIES_SQL = f"""
 WITH months AS ({MONTH_ENDS}),
+-- LATERAL: the view is read for one day at a time (its rates by key), not over every day of data.
 mrr AS (
-    SELECT mo.month_end, round(sum(d.mrr_usd), 2) AS mrr_usd, count(d.subscription_id) AS services
-    FROM months mo LEFT JOIN gold.subscription_mrr_daily d
-      ON d.day = mo.month_end AND d.account_id = ANY(CAST(:accounts AS text[]))
-    GROUP BY mo.month_end
+    SELECT mo.month_end, d.mrr_usd, d.services
+    FROM months mo CROSS JOIN LATERAL (
+        SELECT round(sum(d.mrr_usd), 2) AS mrr_usd, count(d.subscription_id) AS services
+        FROM gold.subscription_mrr_daily d
+        WHERE d.day = mo.month_end AND d.account_id = ANY(CAST(:accounts AS text[]))) d
 ), year_ago AS (
-    SELECT mo.month_end, round(sum(d.mrr_usd), 2) AS mrr_usd
-    FROM months mo LEFT JOIN gold.subscription_mrr_daily d
-      ON d.day = mo.month_end - 365 AND d.account_id = ANY(CAST(:accounts AS text[]))
-    GROUP BY mo.month_end
+    SELECT mo.month_end, d.mrr_usd
+    FROM months mo CROSS JOIN LATERAL (
+        SELECT round(sum(d.mrr_usd), 2) AS mrr_usd
+        FROM gold.subscription_mrr_daily d
+        WHERE d.day = mo.month_end - 365 AND d.account_id = ANY(CAST(:accounts AS text[]))) d
 ), tickets AS (
     SELECT mo.month_end,
            count(t.ticket_id) FILTER (WHERE t.resolved_at IS NULL OR t.resolved_at >= CAST(mo.month_end + 1

@@ -206,6 +206,7 @@ class ActionExecution(Base):
     __table_args__ = (
         CheckConstraint(_in("action", ("scheduled", "executed", "dismissed")), name="action"),
         Index("ix_action_execution_recommendation", "recommendation_id"),
+        Index("ix_action_execution_customer", "customer_id"),  # a customer's journey lists its actions
         {"schema": "app"},
     )
 

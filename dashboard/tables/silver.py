@@ -83,7 +83,8 @@ class Contact(Base):
     """People at accounts; email in lower case."""
 
     __tablename__ = "contacts"
-    __table_args__ = {"schema": "silver"}
+    # The Customer 360 pages read one customer's rows by this column.
+    __table_args__ = (Index("ix_silver_contacts_account_id", "account_id"), {"schema": "silver"})
 
     contact_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -166,8 +167,11 @@ class Payment(UsdRate, Base):
     """Payments; `amount_usd` at the rate of the payment date."""
 
     __tablename__ = "payments"
-    # Incremental gold refreshes read the newest rows by this column.
-    __table_args__ = (Index("ix_silver_payments_paid_at", "paid_at"), {"schema": "silver"})
+    # Incremental gold refreshes read the newest rows by paid_at; the Customer 360 pages read one
+    # customer's (or one invoice's) payments.
+    __table_args__ = (Index("ix_silver_payments_paid_at", "paid_at"),
+                      Index("ix_silver_payments_account_id", "account_id"),
+                      Index("ix_silver_payments_invoice_id", "invoice_id"), {"schema": "silver"})
 
     payment_id: Mapped[str] = mapped_column(Text, primary_key=True)
     invoice_id: Mapped[str | None] = mapped_column(Text)
@@ -183,8 +187,11 @@ class Ticket(Base):
     """Support cases, with the first-response time in minutes when there was one."""
 
     __tablename__ = "tickets"
-    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
-    __table_args__ = (Index("ix_silver_tickets_created_at", "created_at"), {"schema": "silver"})
+    # Incremental gold refreshes read the newest rows by created_at; the Customer 360 pages read
+    # one customer's tickets up to a day.
+    __table_args__ = (Index("ix_silver_tickets_created_at", "created_at"),
+                      Index("ix_silver_tickets_account_id_created_at", "account_id", "created_at"),
+                      {"schema": "silver"})
 
     ticket_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -247,7 +254,8 @@ class Reply(Base):
     """Inbound replies to campaign sends."""
 
     __tablename__ = "replies"
-    __table_args__ = {"schema": "silver"}
+    # The Customer 360 pages read one customer's rows by this column.
+    __table_args__ = (Index("ix_silver_replies_contact_id", "contact_id"), {"schema": "silver"})
 
     reply_id: Mapped[str] = mapped_column(Text, primary_key=True)
     send_id: Mapped[str | None] = mapped_column(Text)
@@ -275,8 +283,11 @@ class Conversation(Base):
     """Chat and WhatsApp threads."""
 
     __tablename__ = "conversations"
-    # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
-    __table_args__ = (Index("ix_silver_conversations_started_at", "started_at"), {"schema": "silver"})
+    # Incremental gold refreshes read the newest rows by started_at; the Customer 360 pages read
+    # one customer's or one person's conversations.
+    __table_args__ = (Index("ix_silver_conversations_started_at", "started_at"),
+                      Index("ix_silver_conversations_account_id", "account_id"),
+                      Index("ix_silver_conversations_contact_id", "contact_id"), {"schema": "silver"})
 
     conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -337,8 +348,10 @@ class Opportunity(UsdRate, Base):
     """Deals; `amount_usd` at the rate of the close date (the creation date while it has none)."""
 
     __tablename__ = "opportunities"
-    # The open and future-dated deals are re-converted each new as-of day (see subscriptions).
-    __table_args__ = {"schema": "silver", "postgresql_with": {"fillfactor": 80}}
+    # The open and future-dated deals are re-converted each new as-of day (see subscriptions); the
+    # Customer 360 journey reads one customer's deals.
+    __table_args__ = (Index("ix_silver_opportunities_account_id", "account_id"),
+                      {"schema": "silver", "postgresql_with": {"fillfactor": 80}})
 
     opportunity_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -465,7 +478,8 @@ class Survey(Base):
     Ticket CSAT is on silver.tickets."""
 
     __tablename__ = "surveys"
-    __table_args__ = {"schema": "silver"}
+    # The Customer 360 pages read one customer's rows by this column.
+    __table_args__ = (Index("ix_silver_surveys_account_id", "account_id"), {"schema": "silver"})
 
     survey_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -483,7 +497,8 @@ class OnboardingMilestone(Base):
     """Onboarding steps of a new customer, in sequence; `completed_at` empty while open."""
 
     __tablename__ = "onboarding_milestones"
-    __table_args__ = {"schema": "silver"}
+    # The Customer 360 pages read one customer's rows by this column.
+    __table_args__ = (Index("ix_silver_onboarding_milestones_account_id", "account_id"), {"schema": "silver"})
 
     milestone_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -517,7 +532,9 @@ class Dispute(UsdRate, Base):
     """Invoice disputes; `amount_usd` (the amount disputed) at the rate of the day it was opened."""
 
     __tablename__ = "disputes"
-    __table_args__ = {"schema": "silver"}
+    # The Customer 360 pages read one customer's, or one invoice's, disputes.
+    __table_args__ = (Index("ix_silver_disputes_account_id", "account_id"),
+                      Index("ix_silver_disputes_invoice_id", "invoice_id"), {"schema": "silver"})
 
     dispute_id: Mapped[str] = mapped_column(Text, primary_key=True)
     invoice_id: Mapped[str | None] = mapped_column(Text)
@@ -536,7 +553,8 @@ class Adjustment(UsdRate, Base):
     `amount_usd` at the rate of the day it was created."""
 
     __tablename__ = "adjustments"
-    __table_args__ = {"schema": "silver"}
+    # An invoice's detail on the Customer 360 journey reads its notes by invoice.
+    __table_args__ = (Index("ix_silver_adjustments_invoice_id", "invoice_id"), {"schema": "silver"})
 
     adjustment_id: Mapped[str] = mapped_column(Text, primary_key=True)
     invoice_id: Mapped[str | None] = mapped_column(Text)
