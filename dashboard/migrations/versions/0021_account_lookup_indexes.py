@@ -1,7 +1,7 @@
 """indexes for one customer's rows
 
 Revision ID: 0021
-Revises: 0019
+Revises: 0020
 
 The Customer 360 pages (overview, journey, people) read one customer's rows from silver tables
 by account, contact or invoice; without these indexes each read scans the whole table.
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0021'
-down_revision = '0019'
+down_revision = '0020'
 branch_labels = None
 depends_on = None
 
