@@ -50,6 +50,10 @@ class NotFound(LookupError):
     """No such action or customer in the caller's scope (an unknown id and an out-of-scope one read alike)."""
 
 
+class ActionClosed(ValueError):
+    """The action was executed, dismissed or expired: nobody may act on it any more."""
+
+
 # --- Header -----------------------------------------------------------------------------
 
 
@@ -478,7 +482,7 @@ def _actionable(session: Session, scope: DataScope, action_id: str) -> NextBestA
     if row is None:
         raise NotFound(f"no action {action_id!r}")
     if row.status not in ACTIONABLE:
-        raise ValueError(f"this action is already {row.status}")
+        raise ActionClosed(f"this action is already {row.status}")
     return row
 
 
@@ -514,7 +518,9 @@ def execute_action(session: Session, scope: DataScope, action_id: str, *, actor:
 def schedule_action(session: Session, scope: DataScope, action_id: str, *, actor: str, due_on: date | str,
                     owner: str, today: date | None = None, policy: MaskPolicy | None = None) -> ActionState:
     """Schedule an open or scheduled action in scope for `due_on` (today or later), owned by an
-    active user who may act on actions; audited. NotFound outside the scope, ValueError for bad input."""
+    active user who may act on actions; audited. NotFound outside the scope (checked first, so an unknown
+    id reads the same whatever else was sent), ActionClosed when it is closed, ValueError for bad input."""
+    row = _actionable(session, scope, action_id)
     if isinstance(due_on, str):
         try:
             due_on = date.fromisoformat(due_on[:10])
@@ -526,14 +532,13 @@ def schedule_action(session: Session, scope: DataScope, action_id: str, *, actor
         raise ValueError("the day an action is due cannot be in the past")
     if owner not in {o.email for o in action_owners(session)}:
         raise ValueError("pick an owner among the people who may act on actions")
-    row = _actionable(session, scope, action_id)
     action_log.execute_action(session, row.recommendation_id, actor=actor, outcome_status="pending",
                               action="scheduled", scheduled_for=due_on, owner=owner,
                               audit=_audit_hook(session, actor))
     return _state(row, policy or MaskPolicy(view_pii=False, view_financials=False))
 
 
-__all__ = ["ACTION_CATEGORIES", "USAGE_TRENDS", "USAGE_TREND_THRESHOLD", "AccountHeader", "AccountKpi", "AccountKpis",
+__all__ = ["ACTION_CATEGORIES", "USAGE_TRENDS", "USAGE_TREND_THRESHOLD", "AccountHeader", "ActionClosed", "AccountKpi", "AccountKpis",
            "ActionState", "ClvInputs", "NotFound", "Owner", "RiskPanel", "account_header", "account_kpis",
            "action_owners", "execute_action", "next_best_actions", "risk_alerts", "risk_panel", "schedule_action",
            "usage_trend"]
