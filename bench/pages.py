@@ -638,21 +638,35 @@ def print_report(figures: list[CallbackFigures], skipped: list[Skipped]) -> None
             print(f"  {item[0]:<15} {outputs_label(item[1])[:60]:<60} {item[2]}")
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def app_bench_parser(description: str, *, repeat_help: str, roles: str) -> argparse.ArgumentParser:
+    """The arguments of a bench that drives the app as some roles: scale, seed, repeat, roles, where the
+    prepared databases live, rebuild, and a JSON file for the figures."""
+    parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--repeat", type=int, default=20, help="timed calls per callback and filter setting")
-    parser.add_argument("--roles", default=",".join(ROLE_NAMES), help="comma-separated roles")
+    parser.add_argument("--repeat", type=int, default=20, help=repeat_help)
+    parser.add_argument("--roles", default=roles, help="comma-separated roles")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help="where the prepared databases are kept between runs")
     parser.add_argument("--rebuild", action="store_true", help="prepare the database again")
     parser.add_argument("--json", type=Path, default=None, help="also save the figures here")
-    args = parser.parse_args()
-    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
-    unknown = sorted(set(roles) - set(ROLE_NAMES))
+    return parser
+
+
+def chosen_roles(parser: argparse.ArgumentParser, roles: str) -> list[str]:
+    """The roles of `--roles`; an unknown one ends the run with the known ones listed."""
+    chosen = [r.strip() for r in roles.split(",") if r.strip()]
+    unknown = sorted(set(chosen) - set(ROLE_NAMES))
     if unknown:
         parser.error(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLE_NAMES)}")
+    return chosen
+
+
+def main() -> None:
+    parser = app_bench_parser(__doc__, repeat_help="timed calls per callback and filter setting",
+                              roles=",".join(ROLE_NAMES))
+    args = parser.parse_args()
+    roles = chosen_roles(parser, args.roles)
 
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
     app = bench_app(url, args.data_dir)

@@ -161,19 +161,21 @@ MONTH_ENDS = """
 """
 # No per-account monthly gold table holds these series; for one customer they are one cheap
 # set-based query over gold.subscription_mrr_daily (MRR, services, MRR a year earlier), silver.tickets
-# and silver.payments, keyed by its regional accounts.
+# and silver.payments, keyed by its regional accounts. The MRR view is read LATERAL, one month end at
+# a time, so the day reaches its rate lookups (index probes) instead of expanding every day of the data.
 SERIES_SQL = f"""
 WITH months AS ({MONTH_ENDS}),
 mrr AS (
-    SELECT mo.month_end, round(sum(d.mrr_usd), 2) AS mrr_usd, count(d.subscription_id) AS services
-    FROM months mo LEFT JOIN gold.subscription_mrr_daily d
-      ON d.day = mo.month_end AND d.account_id = ANY(CAST(:accounts AS text[]))
-    GROUP BY mo.month_end
-), year_ago AS (
-    SELECT mo.month_end, round(sum(d.mrr_usd), 2) AS mrr_usd
-    FROM months mo LEFT JOIN gold.subscription_mrr_daily d
-      ON d.day = mo.month_end - 365 AND d.account_id = ANY(CAST(:accounts AS text[]))
-    GROUP BY mo.month_end
+    SELECT mo.month_end, d.mrr_usd, d.services, y.mrr_usd AS mrr_year_ago_usd
+    FROM months mo
+    CROSS JOIN LATERAL (
+        SELECT round(sum(v.mrr_usd), 2) AS mrr_usd, count(v.subscription_id) AS services
+        FROM gold.subscription_mrr_daily v
+        WHERE v.day = mo.month_end AND v.account_id = ANY(CAST(:accounts AS text[]))) d
+    CROSS JOIN LATERAL (
+        SELECT round(sum(v.mrr_usd), 2) AS mrr_usd
+        FROM gold.subscription_mrr_daily v
+        WHERE v.day = mo.month_end - 365 AND v.account_id = ANY(CAST(:accounts AS text[]))) y
 ), tickets AS (
     SELECT mo.month_end,
            count(t.ticket_id) FILTER (WHERE t.resolved_at IS NULL OR t.resolved_at >= CAST(mo.month_end + 1
@@ -196,11 +198,10 @@ mrr AS (
      AND p.paid_at < CAST(mo.month_end + 1 AS timestamptz)
     GROUP BY mo.month_end
 )
-SELECT mo.month_end, m.mrr_usd, m.services, y.mrr_usd AS mrr_year_ago_usd, t.open_tickets,
+SELECT mo.month_end, m.mrr_usd, m.services, m.mrr_year_ago_usd, t.open_tickets,
        t.first_response_minutes, t.sla_responded, t.sla_met, pd.paid_usd
 FROM months mo
-JOIN mrr m USING (month_end) JOIN year_ago y USING (month_end) JOIN tickets t USING (month_end)
-JOIN paid pd USING (month_end)
+JOIN mrr m USING (month_end) JOIN tickets t USING (month_end) JOIN paid pd USING (month_end)
 ORDER BY mo.month_end
 """
 # SLA compliance now: responded tickets with an SLA target created in the 90 days to the as-of

@@ -83,7 +83,7 @@ class Contact(Base):
     """People at accounts; email in lower case."""
 
     __tablename__ = "contacts"
-    __table_args__ = {"schema": "silver"}
+    __table_args__ = (Index("ix_silver_contacts_account_id", "account_id"), {"schema": "silver"})
 
     contact_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -167,7 +167,8 @@ class Payment(UsdRate, Base):
 
     __tablename__ = "payments"
     # Incremental gold refreshes read the newest rows by this column.
-    __table_args__ = (Index("ix_silver_payments_paid_at", "paid_at"), {"schema": "silver"})
+    __table_args__ = (Index("ix_silver_payments_paid_at", "paid_at"), Index("ix_silver_payments_account_id", "account_id"),
+                      {"schema": "silver"})
 
     payment_id: Mapped[str] = mapped_column(Text, primary_key=True)
     invoice_id: Mapped[str | None] = mapped_column(Text)
@@ -184,7 +185,8 @@ class Ticket(Base):
 
     __tablename__ = "tickets"
     # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
-    __table_args__ = (Index("ix_silver_tickets_created_at", "created_at"), {"schema": "silver"})
+    __table_args__ = (Index("ix_silver_tickets_created_at", "created_at"), Index("ix_silver_tickets_account_id", "account_id"),
+                      {"schema": "silver"})
 
     ticket_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
@@ -276,7 +278,8 @@ class Conversation(Base):
 
     __tablename__ = "conversations"
     # Incremental gold refreshes read the newest rows (or a conversation's messages) by this column.
-    __table_args__ = (Index("ix_silver_conversations_started_at", "started_at"), {"schema": "silver"})
+    __table_args__ = (Index("ix_silver_conversations_started_at", "started_at"),
+                      Index("ix_silver_conversations_contact_id", "contact_id"), {"schema": "silver"})
 
     conversation_id: Mapped[str] = mapped_column(Text, primary_key=True)
     account_id: Mapped[str | None] = mapped_column(Text)
