@@ -9,6 +9,7 @@ registry (dashboard.api.OPERATIONS), so one added later is measured without touc
 Path variables take `--ids` customers drawn from the data (with the seed); /customers is timed
 twice, searching a piece of those customers' names and listing without `q`. Each URL is called
 once to warm the caches, then `--repeat` times; p50 and p95 are over every call of the endpoint.
+Each role times the endpoints its role may call.
 Rows over target are marked: GET /customers/{account_id} above 50 ms p95, any other above the
 requirements' 200 ms.
 
@@ -38,6 +39,7 @@ from pages import app_bench_parser, bench_app, chosen_roles, ensure_bench_users 
 
 from dashboard.api import OPERATIONS, PREFIX  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
+from dashboard.permissions import AUTHENTICATED, DEFAULT_ROLES  # noqa: E402
 from dashboard.tables.app import User  # noqa: E402
 from dashboard.tables.gold import Customer360  # noqa: E402
 from dashboard.tables.intelligence import Alert  # noqa: E402
@@ -85,21 +87,26 @@ def sample_ids(rng: random.Random, n: int) -> dict[str, list[str]]:
     return {"account_id": accounts, "alert_id": [str(a) for a in alerts], "q": [piece(name) for name in names]}
 
 
-def planned_urls(samples: dict[str, list[str]]) -> dict[str, list[str]]:
-    """'GET <openapi path>' -> the URLs that time it (every documented GET operation)."""
-    plan: dict[str, list[str]] = {}
-    for op in sorted({(op.openapi_path, op.query) for op in OPERATIONS if op.method == "GET"},
-                     key=lambda pair: pair[0]):
-        path, query = op
+@dataclass(frozen=True)
+class Planned:
+    permissions: tuple[str, ...]
+    urls: list[str]
+
+
+def planned_urls(samples: dict[str, list[str]]) -> dict[str, Planned]:
+    """'GET <openapi path>' -> the permissions it needs and the URLs that time it (every documented GET)."""
+    plan: dict[str, Planned] = {}
+    for path, permissions in sorted({(op.openapi_path, op.permissions) for op in OPERATIONS if op.method == "GET"}):
         names = VARIABLE.findall(path)
         count = max((len(samples[name]) for name in names), default=1)
         urls = [PREFIX + VARIABLE.sub(lambda m, i=i: samples[m.group(1)][i % len(samples[m.group(1)])], path)
                 for i in range(count)]
         if path == "/customers":
-            plan["GET /customers?q="] = [f"{urls[0]}?q={q}" for q in samples["q"]]
-            plan["GET /customers (no q)"] = [f"{urls[0]}?page={page}" for page in range(1, len(samples["q"]) + 1)]
+            plan["GET /customers?q="] = Planned(permissions, [f"{urls[0]}?q={q}" for q in samples["q"]])
+            plan["GET /customers (no q)"] = Planned(permissions, [f"{urls[0]}?page={page}"
+                                                                  for page in range(1, len(samples["q"]) + 1)])
         else:
-            plan[f"GET {path}"] = urls
+            plan[f"GET {path}"] = Planned(permissions, urls)
     return plan
 
 
@@ -113,12 +120,17 @@ def bench_tokens(logins: dict[str, tuple[str, str]]) -> dict[str, str]:
     return tokens
 
 
-def measure(app, tokens: dict[str, str], plan: dict[str, list[str]], repeat: int) -> list[EndpointFigures]:
+def measure(app, tokens: dict[str, str], plan: dict[str, Planned], repeat: int) -> list[EndpointFigures]:
+    """Every endpoint the role may call (the others would only time a 403), `repeat` times per URL."""
     client = app.test_client()
+    held = {role.name: {AUTHENTICATED, *role.permissions} for role in DEFAULT_ROLES}
     figures = []
     for role, token in tokens.items():
         headers = {"Authorization": f"Bearer {token}"}
-        for endpoint, urls in plan.items():
+        for endpoint, planned in plan.items():
+            if not set(planned.permissions) <= held[role]:
+                continue
+            urls = planned.urls
             row = EndpointFigures(role, endpoint, len(urls))
             for url in urls:  # warm up once, as a running server would be
                 client.get(url, headers=headers)
