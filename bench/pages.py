@@ -707,12 +707,16 @@ def print_report(figures: list[CallbackFigures], skipped: list[Skipped]) -> None
             print(f"  {item[0]:<{width}} {outputs_label(item[1])[:60]:<60} {item[2]}")
 
 
-def role_bench_arguments(description: str | None) -> argparse.ArgumentParser:
-    """The options every per-role bench takes: the prepared database, the roles, where to save figures."""
+def app_bench_parser(description: str | None, *, repeat_help: str | None = None,
+                     roles: str = ",".join(ROLE_NAMES)) -> argparse.ArgumentParser:
+    """The arguments of a bench that drives the app as some roles: scale, seed, (repeat,) roles, where the
+    prepared databases live, rebuild, and a JSON file for the figures."""
     parser = argparse.ArgumentParser(description=description, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--scale", default="medium", choices=["small", "medium", "large"])
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--roles", default=",".join(ROLE_NAMES), help="comma-separated roles")
+    if repeat_help is not None:
+        parser.add_argument("--repeat", type=int, default=20, help=repeat_help)
+    parser.add_argument("--roles", default=roles, help="comma-separated roles")
     parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR,
                         help="where the prepared databases are kept between runs")
     parser.add_argument("--rebuild", action="store_true", help="prepare the database again")
@@ -720,19 +724,25 @@ def role_bench_arguments(description: str | None) -> argparse.ArgumentParser:
     return parser
 
 
-def chosen_roles(parser: argparse.ArgumentParser, args: argparse.Namespace) -> list[str]:
-    roles = [r.strip() for r in args.roles.split(",") if r.strip()]
-    unknown = sorted(set(roles) - set(ROLE_NAMES))
+def role_bench_arguments(description: str | None) -> argparse.ArgumentParser:
+    """The options every per-role bench takes, without --repeat (the bench adds its own)."""
+    return app_bench_parser(description)
+
+
+def chosen_roles(parser: argparse.ArgumentParser, roles: str | argparse.Namespace) -> list[str]:
+    """The roles of `--roles`; an unknown one ends the run with the known ones listed."""
+    text = roles.roles if isinstance(roles, argparse.Namespace) else roles
+    chosen = [r.strip() for r in text.split(",") if r.strip()]
+    unknown = sorted(set(chosen) - set(ROLE_NAMES))
     if unknown:
         parser.error(f"unknown role(s) {', '.join(unknown)}; choose from {', '.join(ROLE_NAMES)}")
-    return roles
+    return chosen
 
 
 def main() -> None:
-    parser = role_bench_arguments(__doc__)
-    parser.add_argument("--repeat", type=int, default=20, help="timed calls per callback and filter setting")
+    parser = app_bench_parser(__doc__, repeat_help="timed calls per callback and filter setting")
     args = parser.parse_args()
-    roles = chosen_roles(parser, args)
+    roles = chosen_roles(parser, args.roles)
 
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
     app = bench_app(url, args.data_dir)

@@ -48,13 +48,16 @@ from dashboard.permissions import (
     has_permission,
     permission_granted,
 )
+from dashboard.queries import account_journey as journey_queries
 from dashboard.queries import accounts as account_queries
 from dashboard.queries import alerts as alert_queries
+from dashboard.queries import customer360 as c360_queries
 from dashboard.queries import executive as executive_queries
 from dashboard.queries import intelligence as intelligence_queries
 from dashboard.queries import questions as question_queries
+from dashboard.queries import search as search_queries
 from dashboard.queries.executive import resolve_filters
-from dashboard.scope import current_scope
+from dashboard.scope import DataScope, current_scope
 
 PREFIX = "/api/v1"
 bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
@@ -111,14 +114,26 @@ def _answer(result: Any) -> Any:
     return result
 
 
+def _request_body(model: type[BaseModel]) -> BaseModel:
+    """The JSON request body as `model` (strict: a date is an ISO string, nothing else); 400 otherwise."""
+    if not request.is_json:
+        raise ApiError("body: send a JSON object with Content-Type: application/json", 400, INVALID_PARAMETER)
+    try:
+        return model.model_validate_json(request.get_data(cache=True) or b"")
+    except ValidationError as exc:
+        raise ApiError("body: " + _validation_message(exc), 400, INVALID_PARAMETER) from None
+
+
 def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET",),
                  query: type[BaseModel] | None = None, response: type[BaseModel] | None = None,
-                 media_type: str = "application/json", errors: Iterable[int] = (),
-                 tag: str = "data", documented: bool = True) -> Callable[[Callable], Callable]:
+                 body: type[BaseModel] | None = None, media_type: str = "application/json",
+                 errors: Iterable[int] = (), tag: str = "data",
+                 documented: bool = True) -> Callable[[Callable], Callable]:
     """Register a view under /api/v1 behind every one of `permissions` (401 anonymous, 403 without).
 
     The view receives its typed path variables, plus `params` (a `query` instance) when a query
-    model is given, and returns a `response` instance (or a Response for other media types).
+    model is given and `body` (a `body` instance, from the JSON request body) when a body model is,
+    and returns a `response` instance (or a Response for other media types).
     `documented=False` keeps it out of the OpenAPI document (the docs page's asset files).
     """
     if not permissions:
@@ -138,6 +153,8 @@ def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET"
                         arguments["params"] = query.model_validate(_query_values(query))
                     except ValidationError as exc:
                         raise ApiError(_validation_message(exc), 400, INVALID_PARAMETER) from None
+                if body is not None:
+                    arguments["body"] = _request_body(body)
                 return _answer(view(**arguments))
             except ApiError as exc:
                 return error_response(exc.status, exc.message, exc.code)
@@ -146,7 +163,7 @@ def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET"
             ENDPOINT_PERMISSIONS[(method, PREFIX + rule)] = permissions
             if documented:
                 OPERATIONS.append(describe(method, rule, view, permissions, tag=tag, query=query, response=response,
-                                           media_type=media_type, errors=errors))
+                                           media_type=media_type, errors=errors, body=body))
         bp.add_url_rule(rule, view.__name__, guarded, methods=list(methods))
         return guarded
 
@@ -260,9 +277,28 @@ def export_accounts_csv(params: m.AccountFilters) -> Response:
 
 @api_endpoint("/customers", VIEW_CUSTOMER360, query=m.CustomersQuery, response=m.CustomerPage, tag="customers")
 def customers(params: m.CustomersQuery) -> m.CustomerPage:
-    """Customers in the caller's scope matching `q`, by name, a page at a time."""
-    rows, paging = _account_page(params.q, params.region, params.territory, params)
-    return m.CustomerPage(customers=rows, **paging)
+    """Customers in the caller's scope matching `q`, best first, a page at a time.
+
+    The navbar's search (the same query function, scope and masking): name, id, regional id, and with
+    `view_pii` a contact's email or phone. Without `q`, every customer in scope by name."""
+    scope, policy = current_scope(), MaskPolicy.for_current_user()
+    paging = {"page": params.page, "per_page": params.per_page}
+    if not params.q:
+        rows, listed = _account_page("", params.region, params.territory, params)
+        found = [{name: row[name] for name in LISTING_FIELDS} | {"matched_kind": None, "matched_term": None}
+                 for row in rows]
+        return m.CustomerPage(customers=found, **listed)
+    with db.session() as session:
+        result = search_queries.search_accounts(session, params.q, scope, policy, limit=params.per_page,
+                                                offset=(params.page - 1) * params.per_page, region=params.region,
+                                                territory=params.territory)
+    found = [{name: getattr(match, name) for name in LISTING_FIELDS}
+             | {"matched_kind": match.matched_kind, "matched_term": match.matched_term} for match in result.matches]
+    return m.CustomerPage(customers=found, total=result.total, **paging)
+
+
+# What a customer row of /customers shows, whether listed or found.
+LISTING_FIELDS = ("account_id", "account_name", "region", "territory", "segment", "risk_level")
 
 
 def _for_customer(account_id: str, read: Callable[..., Iterable[Any]], **options: Any) -> list[dict[str, Any]]:
@@ -294,6 +330,124 @@ def customer_recommendations(account_id: str, params: m.RecommendationsQuery) ->
     404 whether the customer is unknown or outside the caller's scope."""
     return m.Recommendations(recommendations=_for_customer(account_id, intelligence_queries.account_actions,
                                                            include_closed=params.include_closed))
+
+
+def _money_value(amount: Any, band: str | None) -> Any:
+    """An amount, or its band for roles without view_financials (the API's `Money`)."""
+    return band if band is not None else _plain(amount)
+
+
+def _view_360(session: Any, account_id: str, scope: DataScope, policy: MaskPolicy) -> m.Customer360View | None:
+    """The overview page's panels, from the page's own query functions; None outside the scope."""
+    header = c360_queries.account_header(session, account_id, scope, policy)
+    if header is None:
+        return None
+    kpis = c360_queries.account_kpis(session, account_id, scope, policy)
+    risk = c360_queries.risk_panel(session, account_id, scope)
+    alerts = c360_queries.risk_alerts(session, account_id, scope) or []
+    actions = c360_queries.next_best_actions(session, account_id, scope, policy) or []
+    linked = journey_queries.linked_accounts(session, account_id, scope)
+    contacts = journey_queries.account_contacts(session, account_id, scope, policy) or ()
+    head = _record(header)
+    head["annual_revenue_usd"] = _money_value(head.pop("annual_revenue_usd"), head.pop("annual_revenue_band"))
+    del head["financials_hidden"]
+    return m.Customer360View.model_validate(_plain({
+        "header": head,
+        "kpis": None if kpis is None else {
+            "as_of": kpis.as_of, "months": kpis.months, "clv": kpis.clv and _record(kpis.clv),
+            "cards": {key: {"key": k.key, "value": _money_value(k.value, k.band), "value_format": k.value_format,
+                            "series": k.series, "note": k.note} for key, k in kpis.kpis.items()}},
+        "risk": None if risk is None else {
+            **_record(risk), "factors": [_record(f) for f in risk.factors],
+            "anomalies": [_record(a) for a in risk.anomalies]},
+        "open_alerts": len(alerts),
+        "actions": [_action(a) for a in actions],
+        "linked_accounts": [_record(a) for a in (linked.accounts if linked else ())],
+        "contacts": [_record(c) for c in contacts],
+    }))
+
+
+def _action(state: c360_queries.ActionState) -> dict[str, Any]:
+    record = _record(state)
+    record["impact_usd"] = _money_value(record.pop("impact_usd"), record.pop("impact_band"))
+    return _plain(record)
+
+
+@api_endpoint("/customers/<account_id>", VIEW_CUSTOMER360, response=m.Customer360View, tag="customers")
+def customer_360(account_id: str) -> m.Customer360View:
+    """A customer's 360 view: header, KPIs with their 12-month series, why at risk, open alerts, actions,
+    linked accounts and contacts.
+
+    The overview page's figures from the same query functions: money is a band without `view_financials`,
+    emails and phones are masked without `view_pii`. 404 whether the customer is unknown or outside the
+    caller's scope."""
+    with db.session() as session:
+        view = _view_360(session, account_id, current_scope(), MaskPolicy.for_current_user())
+    if view is None:
+        raise ApiError(NOT_FOUND, 404)
+    return view
+
+
+@api_endpoint("/customers/<account_id>/timeline", VIEW_CUSTOMER360, query=m.TimelineQuery, response=m.Timeline,
+              tag="customers")
+def customer_timeline(account_id: str, params: m.TimelineQuery) -> m.Timeline:
+    """A customer's journey, newest first, a page at a time: renewals, support, billing, usage, meetings,
+    escalations, campaign replies, opportunities and actions taken.
+
+    The Journey page's query function: descriptions masked without `view_pii`, amounts banded without
+    `view_financials`. 400 on an unknown type, a bad date or `start` after `end`; 404 whether the
+    customer is unknown or outside the caller's scope."""
+    with db.session() as session:
+        page = journey_queries.account_timeline(session, account_id, current_scope(), MaskPolicy.for_current_user(),
+                                                types=params.types, start=params.start, end=params.end,
+                                                page=params.page, per_page=params.per_page)
+    if page is None:
+        raise ApiError(NOT_FOUND, 404)
+    events = [{**_record(item), "amount_usd": _money_value(item.amount_usd, item.amount_band)}
+              for item in page.items]
+    for event in events:
+        del event["amount_band"]
+    return m.Timeline.model_validate(_plain({
+        "account_id": page.account_id, "start": page.start, "end": page.end, "types": page.types,
+        "page": page.page, "per_page": page.per_page, "total": page.total, "pages": page.pages,
+        "counts": page.counts, "events": events}))
+
+
+def _act_on(action_id: str, act: Callable[..., c360_queries.ActionState], **options: Any) -> m.CustomerAction:
+    """Run an action service in its own transaction (its audit row commits with it): 404 unknown or
+    outside the scope, 409 closed, 400 bad input."""
+    policy = MaskPolicy.for_current_user()
+    try:
+        with db.begin() as session:
+            state = act(session, current_scope(), action_id, actor=current_user.email, policy=policy, **options)
+    except c360_queries.NotFound:
+        raise ApiError(NOT_FOUND, 404) from None
+    except c360_queries.ActionClosed as exc:
+        raise ApiError(str(exc), 409) from None
+    except ValueError as exc:
+        raise ApiError(str(exc), 400, INVALID_PARAMETER) from None
+    return m.CustomerAction.model_validate(_action(state))
+
+
+@api_endpoint("/actions/<action_id>/execute", EXECUTE_ACTIONS, methods=("POST",), response=m.CustomerAction,
+              errors=(409,), tag="actions")
+def execute_action(action_id: str) -> m.CustomerAction:
+    """Mark a recommended action executed, for everyone. Audited as `action_execution`.
+
+    It then shows on the customer's timeline. 404 whether the action is unknown or its customer outside
+    the caller's scope; 409 when it is already executed, dismissed or expired."""
+    return _act_on(action_id, c360_queries.execute_action)
+
+
+@api_endpoint("/actions/<action_id>/schedule", EXECUTE_ACTIONS, methods=("POST",), body=m.ScheduleBody,
+              response=m.CustomerAction, errors=(409,), tag="actions")
+def schedule_action(action_id: str, body: m.ScheduleBody) -> m.CustomerAction:
+    """Schedule a recommended action for a day, with an owner. Audited as `action_execution`.
+
+    400 when the body is not a JSON object with `due_on` (today or later) and `owner` (an active user who
+    may act on actions); 404 whether the action is unknown or its customer outside the caller's scope;
+    409 when it is already executed, dismissed or expired."""
+    return _act_on(action_id, c360_queries.schedule_action, due_on=body.due_on, owner=body.owner)
 
 
 def _change_alert(alert_id: int, status: str) -> m.AlertChange:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 # The code each status carries unless a more precise one is given.
 STATUS_CODES: dict[int, str] = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
-    405: "method_not_allowed", 413: "payload_too_large", 429: "too_many_requests", 500: "internal_error",
+    405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 429: "too_many_requests", 500: "internal_error",
 }
 # More precise codes some refusals use; clients may branch on them.
 INVALID_PARAMETER = "invalid_parameter"

@@ -28,8 +28,11 @@ MAX_BIGINT = 2**63 - 1
 AccountId = Annotated[str, Field(min_length=1, max_length=200,
                                  description="A customer's id (its master account id), e.g. `ACC-00042`.")]
 AlertId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="An alert's id.")]
+ActionId = Annotated[str, Field(min_length=1, max_length=200,
+                                description="A recommended action's id (`recommendation_id`).")]
 # Every path variable an endpoint may use, with its type; a value that does not fit is an unknown id (404).
-PATH_PARAMETERS: dict[str, TypeAdapter] = {"account_id": TypeAdapter(AccountId), "alert_id": TypeAdapter(AlertId)}
+PATH_PARAMETERS: dict[str, TypeAdapter] = {"account_id": TypeAdapter(AccountId), "alert_id": TypeAdapter(AlertId),
+                                           "action_id": TypeAdapter(ActionId)}
 
 ERROR_DESCRIPTIONS: dict[int, str] = {
     400: "A parameter is invalid, text holds a character that cannot be stored (NUL, unpaired surrogate), "
@@ -37,6 +40,8 @@ ERROR_DESCRIPTIONS: dict[int, str] = {
     401: "No valid session cookie or bearer token.",
     403: "The caller's role lacks a permission the endpoint needs (or their password must be changed first).",
     404: "Unknown, or outside the caller's data scope: the two are indistinguishable on purpose.",
+    409: "The thing is no longer in a state that allows the change (an action already executed, "
+         "dismissed or expired).",
     413: "The request body is larger than the API reads.",
 }
 ALWAYS_DOCUMENTED = (400, 401, 403)
@@ -57,6 +62,7 @@ class Operation:
     response: type[BaseModel] | None
     media_type: str
     errors: tuple[int, ...]
+    body: type[BaseModel] | None = None  # the JSON request body's model
 
     @property
     def path_names(self) -> list[str]:
@@ -77,7 +83,7 @@ OPERATIONS: list[Operation] = []
 
 def describe(method: str, rule: str, view: Callable, permissions: tuple[str, ...], *, tag: str,
              query: type[BaseModel] | None, response: type[BaseModel] | None, media_type: str,
-             errors: Iterable[int]) -> Operation:
+             errors: Iterable[int], body: type[BaseModel] | None = None) -> Operation:
     """Record an endpoint for the document; the docstring's first line is its summary."""
     for name in RULE_VARIABLE.findall(rule):
         if name not in PATH_PARAMETERS:
@@ -87,7 +93,7 @@ def describe(method: str, rule: str, view: Callable, permissions: tuple[str, ...
     documented = (set(ALWAYS_DOCUMENTED) | set(errors) | ({404} if "<" in rule else set())
                   | ({413} if method != "GET" else set()))
     operation = Operation(method, rule, permissions, summary.strip(), rest.strip(), tag, query, response,
-                          media_type, tuple(sorted(documented)))
+                          media_type, tuple(sorted(documented)), body)
     OPERATIONS.append(operation)
     return operation
 
@@ -118,10 +124,14 @@ def _path_parameters(names: Iterable[str]) -> list[dict[str, Any]]:
 
 
 def _component_schemas(operations: Iterable[Operation]) -> tuple[dict[type[BaseModel], dict], dict[str, Any]]:
-    """The response models' references and every schema they need, all under components."""
-    models = {ErrorResponse, *(op.response for op in operations if op.response is not None)}
-    refs, definitions = models_json_schema([(m, "serialization") for m in sorted(models, key=lambda m: m.__name__)],
-                                           ref_template=SCHEMA_REF)
+    """The response and request body models' references and every schema they need, all under components
+    (answers as they are serialised, bodies as they are validated)."""
+    operations = list(operations)
+    answers = {ErrorResponse, *(op.response for op in operations if op.response is not None)}
+    bodies = {op.body for op in operations if op.body is not None}
+    by_name = sorted([(m, "serialization") for m in answers] + [(m, "validation") for m in bodies],
+                     key=lambda pair: pair[0].__name__)
+    refs, definitions = models_json_schema(by_name, ref_template=SCHEMA_REF)
     return {model: ref for (model, _mode), ref in refs.items()}, definitions.get("$defs", {})
 
 
@@ -161,12 +171,16 @@ def build_document(prefix: str, operations: Iterable[Operation], *, session_cook
             responses[str(status)] = (f"Error{status}" if status in ERROR_DESCRIPTIONS else {
                 "description": "Error", "content": {"application/json": {"schema": error_ref}}})
         needs = ", ".join(f"`{p}`" for p in op.permissions)
-        by_path.setdefault(op.openapi_path, {})[op.method.lower()] = {
+        operation: dict[str, Any] = {
             "operationId": op.operation_id, "summary": op.summary, "tags": [op.tag],
             "description": "\n\n".join(filter(None, [op.description, f"Permissions: {needs}."])),
             "parameters": _path_parameters(op.path_names) + (_query_parameters(op.query) if op.query else []),
             "responses": responses, "x-permissions": list(op.permissions),
         }
+        if op.body is not None:
+            operation["requestBody"] = {"required": True, "description": inspect.getdoc(op.body) or "",
+                                        "content": {"application/json": {"schema": refs[op.body]}}}
+        by_path.setdefault(op.openapi_path, {})[op.method.lower()] = operation
     for path, path_operations in sorted(by_path.items()):
         spec.path(path=path, operations=path_operations)
     return spec.to_dict()

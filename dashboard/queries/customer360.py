@@ -50,6 +50,10 @@ class NotFound(LookupError):
     """No such action or customer in the caller's scope (an unknown id and an out-of-scope one read alike)."""
 
 
+class ActionClosed(ValueError):
+    """The action was executed, dismissed or expired: nobody may act on it any more."""
+
+
 # --- Header -----------------------------------------------------------------------------
 
 
@@ -157,22 +161,21 @@ MONTH_ENDS = """
 """
 # No per-account monthly gold table holds these series; for one customer they are one cheap
 # set-based query over gold.subscription_mrr_daily (MRR, services, MRR a year earlier), silver.tickets
-# and silver.payments, keyed by its regional accounts.
+# and silver.payments, keyed by its regional accounts. The MRR view is read LATERAL, one month end at
+# a time, so the day reaches its rate lookups (index probes) instead of expanding every day of the data.
 SERIES_SQL = f"""
 WITH months AS ({MONTH_ENDS}),
--- LATERAL: the view is read for one day at a time (its rates by key), not over every day of data.
 mrr AS (
-    SELECT mo.month_end, d.mrr_usd, d.services
-    FROM months mo CROSS JOIN LATERAL (
-        SELECT round(sum(d.mrr_usd), 2) AS mrr_usd, count(d.subscription_id) AS services
-        FROM gold.subscription_mrr_daily d
-        WHERE d.day = mo.month_end AND d.account_id = ANY(CAST(:accounts AS text[]))) d
-), year_ago AS (
-    SELECT mo.month_end, d.mrr_usd
-    FROM months mo CROSS JOIN LATERAL (
-        SELECT round(sum(d.mrr_usd), 2) AS mrr_usd
-        FROM gold.subscription_mrr_daily d
-        WHERE d.day = mo.month_end - 365 AND d.account_id = ANY(CAST(:accounts AS text[]))) d
+    SELECT mo.month_end, d.mrr_usd, d.services, y.mrr_usd AS mrr_year_ago_usd
+    FROM months mo
+    CROSS JOIN LATERAL (
+        SELECT round(sum(v.mrr_usd), 2) AS mrr_usd, count(v.subscription_id) AS services
+        FROM gold.subscription_mrr_daily v
+        WHERE v.day = mo.month_end AND v.account_id = ANY(CAST(:accounts AS text[]))) d
+    CROSS JOIN LATERAL (
+        SELECT round(sum(v.mrr_usd), 2) AS mrr_usd
+        FROM gold.subscription_mrr_daily v
+        WHERE v.day = mo.month_end - 365 AND v.account_id = ANY(CAST(:accounts AS text[]))) y
 ), tickets AS (
     SELECT mo.month_end,
            count(t.ticket_id) FILTER (WHERE t.resolved_at IS NULL OR t.resolved_at >= CAST(mo.month_end + 1
@@ -195,11 +198,10 @@ mrr AS (
      AND p.paid_at < CAST(mo.month_end + 1 AS timestamptz)
     GROUP BY mo.month_end
 )
-SELECT mo.month_end, m.mrr_usd, m.services, y.mrr_usd AS mrr_year_ago_usd, t.open_tickets,
+SELECT mo.month_end, m.mrr_usd, m.services, m.mrr_year_ago_usd, t.open_tickets,
        t.first_response_minutes, t.sla_responded, t.sla_met, pd.paid_usd
 FROM months mo
-JOIN mrr m USING (month_end) JOIN year_ago y USING (month_end) JOIN tickets t USING (month_end)
-JOIN paid pd USING (month_end)
+JOIN mrr m USING (month_end) JOIN tickets t USING (month_end) JOIN paid pd USING (month_end)
 ORDER BY mo.month_end
 """
 # SLA compliance now: responded tickets with an SLA target created in the 90 days to the as-of
@@ -481,7 +483,7 @@ def _actionable(session: Session, scope: DataScope, action_id: str) -> NextBestA
     if row is None:
         raise NotFound(f"no action {action_id!r}")
     if row.status not in ACTIONABLE:
-        raise ValueError(f"this action is already {row.status}")
+        raise ActionClosed(f"this action is already {row.status}")
     return row
 
 
@@ -517,7 +519,9 @@ def execute_action(session: Session, scope: DataScope, action_id: str, *, actor:
 def schedule_action(session: Session, scope: DataScope, action_id: str, *, actor: str, due_on: date | str,
                     owner: str, today: date | None = None, policy: MaskPolicy | None = None) -> ActionState:
     """Schedule an open or scheduled action in scope for `due_on` (today or later), owned by an
-    active user who may act on actions; audited. NotFound outside the scope, ValueError for bad input."""
+    active user who may act on actions; audited. NotFound outside the scope (checked first, so an unknown
+    id reads the same whatever else was sent), ActionClosed when it is closed, ValueError for bad input."""
+    row = _actionable(session, scope, action_id)
     if isinstance(due_on, str):
         try:
             due_on = date.fromisoformat(due_on[:10])
@@ -529,14 +533,13 @@ def schedule_action(session: Session, scope: DataScope, action_id: str, *, actor
         raise ValueError("the day an action is due cannot be in the past")
     if owner not in {o.email for o in action_owners(session)}:
         raise ValueError("pick an owner among the people who may act on actions")
-    row = _actionable(session, scope, action_id)
     action_log.execute_action(session, row.recommendation_id, actor=actor, outcome_status="pending",
                               action="scheduled", scheduled_for=due_on, owner=owner,
                               audit=_audit_hook(session, actor))
     return _state(row, policy or MaskPolicy(view_pii=False, view_financials=False))
 
 
-__all__ = ["ACTION_CATEGORIES", "USAGE_TRENDS", "USAGE_TREND_THRESHOLD", "AccountHeader", "AccountKpi", "AccountKpis",
+__all__ = ["ACTION_CATEGORIES", "USAGE_TRENDS", "USAGE_TREND_THRESHOLD", "AccountHeader", "ActionClosed", "AccountKpi", "AccountKpis",
            "ActionState", "ClvInputs", "NotFound", "Owner", "RiskPanel", "account_header", "account_kpis",
            "action_owners", "execute_action", "next_best_actions", "risk_alerts", "risk_panel", "schedule_action",
            "usage_trend"]

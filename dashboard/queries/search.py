@@ -121,7 +121,8 @@ def _hits(needle: str, kinds: Any, *, exact_rank: Any) -> Select:
             .where(kinds, *matches))
 
 
-def _match_statement(terms: SearchTerms, scope: DataScope, policy: MaskPolicy) -> Select:
+def _match_statement(terms: SearchTerms, scope: DataScope, policy: MaskPolicy, *, region: str = "",
+                     territory: str = "") -> Select:
     # Kinds are left out rather than listed: a condition the term indexes answer better than the
     # primary key (whose second column is the kind) would.
     skipped = ["phone"] if policy.view_pii else sorted(PII_SEARCH_KINDS)
@@ -135,24 +136,28 @@ def _match_statement(terms: SearchTerms, scope: DataScope, policy: MaskPolicy) -
             .order_by(hits.c.account_id, hits.c.rank, hits.c.closeness.desc(), hits.c.kind, hits.c.term)
             .subquery("best"))
     customer = Customer360
+    narrowed = [column == value for column, value in ((customer.region, region), (customer.territory, territory))
+                if value]
     return (select(customer.account_id, customer.account_name, customer.region, customer.territory,
                    customer.segment, customer.risk_level, best.c.kind, best.c.term,
                    func.count().over().label("total"))
             .join(best, best.c.account_id == customer.account_id)
-            .where(scope.customer_filter())
+            .where(scope.customer_filter(), *narrowed)
             .order_by(best.c.rank, best.c.closeness.desc(), customer.account_name, customer.account_id))
 
 
 def search_accounts(session: Session, query: Any, scope: DataScope, policy: MaskPolicy, *,
-                    limit: int = SUGGESTION_LIMIT, offset: int = 0) -> SearchResult:
-    """The customers in `scope` matching `query`, best first: `limit` of them from `offset`.
-    Emails and phones are matched only when `policy` holds view_pii."""
+                    limit: int = SUGGESTION_LIMIT, offset: int = 0, region: str = "",
+                    territory: str = "") -> SearchResult:
+    """The customers in `scope` (and in `region` and `territory` when given) matching `query`, best
+    first: `limit` of them from `offset`. Emails and phones are matched only when `policy` holds view_pii."""
     terms = normalise_query(query)
     if terms is None or scope.sees_nothing or limit <= 0:
         return SearchResult(terms.text if terms else "", (), 0, offset)
-    rows = session.execute(_match_statement(terms, scope, policy).limit(limit).offset(max(offset, 0))).all()
+    statement = _match_statement(terms, scope, policy, region=region, territory=territory)
+    rows = session.execute(statement.limit(limit).offset(max(offset, 0))).all()
     if not rows and offset > 0:  # past the last page: the count still says how many there are
-        total = session.scalar(select(func.count()).select_from(_match_statement(terms, scope, policy).subquery()))
+        total = session.scalar(select(func.count()).select_from(statement.subquery()))
     else:
         total = rows[0].total if rows else 0
     matches = tuple(AccountMatch(r.account_id, r.account_name, r.region, r.territory, r.segment, r.risk_level,

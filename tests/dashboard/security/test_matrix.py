@@ -22,7 +22,7 @@ from dashboard.permissions import AUTHENTICATED
 from dashboard.tables.app import Role
 from layouts.pages import HOME, NOT_FOUND, PAGES
 from tests.conftest import ROLES
-from tests.dashboard.api.api_support import session_csrf_token
+from tests.dashboard.api.api_support import example_body, session_csrf_token
 from tests.dashboard.security.dash_requests import DASH_ROUTE, callback_keys, dash_app, page_layout, payload
 
 ALL_PAGES = (HOME, NOT_FOUND, *PAGES)
@@ -159,7 +159,7 @@ def test_api_matrix(app, clients, role_permissions, role, any_account_id):
     csrf = {"X-CSRFToken": session_csrf_token(clients[role])}
     for (method, rule), permissions in sorted(ENDPOINT_PERMISSIONS.items()):
         response = clients[role].open(_api_url(rule, any_account_id), method=method,
-                                      headers=csrf if method != "GET" else {})
+                                      headers=csrf if method != "GET" else {}, json=example_body(method, rule))
         if all(allowed(role_permissions, role, p) for p in permissions):
             # An unassigned sales or account manager sees no account at all: 404, not 403.
             assert response.status_code in (200, 404), (role, rule, response.get_data(as_text=True)[:300])
