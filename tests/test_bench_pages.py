@@ -28,9 +28,15 @@ def measured(app):
     return bench_pages.measure(app, logins, REPEAT, with_filters=False)
 
 
-def _paths(app, role: str) -> list[str]:
+def _visits(app, role: str) -> list[tuple[str, str]]:
+    """(the page the bench reports, a path it opened) per visit: a page with a path template is opened
+    with customers of the role's scope and reported under its template."""
     with app.app_context():
-        return [spec.path for spec in bench_pages.pages_for_role(role)]
+        samples = bench_pages.sample_accounts(f"{role}@test.client360.dev")
+        visits = [(spec.path_template or spec.path, path) for spec in bench_pages.pages_for_role(role)
+                  for _, path in bench_pages.page_visits(spec, samples)]
+    assert visits
+    return visits
 
 
 def _ids(tree) -> set[str]:
@@ -39,11 +45,11 @@ def _ids(tree) -> set[str]:
 
 def test_every_executive_page_has_a_timed_callback(app, measured):
     figures, _ = measured
-    paths = _paths(app, "executive")
-    assert "/executive" in paths
-    for path in paths:
-        timed = [f for f in figures if f.role == "executive" and f.page == path]
-        assert timed, f"no callback timed on {path}"
+    pages = [page for page, _ in _visits(app, "executive")]
+    assert "/executive" in pages and "/accounts/<account_id>" in pages
+    for page in pages:
+        timed = [f for f in figures if f.role == "executive" and f.page == page]
+        assert timed, f"no callback timed on {page}"
     morning_coffee = {f.key for f in figures if f.role == "executive" and f.page == "/executive"}
     assert any("_pages_content" not in key for key in morning_coffee), morning_coffee
 
@@ -57,7 +63,7 @@ def test_every_callback_on_the_admin_pages_is_timed_or_said_why_not(app, login_a
     shell = _ids(client.get("/_dash-layout").get_json())
     callback_map = dash_app(app).callback_map
     expected = set()
-    for path in _paths(app, "admin"):
+    for _, path in _visits(app, "admin"):
         response = page_layout(client, app, path)
         assert response.status_code == 200, path
         on_page = shell | _ids(response.get_json()["response"])
@@ -70,8 +76,8 @@ def test_every_callback_on_the_admin_pages_is_timed_or_said_why_not(app, login_a
     assert not missing, f"callbacks neither timed nor listed: {sorted(missing)}"
     assert set(not_timed.values()) <= {bench_pages.USER_ACTION, bench_pages.BACKGROUND}
     # Dash's router only fires on navigation; it is timed as each page's layout.
-    assert all(any(f.page == path and "_pages_content.children" in f.key for f in figures)
-               for path in _paths(app, "admin"))
+    assert all(any(f.page == page and "_pages_content.children" in f.key for f in figures)
+               for page, _ in _visits(app, "admin"))
     assert expected - set(not_timed) <= timed
 
 
