@@ -115,7 +115,7 @@ def _answer(result: Any) -> Any:
 
 
 def _request_body(model: type[BaseModel]) -> BaseModel:
-    """The JSON request body as `model` (strict: a date is an ISO string, nothing else); 400 otherwise."""
+    """The JSON request body as `model`; 400 when it is not JSON or does not fit."""
     if not request.is_json:
         raise ApiError("body: send a JSON object with Content-Type: application/json", 400, INVALID_PARAMETER)
     try:

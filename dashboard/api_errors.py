@@ -19,6 +19,9 @@ STATUS_CODES: dict[int, str] = {
 INVALID_PARAMETER = "invalid_parameter"
 CSRF_FAILED = "csrf_failed"
 UNSTORABLE_TEXT = "unstorable_text"
+# Text the API accepts, as a JSON Schema pattern: no NUL, which PostgreSQL text cannot store (such a
+# request is refused with UNSTORABLE_TEXT before it reaches an endpoint).
+STORABLE_TEXT_PATTERN = "^[^\\u0000]*$"
 PASSWORD_CHANGE_REQUIRED = "password_change_required"
 
 

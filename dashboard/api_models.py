@@ -8,18 +8,31 @@ Masked values are part of the contract: without `view_financials` an amount is a
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, RootModel, model_validator
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, RootModel, model_validator
 
+from dashboard.api_errors import STORABLE_TEXT_PATTERN
 from dashboard.queries.account_journey import EVENT_CATEGORIES, MAX_PER_PAGE, PER_PAGE
 from dashboard.queries.accounts import DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE
 
 MAX_TEXT = 200
 Money = Annotated[float | str | None, Field(
     description="USD; a band such as \"$10k–$50k\" for roles without view_financials.")]
-Text = Annotated[str, Field(max_length=MAX_TEXT)]
+Text = Annotated[str, Field(max_length=MAX_TEXT, json_schema_extra={"pattern": STORABLE_TEXT_PATTERN})]
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _iso_day(value: Any) -> Any:
+    # Pydantic's lax dates also take numbers ("0.0" is 1970-01-01); the document promises ISO 8601 days.
+    if not isinstance(value, date) and not (isinstance(value, str) and _ISO_DAY.fullmatch(value)):
+        raise ValueError("must be a day such as 2026-01-31")
+    return value
+
+
+IsoDate = Annotated[date, BeforeValidator(_iso_day)]
 
 
 class Query(BaseModel):
@@ -75,9 +88,9 @@ class TimelineQuery(Query):
         "Only these categories (repeat the parameter or separate them with commas): "
         + ", ".join(f"`{key}` ({label.lower()})" for key, label in EVENT_CATEGORIES.items())
         + ". All when left out."))
-    start: date | None = Field(None, description="First day (ISO 8601); 12 months before the last day of data "
+    start: IsoDate | None = Field(None, description="First day (ISO 8601); 12 months before the last day of data "
                                                  "when left out.")
-    end: date | None = Field(None, description="Last day, inclusive (ISO 8601); open-ended when left out, so "
+    end: IsoDate | None = Field(None, description="Last day, inclusive (ISO 8601); open-ended when left out, so "
                                                "booked meetings and scheduled actions show.")
     page: int = Field(1, ge=1, le=1_000_000, description="Page number, from 1; past the last page reads the last.")
     per_page: int = Field(PER_PAGE, ge=1, le=MAX_PER_PAGE, description="Events per page.")
@@ -96,19 +109,19 @@ class TimelineQuery(Query):
 class ScheduleBody(BaseModel):
     """When an action is due and who owns it."""
 
-    model_config = ConfigDict(extra="forbid", strict=True, title="ScheduleBody",
+    model_config = ConfigDict(extra="forbid", title="ScheduleBody",
                               json_schema_extra={"examples": [{"due_on": "2030-01-31",
                                                                "owner": "am@example.com"}]})
 
-    due_on: date = Field(description="The day it is due (ISO 8601), today or later.")
-    owner: Annotated[str, Field(min_length=1, max_length=254)] = Field(
+    due_on: IsoDate = Field(description="The day it is due (ISO 8601), today or later.")
+    owner: Annotated[str, Field(min_length=1, max_length=254, json_schema_extra={"pattern": STORABLE_TEXT_PATTERN})] = Field(
         description="Email of the owner: an active user whose role may act on actions (`execute_actions`).")
 
 
 class MorningCoffeeQuery(Query):
-    start: date | None = Field(None, description="First day (ISO 8601); the default period when left out. "
+    start: IsoDate | None = Field(None, description="First day (ISO 8601); the default period when left out. "
                                                  "Dates outside the data are clamped (see `notes`).")
-    end: date | None = Field(None, description="Last day (ISO 8601).")
+    end: IsoDate | None = Field(None, description="Last day (ISO 8601).")
     regions: Annotated[str, Field(max_length=2000)] = Field(
         "", description="Regions, comma-separated; unknown ones are ignored (see `notes`).")
 

@@ -19,16 +19,16 @@ from pydantic import BaseModel, Field, TypeAdapter
 from pydantic.json_schema import models_json_schema
 
 from dashboard import __version__
-from dashboard.api_errors import ErrorResponse
+from dashboard.api_errors import STORABLE_TEXT_PATTERN, ErrorResponse
 
 SCHEMA_REF = "#/components/schemas/{model}"
 # Largest id PostgreSQL's bigint holds: a larger one is unknown, never a database error.
 MAX_BIGINT = 2**63 - 1
 
-AccountId = Annotated[str, Field(min_length=1, max_length=200,
+AccountId = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": STORABLE_TEXT_PATTERN},
                                  description="A customer's id (its master account id), e.g. `ACC-00042`.")]
 AlertId = Annotated[int, Field(ge=1, le=MAX_BIGINT, description="An alert's id.")]
-ActionId = Annotated[str, Field(min_length=1, max_length=200,
+ActionId = Annotated[str, Field(min_length=1, max_length=200, json_schema_extra={"pattern": STORABLE_TEXT_PATTERN},
                                 description="A recommended action's id (`recommendation_id`).")]
 # Every path variable an endpoint may use, with its type; a value that does not fit is an unknown id (404).
 PATH_PARAMETERS: dict[str, TypeAdapter] = {"account_id": TypeAdapter(AccountId), "alert_id": TypeAdapter(AlertId),

@@ -207,7 +207,8 @@ def test_timeline_dates_bound_the_window(app, tokens, rich_account):
 
 @pytest.mark.parametrize(("query", "named"), [
     ({"type": "nonsense"}, "type"), ({"type": "support,nonsense"}, "nonsense"), ({"type": "support,"}, "type"),
-    ({"start": "2025-02-30"}, "start"), ({"end": "last week"}, "end"),
+    ({"start": "2025-02-30"}, "start"), ({"end": "last week"}, "end"), ({"start": "0.0"}, "start"),
+    ({"end": "20250101"}, "end"),
     ({"start": "2025-03-01", "end": "2025-02-01"}, "start"),
     ({"per_page": "201"}, "per_page"), ({"per_page": "0"}, "per_page"), ({"page": "0"}, "page"),
 ])
