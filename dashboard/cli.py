@@ -484,9 +484,15 @@ def demo(host: str, port: int, scale: str, seed: int, no_serve: bool, live: bool
     started = time.monotonic()
     settings = _settings()
     plan = _DemoPlan(total=4 + len(_demo_jobs()))
-    database, logins = plan.stage("database: start, migrate, roles and demo logins",
-                                  lambda: _demo_database(settings))
-    _demo_load(plan, database, settings.resolved_landing_dir, scale, seed)
+    landing = settings.resolved_landing_dir
+    if _fresh_embedded_demo(settings, landing):
+        # Nothing to reuse: generate the data while the new embedded server starts and migrates.
+        database, logins = _demo_database_while_generating(plan, settings, landing, scale, seed)
+        _demo_load(plan, database, landing, scale, seed, generated=True)
+    else:
+        database, logins = plan.stage("database: start, migrate, roles and demo logins",
+                                      lambda: _demo_database(settings))
+        _demo_load(plan, database, landing, scale, seed)
     plan.stage("books of business", lambda: _demo_books(database), describe=str)
     _demo_prepare(plan, database, workers)
     click.echo(f"\nReady in {time.monotonic() - started:.1f}s. Demo logins (password: {DEMO_PASSWORD}):")
@@ -547,7 +553,30 @@ def _demo_database(settings: Settings):
     return database, logins
 
 
-def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int) -> None:
+def _fresh_embedded_demo(settings: Settings, landing: Path) -> bool:
+    """An embedded database not created yet and no landing files: the first start of a fresh clone."""
+    return (settings.database_url is None and not (settings.pgdata_dir / "PG_VERSION").exists()
+            and not any(landing.glob("*/*.csv")))
+
+
+def _demo_database_while_generating(plan: _DemoPlan, settings: Settings, landing: Path, scale: str, seed: int):
+    """The database stage in a thread beside data generation (a subprocess start and migrations, mostly
+    waiting, next to numpy work); each stage's line gives its own duration."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from etl.demo_data import generate
+
+    began = time.monotonic()
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        starting = pool.submit(lambda: (_demo_database(settings), time.monotonic() - began))
+        plan.stage(f"Generating {scale} demo data in {landing} (the database starts alongside)",
+                   lambda: generate(landing, scale=scale, seed=seed, as_of=date.today()))
+        (database, logins), seconds = starting.result()
+    plan.line("database: start, migrate, roles and demo logins", seconds)
+    return database, logins
+
+
+def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int, *, generated: bool = False) -> None:
     """Generate and load the demo data unless a refresh already succeeded."""
     from dashboard.queries.freshness import last_successful_refresh
     from etl.demo_data import generate
@@ -559,7 +588,9 @@ def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int) 
         plan.skip("demo data", f"already in {landing}")
         plan.skip("loading demo data", f"Reusing data loaded at {refreshed_at:%Y-%m-%d %H:%M} UTC")
         return
-    if any(landing.glob("*/*.csv")):
+    if generated:
+        pass  # its line was printed beside the database start
+    elif any(landing.glob("*/*.csv")):
         plan.skip("demo data", f"already in {landing}")
     else:
         plan.stage(f"Generating {scale} demo data in {landing}",
