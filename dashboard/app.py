@@ -77,6 +77,11 @@ def create_app(settings: Settings | None = None) -> Flask:
     for module in CALLBACK_MODULES:
         importlib.import_module(module)
     server.extensions["dash_app"] = dash_app
+    # Dash sets itself up on its first request, and threads racing through that setup can answer a
+    # 500 (a script served before its library is registered): one request here settles it before any
+    # worker serves. Its connections are closed, so workers forked after it (--preload) share none.
+    server.test_client().get("/login")
+    db.engine.dispose()
     return server
 
 

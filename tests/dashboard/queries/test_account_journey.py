@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, mask_email, mask_phone
@@ -273,19 +273,24 @@ def test_link_and_unlink_are_recorded_audited_and_need_permission(rolled_back, i
         SELECT a.master_account_id, b.account_id FROM silver.account_master a, silver.account_master b
         WHERE b.master_account_id <> a.master_account_id AND a.account_id = a.master_account_id
         ORDER BY a.account_id, b.account_id LIMIT 1""")).one()
+    # Other tests of the session may have linked the same pair before: look only at what follows.
+    audits_before = rolled_back.scalar(select(func.coalesce(func.max(AuditEvent.id), 0)))
+    overrides_before = rolled_back.scalar(select(func.coalesce(func.max(AccountLinkOverride.id), 0)))
     with pytest.raises(q.AccountLinkError, match="administrator"):
         q.change_account_link(rolled_back, EVERYTHING, master, other, "link", actor="am@example.com",
                               permissions=[VIEW_CUSTOMER360])
-    assert rolled_back.scalar(select(AccountLinkOverride.id)) is None
+    assert rolled_back.scalar(select(AccountLinkOverride.id).where(AccountLinkOverride.id > overrides_before)) is None
 
     change = q.change_account_link(rolled_back, EVERYTHING, master, other, "link", actor="admin@example.com",
                                    permissions=[MANAGE_USERS])
     assert q.REFRESH_NOTE in change.message
     stored = rolled_back.execute(select(AccountLinkOverride.account_id_a, AccountLinkOverride.account_id_b,
-                                        AccountLinkOverride.action, AccountLinkOverride.created_by)).all()
+                                        AccountLinkOverride.action, AccountLinkOverride.created_by)
+                                 .where(AccountLinkOverride.id > overrides_before)).all()
     assert [tuple(r) for r in stored] == [(*sorted((master, other)), "link", "admin@example.com")]
     audited = rolled_back.execute(select(AuditEvent.action, AuditEvent.target, AuditEvent.detail)
-                                  .where(AuditEvent.action == "account_link_override")).all()
+                                  .where(AuditEvent.action == "account_link_override",
+                                         AuditEvent.id > audits_before)).all()
     assert [(a, t) for a, t, _ in audited] == [("account_link_override", f"account:{master}")]
     assert audited[0][2]["other_account_id"] == other
     pending = q.linked_accounts(rolled_back, master, EVERYTHING)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, amount_band
@@ -193,13 +193,22 @@ def _open_action(session: Session, account_id: str) -> str:
     return actions[0].action_id
 
 
-def _audit_rows(session: Session, action_id: str) -> list[AuditEvent]:
-    return [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution"))
+def _newest_ids(session: Session) -> tuple[int, int]:
+    """The newest audit row and action step so far: other tests of the session may have acted on the
+    same recommendation (its id is stable across scoring runs), so a test looks only at what follows."""
+    return (session.scalar(select(func.coalesce(func.max(AuditEvent.id), 0))),
+            session.scalar(select(func.coalesce(func.max(ActionExecution.id), 0))))
+
+
+def _audit_rows(session: Session, action_id: str, after: tuple[int, int]) -> list[AuditEvent]:
+    return [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution",
+                                                                AuditEvent.id > after[0]))
             if e.detail.get("recommendation_id") == action_id]
 
 
 def test_scheduling_changes_the_status_for_everyone_and_is_audited(scored_session: Session, risky_account: str) -> None:
     action_id = _open_action(scored_session, risky_account)
+    before = _newest_ids(scored_session)
     owner = q.action_owners(scored_session)
     assert owner, "no user may act on actions"
     due = date.today() + timedelta(days=3)
@@ -208,9 +217,10 @@ def test_scheduling_changes_the_status_for_everyone_and_is_audited(scored_sessio
     assert state.status == "scheduled" and state.scheduled_for == due and state.owner == owner[0].email
     stored = scored_session.get(NextBestAction, action_id)
     assert (stored.status, stored.scheduled_for, stored.owner) == ("scheduled", due, owner[0].email)
-    step = scored_session.scalar(select(ActionExecution).where(ActionExecution.recommendation_id == action_id))
+    step = scored_session.scalar(select(ActionExecution).where(ActionExecution.recommendation_id == action_id,
+                                                                ActionExecution.id > before[1]))
     assert (step.action, step.actor, step.scheduled_for, step.owner) == ("scheduled", "am@test", due, owner[0].email)
-    audits = _audit_rows(scored_session, action_id)
+    audits = _audit_rows(scored_session, action_id, before)
     assert len(audits) == 1 and audits[0].actor == "am@test" and audits[0].detail["owner"] == owner[0].email
     # Still actionable: executing it afterwards closes it.
     assert q.execute_action(scored_session, EVERYTHING, action_id, actor="am@test").status == "executed"
@@ -220,15 +230,17 @@ def test_scheduling_changes_the_status_for_everyone_and_is_audited(scored_sessio
 
 def test_executing_an_action_is_audited(scored_session: Session, risky_account: str) -> None:
     action_id = _open_action(scored_session, risky_account)
+    before = _newest_ids(scored_session)
     state = q.execute_action(scored_session, EVERYTHING, action_id, actor="am@test")
     assert state.status == "executed" and scored_session.get(NextBestAction, action_id).acted_by == "am@test"
-    assert [e.detail["action"] for e in _audit_rows(scored_session, action_id)] == ["executed"]
+    assert [e.detail["action"] for e in _audit_rows(scored_session, action_id, before)] == ["executed"]
     listed = q.next_best_actions(scored_session, risky_account, EVERYTHING, FULL)
     assert any(a.action_id == action_id and a.status == "executed" for a in listed)
 
 
 def test_bad_input_and_out_of_scope_are_refused(scored_session: Session, risky_account: str) -> None:
     action_id = _open_action(scored_session, risky_account)
+    before = _newest_ids(scored_session)
     owner = q.action_owners(scored_session)[0].email
     elsewhere = DataScope.restricted_to(account_ids=["no-such-account"])
     with pytest.raises(q.NotFound):
@@ -247,4 +259,4 @@ def test_bad_input_and_out_of_scope_are_refused(scored_session: Session, risky_a
         q.schedule_action(scored_session, EVERYTHING, action_id, actor="am@test", due_on=date.today(),
                           owner="stranger@example.com")
     assert scored_session.get(NextBestAction, action_id).status == "open"
-    assert _audit_rows(scored_session, action_id) == []
+    assert _audit_rows(scored_session, action_id, before) == []
