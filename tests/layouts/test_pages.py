@@ -3,7 +3,7 @@ change the numbers, and pages a role may not see. Explicit waits only, no sleeps
 
 from __future__ import annotations
 
-from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -24,19 +24,11 @@ def wait(browser, timeout: float = TIMEOUT) -> WebDriverWait:
 def sign_in(browser, live_server: str, role: str) -> None:
     """Log in through the login form, as a person would."""
     browser.get(live_server + "/login")
-    for _ in range(3):
-        if browser.find_elements(By.ID, "email"):
-            break
-        # Still signed in: a request of the previous page, still in flight as the previous test
-        # cleared its cookies, set them again, and the sign-in page sends a signed-in user on. Leave
-        # the page (which ends its requests), sign out of this one and ask again.
-        browser.get("about:blank")
+    if not browser.find_elements(By.ID, "email"):
+        # Still signed in from a page that was loading when the previous test cleared its cookies:
+        # the sign-in page sends a signed-in user on; sign out of this one and ask again.
         browser.delete_all_cookies()
         browser.get(live_server + "/login")
-        try:
-            wait(browser, 5).until(ec.presence_of_element_located((By.ID, "email")))
-        except TimeoutException:
-            continue
     wait(browser).until(ec.element_to_be_clickable((By.ID, "email"))).send_keys(f"{role}@test.client360.dev")
     browser.find_element(By.ID, "password").send_keys(TEST_PASSWORD)
     browser.find_element(By.ID, "login-submit").click()
