@@ -485,16 +485,17 @@ def demo(host: str, port: int, scale: str, seed: int, no_serve: bool, live: bool
     settings = _settings()
     plan = _DemoPlan(total=4 + len(_demo_jobs()))
     landing = settings.resolved_landing_dir
-    if _fresh_embedded_demo(settings, landing):
-        # Nothing to reuse: generate the data while the new embedded server starts and migrates.
-        database, logins = _demo_database_while_generating(plan, settings, landing, scale, seed)
-        _demo_load(plan, database, landing, scale, seed, generated=True)
-    else:
-        database, logins = plan.stage("database: start, migrate, roles and demo logins",
-                                      lambda: _demo_database(settings))
-        _demo_load(plan, database, landing, scale, seed)
-    plan.stage("books of business", lambda: _demo_books(database), describe=str)
-    _demo_prepare(plan, database, workers)
+    with _DemoJobs(plan, workers) as jobs:
+        if _fresh_embedded_demo(settings, landing):
+            # Nothing to reuse: generate the data while the new embedded server starts and migrates.
+            database, logins = _demo_database_while_generating(plan, settings, landing, scale, seed)
+            _demo_load(plan, database, landing, scale, seed, generated=True, jobs=jobs)
+        else:
+            database, logins = plan.stage("database: start, migrate, roles and demo logins",
+                                          lambda: _demo_database(settings))
+            _demo_load(plan, database, landing, scale, seed, jobs=jobs)
+        plan.stage("books of business", lambda: _demo_books(database), describe=str)
+        jobs.run_due(database)
     click.echo(f"\nReady in {time.monotonic() - started:.1f}s. Demo logins (password: {DEMO_PASSWORD}):")
     for login in logins:
         click.echo(f"  {login.role:<18} {login.email}")
@@ -576,8 +577,10 @@ def _demo_database_while_generating(plan: _DemoPlan, settings: Settings, landing
     return database, logins
 
 
-def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int, *, generated: bool = False) -> None:
-    """Generate and load the demo data unless a refresh already succeeded."""
+def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int, *, generated: bool = False,
+               jobs: _DemoJobs | None = None) -> None:
+    """Generate (unless `generated` already did) and load the demo data unless a refresh already
+    succeeded. Jobs that read only silver start in `jobs` as soon as silver has committed."""
     from dashboard.queries.freshness import last_successful_refresh
     from etl.demo_data import generate
     from etl.pipeline import run_pipeline
@@ -588,15 +591,15 @@ def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int, 
         plan.skip("demo data", f"already in {landing}")
         plan.skip("loading demo data", f"Reusing data loaded at {refreshed_at:%Y-%m-%d %H:%M} UTC")
         return
-    if generated:
-        pass  # its line was printed beside the database start
-    elif any(landing.glob("*/*.csv")):
-        plan.skip("demo data", f"already in {landing}")
-    else:
-        plan.stage(f"Generating {scale} demo data in {landing}",
-                   lambda: generate(landing, scale=scale, seed=seed, as_of=date.today()))
+    if not generated:
+        if any(landing.glob("*/*.csv")):
+            plan.skip("demo data", f"already in {landing}")
+        else:
+            plan.stage(f"Generating {scale} demo data in {landing}",
+                       lambda: generate(landing, scale=scale, seed=seed, as_of=date.today()))
+    after_silver = (lambda: jobs.start_silver_only(database)) if jobs is not None else None
     result = plan.stage("loading demo data (bronze \u2192 silver \u2192 gold)",
-                        lambda: run_pipeline(database, landing, triggered_by="demo"))
+                        lambda: run_pipeline(database, landing, triggered_by="demo", after_silver=after_silver))
     if result.status != "success":
         raise click.ClickException(f"ETL failed: {result.error}")
 
@@ -610,15 +613,20 @@ def _demo_books(database) -> str:
 
 
 # --- demo: scores and insights, side by side ---------------------------------------------
+# Jobs that read silver only: the demo starts them while gold is being built.
+_SILVER_ONLY_JOBS = ("text_insights",)
+
+
 def _demo_jobs() -> dict[str, tuple[str, tuple[str, ...]]]:
-    """Job id -> (stage label, the jobs that must finish first). Client summaries quote every other."""
+    """Job id -> (stage label, the jobs that must finish first). Training reads the sentiment the
+    text job writes; client summaries quote every other job."""
     from etl.scheduler import INSIGHT_JOBS
 
     labels = {"attribution": "channel attribution", "text_insights": "sentiment and topics",
               "forecasts": "forecasts", "anomalies": "anomalies", "kpi_drivers": "KPI drivers",
               "account_summaries": "client summaries"}
     jobs: dict[str, tuple[str, tuple[str, ...]]] = {
-        "churn_train": ("training churn model", ()),
+        "churn_train": ("training churn model", ("text_insights",)),
         "scoring": ("scoring churn, health, engagement, lifetime value, actions and alerts", ("churn_train",)),
     }
     for job_id in INSIGHT_JOBS:
@@ -648,7 +656,10 @@ def _demo_job_is_due(database, job_id: str) -> bool:
             return scored is None or scoring_is_due(database)
     module = importlib.import_module(INSIGHT_JOBS[job_id][0])
     # Nightly jobs name no inputs; in the demo they follow the data refreshes too.
-    return is_due(database, job_id, getattr(module, "INPUT_JOBS", None) or ("etl", "etl_full_rebuild"))
+    inputs = getattr(module, "INPUT_JOBS", None) or ("etl", "etl_full_rebuild")
+    # A silver-only job started by the demo once silver had committed covers the refresh it ran
+    # beside (which finished later); only a refresh that started after it is new to it.
+    return is_due(database, job_id, inputs, input_started=job_id in _SILVER_ONLY_JOBS)
 
 
 def _run_demo_job(database_url: str, job_id: str) -> tuple[str, float, str, str | None]:
@@ -686,44 +697,73 @@ def _run_demo_job(database_url: str, job_id: str) -> tuple[str, float, str, str 
     return job_id, time.monotonic() - began, detail, None
 
 
-def _demo_prepare(plan: _DemoPlan, database, workers: int) -> None:
-    """Train, score and run every insight job that is due, in `workers` processes, the critical path first."""
-    import multiprocessing
-    from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+class _DemoJobs:
+    """Train, score and run every insight job that is due, in `workers` processes, each job as soon as
+    the jobs it needs have finished, and the silver-only ones while gold is still being built."""
 
-    jobs = _demo_jobs()
-    due = {job_id for job_id in jobs if _demo_job_is_due(database, job_id)}
-    for job_id, (_, after) in jobs.items():  # a job whose input reruns reruns too
-        if any(a in due for a in after):
-            due.add(job_id)
-    for job_id in jobs:
-        if job_id not in due:
-            plan.skip(jobs[job_id][0], "up to date")
-    if not due:
-        return
-    click.echo(f"      {len(due)} job(s) in {min(workers, len(due))} process(es)\u2026")
-    database.engine.dispose()  # workers must not share this process's connections
-    waiting, running, failed = [j for j in jobs if j in due], {}, []
-    # A fork server, not a plain fork: forking a process whose OpenMP (LightGBM) or other threads
-    # already ran can kill the child. The server imports the jobs once; each worker forks from it.
-    context = multiprocessing.get_context("forkserver")
-    context.set_forkserver_preload(["etl.scheduler", "etl.intelligence.training", "etl.intelligence.scoring"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        while waiting or running:
-            ready = [j for j in waiting if not any(a in waiting or a in running.values() for a in jobs[j][1])]
-            for job_id in ready[:max(0, workers - len(running))]:
+    def __init__(self, plan: _DemoPlan, workers: int) -> None:
+        self.plan = plan
+        self.workers = workers
+        self.jobs = _demo_jobs()
+        self.running: dict = {}  # Future -> job id
+        self.pool = None
+
+    def __enter__(self) -> _DemoJobs:
+        return self
+
+    def __exit__(self, *_exc) -> None:
+        if self.pool is not None:
+            self.pool.shutdown(wait=True, cancel_futures=True)
+
+    def _submit(self, database_url: str, job_id: str) -> None:
+        if self.pool is None:
+            import multiprocessing
+            from concurrent.futures import ProcessPoolExecutor
+
+            # A fork server, not a plain fork: forking a process whose OpenMP (LightGBM) or other threads
+            # already ran can kill the child. The server imports the jobs once; each worker forks from it.
+            context = multiprocessing.get_context("forkserver")
+            context.set_forkserver_preload(["etl.scheduler", "etl.intelligence.training", "etl.intelligence.scoring"])
+            self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
+        self.running[self.pool.submit(_run_demo_job, database_url, job_id)] = job_id
+
+    def start_silver_only(self, database) -> None:
+        """Called once silver has committed: the texts are scored beside the gold build."""
+        for job_id in _SILVER_ONLY_JOBS:
+            self._submit(database.url, job_id)
+
+    def run_due(self, database) -> None:
+        """Run every job that is due (and wait for those already started), the critical path first."""
+        from concurrent.futures import FIRST_COMPLETED, wait
+
+        jobs, started = self.jobs, set(self.running.values())
+        due = {job_id for job_id in jobs if job_id in started or _demo_job_is_due(database, job_id)}
+        for job_id, (_, after) in jobs.items():  # a job whose input reruns reruns too
+            if any(a in due for a in after):
+                due.add(job_id)
+        for job_id in jobs:
+            if job_id not in due:
+                self.plan.skip(jobs[job_id][0], "up to date")
+        if not due:
+            return
+        click.echo(f"      {len(due)} job(s) in {min(self.workers, len(due))} process(es)\u2026")
+        waiting, failed = [j for j in jobs if j in due and j not in started], []
+        while waiting or self.running:
+            busy = set(self.running.values())
+            ready = [j for j in waiting if not any(a in waiting or a in busy for a in jobs[j][1])]
+            for job_id in ready[:max(0, self.workers - len(self.running))]:
                 waiting.remove(job_id)
-                running[pool.submit(_run_demo_job, database.url, job_id)] = job_id
-            finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                self._submit(database.url, job_id)
+            finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
             for future in finished:
                 job_id, seconds, detail, error = future.result()
-                del running[future]
-                plan.line(jobs[job_id][0], seconds, f"failed: {error}" if error else detail)
+                del self.running[future]
+                self.plan.line(jobs[job_id][0], seconds, f"failed: {error}" if error else detail)
                 if error:
                     failed.append(job_id)
-    if failed:
-        click.echo(f"Warning: {', '.join(failed)} failed; their panels stay empty until the scheduler reruns "
-                   "them (`c360 scheduler`).", err=True)
+        if failed:
+            click.echo(f"Warning: {', '.join(failed)} failed; their panels stay empty until the scheduler reruns "
+                       "them (`c360 scheduler`).", err=True)
 
 
 # --- demo: live feed and scheduler -------------------------------------------------------

@@ -26,6 +26,7 @@ import logging
 import os
 import re
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -162,20 +163,70 @@ def check_header(dataset: Dataset, header: list[str] | None) -> None:
 
 
 def load_landing(database: Database, landing_dir: Path, *, job_run_id: int | None = None,
-                 archive: bool = False) -> BronzeResult:
-    """Load every new landing file into bronze, one transaction per file; archive=True moves them after."""
-    result = BronzeResult()
+                 archive: bool = False, lanes: int = 2) -> BronzeResult:
+    """Load every new landing file into bronze, one transaction per file; archive=True moves them after.
+
+    The files go through `lanes` connections side by side: PostgreSQL parses a COPY on its own
+    core, so a second lane keeps a second core busy. A dataset's files stay in one lane, in order,
+    so a later file of a dataset always gets the later load id (silver's "newest version" rule).
+    """
     files = landing_files(Path(landing_dir))
     log.info("bronze: %d landing files in %s", len(files), landing_dir)
-    for dataset, path in files:
-        outcome = load_file(database, dataset, path, landing_dir=Path(landing_dir), job_run_id=job_run_id,
-                            archive=archive)
-        result.files.append(outcome)
+
+    def load(dataset: Dataset, path: Path) -> FileLoad:
+        return load_file(database, dataset, path, landing_dir=Path(landing_dir), job_run_id=job_run_id,
+                         archive=archive)
+
+    outcomes: dict[Path, FileLoad] = {}
+    lanes_of_files = split_into_lanes(files, lanes)
+    if len(lanes_of_files) <= 1:
+        outcomes.update((path, load(dataset, path)) for dataset, path in files)
+    else:
+        def run_lane(lane: list[tuple[Dataset, Path]]) -> list[tuple[Path, FileLoad]]:
+            return [(path, load(dataset, path)) for dataset, path in lane]
+
+        with ThreadPoolExecutor(max_workers=len(lanes_of_files), thread_name_prefix="bronze") as pool:
+            for finished in pool.map(run_lane, lanes_of_files):
+                outcomes.update(finished)
+    result = BronzeResult(files=[outcomes[path] for _, path in files])
     loaded = [f for f in result.files if f.status == "loaded"]
     log.info("bronze: %d files loaded (%d rows, %d quarantined), %d skipped, %d rejected",
              len(loaded), sum(f.rows_loaded for f in loaded), result.quarantined,
              sum(f.status == "skipped" for f in result.files), len(result.rejected))
     return result
+
+
+def split_into_lanes(files: list[tuple[Dataset, Path]], lanes: int) -> list[list[tuple[Dataset, Path]]]:
+    """The files in at most `lanes` lists of about equal bytes, each dataset whole and in order.
+
+    Files of the same size share a lane too: only they can be the same file under two names, and
+    two lanes loading one checksum at once would collide on its unique key instead of skipping it.
+    """
+    groups: list[list[tuple[Dataset, Path]]] = []
+    group_of: dict[object, int] = {}
+    for dataset, path in files:
+        keys = (("dataset", dataset.bronze_table), ("size", path.stat().st_size))
+        found = sorted({group_of[k] for k in keys if k in group_of})
+        if not found:
+            groups.append([])
+            target = len(groups) - 1
+        else:
+            target = found[0]
+            for other in found[1:]:  # this file joins two groups: merge them, keeping file order
+                groups[target] += groups[other]
+                groups[other] = []
+                group_of.update({k: target for k, g in group_of.items() if g == other})
+        groups[target].append((dataset, path))
+        group_of.update({k: target for k in keys})
+    order = {path: n for n, (_, path) in enumerate(files)}
+    lane_files: list[list[tuple[Dataset, Path]]] = [[] for _ in range(max(1, lanes))]
+    lane_bytes = [0] * len(lane_files)
+    sized = [(sum(p.stat().st_size for _, p in g), g) for g in groups if g]
+    for size, group in sorted(sized, key=lambda item: -item[0]):
+        lightest = lane_bytes.index(min(lane_bytes))
+        lane_files[lightest] += group
+        lane_bytes[lightest] += size
+    return [sorted(lane, key=lambda item: order[item[1]]) for lane in lane_files if lane]
 
 
 def load_file(database: Database, dataset: Dataset, path: Path, *, landing_dir: Path | None = None,

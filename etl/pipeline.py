@@ -23,6 +23,7 @@ import contextlib
 import logging
 import time
 import traceback
+from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
@@ -67,8 +68,10 @@ class _Stages:
     """Runs the stages in order, timing each and reporting to the run recorder."""
 
     def __init__(self, database: Database, landing_dir: Path, recorder: RunRecorder, result: PipelineResult,
-                 *, archive: bool = False, pull: bool = False, full: bool = False):
+                 *, archive: bool = False, pull: bool = False, full: bool = False,
+                 after_silver: Callable[[], object] | None = None):
         self.database = database
+        self.after_silver = after_silver
         self.landing_dir = landing_dir
         self.archive = archive
         self.pull = pull
@@ -180,6 +183,13 @@ class _Stages:
         self.result.checks_failed += [r.describe() for r in report.critical_failures]
         self.result.check_seconds[report.stage] = report.seconds
 
+    def _start_after_silver(self) -> None:
+        """The caller's work that needs only committed silver starts beside gold; its failure is not ours."""
+        try:
+            self.after_silver()
+        except Exception as exc:  # noqa: BLE001 - the pipeline's own result must not depend on it
+            log.warning("etl: work started after silver failed to start: %s", describe_error(exc))
+
     def run(self) -> None:
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="etl-checks") as self.pool:
             try:
@@ -195,6 +205,8 @@ class _Stages:
                     finally:
                         self.result.stage_seconds[name] = round(time.perf_counter() - started, 3)
                     log.info("etl: %s stage done in %.2fs", name, self.result.stage_seconds[name])
+                    if name == "silver" and self.after_silver is not None:
+                        self._start_after_silver()
             finally:
                 if self.silver_checks is not None:  # gold failed before it waited: still store them
                     with contextlib.suppress(QualityGateFailed):
@@ -230,12 +242,15 @@ def describe_error(exc: BaseException) -> str:
 
 
 def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "manual",
-                 archive: bool = False, pull: bool = False, full: bool = False) -> PipelineResult:
+                 archive: bool = False, pull: bool = False, full: bool = False,
+                 after_silver: Callable[[], object] | None = None) -> PipelineResult:
     """Run bronze -> silver -> gold as job "etl"; never raises for a failed stage.
 
     `pull` first fetches new records from the configured API sources; `archive` moves each
     handled landing file to processed/ (or quarantine/), as a deployment wants. Silver
     rebuilds only the tables whose inputs changed unless `full`; gold is always rebuilt.
+    `after_silver` is called once silver has committed, to start work that reads only silver
+    (the demo scores texts while gold is built).
     """
     started = time.perf_counter()
     result = PipelineResult(status="running", run_id=None)
@@ -244,7 +259,7 @@ def run_pipeline(database: Database, landing_dir: Path, *, triggered_by: str = "
             result.run_id = recorder.run_id
             log.info("etl: run %s started (%s) on %s", recorder.run_id, triggered_by, landing_dir)
             _Stages(database, Path(landing_dir), recorder, result, archive=archive, pull=pull,
-                    full=full).run()
+                    full=full, after_silver=after_silver).run()
         result.status = "success"
         if result.rejected_files:
             result.error = "\n".join(recorder.warnings)

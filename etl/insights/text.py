@@ -114,12 +114,17 @@ WHERE kind = 'topic' OR (rank <= :top_keywords AND mentions > 0)
 """
 
 
-def is_due(database: Database, job_id: str, inputs: tuple[str, ...]) -> bool:
-    """True if one of `inputs` succeeded after the last successful run of `job_id` started (or it never ran)."""
+def is_due(database: Database, job_id: str, inputs: tuple[str, ...], *, input_started: bool = False) -> bool:
+    """True if one of `inputs` succeeded after the last successful run of `job_id` started (or it never ran).
+
+    With `input_started`, only an input run that also started after it counts: for a job started
+    once the part of the input run it reads had committed (the demo scores texts beside gold).
+    """
+    input_time = "started_at" if input_started else "finished_at"
     with database.session() as session:
-        return bool(session.scalar(text("""
+        return bool(session.scalar(text(f"""
             SELECT coalesce(
-                (SELECT max(finished_at) FROM app.job_run WHERE status = 'success' AND job_id = ANY(:inputs))
+                (SELECT max({input_time}) FROM app.job_run WHERE status = 'success' AND job_id = ANY(:inputs))
                 > (SELECT max(started_at) FROM app.job_run WHERE status = 'success' AND job_id = :job),
                 true)
         """), {"inputs": list(inputs), "job": job_id}))

@@ -18,7 +18,6 @@ from dashboard.tables.identity import AccountLinkOverride
 from layouts.account_journey import JourneyIds, JourneyQuery
 from layouts.account_people import PeopleIds
 from tests.dashboard.security.dash_requests import page_layout, post_callback, response_outputs
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 
 EVERYTHING = DataScope.everything()
 FULL = MaskPolicy(view_pii=True, view_financials=True)

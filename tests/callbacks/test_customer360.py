@@ -22,7 +22,6 @@ from layouts.customer360 import ID
 from tests.callbacks.test_morning_coffee import text_of
 from tests.dashboard.queries.conftest import rolled_back  # noqa: F401
 from tests.dashboard.queries.test_customer360 import PICK_ACCOUNT, risky_account, scored_session  # noqa: F401
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 
 EVERYTHING = DataScope.everything()
 

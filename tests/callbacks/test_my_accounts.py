@@ -18,7 +18,6 @@ from dashboard.tables.app import User
 from dashboard.users import update_user
 from layouts.my_accounts import ALL_ACCOUNTS, EXPORT_NAME, ID
 from tests.dashboard.security.dash_requests import post_callback, response_outputs
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 
 ACCOUNTS = f"{ID.ACCOUNTS}.children"
 MANAGER_EMAIL = "account_manager@test.client360.dev"

@@ -114,6 +114,12 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
             assert not empty, f"empty after the demo: {empty}\n{first.output}"
             roc_auc = conn.scalar(text("SELECT max(roc_auc) FROM app.churn_model"))
             linked = dict(conn.execute(text("SELECT email, crm_user_id FROM app.users WHERE crm_user_id IS NOT NULL")).all())
+            runs = {job: (started, finished) for job, started, finished in conn.execute(text(
+                "SELECT job_id, started_at, finished_at FROM app.job_run WHERE status = 'success'")).all()}
+        # Texts are scored while gold is built (they read silver only), and training waits for their
+        # sentiment, which is one of its features.
+        assert runs["text_insights"][0] < runs["etl"][1], runs
+        assert runs["churn_train"][0] >= runs["text_insights"][1], runs
         assert set(linked) == {"sales@demo.client360.dev", "am@demo.client360.dev"}, first.output
         assert roc_auc is not None and roc_auc >= 0.70  # the model passed its gate: churn_prediction above
 

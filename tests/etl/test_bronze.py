@@ -214,3 +214,45 @@ def test_load_file_counts_match_bronze(scratch_db: Database, tmp_path: Path) -> 
             table = BRONZE_TABLES[load_file.dataset]
             stored = session.scalar(select(func.count()).select_from(table).where(table.c._load_id == load_file.id))
             assert stored == load_file.rows_loaded, load_file.file_name
+
+
+# --- lanes: files load side by side on two connections ------------------------------------------
+
+
+def test_lanes_keep_each_dataset_whole_in_order_and_same_sized_files_together(tmp_path: Path) -> None:
+    accounts, contacts = dataset("crm", "accounts"), dataset("crm", "contacts")
+    def file(name: str, size: int) -> Path:
+        path = tmp_path / name
+        path.write_bytes(b"x" * size)
+        return path
+
+    files = [(accounts, file("a1.csv", 500)), (accounts, file("a2.csv", 100)),
+             (contacts, file("c1.csv", 300)), (contacts, file("c2.csv", 250))]
+    lanes = bronze.split_into_lanes(files, 2)
+    assert [[p.name for _, p in lane] for lane in lanes] == [["a1.csv", "a2.csv"], ["c1.csv", "c2.csv"]]
+    assert [[p.name for _, p in lane] for lane in bronze.split_into_lanes(files, 1)] == [
+        ["a1.csv", "a2.csv", "c1.csv", "c2.csv"]]
+
+    # A contacts file the size of an accounts file could be the same bytes: it joins that lane.
+    twin = (contacts, file("c3.csv", 100))
+    lanes = bronze.split_into_lanes([*files, twin], 2)
+    assert len(lanes) == 1 and [p.name for _, p in lanes[0]] == ["a1.csv", "a2.csv", "c1.csv", "c2.csv", "c3.csv"]
+    assert bronze.split_into_lanes([], 2) == []
+
+
+def test_two_lanes_load_what_one_lane_loads(scratch_db: Database, tmp_path: Path) -> None:
+    landing = write_tiny_landing(tmp_path / "landing")
+    # A second accounts file must get the later load id: silver keeps the newest load's version.
+    later = write_csv(landing / "crm" / "accounts_2025-04-01.csv", ACCOUNT_COLUMNS, [ACCOUNTS[0]])
+    assert len(bronze.split_into_lanes(bronze.landing_files(landing), 2)) == 2
+    result = load_landing(scratch_db, landing, lanes=2)
+
+    assert [f.source_file for f in result.files] == [
+        path.relative_to(landing).as_posix() for _, path in bronze.landing_files(landing)]
+    assert {f.status for f in result.files} == {"loaded"}
+    load_ids = {f.source_file: f.load_file_id for f in result.files}
+    assert load_ids["crm/accounts.csv"] < load_ids[later.relative_to(landing).as_posix()]
+    for f in result.files:
+        stored = _rows(scratch_db, f'SELECT count(*) FROM bronze."{f.dataset}" WHERE _load_id = :id',
+                       id=f.load_file_id)
+        assert stored == [(f.rows_loaded,)] and f.rows_loaded > 0

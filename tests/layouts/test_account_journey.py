@@ -20,7 +20,6 @@ from dashboard.extensions import db
 from dashboard.queries.account_journey import EVENT_CATEGORIES
 from layouts.account_journey import JourneyIds as ID
 from layouts.account_people import PeopleIds
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 from tests.layouts.test_pages import sign_in, wait
 
 pytestmark = pytest.mark.browser

@@ -10,7 +10,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
 from layouts.admin_users import ID
-from tests.layouts.test_pages import sign_in, wait
+from tests.layouts.test_pages import sign_in, sign_in_form, wait
 
 NEW_EMAIL = "browser-rep@test.client360.dev"
 NEW_PASSWORD = "my-own-long-passphrase-2026"
@@ -41,8 +41,7 @@ def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browse
 
     browser.get(live_server + "/logout")
     browser.delete_all_cookies()
-    browser.get(live_server + "/login")
-    wait(browser).until(ec.element_to_be_clickable((By.ID, "email"))).send_keys(NEW_EMAIL)
+    sign_in_form(browser, live_server).send_keys(NEW_EMAIL)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.ID, "login-submit").click()
     # An administrator set the password, so the user must choose their own first.

@@ -13,7 +13,6 @@ from sqlalchemy import select, text
 from dashboard.extensions import db
 from dashboard.tables.app import AuditEvent
 from layouts.alert_centre import ID
-from tests.etl.intelligence.conftest import scored, trained_model  # noqa: F401
 from tests.layouts.test_pages import TIMEOUT, sign_in, wait
 
 OPEN_IN_SCOPE = """

@@ -16,7 +16,6 @@ from dashboard.tables.intelligence import NextBestAction
 from layouts.customer360 import ID, KPI_CARDS
 from tests.dashboard.queries.test_customer360 import PICK_ACCOUNT
 from tests.dashboard.security.scoped_users import _ensure_user
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 from tests.layouts.test_pages import sign_in, wait
 
 pytestmark = pytest.mark.browser

@@ -16,7 +16,6 @@ from layouts.account_journey import ID as JOURNEY
 from layouts.customer360 import ID
 from layouts.search import ID as SEARCH
 from layouts.shell import NAVBAR_TOGGLER_ID
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 from tests.layouts.test_customer360 import BOOK_OWNER, _click, _filled, _text, book, restore_actions, sized  # noqa: F401
 from tests.layouts.test_pages import sign_in, wait
 

@@ -20,7 +20,6 @@ from dashboard.scope import scope_for_user_id
 from dashboard.tables.app import User
 from layouts.my_accounts import BOOK_PATH, ID
 from tests.callbacks.test_my_accounts import MANAGER_EMAIL, linked_manager  # noqa: F401
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 from tests.layouts.test_morning_coffee import sized  # noqa: F401  (1440x900 and 390x844)
 from tests.layouts.test_pages import TIMEOUT, sign_in, wait
 

@@ -3,7 +3,9 @@ change the numbers, and pages a role may not see. Explicit waits only, no sleeps
 
 from __future__ import annotations
 
-from selenium.common.exceptions import StaleElementReferenceException
+import warnings
+
+from selenium.common.exceptions import StaleElementReferenceException, TimeoutException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -21,15 +23,29 @@ def wait(browser, timeout: float = TIMEOUT) -> WebDriverWait:
     return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
 
 
+def sign_in_form(browser, live_server: str):
+    """The sign-in form's email field, signed out first.
+
+    A page left with callbacks in flight can still be answering as the cookies are cleared, and an
+    answer can sign the browser back in (the sign-in page then sends it on): clear the cookies and
+    ask again. The failure names where the browser was instead.
+    """
+    seen = []
+    for _ in range(3):
+        browser.get(live_server + "/login")
+        try:
+            return wait(browser, TIMEOUT / 3).until(ec.element_to_be_clickable((By.ID, "email")))
+        except TimeoutException:
+            seen.append(f"{browser.current_url} (title {browser.title!r}, "
+                        f"cookies {[c['name'] for c in browser.get_cookies()]})")
+            warnings.warn(f"no sign-in form at {seen[-1]}; clearing cookies and asking again", stacklevel=2)
+            browser.delete_all_cookies()
+    raise AssertionError("the sign-in form never showed; the browser was at " + "; ".join(seen))
+
+
 def sign_in(browser, live_server: str, role: str) -> None:
     """Log in through the login form, as a person would."""
-    browser.get(live_server + "/login")
-    if not browser.find_elements(By.ID, "email"):
-        # Still signed in from a page that was loading when the previous test cleared its cookies:
-        # the sign-in page sends a signed-in user on; sign out of this one and ask again.
-        browser.delete_all_cookies()
-        browser.get(live_server + "/login")
-    wait(browser).until(ec.element_to_be_clickable((By.ID, "email"))).send_keys(f"{role}@test.client360.dev")
+    sign_in_form(browser, live_server).send_keys(f"{role}@test.client360.dev")
     browser.find_element(By.ID, "password").send_keys(TEST_PASSWORD)
     browser.find_element(By.ID, "login-submit").click()
     wait(browser).until(ec.presence_of_element_located((By.ID, "main-nav")))

@@ -187,7 +187,8 @@ def test_text_postgresql_cannot_store_is_400(app, admin_token):
 
 def _audited_changes(alert_id: int) -> list[str]:
     with db.session() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "alert_status")).all()
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "alert_status")
+                               .order_by(AuditEvent.id)).all()
     return [row.detail["status"] for row in rows if row.detail.get("alert_id") == alert_id]
 
 

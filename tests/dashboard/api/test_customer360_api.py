@@ -33,7 +33,6 @@ from tests.dashboard.api.api_support import (
     token_for,
     validate,
 )
-from tests.etl.intelligence.conftest import scored, trained_model  # noqa: F401
 
 EVERYTHING = DataScope.everything()
 FULL = MaskPolicy(view_pii=True, view_financials=True)
@@ -275,7 +274,8 @@ def test_customers_search_keeps_to_region_and_scope(app, tokens, scoped_users, s
 
 def _audited(action_id: str) -> list[dict]:
     with db.session() as session:
-        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution")).all()
+        rows = session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution")
+                               .order_by(AuditEvent.id)).all()
     return [row.detail for row in rows if row.detail.get("recommendation_id") == action_id]
 
 

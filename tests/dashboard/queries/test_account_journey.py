@@ -17,7 +17,6 @@ from dashboard.queries import account_journey as q
 from dashboard.scope import DataScope
 from dashboard.tables.app import AuditEvent
 from dashboard.tables.identity import AccountLinkOverride
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 from tests.etl.reference import Landing, typed
 
 EVERYTHING = DataScope.everything()

@@ -10,7 +10,6 @@ from sqlalchemy.orm import Session
 from dashboard.queries.alerts import AlertError, alert_centre, change_alert_status, open_alert_count
 from dashboard.scope import DataScope
 from dashboard.tables.intelligence import Alert
-from tests.etl.intelligence.conftest import scored, trained_model  # noqa: F401
 
 ALL_ROWS = 1_000_000
 COUNT_SQL = """

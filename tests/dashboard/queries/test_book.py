@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 from dashboard.masking import MaskPolicy, amount_band, mask_text
 from dashboard.queries import book as q
 from dashboard.scope import ACCOUNT_MANAGER, DataScope, scope_for
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 
 FULL = MaskPolicy(view_pii=True, view_financials=True)
 MASKED = MaskPolicy(view_pii=False, view_financials=False)

@@ -26,7 +26,6 @@ from dashboard.tables.intelligence import (
     CustomerLifetimeValue,
     NextBestAction,
 )
-from tests.etl.intelligence.conftest import insights_ran, scored, trained_model  # noqa: F401
 from tests.etl.reference import Landing
 
 EVERYTHING = DataScope.everything()
@@ -202,7 +201,8 @@ def _newest_ids(session: Session) -> tuple[int, int]:
 
 def _audit_rows(session: Session, action_id: str, after: tuple[int, int]) -> list[AuditEvent]:
     return [e for e in session.scalars(select(AuditEvent).where(AuditEvent.action == "action_execution",
-                                                                AuditEvent.id > after[0]))
+                                                                AuditEvent.id > after[0])
+                                            .order_by(AuditEvent.id))
             if e.detail.get("recommendation_id") == action_id]
 
 
