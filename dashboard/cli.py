@@ -481,6 +481,8 @@ def demo(host: str, port: int, scale: str, seed: int, no_serve: bool, live: bool
     if not click.get_current_context().find_root().params.get("verbose"):
         for name in ("", "pgserver", "alembic"):  # the stage lines say what happens
             logging.getLogger(name).setLevel(logging.WARNING)
+        # Data-quality warnings are counted on the loading line and listed on the admin pages.
+        logging.getLogger("etl.quality").setLevel(logging.ERROR)
     started = time.monotonic()
     settings = _settings()
     plan = _DemoPlan(total=4 + len(_demo_jobs()))
@@ -599,9 +601,18 @@ def _demo_load(plan: _DemoPlan, database, landing: Path, scale: str, seed: int, 
                        lambda: generate(landing, scale=scale, seed=seed, as_of=date.today()))
     after_silver = (lambda: jobs.start_silver_only(database)) if jobs is not None else None
     result = plan.stage("loading demo data (bronze \u2192 silver \u2192 gold)",
-                        lambda: run_pipeline(database, landing, triggered_by="demo", after_silver=after_silver))
+                        lambda: run_pipeline(database, landing, triggered_by="demo", after_silver=after_silver),
+                        describe=_describe_load)
     if result.status != "success":
         raise click.ClickException(f"ETL failed: {result.error}")
+
+
+def _describe_load(result) -> str:
+    if result.status != "success":
+        return result.status
+    loaded = sum(n for table, n in result.rows.items() if table.startswith("bronze.") and table != "bronze.quarantine")
+    return (f"{loaded:,} source rows, {result.quarantined:,} quarantined, "
+            f"{len(result.warnings)} data-quality warnings: see Admin \u2192 Data quality")
 
 
 def _demo_books(database) -> str:
