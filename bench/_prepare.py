@@ -76,15 +76,19 @@ def _step(label: str, func, *args, **kwargs):
 
 
 def load_everything(database: Database, landing: Path, *, seed: int) -> None:
-    """Run what a deployment runs: the pipeline, the quality checks, churn training and scoring,
-    then every insight job, so that every page has data to show."""
+    """Run what a deployment runs: the pipeline, the quality checks, text scoring, churn training and
+    scoring, then every other insight job, so that every page has data to show."""
     result = _step("pipeline (bronze → gold)", run_pipeline, database, landing, triggered_by="bench")
     if result.status != "success":
         raise SystemExit(f"the pipeline did not finish: {result.error}")
     _step("data quality checks", run_all_checks, database, triggered_by="bench")
+    # Texts first: their sentiment is one of the churn model's features.
+    insights = dict(INSIGHT_JOBS)
+    module_name, runner = insights.pop("text_insights")
+    _step("text_insights", getattr(importlib.import_module(module_name), runner), database, triggered_by="bench")
     _step("churn training", train_churn, database, triggered_by="bench", seed=seed)
     _step("scoring", run_scoring, database, triggered_by="bench")
-    for job_id, (module_name, runner) in INSIGHT_JOBS.items():
+    for job_id, (module_name, runner) in insights.items():
         _step(job_id, getattr(importlib.import_module(module_name), runner), database, triggered_by="bench")
 
 

@@ -25,6 +25,10 @@ VALUE_FORMATTERS = {
 FILTERS = {COUNT: "agNumberColumnFilter", USD: "agNumberColumnFilter", PERCENT: "agNumberColumnFilter",
            DAY: "agDateColumnFilter"}
 ACCOUNT_PATH = "/accounts/"
+# A grid grows with its page (autoHeight), so it draws every row it holds: past a page of rows it
+# pages, or a whole book of thousands of accounts would take the browser seconds to draw.
+PAGE_SIZE = 50
+PAGE_SIZES = [25, 50, 100, 200]
 
 
 def column_def(column: GridColumn) -> dict[str, Any]:
@@ -65,6 +69,8 @@ def data_grid(grid_id: str, grid: GridRows, *, export_name: str | None = None, s
                                "suppressColumnVirtualisation": True}
     if totals is not None:
         options["pinnedBottomRowData"] = [totals]
+    if len(grid.rows) > PAGE_SIZE:
+        options.update(pagination=True, paginationPageSize=PAGE_SIZE, paginationPageSizeSelector=PAGE_SIZES)
     props: dict[str, Any] = {}
     if row_id_field:
         props["getRowId"] = f"params.data.{row_id_field}"

@@ -88,3 +88,19 @@ def test_png_names_say_page_filters_and_date():
     name = png_filename("morning-coffee", ["revenue", "2026-10-01", "2026-10-31", "North America", None],
                         today=date(2026, 12, 4))
     assert name == "morning-coffee_revenue_2026-10-01_2026-10-31_North-America_2026-12-04"
+
+
+def test_a_grid_past_one_page_of_rows_pages_and_a_short_one_does_not():
+    from dashboard.queries.grid import ACCOUNT, GridColumn, GridRows
+    from layouts.kit.grid import PAGE_SIZE, data_grid
+
+    columns = (GridColumn("account_id", "Account", ACCOUNT, pinned=True),)
+
+    def options(count: int) -> dict:
+        rows = [{"account_id": f"ACC-{n:06d}"} for n in range(count)]
+        return data_grid("g", GridRows(columns=columns, rows=rows)).children[0].dashGridOptions
+
+    assert "pagination" not in options(PAGE_SIZE)
+    paged = options(PAGE_SIZE + 1)
+    assert paged["pagination"] is True and paged["paginationPageSize"] == PAGE_SIZE
+    assert PAGE_SIZE in paged["paginationPageSizeSelector"]
