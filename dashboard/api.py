@@ -219,8 +219,11 @@ def my_scope() -> m.Scope:
 def questions() -> m.Questions:
     """The persona questions the caller may open.
 
-    Each with its id, persona, question, url (a deep link) and the CSS selector of the element answering it."""
-    return m.Questions.model_validate([q.public() for q in question_queries.questions_for(has_permission)])
+    Each with its id, persona, question, url (a deep link) and the CSS selector of the element answering it.
+    A question about one customer links to the caller's largest active customer."""
+    with db.session() as session:
+        questions = question_queries.caller_questions(has_permission, session, current_scope())
+    return m.Questions.model_validate([q.public() for q in questions])
 
 
 # --- Accounts --------------------------------------------------------------------------

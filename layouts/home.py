@@ -7,8 +7,10 @@ from collections.abc import Sequence
 import dash_bootstrap_components as dbc
 from dash import dcc, html
 
+from dashboard.extensions import db
 from dashboard.permissions import AUTHENTICATED, has_permission
-from dashboard.queries.questions import Question, questions_for
+from dashboard.queries.questions import Question, caller_questions
+from dashboard.scope import current_scope
 from layouts.components import empty_state, page_header
 from layouts.pages import PageSpec, pages_for_current_user
 
@@ -69,7 +71,8 @@ def layout(**_: object) -> html.Div:
     """The question search (when the role may open any answer), then a card per page the user may open."""
     pages = pages_for_current_user()
     dashboards = [p for p in pages if p.permission != AUTHENTICATED]
-    questions = questions_for(has_permission)
+    with db.session() as session:
+        questions = caller_questions(has_permission, session, current_scope())
     body: list = [_question_search(questions)] if questions else []
     if not dashboards:
         # "My account" is open to everyone, so it does not count as a dashboard.

@@ -3,6 +3,10 @@ page element that answers it (dashboard/questions.json).
 
 The file is validated when first read: unique ids, known personas and permissions, and a url on a
 page Dash has registered. Callers get only the questions whose permissions they hold.
+
+A question about one customer ("the complete history of a specific customer") links to a page
+about one customer: its url holds `{account}`, which each caller's link fills with the largest
+active customer of their own scope. A caller with no customer in scope does not get it.
 """
 
 from __future__ import annotations
@@ -10,14 +14,18 @@ from __future__ import annotations
 import functools
 import json
 from collections.abc import Callable, Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 
 import dash
+from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from dashboard.permissions import ALL_PERMISSIONS, AUTHENTICATED
+from dashboard.scope import DataScope
+from dashboard.tables.gold import Customer360
 
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "questions.json"
 # The personas of requirements 003, and 004's executive ("Morning Coffee") reader.
@@ -27,6 +35,9 @@ KNOWN_PERMISSIONS = frozenset((*ALL_PERMISSIONS, AUTHENTICATED))
 # What the API and the Home search show of an entry; the permissions stay server-side.
 PUBLIC_FIELDS: tuple[str, ...] = ("id", "persona", "question", "url", "answer_selector")
 REQUIRED_FIELDS: tuple[str, ...] = (*PUBLIC_FIELDS, "permission")
+# In a url: one customer of the caller's scope; the page's path template names it <account_id>.
+ACCOUNT_PLACEHOLDER = "{account}"
+ACCOUNT_TEMPLATE_VARIABLE = "<account_id>"
 
 
 class CatalogueError(ValueError):
@@ -48,6 +59,15 @@ class Question:
     @property
     def page_path(self) -> str:
         return urlsplit(self.url).path
+
+    @property
+    def needs_account(self) -> bool:
+        """Whether the url names one customer, filled in for each caller."""
+        return ACCOUNT_PLACEHOLDER in self.url
+
+    def for_account(self, account_id: str) -> Question:
+        """The question with its url naming `account_id`."""
+        return replace(self, url=self.url.replace(ACCOUNT_PLACEHOLDER, quote(account_id, safe="")))
 
     @property
     def permissions(self) -> tuple[str, ...]:
@@ -78,7 +98,8 @@ def _question(entry: Any, position: int, page_paths: Collection[str]) -> Questio
     if unknown:
         raise CatalogueError(f"{where}: unknown permission {unknown[0]!r}")
     parts = urlsplit(question.url)
-    if parts.scheme or parts.netloc or question.page_path not in page_paths:
+    path = question.page_path.replace(ACCOUNT_PLACEHOLDER, ACCOUNT_TEMPLATE_VARIABLE)
+    if parts.scheme or parts.netloc or path not in page_paths or ACCOUNT_PLACEHOLDER in parts.query:
         raise CatalogueError(f"{where}: {question.url!r} is not on a registered page")
     return question
 
@@ -104,8 +125,10 @@ def load_questions(page_paths: Collection[str], source: Path = CATALOGUE_FILE) -
 
 
 def registered_page_paths() -> frozenset[str]:
-    """The paths of the pages registered with Dash (the app factory registers them)."""
-    return frozenset(page["path"] for page in dash.page_registry.values())
+    """The paths and path templates of the pages registered with Dash (the app factory registers them)."""
+    pages = dash.page_registry.values()
+    return frozenset([page["path"] for page in pages] + [page["path_template"] for page in pages
+                                                          if page.get("path_template")])
 
 
 @functools.cache
@@ -118,6 +141,29 @@ def questions_for(permission_check: Callable[[str], bool],
     """The catalogue entries whose every permission `permission_check` grants, in file order."""
     paths = frozenset(registered_page_paths() if page_paths is None else page_paths)
     return [q for q in _catalogue(paths) if all(permission_check(p) for p in q.permissions)]
+
+
+def example_account(session: Session, scope: DataScope) -> str | None:
+    """The caller's largest active customer by MRR: the one a question about one customer opens."""
+    if scope.sees_nothing:
+        return None
+    return session.scalar(select(Customer360.account_id)
+                          .where(Customer360.status == "active", scope.customer_filter())
+                          .order_by(Customer360.mrr_usd.desc(), Customer360.account_id).limit(1))
+
+
+def questions_with_accounts(questions: Iterable[Question], session: Session, scope: DataScope) -> list[Question]:
+    """`questions` with each one-customer url naming the caller's example customer; without one,
+    those questions are left out."""
+    questions = list(questions)
+    account = example_account(session, scope) if any(q.needs_account for q in questions) else None
+    return [q.for_account(account) if q.needs_account else q for q in questions
+            if account is not None or not q.needs_account]
+
+
+def caller_questions(permission_check: Callable[[str], bool], session: Session, scope: DataScope) -> list[Question]:
+    """The questions a caller may open, one-customer links naming a customer of their scope."""
+    return questions_with_accounts(questions_for(permission_check), session, scope)
 
 
 def matching_questions(questions: Iterable[Question], search: str | None) -> list[Question]:

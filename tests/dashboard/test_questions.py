@@ -4,21 +4,35 @@ GET /api/v1/questions gives each caller only the entries whose permissions they 
 from __future__ import annotations
 
 import copy
+from urllib.parse import urlsplit
 
 import pytest
+from sqlalchemy import select, text
 
+from dashboard.extensions import db
 from dashboard.permissions import AUTHENTICATED, DEFAULT_ROLES
 from dashboard.queries.questions import (
+    ACCOUNT_PLACEHOLDER,
+    ACCOUNT_TEMPLATE_VARIABLE,
     PUBLIC_FIELDS,
     CatalogueError,
     load_questions,
     matching_questions,
     parse_questions,
+    questions_with_accounts,
 )
+from dashboard.scope import DataScope, scope_for_user_id
+from dashboard.tables.app import User
 from layouts.pages import HOME, NOT_FOUND, PAGES
 from tests.conftest import ROLES
+from tests.dashboard.api.api_support import role_email
 
-PAGE_PERMISSIONS = {spec.path: spec.permission for spec in (HOME, NOT_FOUND, *PAGES)}
+PAGE_PERMISSIONS = {path: spec.permission for spec in (HOME, NOT_FOUND, *PAGES)
+                    for path in (spec.path, spec.path_template) if path}
+
+
+def _page_of(question) -> str:
+    return question.page_path.replace(ACCOUNT_PLACEHOLDER, ACCOUNT_TEMPLATE_VARIABLE)
 VALID_ENTRY = {"id": "chairman-2", "persona": "chairman", "question": "Who are our top customers?",
                "url": "/executive?start=2026-10-24", "answer_selector": "#mc-top-accounts",
                "permission": "view_executive"}
@@ -34,7 +48,7 @@ def catalogue():
 def test_the_shipped_catalogue_is_valid_and_each_entry_needs_its_pages_permission(catalogue):
     assert len({q.id for q in catalogue}) == len(catalogue)
     for question in catalogue:
-        assert question.permission == PAGE_PERMISSIONS[question.page_path], question.id
+        assert question.permission == PAGE_PERMISSIONS[_page_of(question)], question.id
         assert question.answer_selector.startswith("#"), question.id
         assert question.url.startswith(question.page_path)
 
@@ -64,6 +78,8 @@ def _changed(**changes) -> dict:
     (_changed(url="/nowhere?x=1"), "not on a registered page"),
     (_changed(url="/executive-extra"), "not on a registered page"),
     (_changed(url="https://evil.example/executive"), "not on a registered page"),
+    (_changed(url="/executive/{account}"), "not on a registered page"),  # no page about one customer there
+    (_changed(url="/accounts/{account}/journey?q={account}"), "not on a registered page"),
     (_changed(answer_selector=""), "answer_selector must be a non-empty string"),
     ({k: v for k, v in VALID_ENTRY.items() if k != "question"}, "question must be a non-empty string"),
 ])
@@ -78,6 +94,39 @@ def test_ids_must_be_unique_and_the_list_must_exist():
     with pytest.raises(CatalogueError, match="'questions' list"):
         parse_questions({"entries": []}, PAGE_PERMISSIONS)
     assert parse_questions(_document(VALID_ENTRY), PAGE_PERMISSIONS)[0].url == "/executive?start=2026-10-24"
+
+
+def _scope_of(email: str) -> DataScope:
+    with db.session() as session:
+        return scope_for_user_id(session, session.scalar(select(User.id).where(User.email == email)))
+
+
+def _largest_active_customers(scope: DataScope) -> list[tuple[str, float]]:
+    """Every active customer the scope holds with its MRR, read apart from the query under test."""
+    with db.session() as session:
+        rows = session.execute(text("SELECT account_id, territory, mrr_usd FROM gold.customer_360 "
+                                    "WHERE status = 'active'")).all()
+    return sorted(((r.account_id, float(r.mrr_usd)) for r in rows
+                   if scope.unrestricted or r.territory in scope.territories or r.account_id in scope.account_ids),
+                  key=lambda item: (-item[1], item[0]))
+
+
+def test_a_one_customer_question_links_to_the_callers_largest_customer(app, scoped_users, catalogue):
+    one_customer = [q for q in catalogue if q.needs_account]
+    assert [q.id for q in one_customer] == ["account-management-1"]
+    for email in (scoped_users["accounts"], scoped_users["sales"], role_email("executive")):
+        scope = _scope_of(email)
+        with db.session() as session:
+            resolved = questions_with_accounts(catalogue, session, scope)
+        assert [q.id for q in resolved] == [q.id for q in catalogue]
+        largest = _largest_active_customers(scope)
+        assert largest, email
+        (link,) = [q for q in resolved if q.id == "account-management-1"]
+        assert urlsplit(link.url).path == f"/accounts/{largest[0][0]}/journey", (email, largest[:3])
+    # A caller whose scope holds no customer is not offered the question at all.
+    with db.session() as session:
+        resolved = questions_with_accounts(catalogue, session, DataScope.nothing())
+    assert [q.id for q in resolved] == [q.id for q in catalogue if not q.needs_account]
 
 
 def test_search_matches_every_word_in_any_order(catalogue):
@@ -96,7 +145,10 @@ def _role_permissions(role: str) -> frozenset[str]:
 
 @pytest.mark.parametrize("role", ROLES)
 def test_the_api_lists_only_the_entries_the_role_may_open(login_as, catalogue, role):
-    expected = [q.public() for q in catalogue if set(q.permissions) <= _role_permissions(role)]
+    allowed = [q for q in catalogue if set(q.permissions) <= _role_permissions(role)]
+    with db.session() as session:
+        expected = [q.public() for q in questions_with_accounts(allowed, session, _scope_of(role_email(role)))]
+    assert all(ACCOUNT_PLACEHOLDER not in entry["url"] for entry in expected)
     response = login_as(role).get("/api/v1/questions")
     assert response.status_code == 200
     body = response.get_json()

@@ -8,15 +8,20 @@ from urllib.parse import urlencode
 import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
+from sqlalchemy import select
 
+from dashboard.extensions import db
 from dashboard.permissions import DEFAULT_ROLES
-from dashboard.queries.questions import Question, load_questions
+from dashboard.queries.questions import Question, load_questions, questions_with_accounts
+from dashboard.scope import scope_for_user_id
+from dashboard.tables.app import User
 from layouts.pages import HOME as HOME_PAGE
 from layouts.pages import NOT_FOUND, PAGES
 from tests.conftest import TEST_PASSWORD
 from tests.layouts.test_pages import wait
 
-CATALOGUE = load_questions({spec.path for spec in (HOME_PAGE, NOT_FOUND, *PAGES)})
+CATALOGUE = load_questions({path for spec in (HOME_PAGE, NOT_FOUND, *PAGES)
+                            for path in (spec.path, spec.path_template) if path})
 ANSWER_TIMEOUT = 90  # the page and all its callbacks, on a busy machine (the first one starts Chromium)
 # Signs of a failed page: the error states, a Python traceback, Dash's error overlay.
 ERROR_SELECTORS = ("#forbidden-page", "#not-found-page", ".c360-error", ".dash-fe-error__title")
@@ -63,9 +68,19 @@ def sign_in_to(browser, live_server: str, role: str, url: str) -> None:
     browser.find_element(By.ID, "login-submit").click()
 
 
+def as_linked_for(role: str, question: Question) -> Question:
+    """The question as the role's catalogue lists it: a one-customer link names a customer of its scope."""
+    with db.session() as session:
+        user_id = session.scalar(select(User.id).where(User.email == f"{role}@test.client360.dev"))
+        (linked,) = questions_with_accounts([question], session, scope_for_user_id(session, user_id))
+    return linked
+
+
 @pytest.mark.parametrize("question", CATALOGUE, ids=[q.id for q in CATALOGUE])
 def test_each_question_is_answered_on_its_page(browser, live_server, question: Question):
-    sign_in_to(browser, live_server, role_for(question), question.url)
+    role = role_for(question)
+    question = as_linked_for(role, question)
+    sign_in_to(browser, live_server, role, question.url)
     wait(browser, ANSWER_TIMEOUT).until(lambda b: _answered(b, question.answer_selector))
     assert browser.current_url == live_server + question.url
     text = _answer_text(browser, question.answer_selector)
