@@ -23,7 +23,7 @@ from dashboard.permissions import EXECUTE_ACTIONS
 from dashboard.queries.insights import account_anomalies
 from dashboard.queries.intelligence import SEVERITY_ORDER, AlertItem, account_alerts
 from dashboard.queries.scores import HEALTH_WEIGHTS
-from dashboard.scope import DataScope
+from dashboard.scope import DataScope, scope_for_user_id
 from dashboard.tables.app import Role, User
 from dashboard.tables.gold import Customer360, DailyKpi
 from dashboard.tables.intelligence import (
@@ -498,12 +498,23 @@ class Owner:
     name: str
 
 
-def action_owners(session: Session) -> list[Owner]:
-    """Who may own a scheduled action: active users whose role may act on actions."""
-    rows = session.execute(select(User.email, User.full_name).join(Role, Role.name == User.role_name)
+def action_owners(session: Session, account_id: str | None = None) -> list[Owner]:
+    """Who may own a scheduled action: active users whose role may act on actions and, for an action
+    on `account_id`, whose data scope holds that account (an owner who cannot open it cannot act)."""
+    rows = session.execute(select(User.id, User.email, User.full_name).join(Role, Role.name == User.role_name)
                            .where(User.is_active, Role.permissions.contains([EXECUTE_ACTIONS]))
                            .order_by(User.full_name, User.email)).all()
-    return [Owner(email, name or email) for email, name in rows]
+    if account_id is not None:
+        rows = [r for r in rows if scope_for_user_id(session, r.id).allows_account(session, account_id)]
+    return [Owner(email, name or email) for _, email, name in rows]
+
+
+def action_account(session: Session, scope: DataScope, action_id: str) -> str | None:
+    """The account an action in scope is about, or None."""
+    if not isinstance(action_id, str) or not action_id:
+        return None
+    row = session.scalar(_in_scope(scope).where(NextBestAction.recommendation_id == action_id))
+    return None if row is None else row.customer_id
 
 
 def execute_action(session: Session, scope: DataScope, action_id: str, *, actor: str,
@@ -531,8 +542,8 @@ def schedule_action(session: Session, scope: DataScope, action_id: str, *, actor
         raise ValueError("pick the day the action is due")
     if due_on < (today or date.today()):
         raise ValueError("the day an action is due cannot be in the past")
-    if owner not in {o.email for o in action_owners(session)}:
-        raise ValueError("pick an owner among the people who may act on actions")
+    if owner not in {o.email for o in action_owners(session, row.customer_id)}:
+        raise ValueError("pick an owner among the people who may act on actions and see this account")
     action_log.execute_action(session, row.recommendation_id, actor=actor, outcome_status="pending",
                               action="scheduled", scheduled_for=due_on, owner=owner,
                               audit=_audit_hook(session, actor))
@@ -540,6 +551,6 @@ def schedule_action(session: Session, scope: DataScope, action_id: str, *, actor
 
 
 __all__ = ["ACTION_CATEGORIES", "USAGE_TRENDS", "USAGE_TREND_THRESHOLD", "AccountHeader", "ActionClosed", "AccountKpi", "AccountKpis",
-           "ActionState", "ClvInputs", "NotFound", "Owner", "RiskPanel", "account_header", "account_kpis",
+           "ActionState", "action_account", "ClvInputs", "NotFound", "Owner", "RiskPanel", "account_header", "account_kpis",
            "action_owners", "execute_action", "next_best_actions", "risk_alerts", "risk_panel", "schedule_action",
            "usage_trend"]

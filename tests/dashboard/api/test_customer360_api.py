@@ -310,15 +310,15 @@ def test_scheduling_an_action(app, document, api_facts: ApiFacts):
     due = date.today() + timedelta(days=7)
     token = token_for(role_email("support_lead"))
     response = app.test_client().post(f"{API}/actions/{action_id}/schedule", headers=bearer(token),
-                                      json={"due_on": due.isoformat(), "owner": role_email("account_manager")})
+                                      json={"due_on": due.isoformat(), "owner": role_email("admin")})
     assert response.status_code == 200, response.get_data(as_text=True)[:300]
     body = response.get_json()
     validate(document, success_schema(document, "/actions/{action_id}/schedule", "post"), body)
     assert (body["status"], body["scheduled_for"], body["owner"]) == ("scheduled", due.isoformat(),
-                                                                      role_email("account_manager"))
+                                                                      role_email("admin"))
     assert body["impact_usd"] == "$10k\u2013$50k"  # support_lead: no view_financials
     assert _status(action_id) == "scheduled"
-    assert [(d["action"], d["owner"]) for d in _audited(action_id)] == [("scheduled", role_email("account_manager"))]
+    assert [(d["action"], d["owner"]) for d in _audited(action_id)] == [("scheduled", role_email("admin"))]
 
 
 @pytest.mark.parametrize("body", [

@@ -209,7 +209,7 @@ def _audit_rows(session: Session, action_id: str, after: tuple[int, int]) -> lis
 def test_scheduling_changes_the_status_for_everyone_and_is_audited(scored_session: Session, risky_account: str) -> None:
     action_id = _open_action(scored_session, risky_account)
     before = _newest_ids(scored_session)
-    owner = q.action_owners(scored_session)
+    owner = q.action_owners(scored_session, risky_account)
     assert owner, "no user may act on actions"
     due = date.today() + timedelta(days=3)
     state = q.schedule_action(scored_session, EVERYTHING, action_id, actor="am@test", due_on=due.isoformat(),
@@ -241,7 +241,7 @@ def test_executing_an_action_is_audited(scored_session: Session, risky_account: 
 def test_bad_input_and_out_of_scope_are_refused(scored_session: Session, risky_account: str) -> None:
     action_id = _open_action(scored_session, risky_account)
     before = _newest_ids(scored_session)
-    owner = q.action_owners(scored_session)[0].email
+    owner = q.action_owners(scored_session, risky_account)[0].email
     elsewhere = DataScope.restricted_to(account_ids=["no-such-account"])
     with pytest.raises(q.NotFound):
         q.execute_action(scored_session, elsewhere, action_id, actor="am@test")
@@ -260,3 +260,22 @@ def test_bad_input_and_out_of_scope_are_refused(scored_session: Session, risky_a
                           owner="stranger@example.com")
     assert scored_session.get(NextBestAction, action_id).status == "open"
     assert _audit_rows(scored_session, action_id, before) == []
+
+
+def test_an_action_is_owned_only_by_someone_who_can_see_its_account(scored_session: Session, risky_account: str,
+                                                                    scoped_users, scope_facts) -> None:
+    """The account manager limited to two assigned accounts may own actions on those, not on others."""
+    limited = scoped_users["accounts"]
+    everyone = {o.email for o in q.action_owners(scored_session)}
+    assert limited in everyone
+    inside = sorted(scope_facts.assigned_accounts)[0]
+    outside = next(a for a in (risky_account, scope_facts.other_account) if a not in scope_facts.assigned_accounts)
+    assert limited in {o.email for o in q.action_owners(scored_session, inside)}
+    offered = {o.email for o in q.action_owners(scored_session, outside)}
+    assert limited not in offered and offered and offered < everyone | {limited}
+
+    action_id = _open_action(scored_session, risky_account)
+    if risky_account not in scope_facts.assigned_accounts:
+        with pytest.raises(ValueError, match="see this account"):
+            q.schedule_action(scored_session, EVERYTHING, action_id, actor="am@test",
+                              due_on=date.today().isoformat(), owner=limited)
