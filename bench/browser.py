@@ -41,12 +41,12 @@ sys.path.insert(0, str(BENCH_DIR))
 
 from _prepare import prepared_database  # noqa: E402
 from pages import (  # noqa: E402
+    app_bench_parser,
     bench_app,
     chosen_roles,
     ensure_bench_users,
     page_visits,
     pages_for_role,
-    role_bench_arguments,
     sample_accounts,
 )
 
@@ -272,7 +272,7 @@ def print_report(results: list[PageFigures]) -> None:
 
 
 def main() -> None:
-    parser = role_bench_arguments(__doc__)
+    parser = app_bench_parser(__doc__)
     parser.add_argument("--runs", type=int, default=5, help="warm loads per page (the median is reported)")
     parser.add_argument("--timeout", type=float, default=30.0, help="seconds a page may take to be drawn")
     parser.add_argument("--size", default="1440x900", help="browser window, WIDTHxHEIGHT")

@@ -724,11 +724,6 @@ def app_bench_parser(description: str | None, *, repeat_help: str | None = None,
     return parser
 
 
-def role_bench_arguments(description: str | None) -> argparse.ArgumentParser:
-    """The options every per-role bench takes, without --repeat (the bench adds its own)."""
-    return app_bench_parser(description)
-
-
 def chosen_roles(parser: argparse.ArgumentParser, roles: str | argparse.Namespace) -> list[str]:
     """The roles of `--roles`; an unknown one ends the run with the known ones listed."""
     text = roles.roles if isinstance(roles, argparse.Namespace) else roles
