@@ -195,13 +195,30 @@ def browser_driver():
     driver.quit()
 
 
+def sign_out(driver, live_server: str) -> None:
+    """End the browser's session on the server (the confirmed sign-out), then drop its cookies.
+
+    Clearing cookies alone is not enough: a callback still in flight from the page just left answers
+    afterwards and sets its session cookie again. Once the session has ended on the server, that
+    cookie signs no one in.
+    """
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver.get(live_server + "/logout")
+    confirm = driver.find_elements(By.ID, "logout-submit")
+    if confirm:  # signed in: the page asks to confirm
+        confirm[0].click()
+        WebDriverWait(driver, 30).until(lambda d: "/logout" not in d.current_url)
+    driver.delete_all_cookies()
+
+
 @pytest.fixture()
 def browser(browser_driver, live_server):
     """A browser with no session at the start of each test."""
-    browser_driver.get(live_server + "/login")
-    browser_driver.delete_all_cookies()
+    sign_out(browser_driver, live_server)
     yield browser_driver
-    browser_driver.delete_all_cookies()
+    sign_out(browser_driver, live_server)
 
 
 # Users with a data scope or a role without financials, for the scope, masking and admin tests.

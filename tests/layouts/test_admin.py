@@ -10,6 +10,7 @@ from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
 from layouts.admin_users import ID
+from tests.conftest import sign_out
 from tests.layouts.test_pages import sign_in, sign_in_form, wait
 
 NEW_EMAIL = "browser-rep@test.client360.dev"
@@ -39,8 +40,7 @@ def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browse
     # The list shows the new user with their territory.
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, ID.TABLE), NEW_EMAIL))
 
-    browser.get(live_server + "/logout")
-    browser.delete_all_cookies()
+    sign_out(browser, live_server)
     sign_in_form(browser, live_server).send_keys(NEW_EMAIL)
     browser.find_element(By.ID, "password").send_keys(password)
     browser.find_element(By.ID, "login-submit").click()

@@ -12,7 +12,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from layouts.morning_coffee import MorningCoffeeIds as ID
-from tests.conftest import TEST_PASSWORD
+from tests.conftest import TEST_PASSWORD, sign_out
 
 TIMEOUT = 30
 SCREENSHOT = "/tmp/morning_coffee.png"
@@ -26,9 +26,9 @@ def wait(browser, timeout: float = TIMEOUT) -> WebDriverWait:
 def sign_in_form(browser, live_server: str):
     """The sign-in form's email field, signed out first.
 
-    A page left with callbacks in flight can still be answering as the cookies are cleared, and an
-    answer can sign the browser back in (the sign-in page then sends it on): clear the cookies and
-    ask again. The failure names where the browser was instead.
+    The browser fixture signs out on the server, so a late answer to a callback of the page just left
+    cannot sign the browser back in; should the sign-in page still send the browser on, sign out
+    and ask again. The failure names where the browser was instead.
     """
     seen = []
     for _ in range(3):
@@ -38,8 +38,8 @@ def sign_in_form(browser, live_server: str):
         except TimeoutException:
             seen.append(f"{browser.current_url} (title {browser.title!r}, "
                         f"cookies {[c['name'] for c in browser.get_cookies()]})")
-            warnings.warn(f"no sign-in form at {seen[-1]}; clearing cookies and asking again", stacklevel=2)
-            browser.delete_all_cookies()
+            warnings.warn(f"no sign-in form at {seen[-1]}; signing out and asking again", stacklevel=2)
+            sign_out(browser, live_server)
     raise AssertionError("the sign-in form never showed; the browser was at " + "; ".join(seen))
 
 
