@@ -40,6 +40,9 @@ WITH params AS (
     GROUP BY account_id
 ), held AS (
     SELECT DISTINCT account_id, line FROM counting WHERE line IS NOT NULL
+), held_lines AS (
+    -- Aggregated once and joined: a subquery per customer over all holdings grows with the square.
+    SELECT account_id, array_agg(line ORDER BY line) AS lines FROM held GROUP BY account_id
 ), groups AS (
     SELECT segment, size_band, count(*) AS customers FROM customers WHERE active GROUP BY segment, size_band
 ), line_holders AS (
@@ -63,11 +66,10 @@ WITH params AS (
       AND NOT EXISTS (SELECT 1 FROM held h WHERE h.account_id = pc.account_id AND h.line = lh.line)
     GROUP BY pc.account_id
 )
-SELECT pc.account_id, r.next_renewal_date,
-       COALESCE((SELECT array_agg(h.line ORDER BY h.line) FROM held h WHERE h.account_id = pc.account_id),
-                CAST('{}' AS text[])),
+SELECT pc.account_id, r.next_renewal_date, COALESCE(hl.lines, CAST('{}' AS text[])),
        pc.segment || ' / ' || pc.size_band, pc.peer_customers,
        COALESCE(gp.gap_lines, CAST('{}' AS text[])), COALESCE(cardinality(gp.gap_lines), 0)
 FROM per_customer pc
 LEFT JOIN renewals r ON r.account_id = pc.account_id
 LEFT JOIN gaps gp ON gp.account_id = pc.account_id
+LEFT JOIN held_lines hl ON hl.account_id = pc.account_id
