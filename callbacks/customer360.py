@@ -154,7 +154,8 @@ def open_schedule(_clicks: Any) -> dict[str, Any]:
     """The Schedule button opens the modal for its action, with the caller as default owner."""
     action_id = _clicked().get("action_id")
     with db.session() as session:
-        owners = q.action_owners(session, q.action_account(session, current_scope(), action_id) or "")
+        account = q.action_account(session, current_scope(), action_id)
+        owners = q.action_owners(session, account) if account else []  # an action out of scope: no one
     today = date.today().isoformat()
     me = current_user.email if any(o.email == current_user.email for o in owners) else None
     return {"is_open": True, "target": action_id, "title": "", "owners": page.owner_options(owners), "owner": me,
