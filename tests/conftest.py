@@ -200,16 +200,26 @@ def sign_out(driver, live_server: str) -> None:
 
     Clearing cookies alone is not enough: a callback still in flight from the page just left answers
     afterwards and sets its session cookie again. Once the session has ended on the server, that
-    cookie signs no one in.
+    cookie signs no one in. Such a late cookie can also carry a session without the form's CSRF
+    token, so the confirmation is refused as expired: then the page is asked for again.
     """
+    import warnings
+
+    from selenium.common.exceptions import TimeoutException
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    driver.get(live_server + "/logout")
-    confirm = driver.find_elements(By.ID, "logout-submit")
-    if confirm:  # signed in: the page asks to confirm
+    for _ in range(3):
+        driver.get(live_server + "/logout")
+        confirm = driver.find_elements(By.ID, "logout-submit")
+        if not confirm:  # not signed in: /logout sent the browser to the sign-in page
+            break
         confirm[0].click()
-        WebDriverWait(driver, 30).until(lambda d: "/logout" not in d.current_url)
+        try:
+            WebDriverWait(driver, 10).until(lambda d: "/logout" not in d.current_url)
+            break
+        except TimeoutException:
+            warnings.warn("the sign-out was not confirmed; asking again", stacklevel=2)
     driver.delete_all_cookies()
 
 
