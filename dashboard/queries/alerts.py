@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard import audit
@@ -21,7 +21,6 @@ from etl.intelligence.alerts import AlertError, set_alert_status
 PANEL_LIMIT = 50
 # What a person may set an alert to from the alert centre.
 ALERT_CHANGES: tuple[str, ...] = ("acknowledged", "resolved")
-SEVERITY_RANK = case(SEVERITY_ORDER, value=Alert.severity, else_=len(SEVERITY_ORDER))
 KIND_LABELS = {"sla_breach": "SLA breach", "payment_overdue": "Payment overdue", "renewal_due": "Renewal due",
                "engagement_drop": "Engagement drop", "churn_risk_jump": "Churn risk jump"}
 
@@ -36,22 +35,30 @@ class AlertCentre:
 
 def open_alert_count(session: Session, scope: DataScope) -> int:
     """Alerts in scope that nobody has acknowledged or resolved yet."""
-    stmt = (select(func.count()).select_from(Alert)
-            .join(Customer360, Customer360.account_id == Alert.account_id)
-            .where(Alert.status == "open", scope.customer_filter()))
+    stmt = select(func.count()).select_from(Alert).where(Alert.status == "open")
+    if not scope.unrestricted:  # every alert's customer is in gold.customer_360: only a scope needs the join
+        stmt = stmt.join(Customer360, Customer360.account_id == Alert.account_id).where(scope.customer_filter())
     return int(session.scalar(stmt) or 0)
 
 
 def alert_centre(session: Session, scope: DataScope, *, limit: int = PANEL_LIMIT) -> AlertCentre:
     """The bell count and up to `limit` unresolved alerts in scope: open before acknowledged, then
-    most severe, newest, and by id (one scoring run opens many alerts at the same moment)."""
-    stmt = (select(Alert, Customer360.account_name)
-            .join(Customer360, Customer360.account_id == Alert.account_id)
-            .where(Alert.status != "resolved", scope.customer_filter())
-            .order_by(Alert.status != "open", SEVERITY_RANK, Alert.opened_at.desc(), Alert.alert_id)
-            .limit(limit))
-    alerts = [AlertItem(a.alert_id, a.account_id, name, a.kind, a.severity, a.status, a.title, a.description,
-                        a.opened_at, a.updated_at) for a, name in session.execute(stmt)]
+    most severe, newest, and by id (one scoring run opens many alerts at the same moment).
+
+    Read a status and severity at a time, newest first, each an index range (ix_alert_status_severity):
+    sorting every unresolved alert of a large scope by a computed rank took a quarter of a second.
+    """
+    alerts: list[AlertItem] = []
+    for status in ("open", "acknowledged"):
+        for severity in sorted(SEVERITY_ORDER, key=SEVERITY_ORDER.__getitem__):
+            if len(alerts) >= limit:
+                break
+            stmt = (select(Alert, Customer360.account_name)
+                    .join(Customer360, Customer360.account_id == Alert.account_id)
+                    .where(Alert.status == status, Alert.severity == severity, scope.customer_filter())
+                    .order_by(Alert.opened_at.desc(), Alert.alert_id).limit(limit - len(alerts)))
+            alerts.extend(AlertItem(a.alert_id, a.account_id, name, a.kind, a.severity, a.status, a.title,
+                                    a.description, a.opened_at, a.updated_at) for a, name in session.execute(stmt))
     return AlertCentre(open_alert_count(session, scope), alerts)
 
 

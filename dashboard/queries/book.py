@@ -4,7 +4,7 @@ feedback its customers gave.
 The book is the active customers (gold.customer_360, status active) inside the caller's data scope:
 an account manager's CRM book, a sales manager's region, everything for an executive. Every figure
 is read from gold tables the ETL and the intelligence jobs keep (customer_360, churn_prediction,
-account_health, alert, next_best_action, account_book, sentiment_daily, text_score), so no request
+account_health, alert, next_best_action, account_book, feedback_summary, feedback_item), so no request
 aggregates raw events. Definitions (glossary keys in brackets):
 
   * at risk [book_at_risk]: churn risk level HIGH; MRR at risk is their MRR;
@@ -32,14 +32,20 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, Select, and_, bindparam, cast, func, or_, select, text, true
+from sqlalchemy import ColumnElement, Date, Double, Text, and_, any_, bindparam, cast, func, or_, select, true
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
-from sqlalchemy.types import Text
 
 from dashboard.masking import MaskPolicy, amount_band, mask_text
 from dashboard.queries.grid import ACCOUNT, BAND, CHIP, COUNT, DAY, TEXT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
+from dashboard.tables.attribution_text import (
+    FEEDBACK_ITEMS_PER_CUSTOMER,
+    FEEDBACK_SURVEY_DAYS,
+    FEEDBACK_TEXT_DAYS,
+    FeedbackItem,
+    FeedbackSummary,
+)
 from dashboard.tables.gold import AccountBook, Customer360, DailyKpi
 from dashboard.tables.intelligence import AccountHealth, Alert, ChurnPrediction, NextBestAction
 from dashboard.url_state import first, to_search
@@ -60,10 +66,9 @@ GROWTH_ACTION = "Growth"
 # The grid shows the largest accounts first, this many at most; the export up to EXPORT_LIMIT.
 GRID_LIMIT = 500
 EXPORT_LIMIT = 5_000
-RECENT_COMMENTS = 10
-NEGATIVE_TEXTS = 10
-FEEDBACK_DAYS = 365
-SENTIMENT_DAYS = 90
+RECENT_COMMENTS = NEGATIVE_TEXTS = FEEDBACK_ITEMS_PER_CUSTOMER  # the newest shown across the book
+FEEDBACK_DAYS = FEEDBACK_SURVEY_DAYS
+SENTIMENT_DAYS = FEEDBACK_TEXT_DAYS
 
 
 def add_months(day: date, months: int) -> date:
@@ -179,54 +184,73 @@ def data_as_of(session: Session) -> date | None:
     return session.scalar(select(func.max(DailyKpi.day)))
 
 
-def _actions() -> Any:
+def _ids(ids: list[str]) -> Any:
+    """One array parameter: hundreds of separate ones cost more to send and plan than to read."""
+    return bindparam(None, ids, type_=ARRAY(Text))
+
+
+def _actions(ids: list[str]) -> Any:
     nba = NextBestAction
     return (select(nba.customer_id, func.count().label("open_actions"),
                    func.count().filter(nba.action_type == GROWTH_ACTION).label("growth_actions"))
-            .where(nba.status == "open").group_by(nba.customer_id).subquery("actions"))
+            .where(nba.status == "open", nba.customer_id == any_(_ids(ids))).group_by(nba.customer_id).subquery("actions"))
 
 
-def _alerts() -> Any:
+def _alerts(ids: list[str]) -> Any:
     return (select(Alert.account_id, func.count().label("open_alerts"))
-            .where(Alert.status != "resolved").group_by(Alert.account_id).subquery("alerts"))
+            .where(Alert.status != "resolved", Alert.account_id == any_(_ids(ids))).group_by(Alert.account_id)
+            .subquery("alerts"))
 
 
-def _book(scope: DataScope) -> Select:
-    """Every active customer in scope with the columns the grid and the summary read."""
-    customer, actions, alerts = Customer360, _actions(), _alerts()
-    return (select(customer.account_id, customer.account_name, customer.region, customer.segment,
-                   customer.mrr_usd, customer.clv_usd, customer.last_interaction_at,
-                   ChurnPrediction.risk_level, ChurnPrediction.churn_risk_score,
-                   ChurnPrediction.contributing_factors, AccountHealth.health_score, AccountHealth.health_band,
-                   AccountBook.next_renewal_date, AccountBook.gap_lines,
-                   func.coalesce(AccountBook.gap_count, 0).label("gap_count"),
-                   func.coalesce(actions.c.open_actions, 0).label("open_actions"),
-                   func.coalesce(actions.c.growth_actions, 0).label("growth_actions"),
-                   func.coalesce(alerts.c.open_alerts, 0).label("open_alerts"))
-            .outerjoin(ChurnPrediction, ChurnPrediction.account_id == customer.account_id)
-            .outerjoin(AccountHealth, AccountHealth.account_id == customer.account_id)
-            .outerjoin(AccountBook, AccountBook.account_id == customer.account_id)
-            .outerjoin(actions, actions.c.customer_id == customer.account_id)
-            .outerjoin(alerts, alerts.c.account_id == customer.account_id)
-            .where(customer.status == "active", scope.customer_filter()))
+def _in_book(scope: DataScope) -> ColumnElement[bool]:
+    """Active customers in scope, on gold.account_book's copy of customer_360's columns."""
+    return and_(AccountBook.active, scope.account_filter(AccountBook.territory, AccountBook.account_id))
 
 
-def _renewing(book: Any, as_of: date, months: int) -> ColumnElement[bool]:
-    return and_(book.c.next_renewal_date > as_of, book.c.next_renewal_date <= add_months(as_of, months))
+def _has_growth_action() -> ColumnElement[bool]:
+    nba = NextBestAction
+    return select(nba.customer_id).where(nba.customer_id == AccountBook.account_id, nba.status == "open",
+                                         nba.action_type == GROWTH_ACTION).exists()
 
 
-def _view_filter(book: Any, query: BookQuery, as_of: date) -> ColumnElement[bool]:
+def _renewing(as_of: date, months: int) -> ColumnElement[bool]:
+    renewal = AccountBook.next_renewal_date
+    return and_(renewal > as_of, renewal <= add_months(as_of, months))
+
+
+def _view_filter(query: BookQuery, as_of: date) -> ColumnElement[bool]:
+    book = AccountBook
     if query.view == "at-risk":
-        return book.c.risk_level == AT_RISK_LEVEL
+        return book.risk_level == AT_RISK_LEVEL
     if query.view == "renewals":
-        return _renewing(book, as_of, query.months)
+        return _renewing(as_of, query.months)
     if query.view == "upsell":
-        return or_(book.c.gap_count > 0, book.c.growth_actions > 0)
+        return or_(book.gap_count > 0, _has_growth_action())
     if query.view == "no-contact":
         # No interaction on any of the `days` days ending with the as-of day.
-        return or_(book.c.last_interaction_at.is_(None),
-                   cast(book.c.last_interaction_at, Date) <= as_of - timedelta(days=query.days))
+        return or_(book.last_interaction_at.is_(None),
+                   cast(book.last_interaction_at, Date) <= as_of - timedelta(days=query.days))
     return true()
+
+
+def _details(session: Session, ids: list[str]) -> dict[str, Any]:
+    """The grid's columns of the accounts `ids`, read for those accounts only."""
+    customer, actions, alerts = Customer360, _actions(ids), _alerts(ids)
+    rows = session.execute(
+        select(customer.account_id, customer.account_name, customer.region, customer.segment,
+               customer.mrr_usd, customer.clv_usd, customer.last_interaction_at,
+               ChurnPrediction.risk_level, ChurnPrediction.churn_risk_score,
+               ChurnPrediction.contributing_factors, AccountHealth.health_score, AccountHealth.health_band,
+               AccountBook.next_renewal_date, AccountBook.gap_lines,
+               func.coalesce(actions.c.growth_actions, 0).label("growth_actions"),
+               func.coalesce(alerts.c.open_alerts, 0).label("open_alerts"))
+        .outerjoin(ChurnPrediction, ChurnPrediction.account_id == customer.account_id)
+        .outerjoin(AccountHealth, AccountHealth.account_id == customer.account_id)
+        .outerjoin(AccountBook, AccountBook.account_id == customer.account_id)
+        .outerjoin(actions, actions.c.customer_id == customer.account_id)
+        .outerjoin(alerts, alerts.c.account_id == customer.account_id)
+        .where(customer.account_id == any_(_ids(ids))))
+    return {row.account_id: row for row in rows}
 
 
 def _money(value: Decimal | float | None, policy: MaskPolicy) -> tuple[float | None, str | None]:
@@ -250,34 +274,46 @@ def _account(row: Any, policy: MaskPolicy) -> BookAccount:
                        int(row.growth_actions))
 
 
-def _summary(session: Session, book: Any, as_of: date, query: BookQuery, policy: MaskPolicy) -> BookSummary:
-    at_risk = book.c.risk_level == AT_RISK_LEVEL
+def _summary(session: Session, scope: DataScope, as_of: date, query: BookQuery, policy: MaskPolicy) -> BookSummary:
+    book = AccountBook
+    at_risk = book.risk_level == AT_RISK_LEVEL
     row = session.execute(select(
-        func.count(), func.sum(book.c.mrr_usd), func.count().filter(at_risk),
-        func.coalesce(func.sum(book.c.mrr_usd).filter(at_risk), 0),
-        func.count().filter(_renewing(book, as_of, query.months)), func.coalesce(func.sum(book.c.open_actions), 0),
-    )).one()
+        func.count(), func.sum(book.mrr_usd), func.count().filter(at_risk),
+        func.coalesce(func.sum(book.mrr_usd).filter(at_risk), 0),
+        func.count().filter(_renewing(as_of, query.months)),
+    ).where(_in_book(scope))).one()
+    open_actions = session.scalar(
+        select(func.count()).select_from(NextBestAction)
+        .join(AccountBook, AccountBook.account_id == NextBestAction.customer_id)
+        .where(NextBestAction.status == "open", _in_book(scope)))
     accounts = int(row[0])
     mrr, mrr_band = _money(row[1] if accounts else None, policy)
     at_risk_mrr, at_risk_band = _money(row[3] if accounts else None, policy)
     return BookSummary(accounts, mrr, mrr_band, int(row[2]), at_risk_mrr, at_risk_band, int(row[4]), query.months,
-                       int(row[5]))
+                       int(open_actions or 0))
 
 
 def book_page(session: Session, query: BookQuery, scope: DataScope, policy: MaskPolicy, *,
               limit: int = GRID_LIMIT) -> BookPage:
-    """The summary of the caller's book and the accounts the quick filter keeps, largest MRR first."""
+    """The summary of the caller's book and the accounts the quick filter keeps, largest MRR first.
+
+    The filter, count and order run on gold.account_book's narrow copy of the book; the grid's other
+    columns are then read for the accounts shown only.
+    """
     as_of = data_as_of(session)
     if as_of is None or scope.sees_nothing:
         empty = BookSummary(0, None, None, 0, None, None, 0, query.months, 0)
         return BookPage(query, as_of, empty, (), 0)
-    book = _book(scope).subquery("book")
-    summary = _summary(session, select(book).subquery("whole"), as_of, query, policy)
-    rows = session.execute(
-        select(book, func.count().over().label("matching")).where(_view_filter(book, query, as_of))
-        .order_by(book.c.mrr_usd.desc(), book.c.account_name, book.c.account_id).limit(limit)).all()
-    return BookPage(query, as_of, summary, tuple(_account(r, policy) for r in rows),
-                    int(rows[0].matching) if rows else 0)
+    summary = _summary(session, scope, as_of, query, policy)
+    book = AccountBook
+    chosen = select(book.account_id).where(_in_book(scope), _view_filter(query, as_of))
+    ids = list(session.scalars(chosen.order_by(book.mrr_usd.desc(), book.account_name, book.account_id).limit(limit)))
+    # The summary has already counted the whole book, its at-risk accounts and its renewals.
+    counted = {None: summary.accounts, "at-risk": summary.at_risk_accounts, "renewals": summary.renewals_due}
+    matching = counted[query.view] if query.view in counted else \
+        int(session.scalar(select(func.count()).select_from(chosen.subquery())) or 0)
+    details = _details(session, ids)
+    return BookPage(query, as_of, summary, tuple(_account(details[i], policy) for i in ids if i in details), matching)
 
 
 # --- The grid and its export --------------------------------------------------------------
@@ -368,76 +404,36 @@ class BookFeedback:
         return not self.responses and not self.texts and not self.comments
 
 
-# The book's regional accounts, each with its customer (a customer without any stands for itself).
-REGIONAL = """SELECT c.account_id, c.account_name, r.regional_id FROM gold.customer_360 c CROSS JOIN LATERAL
-    unnest(CASE WHEN cardinality(c.regional_account_ids) > 0 THEN c.regional_account_ids ELSE ARRAY[c.account_id] END)
-    AS r(regional_id) WHERE c.account_id = ANY(:ids)"""
-FEEDBACK_SQL = text(f"""
-WITH regional AS ({REGIONAL})
-SELECT avg(s.nps_score) FILTER (WHERE s.survey_type = 'nps'), avg(s.csat_score) FILTER (WHERE s.survey_type = 'csat'),
-       count(*)
-FROM silver.surveys s JOIN regional r ON r.regional_id = s.account_id
-WHERE s.responded_at IS NOT NULL AND CAST(s.responded_at AT TIME ZONE 'UTC' AS date) > CAST(:as_of AS date) - :days
-""")
-COMMENTS_SQL = text(f"""
-WITH regional AS ({REGIONAL})
-SELECT r.account_id, r.account_name, s.survey_type, COALESCE(s.nps_score, s.csat_score) AS score, s.responded_at,
-       s.comment
-FROM silver.surveys s JOIN regional r ON r.regional_id = s.account_id
-WHERE s.responded_at IS NOT NULL AND btrim(COALESCE(s.comment, '')) <> ''
-ORDER BY s.responded_at DESC, s.survey_id LIMIT :limit
-""")
-SENTIMENT_SQL = text(f"""
-WITH regional AS ({REGIONAL})
-SELECT sum(d.texts), sum(d.compound_sum) / NULLIF(sum(d.texts), 0), sum(d.negative)::float / NULLIF(sum(d.texts), 0)
-FROM gold.sentiment_daily d JOIN regional r ON r.regional_id = d.account_id
-WHERE d.day > CAST(:as_of AS date) - :days AND d.day <= :as_of
-""")
-# The newest negative texts of the sentiment window: inbound chat messages, ticket subjects and campaign
-# replies (the window's condition reaches into each branch, so only recent texts are read).
-NEGATIVE_SQL = text(f"""
-WITH regional AS ({REGIONAL}),
-texts AS (
-    SELECT r.account_id, r.account_name, 'message' AS source, m.message_id AS item_id, m.sent_at AS at, m.body AS body
-    FROM regional r JOIN silver.conversations v ON v.account_id = r.regional_id
-    JOIN silver.messages m ON m.conversation_id = v.conversation_id
-    UNION ALL
-    SELECT r.account_id, r.account_name, 'ticket', t.ticket_id, t.created_at, t.subject
-    FROM regional r JOIN silver.tickets t ON t.account_id = r.regional_id
-    UNION ALL
-    SELECT r.account_id, r.account_name, 'reply', p.reply_id, p.received_at, p.body
-    FROM regional r JOIN silver.contacts c ON c.account_id = r.regional_id
-    JOIN silver.replies p ON p.contact_id = c.contact_id
-)
-SELECT x.account_id, x.account_name, x.source, x.at, x.body, s.compound
-FROM texts x JOIN gold.text_score s ON s.source = x.source AND s.item_id = x.item_id
-WHERE s.label = 'negative' AND x.at >= CAST(:as_of AS date) - :days AND x.at < CAST(:as_of AS date) + 1
-  AND btrim(COALESCE(x.body, '')) <> ''
-ORDER BY x.at DESC, x.item_id LIMIT :limit
-""")
-_IDS = bindparam("ids", type_=ARRAY(Text))
+def _feedback_items(session: Session, kind: str, scope: DataScope) -> list[Any]:
+    item = FeedbackItem
+    return list(session.execute(
+        select(item.account_id, Customer360.account_name, item.source, item.at, item.body, item.score)
+        .join(Customer360, Customer360.account_id == item.account_id)
+        .where(item.kind == kind, Customer360.status == "active", scope.customer_filter())
+        .order_by(item.at.desc(), item.item_id).limit(RECENT_COMMENTS if kind == "comment" else NEGATIVE_TEXTS)))
 
 
 def book_feedback(session: Session, scope: DataScope, policy: MaskPolicy) -> BookFeedback:
-    """Survey scores and comments, text sentiment and recent negative texts across the book."""
+    """Survey scores and comments, text sentiment and recent negative texts across the book, added up
+    from each customer's sums and newest items (gold.feedback_summary and gold.feedback_item)."""
     as_of = data_as_of(session)
-    ids = [] if as_of is None or scope.sees_nothing else list(session.scalars(
-        select(Customer360.account_id).where(Customer360.status == "active", scope.customer_filter())))
-    if not ids:
+    if as_of is None or scope.sees_nothing:
         return BookFeedback(as_of, None, None, 0, 0, None, None, (), ())
-    params = {"ids": ids, "as_of": as_of}
-    nps, csat, responses = session.execute(_bind(FEEDBACK_SQL), {**params, "days": FEEDBACK_DAYS}).one()
-    texts, average, negative_share = session.execute(_bind(SENTIMENT_SQL), {**params, "days": SENTIMENT_DAYS}).one()
-    comments = tuple(BookComment(r.account_id, r.account_name, r.survey_type, r.score, r.responded_at,
-                                 mask_text(r.comment, policy) or "")
-                     for r in session.execute(_bind(COMMENTS_SQL), {**params, "limit": RECENT_COMMENTS}))
+    f = FeedbackSummary
+    texts = func.sum(f.texts)
+    row = session.execute(
+        select(func.sum(f.nps_sum) / func.nullif(func.sum(f.nps_responses), 0),
+               func.sum(f.csat_sum) / func.nullif(func.sum(f.csat_responses), 0),
+               func.sum(f.responses), texts, func.sum(f.compound_sum) / func.nullif(texts, 0),
+               cast(func.sum(f.negative_texts), Double) / func.nullif(texts, 0))
+        .join(AccountBook, AccountBook.account_id == f.account_id).where(_in_book(scope))).one()
+    nps, csat, responses, text_count, average, negative_share = row
+    comments = tuple(BookComment(r.account_id, r.account_name, r.source, None if r.score is None else int(r.score),
+                                 r.at, mask_text(r.body, policy) or "")
+                     for r in _feedback_items(session, "comment", scope))
     negative = tuple(NegativeText(r.account_id, r.account_name, r.source, r.at, mask_text(r.body, policy) or "",
-                                  float(r.compound))
-                     for r in session.execute(_bind(NEGATIVE_SQL), {**params, "days": SENTIMENT_DAYS - 1, "limit": NEGATIVE_TEXTS}))
+                                  float(r.score))
+                     for r in _feedback_items(session, "negative", scope))
     return BookFeedback(as_of, None if nps is None else float(nps), None if csat is None else float(csat),
-                        int(responses or 0), int(texts or 0), None if average is None else float(average),
+                        int(responses or 0), int(text_count or 0), None if average is None else float(average),
                         None if negative_share is None else float(negative_share), comments, negative)
-
-
-def _bind(statement: Any) -> Any:
-    return statement.bindparams(_IDS)

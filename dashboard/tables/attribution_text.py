@@ -127,3 +127,53 @@ class AccountSummary(Base):
     summary: Mapped[str] = mapped_column(Text)
     facts: Mapped[dict] = mapped_column(JSONB)
     generated_at: Mapped[datetime] = mapped_column(Timestamp)
+
+
+# The windows of the book's feedback (My accounts), counted back from the data's as-of day.
+FEEDBACK_SURVEY_DAYS = 365
+FEEDBACK_TEXT_DAYS = 90
+FEEDBACK_ITEMS_PER_CUSTOMER = 10
+
+
+class FeedbackItem(Base):
+    """Each customer's newest survey comments (any age) and newest negative texts of the last
+    FEEDBACK_TEXT_DAYS days, at most FEEDBACK_ITEMS_PER_CUSTOMER of each, so a book's newest
+    across thousands of customers is an index read.
+
+    kind 'comment': source is the survey type (nps or csat), score its score. kind 'negative':
+    source is message, ticket or reply, score the text's VADER compound.
+    """
+
+    __tablename__ = "feedback_item"
+    __table_args__ = (
+        CheckConstraint("kind IN ('comment', 'negative')", name="kind"),
+        Index("ix_feedback_item_kind_at", "kind", "at", "item_id"),
+        {"schema": "gold"},
+    )
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    source: Mapped[str] = mapped_column(Text, primary_key=True)
+    item_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    at: Mapped[datetime] = mapped_column(Timestamp)
+    body: Mapped[str] = mapped_column(Text)
+    score: Mapped[float | None] = mapped_column(Double)
+
+
+class FeedbackSummary(Base):
+    """Per customer: survey responses of the last FEEDBACK_SURVEY_DAYS days and scored texts of the
+    last FEEDBACK_TEXT_DAYS days to the as-of day, as sums, so any book's averages add up exactly."""
+
+    __tablename__ = "feedback_summary"
+    __table_args__ = {"schema": "gold"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    responses: Mapped[int] = mapped_column(Integer)
+    nps_sum: Mapped[float] = mapped_column(Double)
+    nps_responses: Mapped[int] = mapped_column(Integer)
+    csat_sum: Mapped[float] = mapped_column(Double)
+    csat_responses: Mapped[int] = mapped_column(Integer)
+    texts: Mapped[int] = mapped_column(Integer)
+    compound_sum: Mapped[float] = mapped_column(Double)
+    negative_texts: Mapped[int] = mapped_column(Integer)

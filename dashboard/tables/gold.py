@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Double, Index, Integer, Numeric, Text, text
+from sqlalchemy import Boolean, Date, DateTime, Double, Index, Integer, Numeric, Text, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -104,6 +104,9 @@ class Customer360(Base):
     __tablename__ = "customer_360"
     __table_args__ = (
         Index("ix_customer_360_region_mrr", "region", "mrr_usd"),
+        # Each request of an account or sales manager reads their CRM book: owned accounts, region's territories.
+        Index("ix_customer_360_owner", "owner_user_id", "account_id"),
+        Index("ix_customer_360_region_territory", "region", "territory"),
         {"schema": "gold"},
     )
 
@@ -335,7 +338,12 @@ class AccountBook(Base):
     """
 
     __tablename__ = "account_book"
-    __table_args__ = {"schema": "gold"}
+    __table_args__ = (
+        # The book's grid: largest MRR first, read in order instead of sorting a large book.
+        Index("ix_account_book_active_mrr", text("mrr_usd DESC"), "account_name", "account_id",
+              postgresql_where=text("active")),
+        {"schema": "gold"},
+    )
 
     account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # gold.customer_360.account_id
     # The nearest of each counting subscription's next start-date anniversary and its end date.
@@ -345,3 +353,12 @@ class AccountBook(Base):
     peer_customers: Mapped[int] = mapped_column(Integer)  # the other active customers of the group
     gap_lines: Mapped[list[str]] = mapped_column(ARRAY(Text))  # product gaps against peers, sorted
     gap_count: Mapped[int] = mapped_column(Integer)
+    # Copied from gold.customer_360 (risk_level kept in step by the scoring job), so the book's summary,
+    # filters and order read one narrow table: customer_360's rows are wide, and a large book's scan of
+    # them alone took longer than a page's callback may.
+    active: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
+    account_name: Mapped[str] = mapped_column(Text, server_default="")
+    territory: Mapped[str | None] = mapped_column(Text)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, server_default="0")
+    risk_level: Mapped[str | None] = mapped_column(Text)
+    last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -233,6 +233,7 @@ class Alert(Base):
         Index("uq_alert_unresolved_kind", "account_id", "kind", unique=True,
               postgresql_where=text("status <> 'resolved'")),
         Index("ix_alert_status_opened", "status", text("opened_at DESC")),
+        Index("ix_alert_status_severity", "status", "severity", text("opened_at DESC"), "alert_id"),
         {"schema": "gold"},
     )
 

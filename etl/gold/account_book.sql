@@ -7,9 +7,12 @@
 --     regional accounts' employees: 1-49, 50-499, 500+ or Unknown, as the engagement peers);
 --   gap_lines: the product lines held by at least 50 % of a customer's peers, when it has at least
 --     5, that it does not hold: its product gaps against peers (glossary "product_gaps").
+--   active, account_name, territory, mrr_usd, risk_level, last_interaction_at: copied from
+--     gold.customer_360, so a large book's summary, filters and order read this narrow table.
 -- Every customer is a peer of the others, so the whole table is worked out on each refresh.
 INSERT INTO gold.account_book (account_id, next_renewal_date, product_lines, peer_group, peer_customers,
-                               gap_lines, gap_count)
+                               gap_lines, gap_count, active, account_name, territory, mrr_usd, risk_level,
+                               last_interaction_at)
 WITH params AS (
     SELECT CAST(:as_of AS date) AS as_of, 0.5 AS peer_share, 5 AS min_peers
 ), acct AS (
@@ -17,7 +20,8 @@ WITH params AS (
     FROM silver.accounts a
     LEFT JOIN silver.account_master am ON am.account_id = a.account_id
 ), customers AS (
-    SELECT c.account_id, c.segment, c.status = 'active' AS active,
+    SELECT c.account_id, c.segment, c.status = 'active' AS active, c.account_name, c.territory, c.mrr_usd,
+           c.risk_level, c.last_interaction_at,
            CASE WHEN e.employees IS NULL THEN 'Unknown' WHEN e.employees >= 500 THEN '500+'
                 WHEN e.employees >= 50 THEN '50-499' ELSE '1-49' END AS size_band
     FROM gold.customer_360 c
@@ -52,7 +56,8 @@ WITH params AS (
     GROUP BY c.segment, c.size_band, h.line
 ), per_customer AS (
     -- A customer is not its own peer: the others of its group, and of them those holding each line.
-    SELECT c.account_id, c.segment, c.size_band,
+    SELECT c.account_id, c.segment, c.size_band, c.active, c.account_name, c.territory, c.mrr_usd, c.risk_level,
+           c.last_interaction_at,
            COALESCE(g.customers, 0) - CASE WHEN c.active THEN 1 ELSE 0 END AS peer_customers
     FROM customers c
     LEFT JOIN groups g ON g.segment = c.segment AND g.size_band = c.size_band
@@ -68,7 +73,8 @@ WITH params AS (
 )
 SELECT pc.account_id, r.next_renewal_date, COALESCE(hl.lines, CAST('{}' AS text[])),
        pc.segment || ' / ' || pc.size_band, pc.peer_customers,
-       COALESCE(gp.gap_lines, CAST('{}' AS text[])), COALESCE(cardinality(gp.gap_lines), 0)
+       COALESCE(gp.gap_lines, CAST('{}' AS text[])), COALESCE(cardinality(gp.gap_lines), 0),
+       pc.active, pc.account_name, pc.territory, pc.mrr_usd, pc.risk_level, pc.last_interaction_at
 FROM per_customer pc
 LEFT JOIN renewals r ON r.account_id = pc.account_id
 LEFT JOIN gaps gp ON gp.account_id = pc.account_id

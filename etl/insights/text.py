@@ -8,7 +8,10 @@ set-based in PostgreSQL:
   gold.sentiment_daily  texts, positive/neutral/negative and the compound sum per day (of the
                         text), customer (master account), agent and source;
   gold.topic_trend      topic and keyword mentions in the last 7, 30 and 90 days to the as-of
-                        day against the period before, with their average sentiment.
+                        day against the period before, with their average sentiment;
+  gold.feedback_summary survey and text sums per customer over the book's windows, and
+  gold.feedback_item    each customer's newest survey comments and negative texts, so My accounts
+                        reads a large book's feedback without touching silver.
 """
 
 from __future__ import annotations
@@ -22,6 +25,11 @@ import pandas as pd
 from sqlalchemy import Connection, text
 
 from dashboard.db import Database
+from dashboard.tables.attribution_text import (
+    FEEDBACK_ITEMS_PER_CUSTOMER,
+    FEEDBACK_SURVEY_DAYS,
+    FEEDBACK_TEXT_DAYS,
+)
 from etl.gold import data_window
 from etl.runs import recorded_run
 from models.text import detect_topics, extract_keywords, score_sentiment
@@ -113,6 +121,58 @@ FROM ranked
 WHERE kind = 'topic' OR (rank <= :top_keywords AND mentions > 0)
 """
 
+# Survey and text sums per customer (master account). Sums, not averages, so a book of any size adds
+# them up to its exact averages.
+FEEDBACK_SUMMARY_SQL = """
+INSERT INTO gold.feedback_summary (account_id, as_of, responses, nps_sum, nps_responses, csat_sum, csat_responses,
+                                   texts, compound_sum, negative_texts)
+WITH surveys AS (
+    SELECT COALESCE(am.master_account_id, s.account_id) AS account_id, count(*) AS responses,
+           COALESCE(sum(s.nps_score) FILTER (WHERE s.survey_type = 'nps'), 0) AS nps_sum,
+           count(s.nps_score) FILTER (WHERE s.survey_type = 'nps') AS nps_responses,
+           COALESCE(sum(s.csat_score) FILTER (WHERE s.survey_type = 'csat'), 0) AS csat_sum,
+           count(s.csat_score) FILTER (WHERE s.survey_type = 'csat') AS csat_responses
+    FROM silver.surveys s LEFT JOIN silver.account_master am ON am.account_id = s.account_id
+    WHERE s.account_id IS NOT NULL AND s.responded_at IS NOT NULL
+      AND CAST(s.responded_at AT TIME ZONE 'UTC' AS date) > CAST(:as_of AS date) - :survey_days
+    GROUP BY 1
+), texts AS (
+    SELECT account_id, sum(texts) AS texts, sum(compound_sum) AS compound_sum, sum(negative) AS negative_texts
+    FROM gold.sentiment_daily
+    WHERE day > CAST(:as_of AS date) - :text_days AND day <= :as_of
+    GROUP BY account_id
+)
+SELECT COALESCE(s.account_id, t.account_id), :as_of, COALESCE(s.responses, 0), COALESCE(s.nps_sum, 0),
+       COALESCE(s.nps_responses, 0), COALESCE(s.csat_sum, 0), COALESCE(s.csat_responses, 0),
+       COALESCE(t.texts, 0), COALESCE(t.compound_sum, 0), COALESCE(t.negative_texts, 0)
+FROM surveys s FULL JOIN texts t ON t.account_id = s.account_id
+"""
+
+# Each customer's newest survey comments (any age) and newest negative texts of the text window; a
+# book's newest are among the union of its customers' newest.
+FEEDBACK_ITEM_SQL = f"""
+INSERT INTO gold.feedback_item (account_id, kind, source, item_id, at, body, score)
+WITH items AS (
+    SELECT COALESCE(am.master_account_id, s.account_id) AS account_id, 'comment' AS kind, s.survey_type AS source,
+           s.survey_id AS item_id, s.responded_at AS at, s.comment AS body,
+           CAST(COALESCE(s.nps_score, s.csat_score) AS double precision) AS score
+    FROM silver.surveys s LEFT JOIN silver.account_master am ON am.account_id = s.account_id
+    WHERE s.account_id IS NOT NULL AND s.responded_at IS NOT NULL AND btrim(COALESCE(s.comment, '')) <> ''
+    UNION ALL
+    SELECT COALESCE(am.master_account_id, src.account_id), 'negative', src.source, src.item_id, src.at, src.body,
+           ts.compound
+    FROM ({CUSTOMER_TEXTS}) src
+    JOIN gold.text_score ts ON ts.source = src.source AND ts.item_id = src.item_id
+    LEFT JOIN silver.account_master am ON am.account_id = src.account_id
+    WHERE src.account_id IS NOT NULL AND ts.label = 'negative'
+      AND src.at >= CAST(:as_of AS date) - (:text_days - 1) AND src.at < CAST(:as_of AS date) + 1
+), ranked AS (
+    SELECT items.*, row_number() OVER (PARTITION BY account_id, kind ORDER BY at DESC, item_id) AS rank
+    FROM items
+)
+SELECT account_id, kind, source, item_id, at, body, score FROM ranked WHERE rank <= :per_customer
+"""
+
 
 def is_due(database: Database, job_id: str, inputs: tuple[str, ...], *, input_started: bool = False) -> bool:
     """True if one of `inputs` succeeded after the last successful run of `job_id` started (or it never ran).
@@ -189,6 +249,12 @@ def run_text_insights(database: Database, *, triggered_by: str = "manual") -> Te
         conn.execute(text("DELETE FROM gold.topic_trend"))
         topic_rows = conn.execute(text(TOPIC_TREND_SQL), {"as_of": as_of, "periods": list(TREND_PERIODS),
                                                           "top_keywords": TOP_KEYWORDS}).rowcount or 0
+        window = {"as_of": as_of, "survey_days": FEEDBACK_SURVEY_DAYS, "text_days": FEEDBACK_TEXT_DAYS,
+                  "per_customer": FEEDBACK_ITEMS_PER_CUSTOMER}
+        conn.execute(text("DELETE FROM gold.feedback_summary"))
+        run.add_rows("gold.feedback_summary", conn.execute(text(FEEDBACK_SUMMARY_SQL), window).rowcount or 0)
+        conn.execute(text("DELETE FROM gold.feedback_item"))
+        run.add_rows("gold.feedback_item", conn.execute(text(FEEDBACK_ITEM_SQL), window).rowcount or 0)
         run.add_rows("gold.text_score", scored)
         run.add_rows("gold.sentiment_daily", sentiment_rows)
         run.add_rows("gold.topic_trend", topic_rows)

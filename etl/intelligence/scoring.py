@@ -3,7 +3,7 @@
 Runs after each data refresh (and on demand): features as of the data's as-of day and 30 days
 earlier, then every score is computed by the pure functions in `models/` and written to gold
 in one transaction, together with gold.account_scores and the score columns of
-gold.customer_360, so pages never see half a refresh.
+gold.customer_360 (and its risk level's copy in gold.account_book), so pages never see half a refresh.
 """
 
 from __future__ import annotations
@@ -324,6 +324,11 @@ def _write_account_scores(session: Session, current: pd.DataFrame, churn: ChurnS
               FROM gold.customer_360 c2
               LEFT JOIN gold.account_scores s2 ON s2.account_id = c2.account_id) s
         WHERE s.account_id = c.account_id
+    """))
+    session.execute(text("""
+        UPDATE gold.account_book b SET risk_level = c.risk_level
+        FROM gold.customer_360 c
+        WHERE c.account_id = b.account_id AND b.risk_level IS DISTINCT FROM c.risk_level
     """))
     return count
 

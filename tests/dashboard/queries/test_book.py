@@ -221,3 +221,54 @@ def test_feedback_figures_match_pandas(session, as_of, masters, customers):
     assert feedback.responses == len(recent) > 0
     assert feedback.nps == pytest.approx(recent.loc[recent["survey_type"] == "nps", "nps_score"].mean())
     assert feedback.csat == pytest.approx(recent.loc[recent["survey_type"] == "csat", "csat_score"].mean())
+
+
+def _scored_texts(session: Session, masters: pd.DataFrame) -> pd.DataFrame:
+    """Every scored customer text with its customer, from silver and gold.text_score."""
+    texts = frame(session, """
+        SELECT 'message' AS source, m.message_id AS item_id, m.sent_at AS at, v.account_id
+        FROM silver.messages m JOIN silver.conversations v USING (conversation_id)
+        UNION ALL SELECT 'ticket', ticket_id, created_at, account_id FROM silver.tickets
+        UNION ALL SELECT 'reply', r.reply_id, r.received_at, c.account_id
+        FROM silver.replies r JOIN silver.contacts c USING (contact_id)""")
+    scores = frame(session, "SELECT source, item_id, compound, label FROM gold.text_score")
+    texts = texts.merge(scores, on=["source", "item_id"]).dropna(subset=["account_id", "at"])
+    texts = texts.merge(masters[["account_id", "master_id"]], on="account_id", how="left")
+    texts["master_id"] = texts["master_id"].fillna(texts["account_id"])
+    texts["at"] = pd.to_datetime(texts["at"], utc=True)
+    return texts
+
+
+def test_feedback_sentiment_and_newest_texts_match_pandas(session, as_of, masters, customers):
+    active = set(customers.loc[customers["status"] == "active", "account_id"])
+    feedback = q.book_feedback(session, DataScope.everything(), FULL)
+
+    texts = _scored_texts(session, masters)
+    texts = texts[texts["master_id"].isin(active)]
+    day = texts["at"].dt.date
+    window = texts[(day > as_of - timedelta(days=q.SENTIMENT_DAYS)) & (day <= as_of)]
+    assert feedback.texts == len(window) > 0
+    assert feedback.average_sentiment == pytest.approx(window["compound"].mean())
+    assert feedback.negative_share == pytest.approx((window["label"] == "negative").mean())
+
+    negative = window[window["label"] == "negative"].sort_values(["at", "item_id"], ascending=[False, True])
+    expected = [(r.master_id, r.source, r.at) for r in negative.head(q.NEGATIVE_TEXTS).itertuples()]
+    assert [(n.account_id, n.source, pd.Timestamp(n.at)) for n in feedback.negative] == expected
+
+    surveys = frame(session, "SELECT survey_id, account_id, survey_type, responded_at, comment FROM silver.surveys "
+                             "WHERE responded_at IS NOT NULL AND btrim(COALESCE(comment, '')) <> ''")
+    surveys = surveys.merge(masters[["account_id", "master_id"]], on="account_id", how="left")
+    surveys = surveys[surveys["master_id"].isin(active)]
+    surveys = surveys.sort_values(["responded_at", "survey_id"], ascending=[False, True])
+    assert [(c.account_id, c.survey_type, c.comment) for c in feedback.comments] == \
+        [(r.master_id, r.survey_type, r.comment) for r in surveys.head(q.RECENT_COMMENTS).itertuples()]
+
+
+def test_the_books_copy_of_customer_columns_is_customer_360s(session):
+    """gold.account_book copies the columns the book filters and orders by; scoring keeps risk in step."""
+    columns = "account_id, status = 'active' AS active, account_name, territory, mrr_usd, risk_level, last_interaction_at"
+    customers = frame(session, f"SELECT {columns} FROM gold.customer_360 ORDER BY account_id")
+    copied = frame(session, "SELECT account_id, active, account_name, territory, mrr_usd, risk_level, "
+                            "last_interaction_at FROM gold.account_book ORDER BY account_id")
+    assert len(customers) > 0 and customers["risk_level"].notna().any()
+    pd.testing.assert_frame_equal(copied, customers, check_dtype=False)
