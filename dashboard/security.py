@@ -247,6 +247,11 @@ def cookie_config(settings: Settings) -> dict[str, object]:
         "REMEMBER_COOKIE_HTTPONLY": True,
         "REMEMBER_COOKIE_SECURE": settings.is_production,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=settings.session_hours),
+        # Sent only when the session changes. Re-sent on every answer (Flask's default for a permanent
+        # session), a late answer to a callback of the page just left overwrote the cookie the next
+        # page had set, dropping its form token: signing out then failed as "form expired". The
+        # idle timeout is kept on the server (auth.load_user), so nothing needs the cookie refreshed.
+        "SESSION_REFRESH_EACH_REQUEST": False,
     }
 
 

@@ -12,12 +12,12 @@ from datetime import date, datetime
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import case, func, select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from dashboard.queries.freshness import short_error
 from dashboard.tables.app import JobRun
-from dashboard.tables.identity import AccountMaster, ContactMaster
+from dashboard.tables.identity import IdentitySummary
 from dashboard.tables.intelligence import ChurnModel
 from dashboard.tables.quality import DqResult
 
@@ -190,8 +190,42 @@ ORDER BY t.entity_type, missing_share DESC, f.field
 """)
 
 
+_LATEST_COMPLETENESS = text("""
+SELECT DISTINCT ON (check_id) substr(check_id, length('profile_completeness.') + 1) AS entity_type, detail
+FROM app.dq_result WHERE kind = 'completeness' AND check_id LIKE 'profile\\_completeness.%'
+ORDER BY check_id, checked_at DESC, id DESC
+""")
+
+
+def _counted_by_the_checks(session: Session) -> Completeness | None:
+    """The figures the latest completeness checks counted (in the transaction that rebuilt the
+    profiles), or None when one did not count them: a result stored before the checks did."""
+    latest = session.execute(_LATEST_COMPLETENESS).all()
+    details = [(r.entity_type, r.detail) for r in latest]
+    if not details or not all(isinstance(d, dict) and isinstance(d.get("missing"), dict) for _, d in details):
+        return None
+    entities = [(entity, int(d["entities"]), float(d["pct_sum"]) / int(d["entities"]) if d["entities"] else None,
+                 int(d["complete"]), int(d["below_50_pct"])) for entity, d in details if d.get("entities")]
+    by_entity = pd.DataFrame(sorted(entities), columns=["entity_type", "entities", "avg_completeness_pct",
+                                                        "complete", "below_half"])
+    fields = []
+    for entity, d in details:
+        if not d.get("entities"):
+            continue
+        names = {*d["missing"], *(d.get("fields") or [])}
+        fields += [(entity, name, int(d["missing"].get(name, 0)), int(d["missing"].get(name, 0)) / int(d["entities"]))
+                   for name in names]
+    by_field = pd.DataFrame(sorted(fields, key=lambda f: (f[0], -f[3], f[1])),
+                            columns=["entity_type", "field", "missing", "missing_share"])
+    return Completeness(by_entity, by_field)
+
+
 def completeness(session: Session) -> Completeness:
-    """Average completeness per entity type (contact, account) and the share missing per field."""
+    """Average completeness per entity type (contact, account) and the share missing per field,
+    as the latest completeness checks counted them; counted from the profiles when they did not."""
+    counted = _counted_by_the_checks(session)
+    if counted is not None:
+        return counted
     by_entity = pd.DataFrame(session.execute(text("""
         SELECT entity_type, count(*) AS entities, avg(completeness_pct)::float8 AS avg_completeness_pct,
                count(*) FILTER (WHERE completeness_pct >= 100) AS complete,
@@ -283,40 +317,33 @@ class IdentityOverview:
         return self.people.records == 0 and self.accounts.records == 0
 
 
-def _match_figures(session: Session, master: Any) -> MatchFigures:
-    sized = select(master.label("master"), func.count().over(partition_by=master).label("group_size")).subquery()
-    records, masters, matched = session.execute(select(
-        func.count(), func.count(sized.c.master.distinct()),
-        func.count().filter(sized.c.group_size > 1))).one()
-    return MatchFigures(int(records), int(masters), int(matched))
-
-
-def _band_case(percent: Any) -> Any:
-    return case(*[(percent >= bound, label) for bound, label in reversed(CONFIDENCE_BANDS[1:])],
-                else_=CONFIDENCE_BANDS[0][1])
+def _band(percent: int) -> str:
+    """The confidence band of a whole percent (-1, unknown, falls below the lowest bound)."""
+    return next(label for bound, label in reversed(CONFIDENCE_BANDS) if percent >= bound or bound == 0)
 
 
 def identity_overview(session: Session) -> IdentityOverview:
-    """Matched shares of contacts and accounts, confidence bands of matched records, and link methods."""
-    people = _match_figures(session, ContactMaster.master_contact_id)
-    accounts = _match_figures(session, AccountMaster.master_account_id)
-    person_pct = func.least(ContactMaster.match_probability, 1.0) * 100
-    counted: list[tuple[str, str, int]] = []
-    for entity, percent, method in (("people", person_pct, ContactMaster.method),
-                                    ("accounts", AccountMaster.confidence, AccountMaster.method)):
-        band = _band_case(percent).label("band")
-        counted += [(entity, b, int(n)) for b, n in session.execute(
-            select(band, func.count()).where(method != "single").group_by(band))]
-    found = {(entity, band): n for entity, band, n in counted}
+    """Matched shares of contacts and accounts, confidence bands of matched records, and link methods,
+    from what the identity build counted (gold.identity_summary)."""
+    rows = session.execute(select(IdentitySummary.entity, IdentitySummary.kind, IdentitySummary.label,
+                                  IdentitySummary.records)).all()
+    figures = {(r.entity, r.label): int(r.records) for r in rows if r.kind == "figure"}
+
+    def matched(entity: str) -> MatchFigures:
+        return MatchFigures(*(figures.get((entity, label), 0) for label in ("records", "masters", "matched")))
+
+    found: dict[tuple[str, str], int] = {}
+    for r in rows:
+        if r.kind == "confidence":
+            key = (r.entity, _band(int(r.label)))
+            found[key] = found.get(key, 0) + int(r.records)
     confidence = pd.DataFrame([(entity, label, found.get((entity, label), 0))
                                for entity in ("people", "accounts") for _, label in CONFIDENCE_BANDS],
                               columns=["entity", "band", "records"])
-    method_rows: list[tuple[str, str, int]] = []
-    for entity, method in (("people", ContactMaster.method), ("accounts", AccountMaster.method)):
-        method_rows += [(entity, m, int(n)) for m, n in session.execute(
-            select(method, func.count()).group_by(method).order_by(func.count().desc(), method))]
+    method_rows = sorted(((r.entity, r.label, int(r.records)) for r in rows if r.kind == "method"),
+                         key=lambda m: (m[0] != "people", -m[2], m[1]))
     methods = pd.DataFrame(method_rows, columns=["entity", "method", "records"])
-    return IdentityOverview(people, accounts, confidence, methods)
+    return IdentityOverview(matched("people"), matched("accounts"), confidence, methods)
 
 
 # --- 5. Churn model registry and scoring ------------------------------------------------------

@@ -59,3 +59,22 @@ class AccountLinkOverride(Base):
     created_by: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class IdentitySummary(Base):
+    """What the identity build resolved, counted once per build for the data-quality page, which
+    would otherwise count every contact and account link on each view.
+
+    entity is people (silver.contact_master) or accounts (silver.account_master). kind 'figure':
+    label records, masters or matched (records sharing their master with another); kind
+    'confidence': label the whole percent of a linked record's confidence (-1 when unknown), for
+    records not left single; kind 'method': label the link method.
+    """
+
+    __tablename__ = "identity_summary"
+    __table_args__ = {"schema": "gold"}
+
+    entity: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)
+    label: Mapped[str] = mapped_column(Text, primary_key=True)
+    records: Mapped[int] = mapped_column(BigInteger)

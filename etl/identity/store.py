@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections import Counter
 
 import pandas as pd
-from sqlalchemy import Connection, Engine, delete, func, select
+from sqlalchemy import Connection, Engine, delete, func, select, text
 
-from dashboard.tables.identity import AccountLinkOverride, AccountMaster, ContactMaster
+from dashboard.tables.identity import AccountLinkOverride, AccountMaster, ContactMaster, IdentitySummary
 from dashboard.tables.silver import Account, Contact
 from etl.identity import normalize
 from etl.identity.clusters import assign_masters
@@ -15,6 +15,27 @@ from etl.identity.company import accounts_sharing, link_companies, shared_contac
 from etl.identity.person import link_people
 
 IDENTITY_TABLES = ("silver.contact_master", "silver.account_master")
+
+# Counted once per build for the data-quality page (gold.identity_summary): records, masters and
+# matched records, the whole percent of each link's confidence, and the link methods.
+IDENTITY_SUMMARY_SQL = """
+INSERT INTO gold.identity_summary (entity, kind, label, records)
+WITH links AS (
+    SELECT 'people' AS entity, master_contact_id AS master,
+           COALESCE(CAST(floor(least(match_probability, 1.0) * 100) AS integer), -1) AS percent, method
+    FROM silver.contact_master
+    UNION ALL
+    SELECT 'accounts', master_account_id, COALESCE(CAST(confidence AS integer), -1), method FROM silver.account_master
+), sized AS (
+    SELECT links.*, count(*) OVER (PARTITION BY entity, master) AS group_size FROM links
+)
+SELECT entity, 'figure', 'records', count(*) FROM sized GROUP BY entity
+UNION ALL SELECT entity, 'figure', 'masters', count(DISTINCT master) FROM sized GROUP BY entity
+UNION ALL SELECT entity, 'figure', 'matched', count(*) FILTER (WHERE group_size > 1) FROM sized GROUP BY entity
+UNION ALL SELECT entity, 'confidence', CAST(percent AS text), count(*) FROM sized WHERE method <> 'single'
+          GROUP BY entity, percent
+UNION ALL SELECT entity, 'method', method, count(*) FROM sized GROUP BY entity, method
+"""
 CONTACT_THRESHOLD = 0.9  # match probability at which two contacts are one person
 
 
@@ -52,6 +73,8 @@ def _build(conn: Connection) -> dict[str, int]:
     conn.execute(delete(AccountMaster))
     _copy_frame(conn, ContactMaster.__table__, contact_master)
     _copy_frame(conn, AccountMaster.__table__, account_master)
+    conn.execute(delete(IdentitySummary))
+    conn.execute(text(IDENTITY_SUMMARY_SQL))
     normalize.clear_caches()
     return {"silver.contact_master": len(contact_master), "silver.account_master": len(account_master)}
 

@@ -283,13 +283,19 @@ def _completeness(conn: Connection, check: Check) -> CheckResult:
         SELECT :e, {_q(key)}, round(100.0 * ({len(fields)} - cardinality(m)) / {len(fields)}, 1), m
         FROM (SELECT {_q(key)}, array_remove(ARRAY[{missing}]::text[], NULL) AS m FROM {_qt(check.table)}) s"""),
                  {"e": entity})
-    entities, average, below_half = conn.execute(text("""
-        SELECT count(*), round(avg(completeness_pct)::numeric, 2), count(*) FILTER (WHERE completeness_pct < 50)
+    entities, average, below_half, complete, pct_sum = conn.execute(text("""
+        SELECT count(*), round(avg(completeness_pct)::numeric, 2), count(*) FILTER (WHERE completeness_pct < 50),
+               count(*) FILTER (WHERE completeness_pct >= 100), sum(completeness_pct)::float8
         FROM app.profile_completeness WHERE entity_type = :e"""), {"e": entity}).one()
+    # Counted here, once per run, so the data-quality page need not count every profile on each view.
+    missing = dict(conn.execute(text("""
+        SELECT f.field, count(*) FROM app.profile_completeness p CROSS JOIN LATERAL unnest(p.missing_fields) AS f(field)
+        WHERE p.entity_type = :e GROUP BY f.field"""), {"e": entity}).all())
     minimum = float(check.params["min_avg_pct"])
     average = None if average is None else float(average)
     detail = {"entities": int(entities), "avg_pct": average, "below_50_pct": int(below_half),
-              "fields": list(fields)}
+              "fields": list(fields), "complete": int(complete), "pct_sum": pct_sum,
+              "missing": {str(field): int(n) for field, n in missing.items()}}
     failed = average is not None and average < minimum
     return CheckResult(check, "fail" if failed else "pass", "warning", average, minimum, detail)
 

@@ -76,6 +76,18 @@ def test_login_then_logout(client) -> None:
     assert client.get("/executive").status_code == 302
 
 
+def test_a_signed_in_request_that_changes_nothing_sends_no_cookie(client) -> None:
+    """A late answer to a callback of a page already left must not overwrite the cookie that the page
+    now open has changed (its form token): the sign-out form then read as expired."""
+    login(client, "executive@test.client360.dev")
+    logout_page = client.get("/logout")  # stores the form's token in the session: a new cookie
+    assert logout_page.status_code == 200 and "Set-Cookie" in logout_page.headers
+    for path in ("/_dash-layout", "/_dash-dependencies", "/executive"):
+        response = client.get(path)
+        assert response.status_code == 200 and "Set-Cookie" not in response.headers, path
+    assert sign_out(client).status_code == 302
+
+
 def test_next_parameter_cannot_leave_the_site(client) -> None:
     page = client.get("/login?next=//evil.example/steal")
     assert page.status_code == 200

@@ -57,10 +57,13 @@ def categories_shown(browser) -> list[str]:
 
 
 def click_when_free(browser, selector: str, by: str = By.CSS_SELECTOR) -> bool:
-    """Click the element once nothing (a loading overlay settling, a re-render) covers it."""
+    """Click the element once nothing (a loading overlay settling, a re-render) covers it.
+
+    The scroll is instant: the stylesheet scrolls smoothly, and a click during the animation lands
+    where the element is not yet."""
     try:
         element = browser.find_element(by, selector)
-        browser.execute_script("arguments[0].scrollIntoView({block: 'center'});", element)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", element)
         element.click()
     except (ElementClickInterceptedException, StaleElementReferenceException, NoSuchElementException):
         return False

@@ -64,7 +64,7 @@ def _text(browser, selector: str) -> str:
 def _click(browser, selector: str) -> None:
     """Click through JavaScript after scrolling into view: a fixed navbar may cover the button at phone width."""
     element = wait(browser).until(lambda b: b.find_element(By.CSS_SELECTOR, selector))
-    browser.execute_script("arguments[0].scrollIntoView({block: 'center'}); arguments[0].click();", element)
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); arguments[0].click();", element)
 
 
 def _filled(browser) -> bool:

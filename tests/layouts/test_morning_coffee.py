@@ -219,7 +219,7 @@ def test_a_churn_chip_explains_itself_and_a_row_opens_the_account(sized, live_se
         # panels still drawing above the grid can move it; the click is dispatched on the chip
         # itself once it is displayed, as ag-grid's cell listener receives a tap.
         chip = browser.find_element(By.CSS_SELECTOR, chip_selector)
-        browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center'});", chip)
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', inline: 'center', behavior: 'instant'});", chip)
         if not chip.is_displayed():
             return False
         browser.execute_script("arguments[0].click();", chip)

@@ -57,7 +57,7 @@ def click(browser, element) -> None:
     attempts = []
 
     def clicked(b) -> bool:
-        b.execute_script("arguments[0].scrollIntoView({block: 'center'})", element)
+        b.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'})", element)
         attempts.append(1)
         if len(attempts) > 5:  # still covered on a busy machine: the click event itself, as a tap sends it
             b.execute_script("arguments[0].click()", element)

@@ -226,6 +226,32 @@ def test_completeness_matches_the_stored_profiles(session: Session) -> None:
     assert got.sort_index().to_dict() == missing.sort_index().to_dict()
 
 
+def test_completeness_as_the_checks_counted_it_matches_the_profiles(rolled_back: Session) -> None:
+    """The checks count each field once per run; the page reads those counts, not every profile."""
+    from etl.quality import QualityReport, checks_for, evaluate, store_results
+
+    conn = rolled_back.connection()
+    checks = [c for c in checks_for("gold") if c.kind == "completeness"]
+    store_results(conn, QualityReport("gold", None, evaluate(conn, checks)))
+    profiles = _frame(rolled_back, "SELECT entity_type, completeness_pct, missing_fields FROM app.profile_completeness")
+    assert set(profiles["entity_type"]) == {"contact", "account"}
+
+    result = q.completeness(rolled_back)
+    by_entity = result.by_entity.set_index("entity_type")
+    grouped = profiles.groupby("entity_type")["completeness_pct"]
+    assert by_entity["entities"].to_dict() == grouped.size().to_dict()
+    assert by_entity["avg_completeness_pct"].to_dict() == pytest.approx(grouped.mean().astype(float).to_dict())
+    assert by_entity["complete"].to_dict() == grouped.apply(lambda p: int((p >= 100).sum())).to_dict()
+    assert by_entity["below_half"].to_dict() == grouped.apply(lambda p: int((p < 50).sum())).to_dict()
+    exploded = profiles.explode("missing_fields").dropna(subset=["missing_fields"])
+    missing = exploded.groupby(["entity_type", "missing_fields"]).size()
+    got = result.by_field[result.by_field["missing"] > 0].set_index(["entity_type", "field"])["missing"]
+    assert got.sort_index().to_dict() == missing.sort_index().to_dict() and len(got) > 0
+    shares = result.by_field["missing_share"].tolist()
+    per_entity = result.by_field.groupby("entity_type", sort=False)["missing_share"]
+    assert all(list(s) == sorted(s, reverse=True) for _, s in per_entity) and all(0 <= x <= 1 for x in shares)
+
+
 # --- Identity --------------------------------------------------------------------------------
 
 
@@ -248,6 +274,19 @@ def test_identity_figures(session: Session) -> None:
     assert confidence[("accounts", "95\u201398%")] == int(linked["confidence"].between(95, 98.999).sum())
     methods = overview.methods.set_index(["entity", "method"])["records"]
     assert methods[("accounts", "single")] == int((accounts["method"] == "single").sum())
+    assert methods.to_dict() == {
+        **{("people", m): n for m, n in contacts["method"].value_counts().items()},
+        **{("accounts", m): n for m, n in accounts["method"].value_counts().items()}}
+
+    # Every band of both entities, banded here from the stored links.
+    bounds = [bound for bound, _ in q.CONFIDENCE_BANDS]
+    for entity, frame, percent in (("people", contacts, contacts["match_probability"].clip(upper=1.0) * 100),
+                                   ("accounts", accounts, accounts["confidence"].astype(float))):
+        linked_percent = percent[frame["method"] != "single"].fillna(-1)
+        for (bound, label), upper in zip(q.CONFIDENCE_BANDS, [*bounds[1:], float("inf")], strict=True):
+            lower = float("-inf") if bound == 0 else bound
+            expected = int(((linked_percent >= lower) & (linked_percent < upper)).sum())
+            assert confidence[(entity, label)] == expected, (entity, label)
 
 
 # --- Models ----------------------------------------------------------------------------------
