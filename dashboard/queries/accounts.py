@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, func, or_, select
+from sqlalchemy import Select, any_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from dashboard.scope import DataScope
@@ -47,34 +47,19 @@ def _customer_id():
     return func.coalesce(AccountMaster.master_account_id, Contact.account_id)
 
 
-def _primary_contacts():
-    """One contact per customer: the primary one, else the first by id."""
-    customer_id = _customer_id().label("customer_id")
-    return (
-        select(customer_id,
-               func.concat_ws(" ", Contact.first_name, Contact.last_name).label("name"),
-               Contact.email, Contact.phone)
-        .outerjoin(AccountMaster, AccountMaster.account_id == Contact.account_id)
-        .distinct(_customer_id())
-        .order_by(_customer_id(), Contact.is_primary.desc().nulls_last(), Contact.contact_id)
-        .subquery("primary_contact")
-    )
-
-
 def _like(text: str) -> str:
     escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
     return f"%{escaped}%"
 
 
-def _accounts_select(scope: DataScope, *, search: str = "", region: str = "", territory: str = "") -> Select:
-    contact = _primary_contacts()
-    columns = [getattr(Customer360, name) for name in ACCOUNT_COLUMNS if hasattr(Customer360, name)]
-    stmt = (
-        select(*columns, contact.c.name.label("primary_contact_name"),
-               contact.c.email.label("primary_contact_email"), contact.c.phone.label("primary_contact_phone"))
-        .outerjoin(contact, contact.c.customer_id == Customer360.account_id)
-        .where(scope.customer_filter())
-    )
+_CUSTOMER_COLUMNS = tuple(name for name in ACCOUNT_COLUMNS if hasattr(Customer360, name))
+
+
+def _customers_select(scope: DataScope, *, search: str = "", region: str = "", territory: str = "") -> Select:
+    """The customers inside the scope matching the filters, with the regional accounts their contacts
+    are filed under."""
+    stmt = (select(*(getattr(Customer360, name) for name in _CUSTOMER_COLUMNS), Customer360.regional_account_ids)
+            .where(scope.customer_filter()))
     if search.strip():
         pattern = _like(search.strip())
         stmt = stmt.where(or_(Customer360.account_name.ilike(pattern, escape="\\"),
@@ -86,30 +71,51 @@ def _accounts_select(scope: DataScope, *, search: str = "", region: str = "", te
     return stmt
 
 
+def _with_primary_contact(customers: Any) -> Select:
+    """Each of the `customers` (a subquery) with its primary contact, else its first contact by id.
+
+    Looked up per customer through its regional accounts (an index read each), after the page or the
+    export is chosen: ranking every contact in silver first took over a second at 100k customers."""
+    contact = (select(func.concat_ws(" ", Contact.first_name, Contact.last_name).label("name"),
+                      Contact.email, Contact.phone)
+               .where(Contact.account_id == any_(func.array_append(customers.c.regional_account_ids,
+                                                                  customers.c.account_id)))
+               .order_by(Contact.is_primary.desc().nulls_last(), Contact.contact_id).limit(1)
+               .lateral("primary_contact"))
+    return (select(*(customers.c[name] for name in _CUSTOMER_COLUMNS), contact.c.name.label("primary_contact_name"),
+                   contact.c.email.label("primary_contact_email"), contact.c.phone.label("primary_contact_phone"))
+            .outerjoin(contact, true()))
+
+
+def _by_name(stmt: Select) -> Select:
+    return stmt.order_by(Customer360.account_name, Customer360.account_id)
+
+
 def list_accounts(session: Session, scope: DataScope, *, search: str = "", region: str = "",
                   territory: str = "", page: int = 1, per_page: int = DEFAULT_PAGE_SIZE) -> AccountPage:
     """Accounts inside the scope matching the search (name or id, case-insensitive), by name."""
     page = max(1, page)
     per_page = max(1, min(per_page, MAX_PAGE_SIZE))
-    stmt = _accounts_select(scope, search=search, region=region, territory=territory)
+    stmt = _customers_select(scope, search=search, region=region, territory=territory)
     total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
-    rows = session.execute(stmt.order_by(Customer360.account_name, Customer360.account_id)
-                           .offset((page - 1) * per_page).limit(per_page)).mappings()
-    return AccountPage([dict(r) for r in rows], int(total), page, per_page)
+    chosen = _by_name(stmt).offset((page - 1) * per_page).limit(per_page).subquery("chosen")
+    rows = session.execute(_with_primary_contact(chosen).order_by(chosen.c.account_name, chosen.c.account_id))
+    return AccountPage([dict(r) for r in rows.mappings()], int(total), page, per_page)
 
 
 def export_accounts(session: Session, scope: DataScope, *, search: str = "", region: str = "",
                     territory: str = "") -> list[dict[str, Any]]:
     """Every account inside the scope matching the filters (capped at MAX_EXPORT_ROWS)."""
-    stmt = _accounts_select(scope, search=search, region=region, territory=territory)
-    rows = session.execute(stmt.order_by(Customer360.account_name, Customer360.account_id)
-                           .limit(MAX_EXPORT_ROWS)).mappings()
-    return [dict(r) for r in rows]
+    chosen = _by_name(_customers_select(scope, search=search, region=region, territory=territory)) \
+        .limit(MAX_EXPORT_ROWS).subquery("chosen")
+    rows = session.execute(_with_primary_contact(chosen).order_by(chosen.c.account_name, chosen.c.account_id))
+    return [dict(r) for r in rows.mappings()]
 
 
 def account_detail(session: Session, scope: DataScope, account_id: str) -> dict[str, Any] | None:
     """The account and its contacts, or None when it is unknown or outside the scope."""
-    row = session.execute(_accounts_select(scope).where(Customer360.account_id == account_id)).mappings().first()
+    chosen = _customers_select(scope).where(Customer360.account_id == account_id).subquery("chosen")
+    row = session.execute(_with_primary_contact(chosen)).mappings().first()
     if row is None:
         return None
     contacts = session.execute(

@@ -107,6 +107,8 @@ class Customer360(Base):
         # Each request of an account or sales manager reads their CRM book: owned accounts, region's territories.
         Index("ix_customer_360_owner", "owner_user_id", "account_id"),
         Index("ix_customer_360_region_territory", "region", "territory"),
+        # Account lists and exports by name: read in order instead of sorting every customer.
+        Index("ix_customer_360_name", "account_name", "account_id"),
         {"schema": "gold"},
     )
 
