@@ -324,7 +324,7 @@ def _band(percent: int) -> str:
 
 def identity_overview(session: Session) -> IdentityOverview:
     """Matched shares of contacts and accounts, confidence bands of matched records, and link methods,
-    from what the identity build counted (gold.identity_summary)."""
+    from what the identity build counted (silver.identity_summary)."""
     rows = session.execute(select(IdentitySummary.entity, IdentitySummary.kind, IdentitySummary.label,
                                   IdentitySummary.records)).all()
     figures = {(r.entity, r.label): int(r.records) for r in rows if r.kind == "figure"}

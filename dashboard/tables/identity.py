@@ -63,7 +63,8 @@ class AccountLinkOverride(Base):
 
 class IdentitySummary(Base):
     """What the identity build resolved, counted once per build for the data-quality page, which
-    would otherwise count every contact and account link on each view.
+    would otherwise count every contact and account link on each view. Silver, beside the links it
+    counts: it is written in the same transaction, and gold changes only when gold is promoted.
 
     entity is people (silver.contact_master) or accounts (silver.account_master). kind 'figure':
     label records, masters or matched (records sharing their master with another); kind
@@ -72,7 +73,7 @@ class IdentitySummary(Base):
     """
 
     __tablename__ = "identity_summary"
-    __table_args__ = {"schema": "gold"}
+    __table_args__ = {"schema": "silver"}
 
     entity: Mapped[str] = mapped_column(Text, primary_key=True)
     kind: Mapped[str] = mapped_column(Text, primary_key=True)

@@ -16,10 +16,10 @@ from etl.identity.person import link_people
 
 IDENTITY_TABLES = ("silver.contact_master", "silver.account_master")
 
-# Counted once per build for the data-quality page (gold.identity_summary): records, masters and
+# Counted once per build for the data-quality page (silver.identity_summary): records, masters and
 # matched records, the whole percent of each link's confidence, and the link methods.
 IDENTITY_SUMMARY_SQL = """
-INSERT INTO gold.identity_summary (entity, kind, label, records)
+INSERT INTO silver.identity_summary (entity, kind, label, records)
 WITH links AS (
     SELECT 'people' AS entity, master_contact_id AS master,
            COALESCE(CAST(floor(least(match_probability, 1.0) * 100) AS integer), -1) AS percent, method

@@ -4,7 +4,7 @@ Revision ID: 0023
 Revises: 0022
 
 The data-quality page counted every contact and account link on each view, half a second at 100k
-customers; the identity build now counts them once into gold.identity_summary. The upgrade counts
+customers; the identity build now counts them once into silver.identity_summary. The upgrade counts
 the links already stored, so the page shows them before the next build.
 """
 from __future__ import annotations
@@ -19,7 +19,7 @@ depends_on = None
 
 # As etl/identity/store.py's IDENTITY_SUMMARY_SQL when this revision was written.
 COUNT_STORED_LINKS = """
-INSERT INTO gold.identity_summary (entity, kind, label, records)
+INSERT INTO silver.identity_summary (entity, kind, label, records)
 WITH links AS (
     SELECT 'people' AS entity, master_contact_id AS master,
            COALESCE(CAST(floor(least(match_probability, 1.0) * 100) AS integer), -1) AS percent, method
@@ -45,10 +45,10 @@ def upgrade() -> None:
     sa.Column('label', sa.Text(), nullable=False),
     sa.Column('records', sa.BigInteger(), nullable=False),
     sa.PrimaryKeyConstraint('entity', 'kind', 'label', name=op.f('pk_identity_summary')),
-    schema='gold'
+    schema='silver'
     )
     op.execute(COUNT_STORED_LINKS)
 
 
 def downgrade() -> None:
-    op.drop_table('identity_summary', schema='gold')
+    op.drop_table('identity_summary', schema='silver')
