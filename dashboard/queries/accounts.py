@@ -1,8 +1,8 @@
 """Account lists and details for the data API and exports, always inside a `DataScope`.
 
 Rows come back unmasked; the API masks them with `dashboard.masking` before they leave the
-server. Contacts are read from silver.contacts, mapped to the customer id (the master
-account) through silver.account_master, because gold keeps no personal data.
+server. Contacts are read from silver.contacts by the customer's regional accounts (gold.customer_360's
+regional_account_ids: the accounts silver.account_master maps to it), because gold keeps no personal data.
 """
 
 from __future__ import annotations
@@ -15,7 +15,6 @@ from sqlalchemy.orm import Session
 
 from dashboard.scope import DataScope
 from dashboard.tables.gold import Customer360
-from dashboard.tables.identity import AccountMaster
 from dashboard.tables.silver import Contact
 
 MAX_PAGE_SIZE = 200
@@ -40,11 +39,6 @@ class AccountPage:
     total: int
     page: int
     per_page: int
-
-
-def _customer_id():
-    """The customer id a silver contact belongs to: its account's master, or the account itself."""
-    return func.coalesce(AccountMaster.master_account_id, Contact.account_id)
 
 
 def _like(text: str) -> str:
@@ -118,11 +112,11 @@ def account_detail(session: Session, scope: DataScope, account_id: str) -> dict[
     row = session.execute(_with_primary_contact(chosen)).mappings().first()
     if row is None:
         return None
+    regional = session.scalar(select(Customer360.regional_account_ids).where(Customer360.account_id == account_id))
     contacts = session.execute(
         select(Contact.contact_id, func.concat_ws(" ", Contact.first_name, Contact.last_name).label("name"),
                Contact.job_title, Contact.email, Contact.phone, Contact.is_primary)
-        .outerjoin(AccountMaster, AccountMaster.account_id == Contact.account_id)
-        .where(_customer_id() == account_id)
+        .where(Contact.account_id.in_(sorted({account_id, *(regional or ())})))
         .order_by(Contact.is_primary.desc().nulls_last(), Contact.contact_id)
     ).mappings()
     return {**dict(row), "contacts": [dict(c) for c in contacts]}

@@ -60,3 +60,16 @@ def test_a_page_is_the_export_sliced_and_the_scope_holds(rolled_back: Session) -
     detail = q.account_detail(rolled_back, DataScope.everything(), scoped.rows[0]["account_id"])
     assert detail is not None and {k: detail[k] for k in scoped.rows[0]} == scoped.rows[0]
     assert q.account_detail(rolled_back, DataScope.nothing(), scoped.rows[0]["account_id"]) is None
+
+
+def test_an_accounts_detail_lists_every_contact_of_the_customer(rolled_back: Session) -> None:
+    contacts = frame(rolled_back, """
+        SELECT c.contact_id, COALESCE(m.master_account_id, c.account_id) AS customer_id FROM silver.contacts c
+        LEFT JOIN silver.account_master m ON m.account_id = c.account_id""")
+    counts = contacts["customer_id"].value_counts()
+    merged = frame(rolled_back, "SELECT account_id FROM gold.customer_360 WHERE cardinality(regional_account_ids) > 1")
+    for customer_id in [counts.index[0], *merged["account_id"].head(3)]:
+        detail = q.account_detail(rolled_back, DataScope.everything(), customer_id)
+        assert detail is not None
+        assert [c["contact_id"] for c in detail["contacts"]] and sorted(c["contact_id"] for c in detail["contacts"]) \
+            == sorted(contacts.loc[contacts["customer_id"] == customer_id, "contact_id"])
