@@ -34,11 +34,15 @@ def _query(state: Any) -> q.BookQuery:
     return q.BookQuery.from_args(state if isinstance(state, dict) else {})
 
 
-def build_book(session: Session, state: Any, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
-    """The summary strip and the grid of the state's quick filter."""
+def build_summary(session: Session, state: Any, scope: DataScope, policy: MaskPolicy) -> Any:
+    """The summary strip over the whole book."""
+    return page.summary_panel(q.book_summary(session, _query(state), scope, policy), scope)
+
+
+def build_accounts(session: Session, state: Any, scope: DataScope, policy: MaskPolicy) -> Any:
+    """The grid of the state's quick filter."""
     book = q.book_page(session, _query(state), scope, policy)
-    return {"summary": page.summary_panel(book, scope),
-            "accounts": page.accounts_panel(book, q.book_rows(book, policy), scope)}
+    return page.accounts_panel(book, q.book_rows(book, policy), scope)
 
 
 def build_feedback(session: Session, scope: DataScope, policy: MaskPolicy) -> Any:
@@ -55,11 +59,17 @@ def write_filters_to_url(view: Any, months: Any, days: Any, state: Any) -> Any:
     return search_or_wait(None if query == _query(state) else query.search)
 
 
-@page_callback(BOOK_PERMISSION, output=dict(summary=Output(ID.SUMMARY, "children"),
-                                            accounts=Output(ID.ACCOUNTS, "children")), inputs=STATE_INPUT)
-def update_book(state: Any) -> dict[str, Any]:
+# The summary and the grid are separate panels, so they load side by side.
+@page_callback(BOOK_PERMISSION, output=Output(ID.SUMMARY, "children"), inputs=STATE_INPUT)
+def update_summary(state: Any) -> Any:
     with db.session() as session:
-        return build_book(session, state, current_scope(), MaskPolicy.for_current_user())
+        return build_summary(session, state, current_scope(), MaskPolicy.for_current_user())
+
+
+@page_callback(BOOK_PERMISSION, output=Output(ID.ACCOUNTS, "children"), inputs=STATE_INPUT)
+def update_accounts(state: Any) -> Any:
+    with db.session() as session:
+        return build_accounts(session, state, current_scope(), MaskPolicy.for_current_user())
 
 
 @page_callback(BOOK_PERMISSION, output=Output(ID.FEEDBACK, "children"), inputs=STATE_INPUT)

@@ -140,10 +140,10 @@ def _nothing(scope: DataScope) -> html.Div:
                        else "No active account in your scope yet.", icon="\U0001f4c2", state_id="book-empty")
 
 
-def summary_panel(page: BookPage, scope: DataScope) -> Any:
-    if page.empty_book:
+def summary_panel(summary: BookSummary, scope: DataScope) -> Any:
+    if summary.accounts == 0:
         return _nothing(scope)
-    return summary_strip(page.summary)
+    return summary_strip(summary)
 
 
 # --- The grid -----------------------------------------------------------------------------

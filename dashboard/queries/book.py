@@ -165,18 +165,18 @@ class BookSummary:
 
 @dataclass(frozen=True)
 class BookPage:
-    """The book as the page shows it: the as-of day, the summary, the rows the filter keeps (largest
-    MRR first, at most the grid's limit) and how many there are in all."""
+    """The book's grid: the as-of day, the rows the filter keeps (largest MRR first, at most the grid's
+    limit), how many there are in all, and how many accounts the whole book holds."""
 
     query: BookQuery
     as_of: date | None
-    summary: BookSummary
     accounts: tuple[BookAccount, ...]
     matching: int
+    book_size: int
 
     @property
     def empty_book(self) -> bool:
-        return self.summary.accounts == 0
+        return self.book_size == 0
 
 
 def data_as_of(session: Session) -> date | None:
@@ -274,7 +274,16 @@ def _account(row: Any, policy: MaskPolicy) -> BookAccount:
                        int(row.growth_actions))
 
 
-def _summary(session: Session, scope: DataScope, as_of: date, query: BookQuery, policy: MaskPolicy) -> BookSummary:
+def _empty_summary(query: BookQuery) -> BookSummary:
+    return BookSummary(0, None, None, 0, None, None, 0, query.months, 0)
+
+
+def book_summary(session: Session, query: BookQuery, scope: DataScope, policy: MaskPolicy) -> BookSummary:
+    """The strip above the grid, over the whole book whatever the quick filter: accounts, MRR, at risk,
+    renewals due in the query's window and open actions. A panel of its own, beside the grid."""
+    as_of = data_as_of(session)
+    if as_of is None or scope.sees_nothing:
+        return _empty_summary(query)
     book = AccountBook
     at_risk = book.risk_level == AT_RISK_LEVEL
     row = session.execute(select(
@@ -295,25 +304,23 @@ def _summary(session: Session, scope: DataScope, as_of: date, query: BookQuery, 
 
 def book_page(session: Session, query: BookQuery, scope: DataScope, policy: MaskPolicy, *,
               limit: int = GRID_LIMIT) -> BookPage:
-    """The summary of the caller's book and the accounts the quick filter keeps, largest MRR first.
+    """The accounts the quick filter keeps, largest MRR first, with their count and the book's size.
 
     The filter, count and order run on gold.account_book's narrow copy of the book; the grid's other
     columns are then read for the accounts shown only.
     """
     as_of = data_as_of(session)
     if as_of is None or scope.sees_nothing:
-        empty = BookSummary(0, None, None, 0, None, None, 0, query.months, 0)
-        return BookPage(query, as_of, empty, (), 0)
-    summary = _summary(session, scope, as_of, query, policy)
+        return BookPage(query, as_of, (), 0, 0)
     book = AccountBook
-    chosen = select(book.account_id).where(_in_book(scope), _view_filter(query, as_of))
-    ids = list(session.scalars(chosen.order_by(book.mrr_usd.desc(), book.account_name, book.account_id).limit(limit)))
-    # The summary has already counted the whole book, its at-risk accounts and its renewals.
-    counted = {None: summary.accounts, "at-risk": summary.at_risk_accounts, "renewals": summary.renewals_due}
-    matching = counted[query.view] if query.view in counted else \
-        int(session.scalar(select(func.count()).select_from(chosen.subquery())) or 0)
+    kept = _view_filter(query, as_of)
+    book_size, matching = session.execute(
+        select(func.count(), func.count().filter(kept)).where(_in_book(scope))).one()
+    ids = list(session.scalars(select(book.account_id).where(_in_book(scope), kept)
+                               .order_by(book.mrr_usd.desc(), book.account_name, book.account_id).limit(limit)))
     details = _details(session, ids)
-    return BookPage(query, as_of, summary, tuple(_account(details[i], policy) for i in ids if i in details), matching)
+    return BookPage(query, as_of, tuple(_account(details[i], policy) for i in ids if i in details), int(matching),
+                    int(book_size))
 
 
 # --- The grid and its export --------------------------------------------------------------

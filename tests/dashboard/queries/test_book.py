@@ -112,23 +112,24 @@ def product_gaps(customers: pd.DataFrame, masters: pd.DataFrame, counting: pd.Da
 
 
 def test_the_whole_book_matches_pandas(session, as_of, customers, mrr, counting, masters):
+    summary = q.book_summary(session, q.BookQuery(), DataScope.everything(), FULL)
     page = q.book_page(session, q.BookQuery(), DataScope.everything(), FULL)
     active = customers[customers["status"] == "active"]
-    assert page.summary.accounts == len(active) > 0
-    assert page.summary.mrr_usd == pytest.approx(mrr.reindex(active["account_id"]).fillna(0).sum(), abs=0.05)
+    assert summary.accounts == page.book_size == page.matching == len(active) > 0
+    assert summary.mrr_usd == pytest.approx(mrr.reindex(active["account_id"]).fillna(0).sum(), abs=0.05)
     at_risk = active[active["risk_level"] == "HIGH"]
     assert len(at_risk) > 0, "the scoring job rated no customer HIGH"
-    assert page.summary.at_risk_accounts == len(at_risk)
-    assert page.summary.at_risk_share == pytest.approx(len(at_risk) / len(active))
-    assert page.summary.mrr_at_risk_usd == pytest.approx(mrr.reindex(at_risk["account_id"]).fillna(0).sum(), abs=0.05)
+    assert summary.at_risk_accounts == len(at_risk)
+    assert summary.at_risk_share == pytest.approx(len(at_risk) / len(active))
+    assert summary.mrr_at_risk_usd == pytest.approx(mrr.reindex(at_risk["account_id"]).fillna(0).sum(), abs=0.05)
 
     renewals = next_renewal(counting, as_of).reindex(active["account_id"]).dropna()
     due = renewals[(renewals > as_of) & (renewals <= q.add_months(as_of, 6))]
-    assert page.summary.renewals_due == len(due) > 0
+    assert summary.renewals_due == len(due) > 0
 
     actions = frame(session, "SELECT customer_id, action_type FROM gold.next_best_action WHERE status = 'open'")
     in_book = actions[actions["customer_id"].isin(active["account_id"])]
-    assert page.summary.open_actions == len(in_book) > 0
+    assert summary.open_actions == len(in_book) > 0
 
 
 def test_renewals_and_product_gaps_per_account_match_pandas(session, as_of, customers, masters, counting):
@@ -147,10 +148,10 @@ def test_renewals_and_product_gaps_per_account_match_pandas(session, as_of, cust
 
 def test_quick_filters_keep_what_they_say(session, as_of, customers):
     everything = DataScope.everything()
-    whole = q.book_page(session, q.BookQuery(), everything, FULL)
+    whole = q.book_summary(session, q.BookQuery(), everything, FULL)
     at_risk = q.book_page(session, q.BookQuery("at-risk"), everything, FULL)
     assert at_risk.accounts and {a.risk_level for a in at_risk.accounts} == {"HIGH"}
-    assert at_risk.matching == whole.summary.at_risk_accounts
+    assert at_risk.matching == whole.at_risk_accounts
     assert any(a.top_reason for a in at_risk.accounts)
 
     for months in q.RENEWAL_MONTHS:
@@ -159,7 +160,7 @@ def test_quick_filters_keep_what_they_say(session, as_of, customers):
         assert all(as_of < a.next_renewal_date <= q.add_months(as_of, months) for a in renewing.accounts)
     three = q.book_page(session, q.BookQuery("renewals", months=3), everything, FULL)
     six = q.book_page(session, q.BookQuery("renewals", months=6), everything, FULL)
-    assert three.matching <= six.matching == whole.summary.renewals_due
+    assert three.matching <= six.matching == whole.renewals_due
 
     growth = frame(session, "SELECT DISTINCT customer_id FROM gold.next_best_action "
                             "WHERE status = 'open' AND action_type = 'Growth'")
@@ -186,8 +187,9 @@ def test_an_account_manager_sees_only_their_crm_book(session, customers):
     scope = scope_for(ACCOUNT_MANAGER, (), (), crm_user_id=owner, owned_account_ids=list(owned))
     page = q.book_page(session, q.BookQuery(), scope, FULL)
     assert page.accounts and {a.account_id for a in page.accounts} == set(owners[owner])
-    assert page.summary.accounts == len(owners[owner])
+    assert q.book_summary(session, q.BookQuery(), scope, FULL).accounts == page.book_size == len(owners[owner])
     assert q.book_page(session, q.BookQuery(), DataScope.nothing(), FULL).empty_book
+    assert q.book_summary(session, q.BookQuery(), DataScope.nothing(), FULL).accounts == 0
     feedback = q.book_feedback(session, scope, FULL)
     assert {c.account_id for c in feedback.comments} <= set(owned)
     assert {n.account_id for n in feedback.negative} <= set(owned)
@@ -198,7 +200,9 @@ def test_money_is_banded_and_texts_masked_without_permissions(session):
     everything = DataScope.everything()
     full = q.book_page(session, q.BookQuery(), everything, FULL)
     masked = q.book_page(session, q.BookQuery(), everything, MASKED)
-    assert masked.summary.mrr_usd is None and masked.summary.mrr_band == amount_band(full.summary.mrr_usd)
+    full_summary = q.book_summary(session, q.BookQuery(), everything, FULL)
+    masked_summary = q.book_summary(session, q.BookQuery(), everything, MASKED)
+    assert masked_summary.mrr_usd is None and masked_summary.mrr_band == amount_band(full_summary.mrr_usd)
     assert all(a.mrr_usd is None and a.clv_usd is None for a in masked.accounts)
     assert [a.mrr_band for a in masked.accounts] == [amount_band(a.mrr_usd) for a in full.accounts]
     grid = q.book_rows(masked, MASKED)
