@@ -18,7 +18,8 @@ from typing import Any
 
 from flask import g, has_request_context
 from flask_login import current_user
-from sqlalchemy import ColumnElement, case, distinct, false, func, or_, select, true
+from sqlalchemy import ColumnElement, Text, any_, bindparam, case, distinct, false, func, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from dashboard.extensions import db
@@ -119,7 +120,7 @@ class DataScope:
             return true()
         if not self.territories:
             return false()
-        return territory.in_(sorted(self.territories))
+        return territory == any_(_array(self.territories))
 
     def account_filter(self, territory: ColumnElement[Any] | Any,
                        account_id: ColumnElement[Any] | Any) -> ColumnElement[bool]:
@@ -128,9 +129,9 @@ class DataScope:
             return true()
         conditions = []
         if self.territories:
-            conditions.append(territory.in_(sorted(self.territories)))
+            conditions.append(territory == any_(_array(self.territories)))
         if self.account_ids:
-            conditions.append(account_id.in_(sorted(self.account_ids)))
+            conditions.append(account_id == any_(_array(self.account_ids)))
         return or_(*conditions) if conditions else false()
 
     def customer_filter(self) -> ColumnElement[bool]:
@@ -141,6 +142,12 @@ class DataScope:
         """Whether the account exists and is inside the scope; callers answer 404 either way."""
         stmt = select(Customer360.account_id).where(Customer360.account_id == account_id, self.customer_filter())
         return session.scalar(stmt) is not None
+
+
+def _array(values: frozenset[str]) -> Any:
+    """One array parameter (`= ANY(...)`, the plan of an IN list): a book of hundreds of accounts as
+    separate parameters cost more to build and send on every statement than the statement took."""
+    return bindparam(None, sorted(values), type_=ARRAY(Text))
 
 
 def _cleaned(values: Any) -> list[str]:

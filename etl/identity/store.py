@@ -14,7 +14,7 @@ from etl.identity.clusters import assign_masters
 from etl.identity.company import accounts_sharing, link_companies, shared_contact_pairs
 from etl.identity.person import link_people
 
-IDENTITY_TABLES = ("silver.contact_master", "silver.account_master")
+IDENTITY_TABLES = ("silver.contact_master", "silver.account_master", "silver.identity_summary")
 
 # Counted once per build for the data-quality page (silver.identity_summary): records, masters and
 # matched records, the whole percent of each link's confidence, and the link methods.
@@ -74,9 +74,10 @@ def _build(conn: Connection) -> dict[str, int]:
     _copy_frame(conn, ContactMaster.__table__, contact_master)
     _copy_frame(conn, AccountMaster.__table__, account_master)
     conn.execute(delete(IdentitySummary))
-    conn.execute(text(IDENTITY_SUMMARY_SQL))
+    counted = conn.execute(text(IDENTITY_SUMMARY_SQL)).rowcount or 0
     normalize.clear_caches()
-    return {"silver.contact_master": len(contact_master), "silver.account_master": len(account_master)}
+    return {"silver.contact_master": len(contact_master), "silver.account_master": len(account_master),
+            "silver.identity_summary": counted}
 
 
 def _copy_frame(conn: Connection, table, frame: pd.DataFrame) -> None:

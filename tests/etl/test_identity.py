@@ -9,10 +9,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import insert, select
+from sqlalchemy import func, insert, select
 
 from dashboard.db import Database
-from dashboard.tables.identity import AccountLinkOverride, AccountMaster, ContactMaster
+from dashboard.tables.identity import AccountLinkOverride, AccountMaster, ContactMaster, IdentitySummary
 from dashboard.tables.silver import Account, Contact
 from etl.identity import build_identity, link_records, normalize
 from etl.identity.company import name_similarity
@@ -308,7 +308,14 @@ def test_build_identity_replaces_the_master_tables(scratch_db: Database) -> None
                  email="peter@baobab.co.ke", phone=None, country="KE", created_at=created),
         ])
     rows = build_identity(scratch_db)
+    counted = rows.pop("silver.identity_summary")
     assert rows == {"silver.contact_master": 3, "silver.account_master": 3}
+    with scratch_db.engine.connect() as conn:
+        figures = {(r.entity, r.label): r.records for r in conn.execute(select(IdentitySummary)) if r.kind == "figure"}
+        assert conn.scalar(select(func.count()).select_from(IdentitySummary)) == counted > 0
+    # Three contacts and three accounts, each pair of look-alikes one master.
+    assert figures == {("people", "records"): 3, ("people", "masters"): 2, ("people", "matched"): 2,
+                       ("accounts", "records"): 3, ("accounts", "masters"): 2, ("accounts", "matched"): 2}
 
     def stored() -> tuple[dict, dict]:
         with scratch_db.engine.connect() as conn:
