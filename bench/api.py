@@ -40,6 +40,7 @@ from pages import app_bench_parser, bench_app, chosen_roles, ensure_bench_users 
 from dashboard.api import OPERATIONS, PREFIX  # noqa: E402
 from dashboard.extensions import db  # noqa: E402
 from dashboard.permissions import AUTHENTICATED, DEFAULT_ROLES  # noqa: E402
+from dashboard.scope import scope_for_user_id  # noqa: E402
 from dashboard.tables.app import User  # noqa: E402
 from dashboard.tables.gold import Customer360  # noqa: E402
 from dashboard.tables.intelligence import Alert  # noqa: E402
@@ -71,13 +72,18 @@ class EndpointFigures:
                 "over_target": p95 is not None and p95 > self.target_ms, "errors": sorted(set(self.errors))[:3]}
 
 
-def sample_ids(rng: random.Random, n: int) -> dict[str, list[str]]:
-    """Customers (and an alert of theirs, for alert paths) drawn from the data, and pieces of their names."""
+def sample_ids(rng: random.Random, n: int, email: str) -> dict[str, list[str]]:
+    """Customers in the user's scope (and an alert of theirs, for alert paths) drawn from the data, and
+    pieces of their names: a scoped role would only time 404s on customers it may not see."""
     with db.session() as session:
-        all_ids = session.scalars(select(Customer360.account_id).order_by(Customer360.account_id)).all()
+        in_scope = scope_for_user_id(session, session.scalar(select(User.id).where(User.email == email))) \
+            .customer_filter()
+        all_ids = session.scalars(select(Customer360.account_id).where(in_scope).order_by(Customer360.account_id)).all()
         accounts = rng.sample(list(all_ids), min(n, len(all_ids)))
         names = session.scalars(select(Customer360.account_name).where(Customer360.account_id.in_(accounts))).all()
-        alerts = session.scalars(select(func.min(Alert.alert_id)).group_by(Alert.account_id).limit(n)).all()
+        alerts = session.scalars(select(func.min(Alert.alert_id))
+                                 .join(Customer360, Customer360.account_id == Alert.account_id).where(in_scope)
+                                 .group_by(Alert.account_id).limit(n)).all()
 
     def piece(name: str) -> str:
         size = rng.randint(3, 5)
@@ -120,14 +126,15 @@ def bench_tokens(logins: dict[str, tuple[str, str]]) -> dict[str, str]:
     return tokens
 
 
-def measure(app, tokens: dict[str, str], plan: dict[str, Planned], repeat: int) -> list[EndpointFigures]:
-    """Every endpoint the role may call (the others would only time a 403), `repeat` times per URL."""
+def measure(app, tokens: dict[str, str], plans: dict[str, dict[str, Planned]], repeat: int) -> list[EndpointFigures]:
+    """Every endpoint each role may call (the others would only time a 403), `repeat` times per URL of
+    the role's plan."""
     client = app.test_client()
     held = {role.name: {AUTHENTICATED, *role.permissions} for role in DEFAULT_ROLES}
     figures = []
     for role, token in tokens.items():
         headers = {"Authorization": f"Bearer {token}"}
-        for endpoint, planned in plan.items():
+        for endpoint, planned in plans[role].items():
             if not set(planned.permissions) <= held[role]:
                 continue
             urls = planned.urls
@@ -175,10 +182,12 @@ def main() -> None:
 
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
     app = bench_app(url, args.data_dir)
-    tokens = bench_tokens(ensure_bench_users(roles))
-    plan = planned_urls(sample_ids(random.Random(args.seed), args.ids))
+    logins = ensure_bench_users(roles)
+    tokens = bench_tokens(logins)
+    plans = {role: planned_urls(sample_ids(random.Random(args.seed), args.ids, email))
+             for role, (email, _password) in logins.items()}
     started = time.perf_counter()
-    figures = measure(app, tokens, plan, args.repeat)
+    figures = measure(app, tokens, plans, args.repeat)
     print(f"\n{args.scale} scale, seed {args.seed}, {args.repeat} repeats, {args.ids} ids, "
           f"measured in {time.perf_counter() - started:.0f}s\n")
     print_report(figures)

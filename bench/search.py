@@ -43,7 +43,8 @@ NO_PII = MaskPolicy(view_pii=False, view_financials=True)
 
 
 def sample_inputs(session, rng: random.Random, n: int) -> dict[str, list[str]]:
-    """What people type, drawn from the loaded data."""
+    """What people type, drawn from the loaded data; the same draw for the same seed, so runs compare."""
+    session.execute(select(func.setseed(rng.random() * 2 - 1)))  # PostgreSQL's random() follows the seed
     names = session.scalars(select(Customer360.account_name).order_by(func.random()).limit(n)).all()
     ids = session.scalars(select(Customer360.account_id).order_by(func.random()).limit(n)).all()
     regional = session.scalars(select(AccountSearch.term).where(AccountSearch.kind == "regional_id")
