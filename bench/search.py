@@ -127,8 +127,8 @@ def main() -> None:
                     print(f"{kind:<18} {scope_name:<22} {len(times):>4} {p50:8.1f} {p95:8.1f} {max(times):8.1f} "
                           f"{statistics.fmean(hits):9.1f}{flag}")
             fragment = inputs["name fragment"][0]
-            statement = (search._match_statement(search.normalise_query(fragment), DataScope.everything(), NO_PII)
-                         .limit(search.SUGGESTION_LIMIT))
+            statement = search._match_statement(search.normalise_query(fragment), DataScope.everything(), NO_PII,
+                                                limit=search.SUGGESTION_LIMIT)
             # Compiled for the driver: its doubled '%' reach the server single.
             sql = str(statement.compile(session.get_bind(), compile_kwargs={"literal_binds": True}))
             plan = session.connection().exec_driver_sql("EXPLAIN (ANALYZE, COSTS OFF, TIMING OFF) " + sql).scalars()

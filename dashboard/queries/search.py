@@ -18,7 +18,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import ARRAY, Float, Select, Text, case, cast, func, literal, select, union_all
+from sqlalchemy import ARRAY, Float, Select, Text, case, cast, func, literal, select, text, union_all
 from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
@@ -106,8 +106,9 @@ def _like_prefix(value: str) -> str:
     return _LIKE_SPECIAL.sub(r"\\\1", value) + "%"
 
 
-def _hits(needle: str, kinds: Any, *, exact_rank: Any) -> Select:
-    """The terms matching `needle` whose kind passes `kinds`, each with its rank and closeness."""
+def _hits(needle: str, kinds: Any, *, exact_rank: Any, narrowing: list[Any]) -> Select:
+    """The terms matching `needle` whose kind passes `kinds` and whose customer passes `narrowing`,
+    each with its rank and closeness."""
     search = AccountSearch
     prefix = _like_prefix(needle)
     if len(needle) >= MIN_CONTAINS_LENGTH:
@@ -117,33 +118,47 @@ def _hits(needle: str, kinds: Any, *, exact_rank: Any) -> Select:
         matches = [search.term.like(prefix, escape="\\")]
     rank = case((search.term == needle, exact_rank), (search.term.like(prefix, escape="\\"), 2), else_=3)
     closeness = cast(len(needle), Float) / func.greatest(func.length(search.term), 1)
-    return (select(search.account_id, search.kind, search.term, rank.label("rank"), closeness.label("closeness"))
-            .where(kinds, *matches))
+    return (select(search.account_id, search.kind, search.term, search.account_name, rank.label("rank"),
+                   closeness.label("closeness"))
+            .where(kinds, *matches, *narrowing))
 
 
-def _match_statement(terms: SearchTerms, scope: DataScope, policy: MaskPolicy, *, region: str = "",
-                     territory: str = "") -> Select:
+def _ranked_matches(terms: SearchTerms, scope: DataScope, policy: MaskPolicy, *, region: str = "",
+                    territory: str = "") -> Select:
+    """Each matching customer once, by its best term, best first, with the count of them all.
+
+    Scoped, narrowed and ranked in gold.account_search alone (each term carries its customer's name,
+    region and territory): a common fragment matches thousands of customers, and joining each to
+    customer_360 cost more than the match itself."""
+    search = AccountSearch
+    narrowing = [scope.account_filter(search.territory, search.account_id),
+                 *(column == value for column, value in ((search.region, region), (search.territory, territory))
+                   if value)]
     # Kinds are left out rather than listed: a condition the term indexes answer better than the
     # primary key (whose second column is the kind) would.
     skipped = ["phone"] if policy.view_pii else sorted(PII_SEARCH_KINDS)
-    branches = [_hits(terms.text, AccountSearch.kind.not_in(skipped),
-                      exact_rank=case((AccountSearch.kind.in_(ID_KINDS), 0), else_=1))]
+    branches = [_hits(terms.text, search.kind.not_in(skipped), narrowing=narrowing,
+                      exact_rank=case((search.kind.in_(ID_KINDS), 0), else_=1))]
     if policy.view_pii and terms.phone_digits:
-        branches.append(_hits(terms.phone_digits, AccountSearch.kind == "phone", exact_rank=1))
+        branches.append(_hits(terms.phone_digits, search.kind == "phone", exact_rank=1, narrowing=narrowing))
     hits = union_all(*branches).subquery("hits")
-    # Each customer once, by its best term.
     best = (select(hits).ext(distinct_on(hits.c.account_id))
             .order_by(hits.c.account_id, hits.c.rank, hits.c.closeness.desc(), hits.c.kind, hits.c.term)
             .subquery("best"))
+    return (select(best, func.count().over().label("total"))
+            .order_by(best.c.rank, best.c.closeness.desc(), best.c.account_name, best.c.account_id))
+
+
+def _match_statement(terms: SearchTerms, scope: DataScope, policy: MaskPolicy, *, limit: int, offset: int = 0,
+                     region: str = "", territory: str = "") -> Select:
+    """The page of matches from `offset`, `limit` of them, with what customer_360 shows of each."""
+    page = (_ranked_matches(terms, scope, policy, region=region, territory=territory)
+            .limit(limit).offset(max(offset, 0)).subquery("page"))
     customer = Customer360
-    narrowed = [column == value for column, value in ((customer.region, region), (customer.territory, territory))
-                if value]
     return (select(customer.account_id, customer.account_name, customer.region, customer.territory,
-                   customer.segment, customer.risk_level, best.c.kind, best.c.term,
-                   func.count().over().label("total"))
-            .join(best, best.c.account_id == customer.account_id)
-            .where(scope.customer_filter(), *narrowed)
-            .order_by(best.c.rank, best.c.closeness.desc(), customer.account_name, customer.account_id))
+                   customer.segment, customer.risk_level, page.c.kind, page.c.term, page.c.total)
+            .join(page, page.c.account_id == customer.account_id)
+            .order_by(page.c.rank, page.c.closeness.desc(), page.c.account_name, page.c.account_id))
 
 
 def search_accounts(session: Session, query: Any, scope: DataScope, policy: MaskPolicy, *,
@@ -154,10 +169,15 @@ def search_accounts(session: Session, query: Any, scope: DataScope, policy: Mask
     terms = normalise_query(query)
     if terms is None or scope.sees_nothing or limit <= 0:
         return SearchResult(terms.text if terms else "", (), 0, offset)
-    statement = _match_statement(terms, scope, policy, region=region, territory=territory)
-    rows = session.execute(statement.limit(limit).offset(max(offset, 0))).all()
+    narrowed = {"region": region, "territory": territory}
+    # One statement serves every kind of input, and a plan made for a fragment matching thousands
+    # of names is a poor one for an exact id. The driver prepares a statement run often, and the
+    # server would then settle on one generic plan for all inputs: plan each search for its input.
+    session.execute(text("SET LOCAL plan_cache_mode = force_custom_plan"))
+    rows = session.execute(_match_statement(terms, scope, policy, limit=limit, offset=offset, **narrowed)).all()
     if not rows and offset > 0:  # past the last page: the count still says how many there are
-        total = session.scalar(select(func.count()).select_from(statement.subquery()))
+        total = session.scalar(select(func.count()).select_from(
+            _ranked_matches(terms, scope, policy, **narrowed).subquery()))
     else:
         total = rows[0].total if rows else 0
     matches = tuple(AccountMatch(r.account_id, r.account_name, r.region, r.territory, r.segment, r.risk_level,

@@ -314,7 +314,8 @@ class AccountSearch(Base):
     its trigrams: the GIN index on `grams` finds the terms containing a fragment the way pg_trgm
     does, with PostgreSQL's built-in array operators (the embedded server ships no pg_trgm), and the
     pattern index on `term` answers exact and prefix matches. Migration 0018 defines
-    gold.search_grams(text), which the ETL and the queries use to cut a text into trigrams."""
+    gold.search_grams(text), which the ETL and the queries use to cut a text into trigrams.
+    Rows are written in (kind, term) order, so a fragment's matches lie on few pages."""
 
     __tablename__ = "account_search"
     __table_args__ = (
@@ -327,6 +328,11 @@ class AccountSearch(Base):
     kind: Mapped[str] = mapped_column(Text, primary_key=True)  # one of SEARCH_KINDS
     term: Mapped[str] = mapped_column(Text, primary_key=True)
     grams: Mapped[list[str]] = mapped_column(ARRAY(Text))
+    # The customer's own, as gold.customer_360 has them: matches are scoped, narrowed and ranked
+    # here, and only the page shown is joined to customer_360.
+    account_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str | None] = mapped_column(Text)
+    territory: Mapped[str | None] = mapped_column(Text)
 
 
 class AccountBook(Base):

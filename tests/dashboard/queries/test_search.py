@@ -116,6 +116,45 @@ def test_the_scope_always_applies(rolled_back: Session, landing) -> None:
     assert found_ids(rolled_back, fragment, DataScope.restricted_to(account_ids=[one])) == {one}
 
 
+def test_every_term_carries_its_customers_name_region_and_territory(rolled_back: Session, landing) -> None:
+    accounts = landing["accounts"]
+    masters = accounts[accounts["account_id"] == accounts["master_id"]].set_index("master_id")
+    stored = pd.DataFrame(rolled_back.execute(select(AccountSearch.account_id, AccountSearch.account_name,
+                                                     AccountSearch.region, AccountSearch.territory)).all(),
+                          columns=["master_id", "account_name", "region", "territory"])
+    assert len(stored) > len(masters) > 0
+    expected = masters.loc[stored["master_id"]]
+    assert stored["account_name"].tolist() == expected["account_name"].tolist()
+    assert stored["region"].tolist() == expected["region"].fillna("Unknown").tolist()
+    assert stored["territory"].fillna("").tolist() == expected["territory"].fillna("").tolist()
+
+
+def test_a_region_or_territory_narrows_the_matches(rolled_back: Session, landing) -> None:
+    fragment = common_fragment(landing)
+    accounts = landing["accounts"]
+    masters = accounts[accounts["account_id"] == accounts["master_id"]]
+    everything = expected_ids(landing, fragment)
+    region = masters.loc[masters["master_id"].isin(everything), "region"].value_counts().index[0]
+    in_region = everything & set(masters.loc[masters["region"] == region, "master_id"])
+    assert in_region and in_region < everything
+    found = search.search_accounts(rolled_back, fragment, EVERYTHING, NO_PII, limit=EVERY_MATCH, region=region)
+    assert {m.account_id for m in found.matches} == in_region and found.total == len(in_region)
+    territory = masters.loc[masters["master_id"].isin(in_region), "territory"].dropna().value_counts().index[0]
+    in_territory = in_region & set(masters.loc[masters["territory"] == territory, "master_id"])
+    found = search.search_accounts(rolled_back, fragment, EVERYTHING, NO_PII, limit=EVERY_MATCH, region=region,
+                                   territory=territory)
+    assert {m.account_id for m in found.matches} == in_territory
+
+
+def test_an_id_comes_first_after_many_fragment_searches(rolled_back: Session, landing) -> None:
+    # The driver prepares a statement run often; the plan made then must not serve every input.
+    fragment, account_id = common_fragment(landing), landing["masters"]["master_id"].iloc[-1]
+    for _ in range(12):
+        search.search_accounts(rolled_back, fragment, EVERYTHING, NO_PII)
+    assert rolled_back.scalar(text("SHOW plan_cache_mode")) == "force_custom_plan"
+    assert search.search_accounts(rolled_back, account_id, EVERYTHING, NO_PII).matches[0].account_id == account_id
+
+
 def test_pages_add_up_to_every_match(rolled_back: Session, landing) -> None:
     fragment = common_fragment(landing)
     everything = search.search_accounts(rolled_back, fragment, EVERYTHING, NO_PII, limit=EVERY_MATCH)
@@ -188,7 +227,7 @@ def test_the_trigram_index_answers_fragments(rolled_back: Session) -> None:
     rolled_back.execute(text("SET LOCAL enable_seqscan = off"))
     rolled_back.execute(text("SET LOCAL enable_indexscan = off"))
     for fragment, index in (("tech", "ix_account_search_grams"), ("ac", "ix_account_search_term")):
-        statement = search._match_statement(search.normalise_query(fragment), EVERYTHING, PII).limit(10)
+        statement = search._match_statement(search.normalise_query(fragment), EVERYTHING, PII, limit=10)
         compiled = statement.compile(rolled_back.get_bind(), compile_kwargs={"literal_binds": True})
         plan = "\n".join(rolled_back.scalars(text(f"EXPLAIN {compiled}")))
         assert index in plan, plan
