@@ -97,7 +97,9 @@ def register_account_opener(permission: str, *, grid_id: str, location_id: str, 
 def register_score_explainer(permission: str, *, grid_id: str, column: str, score: str, modal_id: str,
                              body_id: str, explain: Callable) -> None:
     """A click on a grid's score chip opens a modal explaining that account's score."""
-    @page_callback(permission, output=dict(is_open=Output(modal_id, "is_open"), body=Output(body_id, "children")),
+    # A page may explain chips of several grids in one modal: each grid's explainer writes it.
+    @page_callback(permission, output=dict(is_open=Output(modal_id, "is_open", allow_duplicate=True),
+                                           body=Output(body_id, "children", allow_duplicate=True)),
                    inputs=dict(cell=Input(grid_id, "cellClicked")), prevent_initial_call=True)
     def explain_score_chip(cell: Any) -> dict[str, Any]:
         if not isinstance(cell, dict) or cell.get("colId") != column or not isinstance(cell.get("rowId"), str):

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dash import Input, Output, State
+from dash import Input, Output, State, ctx
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback, register_account_opener, register_score_explainer, search_or_wait
@@ -18,6 +18,7 @@ from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_EXECUTIVE
 from dashboard.queries import executive as q
+from dashboard.queries import executive_outlook as outlook
 from dashboard.queries import scores
 from dashboard.queries.executive import PageQuery, resolve_filters
 from dashboard.scope import DataScope, current_scope
@@ -46,7 +47,8 @@ def build_charts(session: Session, start_date: Any, end_date: Any, selected_regi
                  drill_region: Any = None, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
     """The MRR trend and revenue cards for the raw filter values."""
     query = _query(start_date, end_date, selected_regions, drill_region)
-    return page.chart_outputs(q.page_charts(session, query, scope, policy=policy), query)
+    forecast = outlook.forecast_for_page(session, query, scope) if policy.view_financials else None
+    return page.chart_outputs(q.page_charts(session, query, scope, policy=policy), query, forecast)
 
 
 def build_tables(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
@@ -54,6 +56,11 @@ def build_tables(session: Session, start_date: Any, end_date: Any, selected_regi
     """The active-campaigns and largest-accounts grids for the raw filter values."""
     query = _query(start_date, end_date, selected_regions)
     return page.table_outputs(q.page_tables(session, query, scope, policy=policy), query, policy)
+
+
+def build_outlook(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
+    """The headline, the risk distribution and the accounts most at risk for the URL state."""
+    return page.outlook_outputs(outlook.page_outlook(session, query, scope, policy=policy), query, policy)
 
 
 # --- The URL: filters and drill-downs write it, the page is rebuilt from it ------------
@@ -78,9 +85,21 @@ def drill_into_region(click: Any, state: Any) -> Any:
     return search_or_wait(query.search if query is not None else None)
 
 
-register_account_opener(VIEW_EXECUTIVE, grid_id=ID.TOP_ACCOUNTS_GRID, location_id=ID.URL, explain_column="churn_risk")
-register_score_explainer(VIEW_EXECUTIVE, grid_id=ID.TOP_ACCOUNTS_GRID, column="churn_risk", score=scores.CHURN,
-                         modal_id=ID.CHIP_MODAL, body_id=ID.CHIP_BODY, explain=scores.explain)
+@page_callback(VIEW_EXECUTIVE, output=Output(ID.URL, "search", allow_duplicate=True),
+               inputs=dict(churn=Input(ID.RISK_CHURN_GRAPH, "clickData"), health=Input(ID.RISK_HEALTH_GRAPH, "clickData")),
+               state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
+def list_segment_accounts(churn: Any, health: Any, state: Any) -> Any:
+    """A click on a bar of the risk distribution lists the accounts behind it."""
+    dimension = page.SEGMENT_PREFIXES.get(ctx.triggered_id)
+    click = churn if dimension == outlook.CHURN else health
+    query = outlook.select_segment(PageQuery.from_state(state), dimension or "", clicked_label(click, axis="x"))
+    return search_or_wait(query.search if query is not None else None)
+
+
+for grid_id in (ID.TOP_ACCOUNTS_GRID, ID.AT_RISK_GRID, ID.SEGMENT_GRID):
+    register_account_opener(VIEW_EXECUTIVE, grid_id=grid_id, location_id=ID.URL, explain_column="churn_risk")
+    register_score_explainer(VIEW_EXECUTIVE, grid_id=grid_id, column="churn_risk", score=scores.CHURN,
+                             modal_id=ID.CHIP_MODAL, body_id=ID.CHIP_BODY, explain=scores.explain)
 
 
 # --- Panels ------------------------------------------------------------------------------
@@ -92,6 +111,8 @@ KPI_OUTPUTS = dict(
 )
 CHART_OUTPUTS = dict(mrr_trend=Output(ID.MRR_TREND, "children"), revenue=Output(ID.REVENUE_BY_REGION, "children"))
 TABLE_OUTPUTS = dict(campaigns=Output(ID.CAMPAIGNS, "children"), top_accounts=Output(ID.TOP_ACCOUNTS, "children"))
+OUTLOOK_OUTPUTS = dict(headline=Output(ID.HEADLINE, "children"), risk=Output(ID.RISK, "children"),
+                       at_risk=Output(ID.AT_RISK, "children"))
 
 
 @page_callback(VIEW_EXECUTIVE, output=KPI_OUTPUTS, inputs=STATE_INPUT)
@@ -123,5 +144,13 @@ def update_tables(state: Any) -> dict[str, Any]:
                             scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 
-__all__ = ["NO_SELECTION_MESSAGE", "build_charts", "build_kpis", "build_tables", "resolve_filters",
-           "update_charts", "update_kpis", "update_tables"]
+@page_callback(VIEW_EXECUTIVE, output=OUTLOOK_OUTPUTS, inputs=STATE_INPUT)
+def update_outlook(state: Any) -> dict[str, Any]:
+    """The headline, risk distribution and accounts most at risk for the page's state."""
+    with db.session() as session:
+        return build_outlook(session, PageQuery.from_state(state), scope=current_scope(),
+                             policy=MaskPolicy.for_current_user())
+
+
+__all__ = ["NO_SELECTION_MESSAGE", "build_charts", "build_kpis", "build_outlook", "build_tables", "resolve_filters",
+           "update_charts", "update_kpis", "update_outlook", "update_tables"]

@@ -31,6 +31,16 @@ from dashboard.queries.executive import (
     regions,
     resolve_page,
 )
+from dashboard.queries.executive_outlook import (
+    CHURN,
+    HEALTH,
+    NOT_SCORED,
+    Headline,
+    MrrForecast,
+    PageOutlook,
+    RiskDistribution,
+    segment_label,
+)
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.glossary import definition
 from dashboard.scope import current_scope
@@ -84,6 +94,14 @@ class MorningCoffeeIds:
     TOP_ACCOUNTS_GRID = "mc-top-accounts-grid"
     CHIP_MODAL = "mc-chip-modal"
     CHIP_BODY = "mc-chip-body"
+    HEADLINE = "mc-headline"
+    RISK = "mc-risk"
+    RISK_CHURN_GRAPH = "mc-risk-churn-graph"
+    RISK_HEALTH_GRAPH = "mc-risk-health-graph"
+    RISK_BREADCRUMB = "mc-risk-breadcrumb"
+    SEGMENT_GRID = "mc-segment-grid"
+    AT_RISK = "mc-at-risk"
+    AT_RISK_GRID = "mc-at-risk-grid"
 
 
 ID = MorningCoffeeIds
@@ -172,6 +190,10 @@ def layout(**query: Any) -> html.Div:
         dbc.Col(loading(ID.MRR_TREND, skeleton("chart", 6), "chart"), lg=7),
         dbc.Col(loading(ID.REVENUE_BY_REGION, skeleton("chart", 6), "chart"), lg=5),
     ], className="g-3 mb-3")
+    outlook = dbc.Row([
+        dbc.Col(loading(ID.RISK, skeleton("chart", 6), "chart"), lg=5),
+        dbc.Col(loading(ID.AT_RISK, skeleton("grid", 5), "grid"), lg=7),
+    ], className="g-3 mb-3")
     tables = dbc.Row([
         dbc.Col(loading(ID.CAMPAIGNS, skeleton("grid", 5), "grid"), lg=7),
         dbc.Col(loading(ID.TOP_ACCOUNTS, skeleton("grid", 5), "grid"), lg=5),
@@ -183,7 +205,8 @@ def layout(**query: Any) -> html.Div:
         header,
         html.Div(id=ID.PERIOD_LABEL, className="c360-period-label text-muted"),
         html.Div(id=ID.FILTER_NOTE, className="c360-filter-note"),
-        kpis, charts, tables, chip_modal,
+        loading(ID.HEADLINE, skeleton("line", 1), "line"),
+        kpis, charts, outlook, tables, chip_modal,
     ], id=ID.PAGE, className="c360-morning-coffee")
 
 
@@ -291,20 +314,50 @@ def _month_labels(days: Sequence[date]) -> list[str]:
     return labels
 
 
-def mrr_trend_figure(trend: pd.DataFrame) -> go.Figure:
-    """Month-end MRR as a line with markers, one evenly spaced point per month."""
+def _forecast_hover(forecast: MrrForecast) -> str:
+    mase = f"{forecast.backtest_mase:.2f}" if forecast.backtest_mase is not None else "not backtested"
+    return f"model {forecast.model_name}, backtest MASE {mase}"
+
+
+def mrr_trend_figure(trend: pd.DataFrame, forecast: MrrForecast | None = None) -> go.Figure:
+    """Month-end MRR as a line with markers, one evenly spaced point per month; the forecast's
+    month-ends continue it as a dashed line inside its 95 % and 80 % bands."""
     days = list(trend["day"])
     positions = list(range(len(days)))
     fig = theme.figure(showlegend=False)
+    labels = _month_labels(days)
+    if forecast is not None and forecast.shown:
+        ahead = forecast.points
+        steps = list(range(len(days), len(days) + len(ahead)))
+        # The bands start at the last actual point so the forecast reads as its continuation.
+        x = [positions[-1], *steps]
+        last = float(trend["mrr_usd"].iloc[-1])
+        for level, opacity in (("95", 0.12), ("80", 0.22)):
+            lower, upper = [last, *ahead[f"lower{level}"]], [last, *ahead[f"upper{level}"]]
+            fig.add_trace(go.Scatter(x=x + x[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
+                                     line=dict(width=0), fillcolor=f"rgba(0,114,178,{opacity})",
+                                     name=f"{level} % interval", hoverinfo="skip"))
+        how = _forecast_hover(forecast)
+        fig.add_trace(go.Scatter(
+            x=x, y=[last, *ahead["mean"]], mode="lines+markers", name="Forecast",
+            line=dict(color=theme.PRIMARY, width=2, dash="dash"), marker=dict(size=6, symbol="circle-open"),
+            customdata=[["", "", "", ""]] + [[format_day(d), format_usd(m),
+                                              f"{format_usd(lo80)}–{format_usd(hi80)}",
+                                              f"{format_usd(lo95)}–{format_usd(hi95)}"]
+                                             for d, m, lo80, hi80, lo95, hi95 in ahead.itertuples(index=False)],
+            hovertemplate=("Forecast %{customdata[0]}: %{customdata[1]}<br>80 %: %{customdata[2]} · "
+                           f"95 %: %{{customdata[3]}}<br>{how}<extra></extra>"),
+        ))
+        positions = positions + steps
+        labels = labels + [f"{day:%b}<br>forecast" for day in ahead["day"]]
     fig.add_trace(go.Scatter(
-        x=positions, y=trend["mrr_usd"], mode="lines+markers", name="MRR",
+        x=list(range(len(days))), y=trend["mrr_usd"], mode="lines+markers", name="MRR",
         line=dict(color=theme.PRIMARY, width=2.5), marker=dict(size=7),
         customdata=[[format_day(d), format_usd(v)] for d, v in zip(days, trend["mrr_usd"], strict=True)],
         hovertemplate="%{customdata[0]}: %{customdata[1]}<extra></extra>",
     ))
     # A line need not start at zero: the month-to-month movement is the point of this chart.
-    fig.update_xaxes(tickmode="array", tickvals=positions, ticktext=_month_labels(days),
-                     range=[-0.4, len(days) - 0.6])
+    fig.update_xaxes(tickmode="array", tickvals=positions, ticktext=labels, range=[-0.4, len(positions) - 0.6])
     fig.update_yaxes(tickprefix="$", tickformat="~s", nticks=6)
     return fig
 
@@ -348,8 +401,19 @@ def _lineage_footer(result: PageCharts) -> Any:
                         className="c360-where-from")
 
 
-def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery) -> dict[str, Any]:
-    """The MRR trend and revenue cards; the revenue card drills from regions to territories."""
+def _trend_subtitle(end: date, forecast: MrrForecast | None) -> str:
+    subtitle = f"Month-end MRR in USD, 12 months to {format_day(end)}"
+    if forecast is None:
+        return subtitle
+    if forecast.shown:
+        return subtitle + f", then the forecast with its 80 % and 95 % intervals ({_forecast_hover(forecast)})"
+    return subtitle + f". {forecast.note}" if forecast.note else subtitle
+
+
+def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery,
+                  forecast: MrrForecast | None = None) -> dict[str, Any]:
+    """The MRR trend (continued by its forecast) and revenue cards; the revenue card drills from
+    regions to territories."""
     if isinstance(result, GoldStatus):
         return {name: no_selection_state("No data yet") for name in CHART_TITLES}
     if result is None:  # no financials permission: nothing was read
@@ -357,9 +421,9 @@ def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery) -> d
     filters = result.resolved.filters
     state = _canonical(result.resolved, query)
     nothing = NOTHING_IN_SCOPE if filters.scope.sees_nothing else NO_SELECTION_MESSAGE
-    trend_body = mrr_trend_figure(result.trend) if not result.trend.empty else no_selection_state(nothing)
-    mrr_card = chart_card(CHART_TITLES["mrr_trend"], trend_body,
-                          subtitle=f"Month-end MRR in USD, 12 months to {format_day(filters.end)}",
+    trend_body = (mrr_trend_figure(result.trend, forecast) if not result.trend.empty
+                  else no_selection_state(nothing))
+    mrr_card = chart_card(CHART_TITLES["mrr_trend"], trend_body, subtitle=_trend_subtitle(filters.end, forecast),
                           definition=definition("mrr_trend"), png_filename=_png_name("mrr-trend", state),
                           footer=_lineage_footer(result))
     revenue = result.revenue
@@ -406,13 +470,18 @@ def table_outputs(result: PageTables | GoldStatus, query: PageQuery, policy: Mas
     elif result.resolved.selects_nothing:
         body = [header, no_selection_state(nothing)]
     elif result.campaign_rows.empty:
-        body = [header, no_selection_state(f"No campaign was running on {format_day(filters.end)}")]
+        reason = (f"No campaign running on {format_day(filters.end)} sent anything in the selected regions"
+                  if result.campaigns.hidden else f"No campaign was running on {format_day(filters.end)}")
+        body = [header, no_selection_state(reason)]
     else:
         body = [header, data_grid(ID.CAMPAIGNS_GRID, result.campaign_rows, export_name=ID.CAMPAIGNS, search=search,
                                   totals=result.campaign_totals)]
+    hidden = result.campaigns.hidden
     campaigns_card = chart_card(CAMPAIGNS_TITLE, body, definition=definition("active_campaigns"),
                                 subtitle="Sends to recipients in the selected regions during the period; "
-                                         "rates are shares of sent")
+                                         "rates are shares of sent"
+                                + (f" \u00b7 {format_count(hidden)} running campaign{'s' if hidden != 1 else ''} "
+                                   "with no send in these regions hidden" if hidden else ""))
     accounts = result.accounts
     accounts_body = (no_selection_state(nothing) if accounts.empty else
                      data_grid(ID.TOP_ACCOUNTS_GRID, accounts, export_name=ID.TOP_ACCOUNTS, search=search,
@@ -421,3 +490,97 @@ def table_outputs(result: PageTables | GoldStatus, query: PageQuery, policy: Mas
                                subtitle=("Current MRR in USD" if policy.view_financials else "Current MRR band")
                                + " \u00b7 click a row for the customer, a chip for its churn risk")
     return {"campaigns": campaigns_card, "top_accounts": accounts_card}
+
+
+# --- Outlook: headline, risk distribution and the accounts most at risk ----------------------
+
+RISK_TITLE = "Churn risk and health"
+AT_RISK_TITLE = "Top 10 accounts at risk"
+# Worst first, in the colours of the score chips.
+LEVEL_COLOURS = {"HIGH": theme.OKABE_ITO["vermillion"], "MEDIUM": theme.OKABE_ITO["orange"],
+                 "LOW": theme.OKABE_ITO["green"], "Critical": theme.OKABE_ITO["vermillion"],
+                 "At-Risk": theme.OKABE_ITO["orange"], "Healthy": theme.OKABE_ITO["green"], NOT_SCORED: theme.MUTED}
+
+
+def headline_panel(headline: Headline) -> Any:
+    """Today's findings on one line, or nothing when no rule found anything to say."""
+    if not headline.findings:
+        return None
+    return html.P(["Today: ", "; ".join(headline.findings), "."], className="c360-headline lead mb-3",
+                  title="Found in the figures below by fixed rules")
+
+
+def risk_figure(levels: pd.DataFrame, title: str) -> go.Figure:
+    """Accounts per level as bars, worst first, each with its share and MRR on hover."""
+    total = max(int(levels["accounts"].sum()), 1)
+    with_mrr = levels["mrr_usd"].notna().any()
+    fig = theme.figure(showlegend=False, margin=dict(l=8, r=8, t=28, b=28), title=dict(text=title, font_size=13))
+    fig.add_trace(go.Bar(
+        x=list(levels["level"]), y=list(levels["accounts"]),
+        marker_color=[LEVEL_COLOURS.get(level, theme.MUTED) for level in levels["level"]],
+        text=[f"{format_count(n)}" for n in levels["accounts"]], textposition="outside", cliponaxis=False,
+        customdata=[[f"{n / total:.0%}", format_usd(m) if with_mrr else "hidden"]
+                    for n, m in zip(levels["accounts"], levels["mrr_usd"], strict=True)],
+        hovertemplate="%{x}: %{y:,} accounts (%{customdata[0]}), MRR %{customdata[1]}<extra>click for the accounts"
+                      "</extra>",
+    ))
+    fig.update_yaxes(rangemode="tozero", showticklabels=False, showgrid=False)
+    return fig
+
+
+def _risk_body(distribution: RiskDistribution, outlook: PageOutlook, state: PageQuery, search: str) -> list[Any]:
+    graphs = dbc.Row([
+        dbc.Col(graph_of(risk_figure(distribution.by_churn, "By churn risk"), ID.RISK_CHURN_GRAPH), xs=12, md=6),
+        dbc.Col(graph_of(risk_figure(distribution.by_health, "By health band"), ID.RISK_HEALTH_GRAPH), xs=12, md=6),
+    ], className="g-2")
+    body: list[Any] = [graphs]
+    if outlook.segment is not None and outlook.segment_rows is not None:
+        label = segment_label(outlook.segment)
+        body.append(breadcrumb([("All active customers", replace_segment(state, None).href), (label, None)],
+                               ID.RISK_BREADCRUMB))
+        shown = len(outlook.segment_rows.rows)
+        count = (f"{format_count(outlook.segment_total)} account{'s' if outlook.segment_total != 1 else ''}"
+                 + (f", the {format_count(shown)} largest by MRR shown" if shown < outlook.segment_total else ""))
+        body += [html.Div(count, className="small text-muted mb-1"),
+                 data_grid(ID.SEGMENT_GRID, outlook.segment_rows, export_name=ID.SEGMENT_GRID, search=search,
+                           row_id_field="account_id")
+                 if outlook.segment_rows.rows else no_selection_state("No account in this segment")]
+    return body
+
+
+def replace_segment(state: PageQuery, segment: str | None) -> PageQuery:
+    return PageQuery(state.start, state.end, state.regions, state.drill_region, segment)
+
+
+def graph_of(figure: go.Figure, graph_id: str) -> Any:
+    return dcc.Graph(id=graph_id, figure=figure, config={"displayModeBar": False, "responsive": True},
+                     style={"height": "220px"}, className="c360-graph")
+
+
+def outlook_outputs(result: PageOutlook | None, query: PageQuery, policy: MaskPolicy) -> dict[str, Any]:
+    """The headline, the risk distribution card (with the accounts behind a clicked bar) and the
+    accounts-most-at-risk grid."""
+    if result is None:
+        return {"headline": None, "risk": no_selection_state("No data yet"),
+                "at_risk": no_selection_state("No data yet")}
+    state = PageQuery(query.start, query.end, query.regions, query.drill_region, query.segment)
+    search = state.search
+    distribution = result.distribution
+    scored = f" \u00b7 scored {format_day(distribution.scored_on)}" if distribution.scored_on else ""
+    risk_body: Any = (no_selection_state("No active customer in this selection") if distribution.empty
+                      else _risk_body(distribution, result, state, search))
+    risk_card = chart_card(RISK_TITLE, risk_body, definition=definition("risk_distribution"),
+                           subtitle=f"{format_count(distribution.accounts)} active customers{scored}"
+                                    " \u00b7 click a bar for its accounts")
+    at_risk = result.at_risk
+    at_risk_body = (no_selection_state("No scored active customer in this selection") if not at_risk.rows else
+                    data_grid(ID.AT_RISK_GRID, at_risk, export_name=ID.AT_RISK_GRID, search=search,
+                              row_id_field="account_id"))
+    money = "MRR at stake" if policy.view_financials else "MRR band"
+    at_risk_card = chart_card(AT_RISK_TITLE, at_risk_body, definition=definition("at_risk_accounts"),
+                              subtitle=f"Highest churn score first, with the top reason, {money} and days to "
+                                       "renewal \u00b7 click a row for the customer, a chip for its score")
+    return {"headline": headline_panel(result.headline), "risk": risk_card, "at_risk": at_risk_card}
+
+
+SEGMENT_PREFIXES = {ID.RISK_CHURN_GRAPH: CHURN, ID.RISK_HEALTH_GRAPH: HEALTH}

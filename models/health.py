@@ -48,13 +48,17 @@ REQUIRED_COLUMNS = ("days_overdue", "late_payment_share", "open_tickets", "escal
                     "sla_breaches_90d", "usage_trend_90d", "engagement_score")
 
 
+HEALTHY_MIN_SCORE = 80.0
+AT_RISK_MIN_SCORE = 50.0
+
+
 def health_band(score: float) -> HealthBand:
     """Healthy at 80 and above, At-Risk from 50 to below 80, Critical below 50."""
     if score is None or np.isnan(score):
         raise ValueError("a health score is needed to name its band")
-    if score >= 80:
+    if score >= HEALTHY_MIN_SCORE:
         return HealthBand.HEALTHY
-    if score >= 50:
+    if score >= AT_RISK_MIN_SCORE:
         return HealthBand.AT_RISK
     return HealthBand.CRITICAL
 

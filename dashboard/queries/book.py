@@ -259,7 +259,7 @@ def _money(value: Decimal | float | None, policy: MaskPolicy) -> tuple[float | N
     return (float(value), None) if policy.view_financials else (None, amount_band(value))
 
 
-def _top_reason(factors: Any) -> str | None:
+def top_reason(factors: Any) -> str | None:
     raising = [f for f in factors or [] if isinstance(f, dict) and float(f.get("contribution") or 0) > 0]
     return str(raising[0].get("sentence") or raising[0].get("label") or "") or None if raising else None
 
@@ -269,7 +269,7 @@ def _account(row: Any, policy: MaskPolicy) -> BookAccount:
     clv, clv_band = _money(row.clv_usd, policy)
     return BookAccount(row.account_id, row.account_name, row.region, row.segment, mrr, mrr_band,
                        row.health_score, row.health_band, row.risk_level, row.churn_risk_score,
-                       _top_reason(row.contributing_factors), clv, clv_band, int(row.open_alerts),
+                       top_reason(row.contributing_factors), clv, clv_band, int(row.open_alerts),
                        row.next_renewal_date, row.last_interaction_at, tuple(row.gap_lines or ()),
                        int(row.growth_actions))
 

@@ -143,6 +143,7 @@ class ActiveCampaigns:
     count: Comparison
     funnel: pd.DataFrame  # campaign_id, campaign_name, channel, status, start_date, end_date,
     # sent, delivered, read, replied, delivered_rate, read_rate, replied_rate (shares of sent)
+    hidden: int = 0  # running campaigns left out: no send in the selected regions during the period
 
 
 # --- Helpers -------------------------------------------------------------------------
@@ -336,8 +337,9 @@ def _running_on(day: date) -> ColumnElement[bool]:
 
 def active_campaigns(session: Session, filters: MorningCoffeeFilters) -> ActiveCampaigns:
     """Campaigns running on the end date with sent, delivered, read and replied in the period
-    (recipients in the selected regions), and the count vs the day before the start date.
-    A restricted scope gets no campaigns: sends exist per region only."""
+    (recipients in the selected regions), and the count vs the day before the start date. With
+    regions selected, campaigns without a send there in the period are left out (and counted in
+    `hidden`). A restricted scope gets no campaigns: sends exist per region only."""
     region_level = literal(True) if filters.company_wide else false()
     count_now = session.scalar(select(func.count()).select_from(Campaign)
                                .where(_running_on(filters.end), region_level))
@@ -371,10 +373,14 @@ def active_campaigns(session: Session, filters: MorningCoffeeFilters) -> ActiveC
                "sent", "delivered", "read", "replied"]
     funnel = pd.DataFrame(session.execute(stmt).all(), columns=columns)
     funnel = funnel.astype({name: "int64" for name in ("sent", "delivered", "read", "replied")})
+    hidden = 0
+    if filters.regions:  # a campaign that reached no one in these regions is not theirs
+        hidden = int((funnel["sent"] == 0).sum())
+        funnel = funnel[funnel["sent"] > 0].reset_index(drop=True)
     sent = funnel["sent"].where(funnel["sent"] > 0)
     for step in ("delivered", "read", "replied"):
         funnel[f"{step}_rate"] = (funnel[step] / sent).astype("float64")
-    return ActiveCampaigns(count=Comparison(_float(count_now), _float(count_before)), funnel=funnel)
+    return ActiveCampaigns(count=Comparison(_float(count_now), _float(count_before)), funnel=funnel, hidden=hidden)
 
 
 def top_accounts(session: Session, filters: MorningCoffeeFilters,
@@ -469,32 +475,37 @@ PAGE_PATH = "/executive"
 class PageQuery:
     """The page as the URL holds it: raw values, validated only by `resolve_page`.
 
-    `?start=2026-10-01&end=2026-10-31&region=Europe&region=Asia&drill=Europe`."""
+    `?start=2026-10-01&end=2026-10-31&region=Europe&region=Asia&drill=Europe&segment=churn:HIGH`:
+    `drill` is the region whose territories the revenue chart shows, `segment` the bar of the risk
+    distribution whose accounts are listed."""
 
     start: Any = None
     end: Any = None
     regions: Any = ()
     drill_region: Any = None
+    segment: Any = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any] | None) -> PageQuery:
         """From Dash's layout kwargs or Flask's request args."""
-        return cls(first(args, "start"), first(args, "end"), tuple(values(args, "region")), first(args, "drill"))
+        return cls(first(args, "start"), first(args, "end"), tuple(values(args, "region")), first(args, "drill"),
+                   first(args, "segment"))
 
     @classmethod
     def from_state(cls, data: Any) -> PageQuery:
         """From the page's state store; anything malformed reads as the default view."""
         if not isinstance(data, dict):
             return cls()
-        return cls.from_args({k: data.get(k) for k in ("start", "end", "region", "drill")})
+        return cls.from_args({k: data.get(k) for k in ("start", "end", "region", "drill", "segment")})
 
     def as_state(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end, "region": list(self.regions or ()), "drill": self.drill_region}
+        return {"start": self.start, "end": self.end, "region": list(self.regions or ()), "drill": self.drill_region,
+                "segment": self.segment}
 
     @property
     def search(self) -> str:
         return to_search([("start", self.start), ("end", self.end), ("region", self.regions or ()),
-                          ("drill", self.drill_region)])
+                          ("drill", self.drill_region), ("segment", self.segment)])
 
     @property
     def href(self) -> str:
@@ -515,7 +526,7 @@ def query_from_controls(start_raw: Any, end_raw: Any, regions_raw: Any, current:
     requested = regions_raw if isinstance(regions_raw, (list, tuple)) else ([regions_raw] if regions_raw else [])
     selected = tuple(dict.fromkeys(r for r in requested[:MAX_REGION_VALUES] if isinstance(r, str)))
     drill = current.drill_region if not selected or current.drill_region in selected else None
-    return PageQuery(start.isoformat(), end.isoformat(), selected, drill)
+    return PageQuery(start.isoformat(), end.isoformat(), selected, drill, current.segment)
 
 
 def drill_into(current: PageQuery, clicked_label: Any) -> PageQuery | None:

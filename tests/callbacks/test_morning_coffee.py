@@ -148,6 +148,8 @@ def _synthetic() -> Synthetic:
     for day in _days():
         for campaign in ("CMP-1", "CMP-2", "CMP-3", "CMP-4"):
             for region in REGIONS:
+                if campaign == "CMP-4" and region == REGIONS[-1]:
+                    continue  # a campaign that never reached one region
                 sent = int(rng.integers(0, 40))
                 delivered = int(sent * 0.9)
                 read = int(delivered * 0.6)
@@ -364,6 +366,14 @@ def test_active_campaigns_and_their_funnel(gold, synthetic):
             assert getattr(row, step) == expected.loc[row.campaign_id, step]
         assert row.replied_rate == pytest.approx(row.replied / row.sent)
     assert list(result.funnel["sent"]) == sorted(result.funnel["sent"], reverse=True)
+
+
+def test_a_region_filter_hides_campaigns_without_sends_there(gold):
+    elsewhere = MorningCoffeeFilters(PERIOD.start, PERIOD.end, (REGIONS[-1],), scope=EVERYTHING)
+    result = q.active_campaigns(gold, elsewhere)
+    assert set(result.funnel["campaign_id"]) == {"CMP-1", "CMP-2"} and result.hidden == 1
+    everywhere = q.active_campaigns(gold, MorningCoffeeFilters(PERIOD.start, PERIOD.end, scope=EVERYTHING))
+    assert "CMP-4" in set(everywhere.funnel["campaign_id"]) and everywhere.hidden == 0
 
 
 def test_active_campaigns_count_has_no_comparison_before_the_data(gold):
@@ -844,7 +854,10 @@ def test_campaign_funnel_matches_the_landing_files(loaded_session, expected, two
         running = campaigns[(_day(campaigns["start_date"]) <= filters.end)
                             & (campaigns["end_date"].isna() | (_day(campaigns["end_date"]) >= filters.end)
                                | (campaigns["status"] == "active"))]
-        assert set(result.funnel["campaign_id"]) == set(running["campaign_id"])
+        with_sends = set(running["campaign_id"]) & set(truth.index[truth["sent"] > 0])
+        shown = with_sends if regions else set(running["campaign_id"])
+        assert set(result.funnel["campaign_id"]) == shown
+        assert result.hidden == len(set(running["campaign_id"]) - shown)
         assert result.count.current == len(running)
         compared += len(result.funnel)
         for row in result.funnel.itertuples():

@@ -236,3 +236,45 @@ def test_a_churn_chip_explains_itself_and_a_row_opens_the_account(sized, live_se
     ActionChains(sized).move_to_element(cell).click().perform()
     wait(sized).until(lambda b: urlparse(b.current_url).path.startswith("/accounts/"))
     assert_no_error(sized)
+
+
+def _plot_trace_names(browser, graph_container: str) -> list[str]:
+    return browser.execute_script(
+        "const g = document.querySelector(arguments[0]); return g && g.data ? g.data.map(t => t.name) : [];",
+        f"#{graph_container} .js-plotly-plot") or []
+
+
+def test_the_outlook_headline_forecast_risk_bars_and_accounts_at_risk(sized, live_server, insights_ran):
+    """To the latest day: the headline reads, the MRR trend continues with its forecast, a click on
+    the HIGH churn bar lists its accounts (and a deep link shows them again), and a row of the top
+    accounts at risk opens the customer."""
+    with db.session() as session:
+        last = q.data_date_bounds(session).last
+    sign_in(sized, live_server, "executive")
+    open_page(sized, live_server, f"start=2026-10-25&end={last.isoformat()}")
+    wait(sized).until(ec.text_to_be_present_in_element((By.ID, ID.HEADLINE), "Today: MRR"))
+    wait(sized).until(lambda b: "Forecast" in _plot_trace_names(b, ID.MRR_TREND))
+    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.AT_RISK_GRID} .ag-row[row-index='9']")))
+
+    def clicked_bar(browser) -> bool:
+        bars = browser.find_elements(By.CSS_SELECTOR, f"#{ID.RISK_CHURN_GRAPH} .barlayer .point path")
+        if not bars:
+            return False
+        browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", bars[0])
+        ActionChains(browser).move_to_element(bars[0]).click().perform()
+        return search(browser).get("segment") == ["churn:HIGH"]
+
+    wait(sized).until(clicked_bar)
+    wait(sized).until(ec.text_to_be_present_in_element((By.ID, ID.RISK_BREADCRUMB), "High churn risk"))
+    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.SEGMENT_GRID} .ag-row")))
+    sized.get(sized.current_url)  # the deep link shows the same accounts
+    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.SEGMENT_GRID} .ag-row")))
+    assert sized.execute_script("return document.documentElement.scrollWidth <= window.innerWidth + 1")
+
+    cell = wait(sized).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, f"#{ID.AT_RISK_GRID} .ag-row[row-index='0'] [col-id='account_name']")))
+    sized.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", cell)
+    account_id = cell.find_element(By.XPATH, "./ancestor::*[@row-id][1]").get_attribute("row-id")
+    sized.execute_script("arguments[0].click();", cell)
+    wait(sized).until(lambda b: urlparse(b.current_url).path == f"/accounts/{account_id}")
+    assert_no_error(sized)
