@@ -48,7 +48,8 @@ def build_charts(session: Session, start_date: Any, end_date: Any, selected_regi
     """The MRR trend and revenue cards for the raw filter values."""
     query = _query(start_date, end_date, selected_regions, drill_region)
     forecast = outlook.forecast_for_page(session, query, scope) if policy.view_financials else None
-    return page.chart_outputs(q.page_charts(session, query, scope, policy=policy), query, forecast)
+    movement = outlook.movement_for_page(session, query, scope) if policy.view_financials else None
+    return page.chart_outputs(q.page_charts(session, query, scope, policy=policy), query, forecast, movement)
 
 
 def build_tables(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
@@ -109,7 +110,8 @@ KPI_OUTPUTS = dict(
     filter_note=Output(ID.FILTER_NOTE, "children"),
     **{name: Output(card_id, "children") for name, (card_id, _) in KPI_CARDS.items()},
 )
-CHART_OUTPUTS = dict(mrr_trend=Output(ID.MRR_TREND, "children"), revenue=Output(ID.REVENUE_BY_REGION, "children"))
+CHART_OUTPUTS = dict(mrr_trend=Output(ID.MRR_TREND, "children"), revenue=Output(ID.REVENUE_BY_REGION, "children"),
+                     movement=Output(ID.MRR_MOVEMENT, "children"))
 TABLE_OUTPUTS = dict(campaigns=Output(ID.CAMPAIGNS, "children"), top_accounts=Output(ID.TOP_ACCOUNTS, "children"))
 OUTLOOK_OUTPUTS = dict(headline=Output(ID.HEADLINE, "children"), risk=Output(ID.RISK, "children"),
                        at_risk=Output(ID.AT_RISK, "children"))

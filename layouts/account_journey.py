@@ -38,16 +38,14 @@ from dashboard.queries.customer360 import account_header as account_header_query
 from dashboard.queries.glossary import definition
 from dashboard.scope import DataScope, current_scope
 from dashboard.url_state import first, to_search, values
-from layouts import theme
 from layouts.components import chart_card, no_selection_state, not_found_state
 from layouts.customer360 import account_header
-from layouts.kit.charts import png_filename
+from layouts.kit.charts import mrr_waterfall_figure, png_filename
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
 
 PAGE_SLUG = "account-journey"
 FINANCIALS_HIDDEN = "Hidden: the MRR bridge needs the financials permission"
-PART_LABELS = {"new": "New", "expansion": "Expansion", "contraction": "Contraction", "churn": "Churn", "fx": "FX"}
 SEVERITY_COLOURS = {"HIGH": "danger", "MEDIUM": "warning", "LOW": "info", "INFO": "secondary"}
 
 
@@ -300,18 +298,9 @@ def invoice_panel(detail: InvoiceDetail) -> tuple[str, Any]:
 
 def mrr_waterfall(change: MrrChange) -> go.Figure:
     """Start MRR, the five parts and end MRR as a waterfall."""
-    labels = [f"{format_day(change.start)}", *(PART_LABELS[p] for p in MRR_PARTS), f"{format_day(change.end)}"]
-    amounts = [change.mrr_start_usd, *(change.parts[p] for p in MRR_PARTS), change.mrr_end_usd]
-    fig = theme.figure(showlegend=False, margin=dict(l=8, r=8, t=16, b=40))
-    fig.add_trace(go.Waterfall(
-        x=labels, y=amounts, measure=["absolute", *["relative"] * len(MRR_PARTS), "total"],
-        text=[format_usd(v) for v in amounts], textposition="outside", cliponaxis=False,
-        increasing=dict(marker=dict(color=theme.OKABE_ITO["green"])),
-        decreasing=dict(marker=dict(color=theme.OKABE_ITO["vermillion"])),
-        totals=dict(marker=dict(color=theme.PRIMARY)), connector=dict(line=dict(color=theme.MUTED)),
-        hovertemplate="%{x}: %{text}<extra></extra>"))
-    fig.update_yaxes(tickprefix="$", tickformat="~s", nticks=5)
-    return fig
+    return mrr_waterfall_figure(format_day(change.start), change.mrr_start_usd,
+                                {part: change.parts[part] for part in MRR_PARTS}, format_day(change.end),
+                                change.mrr_end_usd)
 
 
 def mrr_panel(change: MrrChange | None, scope: DataScope) -> Any:

@@ -37,6 +37,7 @@ from dashboard.queries.executive_outlook import (
     NOT_SCORED,
     Headline,
     MrrForecast,
+    MrrMovement,
     PageOutlook,
     RiskDistribution,
     segment_label,
@@ -54,7 +55,7 @@ from layouts.components import (
     no_selection_state,
     page_header,
 )
-from layouts.kit.charts import png_filename
+from layouts.kit.charts import mrr_waterfall_figure, png_filename
 from layouts.kit.grid import data_grid
 from layouts.kit.kpi import kpi_card, kpi_card_empty
 from layouts.kit.page import breadcrumb, url_state
@@ -95,6 +96,7 @@ class MorningCoffeeIds:
     CHIP_MODAL = "mc-chip-modal"
     CHIP_BODY = "mc-chip-body"
     HEADLINE = "mc-headline"
+    MRR_MOVEMENT = "mc-mrr-movement"
     RISK = "mc-risk"
     RISK_CHURN_GRAPH = "mc-risk-churn-graph"
     RISK_HEALTH_GRAPH = "mc-risk-health-graph"
@@ -117,7 +119,7 @@ KPI_TITLES: dict[str, str] = {
 KPI_CARDS = dict(customers=(ID.KPI_CUSTOMERS, "active_customers"), contacts=(ID.KPI_CONTACTS, "active_contacts"),
                  leads=(ID.KPI_LEADS, "new_leads"), efficiency=(ID.KPI_EFFICIENCY, "team_efficiency"),
                  mrr=(ID.KPI_MRR, "mrr_usd"))
-CHART_TITLES = {"mrr_trend": "MRR, last 12 months", "revenue": "Revenue by region"}
+CHART_TITLES = {"mrr_trend": "MRR, last 12 months", "revenue": "Revenue by region", "movement": "Why MRR moved"}
 CAMPAIGNS_TITLE = "Active campaigns"
 ACCOUNTS_TITLE = "Largest accounts by MRR"
 
@@ -188,11 +190,12 @@ def layout(**query: Any) -> html.Div:
     )
     charts = dbc.Row([
         dbc.Col(loading(ID.MRR_TREND, skeleton("chart", 6), "chart"), lg=7),
-        dbc.Col(loading(ID.REVENUE_BY_REGION, skeleton("chart", 6), "chart"), lg=5),
+        dbc.Col(loading(ID.MRR_MOVEMENT, skeleton("chart", 6), "chart"), lg=5),
     ], className="g-3 mb-3")
     outlook = dbc.Row([
-        dbc.Col(loading(ID.RISK, skeleton("chart", 6), "chart"), lg=5),
-        dbc.Col(loading(ID.AT_RISK, skeleton("grid", 5), "grid"), lg=7),
+        dbc.Col(loading(ID.REVENUE_BY_REGION, skeleton("chart", 6), "chart"), lg=5),
+        dbc.Col(loading(ID.RISK, skeleton("chart", 6), "chart"), lg=7),
+        dbc.Col(loading(ID.AT_RISK, skeleton("grid", 5), "grid"), xs=12),
     ], className="g-3 mb-3")
     tables = dbc.Row([
         dbc.Col(loading(ID.CAMPAIGNS, skeleton("grid", 5), "grid"), lg=7),
@@ -410,10 +413,27 @@ def _trend_subtitle(end: date, forecast: MrrForecast | None) -> str:
     return subtitle + f". {forecast.note}" if forecast.note else subtitle
 
 
+def movement_card(movement: MrrMovement | None, nothing: str) -> dbc.Card:
+    """MRR's change over the period as a waterfall: new, expansion, contraction, churn and FX."""
+    title = CHART_TITLES["movement"]
+    if movement is None or not movement.shown:
+        reason = movement.note if movement is not None and movement.note else nothing
+        return chart_card(title, no_selection_state(reason), definition=definition("mrr_movement"))
+    assert movement.start is not None and movement.end is not None and movement.parts is not None
+    period = f"{format_day(movement.start)} \u2192 {format_day(movement.end)}"
+    subtitle = (f"MRR {period}: {format_usd(movement.start_mrr)} \u2192 {format_usd(movement.end_mrr)}"
+                if movement.exact else
+                f"Shown for {period}, the broken-down period nearest yours (kept: the last 30 and 90 days, "
+                "the 30 days to yesterday, the month to date and each of the last 12 months)")
+    figure = mrr_waterfall_figure(format_day(movement.start), movement.start_mrr, movement.parts,
+                                  format_day(movement.end), movement.end_mrr)
+    return chart_card(title, figure, subtitle=subtitle, definition=definition("mrr_movement"))
+
+
 def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery,
-                  forecast: MrrForecast | None = None) -> dict[str, Any]:
-    """The MRR trend (continued by its forecast) and revenue cards; the revenue card drills from
-    regions to territories."""
+                  forecast: MrrForecast | None = None, movement: MrrMovement | None = None) -> dict[str, Any]:
+    """The MRR trend (continued by its forecast), why MRR moved, and the revenue card, which drills
+    from regions to territories."""
     if isinstance(result, GoldStatus):
         return {name: no_selection_state("No data yet") for name in CHART_TITLES}
     if result is None:  # no financials permission: nothing was read
@@ -445,7 +465,7 @@ def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery,
             footer=delta_indicator(total.delta, percent=total.percent_change, value_format="usd",
                                    comparison="vs previous period"),
         )
-    return {"mrr_trend": mrr_card, "revenue": revenue_card}
+    return {"mrr_trend": mrr_card, "revenue": revenue_card, "movement": movement_card(movement, nothing)}
 
 
 # --- Grids -------------------------------------------------------------------------------

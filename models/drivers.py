@@ -1,6 +1,7 @@
 """Why did a KPI move? Exact breakdowns of a change between two periods into its drivers.
 
-- `mrr_bridge`: MRR at two dates, per account, into new, expansion, contraction and churn;
+- `mrr_bridge`: MRR at two dates, per account, into new, expansion, contraction and churn (and FX,
+  given the start's MRR at the end day's rates);
 - `active_customers_bridge`: customers active at two dates into new, reactivated and churned;
 - `rate_shift_share`: a rate (replies / sends) into mix and rate effects by group.
 
@@ -52,27 +53,44 @@ def mrr_bridge(start: pd.DataFrame, end: pd.DataFrame, *, dimensions: Sequence[s
 
     An account's dimension values (region, segment) are taken from `end`, else from `start`.
     Accounts missing from a frame, or with MRR <= 0 there, had no MRR at that date.
+
+    When `start` also has `mrr_usd_at_end_rates` (its MRR revalued at the end day's exchange rates),
+    an account with MRR at both dates has an 'fx' part, that revaluation less its start MRR, and its
+    expansion or contraction is the rest of its change; new and churned accounts have no FX part.
+    The components then include 'fx' (after churn), and still add up exactly.
     """
     for name, frame in (("start", start), ("end", end)):
         _require(frame, ["account_id", "mrr_usd", *dimensions], name)
         if frame["account_id"].duplicated().any():
             raise ValueError(f"{name} has duplicate account_id values")
+    with_fx = "mrr_usd_at_end_rates" in start.columns
     accounts = _outer(start, end, "mrr_usd", dimensions)
     accounts = accounts.rename(columns={"mrr_usd_start": "mrr_start", "mrr_usd_end": "mrr_end"})
     before, after = accounts["mrr_start"].clip(lower=0), accounts["mrr_end"].clip(lower=0)
     accounts["mrr_start"], accounts["mrr_end"] = before, after
+    accounts["fx"] = 0.0
+    if with_fx:
+        revalued = accounts["account_id"].map(start.set_index("account_id")["mrr_usd_at_end_rates"])
+        revalued = pd.to_numeric(revalued, errors="coerce").astype(float)
+        both = (before > 0) & (after > 0) & revalued.notna()
+        accounts["fx"] = (revalued - before).where(both, 0.0)
     accounts["change"] = after - before
+    underlying = after - before - accounts["fx"]
     accounts["component"] = np.select(
-        [(before <= 0) & (after > 0), (before > 0) & (after <= 0), after > before, after < before],
+        [(before <= 0) & (after > 0), (before > 0) & (after <= 0), underlying > 0, underlying < 0],
         ["new", "churn", "expansion", "contraction"], default="unchanged")
     accounts = accounts[(before > 0) | (after > 0)].reset_index(drop=True)
+    components = (*MRR_COMPONENTS, "fx") if with_fx else MRR_COMPONENTS
 
     def breakdown(frame: pd.DataFrame) -> dict[str, float]:
         values = {"start": float(frame["mrr_start"].sum())}
+        moved = frame["change"] - frame["fx"]
         for component in MRR_COMPONENTS:
-            values[component] = float(frame.loc[frame["component"] == component, "change"].sum())
+            values[component] = float(moved[frame["component"] == component].sum())
+        if with_fx:
+            values["fx"] = float(frame["fx"].sum())
         values["end"] = float(frame["mrr_end"].sum())
-        return values
+        return {name: values[name] for name in ("start", *components, "end")}
 
     return MrrBridge(_by_dimension(accounts, dimensions, breakdown), accounts)
 

@@ -40,7 +40,7 @@ from dashboard.queries.executive import (
 from dashboard.queries.grid import ACCOUNT, BAND, CHIP, COUNT, TEXT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
 from dashboard.tables.gold import AccountBook, Customer360, SupportDaily
-from dashboard.tables.insights import Forecast, ForecastSeries
+from dashboard.tables.insights import Forecast, ForecastSeries, KpiDriver
 from dashboard.tables.intelligence import ChurnPrediction
 from models.churn import HIGH_RISK_MIN_SCORE
 from models.health import AT_RISK_MIN_SCORE, HEALTHY_MIN_SCORE
@@ -269,6 +269,70 @@ def mrr_forecast(session: Session, filters: MorningCoffeeFilters, *, last_day: d
     if points.empty:
         return _no_forecast("The stored forecast does not reach the next month end.")
     return MrrForecast(points, series.model_name, series.backtest_mase)
+
+
+# --- Why MRR moved ----------------------------------------------------------------------------
+
+MOVEMENT_PARTS = ("new", "expansion", "contraction", "churn", "fx")
+
+
+@dataclass(frozen=True)
+class MrrMovement:
+    """MRR from `start` to `end` in parts (new, expansion, contraction, churn, FX; they add up), read
+    from the KPI-driver job's breakdown of that window, or why none is shown (`note`). `exact` is
+    False when the stored window nearest the chosen period is shown instead of the period itself."""
+
+    start: date | None = None
+    end: date | None = None
+    start_mrr: float = 0.0
+    parts: dict[str, float] | None = None
+    end_mrr: float = 0.0
+    exact: bool = True
+    note: str | None = None
+
+    @property
+    def shown(self) -> bool:
+        return self.parts is not None
+
+
+def _overlap(window: tuple[date, date], wanted: tuple[date, date]) -> float:
+    """Shared days over the days of either: 1 for the same window, 0 for disjoint ones."""
+    shared = (min(window[1], wanted[1]) - max(window[0], wanted[0])).days
+    union = (max(window[1], wanted[1]) - min(window[0], wanted[0])).days
+    return max(shared, 0) / union if union > 0 else 1.0
+
+
+def mrr_movement(session: Session, filters: MorningCoffeeFilters) -> MrrMovement:
+    """The stored MRR breakdown of the chosen period (from the day before its start to its end), in
+    the selected regions: the job's exact window when it keeps one, else the stored window that
+    overlaps the period most, said so. Region figures only for a company-wide scope."""
+    if not filters.company_wide:
+        return MrrMovement(note="Kept by region only: your view is limited to your territories.")
+    windows = session.execute(select(KpiDriver.period_start, KpiDriver.period_end).distinct()
+                              .where(KpiDriver.kpi == "mrr_usd")).all()
+    if not windows:
+        return MrrMovement(note="No breakdown yet: the KPI-driver job has not run on this data.")
+    wanted = (filters.day_before_start, filters.end)
+    start, end = max(((w.period_start, w.period_end) for w in windows), key=lambda w: (_overlap(w, wanted), w[1]))
+    dimension = (KpiDriver.dimension == "region") & KpiDriver.member.in_(filters.regions) if filters.regions \
+        else (KpiDriver.dimension == "total")
+    rows = session.execute(select(KpiDriver.component, func.sum(KpiDriver.figure))
+                           .where(KpiDriver.kpi == "mrr_usd", KpiDriver.period_start == start,
+                                  KpiDriver.period_end == end, dimension)
+                           .group_by(KpiDriver.component)).all()
+    figures = {component: float(value or 0) for component, value in rows}
+    if "start" not in figures:
+        return MrrMovement(start, end, note="No MRR in the selected regions in this period.")
+    return MrrMovement(start, end, figures["start"], {part: figures.get(part, 0.0) for part in MOVEMENT_PARTS},
+                       figures.get("end", 0.0), exact=(start, end) == wanted)
+
+
+def movement_for_page(session: Session, query: PageQuery, scope: DataScope) -> MrrMovement | None:
+    """The MRR breakdown for the URL state (None when gold is empty or the selection matches nothing)."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None or resolved.selects_nothing:
+        return None
+    return mrr_movement(session, resolved.filters)
 
 
 # --- Headline ----------------------------------------------------------------------------------

@@ -1,16 +1,18 @@
-"""Why did the KPI move? (job "kpi_drivers"): MRR, active customers and reply rate over 30 and 90 days.
+"""Why did the KPI move? (job "kpi_drivers"): MRR, active customers and reply rate.
 
-For each window (period_end = the as-of day, period_start = 30 or 90 days earlier):
-- mrr_usd: each customer's (master account's) MRR on both days (gold.subscription_mrr_daily, at
-  each day's FX rate), broken down into new, expansion, contraction and churn, in total, by
-  region and by segment, plus the ten customers whose MRR moved most (dimension 'account',
-  rank 1-10, label = name). FX moves show up as expansion or contraction of the customers
-  billed in other currencies;
-- active_customers: customers with an active subscription on each day: new, reactivated
-  (active at some time before, not on the start day) and churned;
-- reply_rate: replies / sends of the 30 days ending on each day (by send day), split into mix
-  and rate effects by channel, region and segment (exact midpoint shift-share). Recent sends may
-  still get replies, so the latest window can read slightly low.
+For each window (period_start, period_end):
+- mrr_usd, over the last 30 and 90 days, Morning Coffee's default period (the 30 days to
+  yesterday), the month to date and each of the last 12 complete months (`mrr_windows`): each
+  customer's (master account's) MRR on both days (gold.subscription_mrr_daily, at each day's FX
+  rate), broken down into new, expansion, contraction, churn and FX (the start's MRR revalued at
+  the end day's rates, for customers with MRR on both days; models.drivers.mrr_bridge), in total,
+  by region and by segment, plus the ten customers whose MRR moved most (dimension 'account',
+  rank 1-10, label = name);
+- active_customers, over the last 30 and 90 days: customers with an active subscription on each
+  day: new, reactivated (active at some time before, not on the start day) and churned;
+- reply_rate, likewise: replies / sends of the 30 days ending on each day (by send day), split into
+  mix and rate effects by channel, region and segment (exact midpoint shift-share). Recent sends
+  may still get replies, so the latest window can read slightly low.
 Rows replace gold.kpi_driver in one transaction. Component names and signs: see models.drivers.
 """
 
@@ -20,9 +22,10 @@ import logging
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pandas as pd
-from sqlalchemy import delete, insert, text
+from sqlalchemy import delete, insert, select, text
 
 from dashboard.db import Database
 from dashboard.tables.insights import KpiDriver
@@ -34,6 +37,8 @@ log = logging.getLogger(__name__)
 JOB_ID = "kpi_drivers"
 INPUT_JOBS = ("etl", "etl_full_rebuild")
 WINDOWS_DAYS = (30, 90)
+PAGE_DEFAULT_DAYS = 30  # Morning Coffee's default period: the 30 days to yesterday
+MONTHS_BACK = 12  # complete calendar months broken down, besides the month to date
 REPLY_WINDOW_DAYS = 30
 TOP_ACCOUNTS = 10
 DIMENSIONS = ("region", "segment")
@@ -61,6 +66,8 @@ CUSTOMERS_ON_DAY_SQL = """
     LEFT JOIN silver.accounts a ON a.account_id = x.account_id
     GROUP BY x.account_id, a.account_name, a.region, a.account_type
 """
+# Per customer, its MRR on :day revalued at :rate_day's rates (from the view, in a file of its own).
+REVALUED_SQL = (Path(__file__).resolve().parent / "mrr_revalued.sql").read_text(encoding="utf-8")
 
 # Sends and replies per channel, recipient region and segment in the window ending on :day.
 SENDS_SQL = """
@@ -81,44 +88,98 @@ class DriverRunResult:
     as_of: date
     rows: int
     seconds: float
+    kept_months: int = 0  # complete months already broken down today, kept as they were
 
     def describe(self) -> str:
-        return f"Wrote {self.rows:,} KPI driver rows for the windows ending {self.as_of} in {self.seconds:.1f}s."
+        kept = f" ({self.kept_months} complete months kept from today's earlier run)" if self.kept_months else ""
+        return f"Wrote {self.rows:,} KPI driver rows for the windows ending {self.as_of} in {self.seconds:.1f}s{kept}."
 
 
-def driver_rows(database: Database) -> tuple[date, pd.DataFrame]:
-    """(as-of day, every gold.kpi_driver row but generated_at) for each window."""
+def frequent_windows(as_of: date, first_day: date) -> list[tuple[date, date]]:
+    """The MRR windows worked out on every run: the last 30 and 90 days, Morning Coffee's default
+    period (the 30 days to yesterday) and the month to date."""
+    yesterday = as_of - timedelta(days=1)
+    pairs = [(as_of - timedelta(days=days), as_of) for days in WINDOWS_DAYS]
+    pairs.append((yesterday - timedelta(days=PAGE_DEFAULT_DAYS), yesterday))
+    pairs.append((as_of.replace(day=1) - timedelta(days=1), as_of))
+    return [pair for pair in dict.fromkeys(pairs) if first_day <= pair[0] < pair[1]]
+
+
+def month_windows(as_of: date, first_day: date) -> list[tuple[date, date]]:
+    """The last MONTHS_BACK complete calendar months, each from the previous month's last day."""
+    ends = [as_of.replace(day=1) - timedelta(days=1)]
+    for _ in range(MONTHS_BACK):
+        ends.append(ends[-1].replace(day=1) - timedelta(days=1))
+    return [(ends[i + 1], ends[i]) for i in range(MONTHS_BACK) if ends[i + 1] >= first_day]
+
+
+def mrr_windows(as_of: date, first_day: date) -> list[tuple[date, date]]:
+    """(start day, end day) of each MRR breakdown kept; windows starting before the data are left out."""
+    return list(dict.fromkeys([*frequent_windows(as_of, first_day), *month_windows(as_of, first_day)]))
+
+
+def driver_rows(database: Database, *, skip: frozenset[tuple[date, date]] = frozenset()
+                ) -> tuple[date, pd.DataFrame]:
+    """(as-of day, every gold.kpi_driver row but generated_at) for each window, but the MRR windows
+    in `skip` (kept from an earlier run)."""
     frames = []
     with database.engine.connect() as conn:
         window = data_window(conn)
         as_of = window.as_of
+        read: dict[tuple[date, date], pd.DataFrame] = {}
 
-        def customers(day: date) -> pd.DataFrame:
-            result = conn.execute(text(CUSTOMERS_ON_DAY_SQL), {"day": day})
-            return pd.DataFrame(result.all(), columns=["account_id", "account_name", "region", "segment",
-                                                       "mrr_usd", "active", "active_before"])
+        def customers(day: date, rate_day: date | None = None) -> pd.DataFrame:
+            """Per customer on `day`, its MRR also revalued at `rate_day`'s rates (read once per pair)."""
+            key = (day, rate_day or day)
+            if key not in read:
+                if (day, day) not in read:
+                    result = conn.execute(text(CUSTOMERS_ON_DAY_SQL), {"day": day})
+                    read[(day, day)] = pd.DataFrame(result.all(), columns=[
+                        "account_id", "account_name", "region", "segment", "mrr_usd", "active", "active_before"])
+                if key[1] != day:
+                    revalued = pd.DataFrame(conn.execute(text(REVALUED_SQL), {"day": day, "rate_day": key[1]}).all(),
+                                            columns=["account_id", "mrr_usd_at_end_rates"])
+                    read[key] = read[(day, day)].merge(revalued, on="account_id", how="left")
+            return read[key]
 
         def sends(day: date) -> pd.DataFrame:
             result = conn.execute(text(SENDS_SQL), {"day": day, "days": REPLY_WINDOW_DAYS})
             return pd.DataFrame(result.all(), columns=["channel", "region", "segment", "sends", "replies"])
 
-        end_customers, end_sends = customers(as_of), sends(as_of)
+        end_sends = sends(as_of)
         for days in WINDOWS_DAYS:
             start = as_of - timedelta(days=days)
-            start_customers = customers(start)
+            # The start day's frame revalued at the end's rates serves the MRR window too.
             frames += [_tag(frame, kpi, start, as_of) for kpi, frame in (
-                ("mrr_usd", _mrr(start_customers, end_customers)),
-                ("active_customers", _active(start_customers, end_customers)),
+                ("active_customers", _active(customers(start, as_of), customers(as_of))),
                 ("reply_rate", _reply_rate(sends(start), end_sends)))]
+        for start, end in mrr_windows(as_of, window.first_day):
+            if (start, end) not in skip:
+                frames.append(_tag(_mrr(customers(start, end), customers(end)), "mrr_usd", start, end))
     return as_of, pd.concat(frames, ignore_index=True)
 
 
+def _kept_month_windows(database: Database, today: date) -> frozenset[tuple[date, date]]:
+    """Complete months already broken down today: a finished month's figures move only with late
+    data, so they are worked out once a day rather than on every run (each costs two reads of
+    every customer's MRR)."""
+    with database.engine.connect() as conn:
+        window = data_window(conn)
+        months = month_windows(window.as_of, window.first_day)
+        done = conn.execute(select(KpiDriver.period_start, KpiDriver.period_end).distinct().where(
+            KpiDriver.kpi == "mrr_usd", KpiDriver.generated_at >= datetime.combine(today, datetime.min.time(), UTC)
+        )).all()
+    return frozenset(months) & {(row.period_start, row.period_end) for row in done}
+
+
 def run_kpi_drivers(database: Database, *, triggered_by: str = "manual") -> DriverRunResult:
-    """Break down the 30- and 90-day changes of MRR, active customers and reply rate; replace gold.kpi_driver."""
+    """Break down the changes of MRR, active customers and reply rate; replace gold.kpi_driver (but the
+    complete months' MRR rows already worked out today)."""
     started = time.monotonic()
     with recorded_run(database, JOB_ID, triggered_by=triggered_by) as recorder:
-        as_of, rows = driver_rows(database)
         generated_at = datetime.now(UTC)
+        kept = _kept_month_windows(database, generated_at.date())
+        as_of, rows = driver_rows(database, skip=kept)
         records = [{"kpi": record["kpi"], "period_start": record["period_start"], "period_end": record["period_end"],
                     "dimension": record["dimension"], "member": record["member"], "component": record["component"],
                     "figure": float(record["value"]),
@@ -127,11 +188,15 @@ def run_kpi_drivers(database: Database, *, triggered_by: str = "manual") -> Driv
                     "generated_at": generated_at}
                    for record in rows.to_dict("records")]
         with database.begin() as session:
-            session.execute(delete(KpiDriver))
+            replaced = delete(KpiDriver)
+            for start, end in kept:
+                replaced = replaced.where(~((KpiDriver.kpi == "mrr_usd") & (KpiDriver.period_start == start)
+                                            & (KpiDriver.period_end == end)))
+            session.execute(replaced)
             if records:
                 session.execute(insert(KpiDriver), records)
         recorder.add_rows("gold.kpi_driver", len(records))
-    return DriverRunResult(as_of, len(records), time.monotonic() - started)
+    return DriverRunResult(as_of, len(records), time.monotonic() - started, kept_months=len(kept))
 
 
 def _tag(frame: pd.DataFrame, kpi: str, start: date, end: date) -> pd.DataFrame:
@@ -147,7 +212,8 @@ def _tag(frame: pd.DataFrame, kpi: str, start: date, end: date) -> pd.DataFrame:
 
 def _mrr(start: pd.DataFrame, end: pd.DataFrame) -> pd.DataFrame:
     columns = ["account_id", "mrr_usd", *DIMENSIONS]
-    bridge = mrr_bridge(start[columns], end[columns], dimensions=DIMENSIONS)
+    revalued = [c for c in ("mrr_usd_at_end_rates",) if c in start.columns]
+    bridge = mrr_bridge(start[[*columns, *revalued]], end[columns], dimensions=DIMENSIONS)
     names = pd.concat([start, end]).drop_duplicates("account_id", keep="last").set_index("account_id")["account_name"]
     top = bridge.top_accounts(TOP_ACCOUNTS)
     accounts = pd.DataFrame({"dimension": "account", "member": top["account_id"], "component": top["component"],

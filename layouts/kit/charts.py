@@ -1,4 +1,5 @@
-"""Chart helpers: PNG file names that say what the chart showed, and reading a chart click."""
+"""Chart helpers: PNG file names that say what the chart showed, reading a chart click, and the
+MRR waterfall that the account journey and Morning Coffee share."""
 
 from __future__ import annotations
 
@@ -6,6 +7,13 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from typing import Any
+
+import plotly.graph_objects as go
+
+from dashboard.formatting import format_usd
+from layouts import theme
+
+MRR_PART_LABELS = {"new": "New", "expansion": "Expansion", "contraction": "Contraction", "churn": "Churn", "fx": "FX"}
 
 
 def png_filename(page: str, parts: Iterable[Any], today: date | None = None) -> str:
@@ -24,3 +32,20 @@ def clicked_label(click_data: Any, axis: str = "y") -> str | None:
         return None
     label = points[0].get(axis)
     return label if isinstance(label, str) else None
+
+
+def mrr_waterfall_figure(start_label: str, start_mrr: float, parts: dict[str, float], end_label: str,
+                         end_mrr: float) -> go.Figure:
+    """MRR on the start day, each part of its change (rises green, falls red), and MRR on the end day."""
+    labels = [start_label, *(MRR_PART_LABELS[p] for p in parts), end_label]
+    amounts = [start_mrr, *parts.values(), end_mrr]
+    fig = theme.figure(showlegend=False, margin=dict(l=8, r=8, t=16, b=40))
+    fig.add_trace(go.Waterfall(
+        x=labels, y=amounts, measure=["absolute", *["relative"] * len(parts), "total"],
+        text=[format_usd(v) for v in amounts], textposition="outside", cliponaxis=False,
+        increasing=dict(marker=dict(color=theme.OKABE_ITO["green"])),
+        decreasing=dict(marker=dict(color=theme.OKABE_ITO["vermillion"])),
+        totals=dict(marker=dict(color=theme.PRIMARY)), connector=dict(line=dict(color=theme.MUTED)),
+        hovertemplate="%{x}: %{text}<extra></extra>"))
+    fig.update_yaxes(tickprefix="$", tickformat="~s", nticks=5)
+    return fig

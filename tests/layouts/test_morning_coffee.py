@@ -254,6 +254,8 @@ def test_the_outlook_headline_forecast_risk_bars_and_accounts_at_risk(sized, liv
     open_page(sized, live_server, f"start=2026-10-25&end={last.isoformat()}")
     wait(sized).until(ec.text_to_be_present_in_element((By.ID, ID.HEADLINE), "Today: MRR"))
     wait(sized).until(lambda b: "Forecast" in _plot_trace_names(b, ID.MRR_TREND))
+    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.MRR_MOVEMENT} .js-plotly-plot")))
+    assert "Why MRR moved" in sized.find_element(By.ID, ID.MRR_MOVEMENT).text
     wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, f"#{ID.AT_RISK_GRID} .ag-row[row-index='9']")))
 
     def clicked_bar(browser) -> bool:

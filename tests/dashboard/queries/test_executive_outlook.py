@@ -253,3 +253,60 @@ def test_page_outlook_reads_the_segment_from_the_url(session):
     assert outlook.select_segment(PageQuery(), "churn", "HIGH").segment == "churn:HIGH"
     assert outlook.select_segment(PageQuery(), "churn", "Critical") is None
     assert outlook.select_segment(PageQuery(), "health", None) is None
+
+
+@pytest.fixture(scope="module")
+def master_of(insights_ran) -> dict[str, str]:
+    """Each regional account's customer (master account)."""
+    with insights_ran.session() as session:
+        links = session.execute(select(Customer360.account_id, Customer360.regional_account_ids)).all()
+    return {regional: master for master, ids in links for regional in ids}
+
+
+def _bridge_from_landing(expected: Expected, customers: pd.DataFrame, master_of: dict[str, str], d0: date, d1: date,
+                         regions: tuple[str, ...] = ()) -> dict[str, float]:
+    """MRR from d0 to d1 split per customer, from the landing subscriptions and rates: new, churn,
+    FX (start MRR revalued at d1's rates, for customers with MRR on both days) and the rest as
+    expansion or contraction."""
+    def per_customer(day: date, rate_day: date) -> pd.Series:
+        subs = expected._active_subs(day, ())
+        usd = expected._usd(subs["mrr"], pd.Series([rate_day] * len(subs)), subs["currency"])
+        master = subs["account_id"].map(master_of)
+        return pd.Series(usd, index=master.to_numpy()).groupby(level=0).sum().round(2)
+
+    a, b, revalued = per_customer(d0, d0), per_customer(d1, d1), per_customer(d0, d1)
+    frame = pd.DataFrame({"a": a, "b": b, "revalued": revalued}).fillna(0.0)
+    frame = frame.join(customers["region"])
+    if regions:
+        frame = frame[frame["region"].isin(regions)]
+    both = (frame["a"] > 0) & (frame["b"] > 0)
+    fx = (frame["revalued"] - frame["a"]).where(both, 0.0)
+    rest = frame["b"] - frame["a"] - fx
+    return {"start": frame["a"].sum(), "new": frame.loc[(frame["a"] <= 0) & (frame["b"] > 0), "b"].sum(),
+            "expansion": rest[both & (rest > 0)].sum(), "contraction": rest[both & (rest < 0)].sum(),
+            "churn": -frame.loc[(frame["a"] > 0) & (frame["b"] <= 0), "a"].sum(), "fx": fx.sum(),
+            "end": frame["b"].sum()}
+
+
+@pytest.mark.parametrize("selection", ["all", "two"])
+def test_why_mrr_moved_matches_the_landing_files(session, expected, customers, master_of, two_regions, selection):
+    regions = two_regions if selection == "two" else ()
+    october = _filters(regions, start=date(2026, 10, 1), end=date(2026, 10, 31))
+    movement = outlook.mrr_movement(session, october)
+    assert movement.shown and movement.exact and (movement.start, movement.end) == (date(2026, 9, 30), october.end)
+    truth = _bridge_from_landing(expected, customers, master_of, movement.start, movement.end, regions)
+    assert truth["start"] > 0 and abs(truth["fx"]) > 0
+    shown = {"start": movement.start_mrr, **movement.parts, "end": movement.end_mrr}
+    assert shown == pytest.approx(truth, abs=2.0)
+    assert movement.start_mrr + sum(movement.parts.values()) == pytest.approx(movement.end_mrr, abs=0.05)
+
+
+def test_a_period_without_its_own_breakdown_shows_the_nearest_and_says_so(session):
+    bounds = q.data_date_bounds(session)
+    odd = _filters(start=bounds.last - timedelta(days=40), end=bounds.last - timedelta(days=3))
+    movement = outlook.mrr_movement(session, odd)
+    assert movement.shown and not movement.exact
+    default = q.default_filters(bounds, EVERYTHING)
+    assert outlook.mrr_movement(session, default).exact
+    limited = outlook.mrr_movement(session, _filters(scope=DataScope.restricted_to(territories=["T-x"])))
+    assert not limited.shown and "limited" in limited.note

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pandas as pd
 import pytest
 
+from etl.insights.drivers import mrr_windows
 from models.drivers import active_customers_bridge, mrr_bridge, rate_shift_share
 
 
@@ -28,6 +31,27 @@ def test_mrr_bridge_known_answer_and_parts_add_up():
     assert (balance - by_region["end"]).abs().max() < 1e-9
     top = bridge.top_accounts(2)
     assert list(top["account_id"]) == ["b", "f"] and list(top["component"]) == ["contraction", "new"]
+
+
+def test_mrr_bridge_splits_fx_from_expansion_and_contraction():
+    # a: 100 at the start, 110 at the end day's rates, 120 at the end: FX +10, expansion +10.
+    # b: 200 worth 180 at the end day's rates and billed the same: FX -20, nothing else.
+    # c is new and d churned: neither has an FX part, whatever its revaluation says.
+    start = pd.DataFrame({"account_id": ["a", "b", "d"], "mrr_usd": [100.0, 200.0, 30.0],
+                          "mrr_usd_at_end_rates": [110.0, 180.0, 33.0], "region": ["EU", "EU", "US"]})
+    end = pd.DataFrame({"account_id": ["a", "b", "c"], "mrr_usd": [120.0, 180.0, 50.0], "region": ["EU", "EU", "US"]})
+    bridge = mrr_bridge(start, end, dimensions=["region"])
+    totals = {c: bridge.total(c) for c in ("start", "new", "expansion", "contraction", "churn", "fx", "end")}
+    assert totals == pytest.approx({"start": 330, "new": 50, "expansion": 10, "contraction": 0, "churn": -30,
+                                    "fx": -10, "end": 350})
+    assert totals["start"] + sum(totals[c] for c in ("new", "expansion", "contraction", "churn", "fx")) == \
+        pytest.approx(totals["end"])
+    components = bridge.components[bridge.components["dimension"] == "total"]["component"].tolist()
+    assert components == ["start", "new", "expansion", "contraction", "churn", "fx", "end"]
+    eu = bridge.components[(bridge.components["dimension"] == "region") & (bridge.components["member"] == "EU")]
+    assert eu.set_index("component")["value"]["fx"] == pytest.approx(-10)
+    status = dict(zip(bridge.accounts["account_id"], bridge.accounts["component"], strict=True))
+    assert status == {"a": "expansion", "b": "unchanged", "c": "new", "d": "churn"}
 
 
 def test_active_customers_bridge_new_reactivated_churned():
@@ -66,3 +90,15 @@ def test_bad_input_is_rejected():
     with pytest.raises(ValueError, match="duplicate"):
         mrr_bridge(pd.DataFrame({"account_id": ["a", "a"], "mrr_usd": [1.0, 2.0]}),
                    pd.DataFrame({"account_id": ["a"], "mrr_usd": [1.0]}))
+
+
+def test_mrr_windows_cover_the_page_default_the_month_to_date_and_twelve_months():
+    windows = mrr_windows(date(2026, 11, 23), date(2020, 1, 1))
+    assert (date(2026, 10, 24), date(2026, 11, 23)) in windows and (date(2026, 8, 25), date(2026, 11, 23)) in windows
+    assert (date(2026, 10, 23), date(2026, 11, 22)) in windows  # the 30 days to yesterday
+    assert (date(2026, 10, 31), date(2026, 11, 23)) in windows  # month to date
+    months = [(start, end) for start, end in windows if (end + timedelta(days=1)).day == 1]
+    assert (date(2026, 9, 30), date(2026, 10, 31)) in months and (date(2025, 10, 31), date(2025, 11, 30)) in months
+    assert all((start + timedelta(days=1)).day == 1 for start, _ in months)
+    assert len(months) == 12 and len(windows) == len(set(windows)) == 16
+    assert all(start >= date(2026, 6, 1) for start, _ in mrr_windows(date(2026, 11, 23), date(2026, 6, 1)))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 
 import pytest
@@ -13,8 +13,9 @@ from dashboard.scope import DataScope
 from dashboard.tables.app import JobRun
 from dashboard.tables.gold import DailyKpi
 from dashboard.tables.insights import AccountAnomaly, Forecast, ForecastActual, ForecastSeries, KpiDriver
+from etl.gold import data_window
 from etl.insights.anomalies import run_anomalies
-from etl.insights.drivers import run_kpi_drivers
+from etl.insights.drivers import month_windows, mrr_windows, run_kpi_drivers
 from etl.insights.forecasts import run_forecasts
 
 
@@ -99,6 +100,11 @@ def test_anomaly_job_finds_an_injected_usage_spike_and_is_idempotent(loaded_data
     assert spike.anomaly_id in set(listed["anomaly_id"]) and set(listed["account_id"]) == {account_id}
 
 
+def window_first_day(database) -> date:
+    with database.engine.connect() as conn:
+        return data_window(conn).first_day
+
+
 def test_kpi_driver_job_parts_add_up_and_match_gold(loaded_database):
     result = run_kpi_drivers(loaded_database, triggered_by="test")
     assert result.rows > 0
@@ -111,9 +117,9 @@ def test_kpi_driver_job_parts_add_up_and_match_gold(loaded_database):
     for days in (30, 90):
         start = result.as_of - timedelta(days=days)
         mrr = {c: values[("mrr_usd", start, "total", "All", c)]
-               for c in ("start", "new", "expansion", "contraction", "churn", "end")}
-        assert mrr["start"] + mrr["new"] + mrr["expansion"] + mrr["contraction"] + mrr["churn"] == pytest.approx(
-            mrr["end"], abs=0.01)
+               for c in ("start", "new", "expansion", "contraction", "churn", "fx", "end")}
+        assert mrr["start"] + mrr["new"] + mrr["expansion"] + mrr["contraction"] + mrr["churn"] + mrr["fx"] == \
+            pytest.approx(mrr["end"], abs=0.01)
         assert mrr["new"] >= 0 and mrr["expansion"] >= 0 and mrr["contraction"] <= 0 and mrr["churn"] <= 0
         active = {c: values[("active_customers", start, "total", "All", c)]
                   for c in ("start", "new", "reactivated", "churned", "end")}
@@ -126,6 +132,15 @@ def test_kpi_driver_job_parts_add_up_and_match_gold(loaded_database):
         regions = [r for r in rows if r.kpi == "mrr_usd" and r.period_start == start and r.dimension == "region"
                    and r.component == "end"]
         assert sum(r.figure for r in regions) == pytest.approx(mrr["end"], abs=0.01 * len(regions))
+    # Every MRR window kept (the page's default period, the month to date and the last 12 months too) adds up.
+    windows = {(r.period_start, r.period_end) for r in rows if r.kpi == "mrr_usd"}
+    assert windows == set(mrr_windows(result.as_of, window_first_day(loaded_database)))
+    assert len(windows) >= 10
+    for start, end in windows:
+        parts = {r.component: r.figure for r in rows if r.kpi == "mrr_usd" and (r.period_start, r.period_end) ==
+                 (start, end) and r.dimension == "total"}
+        assert parts["start"] + sum(parts[c] for c in ("new", "expansion", "contraction", "churn", "fx")) == \
+            pytest.approx(parts["end"], abs=0.01), (start, end)
     # MRR totals are gold.daily_kpi's (rounded per group there, per customer here).
     start_30 = result.as_of - timedelta(days=30)
     assert values[("mrr_usd", start_30, "total", "All", "end")] == pytest.approx(float(mrr_at[result.as_of]), abs=1.0)
@@ -136,6 +151,24 @@ def test_kpi_driver_job_parts_add_up_and_match_gold(loaded_database):
     assert all(r.label for r in top)
     assert drivers is not None and drivers.components["end"] == values[("mrr_usd", start_30, "total", "All", "end")]
     assert len(drivers.top_accounts) == len(top)
+
+
+def test_complete_months_are_worked_out_once_a_day(loaded_database):
+    first = run_kpi_drivers(loaded_database, triggered_by="test")
+    with loaded_database.session() as session:
+        before = {(r.period_start, r.period_end, r.dimension, r.member, r.component): (r.figure, r.generated_at)
+                  for r in session.scalars(select(KpiDriver).where(KpiDriver.kpi == "mrr_usd"))}
+    again = run_kpi_drivers(loaded_database, triggered_by="test")
+    months = month_windows(again.as_of, window_first_day(loaded_database))
+    assert again.kept_months == len(months) > 0 and again.rows < first.rows + 1
+    with loaded_database.session() as session:
+        after = {(r.period_start, r.period_end, r.dimension, r.member, r.component): (r.figure, r.generated_at)
+                 for r in session.scalars(select(KpiDriver).where(KpiDriver.kpi == "mrr_usd"))}
+    assert after.keys() == before.keys()
+    for key, (figure, generated_at) in after.items():
+        assert figure == pytest.approx(before[key][0], abs=1e-6), key
+        kept = (key[0], key[1]) in months
+        assert (generated_at == before[key][1]) == kept, key
 
 
 def test_jobs_are_scheduled_and_run_from_the_cli(settings, loaded_database, tmp_path, monkeypatch):
