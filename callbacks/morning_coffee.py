@@ -31,8 +31,9 @@ from layouts.morning_coffee import MorningCoffeeIds as ID
 STATE_INPUT = dict(state=Input(ID.STATE, "data"))
 
 
-def _query(start_date: Any, end_date: Any, selected_regions: Any, drill_region: Any = None) -> PageQuery:
-    return PageQuery(start_date, end_date, selected_regions, drill_region)
+def _query(start_date: Any, end_date: Any, selected_regions: Any, drill_region: Any = None,
+           drill_territory: Any = None) -> PageQuery:
+    return PageQuery(start_date, end_date, selected_regions, drill_region, drill_territory=drill_territory)
 
 
 def build_kpis(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
@@ -44,9 +45,10 @@ def build_kpis(session: Session, start_date: Any, end_date: Any, selected_region
 
 
 def build_charts(session: Session, start_date: Any, end_date: Any, selected_regions: Any, *,
-                 drill_region: Any = None, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
+                 drill_region: Any = None, drill_territory: Any = None, scope: DataScope,
+                 policy: MaskPolicy) -> dict[str, Any]:
     """The MRR trend and revenue cards for the raw filter values."""
-    query = _query(start_date, end_date, selected_regions, drill_region)
+    query = _query(start_date, end_date, selected_regions, drill_region, drill_territory)
     forecast = outlook.forecast_for_page(session, query, scope) if policy.view_financials else None
     movement = outlook.movement_for_page(session, query, scope) if policy.view_financials else None
     return page.chart_outputs(q.page_charts(session, query, scope, policy=policy), query, forecast, movement)
@@ -81,7 +83,8 @@ def write_filters_to_url(start_date: Any, end_date: Any, selected_regions: Any, 
                inputs=dict(click=Input(ID.REVENUE_GRAPH, "clickData")),
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
 def drill_into_region(click: Any, state: Any) -> Any:
-    """A click on a region's bar goes one level down, to its territories."""
+    """A click on a region's bar goes one level down, to its territories; on a territory's, to its
+    largest accounts."""
     query = q.drill_into(PageQuery.from_state(state), clicked_label(click))
     return search_or_wait(query.search if query is not None else None)
 
@@ -97,7 +100,7 @@ def list_segment_accounts(churn: Any, health: Any, state: Any) -> Any:
     return search_or_wait(query.search if query is not None else None)
 
 
-for grid_id in (ID.TOP_ACCOUNTS_GRID, ID.AT_RISK_GRID, ID.SEGMENT_GRID):
+for grid_id in (ID.TOP_ACCOUNTS_GRID, ID.AT_RISK_GRID, ID.SEGMENT_GRID, ID.REVENUE_ACCOUNTS_GRID):
     register_account_opener(VIEW_EXECUTIVE, grid_id=grid_id, location_id=ID.URL, explain_column="churn_risk")
     register_score_explainer(VIEW_EXECUTIVE, grid_id=grid_id, column="churn_risk", score=scores.CHURN,
                              modal_id=ID.CHIP_MODAL, body_id=ID.CHIP_BODY, explain=scores.explain)
@@ -134,6 +137,7 @@ def update_charts(state: Any) -> dict[str, Any]:
     query = PageQuery.from_state(state)
     with db.session() as session:
         return build_charts(session, query.start, query.end, query.regions, drill_region=query.drill_region,
+                            drill_territory=query.drill_territory,
                             scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 

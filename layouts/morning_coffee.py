@@ -8,6 +8,7 @@ cards, figures and grids. Callbacks (callbacks/morning_coffee.py) only wire the 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import date
 from typing import Any
 
@@ -89,6 +90,7 @@ class MorningCoffeeIds:
     REVENUE_BY_REGION = "mc-revenue-by-region"
     REVENUE_GRAPH = "mc-revenue-graph"
     REVENUE_BREADCRUMB = "mc-revenue-breadcrumb"
+    REVENUE_ACCOUNTS_GRID = "mc-revenue-accounts-grid"
     CAMPAIGNS = "mc-campaigns"
     CAMPAIGNS_GRID = "mc-campaigns-grid"
     TOP_ACCOUNTS = "mc-top-accounts"
@@ -163,7 +165,7 @@ def _canonical(resolved: ResolvedFilters, requested: PageQuery) -> PageQuery:
     filters = resolved.filters
     return PageQuery(filters.start.isoformat(), filters.end.isoformat(),
                      list(filters.regions) if not resolved.selects_nothing else list(requested.regions or ()),
-                     resolved.drill_region)
+                     resolved.drill_region, requested.segment, resolved.drill_territory)
 
 
 def layout(**query: Any) -> html.Div:
@@ -449,15 +451,25 @@ def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery,
     revenue = result.revenue
     path = [("All regions", state.without_drill().href)] if revenue.region else [("All regions", None)]
     if revenue.region:
-        path.append((revenue.region, None))
+        path.append((revenue.region, state.without_territory().href if revenue.territory else None))
+    if revenue.territory:
+        path.append((revenue.territory, None))
     crumbs = breadcrumb(path, ID.REVENUE_BREADCRUMB)
     title = f"Revenue in {revenue.region} by territory" if revenue.region else CHART_TITLES["revenue"]
-    if revenue.rows.empty:
+    if revenue.territory and revenue.accounts is not None:
+        accounts = revenue.accounts
+        body = (data_grid(ID.REVENUE_ACCOUNTS_GRID, accounts, export_name=None, row_id_field="account_id")
+                if accounts.rows else no_selection_state(nothing))
+        revenue_card = chart_card(f"Largest accounts in {revenue.territory}", body, extra=crumbs,
+                                  definition=definition("largest_accounts"),
+                                  subtitle=_accounts_subtitle(revenue.accounts_day, filters.end, exact_money=True)
+                                  + " \u00b7 click a row for the customer")
+    elif revenue.rows.empty:
         revenue_card = chart_card(title, no_selection_state(nothing), subtitle="Invoiced USD", extra=crumbs,
                                   definition=definition("revenue_by_region"))
     else:
         total = revenue.total
-        hint = "" if revenue.region else " \u00b7 click a bar for its territories"
+        hint = " \u00b7 click a bar for its largest accounts" if revenue.region else " \u00b7 click a bar for its territories"
         revenue_card = chart_card(
             title, revenue_figure(revenue.rows), extra=crumbs, graph_id=ID.REVENUE_GRAPH,
             subtitle=f"Invoiced USD in the period: {format_usd(total.current)}{hint}",
@@ -469,6 +481,18 @@ def chart_outputs(result: PageCharts | GoldStatus | None, query: PageQuery,
 
 
 # --- Grids -------------------------------------------------------------------------------
+
+
+def _accounts_subtitle(day: date | None, end: date, *, exact_money: bool) -> str:
+    what = "MRR in USD" if exact_money else "MRR band"
+    if day is None:
+        return f"{what}: none kept for a day this early"
+    if day == end:
+        return f"{what} on {format_day(day)}"
+    if day > end:
+        return f"{what} on {format_day(day)}, the latest: past days are kept once the KPI-driver job has run"
+    return (f"{what} on {format_day(day)}, the nearest day kept before {format_day(end)} (the last two days "
+            "and each month end)")
 
 
 def table_outputs(result: PageTables | GoldStatus, query: PageQuery, policy: MaskPolicy) -> dict[str, Any]:
@@ -507,7 +531,8 @@ def table_outputs(result: PageTables | GoldStatus, query: PageQuery, policy: Mas
                      data_grid(ID.TOP_ACCOUNTS_GRID, accounts, export_name=ID.TOP_ACCOUNTS, search=search,
                                row_id_field="account_id"))
     accounts_card = chart_card(ACCOUNTS_TITLE, accounts_body, definition=definition("largest_accounts"),
-                               subtitle=("Current MRR in USD" if policy.view_financials else "Current MRR band")
+                               subtitle=_accounts_subtitle(result.accounts_day, filters.end,
+                                                           exact_money=policy.view_financials)
                                + " \u00b7 click a row for the customer, a chip for its churn risk")
     return {"campaigns": campaigns_card, "top_accounts": accounts_card}
 
@@ -569,7 +594,7 @@ def _risk_body(distribution: RiskDistribution, outlook: PageOutlook, state: Page
 
 
 def replace_segment(state: PageQuery, segment: str | None) -> PageQuery:
-    return PageQuery(state.start, state.end, state.regions, state.drill_region, segment)
+    return replace(state, segment=segment)
 
 
 def graph_of(figure: go.Figure, graph_id: str) -> Any:
@@ -583,7 +608,7 @@ def outlook_outputs(result: PageOutlook | None, query: PageQuery, policy: MaskPo
     if result is None:
         return {"headline": None, "risk": no_selection_state("No data yet"),
                 "at_risk": no_selection_state("No data yet")}
-    state = PageQuery(query.start, query.end, query.regions, query.drill_region, query.segment)
+    state = query
     search = state.search
     distribution = result.distribution
     scored = f" \u00b7 scored {format_day(distribution.scored_on)}" if distribution.scored_on else ""

@@ -35,6 +35,7 @@ from dashboard.tables.gold import (
     LeadsDaily,
     SupportDaily,
 )
+from dashboard.tables.insights import LargestAccount
 from dashboard.tables.intelligence import ChurnPrediction
 from dashboard.url_state import first, to_search, values
 from models.kpi import Period, percent_change
@@ -384,14 +385,15 @@ def active_campaigns(session: Session, filters: MorningCoffeeFilters) -> ActiveC
 
 
 def top_accounts(session: Session, filters: MorningCoffeeFilters,
-                 limit: int = TOP_ACCOUNTS_LIMIT) -> pd.DataFrame:
-    """The largest accounts by current MRR in the selected regions; columns account_id,
-    account_name, region, segment, status, mrr_usd, arr_usd; only accounts inside the scope."""
+                 limit: int = TOP_ACCOUNTS_LIMIT, *, territory: str | None = None) -> pd.DataFrame:
+    """The largest accounts by current MRR in the selected regions (and `territory`); columns
+    account_id, account_name, region, segment, status, mrr_usd, arr_usd; only accounts inside the scope."""
     stmt = (
         select(Customer360.account_id, Customer360.account_name, Customer360.region,
                Customer360.segment, Customer360.status, Customer360.mrr_usd, Customer360.arr_usd)
         .where(_in_regions(Customer360.region, filters.regions), Customer360.mrr_usd > 0,
-               filters.scope.customer_filter())
+               filters.scope.customer_filter(),
+               Customer360.territory == territory if territory is not None else literal(True))
         .order_by(Customer360.mrr_usd.desc(), Customer360.account_id)
         .limit(limit)
     )
@@ -417,6 +419,7 @@ class ResolvedFilters:
     notes: tuple[str, ...] = ()
     selects_nothing: bool = False
     drill_region: str | None = None  # revenue shown by territory inside this region
+    drill_territory: str | None = None  # ... and the largest accounts of this territory of it
 
 
 def _parse_day(raw: Any) -> date | None:
@@ -484,35 +487,40 @@ class PageQuery:
     regions: Any = ()
     drill_region: Any = None
     segment: Any = None
+    drill_territory: Any = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any] | None) -> PageQuery:
         """From Dash's layout kwargs or Flask's request args."""
         return cls(first(args, "start"), first(args, "end"), tuple(values(args, "region")), first(args, "drill"),
-                   first(args, "segment"))
+                   first(args, "segment"), first(args, "territory"))
 
     @classmethod
     def from_state(cls, data: Any) -> PageQuery:
         """From the page's state store; anything malformed reads as the default view."""
         if not isinstance(data, dict):
             return cls()
-        return cls.from_args({k: data.get(k) for k in ("start", "end", "region", "drill", "segment")})
+        return cls.from_args({k: data.get(k) for k in ("start", "end", "region", "drill", "segment", "territory")})
 
     def as_state(self) -> dict[str, Any]:
         return {"start": self.start, "end": self.end, "region": list(self.regions or ()), "drill": self.drill_region,
-                "segment": self.segment}
+                "segment": self.segment, "territory": self.drill_territory}
 
     @property
     def search(self) -> str:
         return to_search([("start", self.start), ("end", self.end), ("region", self.regions or ()),
-                          ("drill", self.drill_region), ("segment", self.segment)])
+                          ("drill", self.drill_region), ("territory", self.drill_territory),
+                          ("segment", self.segment)])
 
     @property
     def href(self) -> str:
         return PAGE_PATH + self.search
 
     def without_drill(self) -> PageQuery:
-        return replace(self, drill_region=None)
+        return replace(self, drill_region=None, drill_territory=None)
+
+    def without_territory(self) -> PageQuery:
+        return replace(self, drill_territory=None)
 
 
 def query_from_controls(start_raw: Any, end_raw: Any, regions_raw: Any, current: PageQuery) -> PageQuery | None:
@@ -526,14 +534,17 @@ def query_from_controls(start_raw: Any, end_raw: Any, regions_raw: Any, current:
     requested = regions_raw if isinstance(regions_raw, (list, tuple)) else ([regions_raw] if regions_raw else [])
     selected = tuple(dict.fromkeys(r for r in requested[:MAX_REGION_VALUES] if isinstance(r, str)))
     drill = current.drill_region if not selected or current.drill_region in selected else None
-    return PageQuery(start.isoformat(), end.isoformat(), selected, drill, current.segment)
+    return PageQuery(start.isoformat(), end.isoformat(), selected, drill, current.segment,
+                     current.drill_territory if drill else None)
 
 
 def drill_into(current: PageQuery, clicked_label: Any) -> PageQuery | None:
-    """One level down, from regions to the clicked region's territories; None at the lowest
-    level or for a click on nothing."""
-    if current.drill_region or not isinstance(clicked_label, str) or not clicked_label:
+    """One level down: from regions to the clicked region's territories, from territories to the
+    clicked territory's accounts; None at the lowest level or for a click on nothing."""
+    if current.drill_territory or not isinstance(clicked_label, str) or not clicked_label:
         return None
+    if current.drill_region:
+        return replace(current, drill_territory=clicked_label[:200])
     return replace(current, drill_region=clicked_label[:200])
 
 
@@ -547,7 +558,19 @@ def resolve_page(session: Session, query: PageQuery, scope: DataScope) -> Resolv
     resolved = resolve_filters(query.start, query.end, list(query.regions or ()), bounds, known, scope)
     drill = query.drill_region
     selectable = resolved.filters.regions or known
-    return replace(resolved, drill_region=drill if isinstance(drill, str) and drill in selectable else None)
+    region = drill if isinstance(drill, str) and drill in selectable else None
+    territory = query.drill_territory
+    if region is None or not isinstance(territory, str) or territory not in territories_of(
+            session, region, scope):
+        territory = None
+    return replace(resolved, drill_region=region, drill_territory=territory)
+
+
+def territories_of(session: Session, region: str, scope: DataScope) -> list[str]:
+    """The territories of `region` with daily figures, inside the caller's scope."""
+    return list(session.scalars(select(DailyKpiTerritory.territory).distinct()
+                                .where(DailyKpiTerritory.region == region,
+                                       scope.territory_filter(DailyKpiTerritory.territory))))
 
 
 # --- Drill-down and daily series -----------------------------------------------------
@@ -653,10 +676,47 @@ def account_columns(policy: MaskPolicy) -> tuple[GridColumn, ...]:
     )
 
 
+def largest_accounts_on(session: Session, filters: MorningCoffeeFilters, limit: int = TOP_ACCOUNTS_LIMIT, *,
+                        territory: str | None = None) -> tuple[pd.DataFrame, date | None]:
+    """The largest accounts by MRR on the period's end date, and the day their MRR is of.
+
+    On the last day of data, `top_accounts` (gold.customer_360). Before it, the KPI-driver job's
+    gold.largest_account: the ten largest of each region and territory on the days it keeps (the
+    day before the last and each month end of the last year), so the ten largest of the selection
+    are among them; the day is the end date when kept, else the nearest kept day before it. None
+    when no day is kept that early; the last day's, when none is kept at all yet."""
+    bounds = data_date_bounds(session)
+    if bounds is None or filters.end >= bounds.last:
+        return top_accounts(session, filters, limit, territory=territory), filters.end
+    day = session.scalar(select(func.max(LargestAccount.day)).where(LargestAccount.day <= filters.end))
+    columns = ["account_id", "account_name", "region", "segment", "status", "mrr_usd", "arr_usd"]
+    if day is None:
+        if session.scalar(select(LargestAccount.day).limit(1)) is None:
+            # No day kept yet (the KPI-driver job has not run): today's, said so, rather than nothing.
+            return top_accounts(session, filters, limit, territory=territory), bounds.last
+        return pd.DataFrame(columns=columns), None
+    largest = LargestAccount
+    stmt = (
+        select(largest.account_id, Customer360.account_name, Customer360.region, Customer360.segment,
+               Customer360.status, largest.mrr_usd, (largest.mrr_usd * 12).label("arr_usd"))
+        .join(Customer360, Customer360.account_id == largest.account_id)
+        .where(largest.day == day, _in_regions(largest.region, filters.regions),
+               filters.scope.account_filter(largest.territory, largest.account_id),
+               largest.territory == territory if territory is not None else literal(True))
+        .order_by(largest.mrr_usd.desc(), largest.account_id)
+        .limit(limit)
+    )
+    frame = pd.DataFrame(session.execute(stmt).all(), columns=columns)
+    return frame.astype({"mrr_usd": "float64", "arr_usd": "float64"}), day
+
+
 def top_accounts_grid(session: Session, filters: MorningCoffeeFilters, policy: MaskPolicy,
                       limit: int = TOP_ACCOUNTS_LIMIT) -> GridRows:
-    """`top_accounts` with each account's churn risk level, masked by `policy`."""
-    accounts = top_accounts(session, filters, limit)
+    """`largest_accounts_on` the end date with each account's churn risk level, masked by `policy`."""
+    return _accounts_grid(session, largest_accounts_on(session, filters, limit)[0], policy)
+
+
+def _accounts_grid(session: Session, accounts: pd.DataFrame, policy: MaskPolicy) -> GridRows:
     risk = dict(session.execute(select(ChurnPrediction.account_id, ChurnPrediction.risk_level)
                                 .where(ChurnPrediction.account_id.in_(list(accounts["account_id"])))).all())
     rows = [{"rank": rank, "account_name": row.account_name, "account_id": row.account_id, "region": row.region,
@@ -717,14 +777,18 @@ def page_kpis(session: Session, query: PageQuery, scope: DataScope, *,
 
 @dataclass(frozen=True)
 class RevenueBreakdown:
-    """Invoiced USD by region, or by territory inside `region` after a drill-down."""
+    """Invoiced USD by region, or by territory inside `region` after a drill-down; one level further,
+    the largest accounts of `territory` (by MRR on `accounts_day`)."""
 
     rows: pd.DataFrame  # member, invoiced_usd, previous_invoiced_usd
     region: str | None
+    territory: str | None = None
+    accounts: GridRows | None = None
+    accounts_day: date | None = None
 
     @property
     def level(self) -> str:
-        return "territory" if self.region else "region"
+        return "account" if self.territory else ("territory" if self.region else "region")
 
     @property
     def total(self) -> Comparison:
@@ -755,12 +819,16 @@ def page_charts(session: Session, query: PageQuery, scope: DataScope, *,
     filters = resolved.filters
     if resolved.selects_nothing:
         return PageCharts(resolved, pd.DataFrame(), RevenueBreakdown(pd.DataFrame(), None), {})
-    if resolved.drill_region:
+    if resolved.drill_territory:
+        frame, day = largest_accounts_on(session, filters, territory=resolved.drill_territory)
+        breakdown = RevenueBreakdown(pd.DataFrame(), resolved.drill_region, resolved.drill_territory,
+                                     _accounts_grid(session, frame, policy), day)
+    elif resolved.drill_region:
         revenue = revenue_by_territory(session, filters, resolved.drill_region).rename(columns={"territory": "member"})
+        breakdown = RevenueBreakdown(revenue, resolved.drill_region)
     else:
-        revenue = revenue_by_region(session, filters).rename(columns={"region": "member"})
-    return PageCharts(resolved, mrr_trend(session, filters), RevenueBreakdown(revenue, resolved.drill_region),
-                      lineages(session, ("gold.daily_kpi",)))
+        breakdown = RevenueBreakdown(revenue_by_region(session, filters).rename(columns={"region": "member"}), None)
+    return PageCharts(resolved, mrr_trend(session, filters), breakdown, lineages(session, ("gold.daily_kpi",)))
 
 
 @dataclass(frozen=True)
@@ -772,6 +840,7 @@ class PageTables:
     campaign_rows: GridRows
     campaign_totals: dict[str, Any]
     accounts: GridRows
+    accounts_day: date | None = None  # the day the largest accounts' MRR is of
 
 
 def page_tables(session: Session, query: PageQuery, scope: DataScope, *,
@@ -783,9 +852,12 @@ def page_tables(session: Session, query: PageQuery, scope: DataScope, *,
     filters = resolved.filters
     campaigns = active_campaigns(session, filters)
     funnel = campaigns.funnel if not resolved.selects_nothing else campaigns.funnel.iloc[0:0]
-    accounts = (GridRows(account_columns(policy), [], "account_name") if resolved.selects_nothing
-                else top_accounts_grid(session, filters, policy))
-    return PageTables(resolved, campaigns, campaign_grid(funnel), campaign_totals(funnel), accounts)
+    if resolved.selects_nothing:
+        accounts, day = GridRows(account_columns(policy), [], "account_name"), None
+    else:
+        frame, day = largest_accounts_on(session, filters)
+        accounts = _accounts_grid(session, frame, policy)
+    return PageTables(resolved, campaigns, campaign_grid(funnel), campaign_totals(funnel), accounts, day)
 
 
 # --- Exports (dashboard.export): the grids recomputed from a page's query string ----------

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 
-from sqlalchemy import Date, DateTime, Double, Index, Integer, Text, UniqueConstraint
+from sqlalchemy import Date, DateTime, Double, Index, Integer, Numeric, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.tables.base import Base
@@ -99,4 +100,21 @@ class KpiDriver(Base):
     figure: Mapped[float] = mapped_column(Double)
     rank: Mapped[int | None] = mapped_column(Integer)  # top accounts: 1 = moved most
     label: Mapped[str | None] = mapped_column(Text)  # top accounts: the account's name
+    generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class LargestAccount(Base):
+    """The ten customers with the highest MRR in each region and territory on a day the KPI-driver
+    job kept (the as-of day, the day before and each month end of the last year): the ten largest
+    of any set of regions and territories are among them."""
+
+    __tablename__ = "largest_account"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region: Mapped[str] = mapped_column(Text, primary_key=True)  # the customer's, 'Unknown' when empty
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)  # '' when the customer has none
+    rank: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1 = the largest
+    account_id: Mapped[str] = mapped_column(Text)  # gold.customer_360.account_id
+    mrr_usd: Mapped[Decimal] = mapped_column(Numeric(18, 2))
     generated_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))

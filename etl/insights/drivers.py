@@ -28,7 +28,7 @@ import pandas as pd
 from sqlalchemy import delete, insert, select, text
 
 from dashboard.db import Database
-from dashboard.tables.insights import KpiDriver
+from dashboard.tables.insights import KpiDriver, LargestAccount
 from etl.gold import data_window
 from etl.runs import recorded_run
 from models.drivers import active_customers_bridge, mrr_bridge, rate_shift_share
@@ -39,6 +39,7 @@ INPUT_JOBS = ("etl", "etl_full_rebuild")
 WINDOWS_DAYS = (30, 90)
 PAGE_DEFAULT_DAYS = 30  # Morning Coffee's default period: the 30 days to yesterday
 MONTHS_BACK = 12  # complete calendar months broken down, besides the month to date
+LARGEST_PER_GROUP = 10  # largest customers kept per region and territory and day
 REPLY_WINDOW_DAYS = 30
 TOP_ACCOUNTS = 10
 DIMENSIONS = ("region", "segment")
@@ -59,12 +60,13 @@ CUSTOMERS_ON_DAY_SQL = """
     )
     SELECT x.account_id, COALESCE(a.account_name, x.account_id) AS account_name,
            COALESCE(a.region, 'Unknown') AS region, COALESCE(a.account_type, 'Unknown') AS segment,
+           COALESCE(a.territory, '') AS territory,
            round(COALESCE(sum(d.mrr_usd), 0), 2) AS mrr_usd, bool_or(x.active) AS active,
            bool_or(x.active_before) AS active_before
     FROM subs x
     LEFT JOIN on_day d ON d.subscription_id = x.subscription_id
     LEFT JOIN silver.accounts a ON a.account_id = x.account_id
-    GROUP BY x.account_id, a.account_name, a.region, a.account_type
+    GROUP BY x.account_id, a.account_name, a.region, a.account_type, a.territory
 """
 # Per customer, its MRR on :day revalued at :rate_day's rates (from the view, in a file of its own).
 REVALUED_SQL = (Path(__file__).resolve().parent / "mrr_revalued.sql").read_text(encoding="utf-8")
@@ -122,6 +124,24 @@ def driver_rows(database: Database, *, skip: frozenset[tuple[date, date]] = froz
                 ) -> tuple[date, pd.DataFrame]:
     """(as-of day, every gold.kpi_driver row but generated_at) for each window, but the MRR windows
     in `skip` (kept from an earlier run)."""
+    as_of, rows, _ = driver_tables(database, skip=skip)
+    return as_of, rows
+
+
+def largest_accounts(customers: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The LARGEST_PER_GROUP customers with the highest MRR (above zero) in each region and territory
+    on `day`: day, region, territory, rank (1 = largest; ties by id), account_id, mrr_usd."""
+    paying = customers[customers["mrr_usd"].astype(float) > 0].sort_values(
+        ["mrr_usd", "account_id"], ascending=[False, True], kind="stable")
+    ranks = paying.groupby(["region", "territory"], sort=False).cumcount() + 1
+    top = paying[ranks <= LARGEST_PER_GROUP].assign(rank=ranks[ranks <= LARGEST_PER_GROUP], day=day)
+    return top[["day", "region", "territory", "rank", "account_id", "mrr_usd"]].reset_index(drop=True)
+
+
+def driver_tables(database: Database, *, skip: frozenset[tuple[date, date]] = frozenset()
+                  ) -> tuple[date, pd.DataFrame, pd.DataFrame]:
+    """`driver_rows`, and the largest customers (`largest_accounts`) of the as-of day, the day before,
+    and the month ends of the complete months worked out (those of `skip` are kept as they were)."""
     frames = []
     with database.engine.connect() as conn:
         window = data_window(conn)
@@ -135,7 +155,8 @@ def driver_rows(database: Database, *, skip: frozenset[tuple[date, date]] = froz
                 if (day, day) not in read:
                     result = conn.execute(text(CUSTOMERS_ON_DAY_SQL), {"day": day})
                     read[(day, day)] = pd.DataFrame(result.all(), columns=[
-                        "account_id", "account_name", "region", "segment", "mrr_usd", "active", "active_before"])
+                        "account_id", "account_name", "region", "segment", "territory", "mrr_usd", "active",
+                        "active_before"])
                 if key[1] != day:
                     revalued = pd.DataFrame(conn.execute(text(REVALUED_SQL), {"day": day, "rate_day": key[1]}).all(),
                                             columns=["account_id", "mrr_usd_at_end_rates"])
@@ -156,20 +177,25 @@ def driver_rows(database: Database, *, skip: frozenset[tuple[date, date]] = froz
         for start, end in mrr_windows(as_of, window.first_day):
             if (start, end) not in skip:
                 frames.append(_tag(_mrr(customers(start, end), customers(end)), "mrr_usd", start, end))
-    return as_of, pd.concat(frames, ignore_index=True)
+        months = set(month_windows(as_of, window.first_day)) - skip
+        days = {as_of, as_of - timedelta(days=1), *(day for month in months for day in month)}
+        largest = pd.concat([largest_accounts(customers(day), day) for day in sorted(days)], ignore_index=True)
+    return as_of, pd.concat(frames, ignore_index=True), largest
 
 
 def _kept_month_windows(database: Database, today: date) -> frozenset[tuple[date, date]]:
-    """Complete months already broken down today: a finished month's figures move only with late
-    data, so they are worked out once a day rather than on every run (each costs two reads of
-    every customer's MRR)."""
+    """Complete months already broken down today, with FX, and with their month ends' largest
+    customers kept: a finished month's figures move only with late data, so they are worked out
+    once a day rather than on every run (each costs two reads of every customer's MRR)."""
+    since = datetime.combine(today, datetime.min.time(), UTC)
     with database.engine.connect() as conn:
         window = data_window(conn)
         months = month_windows(window.as_of, window.first_day)
         done = conn.execute(select(KpiDriver.period_start, KpiDriver.period_end).distinct().where(
-            KpiDriver.kpi == "mrr_usd", KpiDriver.generated_at >= datetime.combine(today, datetime.min.time(), UTC)
-        )).all()
-    return frozenset(months) & {(row.period_start, row.period_end) for row in done}
+            KpiDriver.kpi == "mrr_usd", KpiDriver.component == "fx", KpiDriver.generated_at >= since)).all()
+        days = set(conn.scalars(select(LargestAccount.day).distinct().where(LargestAccount.generated_at >= since)))
+    return frozenset(month for month in months
+                     if month in {(row.period_start, row.period_end) for row in done} and set(month) <= days)
 
 
 def run_kpi_drivers(database: Database, *, triggered_by: str = "manual") -> DriverRunResult:
@@ -179,7 +205,8 @@ def run_kpi_drivers(database: Database, *, triggered_by: str = "manual") -> Driv
     with recorded_run(database, JOB_ID, triggered_by=triggered_by) as recorder:
         generated_at = datetime.now(UTC)
         kept = _kept_month_windows(database, generated_at.date())
-        as_of, rows = driver_rows(database, skip=kept)
+        as_of, rows, largest = driver_tables(database, skip=kept)
+        kept_days = {day for month in kept for day in month} - {as_of, as_of - timedelta(days=1)}
         records = [{"kpi": record["kpi"], "period_start": record["period_start"], "period_end": record["period_end"],
                     "dimension": record["dimension"], "member": record["member"], "component": record["component"],
                     "figure": float(record["value"]),
@@ -195,7 +222,13 @@ def run_kpi_drivers(database: Database, *, triggered_by: str = "manual") -> Driv
             session.execute(replaced)
             if records:
                 session.execute(insert(KpiDriver), records)
+            session.execute(delete(LargestAccount).where(LargestAccount.day.not_in(kept_days)))
+            largest_records = [{**row, "mrr_usd": float(row["mrr_usd"]), "rank": int(row["rank"]),
+                                "generated_at": generated_at} for row in largest.to_dict("records")]
+            if largest_records:
+                session.execute(insert(LargestAccount), largest_records)
         recorder.add_rows("gold.kpi_driver", len(records))
+        recorder.add_rows("gold.largest_account", len(largest_records))
     return DriverRunResult(as_of, len(records), time.monotonic() - started, kept_months=len(kept))
 
 

@@ -41,7 +41,9 @@ def column_def(column: GridColumn) -> dict[str, Any]:
     if column.kind in NUMERIC_KINDS:
         spec.update(type="rightAligned", valueFormatter={"function": VALUE_FORMATTERS[column.kind]})
     if column.kind == ACCOUNT:
-        spec.update(cellRenderer="C360AccountLink", cellRendererParams={"path": ACCOUNT_PATH})
+        # A long name is cut to the column's width: hovering shows it whole.
+        spec.update(cellRenderer="C360AccountLink", cellRendererParams={"path": ACCOUNT_PATH},
+                    tooltipField=column.field)
     if column.kind == CHIP:
         spec.update(cellRenderer="C360ScoreChip", cellRendererParams=chip_renderer_params(column.score or ""),
                     filter="agTextColumnFilter", minWidth=120)

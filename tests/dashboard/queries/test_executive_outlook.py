@@ -10,7 +10,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy
@@ -310,3 +310,67 @@ def test_a_period_without_its_own_breakdown_shows_the_nearest_and_says_so(sessio
     assert outlook.mrr_movement(session, default).exact
     limited = outlook.mrr_movement(session, _filters(scope=DataScope.restricted_to(territories=["T-x"])))
     assert not limited.shown and "limited" in limited.note
+
+
+@pytest.mark.parametrize("selection", ["all", "two"])
+def test_the_largest_accounts_are_those_of_the_end_date(session, expected, customers, master_of, two_regions,
+                                                        selection):
+    regions = two_regions if selection == "two" else ()
+    october = _filters(regions, start=date(2026, 10, 1), end=date(2026, 10, 31))
+    frame, day = q.largest_accounts_on(session, october)
+    assert day == october.end
+    subs = expected._active_subs(day, ())
+    usd = pd.Series(expected._usd(subs["mrr"], pd.Series([day] * len(subs)), subs["currency"]),
+                    index=subs["account_id"].map(master_of).to_numpy())
+    mrr = usd.groupby(level=0).sum().round(2)
+    mrr = mrr[mrr > 0]
+    if regions:
+        mrr = mrr[mrr.index.isin(customers.index[customers["region"].isin(regions)])]
+    truth = mrr.reset_index().set_axis(["account_id", "mrr"], axis=1).sort_values(
+        ["mrr", "account_id"], ascending=[False, True]).head(10)
+    assert list(frame["account_id"]) == list(truth["account_id"]) and len(frame) == 10
+    assert list(frame["mrr_usd"]) == pytest.approx(list(truth["mrr"]), abs=0.01)
+    current, _ = q.largest_accounts_on(session, _filters(regions))  # the last day: gold.customer_360
+    assert list(current["account_id"]) == list(q.top_accounts(session, _filters(regions))["account_id"])
+
+
+def test_an_end_date_between_kept_days_uses_the_month_end_before_it(session):
+    frame, day = q.largest_accounts_on(session, _filters(start=date(2026, 10, 1), end=date(2026, 10, 15)))
+    assert day == date(2026, 9, 30) and len(frame) == 10
+    tables = q.page_tables(session, PageQuery("2026-10-01", "2026-10-15"), EVERYTHING, policy=FULL)
+    assert tables.accounts_day == date(2026, 9, 30)
+    assert [r["account_id"] for r in tables.accounts.rows] == list(frame["account_id"])
+    limited = DataScope.restricted_to(territories=[customers_territory(session)])
+    scoped, _ = q.largest_accounts_on(session, _filters(scope=limited, start=date(2026, 10, 1),
+                                                        end=date(2026, 10, 31)))
+    territories = dict(session.execute(select(Customer360.account_id, Customer360.territory)).all())
+    assert len(scoped) and {territories[a] for a in scoped["account_id"]} == set(limited.territories)
+
+
+def customers_territory(session) -> str:
+    return session.scalar(select(Customer360.territory).where(Customer360.territory.is_not(None))
+                          .group_by(Customer360.territory).order_by(func.count().desc()).limit(1))
+
+
+def test_revenue_drills_from_regions_to_territories_to_accounts(session, customers):
+    query = PageQuery("2026-10-01", "2026-10-31")
+    region = q.page_charts(session, query, EVERYTHING, policy=FULL).revenue.rows["member"].iloc[0]
+    down = q.drill_into(query, region)
+    territories = q.page_charts(session, down, EVERYTHING, policy=FULL).revenue
+    assert territories.level == "territory" and len(territories.rows)
+    territory = territories.rows["member"].iloc[0]
+    accounts = q.drill_into(down, territory)
+    assert accounts.drill_territory == territory and q.drill_into(accounts, "anything") is None
+    charts = q.page_charts(session, accounts, EVERYTHING, policy=FULL)
+    breakdown = charts.revenue
+    assert breakdown.level == "account" and breakdown.accounts_day == date(2026, 10, 31)
+    rows = breakdown.accounts.rows
+    assert rows and all(customers.loc[r["account_id"], "territory"] == territory for r in rows)
+    assert [r["mrr_usd"] for r in rows] == sorted((r["mrr_usd"] for r in rows), reverse=True)
+    # A territory of another region, or one outside the scope, is dropped from the URL state.
+    elsewhere = PageQuery("2026-10-01", "2026-10-31", (), region, None, "no-such-territory")
+    assert q.resolve_page(session, elsewhere, EVERYTHING).drill_territory is None
+    outside = DataScope.restricted_to(territories=["T-other"])
+    assert q.resolve_page(session, accounts, outside).drill_territory is None
+    assert accounts.search.count("territory=") == 1 and PageQuery.from_args(
+        {"territory": [territory], "drill": [region]}).drill_territory == territory

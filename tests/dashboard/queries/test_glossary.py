@@ -40,3 +40,11 @@ def test_the_glossary_ships_with_the_package_and_the_readme_points_to_it():
     assert "glossary.json" in (ROOT / "setup.cfg").read_text(encoding="utf-8")
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     assert "## Definitions" in readme and "dashboard/glossary.json" in readme
+
+
+def test_an_account_column_shows_the_whole_name_on_hover():
+    from dashboard.queries.grid import ACCOUNT, GridColumn
+
+    spec = column_def(GridColumn("account_name", "Account", ACCOUNT, pinned=True))
+    assert spec["tooltipField"] == "account_name" and spec["cellRenderer"] == "C360AccountLink"
+    assert "tooltipField" not in column_def(CAMPAIGN_COLUMNS[2])

@@ -102,3 +102,26 @@ def test_mrr_windows_cover_the_page_default_the_month_to_date_and_twelve_months(
     assert all((start + timedelta(days=1)).day == 1 for start, _ in months)
     assert len(months) == 12 and len(windows) == len(set(windows)) == 16
     assert all(start >= date(2026, 6, 1) for start, _ in mrr_windows(date(2026, 11, 23), date(2026, 6, 1)))
+
+
+def test_largest_accounts_keeps_the_top_of_each_region_and_territory():
+    from etl.insights.drivers import LARGEST_PER_GROUP, largest_accounts
+
+    customers = pd.DataFrame({
+        "account_id": [f"A{i:02d}" for i in range(30)],
+        "region": ["EU"] * 20 + ["US"] * 10,
+        "territory": ["DACH"] * 15 + [""] * 5 + ["West"] * 10,
+        "mrr_usd": [float(i % 13) for i in range(30)],
+    })
+    top = largest_accounts(customers, date(2026, 10, 31))
+    assert set(top["day"]) == {date(2026, 10, 31)} and (top["mrr_usd"] > 0).all()
+    for (region, territory), group in top.groupby(["region", "territory"]):
+        pool = customers[(customers["region"] == region) & (customers["territory"] == territory)
+                         & (customers["mrr_usd"] > 0)]
+        want = pool.sort_values(["mrr_usd", "account_id"], ascending=[False, True]).head(LARGEST_PER_GROUP)
+        assert list(group.sort_values("rank")["account_id"]) == list(want["account_id"])
+        assert list(group.sort_values("rank")["rank"]) == list(range(1, len(want) + 1))
+    # The ten largest of any union of groups are among the kept rows.
+    union = customers[customers["territory"].isin(["DACH", "West"]) & (customers["mrr_usd"] > 0)]
+    best = union.sort_values(["mrr_usd", "account_id"], ascending=[False, True]).head(10)["account_id"]
+    assert set(best) <= set(top["account_id"])

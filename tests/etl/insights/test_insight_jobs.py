@@ -12,7 +12,14 @@ from dashboard.queries.insights import account_anomalies, forecast_chart, kpi_dr
 from dashboard.scope import DataScope
 from dashboard.tables.app import JobRun
 from dashboard.tables.gold import DailyKpi
-from dashboard.tables.insights import AccountAnomaly, Forecast, ForecastActual, ForecastSeries, KpiDriver
+from dashboard.tables.insights import (
+    AccountAnomaly,
+    Forecast,
+    ForecastActual,
+    ForecastSeries,
+    KpiDriver,
+    LargestAccount,
+)
 from etl.gold import data_window
 from etl.insights.anomalies import run_anomalies
 from etl.insights.drivers import month_windows, mrr_windows, run_kpi_drivers
@@ -158,6 +165,8 @@ def test_complete_months_are_worked_out_once_a_day(loaded_database):
     with loaded_database.session() as session:
         before = {(r.period_start, r.period_end, r.dimension, r.member, r.component): (r.figure, r.generated_at)
                   for r in session.scalars(select(KpiDriver).where(KpiDriver.kpi == "mrr_usd"))}
+        largest_before = {(r.day, r.region, r.territory, r.rank): (r.account_id, r.generated_at)
+                          for r in session.scalars(select(LargestAccount))}
     again = run_kpi_drivers(loaded_database, triggered_by="test")
     months = month_windows(again.as_of, window_first_day(loaded_database))
     assert again.kept_months == len(months) > 0 and again.rows < first.rows + 1
@@ -169,6 +178,16 @@ def test_complete_months_are_worked_out_once_a_day(loaded_database):
         assert figure == pytest.approx(before[key][0], abs=1e-6), key
         kept = (key[0], key[1]) in months
         assert (generated_at == before[key][1]) == kept, key
+    # The largest customers of the month ends are kept too; the last two days' are written again.
+    with loaded_database.session() as session:
+        largest_after = {(r.day, r.region, r.territory, r.rank): (r.account_id, r.generated_at)
+                         for r in session.scalars(select(LargestAccount))}
+    assert largest_after.keys() == largest_before.keys() and largest_after
+    month_ends = {day for month in months for day in month} - {again.as_of, again.as_of - timedelta(days=1)}
+    assert {key[0] for key in largest_after} == month_ends | {again.as_of, again.as_of - timedelta(days=1)}
+    for key, (account_id, generated_at) in largest_after.items():
+        assert account_id == largest_before[key][0]
+        assert (generated_at == largest_before[key][1]) == (key[0] in month_ends), key
 
 
 def test_jobs_are_scheduled_and_run_from_the_cli(settings, loaded_database, tmp_path, monkeypatch):
