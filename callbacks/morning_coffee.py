@@ -61,9 +61,19 @@ def build_tables(session: Session, start_date: Any, end_date: Any, selected_regi
     return page.table_outputs(q.page_tables(session, query, scope, policy=policy), query, policy)
 
 
-def build_outlook(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
-    """The headline, the risk distribution and the accounts most at risk for the URL state."""
-    return page.outlook_outputs(outlook.page_outlook(session, query, scope, policy=policy), query, policy)
+def build_headline(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> Any:
+    """Today's headline for the URL state."""
+    return page.headline_output(outlook.page_headline(session, query, scope, policy=policy))
+
+
+def build_risk(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> Any:
+    """The risk distribution card (and the accounts behind the chosen bar) for the URL state."""
+    return page.risk_card(outlook.page_risk(session, query, scope, policy=policy), query)
+
+
+def build_at_risk(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> Any:
+    """The top 10 accounts at risk for the URL state."""
+    return page.at_risk_card(outlook.page_at_risk(session, query, scope, policy=policy), query, policy)
 
 
 # --- The URL: filters and drill-downs write it, the page is rebuilt from it ------------
@@ -116,8 +126,6 @@ KPI_OUTPUTS = dict(
 CHART_OUTPUTS = dict(mrr_trend=Output(ID.MRR_TREND, "children"), revenue=Output(ID.REVENUE_BY_REGION, "children"),
                      movement=Output(ID.MRR_MOVEMENT, "children"))
 TABLE_OUTPUTS = dict(campaigns=Output(ID.CAMPAIGNS, "children"), top_accounts=Output(ID.TOP_ACCOUNTS, "children"))
-OUTLOOK_OUTPUTS = dict(headline=Output(ID.HEADLINE, "children"), risk=Output(ID.RISK, "children"),
-                       at_risk=Output(ID.AT_RISK, "children"))
 
 
 @page_callback(VIEW_EXECUTIVE, output=KPI_OUTPUTS, inputs=STATE_INPUT)
@@ -150,13 +158,30 @@ def update_tables(state: Any) -> dict[str, Any]:
                             scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 
-@page_callback(VIEW_EXECUTIVE, output=OUTLOOK_OUTPUTS, inputs=STATE_INPUT)
-def update_outlook(state: Any) -> dict[str, Any]:
-    """The headline, risk distribution and accounts most at risk for the page's state."""
+def _outlook_panel(build: Any, state: Any) -> Any:
     with db.session() as session:
-        return build_outlook(session, PageQuery.from_state(state), scope=current_scope(),
-                             policy=MaskPolicy.for_current_user())
+        return build(session, PageQuery.from_state(state), scope=current_scope(), policy=MaskPolicy.for_current_user())
 
 
-__all__ = ["NO_SELECTION_MESSAGE", "build_charts", "build_kpis", "build_outlook", "build_tables", "resolve_filters",
-           "update_charts", "update_kpis", "update_outlook", "update_tables"]
+# Three panels, three callbacks: each loads as soon as its own reads are done.
+@page_callback(VIEW_EXECUTIVE, output=Output(ID.HEADLINE, "children"), inputs=STATE_INPUT)
+def update_headline(state: Any) -> Any:
+    """Today's headline for the page's state."""
+    return _outlook_panel(build_headline, state)
+
+
+@page_callback(VIEW_EXECUTIVE, output=Output(ID.RISK, "children"), inputs=STATE_INPUT)
+def update_risk(state: Any) -> Any:
+    """The risk distribution for the page's state."""
+    return _outlook_panel(build_risk, state)
+
+
+@page_callback(VIEW_EXECUTIVE, output=Output(ID.AT_RISK, "children"), inputs=STATE_INPUT)
+def update_at_risk(state: Any) -> Any:
+    """The top 10 accounts at risk for the page's state."""
+    return _outlook_panel(build_at_risk, state)
+
+
+__all__ = ["NO_SELECTION_MESSAGE", "build_at_risk", "build_charts", "build_headline", "build_kpis", "build_risk",
+           "build_tables", "resolve_filters", "update_at_risk", "update_charts", "update_headline", "update_kpis",
+           "update_risk", "update_tables"]

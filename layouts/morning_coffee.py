@@ -39,12 +39,12 @@ from dashboard.queries.executive_outlook import (
     Headline,
     MrrForecast,
     MrrMovement,
-    PageOutlook,
-    RiskDistribution,
+    PageRisk,
     segment_label,
 )
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.glossary import definition
+from dashboard.queries.grid import GridRows
 from dashboard.scope import current_scope
 from layouts import theme
 from layouts.components import (
@@ -573,23 +573,24 @@ def risk_figure(levels: pd.DataFrame, title: str) -> go.Figure:
     return fig
 
 
-def _risk_body(distribution: RiskDistribution, outlook: PageOutlook, state: PageQuery, search: str) -> list[Any]:
+def _risk_body(risk: PageRisk, state: PageQuery) -> list[Any]:
+    distribution = risk.distribution
     graphs = dbc.Row([
         dbc.Col(graph_of(risk_figure(distribution.by_churn, "By churn risk"), ID.RISK_CHURN_GRAPH), xs=12, md=6),
         dbc.Col(graph_of(risk_figure(distribution.by_health, "By health band"), ID.RISK_HEALTH_GRAPH), xs=12, md=6),
     ], className="g-2")
     body: list[Any] = [graphs]
-    if outlook.segment is not None and outlook.segment_rows is not None:
-        label = segment_label(outlook.segment)
+    if risk.segment is not None and risk.segment_rows is not None:
+        label = segment_label(risk.segment)
         body.append(breadcrumb([("All active customers", replace_segment(state, None).href), (label, None)],
                                ID.RISK_BREADCRUMB))
-        shown = len(outlook.segment_rows.rows)
-        count = (f"{format_count(outlook.segment_total)} account{'s' if outlook.segment_total != 1 else ''}"
-                 + (f", the {format_count(shown)} largest by MRR shown" if shown < outlook.segment_total else ""))
+        shown = len(risk.segment_rows.rows)
+        count = (f"{format_count(risk.segment_total)} account{'s' if risk.segment_total != 1 else ''}"
+                 + (f", the {format_count(shown)} largest by MRR shown" if shown < risk.segment_total else ""))
         body += [html.Div(count, className="small text-muted mb-1"),
-                 data_grid(ID.SEGMENT_GRID, outlook.segment_rows, export_name=ID.SEGMENT_GRID, search=search,
+                 data_grid(ID.SEGMENT_GRID, risk.segment_rows, export_name=ID.SEGMENT_GRID, search=state.search,
                            row_id_field="account_id")
-                 if outlook.segment_rows.rows else no_selection_state("No account in this segment")]
+                 if risk.segment_rows.rows else no_selection_state("No account in this segment")]
     return body
 
 
@@ -602,30 +603,34 @@ def graph_of(figure: go.Figure, graph_id: str) -> Any:
                      style={"height": "220px"}, className="c360-graph")
 
 
-def outlook_outputs(result: PageOutlook | None, query: PageQuery, policy: MaskPolicy) -> dict[str, Any]:
-    """The headline, the risk distribution card (with the accounts behind a clicked bar) and the
-    accounts-most-at-risk grid."""
+def risk_card(result: PageRisk | None, query: PageQuery) -> Any:
+    """The risk distribution card, with the accounts behind a clicked bar."""
     if result is None:
-        return {"headline": None, "risk": no_selection_state("No data yet"),
-                "at_risk": no_selection_state("No data yet")}
-    state = query
-    search = state.search
+        return no_selection_state("No data yet")
     distribution = result.distribution
     scored = f" \u00b7 scored {format_day(distribution.scored_on)}" if distribution.scored_on else ""
-    risk_body: Any = (no_selection_state("No active customer in this selection") if distribution.empty
-                      else _risk_body(distribution, result, state, search))
-    risk_card = chart_card(RISK_TITLE, risk_body, definition=definition("risk_distribution"),
-                           subtitle=f"{format_count(distribution.accounts)} active customers{scored}"
-                                    " \u00b7 click a bar for its accounts")
-    at_risk = result.at_risk
-    at_risk_body = (no_selection_state("No scored active customer in this selection") if not at_risk.rows else
-                    data_grid(ID.AT_RISK_GRID, at_risk, export_name=ID.AT_RISK_GRID, search=search,
-                              row_id_field="account_id"))
+    body: Any = (no_selection_state("No active customer in this selection") if distribution.empty
+                 else _risk_body(result, query))
+    return chart_card(RISK_TITLE, body, definition=definition("risk_distribution"),
+                      subtitle=f"{format_count(distribution.accounts)} active customers{scored}"
+                               " \u00b7 click a bar for its accounts")
+
+
+def at_risk_card(result: GridRows | None, query: PageQuery, policy: MaskPolicy) -> Any:
+    """The top 10 accounts at risk as a grid with its server export."""
+    if result is None:
+        return no_selection_state("No data yet")
+    body = (no_selection_state("No scored active customer in this selection") if not result.rows else
+            data_grid(ID.AT_RISK_GRID, result, export_name=ID.AT_RISK_GRID, search=query.search,
+                      row_id_field="account_id"))
     money = "MRR at stake" if policy.view_financials else "MRR band"
-    at_risk_card = chart_card(AT_RISK_TITLE, at_risk_body, definition=definition("at_risk_accounts"),
-                              subtitle=f"Highest churn score first, with the top reason, {money} and days to "
-                                       "renewal \u00b7 click a row for the customer, a chip for its score")
-    return {"headline": headline_panel(result.headline), "risk": risk_card, "at_risk": at_risk_card}
+    return chart_card(AT_RISK_TITLE, body, definition=definition("at_risk_accounts"),
+                      subtitle=f"Highest churn score first, with the top reason, {money} and days to "
+                               "renewal \u00b7 click a row for the customer, a chip for its score")
+
+
+def headline_output(result: Headline | None) -> Any:
+    return headline_panel(result) if result is not None else None
 
 
 SEGMENT_PREFIXES = {ID.RISK_CHURN_GRAPH: CHURN, ID.RISK_HEALTH_GRAPH: HEALTH}

@@ -378,11 +378,10 @@ def _mrr_finding(session: Session, filters: MorningCoffeeFilters, first_day: dat
 
 def _risk_finding(session: Session, filters: MorningCoffeeFilters) -> str | None:
     """Active customers whose last scoring moved them up into HIGH churn risk."""
-    moved = session.scalar(
-        select(func.count()).select_from(Customer360)
-        .join(ChurnPrediction, ChurnPrediction.account_id == Customer360.account_id)
-        .where(*_active_customers(filters), ChurnPrediction.risk_level == "HIGH",
-               ChurnPrediction.previous_churn_risk_score < HIGH_RISK_MIN_SCORE))
+    newly_high = select(ChurnPrediction.account_id).where(
+        ChurnPrediction.risk_level == "HIGH", ChurnPrediction.previous_churn_risk_score < HIGH_RISK_MIN_SCORE)
+    moved = session.scalar(select(func.count()).select_from(Customer360)
+                           .where(*_active_customers(filters), Customer360.account_id.in_(newly_high)))
     if not moved:  # nothing new to say (or nothing scored yet)
         return None
     high = session.scalar(select(func.count()).select_from(Customer360)
@@ -428,53 +427,66 @@ def headline(session: Session, filters: MorningCoffeeFilters, policy: MaskPolicy
     return Headline(tuple(f for f in findings if f))
 
 
-# --- One result for the page's outlook panels -------------------------------------------------
+# --- One result per panel: each is its own callback, so the three load side by side --------
 
 
 @dataclass(frozen=True)
-class PageOutlook:
-    """The headline, the risk distribution (with the accounts behind a chosen bar) and the
-    accounts most at risk."""
+class PageRisk:
+    """The risk distribution, and the accounts behind the bar the URL chose (`segment`)."""
 
-    headline: Headline
     distribution: RiskDistribution
-    at_risk: GridRows
-    segment: tuple[str, str] | None
-    segment_rows: GridRows | None
-    segment_total: int
+    segment: tuple[str, str] | None = None
+    segment_rows: GridRows | None = None
+    segment_total: int = 0
 
 
-def page_outlook(session: Session, query: PageQuery, scope: DataScope, *,
-                 policy: MaskPolicy) -> PageOutlook | None:
-    """The outlook panels for the URL state; None when gold is empty."""
+def page_headline(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> Headline | None:
+    """Today's headline for the URL state; None when gold is empty."""
     resolved = resolve_page(session, query, scope)
     if resolved is None:
         return None
-    filters, bounds = resolved.filters, resolved.bounds
+    if resolved.selects_nothing:
+        return Headline(())
+    return headline(session, resolved.filters, policy, first_day=resolved.bounds.first)
+
+
+def page_risk(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> PageRisk | None:
+    """The risk distribution and the accounts behind the chosen bar for the URL state; None when
+    gold is empty."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None:
+        return None
     segment = parse_segment(query.segment)
     if resolved.selects_nothing:
         nothing = pd.DataFrame(columns=["level", "accounts", "mrr_usd"])
-        return PageOutlook(Headline(()), RiskDistribution(nothing, nothing, None),
-                           GridRows(at_risk_columns(policy), [], "account_name"), segment, None, 0)
-    rows, total = (segment_accounts(session, filters, segment, policy) if segment else (None, 0))
-    return PageOutlook(headline(session, filters, policy, first_day=bounds.first),
-                       risk_distribution(session, filters, policy),
-                       at_risk_accounts(session, filters, policy, as_of=bounds.last), segment, rows, total)
+        return PageRisk(RiskDistribution(nothing, nothing, None), segment)
+    rows, total = segment_accounts(session, resolved.filters, segment, policy) if segment else (None, 0)
+    return PageRisk(risk_distribution(session, resolved.filters, policy), segment, rows, total)
+
+
+def page_at_risk(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> GridRows | None:
+    """The accounts most at risk for the URL state; None when gold is empty."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None:
+        return None
+    if resolved.selects_nothing:
+        return GridRows(at_risk_columns(policy), [], "account_name")
+    return at_risk_accounts(session, resolved.filters, policy, as_of=resolved.bounds.last)
 
 
 def export_at_risk(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
     """The accounts-most-at-risk grid for the page's query string, as the page shows it."""
-    outlook = page_outlook(session, PageQuery.from_args(args), scope, policy=policy)
-    return outlook.at_risk if outlook else GridRows(at_risk_columns(policy), [], "account_name")
+    rows = page_at_risk(session, PageQuery.from_args(args), scope, policy=policy)
+    return rows if rows is not None else GridRows(at_risk_columns(policy), [], "account_name")
 
 
 def export_segment_accounts(session: Session, args: Mapping[str, Any], scope: DataScope,
                             policy: MaskPolicy) -> GridRows:
     """The accounts behind the chosen distribution bar (`segment` in the query string)."""
-    outlook = page_outlook(session, PageQuery.from_args(args), scope, policy=policy)
-    if outlook is None or outlook.segment_rows is None:
+    risk = page_risk(session, PageQuery.from_args(args), scope, policy=policy)
+    if risk is None or risk.segment_rows is None:
         return GridRows(segment_columns(policy), [], "account_name")
-    return outlook.segment_rows
+    return risk.segment_rows
 
 
 def forecast_for_page(session: Session, query: PageQuery, scope: DataScope) -> MrrForecast | None:

@@ -67,14 +67,17 @@ def test_page_query_round_trips_through_the_url_and_the_store():
         assert PageQuery.from_state(hostile).regions == ()
 
 
-def test_drill_goes_one_level_down_only():
+def test_drill_goes_one_level_down_at_a_time():
     top = PageQuery("2026-10-01", "2026-10-31")
     click = {"points": [{"y": "Europe", "x": 1200.0}]}
     down = drill_into(top, clicked_label(click))
-    assert down is not None and down.drill_region == "Europe"
-    assert drill_into(down, "Paris") is None
+    assert down is not None and down.drill_region == "Europe" and down.drill_territory is None
+    territory = drill_into(down, "EU-France")
+    assert territory is not None and (territory.drill_region, territory.drill_territory) == ("Europe", "EU-France")
+    assert drill_into(territory, "ACC-1") is None  # the accounts are the lowest level
     assert drill_into(top, clicked_label(None)) is None
-    assert down.without_drill() == top
+    assert down.without_drill() == top and territory.without_drill() == top
+    assert territory.without_territory() == down
 
 
 def test_grid_clicks_open_the_account_except_on_the_chip():

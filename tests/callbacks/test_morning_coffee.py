@@ -29,10 +29,12 @@ from dashboard.queries import executive as q
 from dashboard.queries.executive import DateBounds, MorningCoffeeFilters, campaign_grid
 from dashboard.scope import DataScope
 from dashboard.tables.gold import Campaign, CampaignDaily, Customer360, DailyKpi, LeadsDaily, SupportDaily
+from dashboard.tables.insights import LargestAccount
 from layouts import components as c
 from layouts.morning_coffee import MorningCoffeeIds as ID
 
-GOLD_TABLES = (DailyKpi, LeadsDaily, SupportDaily, CampaignDaily, Campaign, Customer360)
+# The largest customers of past days too: the synthetic customers have none kept yet.
+GOLD_TABLES = (DailyKpi, LeadsDaily, SupportDaily, CampaignDaily, Campaign, Customer360, LargestAccount)
 
 
 def text_of(component: Any) -> str:

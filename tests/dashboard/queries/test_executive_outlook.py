@@ -244,12 +244,16 @@ def test_headline_findings_match_the_landing_files(session, landing, expected, c
 
 def test_page_outlook_reads_the_segment_from_the_url(session):
     state = PageQuery(start="2026-10-01", end="2026-10-31", segment="health:Critical")
-    result = outlook.page_outlook(session, state, EVERYTHING, policy=FULL)
+    result = outlook.page_risk(session, state, EVERYTHING, policy=FULL)
     assert result is not None and result.segment == ("health", "Critical")
     assert result.segment_rows is not None and result.segment_total >= len(result.segment_rows.rows)
     for hostile in ("health:Nope", "churn", "x" * 500, "churn:HIGH:extra", None):
-        bad = outlook.page_outlook(session, PageQuery(segment=hostile), EVERYTHING, policy=FULL)
+        bad = outlook.page_risk(session, PageQuery(segment=hostile), EVERYTHING, policy=FULL)
         assert bad is not None and bad.segment is None and bad.segment_rows is None
+    headline = outlook.page_headline(session, state, EVERYTHING, policy=FULL)
+    assert headline is not None and headline.findings
+    at_risk = outlook.page_at_risk(session, state, EVERYTHING, policy=FULL)
+    assert at_risk is not None and len(at_risk.rows) == outlook.AT_RISK_LIMIT
     assert outlook.select_segment(PageQuery(), "churn", "HIGH").segment == "churn:HIGH"
     assert outlook.select_segment(PageQuery(), "churn", "Critical") is None
     assert outlook.select_segment(PageQuery(), "health", None) is None

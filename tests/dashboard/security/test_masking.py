@@ -199,7 +199,7 @@ def test_morning_coffee_without_view_financials_hides_revenue(login_email, scope
         without_bands = BAND_IN_JSON.sub("", shown[output])
         assert figures and [f for f in figures if f in without_bands] == []
     assert "Band" in shown[MC.KPI_MRR] and "Hidden" in shown[MC.MRR_TREND]
-    assert "Current MRR band" in shown[MC.TOP_ACCOUNTS]
+    assert "MRR band on" in shown[MC.TOP_ACCOUNTS]
     api = masked.get("/api/v1/kpis/morning-coffee").get_json()
     assert BAND.match(api["kpis"]["mrr_usd"]) and all(BAND.match(r["mrr_usd"]) for r in api["mrr_trend"])
 
