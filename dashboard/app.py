@@ -26,7 +26,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.admin_users",
                     "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
                     "callbacks.home", "callbacks.alert_centre", "callbacks.search", "callbacks.customer360",
-                    "callbacks.account_journey", "callbacks.account_people", "callbacks.my_accounts")
+                    "callbacks.account_journey", "callbacks.account_people", "callbacks.my_accounts",
+                    "callbacks.executive_strategy")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

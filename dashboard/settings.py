@@ -186,6 +186,8 @@ class Settings:
     # Team efficiency is green at or below the first threshold, amber at or below the second.
     first_response_green_minutes: float = 60.0
     first_response_amber_minutes: float = 240.0
+    # The Strategy page's support cost: each ticket a customer opens costs this much, in USD.
+    support_cost_per_ticket_usd: float = 25.0
     # Absolute lifetime of a signed-in session, and how long it may sit idle.
     session_hours: int = 12
     session_idle_minutes: float = 30.0
@@ -234,6 +236,7 @@ class Settings:
             "landing_dir": Path(p) if (p := env.get("C360_LANDING_DIR")) else None,
             "first_response_green_minutes": _env_float(env, "C360_FRT_GREEN_MINUTES", 60.0),
             "first_response_amber_minutes": _env_float(env, "C360_FRT_AMBER_MINUTES", 240.0),
+            "support_cost_per_ticket_usd": _env_float(env, "C360_SUPPORT_COST_PER_TICKET_USD", 25.0),
             "session_hours": _env_int(env, "C360_SESSION_HOURS", 12),
             "session_idle_minutes": _env_float(env, "C360_SESSION_IDLE_MINUTES", 30.0),
             "login_limit_account": env.get("C360_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
@@ -274,6 +277,9 @@ class Settings:
         for name, value in (("C360_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),
                             ("C360_LOGIN_LIMIT_IP", self.login_limit_ip)):
             _check_rate_limit(name, value)
+        if self.support_cost_per_ticket_usd < 0:
+            raise SettingsError(f"C360_SUPPORT_COST_PER_TICKET_USD must be 0 or more, not "
+                                f"{self.support_cost_per_ticket_usd}.")
         if self.first_response_green_minutes > self.first_response_amber_minutes:
             raise SettingsError("C360_FRT_GREEN_MINUTES must not exceed C360_FRT_AMBER_MINUTES.")
         self.schedule.validate()

@@ -43,6 +43,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Your book: MRR, health, churn risk, renewals, last contact, upsell potential and feedback."),
     PageSpec("layouts.morning_coffee", "/executive", "Morning Coffee", VIEW_EXECUTIVE,
              "Company-wide customers, leads, campaigns, team efficiency and MRR."),
+    PageSpec("layouts.executive_strategy", "/executive/strategy", "Strategy", VIEW_EXECUTIVE,
+             "Retention, revenue concentration, segment profitability and growth, lifetime value."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
              "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
              path_template="/accounts/<account_id>"),

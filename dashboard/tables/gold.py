@@ -109,6 +109,8 @@ class Customer360(Base):
         Index("ix_customer_360_region_territory", "region", "territory"),
         # Account lists and exports by name: read in order instead of sorting every customer.
         Index("ix_customer_360_name", "account_name", "account_id"),
+        # The largest paying customers (Strategy's concentration): read in order, not sorted.
+        Index("ix_customer_360_paying_mrr", text("mrr_usd DESC"), "account_id", postgresql_where=text("mrr_usd > 0")),
         {"schema": "gold"},
     )
 
@@ -370,3 +372,65 @@ class AccountBook(Base):
     mrr_usd: Mapped[Decimal] = mapped_column(Money, server_default="0")
     risk_level: Mapped[str | None] = mapped_column(Text)
     last_interaction_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+
+
+class RetentionMonthly(Base):
+    """Per month, the trailing 12 months ending on the month's last day (the as-of day for the
+    current month), per region x territory x segment of the customer (master account, as
+    gold.customer_360 has it) and per product line (etl/gold/retention_monthly.sql).
+
+    Rows with product_line ALL_PRODUCTS count customers; the other rows count a customer once per
+    product line (silver.products.product_family) it holds, so they must not be added up across
+    lines. "Active on a day" means holding a subscription that counts that day
+    (gold.subscription_mrr); MRR is gold.subscription_mrr_daily's on that day.
+      start_customers / end_customers: active on window_start / on window_end;
+      retained_customers: active on both days (logo retention = retained / start);
+      start_mrr_usd / end_mrr_usd: MRR on window_start / window_end of every customer counted then;
+      retained_mrr_usd: MRR on window_end of the customers active on window_start, expansion and
+        contraction included, customers new in the window excluded (NRR = retained / start MRR);
+      invoiced_usd, tickets (customer rows only): non-void invoices issued and tickets opened in the
+        window (window_start < day <= window_end) by the group's customers, whatever their status.
+    Why customers churn (customer rows only): the customers active at window_start, split into churned
+    (not active at window_end) and retained, each side with, over the window:
+      *_price_rises: customers with a price increase (silver.price_changes, new MRR above old) effective;
+      *_tickets, *_sla_breaches: tickets opened, and of them answered after their SLA target or still
+        unanswered once it passed (gold.support_daily's rule);
+      *_csat_sum / *_csat_responses: the tickets' CSAT scores (1-5);
+      *_competitor_mentions: customers who wrote at least one inbound message naming competitor activity
+        (the phrases in etl/gold/retention_monthly.sql).
+    """
+
+    __tablename__ = "retention_monthly"
+    __table_args__ = {"schema": "gold"}
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the window's last month
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)  # 'Unknown' when the CRM has none
+    segment: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_line: Mapped[str] = mapped_column(Text, primary_key=True)
+    window_start: Mapped[date] = mapped_column(Date)
+    window_end: Mapped[date] = mapped_column(Date)
+    start_customers: Mapped[int] = mapped_column(Integer, default=0)
+    end_customers: Mapped[int] = mapped_column(Integer, default=0)
+    retained_customers: Mapped[int] = mapped_column(Integer, default=0)
+    start_mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    end_mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    retained_mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    tickets: Mapped[int] = mapped_column(Integer, default=0)
+    churned_price_rises: Mapped[int] = mapped_column(Integer, default=0)
+    retained_price_rises: Mapped[int] = mapped_column(Integer, default=0)
+    churned_tickets: Mapped[int] = mapped_column(Integer, default=0)
+    retained_tickets: Mapped[int] = mapped_column(Integer, default=0)
+    churned_sla_breaches: Mapped[int] = mapped_column(Integer, default=0)
+    retained_sla_breaches: Mapped[int] = mapped_column(Integer, default=0)
+    churned_csat_sum: Mapped[float] = mapped_column(Double, default=0)
+    churned_csat_responses: Mapped[int] = mapped_column(Integer, default=0)
+    retained_csat_sum: Mapped[float] = mapped_column(Double, default=0)
+    retained_csat_responses: Mapped[int] = mapped_column(Integer, default=0)
+    churned_competitor_mentions: Mapped[int] = mapped_column(Integer, default=0)
+    retained_competitor_mentions: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# gold.retention_monthly's product_line of the rows that count customers, all their lines together.
+ALL_PRODUCTS = "All products"

@@ -58,6 +58,7 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.AccountSearch, SQL_DIR / "account_search.sql", account_column="account_id"),
     # Peers make every customer's gaps depend on all the others: worked out whole (DIFF), never per account.
     SqlStep(gold.AccountBook, SQL_DIR / "account_book.sql"),  # reads customer_360 and subscription_mrr
+    SqlStep(gold.RetentionMonthly, SQL_DIR / "retention_monthly.sql"),  # reads customer_360 and the daily MRR
 )
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.

@@ -54,11 +54,21 @@ def test_the_shipped_catalogue_is_valid_and_each_entry_needs_its_pages_permissio
 
 
 def test_the_morning_coffee_entries_point_at_its_elements(catalogue):
-    by_id = {q.id: q for q in catalogue}
-    assert by_id["chairman-2"].answer_selector == "#mc-top-accounts"
     assert {q.answer_selector for q in catalogue if q.page_path == "/executive"} >= {
         "#mc-kpi-customers", "#mc-kpi-contacts", "#mc-kpi-leads", "#mc-kpi-efficiency", "#mc-kpi-mrr",
-        "#mc-mrr-trend", "#mc-revenue-by-region", "#mc-campaigns", "#mc-top-accounts"}
+        "#mc-mrr-trend", "#mc-revenue-by-region", "#mc-campaigns"}
+
+
+def test_the_strategy_entries_point_at_its_panels(catalogue):
+    """The chairman's and CEO's questions the Strategy page answers, one click from Morning Coffee
+    (the navbar link): the 3-year trend of the top customers is on its concentration panel."""
+    by_id = {q.id: q for q in catalogue}
+    expected = {"chairman-1": "#st-retention", "chairman-2": "#st-concentration", "chairman-3": "#st-concentration",
+                "chairman-4": "#st-segments", "chairman-5": "#st-satisfaction", "ceo-1": "#st-growth", "ceo-3": "#st-churn",
+                "ceo-2": "#st-lifetime-value", "ceo-4": "#st-potential", "ceo-5": "#st-satisfaction"}
+    for question_id, selector in expected.items():
+        question = by_id[question_id]
+        assert (question.page_path, question.answer_selector) == ("/executive/strategy", selector), question_id
 
 
 def _document(*entries: dict) -> dict:

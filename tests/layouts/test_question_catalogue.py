@@ -77,7 +77,8 @@ def as_linked_for(role: str, question: Question) -> Question:
 
 
 @pytest.mark.parametrize("question", CATALOGUE, ids=[q.id for q in CATALOGUE])
-def test_each_question_is_answered_on_its_page(browser, live_server, question: Question):
+def test_each_question_is_answered_on_its_page(browser, live_server, insights_ran, question: Question):
+    # insights_ran: the churn scores, lifetime values and feedback sums some answers are made of.
     role = role_for(question)
     question = as_linked_for(role, question)
     sign_in_to(browser, live_server, role, question.url)
