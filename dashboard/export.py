@@ -23,7 +23,7 @@ from dashboard import audit
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, neutralise_formula, to_csv
 from dashboard.permissions import EXPORT_DATA, VIEW_CUSTOMER360, VIEW_EXECUTIVE, permission_granted
-from dashboard.queries import book, executive, executive_outlook, search, strategy
+from dashboard.queries import book, executive, executive_outlook, regions, search, strategy
 from dashboard.queries.grid import GridRows
 from dashboard.scope import DataScope, current_scope
 from dashboard.url_state import MAX_VALUES
@@ -48,10 +48,11 @@ class GridExport:
 GRIDS: dict[str, GridExport] = {
     "mc-campaigns": GridExport(VIEW_EXECUTIVE, executive.export_campaigns, executive.export_name),
     "mc-top-accounts": GridExport(VIEW_EXECUTIVE, executive.export_top_accounts, executive.export_name),
-    "mc-at-risk-grid": GridExport(VIEW_EXECUTIVE, executive_outlook.export_at_risk, executive.export_name),
-    "mc-segment-grid": GridExport(VIEW_EXECUTIVE, executive_outlook.export_segment_accounts, executive.export_name),
+    "rg-comparison": GridExport(VIEW_EXECUTIVE, regions.export_comparison, regions.export_name),
     "st-concentration": GridExport(VIEW_EXECUTIVE, strategy.export_top_customers, strategy.export_name),
     "st-potential": GridExport(VIEW_EXECUTIVE, strategy.export_potential, strategy.export_name),
+    "mc-at-risk-grid": GridExport(VIEW_EXECUTIVE, executive_outlook.export_at_risk, executive.export_name),
+    "mc-segment-grid": GridExport(VIEW_EXECUTIVE, executive_outlook.export_segment_accounts, executive.export_name),
     "search-results": GridExport(VIEW_CUSTOMER360, search.export_results, search.export_name),
     "book-accounts": GridExport(VIEW_CUSTOMER360, book.export_book, book.export_name),
 }

@@ -97,6 +97,8 @@ class SqlStep:
         """Work the whole table out again, but write only the rows that differ from it: a refresh
         that changes a few rows rewrites a few rows (and readers' row versions stay put)."""
         name = qualified_name(self.table)
+        if self.since_column:  # the whole table, whichever day the refresh starts from
+            params = {**params, "since_day": date.min}
         insert = f"INSERT INTO {name}"
         sql = self.sql()
         if insert not in sql:

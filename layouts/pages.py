@@ -45,6 +45,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Company-wide customers, leads, campaigns, team efficiency and MRR."),
     PageSpec("layouts.executive_strategy", "/executive/strategy", "Strategy", VIEW_EXECUTIVE,
              "Retention, revenue concentration, segment profitability and growth, lifetime value."),
+    PageSpec("layouts.executive_regions", "/executive/regions", "Regional analysis", VIEW_EXECUTIVE,
+             "Revenue, customers, win rate and product mix by region, against last period and last year."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
              "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
              path_template="/accounts/<account_id>"),

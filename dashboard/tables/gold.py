@@ -434,3 +434,57 @@ class RetentionMonthly(Base):
 
 # gold.retention_monthly's product_line of the rows that count customers, all their lines together.
 ALL_PRODUCTS = "All products"
+
+
+class DailyKpiMasterTerritory(Base):
+    """Customers, MRR and revenue per day and region x territory of the customer's MASTER account
+    (etl/gold/daily_kpi_master_territory.sql): gold.daily_kpi_territory with the regional accounts
+    that identity resolution linked across regions rolled up to their master, so a customer counts
+    once, in its master account's region and territory ('Unknown' when empty).
+
+    A customer is a master account (silver.account_master; an account without one is its own), as
+    gold.customer_360 has it; a subscription of an account missing from silver counts as its own
+    customer in 'Unknown'. Every region x territory of an account has a row on every day.
+      active_customers: customers with at least one subscription of any of their regional accounts
+        counting on the day (gold.subscription_mrr: active_from <= day < active_until);
+      mrr_usd: the MRR in USD on the day of all their regional accounts' subscriptions
+        (gold.subscription_mrr_daily, at the day's rate), as daily_kpi_territory adds it up;
+      invoiced_usd: non-void invoices issued on the day by any of their regional accounts, in USD
+        at the issue day's rate (silver.invoices.amount_usd).
+    Summed over territories and days, MRR and revenue equal gold.daily_kpi_territory's; only where
+    they count moves.
+    """
+
+    __tablename__ = "daily_kpi_master_territory"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    active_customers: Mapped[int] = mapped_column(Integer, default=0)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    invoiced_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class ProductMixTerritory(Base):
+    """Product lines held on the as-of day per region x territory of the customer's MASTER account
+    ('Unknown' when empty), customers as in gold.customer_360 (etl/gold/product_mix_territory.sql).
+
+    A customer holds a product line (silver.products.product_family) when one of its regional
+    accounts' subscriptions of that line counts on the as-of day (gold.subscription_mrr), as
+    gold.account_book's product_lines.
+      customers: the customers holding the line; on the ALL_PRODUCTS row, those holding at least one
+        line (the base of the shares; a customer holding several lines counts once there, so the
+        other rows must not be added up across lines);
+      mrr_usd: their MRR in USD on the as-of day (gold.subscription_mrr_daily) from the subscriptions
+        of that line; on the ALL_PRODUCTS row, from every subscription counting that day.
+    """
+
+    __tablename__ = "product_mix_territory"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_line: Mapped[str] = mapped_column(Text, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer, default=0)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)

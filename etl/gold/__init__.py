@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, text
 
 from dashboard.tables import gold
+from etl.identity.store import IDENTITY_TABLES
 from etl.silver import AS_OF_RATE_USD
 from etl.steps import ACCOUNTS, DAYS, DIFF, REBUILD, SKIP, SqlStep, Step, qualified_name, run_steps
 from etl.watermarks import get_watermark, set_watermark
@@ -43,6 +44,9 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.SubscriptionMrr, SQL_DIR / "subscription_mrr.sql", account_column="account_id"),
     SqlStep(gold.DailyKpiTerritory, SQL_DIR / "daily_kpi_territory.sql", since_column="day"),
     SqlStep(gold.DailyKpi, SQL_DIR / "daily_kpi.sql", since_column="day"),  # rolls up daily_kpi_territory
+    # Reads master ids too: redone whole when they change (refresh_plan).
+    SqlStep(gold.DailyKpiMasterTerritory, SQL_DIR / "daily_kpi_master_territory.sql", since_column="day"),
+    SqlStep(gold.ProductMixTerritory, SQL_DIR / "product_mix_territory.sql"),  # small, as of the last day: DIFF
     SqlStep(gold.LeadsDaily, SQL_DIR / "leads_daily.sql", since_column="day"),
     SqlStep(gold.Campaign, SQL_DIR / "campaign.sql"),
     SqlStep(gold.CampaignDaily, SQL_DIR / "campaign_daily.sql", since_column="day"),
@@ -148,7 +152,8 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
     """How each gold step refreshes (etl.steps modes), given the silver tables that changed:
       * SKIP when none of the tables it reads changed (nor a gold table refreshed before it) and
         it does not depend on the as-of day, or that day did not move;
-      * DAYS for a day table: only the days from the first changed one;
+      * DAYS for a day table: only the days from the first changed one (all of them when it reads
+        master ids that changed);
       * ACCOUNTS for a per-customer table: only the customers whose records changed (plus, when
         the as-of day moved, those its `as_of_scope` names), when that brings it up to date;
       * otherwise DIFF: all of it worked out again, only the rows that differ written.
@@ -166,7 +171,8 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
         refreshed.add(name)
         # A gold table refreshed for some accounts changed in those accounts' rows only.
         gold_inputs = {table for table in changed_inputs - changed if plan.get(table) != ACCOUNTS}
-        if getattr(step, "since_column", None):
+        # Master ids are worked out again on no particular day: a day table reading them is redone whole.
+        if getattr(step, "since_column", None) and not changed_inputs & set(IDENTITY_TABLES):
             plan[name] = DAYS
         elif isinstance(step, SqlStep) and _accounts_suffice(step, gold_inputs, changed_inputs & changed,
                                                              untracked, day_confined, as_of_moved=as_of_moved):

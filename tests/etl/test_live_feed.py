@@ -234,3 +234,30 @@ def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db
     after_refresh = _silver_and_gold_checksums(scratch_db)
     assert run_pipeline(scratch_db, landing, triggered_by="test", full=True).status == "success"
     assert _silver_and_gold_checksums(scratch_db) == after_refresh
+
+
+def test_a_manual_link_moves_a_customer_on_every_day_as_a_full_rebuild_does(scratch_db, tmp_path: Path) -> None:
+    """Master ids change on no particular day: linking two accounts by hand moves the customer's
+    figures on every day of the per-master day table, not just the days a refresh would redo."""
+    landing = write_tiny_landing(tmp_path / "landing")
+    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+    rows = ("SELECT string_agg(concat_ws(':', day, region, territory, active_customers, mrr_usd, invoiced_usd), ',' "
+            "ORDER BY day, region, territory) FROM gold.daily_kpi_master_territory")
+    before = _scalar(scratch_db, rows)
+    south_africa = ("SELECT sum(active_customers) FROM gold.daily_kpi_master_territory "
+                    "WHERE region = 'South Africa' AND day = '2025-03-03'")
+    assert _scalar(scratch_db, south_africa) == 1
+    with scratch_db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO app.account_link_override (account_id_a, account_id_b, action, created_by, "
+                          "reason) VALUES ('ACC-1', 'ACC-2', 'link', 'test', 'the same company')"))
+
+    refreshed = run_pipeline(scratch_db, landing, triggered_by="test")
+    assert refreshed.status == "success", refreshed.error
+    assert _scalar(scratch_db, "SELECT master_account_id FROM silver.account_master WHERE account_id = 'ACC-2'") \
+        == "ACC-1"
+    assert _scalar(scratch_db, rows) != before
+    assert _scalar(scratch_db, south_africa) == 0  # counted in its master's region, days before the as-of day
+
+    after_refresh = _silver_and_gold_checksums(scratch_db)
+    assert run_pipeline(scratch_db, landing, triggered_by="test", full=True).status == "success"
+    assert _silver_and_gold_checksums(scratch_db) == after_refresh

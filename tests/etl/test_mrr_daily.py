@@ -28,9 +28,11 @@ from tests.etl.reference import Landing
 ETL_DIR = Path(__file__).resolve().parents[2] / "etl"
 # The one step that reads a subscription's MRR from silver.
 MRR_STEP = ETL_DIR / "gold" / "subscription_mrr.sql"
-# gold.daily_kpi_territory converts the view's MRR summed per currency (every day of every group
-# without a row per subscription-day); test_daily_kpi_is_the_view_summed holds it to the view.
-CONVERTS_SUMS = ETL_DIR / "gold" / "daily_kpi_territory.sql"
+# gold.daily_kpi_territory, and gold.daily_kpi_master_territory for the linked accounts' MRR that moves
+# to their master's territory, convert the view's MRR summed per currency (every day of every group
+# without a row per subscription-day); test_daily_kpi_is_the_view_summed and
+# test_daily_kpi_per_master_is_the_view_summed hold them to the view.
+CONVERTS_SUMS = (ETL_DIR / "gold" / "daily_kpi_territory.sql", ETL_DIR / "gold" / "daily_kpi_master_territory.sql")
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +151,29 @@ def test_daily_kpi_is_the_view_summed(loaded: Database, window: tuple[date, date
     assert len(totals) == len(days) and (totals["kpi"] > 0).sum() >= 5
     for row in totals.itertuples():
         assert float(row.kpi) == pytest.approx(float(row.view or 0), abs=0.01 * 50), row.day  # cents per group
+
+
+def test_daily_kpi_per_master_is_the_view_summed(loaded: Database, window: tuple[date, date]) -> None:
+    """Per master account's region and territory, within the cents each segment's row was rounded to."""
+    days = sample_days(*window)
+    differing = frame(loaded, """
+        WITH view_sums AS (
+            SELECT v.day, COALESCE(m.region, 'Unknown') AS region, COALESCE(m.territory, 'Unknown') AS territory,
+                   sum(v.mrr_usd) AS mrr_usd
+            FROM unnest(CAST(:days AS date[])) AS d(day)
+            CROSS JOIN LATERAL (SELECT * FROM gold.subscription_mrr_daily v WHERE v.day = d.day) v
+            LEFT JOIN silver.account_master am ON am.account_id = v.account_id
+            LEFT JOIN silver.accounts m ON m.account_id = COALESCE(am.master_account_id, v.account_id)
+            GROUP BY 1, 2, 3
+        )
+        SELECT * FROM view_sums s
+        FULL JOIN (SELECT day, region, territory, mrr_usd AS stored FROM gold.daily_kpi_master_territory
+                   WHERE day = ANY(CAST(:days AS date[])) AND mrr_usd <> 0) k USING (day, region, territory)
+        WHERE abs(COALESCE(s.mrr_usd, 0) - COALESCE(k.stored, 0)) > 0.05""", days=days)
+    assert differing.empty, differing.head()
+    moved = frame(loaded, "SELECT count(*) AS n FROM silver.account_master am JOIN silver.accounts a USING (account_id) "
+                          "JOIN silver.accounts m ON m.account_id = am.master_account_id WHERE a.region <> m.region")
+    assert moved["n"].iloc[0] > 0  # some MRR does move
 
 
 def test_customer_360_is_the_view_on_the_as_of_day(loaded: Database, window: tuple[date, date]) -> None:
@@ -276,10 +301,11 @@ def test_the_guard_recognises_mrr_worked_out_again() -> None:
 
 def test_no_other_source_works_mrr_out_from_silver_subscriptions() -> None:
     sources = _sources()
-    assert MRR_STEP in sources and CONVERTS_SUMS in sources and len(sources) > 20
+    assert MRR_STEP in sources and set(CONVERTS_SUMS) <= set(sources) and len(sources) > 20
     offenders = {str(path.relative_to(ETL_DIR)): found for path in sources
-                 if path not in (MRR_STEP, CONVERTS_SUMS) and (found := mrr_worked_out_again(_code(path)))}
+                 if path not in (MRR_STEP, *CONVERTS_SUMS) and (found := mrr_worked_out_again(_code(path)))}
     assert offenders == {}
-    # daily_kpi_territory converts the MRR of gold.subscription_mrr, never silver's.
-    assert "gold.subscription_mrr " in _code(CONVERTS_SUMS)
-    assert mrr_worked_out_again(_code(CONVERTS_SUMS), converts_sums=True) == []
+    # They convert the MRR of gold.subscription_mrr, never silver's.
+    for path in CONVERTS_SUMS:
+        assert "gold.subscription_mrr " in _code(path), path.name
+        assert mrr_worked_out_again(_code(path), converts_sums=True) == [], path.name
