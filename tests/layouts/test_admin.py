@@ -34,7 +34,11 @@ def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browse
     browser.find_element(By.ID, ID.NEW_NAME).send_keys("Browser Rep")
     _choose(browser, ID.NEW_ROLE, "sales manager")
     _choose(browser, ID.NEW_TERRITORIES, scope_facts.territory)
-    browser.find_element(By.ID, ID.CREATE).click()
+    create = browser.find_element(By.ID, ID.CREATE)
+    # Below the fold, and a closing dropdown can still cover it for a moment: scroll to it, then
+    # dispatch the click on the button itself.
+    browser.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'});", create)
+    browser.execute_script("arguments[0].click();", create)
     password = wait(browser).until(ec.visibility_of_element_located((By.ID, "au-one-time-password"))).text.strip()
     assert len(password) >= 12
     # The list shows the new user with their territory.
