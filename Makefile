@@ -24,8 +24,9 @@ browser:
 demo: install
 	$(BIN)/c360 demo
 
+# Test files are spread over up to 4 worker processes (pytest-xdist), each with its own databases.
 test: install browser
-	$(BIN)/pytest
+	$(BIN)/pytest -n auto --maxprocesses 4 --dist loadfile
 
 lint: install
 	$(BIN)/ruff check .

@@ -20,6 +20,7 @@ from dashboard.settings import Settings, runtime_dir_default  # noqa: F401
 # platformdirs (used by pgserver) warns when XDG_RUNTIME_DIR is unset, from its import on; pgserver does not need it.
 warnings.filterwarnings("ignore", message=".*XDG_RUNTIME_DIR.*")
 
+import fasteners  # noqa: E402
 import pgserver  # noqa: E402  (after the filter above)
 from pgserver._commands import pg_ctl  # noqa: E402
 
@@ -51,15 +52,18 @@ def start_embedded_server(pgdata: Path) -> str:
     """Start (or join) the embedded PostgreSQL in `pgdata` and return its admin URL."""
     pgdata = pgdata.resolve()
     pgdata.mkdir(parents=True, exist_ok=True)
-    created = not (pgdata / "PG_VERSION").exists()
-    # cleanup_mode=None keeps the server up for other processes (web, scheduler, CLI),
-    # which join it through the same data directory instead of starting another.
-    server = pgserver.get_server(pgdata, cleanup_mode=None)
-    url = to_sqlalchemy_url(server.get_uri())
-    if _apply_embedded_settings(url) and created:
-        # Settings read at start only: restart a server nobody else can be using yet. An older data
-        # directory takes them at its next start.
-        pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
+    # Processes starting together (web and scheduler, parallel test workers) take turns, so the one
+    # that creates the directory has restarted the server before another joins it.
+    with fasteners.InterProcessLock(pgdata.parent / f".{pgdata.name}.start.lock"):
+        created = not (pgdata / "PG_VERSION").exists()
+        # cleanup_mode=None keeps the server up for other processes (web, scheduler, CLI),
+        # which join it through the same data directory instead of starting another.
+        server = pgserver.get_server(pgdata, cleanup_mode=None)
+        url = to_sqlalchemy_url(server.get_uri())
+        if _apply_embedded_settings(url) and created:
+            # Settings read at start only: restart a server nobody else can be using yet. An older data
+            # directory takes them at its next start.
+            pg_ctl(["-w", "restart"], pgdata=server.pgdata, user=server.system_user)
     return url
 
 
