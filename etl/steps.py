@@ -67,6 +67,12 @@ class SqlStep:
     # (rows that FX rates changed from that day on included). Without it, a new as-of day
     # works the whole table out again.
     as_of_scope: Path | None = None
+    # With a since_column: silver tables a change of which can move rows of any day (a customer's
+    # group, say), so the whole table is worked out again.
+    whole_when: frozenset[str] = frozenset()
+    # With a since_column: a condition (SQL, may use :as_of) selecting the rows a moving as-of day
+    # retires, such as months that fell out of a rolling window; deleted with the refreshed days.
+    retired: str | None = None
 
     @property
     def table(self) -> Table:
@@ -141,7 +147,9 @@ def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any]
     else:
         for step in steps:
             name = qualified_name(step.table)
-            where = {DAYS: f' WHERE "{getattr(step, "since_column", None)}" >= :since_day',
+            retired = getattr(step, "retired", None)
+            where = {DAYS: f' WHERE "{getattr(step, "since_column", None)}" >= :since_day'
+                           + (f" OR ({retired})" if retired else ""),
                      ACCOUNTS: f' WHERE "{getattr(step, "account_column", None)}" IN '
                                "(SELECT account_id FROM gold_scope)"}.get(modes[name], "")
             if modes[name] not in (SKIP, DIFF):

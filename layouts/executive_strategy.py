@@ -14,12 +14,14 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
+from plotly.subplots import make_subplots
 
 from dashboard.extensions import db
 from dashboard.formatting import format_count, format_day, format_percent, format_usd
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.glossary import definition
 from dashboard.queries.strategy import (
+    ALL_SEGMENTS,
     BREAKDOWNS,
     TOP_SHARES,
     ChurnDriversResult,
@@ -65,6 +67,7 @@ class StrategyIds:
     GROWTH = "st-growth"
     LIFETIME_VALUE = "st-lifetime-value"
     SATISFACTION = "st-satisfaction"
+    SATISFACTION_TREND = "st-satisfaction-trend"
     POTENTIAL = "st-potential"
     CHURN = "st-churn"
     POTENTIAL_GRID = "st-potential-grid"
@@ -436,6 +439,34 @@ def correlation_figure(correlations: tuple[Correlation, ...]) -> go.Figure:
     return fig
 
 
+def satisfaction_trend(trend: pd.DataFrame, financials: bool) -> go.Figure:
+    """NPS, CSAT, retention and MRR growth of each trailing 12 months, one panel per figure and one
+    line per segment (the whole scope in black); a legend click hides a segment in every panel."""
+    panels = [("nps", "NPS score", ".1f"), ("csat", "CSAT", ".2f"), ("retention", "Retention", ".1%")]
+    if financials:
+        panels.append(("mrr_growth", "MRR growth", ".1%"))
+    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
+                        subplot_titles=[title for _, title, _ in panels],
+                        figure=theme.figure(legend=dict(orientation="h", y=1.04, yanchor="bottom", x=0),
+                                            margin=dict(l=8, r=16, t=48, b=28)))
+    segments = [ALL_SEGMENTS, *sorted(set(trend["segment"]) - {ALL_SEGMENTS})]
+    for index, segment in enumerate(segments):
+        rows = trend[trend["segment"] == segment]
+        labels = [f"{m:%b %Y}" for m in rows["month"]]
+        colour = "#111827" if segment == ALL_SEGMENTS else theme.PALETTE[(index - 1) % len(theme.PALETTE)]
+        for row, (column, title, digits) in enumerate(panels, start=1):
+            fig.add_trace(go.Scatter(
+                x=labels, y=rows[column], mode="lines+markers", name=segment, legendgroup=segment,
+                showlegend=row == 1, line=dict(color=colour, width=3 if segment == ALL_SEGMENTS else 1.5),
+                marker=dict(size=4), connectgaps=False,
+                hovertemplate=f"{segment}, 12 months to %{{x}}: %{{y:{digits}}}<extra>{title}</extra>"),
+                row=row, col=1)
+        for row, (_, _, digits) in enumerate(panels, start=1):
+            if digits.endswith("%"):
+                fig.update_yaxes(tickformat=".0%", row=row, col=1)
+    return fig
+
+
 def satisfaction_output(result: SatisfactionResult | GoldStatus) -> Any:
     """Satisfaction against retention and MRR growth by segment, and the correlations over customers."""
     if isinstance(result, GoldStatus):
@@ -465,10 +496,21 @@ def satisfaction_output(result: SatisfactionResult | GoldStatus) -> Any:
     if any(c.r is not None for c in result.correlations):
         body.append(dcc.Graph(figure=correlation_figure(result.correlations), style={"height": "220px"},
                               className="c360-graph", config={"displaylogo": False}))
+    if not result.trend.empty:
+        panels = 4 if result.financials else 3
+        body.append(html.Div("Trend by segment: each point is the 12 months to that month's end",
+                             className="small fw-semibold mt-2"))
+        body.append(dcc.Graph(figure=satisfaction_trend(result.trend, result.financials),
+                              id=ID.SATISFACTION_TREND, className="c360-graph",
+                              style={"height": f"{150 * panels + 90}px"},
+                              config={"displaylogo": False, "toImageButtonOptions":
+                                      {"filename": _png("satisfaction-trend", resolved)}}))
     if not result.financials:
         body.append(html.Div(f"MRR growth: {FINANCIALS_HIDDEN.lower()}", className="small text-muted"))
+    window = result.trend[(result.trend["month"] == resolved.month)]["window_end"]
+    ending = f" to {format_day(window.iloc[0])}" if not window.empty else ""
     return chart_card(TITLES["satisfaction"], body, definition=definition("satisfaction_value"),
-                      subtitle="Survey answers of the last 365 days (responses in brackets) against the same 12 "
+                      subtitle=f"Survey answers of the 12 months{ending} (responses in brackets) against the same "
                                "months' retention and MRR growth; correlations over customers")
 
 

@@ -36,7 +36,6 @@ from sqlalchemy import (
     Select,
     Table,
     Text,
-    case,
     column,
     func,
     literal,
@@ -52,7 +51,6 @@ from dashboard.queries.book import GROWTH_ACTION
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, CHIP, COUNT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
-from dashboard.tables.attribution_text import FeedbackSummary
 from dashboard.tables.gold import ALL_PRODUCTS, AccountBook, Customer360, DailyKpi, RetentionMonthly
 from dashboard.tables.intelligence import ChurnPrediction, NextBestAction
 from dashboard.url_state import first, to_search
@@ -527,68 +525,98 @@ class Correlation:
         z, half = math.atanh(max(min(self.r, 0.999999), -0.999999)), Z_95 / math.sqrt(self.n - 3)
         return math.tanh(z - half), math.tanh(z + half)
 
+    @classmethod
+    def from_sums(cls, score: str, against: str, n: int, x: float, xx: float, y: float, yy: float,
+                  xy: float) -> Correlation:
+        """r from the sums over the customers (n, sum of x, x², y, y², x·y), as PostgreSQL's corr()."""
+        covariance = n * xy - x * y
+        spread = (n * xx - x * x) * (n * yy - y * y)
+        if n < MIN_CORRELATION_SAMPLE or spread <= 0:
+            return cls(score, against, n, None)
+        return cls(score, against, n, max(-1.0, min(1.0, covariance / math.sqrt(spread))))
+
+
+ALL_SEGMENTS = "All segments"
+
 
 @dataclass(frozen=True)
 class SatisfactionResult:
-    """Satisfaction (survey responses of the 365 days to the as-of day, gold.feedback_summary:
-    average NPS score 0-10, average CSAT 1-5) against value over the same 12 months (gold.customer_360:
-    retained = had MRR 365 days before the as-of day and still has MRR; MRR growth = its relative
-    change, for customers with MRR then), per segment and as correlations over customers."""
+    """Satisfaction against value over the selected trailing 12 months (gold.retention_monthly):
+    NPS (average score 0-10) and CSAT (average 1-5) of the survey responses answered in the window
+    by the group's customers; retention = logo retention and MRR growth = NRR - 1 of the customers
+    active at the window's start (see `Retention`). Per segment, and as correlations over customers:
+    each customer's average score over the window against whether it was retained and against its
+    MRR growth (end over start MRR - 1), over the customers active with MRR at the window's start
+    that answered. The trend holds the same figures for each of the 12 windows to the selected one."""
 
     resolved: ResolvedQuery
     # segment, nps, nps_responses, csat, csat_responses, cohort, retained, retention, mrr_growth
     by_segment: pd.DataFrame
     correlations: tuple[Correlation, ...]
+    # month, window_end, segment (ALL_SEGMENTS for the scope), nps, csat, retention, mrr_growth (oldest first)
+    trend: pd.DataFrame
     financials: bool
+
+
+_SATISFACTION_SUMS = ("nps_sum", "nps_responses", "csat_sum", "csat_responses", "start_customers",
+                      "retained_customers", "start_mrr_usd", "retained_mrr_usd")
+_COHORT_SUMS = ("n", "x", "xx", "retained", "x_retained", "growth", "growth_sq", "x_growth")
+
+
+def _satisfaction_figures(frame: pd.DataFrame, financials: bool) -> pd.DataFrame:
+    """Averages and rates from the summed columns of `_SATISFACTION_SUMS`."""
+    frame = frame.astype({name: "float64" for name in _SATISFACTION_SUMS})
+    frame["nps"] = frame["nps_sum"] / frame["nps_responses"].where(frame["nps_responses"] > 0)
+    frame["csat"] = frame["csat_sum"] / frame["csat_responses"].where(frame["csat_responses"] > 0)
+    frame["retention"] = frame["retained_customers"] / frame["start_customers"].where(frame["start_customers"] > 0)
+    frame["mrr_growth"] = (frame["retained_mrr_usd"] / frame["start_mrr_usd"].where(frame["start_mrr_usd"] > 0)
+                           - 1) if financials else float("nan")
+    return frame
 
 
 def satisfaction(session: Session, query: StrategyQuery, scope: DataScope, *,
                  policy: MaskPolicy) -> SatisfactionResult | GoldStatus:
-    """NPS and CSAT against retention and MRR growth by segment, and their correlations with
-    confidence intervals and sample sizes (see `SatisfactionResult`, `Correlation`)."""
+    """NPS and CSAT against retention and MRR growth by segment, their correlations with confidence
+    intervals and sample sizes, and their monthly trend (see `SatisfactionResult`, `Correlation`)."""
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    c, f = Customer360, FeedbackSummary
-    had_mrr = c.mrr_usd_year_ago > 0
-    retained = case((c.mrr_usd > 0, 1.0), else_=0.0)
-    nps = f.nps_sum / func.nullif(f.nps_responses, 0)
-    csat = f.csat_sum / func.nullif(f.csat_responses, 0)
-    growth = (c.mrr_usd - c.mrr_usd_year_ago) / func.nullif(c.mrr_usd_year_ago, 0)
-    base = select().select_from(c).outerjoin(f, f.account_id == c.account_id).where(scope.customer_filter())
-    rows = session.execute(base.add_columns(
-        c.segment, func.sum(f.nps_sum), func.sum(f.nps_responses), func.sum(f.csat_sum), func.sum(f.csat_responses),
-        func.count().filter(had_mrr), func.count().filter(had_mrr, c.mrr_usd > 0),
-        func.sum(c.mrr_usd).filter(had_mrr), func.sum(c.mrr_usd_year_ago).filter(had_mrr)).group_by(c.segment)).all()
-    frame = pd.DataFrame([tuple(r) for r in rows],
-                         columns=["segment", "nps_sum", "nps_responses", "csat_sum", "csat_responses", "cohort",
-                                  "retained", "mrr_now", "mrr_before"])
-    frame = frame.astype({name: "float64" for name in frame.columns if name != "segment"})
-    frame["nps"] = frame["nps_sum"] / frame["nps_responses"].where(frame["nps_responses"] > 0)
-    frame["csat"] = frame["csat_sum"] / frame["csat_responses"].where(frame["csat_responses"] > 0)
-    frame["retention"] = frame["retained"] / frame["cohort"].where(frame["cohort"] > 0)
-    frame["mrr_growth"] = (frame["mrr_now"] - frame["mrr_before"]) / frame["mrr_before"].where(frame["mrr_before"] > 0)
-    if not policy.view_financials:
-        frame["mrr_growth"] = float("nan")
-    frame = frame[(frame["nps_responses"] > 0) | (frame["csat_responses"] > 0) | (frame["cohort"] > 0)]
-    frame = frame.drop(columns=["nps_sum", "csat_sum", "mrr_now", "mrr_before"])
-    frame = frame.sort_values(["cohort", "segment"], ascending=[False, True]).reset_index(drop=True)
-    pairs = [("NPS", nps, "Retention", retained)]
-    pairs.append(("CSAT", csat, "Retention", retained))
-    if policy.view_financials:
-        pairs += [("NPS", nps, "MRR growth", growth), ("CSAT", csat, "MRR growth", growth)]
-    # Only customers with survey answers can pair up: read from the (smaller) feedback sums.
-    answered = select().select_from(f).join(c, c.account_id == f.account_id).where(scope.customer_filter())
-    measured = session.execute(answered.add_columns(*[
-        expression for _, score, _, value in pairs
-        for expression in (func.corr(score, value).filter(had_mrr), func.regr_count(score, value).filter(had_mrr))
-    ])).one()
+    r, financials = RetentionMonthly, policy.view_financials
+    months = [m for m in resolved.months if m <= resolved.month][:TREND_MONTHS]
+    cohort = [f"{score}_cohort_{part}" for score in ("nps", "csat") for part in _COHORT_SUMS]
+    # A few hundred rows: per month and segment of the scope's territories, the sums of both panels.
+    rows = session.execute(
+        select(r.month, r.segment, func.max(r.window_end),
+               *[func.sum(getattr(r, name)) for name in (*_SATISFACTION_SUMS, *cohort)])
+        .where(r.month.in_(months), r.product_line == ALL_PRODUCTS, scope.territory_filter(r.territory))
+        .group_by(r.month, r.segment)).all()
+    sums = pd.DataFrame([tuple(row) for row in rows],
+                        columns=["month", "segment", "window_end", *_SATISFACTION_SUMS, *cohort])
+    sums = sums.astype({name: "float64" for name in cohort})
+    selected = _satisfaction_figures(sums[sums["month"] == resolved.month].copy(), financials)
+    selected = selected.rename(columns={"start_customers": "cohort", "retained_customers": "retained"})
+    selected = selected[(selected["nps_responses"] > 0) | (selected["csat_responses"] > 0) | (selected["cohort"] > 0)]
+    by_segment = selected.sort_values(["cohort", "segment"], ascending=[False, True])[
+        ["segment", "nps", "nps_responses", "csat", "csat_responses", "cohort", "retained", "retention",
+         "mrr_growth"]].reset_index(drop=True)
+    totals = sums.loc[sums["month"] == resolved.month, cohort].sum()
     correlations = []
-    for index, (score_name, _, against, _) in enumerate(pairs):
-        r, n = measured[2 * index], int(measured[2 * index + 1] or 0)
-        r = None if r is None or n < MIN_CORRELATION_SAMPLE else float(r)
-        correlations.append(Correlation(score_name, against, n, r))
-    return SatisfactionResult(resolved, frame, tuple(correlations), policy.view_financials)
+    for score in ("NPS", "CSAT"):
+        pick = {part: float(totals[f"{score.lower()}_cohort_{part}"]) for part in _COHORT_SUMS}
+        n, x, xx = int(pick["n"]), pick["x"], pick["xx"]
+        correlations.append(Correlation.from_sums(score, "Retention", n, x, xx, pick["retained"], pick["retained"],
+                                                  pick["x_retained"]))
+        if financials:
+            correlations.append(Correlation.from_sums(score, "MRR growth", n, x, xx, pick["growth"],
+                                                      pick["growth_sq"], pick["x_growth"]))
+    correlations.sort(key=lambda c: c.against != "Retention")  # retention pairs first, as the page lists them
+    overall = sums.groupby("month", as_index=False).agg(
+        {"window_end": "max", **{name: "sum" for name in _SATISFACTION_SUMS}}).assign(segment=ALL_SEGMENTS)
+    trend = _satisfaction_figures(pd.concat([overall, sums[overall.columns]], ignore_index=True), financials)
+    trend = trend[(trend["nps_responses"] > 0) | (trend["csat_responses"] > 0) | (trend["start_customers"] > 0)]
+    trend = trend.sort_values(["month", "segment"])[
+        ["month", "window_end", "segment", "nps", "csat", "retention", "mrr_growth"]].reset_index(drop=True)
+    return SatisfactionResult(resolved, by_segment, tuple(correlations), trend, financials)
 
 
 # --- 7. Cross-sell and upsell potential ---------------------------------------------------

@@ -430,6 +430,31 @@ class RetentionMonthly(Base):
     retained_csat_responses: Mapped[int] = mapped_column(Integer, default=0)
     churned_competitor_mentions: Mapped[int] = mapped_column(Integer, default=0)
     retained_competitor_mentions: Mapped[int] = mapped_column(Integer, default=0)
+    # Satisfaction (customer rows only): survey responses answered in the window by the group's customers.
+    nps_sum: Mapped[float] = mapped_column(Double, default=0)
+    nps_responses: Mapped[int] = mapped_column(Integer, default=0)
+    csat_sum: Mapped[float] = mapped_column(Double, default=0)
+    csat_responses: Mapped[int] = mapped_column(Integer, default=0)
+    # Sums for Pearson's r between a customer's average NPS (CSAT) over the window, x, and its value, y,
+    # over the customers active at window_start with MRR then and with that score: n, sum of x, of x²,
+    # of y, of x·y and (growth) of y², for y = retained (1 or 0; y² = y) and y = MRR growth (end MRR
+    # over start MRR less 1, both in cents). Sums add up across groups, so any scope's r is exact.
+    nps_cohort_n: Mapped[int] = mapped_column(Integer, default=0)
+    nps_cohort_x: Mapped[float] = mapped_column(Double, default=0)
+    nps_cohort_xx: Mapped[float] = mapped_column(Double, default=0)
+    nps_cohort_retained: Mapped[float] = mapped_column(Double, default=0)
+    nps_cohort_x_retained: Mapped[float] = mapped_column(Double, default=0)
+    nps_cohort_growth: Mapped[float] = mapped_column(Double, default=0)
+    nps_cohort_growth_sq: Mapped[float] = mapped_column(Double, default=0)
+    nps_cohort_x_growth: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_n: Mapped[int] = mapped_column(Integer, default=0)
+    csat_cohort_x: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_xx: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_retained: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_x_retained: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_growth: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_growth_sq: Mapped[float] = mapped_column(Double, default=0)
+    csat_cohort_x_growth: Mapped[float] = mapped_column(Double, default=0)
 
 
 # gold.retention_monthly's product_line of the rows that count customers, all their lines together.

@@ -62,7 +62,11 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.AccountSearch, SQL_DIR / "account_search.sql", account_column="account_id"),
     # Peers make every customer's gaps depend on all the others: worked out whole (DIFF), never per account.
     SqlStep(gold.AccountBook, SQL_DIR / "account_book.sql"),  # reads customer_360 and subscription_mrr
-    SqlStep(gold.RetentionMonthly, SQL_DIR / "retention_monthly.sql"),  # reads customer_360 and the daily MRR
+    # Windows ending from the first changed day on, the last 24 months kept; a customer's group or
+    # product line can move any window.
+    SqlStep(gold.RetentionMonthly, SQL_DIR / "retention_monthly.sql", since_column="window_end",
+            whole_when=frozenset({"silver.accounts", "silver.products"}),
+            retired="month < CAST(date_trunc('month', CAST(:as_of AS date)) - interval '23 months' AS date)"),
 )
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
@@ -153,7 +157,7 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
       * SKIP when none of the tables it reads changed (nor a gold table refreshed before it) and
         it does not depend on the as-of day, or that day did not move;
       * DAYS for a day table: only the days from the first changed one (all of them when it reads
-        master ids that changed);
+        master ids that changed, or a table of its `whole_when` changed);
       * ACCOUNTS for a per-customer table: only the customers whose records changed (plus, when
         the as-of day moved, those its `as_of_scope` names), when that brings it up to date;
       * otherwise DIFF: all of it worked out again, only the rows that differ written.
@@ -172,7 +176,8 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
         # A gold table refreshed for some accounts changed in those accounts' rows only.
         gold_inputs = {table for table in changed_inputs - changed if plan.get(table) != ACCOUNTS}
         # Master ids are worked out again on no particular day: a day table reading them is redone whole.
-        if getattr(step, "since_column", None) and not changed_inputs & set(IDENTITY_TABLES):
+        whole_when = set(IDENTITY_TABLES) | set(getattr(step, "whole_when", ()))
+        if getattr(step, "since_column", None) and not changed_inputs & whole_when:
             plan[name] = DAYS
         elif isinstance(step, SqlStep) and _accounts_suffice(step, gold_inputs, changed_inputs & changed,
                                                              untracked, day_confined, as_of_moved=as_of_moved):

@@ -1,7 +1,9 @@
 -- Per month and customer group, the trailing 12 months ending on the month's last day (on the
 -- as-of day for the current month): who was active at the window's start and end and their MRR,
 -- for logo retention, net revenue retention and growth (dashboard.tables.gold.RetentionMonthly).
---   Windows: the last 24 months whose window starts within the data window (:first_day on).
+--   Windows: the last 24 months whose window starts within the data window (:first_day on) and ends
+--     on :since_day or later (a refresh redoes the windows holding a changed day, and drops the months
+--     older than 24; etl.gold.GOLD_STEPS).
 --   Customers: master accounts (silver.account_master) of gold.customer_360, grouped by its
 --     region, territory ('Unknown' when empty) and segment; subscriptions of accounts outside the
 --     CRM are left out.
@@ -17,6 +19,12 @@
 --     window, their SLA breaches (gold.support_daily's rule: answered after the target, or unanswered
 --     once it passed by the end of the as-of day), CSAT sum and count, and competitor mentions:
 --     customers with an inbound message in the window matching the phrases of `competitor_phrases`.
+--   nps_* / csat_* ('All products' rows only): survey responses (silver.surveys, the day answered) in
+--     the window by the group's customers: sums and counts of the NPS (0-10) and CSAT (1-5) scores.
+--   nps_cohort_* / csat_cohort_* ('All products' rows only): sums for Pearson's r between a customer's
+--     average score over the window and its value, over the customers active at the window's start
+--     with MRR then and with that score: n, sum of x, of x squared, of y, of y squared and of x times y,
+--     for y = retained (1 or 0) and y = MRR growth (end over start MRR, in cents, less 1).
 -- Every group's figures can move with any customer's, so the whole table is worked out each time.
 INSERT INTO gold.retention_monthly (month, region, territory, segment, product_line, window_start, window_end,
                                     start_customers, end_customers, retained_customers, start_mrr_usd,
@@ -24,7 +32,9 @@ INSERT INTO gold.retention_monthly (month, region, territory, segment, product_l
                                     retained_price_rises, churned_tickets, retained_tickets, churned_sla_breaches,
                                     retained_sla_breaches, churned_csat_sum, churned_csat_responses,
                                     retained_csat_sum, retained_csat_responses, churned_competitor_mentions,
-                                    retained_competitor_mentions)
+                                    retained_competitor_mentions, nps_sum, nps_responses, csat_sum, csat_responses,
+                                    nps_cohort_n, nps_cohort_x, nps_cohort_xx, nps_cohort_retained, nps_cohort_x_retained, nps_cohort_growth, nps_cohort_growth_sq, nps_cohort_x_growth,
+                                    csat_cohort_n, csat_cohort_x, csat_cohort_xx, csat_cohort_retained, csat_cohort_x_retained, csat_cohort_growth, csat_cohort_growth_sq, csat_cohort_x_growth)
 WITH params AS (
     SELECT CAST(:as_of AS date) AS as_of, CAST(:first_day AS date) AS first_day,
            -- Competitor activity in a customer's words: a competitor named as such, or an offer,
@@ -35,8 +45,10 @@ WITH params AS (
     SELECT CAST(m AS date) AS month,
            CAST(LEAST(m + interval '1 month' - interval '1 day', p.as_of) AS date) AS window_end
     FROM params p,
-         generate_series(date_trunc('month', p.as_of) - interval '23 months', date_trunc('month', p.as_of),
-                         interval '1 month') AS m
+         -- From the month of :since_day: its window and every later one end on that day or after.
+         generate_series(GREATEST(date_trunc('month', p.as_of) - interval '23 months',
+                                  date_trunc('month', CAST(:since_day AS date))),
+                         date_trunc('month', p.as_of), interval '1 month') AS m
 ), bounds AS (
     SELECT w.month, CAST(w.window_end - interval '12 months' AS date) AS window_start, w.window_end
     FROM windows w, params p
@@ -112,6 +124,19 @@ WITH params AS (
     WHERE m.direction = 'inbound' AND m.body ~* p.competitor_phrases
       AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) > f.after
       AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) <= p.as_of
+), surveys_by_day AS (
+    SELECT ma.master_id AS account_id, CAST(s.responded_at AT TIME ZONE 'UTC' AS date) AS day,
+           COALESCE(sum(s.nps_score) FILTER (WHERE s.survey_type = 'nps'), 0) AS nps_sum,
+           count(s.nps_score) FILTER (WHERE s.survey_type = 'nps') AS nps_responses,
+           COALESCE(sum(s.csat_score) FILTER (WHERE s.survey_type = 'csat'), 0) AS csat_sum,
+           count(s.csat_score) FILTER (WHERE s.survey_type = 'csat') AS csat_responses
+    FROM silver.surveys s
+    JOIN master ma ON ma.account_id = s.account_id
+    CROSS JOIN params p
+    CROSS JOIN first_day_counted f
+    WHERE CAST(s.responded_at AT TIME ZONE 'UTC' AS date) > f.after
+      AND CAST(s.responded_at AT TIME ZONE 'UTC' AS date) <= p.as_of
+    GROUP BY 1, 2
 ), price_rises_by_day AS (
     SELECT DISTINCT ma.master_id AS account_id, pc.effective_date AS day
     FROM silver.price_changes pc
@@ -121,7 +146,8 @@ WITH params AS (
     WHERE pc.new_mrr > pc.old_mrr AND pc.effective_date > f.after AND pc.effective_date <= p.as_of
 ), cohort AS (
     -- The customers active at each window's start: churned when not active at its end.
-    SELECT p.month, b.window_start, b.window_end, p.account_id, NOT p.at_end AS churned
+    SELECT p.month, b.window_start, b.window_end, p.account_id, NOT p.at_end AS churned,
+           round(p.start_mrr, 2) AS start_mrr, round(p.end_mrr, 2) AS end_mrr
     FROM pairs p JOIN bounds b ON b.month = p.month
     WHERE p.line = 'All products' AND p.at_start
 ), service AS (
@@ -138,6 +164,33 @@ WITH params AS (
     SELECT DISTINCT co.month, co.account_id
     FROM cohort co JOIN mentions_by_day mn ON mn.account_id = co.account_id
     WHERE mn.day > co.window_start AND mn.day <= co.window_end
+), scored AS (
+    -- Each cohort customer's average scores over its window, with its retention and MRR growth. In
+    -- numeric (12 decimals), so the sums below come out the same whatever order a plan adds them in.
+    SELECT co.month, co.account_id, CASE WHEN co.churned THEN 0.0 ELSE 1.0 END AS retained,
+           round(co.end_mrr / co.start_mrr - 1, 12) AS growth,
+           round(CAST(sum(sv.nps_sum) AS numeric) / NULLIF(sum(sv.nps_responses), 0), 12) AS nps,
+           round(CAST(sum(sv.csat_sum) AS numeric) / NULLIF(sum(sv.csat_responses), 0), 12) AS csat
+    FROM cohort co JOIN surveys_by_day sv ON sv.account_id = co.account_id
+    WHERE sv.day > co.window_start AND sv.day <= co.window_end AND co.start_mrr > 0
+    GROUP BY 1, 2, 3, 4
+), satisfaction AS (
+    SELECT s.month, c.region, c.territory, c.segment,
+           count(s.nps) AS nps_n, sum(s.nps) AS nps_x, sum(s.nps * s.nps) AS nps_xx,
+           sum(s.retained) FILTER (WHERE s.nps IS NOT NULL) AS nps_retained,
+           sum(s.nps * s.retained) AS nps_x_retained,
+           sum(s.growth) FILTER (WHERE s.nps IS NOT NULL) AS nps_growth,
+           sum(s.growth * s.growth) FILTER (WHERE s.nps IS NOT NULL) AS nps_growth_sq,
+           sum(s.nps * s.growth) AS nps_x_growth,
+           count(s.csat) AS csat_n, sum(s.csat) AS csat_x, sum(s.csat * s.csat) AS csat_xx,
+           sum(s.retained) FILTER (WHERE s.csat IS NOT NULL) AS csat_retained,
+           sum(s.csat * s.retained) AS csat_x_retained,
+           sum(s.growth) FILTER (WHERE s.csat IS NOT NULL) AS csat_growth,
+           sum(s.growth * s.growth) FILTER (WHERE s.csat IS NOT NULL) AS csat_growth_sq,
+           sum(s.csat * s.growth) AS csat_x_growth
+    FROM scored s
+    JOIN customers c ON c.account_id = s.account_id
+    GROUP BY 1, 2, 3, 4
 ), drivers AS (
     SELECT co.month, c.region, c.territory, c.segment,
            count(pr.account_id) FILTER (WHERE co.churned) AS churned_price_rises,
@@ -170,15 +223,22 @@ WITH params AS (
     GROUP BY 1, 2, 3, 4, 5
 ), group_days AS (
     -- Per group and day first: then each day joins the windows holding it, not each record.
-    SELECT c.region, c.territory, c.segment, e.day, sum(e.invoiced_usd) AS invoiced_usd, sum(e.tickets) AS tickets
-    FROM (SELECT account_id, day, invoiced_usd, 0 AS tickets FROM invoices_by_day
+    SELECT c.region, c.territory, c.segment, e.day, sum(e.invoiced_usd) AS invoiced_usd, sum(e.tickets) AS tickets,
+           sum(e.nps_sum) AS nps_sum, sum(e.nps_responses) AS nps_responses, sum(e.csat_sum) AS csat_sum,
+           sum(e.csat_responses) AS csat_responses
+    FROM (SELECT account_id, day, invoiced_usd, 0 AS tickets, 0 AS nps_sum, 0 AS nps_responses, 0 AS csat_sum,
+                 0 AS csat_responses
+          FROM invoices_by_day
           UNION ALL
-          SELECT account_id, day, 0, tickets FROM tickets_by_day) e
+          SELECT account_id, day, 0, tickets, 0, 0, 0, 0 FROM tickets_by_day
+          UNION ALL
+          SELECT account_id, day, 0, 0, nps_sum, nps_responses, csat_sum, csat_responses FROM surveys_by_day) e
     JOIN customers c ON c.account_id = e.account_id
     GROUP BY 1, 2, 3, 4
 ), activity AS (
     SELECT b.month, gd.region, gd.territory, gd.segment, sum(gd.invoiced_usd) AS invoiced_usd,
-           sum(gd.tickets) AS tickets
+           sum(gd.tickets) AS tickets, sum(gd.nps_sum) AS nps_sum, sum(gd.nps_responses) AS nps_responses,
+           sum(gd.csat_sum) AS csat_sum, sum(gd.csat_responses) AS csat_responses
     FROM group_days gd
     JOIN bounds b ON gd.day > b.window_start AND gd.day <= b.window_end
     GROUP BY 1, 2, 3, 4
@@ -203,7 +263,27 @@ SELECT g.month, g.region, g.territory, g.segment, g.line, b.window_start, b.wind
        CASE WHEN g.line = 'All products' THEN COALESCE(d.retained_csat_sum, 0) ELSE 0 END,
        CASE WHEN g.line = 'All products' THEN COALESCE(d.retained_csat_responses, 0) ELSE 0 END,
        CASE WHEN g.line = 'All products' THEN COALESCE(d.churned_competitor_mentions, 0) ELSE 0 END,
-       CASE WHEN g.line = 'All products' THEN COALESCE(d.retained_competitor_mentions, 0) ELSE 0 END
+       CASE WHEN g.line = 'All products' THEN COALESCE(d.retained_competitor_mentions, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(a.nps_sum, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(a.nps_responses, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(a.csat_sum, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(a.csat_responses, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_n, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_x, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_xx, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_retained, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_x_retained, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_growth, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_growth_sq, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.nps_x_growth, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_n, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_x, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_xx, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_retained, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_x_retained, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_growth, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_growth_sq, 0) ELSE 0 END,
+       CASE WHEN g.line = 'All products' THEN COALESCE(st.csat_x_growth, 0) ELSE 0 END
 FROM groups g
 JOIN bounds b ON b.month = g.month
 LEFT JOIN retention r ON r.month = g.month AND r.region = g.region AND r.territory = g.territory
@@ -212,3 +292,5 @@ LEFT JOIN activity a ON a.month = g.month AND a.region = g.region AND a.territor
                     AND a.segment = g.segment AND g.line = 'All products'
 LEFT JOIN drivers d ON d.month = g.month AND d.region = g.region AND d.territory = g.territory
                    AND d.segment = g.segment AND g.line = 'All products'
+LEFT JOIN satisfaction st ON st.month = g.month AND st.region = g.region AND st.territory = g.territory
+                         AND st.segment = g.segment AND g.line = 'All products'

@@ -49,6 +49,10 @@ def test_the_executive_reaches_the_page_from_morning_coffee_and_every_panel_fill
     wait(sized).until(_filled)
     assert "Logo retention" in sized.find_element(By.ID, ID.RETENTION).text
     assert "top 5" in sized.find_element(By.ID, ID.CONCENTRATION).text.lower()
+    # The satisfaction trend: a line per segment and one for the whole scope, in each panel drawn.
+    wait(sized).until(lambda b: len(b.find_elements(By.CSS_SELECTOR, f"#{ID.SATISFACTION_TREND} .scatterlayer .trace"))
+                      >= 8)
+    assert "All segments" in sized.find_element(By.ID, ID.SATISFACTION_TREND).text
     overflow = sized.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     assert overflow[0] <= overflow[1] + 1, overflow
     assert_no_error(sized)

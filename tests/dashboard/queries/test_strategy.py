@@ -9,7 +9,7 @@ output (gold.churn_prediction, gold.clv): neither can be recomputed from the fil
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from functools import cache
 
 import numpy as np
@@ -342,47 +342,110 @@ def _fisher_interval(r: float, n: int) -> tuple[float, float]:
     return float(np.tanh(z - half)), float(np.tanh(z + half))
 
 
+def _surveys(landing_dir, expected: Expected) -> pd.DataFrame:
+    surveys = typed(landing_dir, "support/surveys")
+    surveys = surveys[surveys["account_id"].notna() & surveys["responded_at"].notna()]
+    surveys = surveys.assign(day=surveys["responded_at"].dt.tz_convert("UTC").dt.date,
+                             customer=surveys["account_id"].map(expected.master_of))
+    return surveys[surveys["customer"].isin(expected.customers.index)]
+
+
+def _satisfaction_expected(expected: Expected, surveys: pd.DataFrame, start: date, end: date):
+    """Per customer over the window (start, end]: average NPS and CSAT with counts, and for the
+    customers active with MRR at the start, retained (1/0) and MRR growth (in cents)."""
+    window = surveys[(surveys["day"] > start) & (surveys["day"] <= end)]
+    nps = window[window["survey_type"] == "nps"].dropna(subset=["nps_score"]).groupby("customer")["nps_score"]
+    csat = window[window["survey_type"] == "csat"].dropna(subset=["csat_score"]).groupby("customer")["csat_score"]
+    customers = expected.customers.copy()
+    customers["nps"], customers["nps_n"] = nps.mean(), nps.size()
+    customers["csat"], customers["csat_n"] = csat.mean(), csat.size()
+    before, after = expected.by_customer(start), expected.by_customer(end)
+    cohort = customers.loc[customers.index.isin(before.index)].copy()
+    cohort["mrr_before"] = before.reindex(cohort.index).round(2)
+    cohort["mrr_now"] = after.reindex(cohort.index).round(2).fillna(0.0)
+    cohort["retained"] = cohort.index.isin(after.index).astype(float)
+    cohort = cohort[cohort["mrr_before"] > 0]
+    cohort["growth"] = cohort["mrr_now"] / cohort["mrr_before"] - 1
+    return customers, cohort
+
+
 def test_satisfaction_against_value_matches_the_landing_files(session, expected, pristine_landing_dir):
     result = q.satisfaction(session, StrategyQuery(), EVERYTHING, policy=FULL)
     assert not isinstance(result, GoldStatus)
-    as_of = session.scalar(text("SELECT max(day) FROM gold.daily_kpi"))
-    surveys = typed(pristine_landing_dir, "support/surveys")
-    surveys = surveys[surveys["account_id"].notna() & surveys["responded_at"].notna()]
-    day = surveys["responded_at"].dt.tz_convert("UTC").dt.date
-    surveys = surveys[day > as_of - timedelta(days=365)]
-    surveys = surveys.assign(customer=surveys["account_id"].map(expected.master_of).fillna(surveys["account_id"]))
-    nps = surveys[surveys["survey_type"] == "nps"].dropna(subset=["nps_score"]).groupby("customer")["nps_score"]
-    csat = surveys[surveys["survey_type"] == "csat"].dropna(subset=["csat_score"]).groupby("customer")["csat_score"]
-    customers = expected.customers.copy()
-    customers["mrr_now"] = expected.by_customer(as_of).round(2).reindex(customers.index).fillna(0.0)
-    customers["mrr_before"] = expected.by_customer(as_of - timedelta(days=365)).round(2) \
-        .reindex(customers.index).fillna(0.0)
-    customers["nps"], customers["nps_n"] = nps.mean(), nps.size()
-    customers["csat"], customers["csat_n"] = csat.mean(), csat.size()
-    cohort = customers[customers["mrr_before"] > 0].copy()
-    cohort["retained"] = (cohort["mrr_now"] > 0).astype(float)
-    cohort["growth"] = cohort["mrr_now"] / cohort["mrr_before"] - 1
+    start, end = _window(session, f"{result.resolved.month:%Y-%m}")
+    customers, cohort = _satisfaction_expected(expected, _surveys(pristine_landing_dir, expected), start, end)
+    retention = expected.retention(start, end, "segment")
 
     by_segment = result.by_segment.set_index("segment")
+    assert len(by_segment) > 1
     for segment, row in by_segment.iterrows():
-        mine, kept = customers[customers["segment"] == segment], cohort[cohort["segment"] == segment]
+        mine = customers[customers["segment"] == segment]
         assert row["nps_responses"] == mine["nps_n"].sum()
+        assert row["csat_responses"] == mine["csat_n"].sum()
         assert row["nps"] == pytest.approx((mine["nps"] * mine["nps_n"]).sum() / mine["nps_n"].sum())
         assert row["csat"] == pytest.approx((mine["csat"] * mine["csat_n"]).sum() / mine["csat_n"].sum())
-        assert row["retention"] == pytest.approx(kept["retained"].mean())
-        assert row["mrr_growth"] == pytest.approx(kept["mrr_now"].sum() / kept["mrr_before"].sum() - 1, rel=1e-6)
+        kept = retention.loc[segment]
+        assert row["cohort"] == kept["start_customers"]
+        assert row["retention"] == pytest.approx(kept["retained_customers"] / kept["start_customers"])
+        assert row["mrr_growth"] == pytest.approx(kept["retained_mrr_usd"] / kept["start_mrr_usd"] - 1, abs=1e-6)
 
     against = {"Retention": "retained", "MRR growth": "growth"}
-    assert len(result.correlations) == 4
+    assert [(c.score, c.against) for c in result.correlations] == [
+        ("NPS", "Retention"), ("CSAT", "Retention"), ("NPS", "MRR growth"), ("CSAT", "MRR growth")]
+    assert any(c.r is not None for c in result.correlations)
     for correlation in result.correlations:
         pairs = cohort[[correlation.score.lower(), against[correlation.against]]].dropna()
         assert correlation.n == len(pairs), correlation
-        if len(pairs) < q.MIN_CORRELATION_SAMPLE:
+        if len(pairs) < q.MIN_CORRELATION_SAMPLE or pairs.iloc[:, 1].nunique() < 2:
             assert correlation.r is None
             continue
         r = pairs.iloc[:, 0].corr(pairs.iloc[:, 1])
-        assert correlation.r == pytest.approx(r, abs=1e-6)  # MRR in whole cents either way
+        assert correlation.r == pytest.approx(r, abs=1e-6)
         assert correlation.interval == pytest.approx(_fisher_interval(r, len(pairs)))
+
+    masked = q.satisfaction(session, StrategyQuery(), EVERYTHING, policy=NO_FINANCIALS)
+    assert [c.against for c in masked.correlations] == ["Retention", "Retention"]
+    assert masked.by_segment["mrr_growth"].isna().all() and masked.trend["mrr_growth"].isna().all()
+
+
+def test_the_satisfaction_trend_matches_the_landing_files(session, expected, pristine_landing_dir):
+    result = q.satisfaction(session, StrategyQuery(), EVERYTHING, policy=FULL)
+    assert not isinstance(result, GoldStatus)
+    trend = result.trend
+    months = sorted(set(trend["month"]))
+    assert len(months) == min(q.TREND_MONTHS, len(result.resolved.months)) and months[-1] == result.resolved.month
+    surveys = _surveys(pristine_landing_dir, expected)
+    for month in (months[0], months[len(months) // 2]):  # two earlier windows, checked whole
+        start, end = _window(session, f"{month:%Y-%m}")
+        customers, _ = _satisfaction_expected(expected, surveys, start, end)
+        retention = expected.retention(start, end, "segment")
+        rows = trend[trend["month"] == month].set_index("segment")
+        assert rows.loc[q.ALL_SEGMENTS, "window_end"] == end
+        assert set(rows.index) - {q.ALL_SEGMENTS} <= set(customers["segment"])
+        for segment, row in rows.iterrows():
+            mine = customers if segment == q.ALL_SEGMENTS else customers[customers["segment"] == segment]
+            kept = retention.sum() if segment == q.ALL_SEGMENTS else retention.loc[segment]
+            if mine["nps_n"].sum():
+                assert row["nps"] == pytest.approx((mine["nps"] * mine["nps_n"]).sum() / mine["nps_n"].sum())
+            else:
+                assert pd.isna(row["nps"])
+            if mine["csat_n"].sum():
+                assert row["csat"] == pytest.approx((mine["csat"] * mine["csat_n"]).sum() / mine["csat_n"].sum())
+            assert row["retention"] == pytest.approx(kept["retained_customers"] / kept["start_customers"])
+            assert row["mrr_growth"] == pytest.approx(kept["retained_mrr_usd"] / kept["start_mrr_usd"] - 1, abs=1e-6)
+
+
+def test_a_territory_scope_sees_its_territories_satisfaction_only(session):
+    territories = [row[0] for row in session.execute(text(
+        "SELECT territory FROM gold.retention_monthly GROUP BY territory ORDER BY sum(nps_responses) DESC LIMIT 1"))]
+    scoped = q.satisfaction(session, StrategyQuery(), DataScope.restricted_to(territories), policy=FULL)
+    everything = q.satisfaction(session, StrategyQuery(), EVERYTHING, policy=FULL)
+    month = everything.resolved.month
+    wanted = session.execute(text(
+        "SELECT sum(nps_responses), sum(nps_cohort_n) FROM gold.retention_monthly "
+        "WHERE month = :m AND product_line = 'All products' AND territory = :t"), {"m": month, "t": territories[0]}).one()
+    assert scoped.by_segment["nps_responses"].sum() == wanted[0] < everything.by_segment["nps_responses"].sum()
+    assert scoped.correlations[0].n == wanted[1]
 
 
 # --- 7. Cross-sell and upsell potential ---------------------------------------------------
