@@ -27,7 +27,8 @@ CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.ad
                     "callbacks.admin_roles", "callbacks.admin_jobs", "callbacks.admin_quality",
                     "callbacks.home", "callbacks.alert_centre", "callbacks.search", "callbacks.customer360",
                     "callbacks.account_journey", "callbacks.account_people", "callbacks.my_accounts",
-                    "callbacks.executive_regions", "callbacks.executive_strategy")
+                    "callbacks.executive_regions", "callbacks.executive_strategy",
+                    "callbacks.sales_engagement")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

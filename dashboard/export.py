@@ -22,8 +22,14 @@ from openpyxl import Workbook
 from dashboard import audit
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, neutralise_formula, to_csv
-from dashboard.permissions import EXPORT_DATA, VIEW_CUSTOMER360, VIEW_EXECUTIVE, permission_granted
-from dashboard.queries import book, executive, executive_outlook, regions, search, strategy
+from dashboard.permissions import (
+    EXPORT_DATA,
+    VIEW_CUSTOMER360,
+    VIEW_EXECUTIVE,
+    VIEW_SALES,
+    permission_granted,
+)
+from dashboard.queries import book, engagement, executive, executive_outlook, regions, search, strategy
 from dashboard.queries.grid import GridRows
 from dashboard.scope import DataScope, current_scope
 from dashboard.url_state import MAX_VALUES
@@ -55,6 +61,9 @@ GRIDS: dict[str, GridExport] = {
     "mc-segment-grid": GridExport(VIEW_EXECUTIVE, executive_outlook.export_segment_accounts, executive.export_name),
     "search-results": GridExport(VIEW_CUSTOMER360, search.export_results, search.export_name),
     "book-accounts": GridExport(VIEW_CUSTOMER360, book.export_book, book.export_name),
+    "eg-accounts": GridExport(VIEW_SALES, engagement.export_accounts, engagement.export_name),
+    "eg-contacts": GridExport(VIEW_SALES, engagement.export_contacts, engagement.export_name),
+    "eg-campaign-list": GridExport(VIEW_SALES, engagement.export_campaign_list, engagement.campaign_export_name),
 }
 
 

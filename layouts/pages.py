@@ -16,6 +16,7 @@ from dashboard.permissions import (
     VIEW_AUDIT,
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
+    VIEW_SALES,
     has_permission,
     permission_granted,
 )
@@ -47,6 +48,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Retention, revenue concentration, segment profitability and growth, lifetime value."),
     PageSpec("layouts.executive_regions", "/executive/regions", "Regional analysis", VIEW_EXECUTIVE,
              "Revenue, customers, win rate and product mix by region, against last period and last year."),
+    PageSpec("layouts.sales_engagement", "/sales/engagement", "Engagement radar", VIEW_SALES,
+             "Customers and contacts by engagement tier, sharp drops and what fell, peers, and campaign lists."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
              "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
              path_template="/accounts/<account_id>"),

@@ -34,6 +34,14 @@ class EngagementTier(StrEnum):
 
 TIER_THRESHOLDS: dict[EngagementTier, float] = {EngagementTier.POTENTIAL: 0.60, EngagementTier.WATCH_LIST: 0.30}
 WEIGHTS = {"recency": 0.40, "frequency": 0.35, "depth": 0.25}
+COMPONENT_LABELS = {"recency": "Recency", "frequency": "Frequency", "depth": "Depth"}
+TIER_MEANINGS = {EngagementTier.POTENTIAL: "engaged: room to grow the relationship",
+                 EngagementTier.WATCH_LIST: "lukewarm: keep an eye on it",
+                 EngagementTier.ALERT: "disengaged: act now"}
+# A drop is measured against the score this many days before the as-of day.
+DROP_LOOKBACK_DAYS = 30
+MIN_DROP = 0.20
+MIN_RELATIVE_DROP = 0.30
 
 
 @dataclass(frozen=True)
@@ -94,13 +102,50 @@ def engagement_tiers(scores: pd.Series) -> pd.Series:
     return pd.Series(tiers, index=scores.index, dtype=object)
 
 
-def detect_drops(current: pd.Series, previous: pd.Series, *, min_drop: float = 0.20,
-                 min_relative_drop: float = 0.30) -> pd.Series:
+def detect_drops(current: pd.Series, previous: pd.Series, *, min_drop: float = MIN_DROP,
+                 min_relative_drop: float = MIN_RELATIVE_DROP) -> pd.Series:
     """True where the score fell sharply from `previous` to `current` (aligned on the index)."""
     current, previous = current.astype(float).align(previous.astype(float), join="left")
     fall = previous - current
     relative = fall / previous.where(previous > 0)
     return ((fall >= min_drop - 1e-9) & (relative >= min_relative_drop - 1e-9)).fillna(False).astype(bool)
+
+
+def tier_rules() -> list[tuple[EngagementTier, str]]:
+    """Each tier with its rule in words, from TIER_THRESHOLDS and TIER_MEANINGS (never retyped)."""
+    potential, watch = TIER_THRESHOLDS[EngagementTier.POTENTIAL], TIER_THRESHOLDS[EngagementTier.WATCH_LIST]
+    rules = {EngagementTier.POTENTIAL: f"score \u2265 {potential:.2f}",
+             EngagementTier.WATCH_LIST: f"{watch:.2f} \u2264 score < {potential:.2f}",
+             EngagementTier.ALERT: f"score < {watch:.2f}"}
+    return [(tier, f"{rules[tier]} \u2014 {TIER_MEANINGS[tier]}") for tier in EngagementTier]
+
+
+def score_rule() -> str:
+    """How the 0-1 score is made, in words, from WEIGHTS."""
+    parts = ", ".join(f"{COMPONENT_LABELS[name].lower()} {weight:.0%}" for name, weight in WEIGHTS.items())
+    return f"Engagement score 0\u20131: a weighted blend of {parts} of the last 90 days' interactions."
+
+
+def drop_rule() -> str:
+    """The sharp-drop rule in words, from MIN_DROP, MIN_RELATIVE_DROP and DROP_LOOKBACK_DAYS."""
+    return (f"A sharp drop: the score fell at least {MIN_DROP:.2f} and at least {MIN_RELATIVE_DROP:.0%} of its "
+            f"value {DROP_LOOKBACK_DAYS} days earlier.")
+
+
+def component_falls(before: pd.DataFrame, after: pd.DataFrame) -> pd.DataFrame:
+    """Per row, how much each part fell (its own 0-1 scale, positive = fell) from `before` to `after`
+    (aligned on the index), the part whose weighted fall took most off the score, and that weighted fall.
+    """
+    out = pd.DataFrame(index=after.index)
+    weighted = pd.DataFrame(index=after.index)
+    for name, weight in WEIGHTS.items():
+        fall = before[name].astype(float).reindex(after.index) - after[name].astype(float)
+        out[f"{name}_fall"] = fall
+        weighted[name] = weight * fall
+    known = weighted.notna().all(axis=1)
+    out["main_part"] = weighted.fillna(-np.inf).idxmax(axis=1).where(known)
+    out["main_part_score_fall"] = weighted.max(axis=1).where(known)
+    return out
 
 
 SIZE_BANDS = ((0, "1-49"), (50, "50-499"), (500, "500+"))

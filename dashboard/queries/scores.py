@@ -122,9 +122,10 @@ def engagement_explanation(session: Session, account_id: str,
         return ScoreExplanation(ENGAGEMENT, account_id, name, None, UNKNOWN, None,
                                 "No engagement score has been worked out for this customer yet.", (), None)
     parts = {"recency": engagement.recency, "frequency": engagement.frequency, "depth": engagement.depth}
-    factors = tuple(ScoreFactor(part.title(), f"{part.title()} scores {value:.0f} of 100.", value < 50)
+    # The engagement score and its parts are 0-1 (models.engagement).
+    factors = tuple(ScoreFactor(part.title(), f"{part.title()} scores {value:.2f} of 1.", value < 0.5)
                     for part, value in sorted(parts.items(), key=lambda item: item[1]))
-    summary = (f"{engagement.tier}: engagement {engagement.engagement_score:.0f} of 100, higher than "
+    summary = (f"{engagement.tier}: engagement {engagement.engagement_score:.2f} of 1, higher than "
                f"{engagement.peer_percentile:.0f} % of similar customers ({engagement.peer_group}).")
     if engagement.sharp_drop:
         summary += " It dropped sharply in the last 30 days."

@@ -119,7 +119,11 @@ class AccountEngagement(EngagementParts, Base):
     """Engagement radar per customer: 0-1 score, tier, drop flag and peer-group standing."""
 
     __tablename__ = "account_engagement"
-    __table_args__ = {"schema": "gold"}
+    __table_args__ = (
+        # The Engagement radar's grid of a tier, most engaged first, read in order (no sort of a large book).
+        Index("ix_account_engagement_tier_score", "tier", text("engagement_score DESC"), "account_id"),
+        {"schema": "gold"},
+    )
 
     account_id: Mapped[str] = mapped_column(Text, primary_key=True)
     previous_engagement_score: Mapped[float | None] = mapped_column(Double)  # 30 days earlier
@@ -136,6 +140,7 @@ class ContactEngagement(EngagementParts, Base):
     __tablename__ = "contact_engagement"
     __table_args__ = (
         Index("ix_contact_engagement_account", "account_id", text("engagement_score DESC")),
+        Index("ix_contact_engagement_tier_score", "tier", text("engagement_score DESC"), "contact_id"),
         {"schema": "gold"},
     )
 
@@ -143,6 +148,47 @@ class ContactEngagement(EngagementParts, Base):
     account_id: Mapped[str] = mapped_column(Text)
     peer_percentile: Mapped[float] = mapped_column(Double)  # among contacts of like customers
     scored_at: Mapped[datetime] = mapped_column(Timestamp)
+    previous_engagement_score: Mapped[float | None] = mapped_column(Double)  # 30 days earlier
+    # The master contact's own CRM row, so pages read gold only (masked by MaskPolicy when shown).
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    job_title: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+
+
+class EngagementBand(Base):
+    """How many customers and contacts of each territory have a score in each band of 0.01 (band 1:
+    0-0.01, ..., band 100: 0.99-1, a score of 1 included), per tier: the Engagement radar's tiers and
+    distribution, read per territory as the daily KPIs are (accounts assigned by name are not counted
+    in a territory's totals). Written by the scoring job from gold.account_engagement and
+    gold.contact_engagement, with the customer's territory from gold.account_book ('Unknown' if none)."""
+
+    __tablename__ = "engagement_band"
+    __table_args__ = {"schema": "gold"}
+
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # account or contact
+    band: Mapped[int] = mapped_column(Integer, primary_key=True)  # 1-100
+    tier: Mapped[str] = mapped_column(Text, primary_key=True)
+    members: Mapped[int] = mapped_column(Integer)  # customers or contacts
+
+
+class EngagementHistory(Base):
+    """Each customer's engagement score and its parts per data day, written by every scoring run
+    (the as-of day, and the day DROP_LOOKBACK_DAYS before it when not already kept) and kept
+    HISTORY_DAYS: what fell in a sharp drop, and since when."""
+
+    __tablename__ = "engagement_history"
+    # The newest day kept (the page's as-of day) and the days pruned, without reading the whole table.
+    __table_args__ = (Index("ix_engagement_history_as_of", "as_of"), {"schema": "gold"})
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    engagement_score: Mapped[float] = mapped_column(Double)
+    tier: Mapped[str] = mapped_column(Text)
+    recency: Mapped[float] = mapped_column(Double)
+    frequency: Mapped[float] = mapped_column(Double)
+    depth: Mapped[float] = mapped_column(Double)
 
 
 class CustomerLifetimeValue(Base):

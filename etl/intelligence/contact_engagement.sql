@@ -1,7 +1,8 @@
 -- Interactions per contact (master person) in the year to :as_of, for the contact engagement
 -- radar: tickets opened, chat messages sent, campaign messages read, replies (deep: the contact
 -- wrote back) and web visits. A person's customer is the master account of the account of
--- the person's master contact row (or of any of their rows when that one has no account).
+-- the person's master contact row (or of any of their rows when that one has no account); their
+-- name, title, email and phone are the master contact row's.
 WITH params AS (
     SELECT CAST(:as_of AS date) AS as_of
 ), people AS (
@@ -45,7 +46,9 @@ WITH params AS (
 )
 SELECT pa.person_id AS contact_id, pa.account_id, pp.days_since_last_interaction,
        COALESCE(pp.interactions_90d, 0) AS interactions_90d, COALESCE(pp.channels_90d, 0) AS channels_90d,
-       COALESCE(pp.deep_interactions_90d, 0) AS deep_interactions_90d
+       COALESCE(pp.deep_interactions_90d, 0) AS deep_interactions_90d,
+       NULLIF(concat_ws(' ', mc.first_name, mc.last_name), '') AS contact_name, mc.job_title, mc.email, mc.phone
 FROM person_account pa
 LEFT JOIN per_person pp ON pp.person_id = pa.person_id
+LEFT JOIN silver.contacts mc ON mc.contact_id = pa.person_id
 WHERE pa.account_id IS NOT NULL

@@ -17,7 +17,8 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, text
+from sqlalchemy import Connection, delete, insert, or_, text
+from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.orm import Session
 
 from dashboard.db import Database
@@ -34,12 +35,22 @@ from etl.runs import recorded_run
 from models import clv as clv_model
 from models.actions import load_rules, recommend
 from models.churn import MEDIUM_RISK_MIN_SCORE, churn_risk_score, risk_level
-from models.engagement import CONTACT_SCALE, detect_drops, engagement_scores, peer_percentiles, size_band
+from models.engagement import (
+    CONTACT_SCALE,
+    DROP_LOOKBACK_DAYS,
+    detect_drops,
+    engagement_scores,
+    peer_percentiles,
+    size_band,
+)
 from models.health import health_scores
 
 log = logging.getLogger(__name__)
 JOB_ID = "scoring"
-DROP_LOOKBACK_DAYS = 30
+# gold.engagement_history keeps each customer's daily engagement this long: the drop window and a
+# little more, so the table stays small (100k customers: about 4.5 million rows with a run a day).
+HISTORY_DAYS = 45
+CONTACT_DETAILS = ["contact_id", "account_id", "contact_name", "job_title", "email", "phone"]
 CONTACT_SQL = (Path(__file__).parent / "contact_engagement.sql").read_text(encoding="utf-8")
 DEFAULT_ACTION = {"HIGH": "Schedule Retention Call", "MEDIUM": "Check in with the customer", "LOW": "Keep in touch"}
 
@@ -168,15 +179,19 @@ def _projection_at_own_mean(purchases: clv_model.BetaGeoModel, summary: pd.DataF
     return value
 
 
-def contact_engagement(conn: Connection, as_of: date, accounts: pd.DataFrame) -> pd.DataFrame:
-    """Engagement per contact (master person) of the scored customers, with a peer percentile."""
+def contact_engagement(conn: Connection, as_of: date, accounts: pd.DataFrame, *, peers: bool = True) -> pd.DataFrame:
+    """Engagement per contact (master person) of the scored customers, with their master contact
+    row's name, title, email and phone, and (unless `peers` is false) a peer percentile."""
     result = conn.execute(text(CONTACT_SQL), {"as_of": as_of})
     people = pd.DataFrame(result.fetchall(), columns=list(result.keys()))
     people = people[people["account_id"].isin(accounts.index)]
     if people.empty:
-        return people.assign(engagement_score=[], tier=[], recency=[], frequency=[], depth=[], peer_percentile=[])
+        return people[CONTACT_DETAILS].assign(engagement_score=[], tier=[], recency=[], frequency=[], depth=[],
+                                              peer_percentile=[])
     scores = engagement_scores(people, CONTACT_SCALE)
-    people = pd.concat([people[["contact_id", "account_id"]], scores], axis=1)
+    people = pd.concat([people[CONTACT_DETAILS], scores], axis=1)
+    if not peers:
+        return people
     groups = accounts[["segment", "region", "size_band"]].astype(str)
     people = people.join(groups, on="account_id")
     people["peer_percentile"] = peer_percentiles(people)["peer_percentile"]
@@ -194,6 +209,42 @@ def _replace(session: Session, table: type, rows: list[dict[str, Any]]) -> int:
     if rows:
         session.execute(insert(table), rows)
     return len(rows)
+
+
+def _write_history(session: Session, as_of: date, current: pd.DataFrame, earlier_day: date,
+                   earlier: pd.DataFrame) -> int:
+    """Keep each customer's score and parts for the as-of day (replacing a run's of the same day), and
+    for the day the drops are measured from when no run kept it; drop what is older than HISTORY_DAYS."""
+    history = tables.EngagementHistory
+    columns = ["account_id", "as_of", "engagement_score", "tier", "recency", "frequency", "depth"]
+    now_rows = _records(current.assign(account_id=current.index, as_of=as_of), columns)
+    earlier = earlier.dropna(subset=["engagement_score"])
+    before_rows = _records(earlier.assign(account_id=earlier.index, as_of=earlier_day), columns)
+    session.execute(delete(history).where(or_(history.as_of == as_of,
+                                              history.as_of < as_of - timedelta(days=HISTORY_DAYS))))
+    if now_rows:
+        session.execute(insert(history), now_rows)
+    if before_rows:
+        session.execute(pg_insert(history).on_conflict_do_nothing(), before_rows)
+    return len(now_rows)
+
+
+BANDS_SQL = """
+INSERT INTO gold.engagement_band (territory, kind, band, tier, members)
+SELECT COALESCE(b.territory, 'Unknown'), s.kind, LEAST(width_bucket(s.engagement_score, 0.0, 1.0, 100), 100), s.tier,
+       count(*)
+FROM (SELECT 'account' AS kind, account_id, engagement_score, tier FROM gold.account_engagement
+      UNION ALL
+      SELECT 'contact', account_id, engagement_score, tier FROM gold.contact_engagement) s
+LEFT JOIN gold.account_book b ON b.account_id = s.account_id
+GROUP BY 1, 2, 3, 4
+"""
+
+
+def _write_bands(session: Session) -> int:
+    """Rebuild gold.engagement_band from the engagement rows just written (same transaction)."""
+    session.execute(delete(tables.EngagementBand))
+    return session.execute(text(BANDS_SQL)).rowcount
 
 
 def _rule_frame(current: pd.DataFrame, churn: ChurnScores) -> pd.DataFrame:
@@ -224,7 +275,8 @@ def run_scoring(database: Database, *, triggered_by: str = "manual", config: Int
         earlier = features[features["cutoff"] == earlier_day].set_index("account_id", drop=False)
 
         engagement = engagement_scores(current)
-        previous_engagement = engagement_scores(earlier)["engagement_score"].reindex(current.index)
+        earlier_engagement = engagement_scores(earlier)
+        previous_engagement = earlier_engagement["engagement_score"].reindex(current.index)
         engagement["previous_engagement_score"] = previous_engagement
         engagement["sharp_drop"] = detect_drops(engagement["engagement_score"], previous_engagement)
         current = current.assign(engagement_score=engagement["engagement_score"],
@@ -235,6 +287,9 @@ def run_scoring(database: Database, *, triggered_by: str = "manual", config: Int
         value = lifetime_values(conn, current, churn.frame["churn_probability"], as_of)
         value["clv_usd"] = value["historical_revenue_usd"] + value["projected_36m_usd"].fillna(0.0)
         people = contact_engagement(conn, as_of, current)
+        earlier_people = contact_engagement(conn, earlier_day, current, peers=False)
+        people["previous_engagement_score"] = people["contact_id"].map(
+            earlier_people.set_index("contact_id")["engagement_score"])
 
         at_risk = churn.frame.index[churn.frame["churn_risk_score"].astype(float) >= MEDIUM_RISK_MIN_SCORE]
         recommendations = recommend(rules, _rule_frame(current, churn),
@@ -263,8 +318,11 @@ def run_scoring(database: Database, *, triggered_by: str = "manual", config: Int
              "sharp_drop", "peer_group", "peer_percentile", "peer_median", "scored_at"]))
         rows["gold.contact_engagement"] = _replace(session, tables.ContactEngagement, _records(
             people.assign(scored_at=now),
-            ["contact_id", "account_id", "engagement_score", "tier", "recency", "frequency", "depth",
-             "peer_percentile", "scored_at"]))
+            ["contact_id", "account_id", "engagement_score", "previous_engagement_score", "tier", "recency",
+             "frequency", "depth", "peer_percentile", "contact_name", "job_title", "email", "phone", "scored_at"]))
+        rows["gold.engagement_history"] = _write_history(
+            session, as_of, engagement, earlier_day, earlier_engagement.reindex(current.index))
+        rows["gold.engagement_band"] = _write_bands(session)
         rows["gold.clv"] = _replace(session, tables.CustomerLifetimeValue, _records(
             value.round(2).assign(account_id=accounts, scored_at=now),
             ["account_id", "historical_revenue_usd", "projected_12m_usd", "projected_36m_usd", "clv_usd",

@@ -86,6 +86,7 @@ def test_db_check_fails_on_unmigrated_database(pg_admin_url: str, monkeypatch, t
 # Every table a score or insight panel reads: the demo fills them all before it serves.
 DEMO_PANEL_TABLES = (
     "gold.churn_prediction", "gold.account_health", "gold.account_engagement", "gold.contact_engagement",
+    "gold.engagement_history", "gold.engagement_band",
     "gold.clv", "gold.account_scores", "gold.next_best_action", "gold.alert", "gold.forecast_series",
     "gold.forecast", "gold.account_anomaly", "gold.kpi_driver", "gold.attribution_monthly",
     "gold.attribution_campaign", "gold.text_score", "gold.sentiment_daily", "gold.topic_trend",

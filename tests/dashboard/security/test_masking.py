@@ -204,6 +204,28 @@ def test_morning_coffee_without_view_financials_hides_revenue(login_email, scope
     assert BAND.match(api["kpis"]["mrr_usd"]) and all(BAND.match(r["mrr_usd"]) for r in api["mrr_trend"])
 
 
+def test_the_engagement_radar_masks_contacts_without_view_pii(login_as, known_pii, app, scored):
+    """The contacts grid and the campaign list: masked for the executive (no view_pii), real for an
+    administrator, on screen and in the export alike."""
+    from layouts.sales_engagement import EngagementIds as EG
+
+    emails, phones = known_pii
+    values = {f"{EG.STATE}.data": {"tier": "Potential"}}
+
+    def bodies(client) -> str:
+        grid = post_callback(client, app, f"{EG.CONTACTS}.children", values)
+        assert grid.status_code == 200
+        return "\n".join([json.dumps(response_outputs(grid)),
+                          client.get("/export/eg-campaign-list.csv").get_data(as_text=True),
+                          client.get("/export/eg-contacts.csv?tier=Potential").get_data(as_text=True)])
+
+    masked = bodies(login_as("executive"))
+    assert _leaks(masked, emails) == [] and _leaks(masked, phones) == []
+    assert "***@" in masked
+    full = bodies(login_as("admin"))
+    assert _leaks(full, emails) and _leaks(full, phones)
+
+
 # --- Formula neutralisation with data in gold ----------------------------------------------
 
 FORMULA_NAME = '=HYPERLINK("http://x","y")'

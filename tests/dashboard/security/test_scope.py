@@ -106,6 +106,19 @@ def test_export_holds_only_rows_in_scope(login_email, scoped_users, scope_facts)
     assert {r["territory"] for r in rows} == {scope_facts.territory}
 
 
+def test_engagement_radar_exports_hold_only_the_sales_manager_s_territory(login_email, scoped_users, scope_facts,
+                                                                          scored):
+    client = login_email(scoped_users["sales"])
+    with db.session() as session:
+        names = dict(session.execute(text("SELECT account_id, account_name FROM gold.account_book")).all())
+    allowed = {names[a] for a in scope_facts.territory_accounts}
+    for grid in ("eg-accounts", "eg-contacts", "eg-campaign-list"):
+        response = client.get(f"/export/{grid}.csv")
+        assert response.status_code == 200, grid
+        rows = list(csv.DictReader(io.StringIO(response.get_data(as_text=True))))
+        assert rows and {r["Account"] for r in rows} <= allowed, grid
+
+
 def test_unassigned_sales_manager_sees_nothing(login_as):
     client = login_as("sales_manager")
     assert client.get("/api/v1/accounts").get_json()["total"] == 0

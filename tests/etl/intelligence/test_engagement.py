@@ -10,11 +10,13 @@ import pytest
 from models.engagement import (
     ACCOUNT_SCALE,
     EngagementTier,
+    component_falls,
     detect_drops,
     engagement_scores,
     engagement_tier,
     peer_percentiles,
     size_band,
+    tier_rules,
 )
 
 
@@ -83,3 +85,22 @@ def test_peer_percentiles_within_segment_region_and_size_band() -> None:
 def test_size_bands() -> None:
     bands = size_band(pd.Series([1, 49, 50, 499, 500, None]))
     assert bands.tolist() == ["1-49", "1-49", "50-499", "50-499", "500+", "Unknown"]
+
+
+def test_component_falls_name_the_part_that_took_most_off_the_score() -> None:
+    before = pd.DataFrame({"recency": [1.0, 0.5, None], "frequency": [0.5, 0.9, 0.5], "depth": [0.5, 0.5, 0.5]},
+                          index=["a", "b", "c"])
+    after = pd.DataFrame({"recency": [0.5, 0.5, 0.2], "frequency": [0.5, 0.2, 0.5], "depth": [0.0, 0.5, 0.5]},
+                         index=["a", "b", "c"])
+    falls = component_falls(before, after)
+    # a: recency fell 0.5 (x 0.40 = 0.20) and depth 0.5 (x 0.25 = 0.125): recency took most.
+    assert falls.loc["a", "main_part"] == "recency" and falls.loc["a", "main_part_score_fall"] == pytest.approx(0.2)
+    assert falls.loc["b", "main_part"] == "frequency" and falls.loc["b", "frequency_fall"] == pytest.approx(0.7)
+    assert pd.isna(falls.loc["c", "main_part"])  # a part unknown before: nothing to name
+
+
+def test_tier_rules_state_the_thresholds() -> None:
+    rules = dict(tier_rules())
+    assert list(rules) == [EngagementTier.POTENTIAL, EngagementTier.WATCH_LIST, EngagementTier.ALERT]
+    assert "0.60" in rules[EngagementTier.POTENTIAL] and "0.30" in rules[EngagementTier.WATCH_LIST]
+    assert "< 0.30" in rules[EngagementTier.ALERT]
