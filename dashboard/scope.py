@@ -134,6 +134,12 @@ class DataScope:
             conditions.append(account_id == any_(_array(self.account_ids)))
         return or_(*conditions) if conditions else false()
 
+    @property
+    def served_by_territory(self) -> bool:
+        """Whether sums kept per territory give exactly this scope's customers: everything, or
+        territories only (an account named by itself is not in a territory's sums)."""
+        return self.unrestricted or not self.account_ids
+
     def customer_filter(self) -> ColumnElement[bool]:
         """`account_filter` on gold.customer_360."""
         return self.account_filter(Customer360.territory, Customer360.account_id)

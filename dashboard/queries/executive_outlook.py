@@ -39,7 +39,7 @@ from dashboard.queries.executive import (
 )
 from dashboard.queries.grid import ACCOUNT, BAND, CHIP, COUNT, TEXT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
-from dashboard.tables.gold import AccountBook, Customer360, SupportDaily
+from dashboard.tables.gold import ALL_PRODUCTS, AccountBook, Customer360, CustomerSummary, SupportDaily
 from dashboard.tables.insights import Forecast, ForecastSeries, KpiDriver
 from dashboard.tables.intelligence import ChurnPrediction
 from models.churn import HIGH_RISK_MIN_SCORE
@@ -93,12 +93,32 @@ class RiskDistribution:
         return self.accounts == 0
 
 
-def risk_distribution(session: Session, filters: MorningCoffeeFilters, policy: MaskPolicy) -> RiskDistribution:
-    """One read of customer_360 grouped by churn level and health band, split into the two views."""
+def _summary_groups(filters: MorningCoffeeFilters) -> list[Any]:
+    """gold.customer_summary's customer rows in the selected regions and the caller's territories."""
+    s = CustomerSummary
+    return [s.product_line == ALL_PRODUCTS, _in_regions(s.region, filters.regions),
+            filters.scope.territory_filter(s.territory)]
+
+
+def _cells(session: Session, filters: MorningCoffeeFilters) -> list[Any]:
+    """Active customers and their MRR per churn level and health band: from the per-territory sums,
+    or, for a scope naming accounts by themselves, from the customers."""
+    if filters.scope.served_by_territory:
+        s = CustomerSummary
+        level = func.coalesce(func.nullif(s.risk_level, ""), NOT_SCORED).label("level")
+        band = func.coalesce(func.nullif(s.health_band, ""), NOT_SCORED).label("band")
+        return list(session.execute(
+            select(level, band, func.sum(s.active_customers), func.coalesce(func.sum(s.mrr_usd), 0))
+            .where(*_summary_groups(filters), s.active_customers > 0).group_by(level, band)).all())
     level = func.coalesce(Customer360.risk_level, NOT_SCORED).label("level")
     band = _health_band(Customer360.health_score).label("band")
-    rows = session.execute(select(level, band, func.count(), func.coalesce(func.sum(Customer360.mrr_usd), 0))
-                           .where(*_active_customers(filters)).group_by(level, band)).all()
+    return list(session.execute(select(level, band, func.count(), func.coalesce(func.sum(Customer360.mrr_usd), 0))
+                                .where(*_active_customers(filters)).group_by(level, band)).all())
+
+
+def risk_distribution(session: Session, filters: MorningCoffeeFilters, policy: MaskPolicy) -> RiskDistribution:
+    """Active customers grouped by churn level and health band, split into the two views."""
+    rows = _cells(session, filters)
     cells = pd.DataFrame(rows, columns=["churn", "health", "accounts", "mrr_usd"]).astype({"mrr_usd": "float64"})
 
     def view(dimension: str) -> pd.DataFrame:
@@ -376,16 +396,31 @@ def _mrr_finding(session: Session, filters: MorningCoffeeFilters, first_day: dat
     return text
 
 
-def _risk_finding(session: Session, filters: MorningCoffeeFilters) -> str | None:
-    """Active customers whose last scoring moved them up into HIGH churn risk."""
+def _newly_high(session: Session, filters: MorningCoffeeFilters) -> tuple[int, int]:
+    """(active customers moved up into HIGH churn risk at the last scoring, HIGH ones in all): from
+    the per-territory sums, or, for a scope naming accounts by themselves, from the customers."""
+    if filters.scope.served_by_territory:
+        s = CustomerSummary
+        moved, high = session.execute(
+            select(func.sum(s.newly_high_customers), func.sum(s.active_customers).filter(s.risk_level == "HIGH"))
+            .where(*_summary_groups(filters))).one()
+        return int(moved or 0), int(high or 0)
     newly_high = select(ChurnPrediction.account_id).where(
         ChurnPrediction.risk_level == "HIGH", ChurnPrediction.previous_churn_risk_score < HIGH_RISK_MIN_SCORE)
     moved = session.scalar(select(func.count()).select_from(Customer360)
                            .where(*_active_customers(filters), Customer360.account_id.in_(newly_high)))
+    if not moved:  # the second count is not needed
+        return 0, 0
+    high = session.scalar(select(func.count()).select_from(Customer360)
+                          .where(*_active_customers(filters), Customer360.risk_level == "HIGH"))
+    return int(moved), int(high or 0)
+
+
+def _risk_finding(session: Session, filters: MorningCoffeeFilters) -> str | None:
+    """Active customers whose last scoring moved them up into HIGH churn risk."""
+    moved, high = _newly_high(session, filters)
     if not moved:  # nothing new to say (or nothing scored yet)
         return None
-    high = session.scalar(select(func.count()).select_from(Customer360)
-                          .where(*_active_customers(filters), Customer360.risk_level == "HIGH")) or 0
     return (f"{format_count(moved)} account{'s' if moved != 1 else ''} moved to HIGH churn risk at the last scoring "
             f"({format_count(high)} HIGH in all)")
 

@@ -41,7 +41,9 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    true,
     tuple_,
+    union_all,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
@@ -51,7 +53,16 @@ from dashboard.queries.book import GROWTH_ACTION
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, CHIP, COUNT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
-from dashboard.tables.gold import ALL_PRODUCTS, AccountBook, Customer360, DailyKpi, RetentionMonthly
+from dashboard.tables.gold import (
+    ALL_FACTORS,
+    ALL_PRODUCTS,
+    AccountBook,
+    ChurnFactorTerritory,
+    Customer360,
+    CustomerSummary,
+    DailyKpi,
+    RetentionMonthly,
+)
 from dashboard.tables.intelligence import ChurnPrediction, NextBestAction
 from dashboard.url_state import first, to_search
 
@@ -465,6 +476,8 @@ def lifetime_value(session: Session, query: StrategyQuery, scope: DataScope, *,
         return gold_status(session)
     if not policy.view_financials:
         return None
+    if scope.served_by_territory:
+        return _lifetime_value_of_territories(session, resolved)
     c, b = Customer360, AccountBook
     valued = (c.status == "active", c.clv_usd.is_not(None), scope.customer_filter())
     # Overall and by region in one pass over the customers.
@@ -478,6 +491,23 @@ def lifetime_value(session: Session, query: StrategyQuery, scope: DataScope, *,
     by_line = _clv_frame(session.execute(
         select(held.c.line, func.count(), func.avg(held.c.clv_usd)).group_by(held.c.line)).all())
     return LifetimeValueResult(resolved, int(customers or 0), _float(average), by_region, by_line)
+
+
+def _lifetime_value_of_territories(session: Session, resolved: ResolvedQuery) -> LifetimeValueResult:
+    """`lifetime_value` from gold.customer_summary's CLV sums of the scope's territories."""
+    s = CustomerSummary
+    in_scope = (s.clv_customers > 0, resolved.scope.territory_filter(s.territory))
+    customers, clv_usd = func.sum(s.clv_customers), func.sum(s.clv_usd)
+    average = clv_usd / func.nullif(customers, 0)
+    grouped = session.execute(
+        select(func.grouping(s.region), s.region, customers, average).where(s.product_line == ALL_PRODUCTS, *in_scope)
+        .group_by(func.grouping_sets(tuple_(s.region), tuple_()))).all()
+    total, overall = next(((n, avg) for whole, _, n, avg in grouped if whole), (0, None))
+    by_region = _clv_frame([(region, n, avg) for whole, region, n, avg in grouped if not whole])
+    by_line = _clv_frame(session.execute(
+        select(s.product_line, customers, average).where(s.product_line != ALL_PRODUCTS, *in_scope)
+        .group_by(s.product_line)).all())
+    return LifetimeValueResult(resolved, int(total or 0), _float(overall), by_region, by_line)
 
 
 
@@ -663,17 +693,21 @@ def potential(session: Session, query: StrategyQuery, scope: DataScope, *,
                      func.sum(nba.estimated_impact_revenue_usd).label("expected_usd"))
               .where(nba.status == "open", nba.action_type == GROWTH_ACTION)
               .group_by(nba.customer_id).subquery("growth"))
-    expected = func.coalesce(growth.c.expected_usd, 0)
-    candidate = (b.active, scope.account_filter(b.territory, b.account_id),
-                 or_(b.gap_count > 0, growth.c.customer_id.is_not(None)))
-    # Ranked on the narrow book, counted and summed in the same pass; the region and segment of the rows
-    # shown only are read from customer_360.
-    rows = session.execute(
-        select(b.account_id, b.account_name, b.mrr_usd, b.gap_lines, b.risk_level,
-               func.coalesce(growth.c.growth_actions, 0), expected, func.count().over(), func.sum(expected).over())
-        .select_from(b).outerjoin(growth, growth.c.customer_id == b.account_id).where(*candidate)
-        .order_by(expected.desc(), b.gap_count.desc(), b.mrr_usd.desc(), b.account_id)
-        .limit(POTENTIAL_LIMIT)).all()
+    if scope.served_by_territory:
+        rows, candidates, total = _ranked_potential(session, scope, growth)
+    else:
+        expected = func.coalesce(growth.c.expected_usd, 0)
+        candidate = (b.active, scope.account_filter(b.territory, b.account_id),
+                     or_(b.gap_count > 0, growth.c.customer_id.is_not(None)))
+        # Ranked on the narrow book, counted and summed in the same pass.
+        rows = session.execute(
+            select(b.account_id, b.account_name, b.mrr_usd, b.gap_lines, b.risk_level,
+                   func.coalesce(growth.c.growth_actions, 0), expected, func.count().over(), func.sum(expected).over())
+            .select_from(b).outerjoin(growth, growth.c.customer_id == b.account_id).where(*candidate)
+            .order_by(expected.desc(), b.gap_count.desc(), b.mrr_usd.desc(), b.account_id)
+            .limit(POTENTIAL_LIMIT)).all()
+        candidates, total = (rows[0][7], rows[0][8]) if rows else (0, 0)
+    # The region and segment of the rows shown only are read from customer_360.
     groups = {account_id: (region, segment) for account_id, region, segment in session.execute(
         select(c.account_id, c.region, c.segment).where(c.account_id.in_([r[0] for r in rows])))}
     records = [{"rank": rank, "account_id": r[0], "account_name": r[1], "region": groups[r[0]][0],
@@ -682,10 +716,52 @@ def potential(session: Session, query: StrategyQuery, scope: DataScope, *,
                 "growth_actions": int(r[5]), "gap_lines": ", ".join(r[3] or []),
                 "mrr_usd": mask_value("mrr_usd", float(r[2]), policy), "churn_risk": r[4]}
                for rank, r in enumerate(rows, start=1)]
-    candidates, total = (rows[0][7], rows[0][8]) if rows else (0, 0)
     return PotentialResult(resolved, int(candidates or 0),
                            float(total or 0) if policy.view_financials else None,
                            GridRows(potential_columns(policy), records, key_field="account_name"))
+
+
+def _ranked_potential(session: Session, scope: DataScope, growth: Any) -> tuple[list[Any], int, float]:
+    """`potential`'s first rows (as its fallback query returns them), candidates and their expected
+    value for a scope served by territory, without sorting every candidate: the customers with
+    open Growth actions (a few thousand) are ranked and summed; those with product gaps only all
+    have an expected value of 0, so their first rows come in order from an index and their number
+    from gold.customer_summary. The first rows overall are among the first of either group."""
+    b, s, nba = AccountBook, CustomerSummary, NextBestAction
+    in_scope = (b.active, scope.territory_filter(b.territory))
+    expected = func.coalesce(growth.c.expected_usd, 0)
+    # Ranked on the book's narrow key columns (an index holds them); the names of the first rows are read last.
+    with_growth = (select(b.account_id, b.gap_count, b.mrr_usd, growth.c.growth_actions,
+                          expected.label("expected_usd"))
+                   .join(growth, growth.c.customer_id == b.account_id).where(*in_scope).cte("with_growth"))
+    g = with_growth.c
+    growth_totals = select(func.count().label("customers"), func.sum(g.expected_usd).label("expected_usd"),
+                           func.count().filter(g.gap_count > 0).label("with_gaps")).subquery("growth_totals")
+    first_with_growth = (select(with_growth).order_by(g.expected_usd.desc(), g.gap_count.desc(), g.mrr_usd.desc(),
+                                                      g.account_id).limit(POTENTIAL_LIMIT))
+    open_growth = (select(nba.customer_id).where(nba.customer_id == b.account_id, nba.status == "open",
+                                                 nba.action_type == GROWTH_ACTION).exists())
+    first_gaps_only = (select(b.account_id, b.gap_count, b.mrr_usd, literal(0).label("growth_actions"),
+                              literal(0, Numeric).label("expected_usd"))
+                       .where(*in_scope, b.gap_count > 0, ~open_growth)
+                       .order_by(b.gap_count.desc(), b.mrr_usd.desc(), b.account_id).limit(POTENTIAL_LIMIT))
+    first = union_all(first_with_growth, first_gaps_only).subquery("first")
+    f, t = first.c, growth_totals.c
+    order = (f.expected_usd.desc(), f.gap_count.desc(), f.mrr_usd.desc(), f.account_id)
+    ranked = select(first).order_by(*order).limit(POTENTIAL_LIMIT).subquery("ranked")
+    r = ranked.c
+    rows = session.execute(
+        select(r.account_id, b.account_name, r.mrr_usd, b.gap_lines, b.risk_level, r.growth_actions, r.expected_usd,
+               t.customers, t.expected_usd, t.with_gaps)
+        .select_from(ranked).join(b, b.account_id == r.account_id).join(growth_totals, true())
+        .order_by(r.expected_usd.desc(), r.gap_count.desc(), r.mrr_usd.desc(), r.account_id)).all()
+    if not rows:  # no customer with an open Growth action, nor one with a product gap
+        return [], 0, 0.0
+    growth_customers, growth_usd, growth_with_gaps = rows[0][7:10]
+    with_gaps = session.scalar(select(func.sum(s.gap_customers)).where(s.product_line == ALL_PRODUCTS,
+                                                                          scope.territory_filter(s.territory)))
+    candidates = int(growth_customers or 0) + int(with_gaps or 0) - int(growth_with_gaps or 0)
+    return [row[:7] for row in rows], candidates, float(growth_usd or 0)
 
 
 def export_potential(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
@@ -774,6 +850,26 @@ def churn_drivers(session: Session, query: StrategyQuery, scope: DataScope, *,
         return CohortSide(customers, int(values[0]), int(values[1]), int(values[2]), values[3], int(values[4]),
                           int(values[5]))
 
+    high_risk, factors = _churn_factors(session, scope)
+    factors["share"] = (factors["customers"] / high_risk).astype("float64") if high_risk else float("nan")
+    return ChurnDriversResult(resolved, row[0], row[1],
+                              side(start_customers - retained_customers, figures[:len(sides)]),
+                              side(retained_customers, figures[len(sides):]), high_risk, factors)
+
+
+def _churn_factors(session: Session, scope: DataScope) -> tuple[int, pd.DataFrame]:
+    """Today's HIGH-risk customers of the scope, and the TOP_FACTORS factors raising their risk most
+    often (label, customers): from the per-territory counts, or, for a scope naming accounts by
+    themselves, from the predictions."""
+    if scope.served_by_territory:
+        f = ChurnFactorTerritory
+        in_scope = scope.territory_filter(f.territory)
+        high_risk = int(session.scalar(select(func.sum(f.customers)).where(f.factor == ALL_FACTORS, in_scope)) or 0)
+        label, customers = func.nullif(f.factor, ""), func.sum(f.customers)
+        factors = pd.DataFrame(session.execute(
+            select(label, customers).where(f.factor != ALL_FACTORS, in_scope).group_by(f.factor)
+            .order_by(customers.desc(), label).limit(TOP_FACTORS)).all(), columns=["label", "customers"])
+        return high_risk, factors.astype({"customers": "int64"})
     p, c = ChurnPrediction, Customer360
     # Every scored customer for an unrestricted scope: no join to customer_360 to read them.
     in_scope = (literal(True) if scope.unrestricted
@@ -789,8 +885,4 @@ def churn_drivers(session: Session, query: StrategyQuery, scope: DataScope, *,
         .where(*high, raises).group_by(label)
         .order_by(func.count(func.distinct(p.account_id)).desc(), label).limit(TOP_FACTORS)).all(),
         columns=["label", "customers"])
-    factors = factors.astype({"customers": "int64"})
-    factors["share"] = (factors["customers"] / high_risk).astype("float64") if high_risk else float("nan")
-    return ChurnDriversResult(resolved, row[0], row[1],
-                              side(start_customers - retained_customers, figures[:len(sides)]),
-                              side(retained_customers, figures[len(sides):]), high_risk, factors)
+    return high_risk, factors.astype({"customers": "int64"})

@@ -30,7 +30,8 @@ class DailyKpi(KpiFigures, Base):
     """Customers, contacts, MRR and revenue per day, region and segment (account type)."""
 
     __tablename__ = "daily_kpi"
-    __table_args__ = {"schema": "gold"}
+    # The regions on offer are read by skipping through this index (dashboard.queries.executive.regions).
+    __table_args__ = (Index("ix_daily_kpi_region", "region"), {"schema": "gold"})
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     region: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -41,7 +42,7 @@ class LeadsDaily(Base):
     """New leads per day, region and lead source."""
 
     __tablename__ = "leads_daily"
-    __table_args__ = {"schema": "gold"}
+    __table_args__ = (Index("ix_leads_daily_region", "region"), {"schema": "gold"})
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     region: Mapped[str] = mapped_column(Text, primary_key=True)
@@ -352,6 +353,12 @@ class AccountBook(Base):
         # The book's grid: largest MRR first, read in order instead of sorting a large book.
         Index("ix_account_book_active_mrr", text("mrr_usd DESC"), "account_name", "account_id",
               postgresql_where=text("active")),
+        # Strategy's cross-sell potential: the customers with product gaps in its order, read from the top,
+        # and the columns it ranks the customers with Growth actions by, read without the wide rows.
+        Index("ix_account_book_active_gaps", text("gap_count DESC"), text("mrr_usd DESC"), "account_id",
+              postgresql_where=text("active AND gap_count > 0")),
+        Index("ix_account_book_active_ranking", "account_id", postgresql_include=["territory", "gap_count", "mrr_usd"],
+              postgresql_where=text("active")),
         {"schema": "gold"},
     )
 
@@ -513,3 +520,61 @@ class ProductMixTerritory(Base):
     product_line: Mapped[str] = mapped_column(Text, primary_key=True)
     customers: Mapped[int] = mapped_column(Integer, default=0)
     mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+
+
+class CustomerSummary(Base):
+    """gold.customer_360 summed per region x territory x churn level x health band (x product line
+    for CLV), for the pages that show totals of many customers (etl/gold/customer_summary.sql).
+
+    Kept by the gold stage and again by the scoring job, which rewrites the scores it reads. Keys
+    never empty: territory is '' for a customer without one (no data scope names '', as none
+    matches a missing territory), risk_level and health_band '' for a customer not scored yet.
+    health_band: Healthy at 80+, At-Risk 50-79, Critical below 50 (models.health).
+    On ALL_PRODUCTS rows:
+      active_customers, mrr_usd: the active customers (status 'active') and their current MRR;
+      newly_high_customers: those of them whose last scoring moved them up into HIGH churn risk
+        (gold.churn_prediction: HIGH now, score before below 70, models.churn.HIGH_RISK_MIN_SCORE);
+      clv_customers, clv_usd: the active customers with a lifetime value, and its sum;
+      gap_customers: the customers active in gold.account_book with a product gap against peers.
+    On the rows of a product line: clv_customers and clv_usd of the active customers holding that
+    line (gold.account_book.product_lines), so a customer counts in every line it holds; the other
+    figures are 0.
+    """
+
+    __tablename__ = "customer_summary"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_line: Mapped[str] = mapped_column(Text, primary_key=True)
+    risk_level: Mapped[str] = mapped_column(Text, primary_key=True)
+    health_band: Mapped[str] = mapped_column(Text, primary_key=True)
+    active_customers: Mapped[int] = mapped_column(Integer, default=0)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    newly_high_customers: Mapped[int] = mapped_column(Integer, default=0)
+    clv_customers: Mapped[int] = mapped_column(Integer, default=0)
+    clv_usd: Mapped[Decimal] = mapped_column(Money, default=0)
+    gap_customers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# gold.churn_factor_territory's factor of the rows that count every HIGH-risk customer.
+ALL_FACTORS = "All factors"
+
+
+class ChurnFactorTerritory(Base):
+    """The churn model's risk factors over today's HIGH-risk customers, per territory
+    (etl/gold/churn_factor_territory.sql; kept by the gold stage and the scoring job).
+
+    territory: the customer's in gold.customer_360, '' without one (or without a row there, as no
+    data scope names ''); factor: a factor's label (its feature without one, '' with neither);
+    customers: the HIGH-risk customers (gold.churn_prediction) with that factor raising their risk
+    (contribution above zero); on the ALL_FACTORS row, every HIGH-risk customer of the territory
+    (a row for every territory of gold.customer_360, 0 where none is).
+    """
+
+    __tablename__ = "churn_factor_territory"
+    __table_args__ = {"schema": "gold"}
+
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    factor: Mapped[str] = mapped_column(Text, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer, default=0)

@@ -74,6 +74,7 @@ class ChurnPrediction(Base):
     __table_args__ = (
         CheckConstraint(_in("risk_level", PRIORITIES), name="risk_level"),
         Index("ix_churn_prediction_score", text("churn_risk_score DESC")),
+        Index("ix_churn_prediction_scored_at", "scored_at"),  # the newest scoring, read by the pages
         {"schema": "gold"},
     )
 
@@ -221,6 +222,9 @@ class NextBestAction(Base):
         Index("uq_next_best_action_open_condition", "customer_id", "rule_id", unique=True,
               postgresql_where=text("condition_open")),
         Index("ix_next_best_action_customer", "customer_id", "status"),
+        # The open Growth actions, summed per customer for Strategy's cross-sell potential.
+        Index("ix_next_best_action_open_growth", "customer_id", "estimated_impact_revenue_usd",
+              postgresql_where=text("status = 'open' AND action_type = 'Growth'")),
         {"schema": "gold"},
     )
 

@@ -62,12 +62,20 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.AccountSearch, SQL_DIR / "account_search.sql", account_column="account_id"),
     # Peers make every customer's gaps depend on all the others: worked out whole (DIFF), never per account.
     SqlStep(gold.AccountBook, SQL_DIR / "account_book.sql"),  # reads customer_360 and subscription_mrr
+    # Small sums over customer_360 and the scores: DIFF here, and again after each scoring (SCORE_SUMMARY_STEPS).
+    SqlStep(gold.CustomerSummary, SQL_DIR / "customer_summary.sql"),  # reads account_book too
+    SqlStep(gold.ChurnFactorTerritory, SQL_DIR / "churn_factor_territory.sql"),
     # Windows ending from the first changed day on, the last 24 months kept; a customer's group or
     # product line can move any window.
     SqlStep(gold.RetentionMonthly, SQL_DIR / "retention_monthly.sql", since_column="window_end",
             whole_when=frozenset({"silver.accounts", "silver.products"}),
             retired="month < CAST(date_trunc('month', CAST(:as_of AS date)) - interval '23 months' AS date)"),
 )
+
+# The gold steps summing the scores the scoring job writes: it runs them again after writing.
+SCORE_SUMMARY_STEPS: tuple[SqlStep, ...] = tuple(
+    step for step in GOLD_STEPS
+    if isinstance(step, SqlStep) and step.model in (gold.CustomerSummary, gold.ChurnFactorTerritory))
 
 # Gold tables the intelligence jobs write rather than this stage; customer_360 reads them.
 WRITTEN_BY_JOBS: tuple[str, ...] = ("gold.account_scores",)

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from dashboard.db import Database
 from dashboard.tables import intelligence as tables
 from dashboard.tables.gold import AccountScores
-from etl.gold import data_window
+from etl.gold import SCORE_SUMMARY_STEPS, data_window
 from etl.intelligence.actions import write_recommendations
 from etl.intelligence.alerts import alert_candidates, write_alerts
 from etl.intelligence.config import IntelligenceConfig
@@ -32,6 +32,7 @@ from etl.intelligence.features import build_features
 from etl.intelligence.registry import ServingModel, has_any_model, serving_model
 from etl.intelligence.training import train_churn
 from etl.runs import recorded_run
+from etl.steps import DIFF, qualified_name, run_steps
 from models import clv as clv_model
 from models.actions import load_rules, recommend
 from models.churn import MEDIUM_RISK_MIN_SCORE, churn_risk_score, risk_level
@@ -331,6 +332,10 @@ def run_scoring(database: Database, *, triggered_by: str = "manual", config: Int
         alerts = alert_candidates(current, churn.frame, engagement, config)
         rows["gold.alert"] = write_alerts(session, alerts, as_of=as_of, now=now, config=config)
         rows["gold.account_scores"] = _write_account_scores(session, current, churn, health, engagement, value, now)
+        # The gold sums of the scores just copied into customer_360, and of the predictions.
+        session.flush()
+        rows.update(run_steps(conn, SCORE_SUMMARY_STEPS, {"as_of": as_of}, stage="scoring", truncate=False,
+                              plan={qualified_name(step.table): DIFF for step in SCORE_SUMMARY_STEPS}))
         result = ScoringResult(as_of, len(current), churn.version, 0.0, dict(rows))
     result.seconds = time.monotonic() - started
     log.info("scoring: %d customers as of %s in %.1fs", result.accounts, as_of, result.seconds)
