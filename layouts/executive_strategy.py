@@ -14,7 +14,6 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
-from plotly.subplots import make_subplots
 
 from dashboard.extensions import db
 from dashboard.formatting import format_count, format_day, format_percent, format_usd
@@ -439,32 +438,40 @@ def correlation_figure(correlations: tuple[Correlation, ...]) -> go.Figure:
     return fig
 
 
-def satisfaction_trend(trend: pd.DataFrame, financials: bool) -> go.Figure:
+def satisfaction_trend(trend: pd.DataFrame, financials: bool) -> dict[str, Any]:
     """NPS, CSAT, retention and MRR growth of each trailing 12 months, one panel per figure and one
     line per segment (the whole scope in black); a legend click hides a segment in every panel."""
     panels = [("nps", "NPS score", ".1f"), ("csat", "CSAT", ".2f"), ("retention", "Retention", ".1%")]
     if financials:
         panels.append(("mrr_growth", "MRR growth", ".1%"))
-    fig = make_subplots(rows=len(panels), cols=1, shared_xaxes=True, vertical_spacing=0.06,
-                        subplot_titles=[title for _, title, _ in panels],
-                        figure=theme.figure(legend=dict(orientation="h", y=1.04, yanchor="bottom", x=0),
-                                            margin=dict(l=8, r=16, t=48, b=28)))
+    # Panels stacked top to bottom on one shared month axis, each with its own y axis and title.
+    gap, count = 0.07, len(panels)
+    height = (1 - gap * (count - 1)) / count
+    layout: dict[str, Any] = {"legend": {"orientation": "h", "y": 1.04, "yanchor": "bottom", "x": 0},
+                              "margin": {"l": 8, "r": 16, "t": 48, "b": 28}, "annotations": [],
+                              "xaxis": {"anchor": f"y{count}", "type": "category"}}
+    for index, (_, title, digits) in enumerate(panels):
+        top = 1 - index * (height + gap)
+        name = "yaxis" if index == 0 else f"yaxis{index + 1}"
+        layout[name] = {"domain": [top - height, top], "anchor": "x", "automargin": True,
+                        **({"tickformat": ".0%"} if digits.endswith("%") else {})}
+        layout["annotations"].append({"text": f"<b>{title}</b>", "x": 0, "xref": "paper", "xanchor": "left",
+                                      "y": top, "yref": "paper", "yanchor": "bottom", "showarrow": False,
+                                      "font": {"size": 12}})
+    traces: list[dict[str, Any]] = []
     segments = [ALL_SEGMENTS, *sorted(set(trend["segment"]) - {ALL_SEGMENTS})]
-    for index, segment in enumerate(segments):
+    for order, segment in enumerate(segments):
         rows = trend[trend["segment"] == segment]
         labels = [f"{m:%b %Y}" for m in rows["month"]]
-        colour = "#111827" if segment == ALL_SEGMENTS else theme.PALETTE[(index - 1) % len(theme.PALETTE)]
-        for row, (column, title, digits) in enumerate(panels, start=1):
-            fig.add_trace(go.Scatter(
-                x=labels, y=rows[column], mode="lines+markers", name=segment, legendgroup=segment,
-                showlegend=row == 1, line=dict(color=colour, width=3 if segment == ALL_SEGMENTS else 1.5),
-                marker=dict(size=4), connectgaps=False,
-                hovertemplate=f"{segment}, 12 months to %{{x}}: %{{y:{digits}}}<extra>{title}</extra>"),
-                row=row, col=1)
-        for row, (_, _, digits) in enumerate(panels, start=1):
-            if digits.endswith("%"):
-                fig.update_yaxes(tickformat=".0%", row=row, col=1)
-    return fig
+        colour = "#111827" if segment == ALL_SEGMENTS else theme.PALETTE[(order - 1) % len(theme.PALETTE)]
+        for index, (column, title, digits) in enumerate(panels):
+            values = [None if pd.isna(v) else float(v) for v in rows[column]]
+            traces.append({"type": "scatter", "x": labels, "y": values, "mode": "lines+markers", "name": segment,
+                           "legendgroup": segment, "showlegend": index == 0, "xaxis": "x",
+                           "yaxis": "y" if index == 0 else f"y{index + 1}", "marker": {"size": 4},
+                           "line": {"color": colour, "width": 3 if segment == ALL_SEGMENTS else 1.5},
+                           "hovertemplate": f"{segment}, 12 months to %{{x}}: %{{y:{digits}}}<extra>{title}</extra>"})
+    return theme.figure_dict(traces, **layout)
 
 
 def satisfaction_output(result: SatisfactionResult | GoldStatus) -> Any:
