@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
@@ -23,7 +24,8 @@ def _choose(browser, dropdown_id: str, label: str) -> None:
     option = wait(browser).until(ec.element_to_be_clickable(
         (By.XPATH, f"//*[contains(@class,'dash-dropdown-option')][normalize-space()='{label}']")))
     option.click()
-    browser.switch_to.active_element.send_keys(Keys.ESCAPE)
+    # To whatever has the focus: the dropdown may redraw its input once a choice is made.
+    ActionChains(browser).send_keys(Keys.ESCAPE).perform()
 
 
 def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browser, live_server, scope_facts):
