@@ -13,7 +13,13 @@ from typing import Any
 from dash import Input, Output, State
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, register_account_opener, register_score_explainer, search_or_wait
+from callbacks.kit import (
+    page_callback,
+    register_account_opener,
+    register_panels,
+    register_score_explainer,
+    search_or_wait,
+)
 from dashboard import current_settings
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
@@ -91,22 +97,11 @@ for grid_id, modal_id, body_id in ((ID.TOP_GRID, ID.CHIP_MODAL, ID.CHIP_BODY),
 # --- Panels: one callback each, so they load side by side ----------------------------------
 
 
-def _register_panel(output_id: str, build: Callable[..., Any]) -> Callable[..., Any]:
-    """The callback filling one panel from the page's state with `build`."""
-    @page_callback(VIEW_EXECUTIVE, output=Output(output_id, "children"), inputs=STATE_INPUT)
-    def update_panel(state: Any) -> Any:
-        with db.session() as session:
-            return build(session, state, scope=current_scope(), policy=MaskPolicy.for_current_user())
-
-    update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
-    return update_panel
-
-
 PANELS: dict[str, Callable[..., Any]] = {
     ID.RETENTION: build_retention, ID.CONCENTRATION: build_concentration, ID.LIFETIME_VALUE: build_lifetime_value,
     ID.SATISFACTION: build_satisfaction, ID.POTENTIAL: build_potential, ID.CHURN: build_churn_drivers,
 }
-UPDATES = {output_id: _register_panel(output_id, build) for output_id, build in PANELS.items()}
+UPDATES = register_panels(VIEW_EXECUTIVE, PANELS, STATE_INPUT)
 
 
 @page_callback(VIEW_EXECUTIVE, output=dict(segments=Output(ID.SEGMENTS, "children"),

@@ -16,6 +16,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.callback_guard import guarded_callback
 from dashboard.extensions import db
+from dashboard.masking import MaskPolicy
 from dashboard.scope import current_scope
 from layouts.components import COPY_LINK_ID
 from layouts.kit.grid import ACCOUNT_PATH
@@ -120,3 +121,19 @@ dash.clientside_callback(
     Output(NAVBAR_COLLAPSE_ID, "is_open"), Input(NAVBAR_TOGGLER_ID, "n_clicks"), State(NAVBAR_COLLAPSE_ID, "is_open"),
     prevent_initial_call=True,
 )
+
+
+def register_panels(permission: str, panels: dict[str, Callable[..., Any]], inputs: Any) -> dict[str, Callable]:
+    """One callback per panel, so panels load side by side: each fills `<output id>.children` with
+    `build(session, state, scope=..., policy=...)` for the caller's scope and mask policy."""
+
+    def register(output_id: str, build: Callable[..., Any]) -> Callable:
+        @page_callback(permission, output=Output(output_id, "children"), inputs=inputs)
+        def update_panel(state: Any) -> Any:
+            with db.session() as session:
+                return build(session, state, scope=current_scope(), policy=MaskPolicy.for_current_user())
+
+        update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
+        return update_panel
+
+    return {output_id: register(output_id, build) for output_id, build in panels.items()}

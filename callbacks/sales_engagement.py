@@ -15,14 +15,13 @@ from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, register_score_explainer, search_or_wait
-from dashboard.extensions import db
+from callbacks.kit import page_callback, register_panels, register_score_explainer, search_or_wait
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SALES
 from dashboard.queries import engagement as q
 from dashboard.queries import scores
 from dashboard.queries.engagement import ALL_TIERS, EngagementQuery
-from dashboard.scope import DataScope, current_scope
+from dashboard.scope import DataScope
 from layouts import sales_engagement as page
 from layouts.sales_engagement import EngagementIds as ID
 
@@ -100,19 +99,8 @@ for grid_id in (ID.DROPS_GRID, ID.ACCOUNTS_GRID):
 # --- Panels: one callback each, so they load side by side ----------------------------------
 
 
-def _register_panel(output_id: str, build: Callable[..., Any]) -> Callable[..., Any]:
-    """The callback filling one panel from the page's state with `build`."""
-    @page_callback(VIEW_SALES, output=Output(output_id, "children"), inputs=STATE_INPUT)
-    def update_panel(state: Any) -> Any:
-        with db.session() as session:
-            return build(session, state, scope=current_scope(), policy=MaskPolicy.for_current_user())
-
-    update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
-    return update_panel
-
-
 PANELS: dict[str, Callable[..., Any]] = {
     ID.TIERS: build_tiers, ID.DISTRIBUTION: build_distribution, ID.DROPS: build_drops, ID.PEERS: build_peers,
     ID.ACCOUNTS: build_accounts, ID.CONTACTS: build_contacts,
 }
-UPDATES = {output_id: _register_panel(output_id, build) for output_id, build in PANELS.items()}
+UPDATES = register_panels(VIEW_SALES, PANELS, STATE_INPUT)
