@@ -635,13 +635,15 @@ def _demo_jobs() -> dict[str, tuple[str, tuple[str, ...]]]:
 
     labels = {"attribution": "channel attribution", "text_insights": "sentiment and topics",
               "forecasts": "forecasts", "anomalies": "anomalies", "kpi_drivers": "KPI drivers",
-              "account_summaries": "client summaries"}
+              "account_summaries": "client summaries",
+              "lead_scoring": "lead propensity, repeat purchases and buying decline"}
     jobs: dict[str, tuple[str, tuple[str, ...]]] = {
         "churn_train": ("training churn model", ("text_insights",)),
         "scoring": ("scoring churn, health, engagement, lifetime value, actions and alerts", ("churn_train",)),
     }
     for job_id in INSIGHT_JOBS:
         jobs[job_id] = (labels.get(job_id, job_id.replace("_", " ")), ())
+    jobs["lead_scoring"] = (jobs["lead_scoring"][0], ("scoring",))  # reads engagement tiers and churn factors
     others = tuple(j for j in jobs if j != "account_summaries")
     jobs["account_summaries"] = (jobs["account_summaries"][0], others)
     return jobs

@@ -29,7 +29,16 @@ from dashboard.permissions import (
     VIEW_SALES,
     permission_granted,
 )
-from dashboard.queries import book, engagement, executive, executive_outlook, regions, search, strategy
+from dashboard.queries import (
+    book,
+    engagement,
+    executive,
+    executive_outlook,
+    regions,
+    sales_leads,
+    search,
+    strategy,
+)
 from dashboard.queries.grid import GridRows
 from dashboard.scope import DataScope, current_scope
 from dashboard.url_state import MAX_VALUES
@@ -64,6 +73,9 @@ GRIDS: dict[str, GridExport] = {
     "eg-accounts": GridExport(VIEW_SALES, engagement.export_accounts, engagement.export_name),
     "eg-contacts": GridExport(VIEW_SALES, engagement.export_contacts, engagement.export_name),
     "eg-campaign-list": GridExport(VIEW_SALES, engagement.export_campaign_list, engagement.campaign_export_name),
+    "sl-leads": GridExport(VIEW_SALES, sales_leads.export_leads, sales_leads.export_name),
+    "sl-repeat": GridExport(VIEW_SALES, sales_leads.export_repeat, sales_leads.export_name),
+    "sl-decline": GridExport(VIEW_SALES, sales_leads.export_declines, sales_leads.export_name),
 }
 
 

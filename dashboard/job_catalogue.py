@@ -34,6 +34,8 @@ JOB_CATALOGUE: tuple[JobDescription, ...] = (
     JobDescription("forecasts", "Nightly: forecasts of MRR, revenue, pipeline, tickets and replies with intervals."),
     JobDescription("anomalies", "After each data refresh: usage spikes and drops, engagement drops per customer."),
     JobDescription("kpi_drivers", "After each data refresh: why MRR, active customers and reply rate moved."),
+    JobDescription("lead_scoring", "After each data refresh and scoring: lead propensity to convert, "
+                   "repeat-purchase propensity (BG/NBD) and customers buying less."),
 )
 
 JOB_IDS: tuple[str, ...] = tuple(job.id for job in JOB_CATALOGUE)

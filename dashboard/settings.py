@@ -70,6 +70,7 @@ SCHEDULE_VARIABLES: dict[str, str] = {
     "forecasts_hour": "C360_FORECASTS_HOUR",
     "anomalies_interval_minutes": "C360_ANOMALIES_INTERVAL_MINUTES",
     "kpi_drivers_interval_minutes": "C360_KPI_DRIVERS_INTERVAL_MINUTES",
+    "lead_scoring_interval_minutes": "C360_LEAD_SCORING_INTERVAL_MINUTES",
 }
 
 
@@ -88,6 +89,7 @@ class JobSchedule:
     forecasts_hour: int = 5
     anomalies_interval_minutes: int = 5
     kpi_drivers_interval_minutes: int = 5
+    lead_scoring_interval_minutes: int = 5
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str]) -> JobSchedule:

@@ -106,6 +106,7 @@ INSIGHT_JOBS = {
     "forecasts": ("etl.insights.forecasts", "run_forecasts"),
     "anomalies": ("etl.insights.anomalies", "run_anomalies"),
     "kpi_drivers": ("etl.insights.drivers", "run_kpi_drivers"),
+    "lead_scoring": ("etl.intelligence.leads", "run_lead_scoring"),
     "account_summaries": ("etl.insights.summaries", "run_account_summaries"),
 }
 
@@ -146,6 +147,8 @@ def jobs(settings: Settings) -> list[ScheduledJob]:
                       {"minutes": schedule.anomalies_interval_minutes}),
         "kpi_drivers": (partial(run_insights, job_id="kpi_drivers"), "interval",
                         {"minutes": schedule.kpi_drivers_interval_minutes}),
+        "lead_scoring": (partial(run_insights, job_id="lead_scoring"), "interval",
+                         {"minutes": schedule.lead_scoring_interval_minutes}),
     }
     return [ScheduledJob(job.id, *runs[job.id], job.description) for job in JOB_CATALOGUE]
 

@@ -50,6 +50,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Revenue, customers, win rate and product mix by region, against last period and last year."),
     PageSpec("layouts.sales_engagement", "/sales/engagement", "Engagement radar", VIEW_SALES,
              "Customers and contacts by engagement tier, sharp drops and what fell, peers, and campaign lists."),
+    PageSpec("layouts.sales_leads", "/sales/leads", "Leads and buyers", VIEW_SALES,
+             "Leads to call first, customers likely to buy again, and customers buying less, and why."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
              "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
              path_template="/accounts/<account_id>"),

@@ -264,3 +264,11 @@ def insights_ran(loaded_database: Database, scored):
     for module_name, runner in INSIGHT_JOBS.values():
         getattr(importlib.import_module(module_name), runner)(loaded_database, triggered_by="test")
     return loaded_database
+
+
+@pytest.fixture(scope="session")
+def leads_scored(loaded_database: Database, scored):
+    """The lead and repeat-purchase job (etl.intelligence.leads) run once after scoring."""
+    from etl.intelligence.leads import run_lead_scoring
+
+    return run_lead_scoring(loaded_database, triggered_by="test")

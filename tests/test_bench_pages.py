@@ -21,9 +21,10 @@ REPEAT = 1
 
 
 @pytest.fixture(scope="module")
-def measured(app):
+def measured(app, leads_scored):
     """The executive and the administrator on every page they may open, each page's own values only
-    (filter changes are planned but not timed below, to keep the suite short)."""
+    (filter changes are planned but not timed below, to keep the suite short). The lead job has run:
+    Leads and buyers shows its panels only then."""
     logins = {role: (f"{role}@test.client360.dev", TEST_PASSWORD) for role in ("executive", "admin")}
     return bench_pages.measure(app, logins, REPEAT, with_filters=False)
 

@@ -9,6 +9,7 @@ from dashboard.tables import (  # noqa: F401
     insights,
     intelligence,
     quality,
+    sales,
     silver,
     sources,
 )

@@ -64,6 +64,8 @@ class Context:
     counters: dict[str, int] = field(default_factory=dict)
     malformed: dict[str, dict[int, list[str]]] = field(default_factory=dict)
     _carried: dict[str, list[str]] = field(default_factory=dict)
+    # Plant the lead-conversion signal (lead source, work email, phone); off for the control test.
+    lead_signal: bool = True
 
     def rng(self, stream: str, unit: int = 0) -> np.random.Generator:
         """The random stream for one step and unit of work."""

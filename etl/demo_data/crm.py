@@ -546,6 +546,12 @@ def meetings(ctx: Context, batch: Batch) -> None:
 
 LEAD_SOURCES = ("web", "campaign", "referral", "event", "partner")
 LEAD_SOURCE_WEIGHTS = (0.35, 0.2, 0.15, 0.1, 0.2)
+# The planted conversion signal (Context.lead_signal): leads that convert come more often through
+# referrals and events, nearly always leave a work email and a phone number. Without it, converted
+# leads draw their source, personal emails and blank fields exactly as the others do.
+CONVERTED_SOURCE_WEIGHTS = (0.08, 0.04, 0.5, 0.3, 0.08)
+PERSONAL_EMAIL_SHARE = 0.25
+CONVERTED_PERSONAL_EMAIL_SHARE = 0.02
 
 
 def leads(ctx: Context, chunk_days: int = 120) -> None:
@@ -586,7 +592,7 @@ def leads(ctx: Context, chunk_days: int = 120) -> None:
             rc = REGION_COUNTRIES[r]
             country.append(rc[int(p * len(rc))])
         first, last = person_names(rng, country)
-        personal = rng.random(n) < 0.25
+        personal = rng.random(n) < PERSONAL_EMAIL_SHARE
         brand_pick, word_pick, num_pick = rng.random(n), rng.random((n, 2)), rng.integers(1, 99, n)
         industry_words = list(INDUSTRY_WORDS.values())
         company, email = [], []
@@ -637,6 +643,24 @@ def leads(ctx: Context, chunk_days: int = 120) -> None:
         no_phone = rng.random(n) < ctx.rates.missing_lead_contact / 2
         ctx.planted.missing_fields["crm/leads.email"] += int(no_email.sum())
         ctx.planted.missing_fields["crm/leads.phone"] += int(no_phone.sum())
+        signal_rng = ctx.rng("leads-signal", chunk)
+        if ctx.lead_signal:
+            conv_source = np.asarray(LEAD_SOURCES)[signal_rng.choice(5, m, p=CONVERTED_SOURCE_WEIGHTS)]
+            conv_personal = signal_rng.random(m) < CONVERTED_PERSONAL_EMAIL_SHARE
+            conv_no_email = np.zeros(m, dtype=bool)
+            conv_no_phone = np.zeros(m, dtype=bool)
+        else:
+            conv_source = np.asarray(LEAD_SOURCES)[signal_rng.choice(5, m, p=LEAD_SOURCE_WEIGHTS)]
+            conv_personal = signal_rng.random(m) < PERSONAL_EMAIL_SHARE
+            conv_no_email = signal_rng.random(m) < ctx.rates.missing_lead_contact / 2
+            conv_no_phone = signal_rng.random(m) < ctx.rates.missing_lead_contact / 2
+            ctx.planted.missing_fields["crm/leads.email"] += int(conv_no_email.sum())
+            ctx.planted.missing_fields["crm/leads.phone"] += int(conv_no_phone.sum())
+        for i in np.flatnonzero(conv_personal).tolist():
+            local = c_email[i].split("@")[0]
+            c_email[i] = f"{local}{i % 97 + 1}@{PERSONAL_EMAIL_DOMAINS[i % 4]}"
+        c_email = ["" if x else e for e, x in zip(c_email, conv_no_email.tolist(), strict=True)]
+        c_phone = ["" if x else p for p, x in zip(c_phone, conv_no_phone.tolist(), strict=True)]
         cols = {
             "lead_id": ctx.take_ids("lead", n + m).tolist(),
             "created_at": cal.timestamps(np.r_[created_s, conv_s]),
@@ -647,8 +671,7 @@ def leads(ctx: Context, chunk_days: int = 120) -> None:
             "phone": ["" if x else p for p, x in zip(phone, no_phone.tolist(), strict=True)] + c_phone,
             "country": country + [COUNTRIES[c] for c in a.country[conv].tolist()],
             "region": [REGIONS[r].name for r in np.r_[region, conv_region].tolist()],
-            "lead_source": source.tolist() + np.asarray(LEAD_SOURCES)[
-                rng.choice(5, m, p=LEAD_SOURCE_WEIGHTS)].tolist(),
+            "lead_source": source.tolist() + conv_source.tolist(),
             "status": status.tolist() + ["converted"] * m,
             "owner_user_id": owner + a.owner[conv].tolist(),
             "converted_account_id": [""] * n + ids("account", conv + 1),

@@ -39,8 +39,12 @@ class GenerationSummary:
 
 
 def generate(out_dir: Path, *, scale: str = "medium", seed: int = 0, as_of: date | None = None,
-             defects: DefectRates | None = None, progress: bool | None = None) -> GenerationSummary:
-    """Write the demo landing files under out_dir/<system>/<name>.csv and report what was written."""
+             defects: DefectRates | None = None, progress: bool | None = None,
+             lead_signal: bool = True) -> GenerationSummary:
+    """Write the demo landing files under out_dir/<system>/<name>.csv and report what was written.
+
+    `lead_signal=False` leaves out the planted lead-conversion signal (see crm.leads).
+    """
     started = time.perf_counter()
     if scale not in SCALES:
         raise ValueError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
@@ -80,7 +84,7 @@ def generate(out_dir: Path, *, scale: str = "medium", seed: int = 0, as_of: date
 
     sinks = Sinks(out_dir)
     ctx = Context(seed, spec, cal, rates, planted, sinks, fx, users, accounts, agents, campaigns,
-                  counters={"account": accounts.n + 1}, malformed=malformed)
+                  counters={"account": accounts.n + 1}, malformed=malformed, lead_signal=lead_signal)
     bar = tqdm(total=len(batches) + n_campaigns + 4, desc=f"demo-data {scale}", unit="step",
                disable=not progress, file=sys.stderr)
     try:

@@ -90,7 +90,7 @@ DEMO_PANEL_TABLES = (
     "gold.clv", "gold.account_scores", "gold.next_best_action", "gold.alert", "gold.forecast_series",
     "gold.forecast", "gold.account_anomaly", "gold.kpi_driver", "gold.attribution_monthly",
     "gold.attribution_campaign", "gold.text_score", "gold.sentiment_daily", "gold.topic_trend",
-    "gold.account_summary",
+    "gold.account_summary", "gold.lead_score", "gold.repeat_purchase", "gold.buying_decline", "gold.sales_model_run",
 )
 
 
@@ -106,8 +106,8 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
         assert "exec@demo.client360.dev" in first.output and "Generating small demo data" in first.output
         assert any((tmp_path / "landing").glob("*/*.csv"))
         for stage in ("training churn model", "scoring churn", "channel attribution", "sentiment and topics",
-                      "forecasts", "anomalies", "KPI drivers", "client summaries"):
-            assert re.search(rf"\[\d+/12\] {stage}.*\u2026 \d+\.\d s", first.output), (stage, first.output)
+                      "forecasts", "anomalies", "KPI drivers", "lead propensity", "client summaries"):
+            assert re.search(rf"\[\d+/13\] {stage}.*\u2026 \d+\.\d s", first.output), (stage, first.output)
         assert "failed" not in first.output
         check = create_engine(url)
         with check.connect() as conn:
@@ -127,7 +127,7 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
         second = runner.invoke(main, ["demo", "--no-serve", "--scale", "small"])
         assert second.exit_code == 0, second.output
         assert "Reusing data loaded at" in second.output and "Generating" not in second.output
-        assert second.output.count(": up to date") == 8, second.output
+        assert second.output.count(": up to date") == 9, second.output
         with check.connect() as conn:
             assert conn.scalar(text("SELECT count(*) FROM app.users")) == 7
             assert conn.scalar(text("SELECT count(*) FROM gold.customer_360")) > 0

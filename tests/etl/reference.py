@@ -38,6 +38,7 @@ TYPES: dict[str, dict[str, str]] = {
     "crm/price_changes": {"effective_date": "date", "old_mrr": "number", "new_mrr": "number"},
     "billing/disputes": {"opened_at": "timestamp", "resolved_at": "timestamp", "amount": "number"},
     "billing/adjustments": {"amount": "number", "created_at": "timestamp"},
+    "crm/leads": {"created_at": "timestamp", "updated_at": "timestamp"},
 }
 KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account_id"],
         "crm/contacts": ["contact_id"], "crm/subscriptions": ["subscription_id"],
@@ -45,7 +46,7 @@ KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account
         "crm/opportunities": ["opportunity_id"], "marketing/sends": ["send_id"],
         "support/surveys": ["survey_id"], "crm/onboarding_milestones": ["milestone_id"],
         "crm/price_changes": ["price_change_id"], "billing/disputes": ["dispute_id"],
-        "billing/adjustments": ["adjustment_id"]}
+        "billing/adjustments": ["adjustment_id"], "crm/leads": ["lead_id"]}
 
 
 def raw_rows(landing: Path, key: str) -> pd.DataFrame:

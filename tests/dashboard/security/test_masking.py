@@ -268,3 +268,21 @@ def test_exports_are_audited(login_as):
     assert len(events) == 1
     assert events[0].actor == "billing@test.client360.dev" and events[0].target == "accounts.csv"
     assert events[0].detail["rows"] == 0 and events[0].detail["filters"] == {"region": "Nowhere"}
+
+
+def test_leads_and_buyers_mask_lead_contacts(login_as, leads_scored):
+    """The executive (no view_pii) gets masked lead emails and phones, in the callback and the export.
+    Amounts without view_financials: tests/dashboard/queries/test_sales_leads.py (no default role has
+    view_sales without view_financials)."""
+    from layouts.sales_leads import LeadsIds as SL
+    from tests.dashboard.security.dash_requests import post_callback, response_outputs
+
+    with db.session() as session:
+        emails = [e for (e,) in session.execute(text("SELECT email FROM gold.lead_score WHERE email <> ''"))]
+        phones = [p for (p,) in session.execute(text("SELECT phone FROM gold.lead_score WHERE phone <> ''"))]
+    client = login_as("executive")
+    leads = post_callback(client, client.application, f"{SL.LEADS}.children", {f"{SL.STATE}.data": {}})
+    assert leads.status_code == 200
+    body = json.dumps(response_outputs(leads)) + client.get("/export/sl-leads.csv").get_data(as_text=True)
+    assert "***@" in body
+    assert _leaks(body, emails) == [] and _leaks(body, phones) == []

@@ -206,3 +206,27 @@ def test_an_api_token_carries_its_user_scope(app, scoped_users, scope_facts):
     rows = list(csv.DictReader(io.StringIO(
         client.get("/api/v1/exports/accounts.csv", headers=headers).get_data(as_text=True))))
     assert {r["territory"] for r in rows} == {scope_facts.territory}
+
+
+def test_leads_and_buyers_show_a_territory_sales_manager_only_their_territory(login_email, scoped_users, scope_facts,
+                                                                               leads_scored):
+    """The Leads and buyers callbacks and exports: leads by their owner's territory, customers by theirs."""
+    from layouts.sales_leads import LeadsIds as SL
+
+    client = login_email(scoped_users["sales"])
+    with db.session() as session:
+        lead_territories = {t for (t,) in session.execute(text("SELECT DISTINCT territory FROM gold.lead_score"))}
+        outside_leads = {lead for (lead,) in session.execute(text(
+            "SELECT lead_id FROM gold.lead_score WHERE territory IS DISTINCT FROM :t"), {"t": scope_facts.territory})}
+    assert len(lead_territories) > 1 and outside_leads
+    for output in (SL.LEADS, SL.REPEAT, SL.DECLINE):
+        response = post_callback(client, client.application, f"{output}.children", {f"{SL.STATE}.data": {}})
+        assert response.status_code == 200
+        body = json.dumps(response_outputs(response))
+        assert not any(lead in body for lead in outside_leads), output
+        assert scope_facts.other_account not in body, output
+    for grid, key in (("sl-leads", "Territory"), ("sl-repeat", "Territory"), ("sl-decline", "Territory")):
+        exported = client.get(f"/export/{grid}.csv")
+        assert exported.status_code == 200, grid
+        rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
+        assert {r[key] for r in rows} <= {scope_facts.territory}, grid
