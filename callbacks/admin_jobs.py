@@ -43,7 +43,7 @@ def runs_table(runs: dict[str, list[JobRunRow]]) -> html.Div:
     if not rows:
         return html.P("No job has run yet.", className="text-muted")
     return compact_table(["Job", "Started (UTC)", "By", "Status", "Duration", "Rows", "Error"], rows,
-                         numeric=(4, 5), table_id="aj-runs-table")
+                         numeric=(4, 5), table_id="jb-runs-table")
 
 
 @guarded_callback(MANAGE_JOBS, Output(ID.RUNS, "children"), Input(ID.RUN_RESULT, "children"))
@@ -88,7 +88,7 @@ def run_job_now(set_progress: Callable[[tuple[int, str]], None], _clicks: Any, j
 def update_gold_status(_result: Any) -> html.Div:
     """Whether gold is held back by data quality or failing, with the failing checks; redrawn after a manual run."""
     with db.session() as session:
-        return gold_status_banner(gold_status(session), banner_id="aj-gold-banner")
+        return gold_status_banner(gold_status(session), banner_id="jb-gold-banner")
 
 
 def quarantine_view(dataset: Any, policy: MaskPolicy) -> html.Div:
@@ -103,7 +103,7 @@ def quarantine_view(dataset: Any, policy: MaskPolicy) -> html.Div:
         return html.P("No row has been quarantined.", className="text-muted")
     counts = compact_table(["Dataset", "Stage", "Rows"],
                            [[s.dataset, s.stage, format_count(s.rows)] for s in summary], numeric=(2,))
-    newest = (compact_table(["Dataset", "Stage", "File", "Row", "Reason", "Raw"], listed, table_id="aj-quarantine-rows")
+    newest = (compact_table(["Dataset", "Stage", "File", "Row", "Reason", "Raw"], listed, table_id="jb-quarantine-rows")
               if listed else html.P("No quarantined row in this dataset.", className="text-muted"))
     return html.Div([counts, html.H6(f"Newest {QUARANTINE_ROWS}", className="mt-3"), newest])
 

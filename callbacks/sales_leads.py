@@ -13,13 +13,20 @@ from typing import Any
 from dash import Input, Output, State
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, register_account_opener, search_or_wait
-from dashboard.extensions import db
+from callbacks.kit import (
+    page_callback,
+    register_account_opener,
+    register_panels,
+    register_score_explainer,
+    search_or_wait,
+)
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SALES
 from dashboard.queries import sales_leads as q
+from dashboard.queries import scores
+from dashboard.queries.book import DEFAULT_RENEWAL_MONTHS
 from dashboard.queries.sales_leads import LeadsQuery
-from dashboard.scope import DataScope, current_scope
+from dashboard.scope import DataScope
 from layouts import sales_leads as page
 from layouts.sales_leads import ALL
 from layouts.sales_leads import LeadsIds as ID
@@ -42,6 +49,17 @@ def build_decline(session: Session, state: Any, *, scope: DataScope, policy: Mas
     return page.decline_output(q.declines(session, LeadsQuery.from_state(state), scope, policy=policy))
 
 
+def build_renewals(session: Session, state: Any, *, scope: DataScope, policy: MaskPolicy) -> Any:
+    """The renewals-due card for the raw page state."""
+    return page.renewals_output(q.renewals(session, LeadsQuery.from_state(state), scope, policy=policy))
+
+
+def build_potential(session: Session, state: Any, *, scope: DataScope, policy: MaskPolicy) -> Any:
+    """The cross-sell and upsell card (the Strategy page's ranking) for the raw page state."""
+    query = LeadsQuery.from_state(state)
+    return page.potential_output(q.potential(session, query, scope, policy=policy), q.resolve(session, query, scope))
+
+
 # --- The URL: the controls write it, the page is rebuilt from it ----------------------------
 
 
@@ -52,32 +70,32 @@ def _chosen(value: Any, current: Any) -> Any:
 
 
 @page_callback(VIEW_SALES, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(source=Input(ID.SOURCE, "value"), kind=Input(ID.KIND, "value")),
+               inputs=dict(source=Input(ID.SOURCE, "value"), kind=Input(ID.KIND, "value"),
+                           months=Input(ID.MONTHS, "value")),
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
-def write_controls_to_url(source: Any, kind: Any, state: Any) -> Any:
-    """A new lead source or kind of decline becomes a new URL (and a history entry)."""
+def write_controls_to_url(source: Any, kind: Any, months: Any, state: Any) -> Any:
+    """A new lead source, kind of decline or renewal window becomes a new URL (and a history entry)."""
     current = LeadsQuery.from_state(state)
-    query = LeadsQuery(_chosen(source, current.source), _chosen(kind, current.kind))
+    # The default window stays out of the URL, as the page's canonical form leaves it.
+    chosen_months = _chosen(months, current.months)
+    if chosen_months is not None and str(chosen_months) == str(DEFAULT_RENEWAL_MONTHS):
+        chosen_months = None
+    query = LeadsQuery(_chosen(source, current.source), _chosen(kind, current.kind), chosen_months)
     return search_or_wait(query.search if query != current else None)
 
 
 for grid_id in (ID.REPEAT_GRID, ID.DECLINE_GRID):
     register_account_opener(VIEW_SALES, grid_id=grid_id, location_id=ID.URL, explain_column="")
+for grid_id, modal_id, body_id in ((ID.RENEWALS_GRID, ID.RENEWALS_CHIP_MODAL, ID.RENEWALS_CHIP_BODY),
+                                   (ID.POTENTIAL_GRID, ID.POTENTIAL_CHIP_MODAL, ID.POTENTIAL_CHIP_BODY)):
+    register_account_opener(VIEW_SALES, grid_id=grid_id, location_id=ID.URL, explain_column="churn_risk")
+    register_score_explainer(VIEW_SALES, grid_id=grid_id, column="churn_risk", score=scores.CHURN,
+                             modal_id=modal_id, body_id=body_id, explain=scores.explain)
 
 
 # --- Panels: one callback each, so they load side by side ----------------------------------
 
 
-def _register_panel(output_id: str, build: Callable[..., Any]) -> Callable[..., Any]:
-    """The callback filling one panel from the page's state with `build`."""
-    @page_callback(VIEW_SALES, output=Output(output_id, "children"), inputs=STATE_INPUT)
-    def update_panel(state: Any) -> Any:
-        with db.session() as session:
-            return build(session, state, scope=current_scope(), policy=MaskPolicy.for_current_user())
-
-    update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
-    return update_panel
-
-
-PANELS: dict[str, Callable[..., Any]] = {ID.LEADS: build_leads, ID.REPEAT: build_repeat, ID.DECLINE: build_decline}
-UPDATES = {output_id: _register_panel(output_id, build) for output_id, build in PANELS.items()}
+PANELS: dict[str, Callable[..., Any]] = {ID.LEADS: build_leads, ID.REPEAT: build_repeat, ID.DECLINE: build_decline,
+                                         ID.RENEWALS: build_renewals, ID.POTENTIAL: build_potential}
+UPDATES = register_panels(VIEW_SALES, PANELS, STATE_INPUT)

@@ -35,6 +35,7 @@ from dashboard.queries import (
     executive,
     executive_outlook,
     regions,
+    sales,
     sales_leads,
     search,
     strategy,
@@ -73,9 +74,13 @@ GRIDS: dict[str, GridExport] = {
     "eg-accounts": GridExport(VIEW_SALES, engagement.export_accounts, engagement.export_name),
     "eg-contacts": GridExport(VIEW_SALES, engagement.export_contacts, engagement.export_name),
     "eg-campaign-list": GridExport(VIEW_SALES, engagement.export_campaign_list, engagement.campaign_export_name),
-    "sl-leads": GridExport(VIEW_SALES, sales_leads.export_leads, sales_leads.export_name),
-    "sl-repeat": GridExport(VIEW_SALES, sales_leads.export_repeat, sales_leads.export_name),
-    "sl-decline": GridExport(VIEW_SALES, sales_leads.export_declines, sales_leads.export_name),
+    "ld-leads": GridExport(VIEW_SALES, sales_leads.export_leads, sales_leads.export_name),
+    "ld-repeat": GridExport(VIEW_SALES, sales_leads.export_repeat, sales_leads.export_name),
+    "ld-decline": GridExport(VIEW_SALES, sales_leads.export_declines, sales_leads.export_name),
+    "ld-renewals": GridExport(VIEW_SALES, sales_leads.export_renewals, sales_leads.export_name),
+    "ld-potential": GridExport(VIEW_SALES, sales_leads.export_potential, sales_leads.export_name),
+    "sl-opportunities": GridExport(VIEW_SALES, sales.export_opportunities, sales.export_name),
+    "sl-reps": GridExport(VIEW_SALES, sales.export_reps, sales.export_name),
 }
 
 

@@ -14,6 +14,7 @@ ROLE_LANDING_PATHS: dict[str, str] = {
     "executive": "/executive",
     "admin": "/admin/jobs",
     "account_manager": "/my-accounts",
+    "sales_manager": "/sales",
 }
 
 

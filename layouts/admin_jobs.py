@@ -12,15 +12,15 @@ TITLE = "Data jobs"
 
 
 class AdminJobsIds:
-    PAGE = "aj-page"
-    GOLD_STATUS = "aj-gold-status"
-    JOB = "aj-job"
-    RUN = "aj-run"
-    PROGRESS = "aj-progress"
-    RUN_RESULT = "aj-run-result"
-    RUNS = "aj-runs"
-    QUARANTINE_DATASET = "aj-quarantine-dataset"
-    QUARANTINE = "aj-quarantine"
+    PAGE = "jb-page"
+    GOLD_STATUS = "jb-gold-status"
+    JOB = "jb-job"
+    RUN = "jb-run"
+    PROGRESS = "jb-progress"
+    RUN_RESULT = "jb-run-result"
+    RUNS = "jb-runs"
+    QUARANTINE_DATASET = "jb-quarantine-dataset"
+    QUARANTINE = "jb-quarantine"
 
 
 ID = AdminJobsIds

@@ -48,6 +48,9 @@ PAGES: tuple[PageSpec, ...] = (
              "Retention, revenue concentration, segment profitability and growth, lifetime value."),
     PageSpec("layouts.executive_regions", "/executive/regions", "Regional analysis", VIEW_EXECUTIVE,
              "Revenue, customers, win rate and product mix by region, against last period and last year."),
+    # Sales managers land here (dashboard.landing).
+    PageSpec("layouts.sales", "/sales", "Sales", VIEW_SALES,
+             "Pipeline, win and loss and reps, drilling from region to territory, rep and account."),
     PageSpec("layouts.sales_engagement", "/sales/engagement", "Engagement radar", VIEW_SALES,
              "Customers and contacts by engagement tier, sharp drops and what fell, peers, and campaign lists."),
     PageSpec("layouts.sales_leads", "/sales/leads", "Leads and buyers", VIEW_SALES,

@@ -1,6 +1,7 @@
-"""Leads and buyers: the leads to call first, the customers likely to buy again, and those buying less.
+"""Leads and buyers: the leads to call first, the customers likely to buy again, those buying less,
+the renewals due and the cross-sell and upsell candidates.
 
-The URL holds the page's state (`?source=<lead source>&kind=<churned|contracted|stopped buying>`):
+The URL holds the page's state (`?source=<lead source>&kind=<churned|contracted|stopped buying>&months=<3|6>`):
 `layout(**query)` builds the page from it, and the panel helpers below turn the queries' typed
 results (dashboard/queries/sales_leads.py) into cards and grids. Callbacks
 (callbacks/sales_leads.py) only wire the two together.
@@ -15,6 +16,7 @@ from dash import dcc, html
 
 from dashboard.extensions import db
 from dashboard.formatting import format_count, format_day, format_usd
+from dashboard.queries.book import RENEWAL_MONTHS
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.glossary import definition
 from dashboard.queries.sales_leads import (
@@ -23,10 +25,12 @@ from dashboard.queries.sales_leads import (
     DeclineResult,
     LeadsQuery,
     LeadsResult,
+    RenewalsResult,
     RepeatResult,
     ResolvedQuery,
     resolve,
 )
+from dashboard.queries.strategy import PotentialResult
 from dashboard.scope import current_scope
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
 from layouts.kit.grid import data_grid
@@ -42,24 +46,34 @@ ALL = "all"
 class LeadsIds:
     """Component ids of the page, shared by its layout and its callbacks."""
 
-    PAGE = "sl-page"
-    URL = "sl-url"
-    STATE = "sl-state"
-    NO_DATA = "sl-no-data"
-    SOURCE = "sl-source"
-    KIND = "sl-kind"
-    NOTE = "sl-note"
-    LEADS = "sl-leads"
-    LEADS_GRID = "sl-leads-grid"
-    LEAD_AUC = "sl-lead-auc"
-    REPEAT = "sl-repeat"
-    REPEAT_GRID = "sl-repeat-grid"
-    DECLINE = "sl-decline"
-    DECLINE_GRID = "sl-decline-grid"
+    PAGE = "ld-page"
+    URL = "ld-url"
+    STATE = "ld-state"
+    NO_DATA = "ld-no-data"
+    SOURCE = "ld-source"
+    KIND = "ld-kind"
+    NOTE = "ld-note"
+    LEADS = "ld-leads"
+    LEADS_GRID = "ld-leads-grid"
+    LEAD_AUC = "ld-lead-auc"
+    REPEAT = "ld-repeat"
+    REPEAT_GRID = "ld-repeat-grid"
+    DECLINE = "ld-decline"
+    DECLINE_GRID = "ld-decline-grid"
+    MONTHS = "ld-months"
+    RENEWALS = "ld-renewals"
+    RENEWALS_GRID = "ld-renewals-grid"
+    RENEWALS_CHIP_MODAL = "ld-renewals-chip-modal"
+    RENEWALS_CHIP_BODY = "ld-renewals-chip-body"
+    POTENTIAL = "ld-potential"
+    POTENTIAL_GRID = "ld-potential-grid"
+    POTENTIAL_CHIP_MODAL = "ld-potential-chip-modal"
+    POTENTIAL_CHIP_BODY = "ld-potential-chip-body"
 
 
 ID = LeadsIds
-TITLES = {"leads": "Prioritised leads", "repeat": "Likely to buy again", "decline": "Reduced or stopped buying, and why"}
+TITLES = {"leads": "Prioritised leads", "repeat": "Likely to buy again", "decline": "Reduced or stopped buying, and why",
+          "renewals": "Renewals due", "potential": "Cross-sell and upsell"}
 
 
 def no_data_panel(status: GoldStatus | None = None) -> html.Div:
@@ -80,6 +94,11 @@ def _controls(resolved: ResolvedQuery) -> html.Div:
                          options=[{"label": "Every kind", "value": ALL}]
                          + [{"label": k.capitalize(), "value": k} for k in DECLINE_KINDS]),
         ], className="c360-filter"),
+        html.Div([
+            dbc.Label("Renewals within", html_for=ID.MONTHS, className="c360-filter-label"),
+            dcc.Dropdown(id=ID.MONTHS, value=str(resolved.months), clearable=False, searchable=False,
+                         options=[{"label": f"{m} months", "value": str(m)} for m in RENEWAL_MONTHS]),
+        ], className="c360-filter"),
     ], className="c360-filters")
 
 
@@ -90,21 +109,28 @@ def layout(**query: Any) -> html.Div:
     with db.session() as session:
         resolved = resolve(session, requested, current_scope())
         status = gold_status(session) if resolved is None else None
-    header_text = "Leads to call first, customers likely to buy again, and customers buying less"
+    header_text = ("Leads to call first, customers likely to buy again, customers buying less, renewals due, "
+                   "and cross-sell and upsell")
     if resolved is None:
         return html.Div([page_header(TITLE, header_text), no_data_panel(status)], id=ID.PAGE)
     panels = dbc.Row([
         dbc.Col(loading(ID.LEADS, skeleton("grid", 6), "grid"), xs=12, className="mb-3"),
         dbc.Col(loading(ID.REPEAT, skeleton("grid", 6), "grid"), xs=12, className="mb-3"),
         dbc.Col(loading(ID.DECLINE, skeleton("grid", 6), "grid"), xs=12, className="mb-3"),
+        dbc.Col(loading(ID.RENEWALS, skeleton("grid", 6), "grid"), xs=12, className="mb-3"),
+        dbc.Col(loading(ID.POTENTIAL, skeleton("grid", 6), "grid"), xs=12, className="mb-3"),
     ], className="g-3")
+    chip_modals = [dbc.Modal([dbc.ModalHeader(dbc.ModalTitle("Churn risk explained")), dbc.ModalBody(id=body)],
+                             id=modal, is_open=False)
+                   for modal, body in ((ID.RENEWALS_CHIP_MODAL, ID.RENEWALS_CHIP_BODY),
+                                       (ID.POTENTIAL_CHIP_MODAL, ID.POTENTIAL_CHIP_BODY))]
     notes = (html.Div(" ".join(resolved.notes), className="alert alert-warning py-2 px-3 small mb-3", role="status")
              if resolved.notes else None)
     return html.Div([
         url_state(ID.URL, ID.STATE, requested.as_state()),
         page_header(TITLE, header_text, controls=_controls(resolved)),
         html.Div(notes, id=ID.NOTE),
-        panels,
+        panels, *chip_modals,
     ], id=ID.PAGE, className="c360-sales-leads")
 
 
@@ -207,3 +233,69 @@ def decline_output(result: DeclineResult | GoldStatus) -> Any:
     return chart_card(TITLES["decline"], body, definition=definition("buying_decline"),
                       subtitle=f"MRR down over the last {result.window_days} days, or purchases stopped; the reasons "
                                "from the churn model, price rises, support tickets and overdue payments")
+
+
+# --- 4. Renewals due ------------------------------------------------------------------------------
+
+
+def _money(value: float | None, band: str | None) -> str:
+    return format_usd(value) if value is not None else (band or "\u2014")
+
+
+def renewals_output(result: RenewalsResult | GoldStatus) -> Any:
+    """The customers renewing within the window, largest MRR first, with health and churn level."""
+    if isinstance(result, GoldStatus):
+        return no_data_panel(result)
+    resolved = result.resolved
+    window = f"in the next {resolved.months} months"
+    headlines = html.Div([
+        _headline("Renewals due", format_count(result.renewals), "renewals_due",
+                  f"after {format_day(result.as_of)}, {window}" if result.as_of else window),
+        _headline("MRR renewing", _money(result.mrr_usd, result.mrr_band), "renewals_due"),
+        _headline("High churn risk", format_count(result.high_risk), "churn_risk",
+                  f"{_money(result.high_risk_mrr_usd, result.high_risk_mrr_band)} of MRR"),
+        _headline("Critical health", format_count(result.unhealthy), "health_score", "health below 50"),
+    ], className="d-flex flex-wrap")
+    if result.grid.empty:
+        body: list = [headlines, _empty(resolved, f"No customer renews {window}.")]
+    else:
+        shown = len(result.grid.rows)
+        lead = f"The first {shown} of {format_count(result.renewals)}" if shown < result.renewals else "All"
+        body = [headlines,
+                html.Div(f"{lead} by MRR, as on My accounts \u00b7 click a row for the customer, a churn chip for "
+                         "its reasons", className="small text-muted mb-1"),
+                data_grid(ID.RENEWALS_GRID, result.grid, export_name=ID.RENEWALS, search=resolved.canonical.search,
+                          row_id_field="account_id")]
+    return chart_card(TITLES["renewals"], body, definition=definition("renewals_due"),
+                      subtitle=f"Customers whose next renewal falls {window}, with their health and churn risk")
+
+
+# --- 5. Cross-sell and upsell ----------------------------------------------------------------------
+
+
+def potential_output(result: PotentialResult | GoldStatus, resolved: ResolvedQuery | None = None) -> Any:
+    """The Strategy page's ranking of cross-sell and upsell candidates, for the sales scope."""
+    if isinstance(result, GoldStatus):
+        return no_data_panel(result)
+    if result.total_expected_usd is None:
+        expected, detail = "\u2014", "needs the financials permission"
+    else:
+        expected, detail = format_usd(result.total_expected_usd), "the candidates' open growth actions"
+    headlines = html.Div([
+        _headline("Candidates", format_count(result.candidates), "upsell_potential"),
+        _headline("Expected value", expected, "upsell_potential", detail),
+    ], className="d-flex flex-wrap")
+    if result.grid.empty:
+        body: list = [headlines, no_selection_state(empty_reason(result.resolved.scope,
+                                                                 "No customer has a product gap or an open growth "
+                                                                 "action."))]
+    else:
+        body = [headlines,
+                html.Div(f"The first {len(result.grid.rows)} by expected value, the same ranking as the Strategy "
+                         "page \u00b7 click a row for the customer, a chip for its churn risk",
+                         className="small text-muted mb-1"),
+                data_grid(ID.POTENTIAL_GRID, result.grid, export_name=ID.POTENTIAL,
+                          search=resolved.canonical.search if resolved else "", row_id_field="account_id")]
+    return chart_card(TITLES["potential"], body, definition=definition("upsell_potential"),
+                      subtitle="Open growth next-best actions (their estimated revenue) and product gaps against "
+                               "peers of the same segment and size")

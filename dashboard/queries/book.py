@@ -49,6 +49,7 @@ from dashboard.tables.attribution_text import (
 from dashboard.tables.gold import AccountBook, Customer360, DailyKpi
 from dashboard.tables.intelligence import AccountHealth, Alert, ChurnPrediction, NextBestAction
 from dashboard.url_state import first, to_search
+from models.health import HealthBand
 
 # Quick filters (URL value -> label), in button order; no value shows the whole book.
 VIEWS: dict[str, str] = {
@@ -300,6 +301,34 @@ def book_summary(session: Session, query: BookQuery, scope: DataScope, policy: M
     at_risk_mrr, at_risk_band = _money(row[3] if accounts else None, policy)
     return BookSummary(accounts, mrr, mrr_band, int(row[2]), at_risk_mrr, at_risk_band, int(row[4]), query.months,
                        int(open_actions or 0))
+
+
+@dataclass(frozen=True)
+class RenewalFigures:
+    """The renewals due in a window: how many, their MRR, and of them the HIGH churn risk ones (with
+    their MRR) and the Critical health ones (gold.account_health band, health below 50)."""
+
+    accounts: int
+    mrr_usd: float
+    high_risk: int
+    high_risk_mrr_usd: float
+    critical: int
+
+
+def renewal_figures(session: Session, months: int, scope: DataScope) -> RenewalFigures:
+    """The renewals view's totals over every renewing account of the scope (the grid shows the first rows)."""
+    as_of = data_as_of(session)
+    if as_of is None or scope.sees_nothing:
+        return RenewalFigures(0, 0.0, 0, 0.0, 0)
+    book = AccountBook
+    at_risk = book.risk_level == AT_RISK_LEVEL
+    critical = AccountHealth.health_band == HealthBand.CRITICAL.value
+    row = session.execute(
+        select(func.count(), func.coalesce(func.sum(book.mrr_usd), 0), func.count().filter(at_risk),
+               func.coalesce(func.sum(book.mrr_usd).filter(at_risk), 0), func.count().filter(critical))
+        .select_from(book).outerjoin(AccountHealth, AccountHealth.account_id == book.account_id)
+        .where(_in_book(scope), _renewing(as_of, months))).one()
+    return RenewalFigures(int(row[0]), float(row[1]), int(row[2]), float(row[3]), int(row[4]))
 
 
 def book_page(session: Session, query: BookQuery, scope: DataScope, policy: MaskPolicy, *,

@@ -1,4 +1,5 @@
-"""Leads and buyers queries: prioritised leads, customers likely to buy again, and those buying less.
+"""Leads and buyers queries: prioritised leads, customers likely to buy again, those buying less,
+renewals due and cross-sell and upsell candidates.
 
 One function per panel, each taking the page's URL state, the caller's `DataScope` and
 `MaskPolicy` (both required) and returning a typed result, or gold's status when the job has
@@ -9,6 +10,9 @@ not run yet. Everything is read from the gold tables of the lead and repeat-purc
   emails and phones are masked without the PII permission.
 - Customers are scoped as every per-account row: an assigned territory or an assigned account;
   amounts are bands without the financials permission.
+- Renewals due are My accounts' renewals view (dashboard/queries/book.py) and the cross-sell and
+  upsell candidates the Strategy page's ranking (dashboard/queries/strategy.py), read through their
+  own query functions so each list has one definition.
 """
 
 from __future__ import annotations
@@ -21,7 +25,9 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from dashboard.masking import MaskPolicy, mask_value
+from dashboard.masking import MaskPolicy, amount_band, mask_value
+from dashboard.queries import book, strategy
+from dashboard.queries.book import DEFAULT_RENEWAL_MONTHS, RENEWAL_MONTHS, BookQuery
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, COUNT, DAY, PERCENT, TEXT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
@@ -34,6 +40,7 @@ DECLINE_KINDS = ("churned", "contracted", "stopped buying")
 LEAD_LIMIT = 500
 REPEAT_LIMIT = 500
 DECLINE_LIMIT = 500
+RENEWAL_LIMIT = 500
 
 
 # --- The page's state in the URL -----------------------------------------------------
@@ -41,27 +48,28 @@ DECLINE_LIMIT = 500
 
 @dataclass(frozen=True)
 class LeadsQuery:
-    """The page as the URL holds it, raw: `?source=referral&kind=churned`. Validated by `resolve`."""
+    """The page as the URL holds it, raw: `?source=referral&kind=churned&months=3`. Validated by `resolve`."""
 
     source: Any = None
     kind: Any = None
+    months: Any = None  # the renewal window, 3 or 6 months
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any] | None) -> LeadsQuery:
-        return cls(first(args, "source"), first(args, "kind"))
+        return cls(first(args, "source"), first(args, "kind"), first(args, "months"))
 
     @classmethod
     def from_state(cls, data: Any) -> LeadsQuery:
         if not isinstance(data, dict):
             return cls()
-        return cls.from_args({k: data.get(k) for k in ("source", "kind")})
+        return cls.from_args({k: data.get(k) for k in ("source", "kind", "months")})
 
     def as_state(self) -> dict[str, Any]:
-        return {"source": self.source, "kind": self.kind}
+        return {"source": self.source, "kind": self.kind, "months": self.months}
 
     @property
     def search(self) -> str:
-        return to_search([("source", self.source), ("kind", self.kind)])
+        return to_search([("source", self.source), ("kind", self.kind), ("months", self.months)])
 
     @property
     def href(self) -> str:
@@ -70,17 +78,20 @@ class LeadsQuery:
 
 @dataclass(frozen=True)
 class ResolvedQuery:
-    """The validated state: a lead source (None: every source), a decline kind (None: all), notes."""
+    """The validated state: a lead source (None: every source), a decline kind (None: all), the
+    renewal window in months, notes."""
 
     source: str | None
     kind: str | None
     run: SalesModelRun
     scope: DataScope
     notes: tuple[str, ...] = ()
+    months: int = DEFAULT_RENEWAL_MONTHS
 
     @property
     def canonical(self) -> LeadsQuery:
-        return LeadsQuery(self.source, self.kind)
+        return LeadsQuery(self.source, self.kind,
+                          str(self.months) if self.months != DEFAULT_RENEWAL_MONTHS else None)
 
 
 def latest_run(session: Session) -> SalesModelRun | None:
@@ -99,8 +110,15 @@ def resolve(session: Session, query: LeadsQuery, scope: DataScope) -> ResolvedQu
     kind = query.kind if query.kind in DECLINE_KINDS else None
     if query.kind is not None and kind is None:
         notes.append(f"Unknown kind of decline \u201c{str(query.kind)[:40]}\u201d: showing every kind.")
+    months = DEFAULT_RENEWAL_MONTHS
+    if query.months is not None:
+        raw = str(query.months).strip()
+        if raw.isdigit() and int(raw) in RENEWAL_MONTHS:
+            months = int(raw)
+        else:
+            notes.append(f"Renewals can be shown for the next 3 or 6 months, not \u201c{raw[:40]}\u201d: showing 6.")
     session.expunge(run)
-    return ResolvedQuery(source, kind, run, scope, tuple(notes))
+    return ResolvedQuery(source, kind, run, scope, tuple(notes), months)
 
 
 def _day(value: Any) -> str | None:
@@ -166,6 +184,9 @@ def export_leads(session: Session, args: Mapping[str, Any], scope: DataScope, po
 def export_name(args: Mapping[str, Any]) -> str:
     """The file-name part of an export: the source and kind shown, or 'all'."""
     parts = [p for p in (first(args, "source"), first(args, "kind")) if p in (*LEAD_SOURCES, *DECLINE_KINDS)]
+    months = first(args, "months")
+    if months in {str(m) for m in RENEWAL_MONTHS}:
+        parts.append(f"{months}-months")
     return "_".join(p.replace(" ", "-") for p in parts) or "all"
 
 
@@ -282,3 +303,68 @@ def declines(session: Session, query: LeadsQuery, scope: DataScope, *,
 def export_declines(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
     result = declines(session, LeadsQuery.from_args(args), scope, policy=policy)
     return result.grid if isinstance(result, DeclineResult) else GridRows(decline_columns(policy), [], "account_name")
+
+
+# --- 4. Renewals due ------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RenewalsResult:
+    """The scope's active customers whose next renewal falls within the window (My accounts' renewals
+    view), largest MRR first, with their health and churn level; and how much of it is at risk."""
+
+    resolved: ResolvedQuery
+    as_of: date | None
+    renewals: int
+    mrr_usd: float | None  # None without the financials permission (the band says it)
+    mrr_band: str | None
+    high_risk: int  # of them, HIGH churn risk
+    high_risk_mrr_usd: float | None
+    high_risk_mrr_band: str | None
+    unhealthy: int  # of them, health below 50 (Critical)
+    grid: GridRows
+
+
+def renewal_columns(policy: MaskPolicy) -> tuple[GridColumn, ...]:
+    return book.grid_columns(policy)
+
+
+def renewals(session: Session, query: LeadsQuery, scope: DataScope, *,
+             policy: MaskPolicy) -> RenewalsResult | GoldStatus:
+    """Renewals due in the next 3 or 6 months (the URL's `months`), up to RENEWAL_LIMIT in the grid."""
+    resolved = resolve(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    months = resolved.months
+    page = book.book_page(session, BookQuery(view="renewals", months=months), scope, policy, limit=RENEWAL_LIMIT)
+    figures = book.renewal_figures(session, months, scope)
+    grid = book.book_rows(page, policy)
+
+    def money(value: float) -> tuple[float | None, str | None]:
+        return (value, None) if policy.view_financials else (None, amount_band(value))
+
+    mrr, mrr_band = money(figures.mrr_usd)
+    high, high_band = money(figures.high_risk_mrr_usd)
+    return RenewalsResult(resolved, page.as_of, figures.accounts, mrr, mrr_band, figures.high_risk, high,
+                          high_band, figures.critical, GridRows(grid.columns, grid.rows, "account_name"))
+
+
+def export_renewals(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
+    result = renewals(session, LeadsQuery.from_args(args), scope, policy=policy)
+    return result.grid if isinstance(result, RenewalsResult) else GridRows(renewal_columns(policy), [], "account_name")
+
+
+# --- 5. Cross-sell and upsell ------------------------------------------------------------------
+
+
+def potential(session: Session, query: LeadsQuery, scope: DataScope, *,
+              policy: MaskPolicy) -> strategy.PotentialResult | GoldStatus:
+    """The Strategy page's cross-sell and upsell ranking for the scope, unchanged, so both pages agree."""
+    if resolve(session, query, scope) is None:
+        return gold_status(session)
+    return strategy.potential(session, strategy.StrategyQuery(), scope, policy=policy)
+
+
+def export_potential(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
+    return strategy.export_potential(session, {}, scope, policy)
+

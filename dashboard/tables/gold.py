@@ -578,3 +578,74 @@ class ChurnFactorTerritory(Base):
     territory: Mapped[str] = mapped_column(Text, primary_key=True)
     factor: Mapped[str] = mapped_column(Text, primary_key=True)
     customers: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SalesOpportunity(Base):
+    """One row per deal for the Sales page (etl/gold/sales_opportunity.sql), placed in the region and
+    territory of its (regional) account ('Unknown' when empty), as gold.pipeline_monthly.
+      amount_usd: silver.opportunities.amount_usd (at the close date's rate, the creation day's
+        while it has none); weighted_amount_usd: amount_usd x probability / 100;
+      product_line: the product family of the deal's largest line item ('Unknown' without one);
+      cycle_days: closed deals, close date minus creation day;
+      days_in_stage: open deals, the as-of day minus the day they entered their current stage;
+      last_activity_day: the account's latest completed meeting or logged email up to the as-of day.
+    """
+
+    __tablename__ = "sales_opportunity"
+    __table_args__ = (Index("ix_gold_sales_opportunity_territory_close", "territory", "close_date"),
+                      Index("ix_gold_sales_opportunity_account", "account_id"), {"schema": "gold"})
+
+    opportunity_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    account_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    owner_user_id: Mapped[str] = mapped_column(Text)
+    owner_name: Mapped[str | None] = mapped_column(Text)
+    opportunity_name: Mapped[str | None] = mapped_column(Text)
+    stage: Mapped[str] = mapped_column(Text)
+    product_line: Mapped[str] = mapped_column(Text)
+    amount_usd: Mapped[Decimal | None] = mapped_column(Money)
+    probability: Mapped[float | None] = mapped_column(Double)
+    weighted_amount_usd: Mapped[Decimal | None] = mapped_column(Money)
+    is_closed: Mapped[bool] = mapped_column(Boolean)
+    is_won: Mapped[bool] = mapped_column(Boolean)
+    created_day: Mapped[date | None] = mapped_column(Date)
+    close_date: Mapped[date | None] = mapped_column(Date)
+    cycle_days: Mapped[int | None] = mapped_column(Integer)
+    stage_entered_day: Mapped[date | None] = mapped_column(Date)
+    days_in_stage: Mapped[int | None] = mapped_column(Integer)
+    last_activity_day: Mapped[date | None] = mapped_column(Date)
+    loss_reason: Mapped[str | None] = mapped_column(Text)
+    next_step: Mapped[str | None] = mapped_column(Text)
+
+
+class SalesQuota(Base):
+    """Each rep's quota per calendar quarter (silver.quotas) with the rep's name, region and territory
+    (silver.users; 'Unknown' when empty), for quota attainment (etl/gold/sales_quota.sql)."""
+
+    __tablename__ = "sales_quota"
+    __table_args__ = {"schema": "gold"}
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    quarter_start: Mapped[date] = mapped_column(Date, primary_key=True)
+    rep_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    quota_usd: Mapped[Decimal] = mapped_column(Money)
+
+
+class RepActivityMonthly(Base):
+    """Sales activity per rep and month (etl/gold/rep_activity_monthly.sql), counted in the territory and
+    region of the account it was with ('Unknown' when empty): completed meetings (silver.meetings,
+    outcome 'completed') and emails logged in the CRM (silver.emails), up to the as-of day."""
+
+    __tablename__ = "rep_activity_monthly"
+    __table_args__ = {"schema": "gold"}
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    meetings: Mapped[int] = mapped_column(Integer, default=0)
+    emails: Mapped[int] = mapped_column(Integer, default=0)

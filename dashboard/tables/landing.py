@@ -55,8 +55,9 @@ DATASETS: tuple[Dataset, ...] = (
         ("product_id",), "The catalogue."),
     Dataset("crm", "opportunities", _cols(
         "opportunity_id account_id owner_user_id opportunity_name stage amount currency "
-        "probability created_at close_date is_closed is_won updated_at"),
-        ("opportunity_id",), "Deals; amount in the opportunity's currency."),
+        "probability created_at close_date is_closed is_won updated_at loss_reason next_step stage_entered_at"),
+        ("opportunity_id",), "Deals; amount in the opportunity's currency; loss_reason on lost deals (empty when "
+        "the rep gave none), next_step on open ones, stage_entered_at when the deal entered its current stage."),
     Dataset("crm", "opportunity_line_items", _cols(
         "line_item_id opportunity_id product_id quantity unit_price currency"),
         ("line_item_id",), "Products on a deal."),
@@ -67,6 +68,11 @@ DATASETS: tuple[Dataset, ...] = (
         "price_change_id subscription_id account_id product_id effective_date old_mrr new_mrr currency reason"),
         ("price_change_id",), "Price changes of a running subscription: new_mrr is billed from effective_date "
         "(subscriptions.mrr keeps the price signed)."),
+    Dataset("crm", "quotas", _cols("user_id quarter_start quota_usd updated_at"),
+            ("user_id", "quarter_start"), "Sales quota per rep and calendar quarter (quarter_start is its first "
+            "day), in USD."),
+    Dataset("crm", "emails", _cols("email_id account_id user_id sent_at direction"),
+            ("email_id",), "Emails between reps and accounts logged in the CRM; direction outbound or inbound."),
     Dataset("crm", "meetings", _cols(
         "meeting_id account_id user_id meeting_type scheduled_at duration_minutes outcome"),
         ("meeting_id",), "Calls, meetings and QBRs."),

@@ -367,6 +367,35 @@ class Opportunity(UsdRate, Base):
     is_won: Mapped[bool | None] = mapped_column(Boolean)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     amount_usd: Mapped[Decimal | None] = mapped_column(Amount)
+    # Added later (migration 0031): after the rate columns, where the table has them (held rows are copied whole).
+    loss_reason: Mapped[str | None] = mapped_column(Text, sort_order=2)  # lost deals: why, as the rep recorded it
+    next_step: Mapped[str | None] = mapped_column(Text, sort_order=2)  # open deals: the next agreed action
+    stage_entered_at: Mapped[datetime | None] = mapped_column(Timestamp, sort_order=2)  # entered its current stage
+
+
+class Quota(Base):
+    """A rep's sales quota for one calendar quarter, in USD at source."""
+
+    __tablename__ = "quotas"
+    __table_args__ = {"schema": "silver"}
+
+    user_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    quarter_start: Mapped[date] = mapped_column(Date, primary_key=True)  # the quarter's first day
+    quota_usd: Mapped[Decimal] = mapped_column(Amount)
+    updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+
+
+class Email(Base):
+    """Emails between reps and accounts logged in the CRM."""
+
+    __tablename__ = "emails"
+    __table_args__ = (Index("ix_silver_emails_account_id", "account_id"), {"schema": "silver"})
+
+    email_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    user_id: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(Timestamp)
+    direction: Mapped[str | None] = mapped_column(Text)  # outbound or inbound
 
 
 class OpportunityLineItem(UsdRate, Base):

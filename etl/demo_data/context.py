@@ -66,6 +66,8 @@ class Context:
     _carried: dict[str, list[str]] = field(default_factory=dict)
     # Plant the lead-conversion signal (lead source, work email, phone); off for the control test.
     lead_signal: bool = True
+    # Won USD per (owner user id, quarter's first day), gathered while deals are written, for the quotas.
+    bookings: dict[tuple[int, str], float] = field(default_factory=dict)
 
     def rng(self, stream: str, unit: int = 0) -> np.random.Generator:
         """The random stream for one step and unit of work."""

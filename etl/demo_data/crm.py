@@ -443,6 +443,8 @@ def _write_opportunities(ctx: Context, batch: Batch, rng: np.random.Generator, r
         "is_won": bools(stage == "Closed Won"),
         "updated_at": cal.timestamps(updated_s),
     }
+    cols.update(_deal_details(ctx, batch, stage, created_s, updated_s, np.asarray(opp_close, dtype=np.int64)))
+    _count_bookings(ctx, acc, stage, np.asarray(opp_close, dtype=np.int64), amount)
     sink = ctx.sinks["crm/opportunities"]
     stale = np.flatnonzero((updated_s - created_s > 600) & (rng.random(n) < ctx.rates.stale_versions))
     stale_cols = None
@@ -457,6 +459,8 @@ def _write_opportunities(ctx: Context, batch: Batch, rng: np.random.Generator, r
         stale_cols["probability"] = [STAGE_PROBABILITY[s] for s in earlier]
         stale_cols["is_closed"] = ["false"] * len(stale)
         stale_cols["is_won"] = ["false"] * len(stale)
+        stale_cols["loss_reason"] = [""] * len(stale)
+        stale_cols["stage_entered_at"] = cal.timestamps(created_s[stale])  # the earlier stage, from the start
         frac = rng.uniform(0.2, 0.9, len(stale))
         stale_cols["updated_at"] = cal.timestamps(
             created_s[stale] + ((updated_s[stale] - created_s[stale]) * frac).astype(np.int64))
@@ -478,6 +482,134 @@ def _write_opportunities(ctx: Context, batch: Batch, rng: np.random.Generator, r
         "quantity": item_qty,
         "unit_price": money(np.asarray(item_price)),
         "currency": [currency[o] for o in item_opp],
+    })
+
+
+LOSS_REASONS = ("Price", "Competitor", "No budget", "No decision", "Timing", "Product fit")
+LOSS_REASON_WEIGHTS = (0.3, 0.25, 0.15, 0.15, 0.1, 0.05)
+MISSING_LOSS_REASON = 0.1  # lost deals whose rep gave no reason
+NEXT_STEPS = {"Prospecting": ("Discovery call", "Send intro deck"),
+              "Qualification": ("Schedule demo", "Confirm budget"),
+              "Proposal": ("Send proposal", "Proposal review call"),
+              "Negotiation": ("Negotiate terms", "Legal review", "Executive sponsor meeting")}
+MISSING_NEXT_STEP = 0.12  # open deals without a next step
+
+
+def _deal_details(ctx: Context, batch: Batch, stage: np.ndarray, created_s: np.ndarray, updated_s: np.ndarray,
+                  close_day: np.ndarray) -> dict[str, list[str]]:
+    """Loss reason (lost deals), next step (open deals) and the moment the deal entered its current stage:
+    its close day for a closed deal, somewhere between creation and its last update for an open one. A
+    stream of its own, so the other deal columns stay as they were."""
+    rng = ctx.rng("deal-details", batch.index)
+    n = len(stage)
+    lost, is_open = stage == "Closed Lost", np.isin(stage, OPEN_STAGES)
+    reason = np.asarray(LOSS_REASONS)[rng.choice(len(LOSS_REASONS), n, p=LOSS_REASON_WEIGHTS)]
+    reason = np.where(lost & (rng.random(n) >= MISSING_LOSS_REASON), reason, "")
+    pick = rng.random(n)
+    steps = [NEXT_STEPS[s][int(p * len(NEXT_STEPS[s]))] if s in NEXT_STEPS else "" for s, p in
+             zip(stage.tolist(), pick.tolist(), strict=True)]
+    step = np.where(is_open & (rng.random(n) >= MISSING_NEXT_STEP), np.asarray(steps, dtype=object), "")
+    open_entered = created_s + (rng.uniform(0.2, 1.0, n) * np.maximum(updated_s - created_s, 0)).astype(np.int64)
+    closed_entered = np.maximum(created_s, np.minimum(close_day * DAY + 9 * 3600, ctx.cal.end_seconds - 1))
+    entered = np.where(is_open, open_entered, closed_entered)
+    return {"loss_reason": reason.tolist(), "next_step": step.tolist(),
+            "stage_entered_at": ctx.cal.timestamps(entered)}
+
+
+def _quarter_start(ctx: Context, days: np.ndarray) -> np.ndarray:
+    """The first day (ISO) of the calendar quarter of each day index."""
+    iso = np.asarray(ctx.cal.dates(days), dtype=object)
+    year = np.asarray([d[:4] for d in iso.tolist()], dtype=object)
+    month = (np.asarray([int(d[5:7]) for d in iso.tolist()]) - 1) // 3 * 3 + 1
+    return np.asarray([f"{y}-{m:02d}-01" for y, m in zip(year.tolist(), month.tolist(), strict=True)], dtype=object)
+
+
+def _count_bookings(ctx: Context, acc: np.ndarray, stage: np.ndarray, close_day: np.ndarray,
+                    amount: np.ndarray) -> None:
+    """Won USD per owner and quarter, from which each rep's quota is set."""
+    won = np.flatnonzero(stage == "Closed Won")
+    if not len(won):
+        return
+    currency = ctx.accounts.currency[acc[won]]
+    day = np.clip(close_day[won], 0, ctx.cal.n_days - 1)
+    usd = amount[won] * ctx.fx[currency, day]
+    frame = {}
+    for owner, quarter, value in zip(ctx.accounts.owner[acc[won]].tolist(), _quarter_start(ctx, close_day[won]).tolist(),
+                                     usd.tolist(), strict=True):
+        frame[(owner, quarter)] = frame.get((owner, quarter), 0.0) + value
+    for key, value in frame.items():
+        ctx.bookings[key] = ctx.bookings.get(key, 0.0) + value
+
+
+QUOTA_STRETCH = (0.85, 1.35)  # quota over a rep's typical quarter: some reps beat it, others miss
+
+
+def quotas(ctx: Context) -> None:
+    """A quota per account-owning rep and calendar quarter, from the first quarter of the history to
+    the one after as_of: the rep's typical (median) quarterly bookings times a stretch, growing 2 % a
+    quarter, rounded to 1,000 USD. Reps who left have quotas up to the quarter they left in."""
+    cal = ctx.cal
+    rng = ctx.rng("quotas")
+    users = ctx.users
+    role = np.asarray(users.role)
+    reps = np.flatnonzero(np.isin(role, ("account_manager", "sales_rep"))) + 1
+    quarters = sorted(set(_quarter_start(ctx, np.arange(0, cal.n_days + 92, 30)).tolist()))
+    booked: dict[int, list[float]] = {}
+    for (owner, _), value in ctx.bookings.items():
+        booked.setdefault(owner, []).append(value)
+    fallback = float(np.median([v for values in booked.values() for v in values])) if booked else 50_000.0
+    last_day = np.where(users.is_active, cal.n_days + 92, users.updated_s // DAY)
+    last_quarter = _quarter_start(ctx, np.minimum(last_day, cal.n_days + 92))
+    stretch = rng.uniform(*QUOTA_STRETCH, len(reps))
+    user_col, quarter_col, quota_col = [], [], []
+    for rep, factor in zip(reps.tolist(), stretch.tolist(), strict=True):
+        base = float(np.median(booked[rep])) if rep in booked else fallback
+        for k, quarter in enumerate(q for q in quarters if q <= last_quarter[rep - 1]):
+            user_col.append(rep)
+            quarter_col.append(quarter)
+            quota_col.append(max(1000, round(base * factor * 1.02 ** (k - len(quarters) / 2) / 1000) * 1000))
+    n = len(user_col)
+    ctx.sinks["crm/quotas"].write({
+        "user_id": user_col, "quarter_start": quarter_col, "quota_usd": money(np.asarray(quota_col)),
+        "updated_at": cal.timestamps(np.full(n, cal.end_seconds - 3600, dtype=np.int64)),
+    })
+
+
+EMAIL_RATE = (0.5, 3.0, 1.5)  # emails per month between the owner's team and an account, by account type
+
+
+def emails(ctx: Context, batch: Batch) -> None:
+    """Emails logged in the CRM while an account is a customer: mostly its owner's, outbound twice as often
+    as inbound; a stream of its own."""
+    a = ctx.accounts
+    cal = ctx.cal
+    rng = ctx.rng("emails", batch.index)
+    acc = batch.acc
+    kind = a.account_type[acc]
+    weekday_factor = np.where(cal.weekday < 5, 1.0, 0.1)
+    lam = (np.asarray(EMAIL_RATE)[kind] / 30 * ctx.scale.support_rate)[:, None] * weekday_factor[None, :]
+    counts = rng.poisson(np.where(batch.active, lam, 0.0))
+    la, day = np.nonzero(counts)
+    reps = counts[la, day]
+    la, day = np.repeat(la, reps), np.repeat(day, reps)
+    n = len(la)
+    if n == 0:
+        return
+    sent_s = day * DAY + rng.integers(7 * 3600, 19 * 3600, n)
+    ai = acc[la]
+    everyone = ctx.users.owners_by_territory(("account_manager", "sales_rep"))
+    other = rng.random(n) < 0.15
+    pick = rng.random(n)
+    user = [int(everyone[t][int(p * len(everyone[t]))]) if o and len(everyone[t]) else int(u)
+            for t, o, p, u in zip(a.territory[ai].tolist(), other.tolist(), pick.tolist(), a.owner[ai].tolist(),
+                                  strict=True)]
+    order = np.lexsort((sent_s, la))
+    ctx.sinks["crm/emails"].write({
+        "email_id": ctx.take_ids("email", n).tolist(),
+        "account_id": (ai[order] + 1).tolist(),
+        "user_id": [user[i] for i in order.tolist()],
+        "sent_at": cal.timestamps(sent_s[order]),
+        "direction": np.where(rng.random(n) < 2 / 3, "outbound", "inbound")[order].tolist(),
     })
 
 

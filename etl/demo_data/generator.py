@@ -101,6 +101,7 @@ def generate(out_dir: Path, *, scale: str = "medium", seed: int = 0, as_of: date
             crm.deals(ctx, batch)
             feedback.onboarding(ctx, batch)
             crm.meetings(ctx, batch)
+            crm.emails(ctx, batch)
             usage.usage_daily(ctx, batch)
             support.tickets(ctx, batch)
             support.conversations(ctx, batch)
@@ -108,6 +109,7 @@ def generate(out_dir: Path, *, scale: str = "medium", seed: int = 0, as_of: date
             feedback.surveys(ctx, batch)
             bar.update(1)
         crm.leads(ctx)
+        crm.quotas(ctx)
         bar.update(1)
         everyone = ctx.contacts.frozen()
         for campaign in range(n_campaigns):

@@ -70,6 +70,10 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.RetentionMonthly, SQL_DIR / "retention_monthly.sql", since_column="window_end",
             whole_when=frozenset({"silver.accounts", "silver.products"}),
             retired="month < CAST(date_trunc('month', CAST(:as_of AS date)) - interval '23 months' AS date)"),
+    # The Sales page: per deal, per rep and quarter, per rep and month; each small enough to work out whole.
+    SqlStep(gold.SalesOpportunity, SQL_DIR / "sales_opportunity.sql"),
+    SqlStep(gold.SalesQuota, SQL_DIR / "sales_quota.sql"),
+    SqlStep(gold.RepActivityMonthly, SQL_DIR / "rep_activity_monthly.sql"),
 )
 
 # The gold steps summing the scores the scoring job writes: it runs them again after writing.

@@ -23,13 +23,13 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Connection, delete, insert, text
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, text
 
 from dashboard.db import Database
 from dashboard.tables import sales as tables
 from etl.gold import data_window
 from etl.insights.drivers import REVALUED_SQL
+from etl.intelligence.scoring import frame_records, replace_rows
 from etl.runs import recorded_run
 from models import leads as model
 
@@ -221,18 +221,6 @@ def buying_declines(conn: Connection, customers: pd.DataFrame, repeat: pd.DataFr
     return declines
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
-    subset = frame[columns].astype(object).where(frame[columns].notna(), None)
-    return subset.to_dict("records")
-
-
-def _replace(session: Session, table: type, rows: list[dict[str, Any]]) -> int:
-    session.execute(delete(table))
-    if rows:
-        session.execute(insert(table), rows)
-    return len(rows)
-
-
 def _finite(value: float) -> float | None:
     return float(value) if value is not None and math.isfinite(value) else None
 
@@ -266,10 +254,10 @@ def run_lead_scoring(database: Database, *, triggered_by: str = "manual") -> Lea
             }
         except model.LeadModelError as exc:
             run.warn(f"lead model not trained: {exc}")
-        rows["gold.lead_score"] = _replace(session, tables.LeadScore, _records(scored.assign(scored_at=now), [
+        rows["gold.lead_score"] = replace_rows(session, tables.LeadScore, frame_records(scored.assign(scored_at=now), [
             "lead_id", "created_at", "lead_name", "company", "email", "phone", "region", "territory",
             "owner_user_id", "owner_name", "lead_source", "status", "engagement_tier", "matched_account_id",
-            "conversion_probability", "lead_score", "reason", "scored_at"])) if not scored.empty else _replace(
+            "conversion_probability", "lead_score", "reason", "scored_at"])) if not scored.empty else replace_rows(
             session, tables.LeadScore, [])
 
         repeat, bgnbd = pd.DataFrame(), {}
@@ -281,14 +269,14 @@ def run_lead_scoring(database: Database, *, triggered_by: str = "manual") -> Lea
             repeat = repeat.assign(account_id=repeat.index, scored_at=now, recency_weeks=repeat["recency"],
                                    age_weeks=repeat["T"], purchase_rank=repeat["rank"])
             repeat["purchases"] = repeat["purchases"].astype(int)
-        rows["gold.repeat_purchase"] = _replace(session, tables.RepeatPurchase, _records(repeat, [
+        rows["gold.repeat_purchase"] = replace_rows(session, tables.RepeatPurchase, frame_records(repeat, [
             "account_id", "account_name", "region", "territory", "purchases", "first_purchase", "last_purchase",
             "frequency", "recency_weeks", "age_weeks", "p_alive", "expected_purchases", "purchase_rank",
             "last_expansion", "last_expansion_kind", "days_since_expansion", "mrr_usd", "scored_at"])
             if not repeat.empty else [])
 
         declines = buying_declines(conn, customers, repeat, as_of)
-        rows["gold.buying_decline"] = _replace(session, tables.BuyingDecline, _records(
+        rows["gold.buying_decline"] = replace_rows(session, tables.BuyingDecline, frame_records(
             declines.assign(scored_at=now), [
                 "account_id", "account_name", "region", "territory", "decline_kind", "mrr_before_usd", "mrr_now_usd",
                 "mrr_change_usd", "last_purchase", "price_rises", "tickets", "churn_risk_score", "reasons",

@@ -199,13 +199,13 @@ def contact_engagement(conn: Connection, as_of: date, accounts: pd.DataFrame, *,
     return people
 
 
-def _records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
+def frame_records(frame: pd.DataFrame, columns: list[str]) -> list[dict[str, Any]]:
     """Rows as dicts with NaN turned into None, for executemany inserts."""
     subset = frame[columns].astype(object).where(frame[columns].notna(), None)
     return subset.to_dict("records")
 
 
-def _replace(session: Session, table: type, rows: list[dict[str, Any]]) -> int:
+def replace_rows(session: Session, table: type, rows: list[dict[str, Any]]) -> int:
     session.execute(delete(table))
     if rows:
         session.execute(insert(table), rows)
@@ -218,9 +218,9 @@ def _write_history(session: Session, as_of: date, current: pd.DataFrame, earlier
     for the day the drops are measured from when no run kept it; drop what is older than HISTORY_DAYS."""
     history = tables.EngagementHistory
     columns = ["account_id", "as_of", "engagement_score", "tier", "recency", "frequency", "depth"]
-    now_rows = _records(current.assign(account_id=current.index, as_of=as_of), columns)
+    now_rows = frame_records(current.assign(account_id=current.index, as_of=as_of), columns)
     earlier = earlier.dropna(subset=["engagement_score"])
-    before_rows = _records(earlier.assign(account_id=earlier.index, as_of=earlier_day), columns)
+    before_rows = frame_records(earlier.assign(account_id=earlier.index, as_of=earlier_day), columns)
     session.execute(delete(history).where(or_(history.as_of == as_of,
                                               history.as_of < as_of - timedelta(days=HISTORY_DAYS))))
     if now_rows:
@@ -304,27 +304,27 @@ def run_scoring(database: Database, *, triggered_by: str = "manual", config: Int
             prediction["contributing_factors"] = [churn.factors.get(a, []) for a in accounts]
             prediction["recommended_action"] = [first_action.get(a, DEFAULT_ACTION[level])
                                                 for a, level in zip(accounts, prediction["risk_level"], strict=True)]
-            rows["gold.churn_prediction"] = _replace(session, tables.ChurnPrediction, _records(prediction, [
+            rows["gold.churn_prediction"] = replace_rows(session, tables.ChurnPrediction, frame_records(prediction, [
                 "account_id", "churn_probability", "churn_risk_score", "previous_churn_risk_score", "risk_level",
                 "contributing_factors", "recommended_action", "model_version", "scored_at"]))
         else:
             run.warn(f"no churn model reaches ROC-AUC {config.churn_min_auc}: churn scores left as they were")
-        rows["gold.account_health"] = _replace(session, tables.AccountHealth, _records(
+        rows["gold.account_health"] = replace_rows(session, tables.AccountHealth, frame_records(
             health.assign(account_id=accounts, scored_at=now),
             ["account_id", "health_score", "health_band", "payment_score", "support_score", "usage_score",
              "engagement_component", "scored_at"]))
-        rows["gold.account_engagement"] = _replace(session, tables.AccountEngagement, _records(
+        rows["gold.account_engagement"] = replace_rows(session, tables.AccountEngagement, frame_records(
             engagement.assign(account_id=accounts, scored_at=now),
             ["account_id", "engagement_score", "previous_engagement_score", "tier", "recency", "frequency", "depth",
              "sharp_drop", "peer_group", "peer_percentile", "peer_median", "scored_at"]))
-        rows["gold.contact_engagement"] = _replace(session, tables.ContactEngagement, _records(
+        rows["gold.contact_engagement"] = replace_rows(session, tables.ContactEngagement, frame_records(
             people.assign(scored_at=now),
             ["contact_id", "account_id", "engagement_score", "previous_engagement_score", "tier", "recency",
              "frequency", "depth", "peer_percentile", "contact_name", "job_title", "email", "phone", "scored_at"]))
         rows["gold.engagement_history"] = _write_history(
             session, as_of, engagement, earlier_day, earlier_engagement.reindex(current.index))
         rows["gold.engagement_band"] = _write_bands(session)
-        rows["gold.clv"] = _replace(session, tables.CustomerLifetimeValue, _records(
+        rows["gold.clv"] = replace_rows(session, tables.CustomerLifetimeValue, frame_records(
             value.round(2).assign(account_id=accounts, scored_at=now),
             ["account_id", "historical_revenue_usd", "projected_12m_usd", "projected_36m_usd", "clv_usd",
              "p_alive", "scored_at"]))
@@ -372,7 +372,7 @@ def _write_account_scores(session: Session, current: pd.DataFrame, churn: ChurnS
     scores["engagement_score"] = engagement["engagement_score"]
     scores["clv_usd"] = value["clv_usd"].round(2)
     scores["scored_at"] = now
-    count = _replace(session, AccountScores, _records(scores, list(scores.columns)))
+    count = replace_rows(session, AccountScores, frame_records(scores, list(scores.columns)))
     if churn.version is None:  # no model serves: keep the last churn scores written
         session.execute(text("""
             UPDATE gold.account_scores s SET churn_risk_score = p.churn_risk_score, risk_level = p.risk_level

@@ -583,6 +583,8 @@ SILVER_STEPS: tuple[Step, ...] = (
                lookup="LEFT JOIN silver.opportunities opp ON opp.opportunity_id = t.opportunity_id",
                usd={"unit_price_usd": Usd("unit_price", day=_DEAL_DAY.format(t="opp")),
                     "amount_usd": Usd("t.quantity * t.unit_price", day=_DEAL_DAY.format(t="opp"))}),
+    CleanTable(silver.Quota, "crm_quotas", allowed={"quota_usd": ("v >= 0", "0 or more")}),
+    CleanTable(silver.Email, "crm_emails"),
     CleanTable(silver.Agent, "support_agents", derived={"email": "lower(t.email)"}),
     CleanTable(silver.CreditHold, "billing_credit_holds"),
     CleanTable(silver.CampaignVariant, "marketing_campaign_variants"),

@@ -18,7 +18,8 @@ from tests.dashboard.security.dash_requests import page_layout
 
 
 def test_the_map_names_real_pages_and_roles():
-    assert ROLE_LANDING_PATHS == {"executive": "/executive", "admin": "/admin/jobs", "account_manager": "/my-accounts"}
+    assert ROLE_LANDING_PATHS == {"executive": "/executive", "admin": "/admin/jobs", "account_manager": "/my-accounts",
+                                  "sales_manager": "/sales"}
     assert set(ROLE_LANDING_PATHS.values()) <= {p.path for p in PAGES}
     assert set(ROLE_LANDING_PATHS) <= set(ROLES)
     assert landing_path("marketing_manager") == HOME_PATH

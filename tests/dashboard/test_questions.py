@@ -59,6 +59,18 @@ def test_the_morning_coffee_entries_point_at_its_elements(catalogue):
         "#mc-mrr-trend", "#mc-revenue-by-region", "#mc-campaigns"}
 
 
+def test_the_sales_entries_are_answered_on_the_sales_managers_landing_page(catalogue):
+    """The sales persona's pipeline and revenue questions are on /sales, where a sales manager lands:
+    no click away (tests/layouts/test_sales.py opens them in a browser)."""
+    from dashboard.landing import landing_path
+
+    by_id = {q.id: q for q in catalogue}
+    expected = {"sales-1": "#sl-opportunities", "sales-3": "#sl-kpis", "sales-4": "#sl-opportunities"}
+    for question_id, selector in expected.items():
+        assert by_id[question_id].answer_selector == selector, question_id
+        assert by_id[question_id].url == landing_path("sales_manager") == "/sales", question_id
+
+
 def test_the_strategy_entries_point_at_its_panels(catalogue):
     """The chairman's and CEO's questions the Strategy page answers, one click from Morning Coffee
     (the navbar link): the 3-year trend of the top customers is on its concentration panel."""

@@ -29,7 +29,14 @@ TYPES: dict[str, dict[str, str]] = {
                         "first_response_at": "timestamp", "resolved_at": "timestamp", "csat": "number",
                         "is_escalated": "bool", "updated_at": "timestamp"},
     "crm/opportunities": {"amount": "number", "probability": "number", "created_at": "timestamp",
-                          "close_date": "date", "is_closed": "bool", "is_won": "bool", "updated_at": "timestamp"},
+                          "close_date": "date", "is_closed": "bool", "is_won": "bool", "updated_at": "timestamp",
+                          "stage_entered_at": "timestamp"},
+    "crm/quotas": {"quarter_start": "date", "quota_usd": "number", "updated_at": "timestamp"},
+    "crm/meetings": {"scheduled_at": "timestamp", "duration_minutes": "number"},
+    "crm/emails": {"sent_at": "timestamp"},
+    "crm/users": {"is_active": "bool", "updated_at": "timestamp"},
+    "crm/products": {"list_price_usd": "number", "is_recurring": "bool"},
+    "crm/opportunity_line_items": {"quantity": "number", "unit_price": "number"},
     "marketing/sends": {"sent_at": "timestamp", "delivered_at": "timestamp", "read_at": "timestamp",
                         "replied_at": "timestamp"},
     "support/surveys": {"sent_at": "timestamp", "responded_at": "timestamp", "nps_score": "number",
@@ -46,7 +53,10 @@ KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account
         "crm/opportunities": ["opportunity_id"], "marketing/sends": ["send_id"],
         "support/surveys": ["survey_id"], "crm/onboarding_milestones": ["milestone_id"],
         "crm/price_changes": ["price_change_id"], "billing/disputes": ["dispute_id"],
-        "billing/adjustments": ["adjustment_id"], "crm/leads": ["lead_id"]}
+        "billing/adjustments": ["adjustment_id"], "crm/leads": ["lead_id"],
+        "crm/quotas": ["user_id", "quarter_start"],
+        "crm/meetings": ["meeting_id"], "crm/emails": ["email_id"], "crm/users": ["user_id"],
+        "crm/products": ["product_id"], "crm/opportunity_line_items": ["line_item_id"]}
 
 
 def raw_rows(landing: Path, key: str) -> pd.DataFrame:
@@ -105,6 +115,33 @@ class Landing:
         return cls(*(typed(landing, k) for k in ("billing/fx_rates", "crm/accounts", "crm/contacts",
                                                   "crm/subscriptions", "billing/invoices", "support/tickets",
                                                   "crm/opportunities", "marketing/sends")))
+
+    def sales_deals(self) -> pd.DataFrame:
+        """Every deal as the Sales page counts it: its account's region and territory ('Unknown' when
+        empty), amount_usd at the rate of its close date (its creation day without one; the as-of
+        rate after the last rate day, the first rate before the first one), weighted by probability,
+        created_day, won (closed and won) and cycle_days (closed deals)."""
+        deals = self.opportunities.copy()
+        accounts = self.accounts.set_index("account_id")
+        deals["region"] = deals["account_id"].map(accounts["region"]).fillna("Unknown")
+        deals["territory"] = deals["account_id"].map(accounts["territory"]).fillna("Unknown")
+        deals["created_day"] = deals["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+        deals["day"] = deals["close_date"].fillna(deals["created_day"])
+        deals["rate_day"] = deals["day"].clip(upper=self.fx["rate_date"].max())
+        rates = self.fx.sort_values("rate_date")
+        order = deals.sort_values("rate_day")
+        matched = pd.merge_asof(order, rates[["rate_date", "currency", "usd_per_unit"]], left_on="rate_day",
+                                right_on="rate_date", by="currency", direction="backward")
+        before_first = pd.merge_asof(order, rates[["rate_date", "currency", "usd_per_unit"]], left_on="rate_day",
+                                     right_on="rate_date", by="currency", direction="forward")
+        rate = matched["usd_per_unit"].fillna(before_first["usd_per_unit"])
+        rate = pd.Series(rate.to_numpy(), index=order.index).where(order["currency"] != "USD", 1.0)
+        deals["amount_usd"] = deals["amount"].astype(float) * rate.reindex(deals.index).astype(float)
+        deals["weighted_usd"] = deals["amount_usd"] * deals["probability"].astype(float) / 100
+        deals["is_closed"] = deals["is_closed"].fillna(False).astype(bool)
+        deals["won"] = deals["is_closed"] & deals["is_won"].fillna(False).astype(bool)
+        deals["cycle_days"] = (deals["close_date"] - deals["created_day"]).dt.days.where(deals["is_closed"])
+        return deals
 
     @property
     def as_of(self) -> date:

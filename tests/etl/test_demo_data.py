@@ -16,6 +16,7 @@ import pytest
 from dashboard.tables.landing import DATASETS
 from etl.demo_data import SCALES, DefectRates, GenerationSummary, generate
 from etl.demo_data.calendar import DAYS_BEFORE
+from etl.demo_data.crm import LOSS_REASONS
 
 AS_OF = date(2026, 11, 23)
 SEED = 11
@@ -226,6 +227,9 @@ def test_every_foreign_key_resolves(landing: Landing) -> None:
         ("crm/subscriptions", "product_id", f("crm/products"), "product_id"),
         ("crm/meetings", "account_id", accounts, "account_id"),
         ("crm/meetings", "user_id", users, "user_id"),
+        ("crm/quotas", "user_id", users, "user_id"),
+        ("crm/emails", "account_id", accounts, "account_id"),
+        ("crm/emails", "user_id", users, "user_id"),
         ("support/tickets", "account_id", accounts, "account_id"),
         ("support/tickets", "contact_id", contacts, "contact_id"),
         ("support/tickets", "agent_id", f("support/agents"), "agent_id"),
@@ -774,3 +778,45 @@ def test_zero_rates_plant_no_defects(clean_landing: Landing) -> None:
     assert (accounts["industry"] != "").all()
     names = accounts["account_name"].str.lower().str.replace(r"[^a-z]", "", regex=True)
     assert names.is_unique
+
+
+def test_deals_carry_loss_reasons_next_steps_and_stage_dates(landing: Landing) -> None:
+    opps = landing.latest("crm/opportunities")
+    lost, won = opps["stage"] == "Closed Lost", opps["stage"] == "Closed Won"
+    is_open = ~(lost | won)
+    assert (opps.loc[~lost, "loss_reason"] == "").all()
+    given = opps.loc[lost, "loss_reason"]
+    assert 0.8 < (given != "").mean() < 0.97  # most lost deals say why
+    assert set(given[given != ""]) <= set(LOSS_REASONS) and given[given != ""].nunique() >= 4
+    assert (opps.loc[~is_open, "next_step"] == "").all()
+    assert (opps.loc[is_open, "next_step"] != "").mean() > 0.8
+    entered, created, updated = _ts(opps["stage_entered_at"]), _ts(opps["created_at"]), _ts(opps["updated_at"])
+    assert entered.notna().all()
+    assert (entered >= created).all()
+    assert (entered[is_open] <= updated[is_open]).all()  # entered the stage by its last update at the latest
+    closing = _day(opps["close_date"])
+    assert (entered[~is_open].dt.normalize() <= closing[~is_open]).all()
+
+
+def test_quotas_per_rep_and_quarter(landing: Landing) -> None:
+    quotas = landing.frame("crm/quotas")
+    users = landing.frame("crm/users")
+    reps = set(users.loc[users["role"].isin(["sales_rep", "account_manager"]), "user_id"])
+    assert set(quotas["user_id"]) == reps
+    assert not quotas.duplicated(["user_id", "quarter_start"]).any()
+    starts = _day(quotas["quarter_start"])
+    assert (starts.dt.day == 1).all() and starts.dt.month.isin([1, 4, 7, 10]).all()
+    assert starts.max() > pd.Timestamp(AS_OF)  # the next quarter's quotas are set already
+    assert (quotas["quota_usd"].astype(float) >= 1000).all()
+    # Set from what each rep books, so they differ between reps.
+    assert quotas.groupby("user_id")["quota_usd"].first().nunique() > len(reps) / 2
+
+
+def test_emails_are_logged_by_reps_with_customers(landing: Landing) -> None:
+    emails = landing.frame("crm/emails")
+    users = landing.frame("crm/users")
+    assert len(emails) > 1000
+    assert set(emails["user_id"]) <= set(users["user_id"])
+    assert set(emails["direction"]) == {"outbound", "inbound"}
+    assert 0.55 < (emails["direction"] == "outbound").mean() < 0.8
+    assert (_ts(emails["sent_at"]) < pd.Timestamp(AS_OF + timedelta(days=1))).all()

@@ -23,7 +23,7 @@ LINE_ITEM = dataset("crm", "opportunity_line_items").columns
 
 def _deal(opportunity_id: str, close_date: str, updated_at: str = "2025-03-02T00:00:00Z") -> list[str]:
     return [opportunity_id, "ACC-1", "USR-1", f"Deal {opportunity_id}", "Closed Won", "100.00", "EUR", "100",
-            "2025-03-01T00:00:00Z", close_date, "true", "true", updated_at]
+            "2025-03-01T00:00:00Z", close_date, "true", "true", updated_at, "", "", ""]
 
 
 def _rows(database: Database, sql: str) -> pd.DataFrame:

@@ -145,6 +145,9 @@ def build_small_landing(pristine: Path, out: Path) -> Path:
     keep["crm_opportunity_line_items"] = [i for i in rows["crm_opportunity_line_items"] if i["opportunity_id"] in deals]
     keep["crm_subscriptions"] = [s for s in rows["crm_subscriptions"] if s["account_id"] in accounts]
     keep["crm_meetings"] = capped([m for m in rows["crm_meetings"] if m["account_id"] in accounts], "account_id", 5)
+    keep["crm_emails"] = capped([e for e in rows["crm_emails"] if e["account_id"] in accounts
+                                 and in_window(e["sent_at"])], "account_id", 5)
+    keep["crm_quotas"] = [q for q in rows["crm_quotas"] if in_window(q["quarter_start"])]
     keep["support_tickets"] = capped([t for t in rows["support_tickets"] if t["account_id"] in accounts
                                       and t["contact_id"] in ("", *contacts)], "account_id", 8)
     keep["support_conversations"] = capped(

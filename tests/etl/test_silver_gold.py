@@ -28,9 +28,9 @@ from tests.etl.reference import Landing
 from tests.etl.tiny_landing import write_csv, write_tiny_landing
 
 NEW_SILVER = ("users", "products", "opportunities", "opportunity_line_items", "agents", "credit_holds",
-              "campaign_variants", "touchpoints", "usage_daily", "web_sessions")
+              "campaign_variants", "touchpoints", "usage_daily", "web_sessions", "quotas", "emails")
 NEW_GOLD = ("daily_kpi_territory", "pipeline_monthly", "support_hourly", "campaign_hourly", "billing_ageing",
-            "regional_monthly", "timeline_events")
+            "regional_monthly", "timeline_events", "sales_opportunity")
 
 
 def build(database: Database, landing: Path) -> None:
@@ -56,8 +56,8 @@ def scalar(database: Database, sql: str, **params):
 # --- Hand-made landings ------------------------------------------------------------------
 
 # opportunity_id account_id owner_user_id opportunity_name stage amount currency probability created_at
-# close_date is_closed is_won updated_at
-OPPORTUNITIES = [
+# close_date is_closed is_won updated_at (then loss_reason next_step stage_entered_at, empty here)
+OPPORTUNITIES = [row + ["", "", ""] for row in [
     ["OPP-1", "ACC-1", "USR-1", "Old", "Proposal", "999.00", "EUR", "50", "2025-02-01T00:00:00Z",
      "2025-03-04", "false", "false", "2025-02-01T00:00:00Z"],  # stale version
     ["OPP-1", "ACC-1", "USR-1", "Rate of the day", "Closed Won", "100.00", "EUR", "100", "2025-02-01T00:00:00Z",
@@ -74,7 +74,7 @@ OPPORTUNITIES = [
      "", "false", "false", "2025-03-06T10:00:00Z"],
     ["OPP-7", "ACC-1", "USR-1", "After the last rate", "Proposal", "100.00", "EUR", "50", "2025-03-01T00:00:00Z",
      "2025-04-01", "false", "false", "2025-03-01T00:00:00Z"],
-]
+]]
 LINE_ITEMS = [  # line_item_id opportunity_id product_id quantity unit_price currency
     ["OLI-1", "OPP-2", "PRD-1", "3", "10.00", "EUR"],
     ["OLI-2", "OPP-1", "PRD-1", "1", "100.00", "EUR"],
@@ -197,6 +197,56 @@ def test_new_silver_tables_are_typed_and_deduplicated(scratch_db: Database, tmp_
     reasons = set(rows(scratch_db, "SELECT reason FROM bronze.quarantine WHERE stage = 'silver'")["reason"])
     assert "invalid integer 'N/A' in column active_users" in reasons
     assert "missing value in column placed_at" in reasons
+
+
+def test_sales_columns_quotas_and_emails_are_typed_and_bad_values_quarantined(scratch_db: Database,
+                                                                            tmp_path: Path) -> None:
+    landing = write_tiny_landing(tmp_path / "landing")
+    deal = ["ACC-1", "USR-1", "Deal", "Closed Lost", "100.00", "USD", "0", "2025-02-01T00:00:00Z", "2025-03-04",
+            "true", "false", "2025-03-04T00:00:00Z"]
+    write_csv(landing / "crm" / "opportunities.csv", dataset("crm", "opportunities").columns, [
+        ["OPP-1", *deal, "Competitor", "", "2025-03-04T09:00:00Z"],
+        ["OPP-2", *deal, "Price", "", "04/03/2025 09:00"],  # an unreadable stage date: quarantined
+        ["OPP-3", *deal[:3], "Proposal", "100.00", "USD", "50", "2025-02-01T00:00:00Z", "2025-04-04", "false",
+         "false", "2025-02-10T00:00:00Z", "", "Send proposal", "2025-02-10T08:00:00Z"]])
+    write_csv(landing / "crm" / "quotas.csv", dataset("crm", "quotas").columns, [
+        ["USR-1", "2025-01-01", "1000", "2025-01-01T00:00:00Z"],
+        ["USR-1", "2025-01-01", "50000", "2025-02-01T00:00:00Z"],  # the newer version wins
+        ["USR-1", "2025-04-01", "-5", "2025-01-01T00:00:00Z"],  # negative: quarantined
+        ["USR-1", "Q3 2025", "5", "2025-01-01T00:00:00Z"],  # not a date: quarantined
+        ["USR-2", "2025-01-01", "", "2025-01-01T00:00:00Z"]])  # missing: quarantined
+    write_csv(landing / "crm" / "emails.csv", dataset("crm", "emails").columns, [
+        ["EML-1", "ACC-1", "USR-1", "2025-03-01T10:00:00Z", "outbound"],
+        ["EML-2", "ACC-1", "USR-1", "yesterday", "inbound"]])  # quarantined
+    build(scratch_db, landing)
+
+    deals = rows(scratch_db, "SELECT opportunity_id, loss_reason, next_step, stage_entered_at "
+                             "FROM silver.opportunities ORDER BY 1")
+    assert deals["opportunity_id"].tolist() == ["OPP-1", "OPP-3"]
+    assert deals["loss_reason"].fillna("").tolist() == ["Competitor", ""]
+    assert deals["next_step"].fillna("").tolist() == ["", "Send proposal"]
+    assert deals["stage_entered_at"].tolist() == [datetime(2025, 3, 4, 9, tzinfo=UTC), datetime(2025, 2, 10, 8,
+                                                                                                tzinfo=UTC)]
+    assert rows(scratch_db, "SELECT user_id, quarter_start, quota_usd FROM silver.quotas").values.tolist() == [
+        ["USR-1", date(2025, 1, 1), Decimal("50000")]]
+    assert rows(scratch_db, "SELECT email_id FROM silver.emails")["email_id"].tolist() == ["EML-1"]
+    reasons = rows(scratch_db, "SELECT dataset, reason FROM bronze.quarantine WHERE stage = 'silver' "
+                               "AND dataset IN ('crm_opportunities', 'crm_quotas', 'crm_emails') ORDER BY 1, 2")
+    assert reasons.values.tolist() == [
+        ["crm_emails", "invalid timestamp 'yesterday' in column sent_at"],
+        ["crm_opportunities", "invalid timestamp '04/03/2025 09:00' in column stage_entered_at"],
+        ["crm_quotas", "invalid date 'Q3 2025' in column quarter_start"],
+        ["crm_quotas", "missing value in column quota_usd"],
+        ["crm_quotas", "out-of-range value '-5' in column quota_usd (expected 0 or more)"]]
+    # The gold deal row: days in stage for the open deal, cycle length for the closed one.
+    gold_deals = rows(scratch_db, "SELECT opportunity_id, is_won, cycle_days, days_in_stage, stage_entered_day, "
+                                  "weighted_amount_usd FROM gold.sales_opportunity ORDER BY 1").set_index(
+        "opportunity_id")
+    as_of = scalar(scratch_db, "SELECT max(rate_date) FROM silver.fx_rates")
+    assert gold_deals.loc["OPP-1", "cycle_days"] == 31 and pd.isna(gold_deals.loc["OPP-1", "days_in_stage"])
+    assert gold_deals.loc["OPP-3", "days_in_stage"] == (as_of - date(2025, 2, 10)).days
+    assert gold_deals.loc["OPP-3", "weighted_amount_usd"] == Decimal("50.00")
+    assert scalar(scratch_db, "SELECT quota_usd FROM gold.sales_quota") == Decimal("50000.00")
 
 
 def test_rebuilding_silver_and_gold_gives_the_same_tables(scratch_db: Database, fx_landing: Path) -> None:

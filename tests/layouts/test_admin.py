@@ -10,6 +10,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as ec
 
+from dashboard.landing import landing_path
 from layouts.admin_users import ID
 from tests.conftest import sign_out
 from tests.layouts.test_pages import sign_in, sign_in_form, wait
@@ -56,7 +57,8 @@ def test_admin_creates_a_territory_user_who_then_sees_only_that_territory(browse
     browser.find_element(By.ID, "new_password").send_keys(NEW_PASSWORD)
     browser.find_element(By.ID, "confirm_password").send_keys(NEW_PASSWORD)
     browser.find_element(By.ID, "password-submit").click()
-    wait(browser).until(lambda b: b.current_url == live_server + "/")  # on to the role's landing page
+    # On to the role's landing page.
+    wait(browser).until(lambda b: b.current_url == live_server + landing_path("sales_manager"))
 
     browser.get(live_server + "/")
     wait(browser).until(ec.presence_of_element_located((By.ID, "main-nav")))

@@ -100,9 +100,9 @@ def test_admin_sees_every_panel_on_a_desktop(sized, live_server, quality_facts):
     dataset = sized.find_element(By.CSS_SELECTOR, "#aq-quarantine-datasets tbody tr td").text
     sized.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); arguments[0].click();", link)
     wait(sized).until(lambda b: "/admin/jobs" in b.current_url and f"dataset={dataset}" in b.current_url)
-    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#aj-quarantine-rows tbody tr")))
+    wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jb-quarantine-rows tbody tr")))
     assert sized.find_element(By.ID, JOBS.QUARANTINE_DATASET).get_attribute("value") == dataset
-    listed = {row.text for row in sized.find_elements(By.CSS_SELECTOR, "#aj-quarantine-rows tbody tr td:first-child")}
+    listed = {row.text for row in sized.find_elements(By.CSS_SELECTOR, "#jb-quarantine-rows tbody tr td:first-child")}
     assert listed == {dataset}
 
 

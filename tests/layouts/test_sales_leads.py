@@ -19,12 +19,12 @@ from tests.layouts.test_pages import sign_in, wait
 
 pytestmark = pytest.mark.browser
 
-PANELS = (ID.LEADS, ID.REPEAT, ID.DECLINE)
+PANELS = (ID.LEADS, ID.REPEAT, ID.DECLINE, ID.RENEWALS, ID.POTENTIAL)
 SCOPED_SALES = "scoped-sales"  # tests/dashboard/security/scoped_users.py: a sales manager with one territory
 
 
 @pytest.fixture(params=list(SIZES))
-def sized(browser, request, leads_scored, scoped_users):
+def sized(browser, request, leads_scored, insights_ran, scoped_users):
     width, height = SIZES[request.param]
     browser.set_window_size(width, height)
     yield browser
@@ -50,6 +50,9 @@ def test_a_sales_manager_reaches_the_page_in_one_click_and_every_panel_answers(s
     assert "likely still buying" in sized.find_element(By.ID, ID.REPEAT).text.lower()  # sales-2
     decline = sized.find_element(By.ID, ID.DECLINE).text.lower()  # sales-5
     assert "churned" in decline and "why" in decline
+    renewals = sized.find_element(By.ID, ID.RENEWALS).text.lower()
+    assert "renewals due" in renewals and "in the next 6 months" in renewals
+    assert "candidates" in sized.find_element(By.ID, ID.POTENTIAL).text.lower()
     territories = sized.execute_script(
         "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText.trim());",
         f"#{ID.REPEAT_GRID} .ag-center-cols-container [col-id='territory']")
@@ -62,9 +65,9 @@ def test_a_sales_manager_reaches_the_page_in_one_click_and_every_panel_answers(s
     assert_no_error(sized)
 
 
-def test_a_deep_link_reproduces_the_view_and_the_exports_follow_it(browser, live_server, leads_scored):
+def test_a_deep_link_reproduces_the_view_and_the_exports_follow_it(browser, live_server, leads_scored, insights_ran):
     sign_in(browser, live_server, "executive")
-    browser.get(f"{live_server}/sales/leads?source=referral&kind=churned")
+    browser.get(f"{live_server}/sales/leads?source=referral&kind=churned&months=3")
     wait(browser).until(_filled)
     sources = browser.execute_script(
         "return Array.from(document.querySelectorAll(arguments[0])).map(e => e.innerText.trim());",
@@ -75,7 +78,10 @@ def test_a_deep_link_reproduces_the_view_and_the_exports_follow_it(browser, live
         f"#{ID.DECLINE_GRID} .ag-center-cols-container [col-id='decline_kind']")
     assert set(kinds) <= {"churned"}
     href = browser.find_element(By.ID, f"{ID.LEADS}-export-csv").get_attribute("href")
-    assert href.endswith("/export/sl-leads.csv?source=referral&kind=churned")
+    assert href.endswith("/export/ld-leads.csv?source=referral&kind=churned&months=3")
+    assert "in the next 3 months" in browser.find_element(By.ID, ID.RENEWALS).text
+    renewals_csv = browser.find_element(By.ID, f"{ID.RENEWALS}-export-csv").get_attribute("href")
+    assert renewals_csv.endswith("/export/ld-renewals.csv?source=referral&kind=churned&months=3")
     browser.get(f"{live_server}/sales/leads?source=nonsense")
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, ID.NOTE), "Unknown lead source"))
     assert_no_error(browser)

@@ -168,3 +168,106 @@ def test_exports_are_the_grids(session):
     assert exported.rows == q.leads(session, LeadsQuery(source="web"), EVERYTHING, policy=FULL).grid.rows
     assert q.export_name(args) == "web" and q.export_name({}) == "all"
     assert q.export_repeat(session, {}, DataScope.nothing(), FULL).rows == []
+
+
+# --- Renewals due and cross-sell and upsell: My accounts' and Strategy's definitions, recomputed ---------------
+
+
+@pytest.fixture()
+def book_session(rolled_back: Session, leads_scored, insights_ran) -> Session:  # noqa: F811
+    """The session once every job ran: renewals read the churn levels, potential the next-best actions."""
+    return rolled_back
+
+
+@pytest.fixture()
+def renewal_facts(book_session) -> dict:
+    """Per active customer: next renewal (from the subscriptions, as tests/dashboard/queries/test_book.py
+    derives it), MRR on the as-of day (the daily view, summed in pandas), churn level and health band."""
+    from dashboard.queries import book
+    from tests.dashboard.queries.test_book import next_renewal
+
+    session = book_session
+    as_of = book.data_as_of(session)
+    masters = frame(session, "SELECT a.account_id, COALESCE(m.master_account_id, a.account_id) AS master_id "
+                             "FROM silver.accounts a LEFT JOIN silver.account_master m USING (account_id)")
+    subs = frame(session, """
+        SELECT s.subscription_id, s.account_id, s.start_date, s.end_date, m.active_from, m.active_until
+        FROM gold.subscription_mrr m JOIN silver.subscriptions s USING (subscription_id)""")
+    subs = subs[(subs["active_from"] <= as_of) & (subs["active_until"].isna() | (subs["active_until"] > as_of))]
+    subs = subs.merge(masters, on="account_id", how="left")
+    daily = frame(session, "SELECT account_id, mrr_usd FROM gold.subscription_mrr_daily WHERE day = :day", day=as_of)
+    daily = daily.merge(masters, on="account_id", how="left")
+    mrr = daily.groupby("master_id")["mrr_usd"].sum().astype(float).round(2)
+    customers = frame(session, "SELECT c.account_id, c.territory, c.status, c.risk_level, h.health_band "
+                               "FROM gold.customer_360 c LEFT JOIN gold.account_health h USING (account_id)")
+    active = customers[customers["status"] == "active"].set_index("account_id")
+    active["renewal"] = next_renewal(subs, as_of).reindex(active.index)
+    active["mrr"] = mrr.reindex(active.index).fillna(0.0)
+    return {"as_of": as_of, "active": active, "add_months": book.add_months}
+
+
+def _due(facts: dict, months: int, territory: str | None = None) -> pd.DataFrame:
+    active = facts["active"]
+    if territory is not None:
+        active = active[active["territory"] == territory]
+    renewal = active["renewal"]
+    return active[renewal.notna() & (renewal > facts["as_of"]) & (renewal <= facts["add_months"](facts["as_of"], months))]
+
+
+@pytest.mark.parametrize("months", [3, 6])
+def test_renewals_due_match_the_subscriptions(book_session, renewal_facts, months):
+    result = q.renewals(book_session, LeadsQuery(months=str(months)), EVERYTHING, policy=FULL)
+    due = _due(renewal_facts, months)
+    assert result.resolved.months == months
+    assert result.renewals == len(due) > 0
+    assert result.mrr_usd == pytest.approx(due["mrr"].sum(), abs=0.05)
+    high = due[due["risk_level"] == "HIGH"]
+    assert result.high_risk == len(high)
+    assert result.high_risk_mrr_usd == pytest.approx(high["mrr"].sum(), abs=0.05)
+    assert result.unhealthy == int((due["health_band"] == "Critical").sum())
+    shown = {row["account_id"] for row in result.grid.rows}
+    assert shown <= set(due.index) and len(shown) == min(len(due), q.RENEWAL_LIMIT)
+    mrr = [row["mrr_usd"] for row in result.grid.rows]
+    assert mrr == sorted(mrr, reverse=True)
+
+
+def test_three_months_of_renewals_are_part_of_six(book_session):
+    three = q.renewals(book_session, LeadsQuery(months="3"), EVERYTHING, policy=FULL)
+    six = q.renewals(book_session, LeadsQuery(), EVERYTHING, policy=FULL)
+    assert six.resolved.months == 6 and three.renewals < six.renewals
+
+
+def test_renewals_of_a_territory_are_its_own(book_session, renewal_facts):
+    territory = _due(renewal_facts, 6)["territory"].value_counts().index[0]
+    scope = DataScope(unrestricted=False, territories=frozenset({territory}))
+    result = q.renewals(book_session, LeadsQuery(), scope, policy=FULL)
+    due = _due(renewal_facts, 6, territory)
+    assert result.renewals == len(due) > 0
+    assert {row["account_id"] for row in result.grid.rows} == set(due.index)
+
+
+def test_renewal_amounts_are_bands_without_financials(book_session):
+    result = q.renewals(book_session, LeadsQuery(), EVERYTHING, policy=MASKED)
+    full = q.renewals(book_session, LeadsQuery(), EVERYTHING, policy=FULL)
+    assert result.mrr_usd is None and result.mrr_band == amount_band(full.mrr_usd)
+    assert result.high_risk_mrr_usd is None and result.high_risk_mrr_band == amount_band(full.high_risk_mrr_usd)
+    bands = {row["mrr_usd"] for row in result.grid.rows}
+    assert bands and all(isinstance(band, str) for band in bands if band is not None)
+
+
+def test_an_unknown_renewal_window_falls_back_to_six_months_with_a_note(book_session):
+    result = q.renewals(book_session, LeadsQuery(months="12"), EVERYTHING, policy=FULL)
+    assert result.resolved.months == 6 and any("3 or 6 months" in note for note in result.resolved.notes)
+    assert result.resolved.canonical.search == ""
+
+
+def test_cross_sell_is_the_strategy_page_s_ranking_for_the_same_scope(book_session):
+    from dashboard.queries import strategy
+
+    for scope in (EVERYTHING, DataScope(unrestricted=False, territories=frozenset(
+            frame(book_session, "SELECT territory FROM gold.account_book WHERE active AND gap_count > 0 "
+                                "GROUP BY 1 ORDER BY count(*) DESC LIMIT 1")["territory"]))):
+        ours = q.potential(book_session, LeadsQuery(), scope, policy=FULL)
+        theirs = strategy.potential(book_session, strategy.StrategyQuery(), scope, policy=FULL)
+        assert ours.candidates == theirs.candidates > 0
+        assert ours.grid.rows == theirs.grid.rows

@@ -283,6 +283,6 @@ def test_leads_and_buyers_mask_lead_contacts(login_as, leads_scored):
     client = login_as("executive")
     leads = post_callback(client, client.application, f"{SL.LEADS}.children", {f"{SL.STATE}.data": {}})
     assert leads.status_code == 200
-    body = json.dumps(response_outputs(leads)) + client.get("/export/sl-leads.csv").get_data(as_text=True)
+    body = json.dumps(response_outputs(leads)) + client.get("/export/ld-leads.csv").get_data(as_text=True)
     assert "***@" in body
     assert _leaks(body, emails) == [] and _leaks(body, phones) == []

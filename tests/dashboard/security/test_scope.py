@@ -225,7 +225,7 @@ def test_leads_and_buyers_show_a_territory_sales_manager_only_their_territory(lo
         body = json.dumps(response_outputs(response))
         assert not any(lead in body for lead in outside_leads), output
         assert scope_facts.other_account not in body, output
-    for grid, key in (("sl-leads", "Territory"), ("sl-repeat", "Territory"), ("sl-decline", "Territory")):
+    for grid, key in (("ld-leads", "Territory"), ("ld-repeat", "Territory"), ("ld-decline", "Territory")):
         exported = client.get(f"/export/{grid}.csv")
         assert exported.status_code == 200, grid
         rows = list(csv.DictReader(io.StringIO(exported.get_data(as_text=True))))
