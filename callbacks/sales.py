@@ -1,6 +1,6 @@
 """Sales wiring: the quarter control, chart and leaderboard clicks write the URL; the page's state
-store feeds the sales queries, whose results the page's layout helpers turn into KPI cards, charts
-and grids; a click on an opportunity opens its account.
+store feeds the sales queries, whose results the page's layout helpers turn into KPI cards, charts,
+the forecast and grids; a click on an opportunity opens its account.
 
 The `build_*` functions take a session and the page's state (what a URL may carry), so unit tests
 call them directly with their own session.
@@ -8,6 +8,7 @@ call them directly with their own session.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from dash import Input, Output, State
@@ -42,6 +43,11 @@ def build_members(session: Session, query: PageQuery, *, scope: DataScope, polic
 def build_pipeline(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
     """The funnel, the pipeline by close month and the stale deals for `query`."""
     return page.pipeline_outputs(q.page_pipeline(session, query, scope, policy=policy), policy)
+
+
+def build_forecast(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
+    """The quarter's expected revenue, commit, best case and pipeline, and the bookings forecast for `query`."""
+    return page.forecast_outputs(q.page_forecast(session, query, scope, policy=policy), policy)
 
 
 def build_opportunities(session: Session, query: PageQuery, *, scope: DataScope,
@@ -127,52 +133,32 @@ def open_stale_deal_account(cell: Any) -> Any:
 
 # --- Panels --------------------------------------------------------------------------------
 
-KPI_OUTPUTS = dict(breadcrumb=Output(ID.BREADCRUMB_HOLDER, "children"), period_label=Output(ID.PERIOD_LABEL, "children"),
-                   filter_note=Output(ID.FILTER_NOTE, "children"), kpis=Output(ID.KPIS, "children"))
-MEMBERS_OUTPUTS = dict(members=Output(ID.MEMBERS, "children"))
-PIPELINE_OUTPUTS = dict(funnel=Output(ID.FUNNEL, "children"), close_months=Output(ID.CLOSE_MONTHS, "children"),
-                        stale=Output(ID.STALE, "children"))
-OPPORTUNITIES_OUTPUTS = dict(opportunities=Output(ID.OPPORTUNITIES, "children"))
-WIN_LOSS_OUTPUTS = dict(win_loss=Output(ID.WIN_LOSS, "children"))
-REPS_OUTPUTS = dict(reps=Output(ID.REPS, "children"))
+# Each build's outputs; one callback per panel, so panels load side by side.
+PANEL_OUTPUTS: dict[Callable[..., dict[str, Any]], dict[str, Output]] = {
+    build_kpis: dict(breadcrumb=Output(ID.BREADCRUMB_HOLDER, "children"),
+                     period_label=Output(ID.PERIOD_LABEL, "children"),
+                     filter_note=Output(ID.FILTER_NOTE, "children"), kpis=Output(ID.KPIS, "children")),
+    build_members: dict(members=Output(ID.MEMBERS, "children")),
+    build_pipeline: dict(funnel=Output(ID.FUNNEL, "children"), close_months=Output(ID.CLOSE_MONTHS, "children"),
+                         stale=Output(ID.STALE, "children")),
+    build_forecast: dict(forecast=Output(ID.FORECAST, "children")),
+    build_opportunities: dict(opportunities=Output(ID.OPPORTUNITIES, "children")),
+    build_win_loss: dict(win_loss=Output(ID.WIN_LOSS, "children")),
+    build_reps: dict(reps=Output(ID.REPS, "children")),
+}
 
 
-def _panel(build: Any, state: Any) -> dict[str, Any]:
-    with db.session() as session:
-        return build(session, PageQuery.from_state(state), scope=current_scope(), policy=MaskPolicy.for_current_user())
+def _register_panel(build: Callable[..., dict[str, Any]], outputs: dict[str, Output]) -> Callable[..., Any]:
+    """The callback filling one panel's outputs with `build` for the page's state, scope and mask policy."""
+    @page_callback(VIEW_SALES, output=outputs, inputs=STATE_INPUT)
+    def update_panel(state: Any) -> dict[str, Any]:
+        with db.session() as session:
+            return build(session, PageQuery.from_state(state), scope=current_scope(),
+                         policy=MaskPolicy.for_current_user())
+
+    update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
+    return update_panel
 
 
-@page_callback(VIEW_SALES, output=KPI_OUTPUTS, inputs=STATE_INPUT)
-def update_kpis(state: Any) -> dict[str, Any]:
-    """Breadcrumb, period and the headline KPIs for the page's state."""
-    return _panel(build_kpis, state)
-
-
-@page_callback(VIEW_SALES, output=MEMBERS_OUTPUTS, inputs=STATE_INPUT)
-def update_members(state: Any) -> dict[str, Any]:
-    """The drill chart for the page's state."""
-    return _panel(build_members, state)
-
-
-@page_callback(VIEW_SALES, output=PIPELINE_OUTPUTS, inputs=STATE_INPUT)
-def update_pipeline(state: Any) -> dict[str, Any]:
-    """The pipeline panels for the page's state."""
-    return _panel(build_pipeline, state)
-
-
-@page_callback(VIEW_SALES, output=OPPORTUNITIES_OUTPUTS, inputs=STATE_INPUT)
-def update_opportunities(state: Any) -> dict[str, Any]:
-    """The open opportunities for the page's state."""
-    return _panel(build_opportunities, state)
-
-
-@page_callback(VIEW_SALES, output=WIN_LOSS_OUTPUTS, inputs=STATE_INPUT)
-def update_win_loss(state: Any) -> dict[str, Any]:
-    """Win and loss for the page's state."""
-    return _panel(build_win_loss, state)
-
-
-@page_callback(VIEW_SALES, output=REPS_OUTPUTS, inputs=STATE_INPUT)
-def update_reps(state: Any) -> dict[str, Any]:
-    """The reps leaderboard for the page's state."""
-    return _panel(build_reps, state)
+UPDATES = {build.__name__.removeprefix("build_"): _register_panel(build, outputs)
+           for build, outputs in PANEL_OUTPUTS.items()}

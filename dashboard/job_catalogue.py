@@ -31,7 +31,7 @@ JOB_CATALOGUE: tuple[JobDescription, ...] = (
     JobDescription("text_insights", "After each data refresh: sentiment of new customer texts, topics and keywords."),
     JobDescription("account_summaries",
                    "After a refresh, text insights or scoring: the plain-English summary of every customer."),
-    JobDescription("forecasts", "Nightly: forecasts of MRR, revenue, pipeline, tickets and replies with intervals."),
+    JobDescription("forecasts", "Nightly: forecasts of MRR, revenue, pipeline, won bookings, tickets and replies with intervals."),
     JobDescription("anomalies", "After each data refresh: usage spikes and drops, engagement drops per customer."),
     JobDescription("kpi_drivers", "After each data refresh: why MRR, active customers and reply rate moved."),
     JobDescription("lead_scoring", "After each data refresh and scoring: lead propensity to convert, "

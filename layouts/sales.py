@@ -1,6 +1,7 @@
 """Sales: the drill region -> territory -> rep -> account with its breadcrumb, headline KPIs against
-the previous period, the pipeline (funnel, expected close months, stale deals), the open
-opportunities, win and loss, and the reps leaderboard. The sales manager's landing page.
+the previous period, the pipeline (funnel, expected close months, stale deals), the quarter's
+forecast, the open opportunities, win and loss, and the reps leaderboard. The sales manager's
+landing page.
 
 The URL holds the page's state (`?quarter=&region=&territory=&rep=&account=`): `layout(**query)`
 builds the page from it, and the panel helpers below turn the sales queries' typed results into
@@ -15,7 +16,9 @@ import dash_bootstrap_components as dbc
 import pandas as pd
 import plotly.graph_objects as go
 from dash import dcc, html
+from flask import has_app_context
 
+from dashboard import current_settings
 from dashboard.extensions import db
 from dashboard.formatting import format_count, format_day, format_percent, format_usd
 from dashboard.masking import MaskPolicy, amount_band
@@ -23,9 +26,13 @@ from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.glossary import definition, term
 from dashboard.queries.sales import (
     LEVEL_WORDS,
+    NO_HISTORY,
+    NOT_RUN,
     OPEN_STAGES,
     STALE_DAYS,
     WON_STAGE,
+    BookingsForecast,
+    PageForecast,
     PageKpis,
     PageMembers,
     PageOpportunities,
@@ -39,8 +46,16 @@ from dashboard.queries.sales import (
     resolve_page,
 )
 from dashboard.scope import current_scope
+from dashboard.settings import JobSchedule
 from layouts import theme
-from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
+from layouts.components import (
+    chart_card,
+    compact_table,
+    empty_state,
+    gold_empty_detail,
+    no_selection_state,
+    page_header,
+)
 from layouts.kit.charts import png_filename
 from layouts.kit.grid import data_grid
 from layouts.kit.kpi import kpi_card, kpi_card_empty
@@ -75,6 +90,10 @@ class SalesIds:
     OPPORTUNITIES = "sl-opportunities"
     OPPORTUNITIES_GRID = "sl-opportunities-grid"
     WIN_LOSS = "sl-win-loss"
+    FORECAST = "sl-forecast"
+    FORECAST_FIGURES = "sl-forecast-figures"
+    FORECAST_GRAPH = "sl-forecast-graph"
+    FORECAST_LAST_QUARTER = "sl-forecast-last-quarter"
     REPS = "sl-reps"
     REPS_GRID = "sl-reps-grid"
 
@@ -137,6 +156,7 @@ def layout(**query: Any) -> html.Div:
                  dbc.Col(loading(ID.FUNNEL, skeleton("chart", 6), "chart"), lg=6)], className="g-3 my-1"),
         dbc.Row([dbc.Col(loading(ID.CLOSE_MONTHS, skeleton("chart", 6), "chart"), lg=6),
                  dbc.Col(loading(ID.STALE, skeleton("grid", 6), "grid"), lg=6)], className="g-3 mb-3"),
+        dbc.Row(dbc.Col(loading(ID.FORECAST, skeleton("chart", 6), "chart")), className="g-3 mb-3"),
         dbc.Row(dbc.Col(loading(ID.OPPORTUNITIES, skeleton("grid", 6), "grid")), className="g-3 mb-3"),
         dbc.Row(dbc.Col(loading(ID.WIN_LOSS, skeleton("chart", 6), "chart")), className="g-3 mb-3"),
         dbc.Row(dbc.Col(loading(ID.REPS, skeleton("grid", 6), "grid")), className="g-3 mb-4"),
@@ -402,3 +422,181 @@ def reps_outputs(result: PageReps | GoldStatus, policy: MaskPolicy) -> dict[str,
         subtitle="By closed revenue; click a rep for their accounts"
                  + ("" if policy.view_financials else "; revenue as bands"))}
 
+
+
+# --- Forecast --------------------------------------------------------------------------------
+
+# The quarter's figures in reading order: glossary key, title, the outlook's attribute.
+FORECAST_FIGURES = (
+    ("expected_revenue", "Expected revenue", "expected"),
+    ("closed_won_quarter", "Closed won", "closed_won"),
+    ("weighted_open_quarter", "Weighted open", "weighted_open"),
+    ("forecast_commit", "Commit", "commit"),
+    ("forecast_best_case", "Best case", "best_case"),
+    ("forecast_pipeline", "Pipeline", "pipeline"),
+)
+MODEL_WORDS = {
+    "naive": "a naive forecast (the last month repeated)",
+    "seasonal_naive": "a seasonal naive forecast (the same month last year)",
+    "ets_ANN": "exponential smoothing",
+    "ets_AAdN": "exponential smoothing with a damped trend",
+    "ets_ANA": "exponential smoothing with seasonality",
+    "ets_AAdA": "exponential smoothing with a damped trend and seasonality",
+    "theta": "the Theta method",
+    "sarima": "a seasonal ARIMA",
+}
+
+
+def _forecasts_hour() -> int:
+    """The hour (UTC) the nightly forecasts job runs at, from the app's settings."""
+    return current_settings().schedule.forecasts_hour if has_app_context() else JobSchedule().forecasts_hour
+
+
+def model_words(name: str | None, mase: float | None) -> str:
+    """'Exponential smoothing, chosen by backtest: its errors on held-out months were 18 % smaller than a
+    naive forecast's typical error (MASE 0.82).'"""
+    model = MODEL_WORDS.get(name or "", name or "an unnamed model")
+    model = model[0].upper() + model[1:]
+    if mase is None or pd.isna(mase):
+        return f"{model}; too little history to backtest it."
+    if mase < 1:
+        return (f"{model}, chosen by backtest: its errors on held-out months were {format_percent(1 - mase, 0)} "
+                f"smaller than a naive forecast's typical error (MASE {mase:.2f}).")
+    return (f"{model}, chosen by backtest: its errors on held-out months were {mase:.1f} times a naive "
+            f"forecast's typical error (MASE {mase:.2f}): bookings are lumpy here, so read the bands more than "
+            "the line.")
+
+
+def _money(value: float | None, policy: MaskPolicy) -> str:
+    return format_usd(value) if policy.view_financials else (amount_band(value) or "n/a")
+
+
+def _figure_tile(key: str, title: str, value: str, note: str | None = None) -> dbc.Col:
+    body = [html.Div(title, className="c360-kpi-title", title=definition(key)),
+            html.Div(value, className="c360-forecast-value")]
+    if note:
+        body.append(html.Div(note, className="small text-muted"))
+    return dbc.Col(html.Div(body, className="c360-forecast-figure", id=f"{ID.FORECAST_FIGURES}-{key}"),
+                   xs=6, md=4, xl=True)
+
+
+def forecast_figures(result: PageForecast, policy: MaskPolicy) -> dbc.Row:
+    """Expected revenue, closed won, weighted open, commit, best case, pipeline and the quota."""
+    outlook = result.outlook
+    tiles = [_figure_tile(key, title, _money(getattr(outlook, attribute), policy))
+             for key, title, attribute in FORECAST_FIGURES]
+    if outlook.quota is not None:
+        tiles.append(_figure_tile("forecast_quota", "Quota", _money(outlook.quota, policy),
+                                  f"expected {format_percent(outlook.expected_vs_quota, 0)} of it"))
+    return dbc.Row(tiles, className="g-2 mb-2", id=ID.FORECAST_FIGURES)
+
+
+def bookings_figure(bookings: BookingsForecast) -> go.Figure:
+    """Monthly won bookings (bars) and the forecast continuing them as a dashed line inside its 95 % and
+    80 % bands."""
+    actuals, ahead = bookings.actuals, bookings.forecast
+    fig = theme.figure(margin=dict(l=8, r=8, t=28, b=32), height=300,
+                       legend=dict(orientation="h", y=1.0, yanchor="bottom", x=0))
+    fig.add_trace(go.Bar(x=list(actuals["month"]), y=actuals["actual"].astype(float).tolist(), name="Booked",
+                         marker_color=theme.MUTED, customdata=[format_usd(v) for v in actuals["actual"]],
+                         hovertemplate="%{x|%b %Y}: %{customdata}<extra>Booked</extra>"))
+    if not ahead.empty:
+        months = list(ahead["month"])
+        for level, opacity in (("95", 0.12), ("80", 0.24)):
+            lower, upper = ahead[f"lower{level}"].astype(float).tolist(), ahead[f"upper{level}"].astype(float).tolist()
+            fig.add_trace(go.Scatter(x=months + months[::-1], y=upper + lower[::-1], fill="toself", mode="lines",
+                                     line=dict(width=0), fillcolor=f"rgba(0,114,178,{opacity})",
+                                     name=f"{level} % band", hoverinfo="skip"))
+        fig.add_trace(go.Scatter(
+            x=months, y=ahead["mean"].astype(float).tolist(), mode="lines+markers", name="Forecast",
+            line=dict(color=theme.PRIMARY, width=2, dash="dash"), marker=dict(size=7),
+            customdata=[[format_usd(m), f"{format_usd(lo80)}\u2013{format_usd(hi80)}",
+                         f"{format_usd(lo95)}\u2013{format_usd(hi95)}"]
+                        for m, lo80, hi80, lo95, hi95 in ahead[["mean", "lower80", "upper80", "lower95", "upper95"]]
+                        .itertuples(index=False)],
+            hovertemplate=("%{x|%b %Y}: %{customdata[0]}<br>80 %: %{customdata[1]}<br>95 %: %{customdata[2]}"
+                           "<extra>Forecast</extra>")))
+    fig.update_xaxes(tickformat="%b<br>%Y", dtick="M2")
+    fig.update_yaxes(tickprefix="$", tickformat="~s", rangemode="tozero", nticks=5)
+    return fig
+
+
+def _inside(flag: object) -> str:
+    return "\u2014" if flag is None or pd.isna(flag) else ("yes" if flag else "no")
+
+
+def last_quarter_table(bookings: BookingsForecast, policy: MaskPolicy) -> html.Div:
+    """Last quarter's months: what was forecast before it began against what was booked, and whether the
+    bookings fell inside the 80 % and 95 % bands; the quarter's totals last."""
+    rows = bookings.last_quarter_rows
+    title = html.Div(f"Last quarter, {quarter_label(bookings.last_quarter)}: forecast vs actual"
+                     if bookings.last_quarter else "Last quarter: forecast vs actual", className="small fw-semibold",
+                     title=definition("forecast_last_quarter"))
+    if rows.empty:
+        return html.Div([title, no_selection_state("No forecast was made for last quarter: too little history "
+                                                   "before it.")], id=ID.FORECAST_LAST_QUARTER)
+    body = [[f"{month:%b %Y}", _money(mean, policy), _money(actual, policy) if actual is not None and not pd.isna(actual)
+             else "not over", _inside(in80), _inside(in95)]
+            for month, mean, actual, in80, in95 in rows[["month", "mean", "actual", "in80", "in95"]]
+            .itertuples(index=False)]
+    forecast_total, actual_total = bookings.last_quarter_totals
+    error = ""
+    if actual_total is not None and forecast_total:
+        miss = (actual_total - forecast_total) / forecast_total
+        error = f" {format_percent(abs(miss), 0)} {'above' if miss >= 0 else 'below'} the forecast"
+    footer = ["Quarter", _money(forecast_total, policy),
+              _money(actual_total, policy) if actual_total is not None else "not over", "", ""]
+    hits = int(rows["in80"].eq(True).sum()), int(rows["in95"].eq(True).sum())
+    summary = html.Div(f"Booked{error or ' so far'}; {hits[0]} of {len(rows)} months inside the 80 % band, "
+                       f"{hits[1]} inside the 95 % band.", className="small text-muted mt-1")
+    return html.Div([title, compact_table(["Month", "Forecast", "Actual", "In 80 %", "In 95 %"], body,
+                                          numeric=(1, 2), footer=footer), summary], id=ID.FORECAST_LAST_QUARTER)
+
+
+def _bookings_part(result: PageForecast, policy: MaskPolicy) -> list:
+    """The statistical forecast's chart, model and last quarter's comparison, or why there is none."""
+    bookings = result.bookings
+    if bookings == NOT_RUN:
+        return [no_selection_state(f"Forecast not run yet: the forecasts job runs nightly at "
+                                   f"{_forecasts_hour():02d}:00 UTC.")]
+    if bookings == NO_HISTORY:
+        return [no_selection_state("No bookings forecast here: no deal was won in this slice in the history the "
+                                   "forecast reads (the last four complete years).")]
+    if not isinstance(bookings, BookingsForecast):
+        return [no_selection_state("The bookings forecast is kept for the company, each region and each territory: "
+                                   "your data scope does not hold all of this one.")]
+    whose = f"{'Territory ' if bookings.dimension == 'territory' else ''}{bookings.member}"
+    heading = f"Monthly won bookings, {whose}: the next {len(bookings.forecast)} months"
+    if bookings.for_territory:
+        heading += " (a rep's or an account's monthly bookings are too few to forecast: this is their territory's)"
+    chart: Any = no_selection_state(FINANCIALS_HIDDEN) if not policy.view_financials else dcc.Graph(
+        id=ID.FORECAST_GRAPH, figure=bookings_figure(bookings), className="c360-graph",
+        config={"displayModeBar": False, "responsive": True}, style={"height": "300px"})
+    model = html.Div(f"{model_words(bookings.model_name, bookings.backtest_mase)} Forecast made "
+                     f"{format_day(bookings.generated_at.date())}.", className="small text-muted mt-1")
+    return [dbc.Row([dbc.Col([html.Div(heading, className="small fw-semibold", title=definition("bookings_forecast")),
+                              chart, model], lg=7),
+                     dbc.Col(last_quarter_table(bookings, policy), lg=5)], className="g-3")]
+
+
+def forecast_outputs(result: PageForecast | GoldStatus, policy: MaskPolicy) -> dict[str, Any]:
+    """The quarter's expected revenue, commit, best case and pipeline against the quota, and the bookings
+    forecast with last quarter's forecast against its actuals."""
+    if isinstance(result, GoldStatus):
+        return {"forecast": no_selection_state("No data yet")}
+    f, outlook = result.resolved.filters, result.outlook
+    title = f"Forecast, {quarter_label(f.quarter)}"
+    if result.empty:
+        return {"forecast": chart_card(title, no_selection_state(empty_reason(f.scope, NOTHING_HERE)),
+                                       definition=definition("sales_forecast"))}
+    if outlook.quarter_over:
+        subtitle = "The quarter is over: its revenue is what closed"
+    else:
+        subtitle = (f"Closed won plus the weighted open deals closing by {format_day(f.quarter.end)} "
+                    f"({format_count(outlook.open_deals)} deals, {format_count(outlook.overdue_deals)} past their "
+                    "close date)")
+    if not policy.view_financials:
+        subtitle += "; amounts as bands"
+    body = [forecast_figures(result, policy), *_bookings_part(result, policy)]
+    return {"forecast": chart_card(title, html.Div(body), definition=definition("sales_forecast"),
+                                   subtitle=subtitle, card_id=f"{ID.FORECAST}-card")}

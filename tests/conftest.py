@@ -272,3 +272,11 @@ def leads_scored(loaded_database: Database, scored):
     from etl.intelligence.leads import run_lead_scoring
 
     return run_lead_scoring(loaded_database, triggered_by="test")
+
+
+@pytest.fixture(scope="session")
+def bookings_forecasts_ran(loaded_database: Database):
+    """The forecasts job's won-bookings families (the Sales page's forecast) run once."""
+    from etl.insights.forecasts import run_forecasts
+
+    return run_forecasts(loaded_database, triggered_by="test", families=["bookings_monthly", "bookings_last_quarter"])

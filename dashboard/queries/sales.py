@@ -1,6 +1,6 @@
 """Sales page queries: the drill region -> territory -> rep -> account, headline KPIs against the
-previous period, the pipeline (funnel, expected close months, stale deals), the open opportunities
-grid, win and loss, and the reps leaderboard.
+previous period, the pipeline (funnel, expected close months, stale deals), the quarter's forecast,
+the open opportunities grid, win and loss, and the reps leaderboard.
 
 Everything is read from the gold tables built for the page: gold.sales_opportunity (one row per
 deal, in the region and territory of its account), gold.sales_quota (quotas per rep and quarter)
@@ -21,7 +21,13 @@ Each figure is compared with the previous quarter (or month). Definitions:
 - average deal size: the mean USD amount of the deals won in the period;
 - sales cycle: the median days from creation to close of the deals won in the period;
 - quota attainment: the closed revenue of the reps with a quota for the quarter (inside the slice)
-  over the sum of their quotas.
+  over the sum of their quotas;
+- forecast: expected revenue = closed revenue in the quarter + the weighted open deals closing by its
+  end (overdue ones included); commit, best case and pipeline add the Negotiation, then the Proposal,
+  then every open deal closing by its end at full amount (the CRM has no rep-set forecast category).
+  The statistical forecast of monthly won bookings is the nightly forecasts job's
+  (etl/insights/forecasts.py, gold.forecast*), kept for the company, each region and each territory;
+  nothing is fitted here.
 """
 
 from __future__ import annotations
@@ -29,11 +35,11 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Date, and_, case, cast, func, literal, select, true
+from sqlalchemy import ColumnElement, Date, and_, case, cast, false, func, literal, select, true
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, mask_value
@@ -42,6 +48,7 @@ from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, COUNT, DAY, PERCENT, TEXT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
 from dashboard.tables.gold import RepActivityMonthly, SalesOpportunity, SalesQuota
+from dashboard.tables.insights import Forecast, ForecastActual, ForecastSeries
 from dashboard.url_state import first, to_search
 from models.kpi import Period, percent_change
 
@@ -425,16 +432,22 @@ def quota_filter(filters: SalesFilters) -> ColumnElement[bool] | None:
     return and_(*conditions)
 
 
-def _attainment(session: Session, filters: SalesFilters, quarter: Period) -> float | None:
-    """Closed revenue of the slice's reps with a quota for `quarter` over the sum of their quotas."""
+def quarter_quota(session: Session, filters: SalesFilters, quarter: Period) -> float | None:
+    """The sum of the quotas of the slice's reps for `quarter`; None without one (or at the account level)."""
     quotas = quota_filter(filters)
     if quotas is None:
         return None
-    with_quota = select(SalesQuota.user_id).where(quotas, SalesQuota.quarter_start == quarter.start)
-    quota = _float(session.scalar(select(func.sum(SalesQuota.quota_usd)).where(quotas,
-                                                                               SalesQuota.quarter_start == quarter.start)))
-    if not quota:
+    return _float(session.scalar(select(func.sum(SalesQuota.quota_usd)).where(
+        quotas, SalesQuota.quarter_start == quarter.start))) or None
+
+
+def _attainment(session: Session, filters: SalesFilters, quarter: Period) -> float | None:
+    """Closed revenue of the slice's reps with a quota for `quarter` over the sum of their quotas."""
+    quota = quarter_quota(session, filters, quarter)
+    if quota is None:
         return None
+    quotas = quota_filter(filters)
+    with_quota = select(SalesQuota.user_id).where(quotas, SalesQuota.quarter_start == quarter.start)
     won = _float(session.scalar(select(func.sum(SalesOpportunity.amount_usd)).where(
         deal_filter(filters), _won_in(quarter), SalesOpportunity.owner_user_id.in_(with_quota)))) or 0.0
     return won / quota
@@ -814,6 +827,160 @@ def reps_leaderboard(session: Session, filters: SalesFilters, policy: MaskPolicy
     return GridRows(columns, [_grid_row(r, columns, policy) for r in records], key_field="user_id")
 
 
+# --- Forecast ----------------------------------------------------------------------------------
+
+# Our CRM keeps no forecast category set by the rep: a deal's category follows its stage.
+COMMIT_STAGES = ("Negotiation",)
+BEST_CASE_STAGES = ("Negotiation", "Proposal")
+# The series the nightly forecasts job writes (etl/insights/forecasts.py): "<metric>:<dimension>:<member>",
+# the member 'All', a region, or "<region>/<territory>".
+BOOKINGS_METRIC = "bookings_usd"
+LAST_QUARTER_METRIC = "bookings_usd_last_quarter"
+BOOKINGS_MONTHS_SHOWN = 12  # months of actual bookings drawn before the forecast
+# Why a slice has no statistical forecast: the job has not run, the slice has no won deal in the
+# history the job reads, or the caller's scope does not hold the whole series.
+NOT_RUN, NO_HISTORY, OUT_OF_SCOPE = "not_run", "no_history", "out_of_scope"
+BAND_COLUMNS = ["mean", "lower80", "upper80", "lower95", "upper95"]
+
+
+@dataclass(frozen=True)
+class QuarterOutlook:
+    """The quarter's revenue outlook for the slice, worked out per request from gold.sales_opportunity:
+    closed won in the quarter, and the open deals expected to close by its end (overdue ones included):
+    weighted by probability, and by stage: commit = closed won + Negotiation, best case = commit +
+    Proposal, pipeline = closed won + every open deal closing by the quarter's end (unweighted amounts).
+    Once the quarter is over, open deals no longer count: its revenue is what closed."""
+
+    deals: int  # every deal of the slice, whenever it closes
+    closed_won: float
+    weighted_open: float
+    commit: float
+    best_case: float
+    pipeline: float
+    open_deals: int  # open deals closing by the quarter's end
+    overdue_deals: int  # of them, past their close date
+    quota: float | None
+    quarter_over: bool
+
+    @property
+    def expected(self) -> float:
+        """Expected revenue: closed won plus the weighted open pipeline closing by the quarter's end."""
+        return self.closed_won + self.weighted_open
+
+    @property
+    def expected_vs_quota(self) -> float | None:
+        return self.expected / self.quota if self.quota else None
+
+
+def quarter_outlook(session: Session, filters: SalesFilters) -> QuarterOutlook:
+    """Expected revenue, commit, best case and pipeline of the slice for the quarter, and its quota."""
+    d = SalesOpportunity
+    quarter = filters.quarter
+    quarter_over = quarter.end < filters.as_of
+    closing = false() if quarter_over else and_(~d.is_closed, d.close_date <= quarter.end)
+    row = session.execute(select(
+        func.count(),
+        func.coalesce(func.sum(d.amount_usd).filter(_won_in(quarter)), 0),
+        func.coalesce(func.sum(d.weighted_amount_usd).filter(closing), 0),
+        func.coalesce(func.sum(d.amount_usd).filter(closing, d.stage.in_(COMMIT_STAGES)), 0),
+        func.coalesce(func.sum(d.amount_usd).filter(closing, d.stage.in_(BEST_CASE_STAGES)), 0),
+        func.coalesce(func.sum(d.amount_usd).filter(closing), 0),
+        func.count().filter(closing),
+        func.count().filter(closing, d.close_date < filters.as_of),
+    ).where(deal_filter(filters))).one()
+    deals, won, weighted, commit, best, pipeline_usd, open_deals, overdue = row
+    won = float(won)
+    return QuarterOutlook(int(deals), won, float(weighted), won + float(commit), won + float(best),
+                          won + float(pipeline_usd), int(open_deals), int(overdue),
+                          quarter_quota(session, filters, quarter), quarter_over)
+
+
+@dataclass(frozen=True)
+class BookingsForecast:
+    """The nightly statistical forecast of monthly won bookings (USD) for the series covering the slice.
+
+    `actuals`: month, actual (the last BOOKINGS_MONTHS_SHOWN complete months); `forecast`: month and
+    BAND_COLUMNS for the next months; `last_quarter_rows`: for each month of `last_quarter` (the quarter
+    before the data's), what was forecast from the history before it (BAND_COLUMNS), the actual (None
+    while not complete) and whether it fell inside the 80 % and 95 % bands."""
+
+    dimension: str  # total, region or territory
+    member: str  # 'All regions', the region or the territory
+    for_territory: bool  # the slice is a rep or an account: the forecast is their territory's
+    model_name: str
+    backtest_mase: float | None
+    generated_at: datetime
+    actuals: pd.DataFrame
+    forecast: pd.DataFrame
+    last_quarter: Period | None
+    last_quarter_rows: pd.DataFrame
+    last_quarter_model: str | None = None
+
+    @property
+    def last_quarter_totals(self) -> tuple[float, float | None]:
+        """(forecast, actual) over last quarter's months; the actual None until every month is in."""
+        rows = self.last_quarter_rows
+        actual = None if rows.empty or rows["actual"].isna().any() else float(rows["actual"].sum())
+        return float(rows["mean"].sum()), actual
+
+
+def bookings_series(session: Session, filters: SalesFilters) -> tuple[str, str, str] | None:
+    """(dimension, member key, member name) of the stored bookings series covering the slice: the
+    company's, the region's or the territory's (for a territory, rep or account); None when the caller's
+    scope does not hold all of it, since the series' sums would show deals outside it."""
+    scope = filters.scope
+    if filters.territory:
+        if scope.unrestricted or filters.territory in scope.territories:
+            return "territory", f"{filters.region}/{filters.territory}", filters.territory
+        return None
+    if filters.region:
+        if not scope.unrestricted:
+            territories = set(session.scalars(select(SalesOpportunity.territory).distinct()
+                                              .where(SalesOpportunity.region == filters.region)))
+            if not territories <= scope.territories:
+                return None
+        return "region", filters.region, filters.region
+    return ("total", "All", "All regions") if scope.unrestricted else None
+
+
+def _bands(session: Session, key: str) -> pd.DataFrame:
+    return pd.DataFrame(session.execute(
+        select(Forecast.period_start, *(getattr(Forecast, c) for c in BAND_COLUMNS))
+        .where(Forecast.series_key == key).order_by(Forecast.period_start)).all(), columns=["month", *BAND_COLUMNS])
+
+
+def bookings_forecast(session: Session, filters: SalesFilters) -> BookingsForecast | str:
+    """The stored bookings forecast for the slice, or why there is none (OUT_OF_SCOPE, NOT_RUN, NO_HISTORY)."""
+    found = bookings_series(session, filters)
+    if found is None:
+        return OUT_OF_SCOPE
+    dimension, member, name = found
+    key = f"{BOOKINGS_METRIC}:{dimension}:{member}"
+    series = session.get(ForecastSeries, key)
+    if series is None:
+        ran = session.get(ForecastSeries, f"{BOOKINGS_METRIC}:total:All") is not None
+        return NO_HISTORY if ran else NOT_RUN
+    actual = pd.DataFrame(session.execute(
+        select(ForecastActual.period_start, ForecastActual.actual).where(ForecastActual.series_key == key)
+        .order_by(ForecastActual.period_start)).all(), columns=["month", "actual"])
+    previous = session.get(ForecastSeries, f"{LAST_QUARTER_METRIC}:{dimension}:{member}")
+    last_quarter, rows = None, pd.DataFrame(columns=["month", *BAND_COLUMNS, "actual", "in80", "in95"])
+    if previous is not None:
+        then = _bands(session, previous.series_key)
+        if not then.empty:
+            last_quarter = quarter_of(then["month"].iloc[0])
+            rows = then.merge(actual, on="month", how="left")
+            rows["actual"] = rows["actual"].astype("float64")
+            inside = {level: (rows["actual"] >= rows[f"lower{level}"]) & (rows["actual"] <= rows[f"upper{level}"])
+                      for level in ("80", "95")}
+            for level, hit in inside.items():
+                rows[f"in{level}"] = hit.astype(object).where(rows["actual"].notna(), None)
+    return BookingsForecast(dimension, name, filters.level in ("rep", "account"), series.model_name,
+                            series.backtest_mase, series.generated_at, actual.tail(BOOKINGS_MONTHS_SHOWN)
+                            .reset_index(drop=True), _bands(session, key), last_quarter, rows,
+                            None if previous is None else previous.model_name)
+
+
 # --- One result per panel --------------------------------------------------------------------
 
 
@@ -851,6 +1018,19 @@ class PageWinLoss:
 class PageReps:
     resolved: ResolvedFilters
     grid: GridRows
+
+
+@dataclass(frozen=True)
+class PageForecast:
+    """The quarter's outlook for the slice and the bookings forecast (or why there is none)."""
+
+    resolved: ResolvedFilters
+    outlook: QuarterOutlook
+    bookings: BookingsForecast | str
+
+    @property
+    def empty(self) -> bool:
+        return self.outlook.deals == 0
 
 
 def page_kpis(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> PageKpis | GoldStatus:
@@ -899,6 +1079,16 @@ def page_reps(session: Session, query: PageQuery, scope: DataScope, *, policy: M
     if resolved is None:
         return gold_status(session)
     return PageReps(resolved, reps_leaderboard(session, resolved.filters, policy))
+
+
+def page_forecast(session: Session, query: PageQuery, scope: DataScope, *,
+                  policy: MaskPolicy) -> PageForecast | GoldStatus:
+    """The quarter's outlook and the bookings forecast for the URL state (money masked by the layout)."""
+    resolved = resolve_page(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    filters = resolved.filters
+    return PageForecast(resolved, quarter_outlook(session, filters), bookings_forecast(session, filters))
 
 
 # --- Export (dashboard.export): the grid recomputed from the page's query string ----------------

@@ -18,10 +18,11 @@ class ForecastSeries(Base):
     __table_args__ = {"schema": "gold"}
 
     series_key: Mapped[str] = mapped_column(Text, primary_key=True)  # e.g. "mrr_usd:region:EMEA"
-    metric: Mapped[str] = mapped_column(Text)  # mrr_usd, invoiced_usd, pipeline_weighted_usd, tickets_opened, replies
+    # mrr_usd, invoiced_usd, pipeline_weighted_usd, bookings_usd, bookings_usd_last_quarter, tickets_opened, replies
+    metric: Mapped[str] = mapped_column(Text)
     grain: Mapped[str] = mapped_column(Text)  # day or month
-    dimension: Mapped[str] = mapped_column(Text)  # total or region
-    member: Mapped[str] = mapped_column(Text)  # All, or the region
+    dimension: Mapped[str] = mapped_column(Text)  # total, region or territory (bookings)
+    member: Mapped[str] = mapped_column(Text)  # All, the region, or "<region>/<territory>"
     label: Mapped[str] = mapped_column(Text)  # for chart titles
     model_name: Mapped[str] = mapped_column(Text)
     backtest_mase: Mapped[float | None] = mapped_column(Double)  # empty when too short to backtest

@@ -1,4 +1,5 @@
-"""Nightly forecasts (job "forecasts"): MRR, revenue, weighted pipeline, ticket volume and campaign replies.
+"""Nightly forecasts (job "forecasts"): MRR, revenue, weighted pipeline, won bookings, ticket volume and
+campaign replies.
 
 Each series is read from gold with one set-based query (complete calendars, zero-filled), then
 `models.forecast.forecast_series` picks a model by backtest and forecasts it with 80%/95%
@@ -12,6 +13,14 @@ Series (key = "<metric>:<dimension>:<member>"):
   since a month's invoicing is a flow and the as-of month is not over;
 - pipeline_weighted_usd: deals' amount x probability by month of (expected) close, all stages
   (gold.pipeline_monthly), months up to the as-of month, for 6 months;
+- bookings_usd: won bookings, the USD amount of the deals closed and won (gold.sales_opportunity) by
+  close month, for the company, each region and each territory, for 3 months; complete months only,
+  each member's calendar zero-filled from its first won month. Territories are keyed by region and
+  territory ("<region>/<territory>"): the CRM keeps an account's region and territory apart, so a
+  territory name (at least 'Unknown') may appear in more than one region;
+- bookings_usd_last_quarter: the same series forecast from their history before the previous
+  quarter (the data's quarter minus one), for 3 months: that quarter's months, so the Sales page
+  can set what was forecast for last quarter against what was booked;
 - tickets_opened: daily total (gold.support_daily) for 28 days;
 - replies: campaign replies by send day (gold.campaign_daily) for 28 days. The latest days
   undercount a little, since replies to recent sends may still arrive.
@@ -51,6 +60,43 @@ class SeriesFamily:
 
 
 _DAYS = "generate_series(CAST(:first_day AS date), CAST(:as_of AS date), interval '1 day')"
+
+# Bookings older than this add little to a 3-month forecast and make every model slower to fit.
+BOOKINGS_HISTORY_MONTHS = 48
+
+
+def _bookings_sql(history_end: str) -> str:
+    """Won bookings (USD) by close month before `history_end` (a SQL date, a month's first day) over the
+    last BOOKINGS_HISTORY_MONTHS: total, per region and per region/territory, each zero-filled from its
+    first won month."""
+    return f"""
+        WITH bounds AS (
+            SELECT {history_end} AS history_end,
+                   CAST({history_end} - interval '{BOOKINGS_HISTORY_MONTHS} months' AS date) AS history_start
+        ), won AS (
+            SELECT o.region, o.territory, CAST(date_trunc('month', o.close_date) AS date) AS month, o.amount_usd
+            FROM gold.sales_opportunity o CROSS JOIN bounds b
+            WHERE o.is_won AND o.close_date >= b.history_start AND o.close_date < b.history_end
+        ), booked AS (
+            SELECT 'total' AS dimension, 'All' AS member, month, amount_usd FROM won
+            UNION ALL SELECT 'region', region, month, amount_usd FROM won
+            UNION ALL SELECT 'territory', region || '/' || territory, month, amount_usd FROM won
+        ), by_month AS (
+            SELECT dimension, member, month, sum(amount_usd) AS amount_usd FROM booked GROUP BY 1, 2, 3
+        ), members AS (
+            SELECT dimension, member, min(month) AS first_month FROM by_month GROUP BY 1, 2
+        )
+        SELECT m.dimension, m.member, CAST(c AS date), COALESCE(x.amount_usd, 0)
+        FROM members m CROSS JOIN bounds b
+        CROSS JOIN LATERAL generate_series(m.first_month, b.history_end - interval '1 month', interval '1 month') AS c
+        LEFT JOIN by_month x ON x.dimension = m.dimension AND x.member = m.member AND x.month = CAST(c AS date)"""
+
+
+# The first day of the first incomplete month: the as-of month's, or the next one's on its last day.
+_COMPLETE_MONTHS_END = "CAST(date_trunc('month', CAST(:as_of AS date) + 1) AS date)"
+# The first day of the quarter before the as-of quarter.
+_LAST_QUARTER_START = "CAST(date_trunc('quarter', CAST(:as_of AS date)) - interval '3 months' AS date)"
+BOOKINGS_HORIZON = 3
 FAMILIES: tuple[SeriesFamily, ...] = (
     SeriesFamily("mrr_daily", "mrr_usd", "MRR (USD)", "day", 90, f"""
         SELECT 'total' AS dimension, 'All' AS member, CAST(d AS date) AS period_start,
@@ -71,6 +117,10 @@ FAMILIES: tuple[SeriesFamily, ...] = (
         SELECT 'total', 'All', month, sum(weighted_amount_usd) FROM gold.pipeline_monthly
         WHERE month <= CAST(date_trunc('month', CAST(:as_of AS date)) AS date)
         GROUP BY month"""),
+    SeriesFamily("bookings_monthly", "bookings_usd", "Won bookings (USD)", "month", BOOKINGS_HORIZON,
+                 _bookings_sql(_COMPLETE_MONTHS_END)),
+    SeriesFamily("bookings_last_quarter", "bookings_usd_last_quarter", "Won bookings forecast for last quarter (USD)",
+                 "month", BOOKINGS_HORIZON, _bookings_sql(_LAST_QUARTER_START)),
     SeriesFamily("tickets_daily", "tickets_opened", "Tickets opened", "day", 28, f"""
         SELECT 'total', 'All', CAST(d AS date), COALESCE(sum(s.tickets_opened), 0)
         FROM {_DAYS} AS d LEFT JOIN gold.support_daily s ON s.day = CAST(d AS date)

@@ -16,6 +16,7 @@ from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from callbacks.sales import (
+    build_forecast,
     build_kpis,
     build_members,
     build_opportunities,
@@ -24,11 +25,14 @@ from callbacks.sales import (
     build_win_loss,
 )
 from dashboard.extensions import db
+from dashboard.formatting import format_usd
 from dashboard.masking import MaskPolicy
+from dashboard.queries import sales as q
 from dashboard.queries.sales import PageQuery
 from dashboard.scope import DataScope
 from dashboard.tables.app import Role, User
 from dashboard.tables.gold import DailyKpi, SalesOpportunity
+from dashboard.tables.insights import ForecastSeries
 from dashboard.tables.silver import User as CrmUser
 from dashboard.users import create_user, update_user
 from layouts.kit.states import NOTHING_IN_SCOPE
@@ -230,7 +234,8 @@ def test_clicks_drill_down_and_open_accounts(app, login_email, sales_region):
 @pytest.mark.parametrize("role", ["support_lead", "account_manager", "marketing_manager", "billing"])
 def test_roles_without_view_sales_are_refused_on_the_server(app, login_as, role):
     client = login_as(role)
-    for output in (f"{ID.KPIS}.children", f"{ID.OPPORTUNITIES}.children", f"{ID.REPS}.children"):
+    for output in (f"{ID.KPIS}.children", f"{ID.OPPORTUNITIES}.children", f"{ID.REPS}.children",
+                   f"{ID.FORECAST}.children"):
         response = post_callback(client, app, output, _state())
         assert response.status_code == 403, output
         assert "Closed revenue" not in response.get_data(as_text=True)
@@ -253,8 +258,74 @@ def test_a_role_without_view_financials_gets_bands(app, login_email):
     client = login_email(SALES_NO_FINANCIALS)
     kpis = json.dumps(response_outputs(post_callback(client, app, f"{ID.KPIS}.children", _state())))
     assert FINANCIALS_HIDDEN in kpis
+    forecast = json.dumps(response_outputs(post_callback(client, app, f"{ID.FORECAST}.children", _state())))
+    assert "amounts as bands" in forecast and ID.FORECAST_GRAPH not in forecast
     grid = json.dumps(response_outputs(post_callback(client, app, f"{ID.OPPORTUNITIES}.children", _state())))
     assert '"amount_usd": "$' in grid and '"amount_usd": 1' not in grid
     export = client.get(f"/export/{ID.OPPORTUNITIES}.csv?quarter=2026Q3").get_data(as_text=True)
     amounts = [row["Amount (USD)"] for row in csv.DictReader(io.StringIO(export))]
     assert amounts and all(a.startswith("$") or a.startswith("below") or a == "" for a in amounts)
+
+
+# --- Forecast ---------------------------------------------------------------------------------
+
+Q4 = PageQuery("2026Q4")
+
+
+def test_the_forecast_panel_shows_the_quarter_and_the_bookings_forecast(session, bookings_forecasts_ran):
+    outputs = build_forecast(session, Q4, scope=EVERYTHING, policy=FULL)
+    text = text_of(outputs["forecast"])
+    for title in ("Forecast, Q4 2026", "Expected revenue", "Closed won", "Weighted open", "Commit", "Best case",
+                  "Pipeline", "Quota", "Monthly won bookings, All regions", "Last quarter, Q3 2026: forecast vs actual",
+                  "chosen by backtest", "months inside the 80 % band"):
+        assert title in text, title
+    outlook = q.page_forecast(session, Q4, EVERYTHING, policy=FULL).outlook
+    assert format_usd(outlook.expected) in text and format_usd(outlook.commit) in text
+    figure = _json(outputs["forecast"])
+    assert f'"{ID.FORECAST_GRAPH}"' in figure and '"fill": "toself"' in figure  # the shaded bands
+    # A rep's page: their own figures, their territory's statistical forecast, said so.
+    rep, territory, region = session.execute(select(SalesOpportunity.owner_user_id, SalesOpportunity.territory,
+                                                    SalesOpportunity.region).limit(1)).one()
+    at_rep = text_of(build_forecast(session, PageQuery("2026Q4", region, territory, rep), scope=EVERYTHING,
+                                    policy=FULL)["forecast"])
+    assert f"Territory {territory}" in at_rep and "too few to forecast" in at_rep
+
+
+def test_the_forecast_without_financials_and_before_the_job_ran(session, bookings_forecasts_ran):
+    outlook = q.page_forecast(session, Q4, EVERYTHING, policy=NO_MONEY).outlook
+    masked = build_forecast(session, Q4, scope=EVERYTHING, policy=NO_MONEY)
+    text, figure = text_of(masked["forecast"]), _json(masked["forecast"])
+    assert FINANCIALS_HIDDEN in text and "amounts as bands" in text and f'"{ID.FORECAST_GRAPH}"' not in figure
+    for value in (outlook.expected, outlook.commit, outlook.best_case, outlook.pipeline, outlook.closed_won):
+        assert format_usd(value) not in figure
+    region = _regions(session)[0]
+    with session.begin_nested() as nested:
+        session.execute(delete(ForecastSeries).where(ForecastSeries.series_key == f"{q.BOOKINGS_METRIC}:region:{region}"))
+        assert "No bookings forecast here" in text_of(
+            build_forecast(session, PageQuery("2026Q4", region), scope=EVERYTHING, policy=FULL)["forecast"])
+        session.execute(delete(ForecastSeries))
+        assert "Forecast not run yet: the forecasts job runs nightly at 05:00 UTC" in text_of(
+            build_forecast(session, Q4, scope=EVERYTHING, policy=FULL)["forecast"])
+        nested.rollback()
+    assert NOTHING_IN_SCOPE in text_of(build_forecast(session, Q4, scope=DataScope.nothing(), policy=FULL)["forecast"])
+
+
+def test_a_sales_manager_sees_their_region_s_forecast_and_no_other(app, login_email, sales_region,
+                                                                     bookings_forecasts_ran):
+    client = login_email(LINKED_SALES)
+    with db.session() as session:
+        others = [r for r in _regions(session) if r != sales_region]
+    own = json.dumps(response_outputs(post_callback(client, app, f"{ID.FORECAST}.children", _state(quarter="2026Q4"))))
+    assert f"Monthly won bookings, {sales_region}" in own and ID.FORECAST_GRAPH in own
+    for other in others:
+        refused = json.dumps(response_outputs(post_callback(client, app, f"{ID.FORECAST}.children",
+                                                            _state(quarter="2026Q4", region=other))))
+        assert f"bookings, {other}" not in refused and ID.FORECAST_GRAPH not in refused
+        assert "does not hold all of this one" in refused
+        # Nor a territory of it.
+        with db.session() as session:
+            territory = session.scalar(select(SalesOpportunity.territory).where(SalesOpportunity.region == other)
+                                       .limit(1))
+        refused = json.dumps(response_outputs(post_callback(client, app, f"{ID.FORECAST}.children",
+                                                            _state(region=other, territory=territory))))
+        assert f"Territory {territory}" not in refused

@@ -65,7 +65,8 @@ def test_the_sales_entries_are_answered_on_the_sales_managers_landing_page(catal
     from dashboard.landing import landing_path
 
     by_id = {q.id: q for q in catalogue}
-    expected = {"sales-1": "#sl-opportunities", "sales-3": "#sl-kpis", "sales-4": "#sl-opportunities"}
+    expected = {"sales-1": "#sl-opportunities", "sales-3": "#sl-kpis", "sales-4": "#sl-opportunities",
+                "sales-6": "#sl-forecast"}
     for question_id, selector in expected.items():
         assert by_id[question_id].answer_selector == selector, question_id
         assert by_id[question_id].url == landing_path("sales_manager") == "/sales", question_id

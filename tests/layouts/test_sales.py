@@ -171,3 +171,30 @@ def test_a_sales_manager_drills_to_an_account_and_back_changes_the_quarter_expor
             continue
     assert urlparse(sized.current_url).path.startswith("/accounts/ACC-")
     assert_no_error(sized)
+
+
+def test_the_forecast_panel_draws_its_figures_and_bands_and_fits_a_phone(sized, live_server, bookings_forecasts_ran):
+    email, region = linked_sales_manager()
+    sign_in_email(sized, live_server, email)
+    sized.get(f"{live_server}/sales?quarter=2026Q4")
+    graph = wait(sized, DRILL_TIMEOUT).until(ec.presence_of_element_located(
+        (By.CSS_SELECTOR, f"#{ID.FORECAST_GRAPH} .js-plotly-plot")))
+    sized.execute_script("arguments[0].scrollIntoView({block: 'center'})", graph)
+    wait(sized, DRILL_TIMEOUT).until(lambda b: b.execute_script(PENDING_CALLBACKS) == 0)
+    figures = sized.find_element(By.ID, ID.FORECAST_FIGURES).text.casefold()
+    for title in ("expected revenue", "closed won", "weighted open", "commit", "best case", "pipeline", "quota"):
+        assert title in figures, title
+    assert "$" in figures
+    panel = sized.find_element(By.ID, ID.FORECAST).text
+    assert f"Monthly won bookings, {region}" in panel and "Last quarter, Q3 2026" in panel
+    # The bars of the bookings, the two shaded bands and the forecast line are drawn.
+    traces = sized.execute_script("const g = document.querySelector(arguments[0]); "
+                                  "return g && g.data ? g.data.map(t => t.name) : [];",
+                                  f"#{ID.FORECAST_GRAPH} .js-plotly-plot")
+    assert traces == ["Booked", "95 % band", "80 % band", "Forecast"]
+    assert sized.find_elements(By.CSS_SELECTOR, f"#{ID.FORECAST_GRAPH} .scatterlayer .trace path.js-fill")
+    table = sized.find_element(By.ID, ID.FORECAST_LAST_QUARTER)
+    assert table.is_displayed() and "in 80 %" in table.text.casefold() and "the forecast;" in table.text
+    overflow = sized.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
+    assert overflow[0] <= overflow[1], overflow
+    assert_no_error(sized)

@@ -10,6 +10,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy
@@ -17,6 +18,7 @@ from dashboard.queries import sales as q
 from dashboard.queries.glossary import definition
 from dashboard.queries.sales import PageQuery, SalesFilters
 from dashboard.scope import DataScope
+from dashboard.tables.insights import Forecast, ForecastActual, ForecastSeries
 from models.kpi import Period
 from tests.etl.reference import Landing, typed
 
@@ -347,4 +349,125 @@ def test_every_figure_and_column_has_a_definition():
             "sales_cycle", "quota_attainment", "sales_funnel", "pipeline_by_close_month", "stale_deals",
             "sales_win_loss", "loss_reasons", "reps_leaderboard", "open_opportunities"]
     keys += [c.field for c in (*q.opportunity_columns(FULL), *q.rep_columns(FULL), *q.stale_columns(FULL))]
+    assert [key for key in keys if not definition(key)] == []
+
+
+# --- Forecast ------------------------------------------------------------------------------------
+
+
+def _outlook_truth(deals: pd.DataFrame, quarter: Period) -> dict[str, float]:
+    """Expected revenue, commit, best case and pipeline from the deals, as the glossary defines them."""
+    won = Truth.won_in(deals, quarter)["amount_usd"].sum()
+    closing = deals[~deals["is_closed"] & (deals["close_date"] <= pd.Timestamp(quarter.end))]
+    if quarter.end < AS_OF:
+        closing = closing.iloc[0:0]
+    stage = closing.groupby("stage")["amount_usd"].sum()
+    commit = won + stage.get("Negotiation", 0.0)
+    return {"closed_won": won, "weighted_open": closing["weighted_usd"].sum(),
+            "expected": won + closing["weighted_usd"].sum(), "commit": commit,
+            "best_case": commit + stage.get("Proposal", 0.0), "pipeline": won + closing["amount_usd"].sum(),
+            "open_deals": len(closing), "overdue_deals": int((closing["close_date"] < pd.Timestamp(AS_OF)).sum())}
+
+
+def test_the_quarter_outlook_matches_the_landing_files(session, truth):
+    region = truth.deals["region"].value_counts().index[0]
+    territory = truth.slice(region=region)["territory"].value_counts().index[0]
+    for levels in ({}, {"region": region}, {"region": region, "territory": territory}):
+        outlook = q.quarter_outlook(session, _filters(session, **levels))
+        expected = _outlook_truth(truth.slice(**levels), Q4)
+        for name, value in expected.items():
+            assert getattr(outlook, name) == pytest.approx(value, abs=5.0), (levels, name)
+        assert outlook.open_deals > 0
+        assert outlook.closed_won <= outlook.commit <= outlook.best_case <= outlook.pipeline
+        assert outlook.quota is not None and outlook.expected_vs_quota == pytest.approx(outlook.expected / outlook.quota)
+    # A quarter that is over: what closed.
+    past = q.quarter_outlook(session, _filters(session, quarter=Q3))
+    assert past.quarter_over and past.weighted_open == 0 and past.expected == pytest.approx(
+        truth.revenue(truth.deals, Q3), abs=5.0)
+    # The quota is the slice's reps' quotas for the quarter.
+    quotas = truth.quotas[(truth.quotas["quarter_start"] == pd.Timestamp(Q4.start)) & (truth.quotas["region"] == region)]
+    assert q.quarter_outlook(session, _filters(session, region=region)).quota == pytest.approx(
+        quotas["quota_usd"].sum(), rel=1e-6)
+
+
+def _monthly_bookings(deals: pd.DataFrame, end: date) -> pd.Series:
+    """Won bookings by close month from four years before `end` (a month's first day) up to it."""
+    from etl.insights.forecasts import BOOKINGS_HISTORY_MONTHS
+
+    start = pd.Timestamp(end) - pd.DateOffset(months=BOOKINGS_HISTORY_MONTHS)
+    won = deals[deals["won"] & (deals["close_date"] >= start) & (deals["close_date"] < pd.Timestamp(end))]
+    booked = won.groupby(won["close_date"].dt.to_period("M"))["amount_usd"].sum()
+    calendar = pd.period_range(booked.index.min(), pd.Period(end, "M") - 1, freq="M")
+    return booked.reindex(calendar, fill_value=0.0)
+
+
+def _stored(session: Session, table, key: str) -> pd.DataFrame:
+    rows = session.scalars(select(table).where(table.series_key == key).order_by(table.period_start)).all()
+    return pd.DataFrame([{column: getattr(row, column) for column in table.__table__.columns.keys()} for row in rows])
+
+
+def test_the_bookings_history_and_forecasts_written_by_the_job(session, truth, bookings_forecasts_ran):
+    region = truth.deals["region"].value_counts().index[0]
+    territory = truth.slice(region=region)["territory"].value_counts().index[0]
+    for member, deals in (("total:All", truth.deals), (f"region:{region}", truth.slice(region=region)),
+                          (f"territory:{region}/{territory}", truth.slice(region=region, territory=territory))):
+        key = f"{q.BOOKINGS_METRIC}:{member}"
+        expected = _monthly_bookings(deals, date(2026, 11, 1))  # October is the last complete month
+        actual = _stored(session, ForecastActual, key)
+        assert [pd.Period(d, "M") for d in actual["period_start"]] == list(expected.index), key
+        assert actual["actual"].to_numpy() == pytest.approx(expected.to_numpy(), abs=5.0), key
+        forecast = _stored(session, Forecast, key)
+        assert list(forecast["period_start"]) == [date(2026, 11, 1), date(2026, 12, 1), date(2027, 1, 1)]
+        # Last quarter's series: fitted on the bookings before Q3 and forecasting exactly Q3's months.
+        before = f"{q.LAST_QUARTER_METRIC}:{member}"
+        history = _stored(session, ForecastActual, before)
+        assert history["period_start"].max() == date(2026, 6, 1)
+        assert history["actual"].to_numpy() == pytest.approx(
+            _monthly_bookings(deals, Q3.start).to_numpy(), abs=5.0), before
+        then = _stored(session, Forecast, before)
+        assert list(then["period_start"]) == [date(2026, 7, 1), date(2026, 8, 1), date(2026, 9, 1)]
+        for frame in (forecast, then):
+            for row in frame.itertuples():
+                assert 0 <= row.lower95 <= row.lower80 <= row.mean <= row.upper80 <= row.upper95, key
+        assert session.get(ForecastSeries, key).model_name in bookings_forecasts_ran.models.values()
+
+
+def test_the_page_forecast_picks_the_slice_s_series_within_the_scope(session, truth, bookings_forecasts_ran):
+    region, territories, scope = _region_scope(truth)
+    territory = truth.slice(territories)["territory"].value_counts().index[0]
+    rep = truth.slice(territories, territory=territory)["owner_user_id"].value_counts().index[0]
+    company = q.page_forecast(session, PageQuery("2026Q4"), EVERYTHING, policy=FULL)
+    assert company.bookings.dimension == "total" and len(company.bookings.forecast) == 3
+    assert len(company.bookings.actuals) == q.BOOKINGS_MONTHS_SHOWN
+    assert company.bookings.last_quarter == Q3 and len(company.bookings.last_quarter_rows) == 3
+    rows = company.bookings.last_quarter_rows
+    stored = _monthly_bookings(truth.deals, date(2026, 11, 1))
+    for row in rows.itertuples():
+        assert row.actual == pytest.approx(stored[pd.Period(row.month, "M")], abs=5.0)
+        assert row.in95 == bool(row.lower95 <= row.actual <= row.upper95)
+    assert company.bookings.last_quarter_totals[1] == pytest.approx(truth.revenue(truth.deals, Q3), abs=5.0)
+    # A sales manager starts at their region, whose forecast they see; the rep level shows the territory's.
+    scoped = q.page_forecast(session, PageQuery("2026Q4"), scope, policy=FULL)
+    assert (scoped.bookings.dimension, scoped.bookings.member) == ("region", region)
+    at_rep = q.page_forecast(session, PageQuery("2026Q4", region, territory, rep), scope, policy=FULL)
+    assert (at_rep.bookings.dimension, at_rep.bookings.member, at_rep.bookings.for_territory) == (
+        "territory", territory, True)
+    assert at_rep.outlook.expected == pytest.approx(
+        _outlook_truth(truth.slice(territories, territory=territory, rep=rep), Q4)["expected"], abs=5.0)
+    # Another region is not theirs: refused, and a scope of one territory gets no region's series.
+    other = next(r for r in truth.deals["region"].unique() if r != region)
+    refused = q.page_forecast(session, PageQuery("2026Q4", other), scope, policy=FULL)
+    assert refused.resolved.filters.region is None and refused.bookings == q.OUT_OF_SCOPE
+    assert refused.outlook.expected == pytest.approx(_outlook_truth(truth.slice(territories), Q4)["expected"], abs=5.0)
+    one = DataScope.restricted_to({territory})
+    assert q.bookings_series(session, _filters(session, one, region=region)) is None
+    assert q.bookings_series(session, _filters(session, one, region=region, territory=territory))[1] == \
+        f"{region}/{territory}"
+    nothing = q.page_forecast(session, PageQuery("2026Q4"), DataScope.nothing(), policy=FULL)
+    assert nothing.empty and nothing.bookings == q.OUT_OF_SCOPE
+
+
+def test_every_forecast_figure_has_a_definition():
+    keys = ["sales_forecast", "expected_revenue", "closed_won_quarter", "weighted_open_quarter", "forecast_commit",
+            "forecast_best_case", "forecast_pipeline", "forecast_quota", "bookings_forecast", "forecast_last_quarter"]
     assert [key for key in keys if not definition(key)] == []
