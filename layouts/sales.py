@@ -350,7 +350,10 @@ def opportunities_outputs(result: PageOpportunities | GoldStatus, policy: MaskPo
                                      row_id_field="opportunity_id")
     return {"opportunities": chart_card(
         "Open opportunities", body, definition=definition("open_opportunities"),
-        subtitle=f"{format_count(len(grid.rows))} open deals, largest first; click a row to open its account"
+        subtitle=(f"{format_count(result.open_deals)} open deals, largest first" if result.open_deals <= len(grid.rows)
+                  else f"The largest {format_count(len(grid.rows))} of {format_count(result.open_deals)} open deals "
+                       "(the export holds more)")
+                 + "; click a row to open its account"
                  + ("" if policy.view_financials else "; amounts as bands"))}
 
 

@@ -62,6 +62,9 @@ WON_STAGE = "Closed Won"
 STALE_DAYS = 30  # an open deal whose account has had no meeting or email for longer is stale
 FUNNEL_COHORT_DAYS = 365  # conversion is worked out over the deals created in the last year
 STALE_ROWS = 50
+# A region holds thousands of open deals at scale: the page's grid shows the largest, the export more.
+OPPORTUNITY_ROWS = 500
+EXPORT_ROWS = 10_000
 # Deal size bands for the win rate, in USD.
 SIZE_BANDS = ((0, 10_000, "Under $10k"), (10_000, 50_000, "$10k\u2013$50k"), (50_000, 100_000, "$50k\u2013$100k"),
               (100_000, None, "$100k and more"))
@@ -658,15 +661,17 @@ def opportunity_columns(policy: MaskPolicy) -> tuple[GridColumn, ...]:
             GridColumn("opportunity_id", "Deal id"))
 
 
-def open_opportunities(session: Session, filters: SalesFilters, policy: MaskPolicy) -> GridRows:
-    """Every open deal of the slice, largest first."""
+def open_opportunities(session: Session, filters: SalesFilters, policy: MaskPolicy, *,
+                       limit: int = OPPORTUNITY_ROWS) -> GridRows:
+    """The open deals of the slice, largest first, up to `limit` (the page shows the first ones; the
+    export holds up to EXPORT_ROWS)."""
     d = SalesOpportunity
     records = session.execute(
         select(d.account_id, d.account_name, d.opportunity_name, d.stage, d.amount_usd,
                (d.probability / 100).label("probability_share"), d.close_date, d.owner_name, d.days_in_stage,
                d.next_step, d.opportunity_id)
         .where(deal_filter(filters), ~d.is_closed)
-        .order_by(d.amount_usd.desc().nulls_last(), d.opportunity_id)).mappings().all()
+        .order_by(d.amount_usd.desc().nulls_last(), d.opportunity_id).limit(limit)).mappings().all()
     columns = opportunity_columns(policy)
     return GridRows(columns, [_grid_row(dict(r), columns, policy) for r in records], key_field="opportunity_id")
 
@@ -1006,6 +1011,7 @@ class PagePipeline:
 class PageOpportunities:
     resolved: ResolvedFilters
     grid: GridRows
+    open_deals: int  # in the slice, however many the grid shows
 
 
 @dataclass(frozen=True)
@@ -1059,11 +1065,16 @@ def page_pipeline(session: Session, query: PageQuery, scope: DataScope, *,
 
 
 def page_opportunities(session: Session, query: PageQuery, scope: DataScope, *,
-                       policy: MaskPolicy) -> PageOpportunities | GoldStatus:
+                       policy: MaskPolicy, limit: int = OPPORTUNITY_ROWS) -> PageOpportunities | GoldStatus:
     resolved = resolve_page(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    return PageOpportunities(resolved, open_opportunities(session, resolved.filters, policy))
+    grid = open_opportunities(session, resolved.filters, policy, limit=limit)
+    total = len(grid.rows)
+    if total >= limit:  # counted only when the grid is cut short
+        d = SalesOpportunity
+        total = int(session.scalar(select(func.count()).where(deal_filter(resolved.filters), ~d.is_closed)) or 0)
+    return PageOpportunities(resolved, grid, total)
 
 
 def page_win_loss(session: Session, query: PageQuery, scope: DataScope, *,
@@ -1096,7 +1107,7 @@ def page_forecast(session: Session, query: PageQuery, scope: DataScope, *,
 
 def export_opportunities(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
     """The open opportunities grid for the page's query string, as the page shows it."""
-    result = page_opportunities(session, PageQuery.from_args(args), scope, policy=policy)
+    result = page_opportunities(session, PageQuery.from_args(args), scope, policy=policy, limit=EXPORT_ROWS)
     if not isinstance(result, PageOpportunities):
         return GridRows(opportunity_columns(policy), [], "opportunity_id")
     return result.grid

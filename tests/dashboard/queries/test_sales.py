@@ -245,7 +245,13 @@ def test_the_opportunities_grid_lists_every_open_deal_in_scope(session, truth):
     grid = q.open_opportunities(session, _filters(session, scope), FULL)
     expected = truth.open_now(truth.slice(territories)).set_index("opportunity_id")
     rows = {row["opportunity_id"]: row for row in grid.rows}
-    assert set(rows) == set(expected.index)
+    assert set(rows) == set(expected.index) and len(rows) < q.OPPORTUNITY_ROWS
+    page = q.page_opportunities(session, PageQuery("2026Q3", region=region), scope, policy=FULL)
+    assert page.open_deals == len(expected) == len(page.grid.rows)
+    # Cut short, the page still counts every open deal and keeps the largest.
+    cut = q.page_opportunities(session, PageQuery("2026Q3", region=region), scope, policy=FULL, limit=5)
+    assert cut.open_deals == len(expected) and [r["opportunity_id"] for r in cut.grid.rows] == \
+        [r["opportunity_id"] for r in grid.rows[:5]]
     for opportunity_id, deal in expected.head(20).iterrows():
         row = rows[opportunity_id]
         assert row["amount_usd"] == pytest.approx(deal["amount_usd"], abs=0.01)
