@@ -39,7 +39,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Date, and_, case, cast, false, func, literal, select, true
+from sqlalchemy import ColumnElement, Date, Text, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, mask_value
@@ -274,9 +275,23 @@ def deal_filter(filters: SalesFilters) -> ColumnElement[bool]:
 
 
 def _scope_regions(session: Session, scope: DataScope) -> list[str]:
-    stmt = (select(SalesOpportunity.region).distinct()
-            .where(scope.account_filter(SalesOpportunity.territory, SalesOpportunity.account_id)))
-    return sorted(session.scalars(stmt))
+    """The regions holding deals of the scope. For a scope of territories: the first and last region
+    of each territory, two index probes each (a territory lies in one region, so they agree), with
+    every region read only for a territory where they differ; not every deal of the scope."""
+    d = SalesOpportunity
+    if scope.unrestricted or scope.account_ids or not scope.territories:
+        stmt = select(d.region).distinct().where(scope.account_filter(d.territory, d.account_id))
+        return sorted(session.scalars(stmt))
+    territory = func.unnest(cast(sorted(scope.territories), ARRAY(Text))).table_valued("name").alias("t")
+    bounds = (select(func.min(d.region).label("first"), func.max(d.region).label("last"))
+              .where(d.territory == territory.c.name).lateral("bounds"))
+    rows = session.execute(select(territory.c.name, bounds.c.first, bounds.c.last)
+                           .select_from(territory).join(bounds, true())).all()
+    regions = {row.first for row in rows if row.first is not None and row.first == row.last}
+    split = [row.name for row in rows if row.first is not None and row.first != row.last]
+    if split:
+        regions |= set(session.scalars(select(d.region).distinct().where(d.territory.in_(split))))
+    return sorted(regions)
 
 
 def resolve_filters(session: Session, query: PageQuery, bounds: DateBounds, scope: DataScope) -> ResolvedFilters:
@@ -405,9 +420,14 @@ def _period_figures(session: Session, condition: ColumnElement[bool], quarter: P
         func.avg(d.amount_usd).filter(won_q).label("deal_size"),
         func.percentile_cont(0.5).within_group(d.cycle_days).filter(won_q).label("cycle"),
     ]
+    # Only the deals closing in the periods (and those open on `open_day`) count: read just them, not
+    # the slice's whole history.
+    first, last = min(quarter.start, month.start), max(quarter.end, month.end)
+    relevant = d.close_date.between(first, last)
     if open_day is not None:
         columns += [func.sum(d.amount_usd).filter(_open_on(open_day)).label("pipeline")]
-    row = session.execute(select(*columns).where(condition)).one()._mapping
+        relevant = or_(relevant, _open_on(open_day))
+    row = session.execute(select(*columns).where(condition, relevant)).one()._mapping
     figures = {key: _float(value) for key, value in row.items()}
     figures["revenue_quarter"] = figures["revenue_quarter"] or 0.0
     figures["revenue_month"] = figures["revenue_month"] or 0.0

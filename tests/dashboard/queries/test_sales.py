@@ -10,7 +10,7 @@ from datetime import date, timedelta
 
 import pandas as pd
 import pytest
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy
@@ -477,3 +477,19 @@ def test_every_forecast_figure_has_a_definition():
     keys = ["sales_forecast", "expected_revenue", "closed_won_quarter", "weighted_open_quarter", "forecast_commit",
             "forecast_best_case", "forecast_pipeline", "forecast_quota", "bookings_forecast", "forecast_last_quarter"]
     assert [key for key in keys if not definition(key)] == []
+
+
+def test_the_regions_of_a_scope_are_found_by_probes_and_by_reading_when_a_territory_spans_two(session, truth):
+    region, territories, scope = _region_scope(truth)
+    assert q._scope_regions(session, scope) == [region]
+    territory = sorted(territories)[0]
+    other = sorted(set(truth.deals["region"]) - {region})[0]
+    # A territory whose deals lie in two regions (the CRM does not forbid it): both regions count.
+    session.execute(text("INSERT INTO gold.sales_opportunity (opportunity_id, region, territory, owner_user_id, stage, "
+                         "product_line, is_closed, is_won) VALUES ('TEST-SPLIT', :region, :territory, 'U', "
+                         "'Prospecting', 'Unknown', false, false)"), {"region": other, "territory": territory})
+    try:
+        assert q._scope_regions(session, scope) == sorted([region, other])
+        assert q._scope_regions(session, DataScope.restricted_to({"No such territory"})) == []
+    finally:
+        session.rollback()
