@@ -282,13 +282,13 @@ def _scope_regions(session: Session, scope: DataScope) -> list[str]:
     if scope.unrestricted or scope.account_ids or not scope.territories:
         stmt = select(d.region).distinct().where(scope.account_filter(d.territory, d.account_id))
         return sorted(session.scalars(stmt))
-    territory = func.unnest(cast(sorted(scope.territories), ARRAY(Text))).table_valued("name").alias("t")
-    bounds = (select(func.min(d.region).label("first"), func.max(d.region).label("last"))
-              .where(d.territory == territory.c.name).lateral("bounds"))
-    rows = session.execute(select(territory.c.name, bounds.c.first, bounds.c.last)
-                           .select_from(territory).join(bounds, true())).all()
+    territory = func.unnest(cast(sorted(scope.territories), ARRAY(Text))).table_valued("territory_name").render_derived(name="t")
+    first = select(d.region).where(d.territory == territory.c.territory_name).order_by(d.region).limit(1)
+    last = select(d.region).where(d.territory == territory.c.territory_name).order_by(d.region.desc()).limit(1)
+    rows = session.execute(select(territory.c.territory_name, first.scalar_subquery().label("first"),
+                                  last.scalar_subquery().label("last")).select_from(territory)).all()
     regions = {row.first for row in rows if row.first is not None and row.first == row.last}
-    split = [row.name for row in rows if row.first is not None and row.first != row.last]
+    split = [row.territory_name for row in rows if row.first is not None and row.first != row.last]
     if split:
         regions |= set(session.scalars(select(d.region).distinct().where(d.territory.in_(split))))
     return sorted(regions)
@@ -807,43 +807,51 @@ def rep_columns(policy: MaskPolicy) -> tuple[GridColumn, ...]:
 
 
 def reps_leaderboard(session: Session, filters: SalesFilters, policy: MaskPolicy) -> GridRows:
-    """Per rep owning deals in the slice: closed revenue, quota attainment, won deals, win rate and
-    median cycle in the quarter, and their meetings and emails with the slice's accounts in the
-    quarter; the most closed revenue first. A rep's territory is the one most of their deals are in."""
+    """Per rep with deals closed in the quarter in the slice, or activity with its accounts in the
+    quarter: closed revenue, quota attainment, won deals, win rate and median cycle, and their
+    meetings and emails; the most closed revenue first. A rep's territory is the one most of their
+    deals closed in the quarter lie in (for activity alone, most of that activity's)."""
     d, a = SalesOpportunity, RepActivityMonthly
-    condition = deal_filter(filters)
-    won_q = _won_in(filters.quarter)
+    quarter = filters.quarter
+    won_q = _won_in(quarter)
+    # Only the quarter's closed deals (an index range), not the slice's whole history.
     deals = pd.DataFrame(session.execute(
         select(d.owner_user_id, func.max(d.owner_name),
                func.mode().within_group(d.territory),
                func.coalesce(func.sum(d.amount_usd).filter(won_q), 0), func.count().filter(won_q),
-               func.count().filter(_closed_in(filters.quarter), ~d.is_won),
+               func.count().filter(~d.is_won),
                func.percentile_cont(0.5).within_group(d.cycle_days).filter(won_q))
-        .where(condition).group_by(d.owner_user_id)).all(),
+        .where(deal_filter(filters), _closed_in(quarter)).group_by(d.owner_user_id)).all(),
         columns=["user_id", "rep_name", "territory", "revenue_usd", "won", "lost", "median_cycle_days"])
-    if deals.empty:
-        return GridRows(rep_columns(policy), [], key_field="user_id")
     # Activity with the slice's accounts: per territory (and region), like the deals.
     activity_slice = [filters.scope.territory_filter(a.territory)]
     activity_slice += [column == getattr(filters, level) for level, column in
                        (("region", a.region), ("territory", a.territory), ("rep", a.user_id))
                        if getattr(filters, level)]
-    quarter = filters.quarter
     activity = pd.DataFrame(session.execute(
-        select(a.user_id, func.sum(a.meetings), func.sum(a.emails))
+        select(a.user_id, func.sum(a.meetings), func.sum(a.emails), func.mode().within_group(a.territory))
         .where(*activity_slice, a.month.between(quarter.start, quarter.end)).group_by(a.user_id)).all(),
-        columns=["user_id", "meetings", "emails"])
+        columns=["user_id", "meetings", "emails", "activity_territory"])
+    if deals.empty and activity.empty:
+        return GridRows(rep_columns(policy), [], key_field="user_id")
     quotas = quota_filter(filters)
     quota = pd.DataFrame(session.execute(
-        select(SalesQuota.user_id, SalesQuota.quota_usd).where(quotas if quotas is not None else true(),
-                                                                SalesQuota.quarter_start == quarter.start)).all(),
-        columns=["user_id", "quota"])
-    board = (deals.merge(activity, on="user_id", how="left").merge(quota, on="user_id", how="left")
+        select(SalesQuota.user_id, SalesQuota.quota_usd, SalesQuota.rep_name)
+        .where(quotas if quotas is not None else true(), SalesQuota.quarter_start == quarter.start)).all(),
+        columns=["user_id", "quota", "quota_rep_name"])
+    # At the account level a rep counts for their deals with it; above, for deals or activity.
+    board = (deals.merge(activity, on="user_id", how="left" if filters.account else "outer")
+             .merge(quota, on="user_id", how="left")
              .astype({"revenue_usd": "float64", "quota": "float64"}))
-    board[["meetings", "emails"]] = board[["meetings", "emails"]].fillna(0).astype("int64")
+    board[["meetings", "emails", "won", "lost"]] = board[["meetings", "emails", "won", "lost"]].fillna(0).astype("int64")
+    board["revenue_usd"] = board["revenue_usd"].fillna(0.0)
+    board["territory"] = board["territory"].fillna(board["activity_territory"])
+    board = board.drop(columns="activity_territory")
     board["win_rate"] = (board["won"] / (board["won"] + board["lost"]).where(lambda s: s > 0)).astype("float64")
     board["attainment"] = (board["revenue_usd"] / board["quota"].where(board["quota"] > 0)).astype("float64")
-    board["rep_name"] = board["rep_name"].fillna(board["user_id"])
+    # A rep with activity alone: the name their quota carries, else their id.
+    board["rep_name"] = board["rep_name"].fillna(board["quota_rep_name"]).fillna(board["user_id"])
+    board = board.drop(columns="quota_rep_name")
     board = board[(board["revenue_usd"] > 0) | (board["won"] + board["lost"] > 0) | (board["meetings"] > 0)
                   | (board["emails"] > 0)]
     board = board.sort_values(["revenue_usd", "rep_name"], ascending=[False, True])
