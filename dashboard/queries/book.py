@@ -352,6 +352,22 @@ def book_page(session: Session, query: BookQuery, scope: DataScope, policy: Mask
                     int(book_size))
 
 
+def renewal_accounts(session: Session, months: int, scope: DataScope, policy: MaskPolicy, *,
+                     limit: int = GRID_LIMIT) -> BookPage:
+    """The renewals view's first accounts, largest MRR first, without counting the whole book
+    (`renewal_figures` counts the renewals): matching and book_size are the rows read."""
+    query = BookQuery(view="renewals", months=months)
+    as_of = data_as_of(session)
+    if as_of is None or scope.sees_nothing:
+        return BookPage(query, as_of, (), 0, 0)
+    book = AccountBook
+    ids = list(session.scalars(select(book.account_id).where(_in_book(scope), _renewing(as_of, months))
+                               .order_by(book.mrr_usd.desc(), book.account_name, book.account_id).limit(limit)))
+    details = _details(session, ids)
+    accounts = tuple(_account(details[i], policy) for i in ids if i in details)
+    return BookPage(query, as_of, accounts, len(accounts), len(accounts))
+
+
 # --- The grid and its export --------------------------------------------------------------
 
 

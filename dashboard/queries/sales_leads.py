@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, amount_band, mask_value
 from dashboard.queries import book, strategy
-from dashboard.queries.book import DEFAULT_RENEWAL_MONTHS, RENEWAL_MONTHS, BookQuery
+from dashboard.queries.book import DEFAULT_RENEWAL_MONTHS, RENEWAL_MONTHS
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, COUNT, DAY, PERCENT, TEXT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
@@ -336,7 +336,7 @@ def renewals(session: Session, query: LeadsQuery, scope: DataScope, *,
     if resolved is None:
         return gold_status(session)
     months = resolved.months
-    page = book.book_page(session, BookQuery(view="renewals", months=months), scope, policy, limit=RENEWAL_LIMIT)
+    page = book.renewal_accounts(session, months, scope, policy, limit=RENEWAL_LIMIT)
     figures = book.renewal_figures(session, months, scope)
     grid = book.book_rows(page, policy)
 

@@ -359,6 +359,8 @@ class AccountBook(Base):
               postgresql_where=text("active AND gap_count > 0")),
         Index("ix_account_book_active_ranking", "account_id", postgresql_include=["territory", "gap_count", "mrr_usd"],
               postgresql_where=text("active")),
+        # Renewals due: the active customers renewing within a few months.
+        Index("ix_account_book_active_renewal", "next_renewal_date", postgresql_where=text("active")),
         {"schema": "gold"},
     )
 
