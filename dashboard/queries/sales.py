@@ -33,7 +33,7 @@ Each figure is compared with the previous quarter (or month). Definitions:
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -1067,67 +1067,55 @@ class PageForecast:
         return self.outlook.deals == 0
 
 
-def page_kpis(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> PageKpis | GoldStatus:
-    """The headline KPIs for the URL state, or gold's status when gold is empty (money is masked by
-    the layout from `policy`: the figures never leave the server without it)."""
+def _on_page(session: Session, query: PageQuery, scope: DataScope, panel: Callable[[ResolvedFilters], Any]) -> Any:
+    """`panel` of the validated URL state, or gold's status when gold is empty."""
     resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    return PageKpis(resolved, sales_kpis(session, resolved.filters))
+    return gold_status(session) if resolved is None else panel(resolved)
+
+
+def page_kpis(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> PageKpis | GoldStatus:
+    """The headline KPIs for the URL state (money is masked by the layout from `policy`: the figures
+    never leave the server without it)."""
+    return _on_page(session, query, scope, lambda r: PageKpis(r, sales_kpis(session, r.filters)))
 
 
 def page_members(session: Session, query: PageQuery, scope: DataScope, *,
                  policy: MaskPolicy) -> PageMembers | GoldStatus:
-    resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    return PageMembers(resolved, members(session, resolved.filters))
+    return _on_page(session, query, scope, lambda r: PageMembers(r, members(session, r.filters)))
 
 
 def page_pipeline(session: Session, query: PageQuery, scope: DataScope, *,
                   policy: MaskPolicy) -> PagePipeline | GoldStatus:
-    resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    return PagePipeline(resolved, pipeline(session, resolved.filters, policy))
+    return _on_page(session, query, scope, lambda r: PagePipeline(r, pipeline(session, r.filters, policy)))
 
 
 def page_opportunities(session: Session, query: PageQuery, scope: DataScope, *,
                        policy: MaskPolicy, limit: int = OPPORTUNITY_ROWS) -> PageOpportunities | GoldStatus:
-    resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    grid = open_opportunities(session, resolved.filters, policy, limit=limit)
-    total = len(grid.rows)
-    if total >= limit:  # counted only when the grid is cut short
-        d = SalesOpportunity
-        total = int(session.scalar(select(func.count()).where(deal_filter(resolved.filters), ~d.is_closed)) or 0)
-    return PageOpportunities(resolved, grid, total)
+    def panel(resolved: ResolvedFilters) -> PageOpportunities:
+        grid = open_opportunities(session, resolved.filters, policy, limit=limit)
+        total = len(grid.rows)
+        if total >= limit:  # counted only when the grid is cut short
+            total = int(session.scalar(select(func.count()).where(deal_filter(resolved.filters),
+                                                                  ~SalesOpportunity.is_closed)) or 0)
+        return PageOpportunities(resolved, grid, total)
+
+    return _on_page(session, query, scope, panel)
 
 
 def page_win_loss(session: Session, query: PageQuery, scope: DataScope, *,
                   policy: MaskPolicy) -> PageWinLoss | GoldStatus:
-    resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    return PageWinLoss(resolved, win_loss(session, resolved.filters))
+    return _on_page(session, query, scope, lambda r: PageWinLoss(r, win_loss(session, r.filters)))
 
 
 def page_reps(session: Session, query: PageQuery, scope: DataScope, *, policy: MaskPolicy) -> PageReps | GoldStatus:
-    resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    return PageReps(resolved, reps_leaderboard(session, resolved.filters, policy))
+    return _on_page(session, query, scope, lambda r: PageReps(r, reps_leaderboard(session, r.filters, policy)))
 
 
 def page_forecast(session: Session, query: PageQuery, scope: DataScope, *,
                   policy: MaskPolicy) -> PageForecast | GoldStatus:
     """The quarter's outlook and the bookings forecast for the URL state (money masked by the layout)."""
-    resolved = resolve_page(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
-    filters = resolved.filters
-    return PageForecast(resolved, quarter_outlook(session, filters), bookings_forecast(session, filters))
+    return _on_page(session, query, scope, lambda r: PageForecast(r, quarter_outlook(session, r.filters),
+                                                                  bookings_forecast(session, r.filters)))
 
 
 # --- Export (dashboard.export): the grid recomputed from the page's query string ----------------
