@@ -658,3 +658,85 @@ class RepActivityMonthly(Base):
     territory: Mapped[str] = mapped_column(Text, primary_key=True)
     meetings: Mapped[int] = mapped_column(Integer, default=0)
     emails: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SupportCase(Base):
+    """One row per ticket and per chat conversation (`kind`) for the Support pages
+    (etl/gold/support_case.sql), in the region and territory of its account ('Unknown' when empty),
+    with the agent's name and team ('Unassigned' without an agent):
+      first_response_minutes: tickets, the source's; conversations, to the first agent message;
+      resolution_minutes: opened to resolved (tickets) or closed (conversations);
+      sla_met / sla_breached: tickets with an SLA target, as in gold.support_daily (a breach is a late
+        first response, or none once the target passed by the end of the as-of day); empty otherwise;
+      waiting_since: an open case waiting for an agent: a ticket with no first response since it
+        was opened, a conversation since the first customer message after the last agent message;
+      subject: a ticket's subject, a conversation's first customer message (its first 200 characters).
+    """
+
+    __tablename__ = "support_case"
+    __table_args__ = (Index("ix_gold_support_case_opened_day", "opened_day"),
+                      Index("ix_gold_support_case_account", "account_id", "opened_day"),
+                      # The live queue reads the open cases alone.
+                      Index("ix_gold_support_case_open", "territory", "opened_at", postgresql_where=text("is_open")),
+                      {"schema": "gold"})
+
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # ticket or conversation
+    case_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    account_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    channel: Mapped[str] = mapped_column(Text)  # 'Unknown' when empty
+    severity: Mapped[str | None] = mapped_column(Text)  # tickets: P1..P4
+    category: Mapped[str | None] = mapped_column(Text)  # tickets
+    subject: Mapped[str | None] = mapped_column(Text)
+    product_id: Mapped[str | None] = mapped_column(Text)
+    product_name: Mapped[str | None] = mapped_column(Text)
+    agent_id: Mapped[str | None] = mapped_column(Text)
+    agent_name: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str] = mapped_column(Text)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    opened_day: Mapped[date] = mapped_column(Date)
+    opened_weekday: Mapped[int] = mapped_column(Integer)  # ISO: 1 Monday .. 7 Sunday, UTC
+    opened_hour: Mapped[int] = mapped_column(Integer)  # 0-23, UTC
+    first_response_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    first_response_minutes: Mapped[float | None] = mapped_column(Double)
+    resolved_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    resolution_minutes: Mapped[float | None] = mapped_column(Double)
+    sla_minutes: Mapped[int | None] = mapped_column(Integer)
+    sla_due_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    sla_met: Mapped[bool | None] = mapped_column(Boolean)
+    sla_breached: Mapped[bool | None] = mapped_column(Boolean)
+    status: Mapped[str | None] = mapped_column(Text)
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    waiting_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    messages: Mapped[int] = mapped_column(Integer, default=0)  # conversations
+    csat: Mapped[int | None] = mapped_column(Integer)
+    is_escalated: Mapped[bool | None] = mapped_column(Boolean)
+    reopen_count: Mapped[int | None] = mapped_column(Integer)  # tickets
+
+
+class SupportAgent(Base):
+    """Support agents with their team ('No team' when empty), for the agent filters and leaderboard."""
+
+    __tablename__ = "support_agent"
+    __table_args__ = {"schema": "gold"}
+
+    agent_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    full_name: Mapped[str | None] = mapped_column(Text)
+    team: Mapped[str] = mapped_column(Text)
+    is_active: Mapped[bool] = mapped_column(Boolean)
+
+
+class SupportStaffingHourly(Base):
+    """Agents at work per UTC day, hour and team (etl/gold/support_staffing_hourly.sql): an agent is
+    at work in an hour when they sent a chat message, answered or resolved a ticket in it."""
+
+    __tablename__ = "support_staffing_hourly"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    hour: Mapped[int] = mapped_column(Integer, primary_key=True)
+    team: Mapped[str] = mapped_column(Text, primary_key=True)
+    agents: Mapped[int] = mapped_column(Integer)

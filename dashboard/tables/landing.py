@@ -85,8 +85,9 @@ DATASETS: tuple[Dataset, ...] = (
     Dataset("support", "tickets", _cols(
         "ticket_id account_id contact_id created_at channel severity category subject "
         "sla_first_response_minutes first_response_at resolved_at status csat agent_id "
-        "is_escalated updated_at product_id"),
-        ("ticket_id",), "Cases; severity P1..P4; csat 1-5 or empty; product_id empty when no product is concerned."),
+        "is_escalated updated_at product_id reopen_count"),
+        ("ticket_id",), "Cases; severity P1..P4; csat 1-5 or empty; product_id empty when no product is concerned; "
+                        "reopen_count: times the customer reopened it after it was resolved (0 or empty: never)."),
     Dataset("support", "conversations", _cols(
         "conversation_id account_id contact_id channel started_at assigned_agent_id status closed_at"),
         ("conversation_id",), "Chat/WhatsApp threads; assigned_agent_id empty when unassigned."),

@@ -211,6 +211,7 @@ class Ticket(Base):
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
     first_response_minutes: Mapped[float | None] = mapped_column(Double)
     product_id: Mapped[str | None] = mapped_column(Text)  # the product the case is about, if any
+    reopen_count: Mapped[int | None] = mapped_column(Integer)  # times reopened after being resolved
 
 
 class Campaign(UsdRate, Base):

@@ -132,7 +132,7 @@ def drop_batch(database: Database, landing: Path, *, now: datetime | None = None
                         _ts(created + timedelta(minutes=int(rng.integers(2, 25)))) if responded else "",
                         "", "pending" if responded else "open", "",
                         pick(world.agents, 1)[0] if responded and world.agents else "", "false", _ts(now),
-                        pick(products, 1)[0] if products else ""])
+                        pick(products, 1)[0] if products else "", "0"])
     files[("support", "tickets")] = tickets
 
     # NPS answers trickle in from the latest survey wave

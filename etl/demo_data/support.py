@@ -130,6 +130,12 @@ def tickets(ctx: Context, batch: Batch) -> None:
         name = PRODUCTS[f].name if none else PRODUCTS[PRODUCT_INDEX[p]].name
         subjects.append(options[int(t * len(options))].format(product=name, invoice=f"INV{inv}"))
 
+    # A customer reopens a resolved case more often after an escalation, from a slow agent, or
+    # while the account is sliding towards churn; own stream, so the other columns stay as they were.
+    reopen_rng = ctx.rng("ticket_reopens", batch.index)
+    reopen_p = np.minimum((0.03 + 0.07 * escalated + 0.2 * ramp) * np.clip(speed, 0.5, 2.0), 0.6)
+    reopen_count = np.where(resolved & (reopen_rng.random(n) < reopen_p), 1 + (reopen_rng.random(n) < 0.15), 0)
+
     ticket_id = ctx.take_ids("ticket", n)
     cols = {
         "ticket_id": ticket_id.tolist(),
@@ -149,6 +155,7 @@ def tickets(ctx: Context, batch: Batch) -> None:
         "is_escalated": bools(escalated),
         "updated_at": cal.timestamps(updated_s),
         "product_id": ids("product", product_id, no_product),
+        "reopen_count": reopen_count.tolist(),
     }
     sink = ctx.sinks["support/tickets"]
     sink.write(cols)
@@ -159,6 +166,7 @@ def tickets(ctx: Context, batch: Batch) -> None:
         stale_cols["status"] = ["open"] * len(stale)
         stale_cols["resolved_at"] = [""] * len(stale)
         stale_cols["csat"] = [""] * len(stale)
+        stale_cols["reopen_count"] = [0] * len(stale)
         stale_s = np.minimum(first_response_s[stale], resolved_s[stale] - 60)
         stale_s = np.minimum(np.maximum(stale_s, created_s[stale] + 1), updated_s[stale] - 1)
         stale_cols["updated_at"] = cal.timestamps(stale_s)

@@ -54,6 +54,11 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.Customer360, SQL_DIR / "customer_360.sql", account_column="account_id"),
     SqlStep(gold.PipelineMonthly, SQL_DIR / "pipeline_monthly.sql"),
     SqlStep(gold.SupportHourly, SQL_DIR / "support_hourly.sql", since_column="day"),
+    # The Support pages: per case (from the first changed day on), the agents, agents at work per hour.
+    SqlStep(gold.SupportAgent, SQL_DIR / "support_agent.sql"),
+    SqlStep(gold.SupportCase, SQL_DIR / "support_case.sql", since_column="opened_day",
+            whole_when=frozenset({"silver.agents", "silver.products"})),
+    SqlStep(gold.SupportStaffingHourly, SQL_DIR / "support_staffing_hourly.sql", since_column="day"),
     SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql", since_column="sent_hour"),
     SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql", account_column="account_id"),
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi

@@ -27,7 +27,7 @@ TYPES: dict[str, dict[str, str]] = {
                          "is_disputed": "bool", "updated_at": "timestamp"},
     "support/tickets": {"created_at": "timestamp", "sla_first_response_minutes": "number",
                         "first_response_at": "timestamp", "resolved_at": "timestamp", "csat": "number",
-                        "is_escalated": "bool", "updated_at": "timestamp"},
+                        "is_escalated": "bool", "updated_at": "timestamp", "reopen_count": "number"},
     "crm/opportunities": {"amount": "number", "probability": "number", "created_at": "timestamp",
                           "close_date": "date", "is_closed": "bool", "is_won": "bool", "updated_at": "timestamp",
                           "stage_entered_at": "timestamp"},
@@ -46,6 +46,9 @@ TYPES: dict[str, dict[str, str]] = {
     "billing/disputes": {"opened_at": "timestamp", "resolved_at": "timestamp", "amount": "number"},
     "billing/adjustments": {"amount": "number", "created_at": "timestamp"},
     "crm/leads": {"created_at": "timestamp", "updated_at": "timestamp"},
+    "support/conversations": {"started_at": "timestamp", "closed_at": "timestamp"},
+    "support/messages": {"sent_at": "timestamp"},
+    "support/agents": {"is_active": "bool"},
 }
 KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account_id"],
         "crm/contacts": ["contact_id"], "crm/subscriptions": ["subscription_id"],
@@ -56,7 +59,9 @@ KEYS = {"billing/fx_rates": ["rate_date", "currency"], "crm/accounts": ["account
         "billing/adjustments": ["adjustment_id"], "crm/leads": ["lead_id"],
         "crm/quotas": ["user_id", "quarter_start"],
         "crm/meetings": ["meeting_id"], "crm/emails": ["email_id"], "crm/users": ["user_id"],
-        "crm/products": ["product_id"], "crm/opportunity_line_items": ["line_item_id"]}
+        "crm/products": ["product_id"], "crm/opportunity_line_items": ["line_item_id"],
+        "support/conversations": ["conversation_id"], "support/messages": ["message_id"],
+        "support/agents": ["agent_id"]}
 
 
 def raw_rows(landing: Path, key: str) -> pd.DataFrame:

@@ -82,14 +82,14 @@ PAYMENTS = [  # payment_id invoice_id account_id paid_at amount currency method
 
 TICKETS = [  # ticket_id account_id contact_id created_at channel severity category subject
              # sla_first_response_minutes first_response_at resolved_at status csat agent_id is_escalated updated_at
-             # product_id
+             # product_id reopen_count
     ["TCK-1", "ACC-1", "CON-1", "2025-03-03T10:00:00Z", "email", "P2", "Billing", "Invoice, wrong", "60",
-     "2025-03-03T10:30:00Z", "", "open", "", "AGT-1", "false", "2025-03-03T10:30:00Z", ""],
+     "2025-03-03T10:30:00Z", "", "open", "", "AGT-1", "false", "2025-03-03T10:30:00Z", "", "0"],
     ["TCK-2", "ACC-1", "CON-1", "2025-03-03T12:00:00Z", "chat", "P3", "Technical", "Slow", "60",
      "2025-03-03T14:00:00Z", "2025-03-04T00:00:00Z", "solved", "5", "AGT-1", "false", "2025-03-04T00:00:00Z",
-     ""],
+     "", "1"],
     ["TCK-3", "ACC-9", "", "2025-03-03T12:00:00Z", "chat", "P3", "Technical", "Orphan", "30",
-     "", "", "pending", "", "", "false", "2025-03-04T00:00:00Z", ""],
+     "", "", "pending", "", "", "false", "2025-03-04T00:00:00Z", "", ""],
 ]
 
 CAMPAIGNS = [  # campaign_id campaign_name channel objective start_date end_date cost currency status
