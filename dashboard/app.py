@@ -28,7 +28,8 @@ CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.ad
                     "callbacks.home", "callbacks.alert_centre", "callbacks.search", "callbacks.customer360",
                     "callbacks.account_journey", "callbacks.account_people", "callbacks.my_accounts",
                     "callbacks.executive_regions", "callbacks.executive_strategy",
-                    "callbacks.sales", "callbacks.sales_engagement", "callbacks.sales_leads")
+                    "callbacks.sales", "callbacks.sales_engagement", "callbacks.sales_leads",
+                    "callbacks.support", "callbacks.support_insights")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

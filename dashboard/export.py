@@ -27,6 +27,7 @@ from dashboard.permissions import (
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
     VIEW_SALES,
+    VIEW_SUPPORT,
     permission_granted,
 )
 from dashboard.queries import (
@@ -39,6 +40,8 @@ from dashboard.queries import (
     sales_leads,
     search,
     strategy,
+    support,
+    support_insights,
 )
 from dashboard.queries.grid import GridRows
 from dashboard.scope import DataScope, current_scope
@@ -81,6 +84,13 @@ GRIDS: dict[str, GridExport] = {
     "ld-potential": GridExport(VIEW_SALES, sales_leads.export_potential, sales_leads.export_name),
     "sl-opportunities": GridExport(VIEW_SALES, sales.export_opportunities, sales.export_name),
     "sl-reps": GridExport(VIEW_SALES, sales.export_reps, sales.export_name),
+    "sq-queue": GridExport(VIEW_SUPPORT, support.export_queue, support.export_name),
+    "sq-breaches": GridExport(VIEW_SUPPORT, support.export_breaches, support.export_name),
+    "sq-agents": GridExport(VIEW_SUPPORT, support.export_agents, support.export_name),
+    "sq-cases": GridExport(VIEW_SUPPORT, support.export_cases, support.export_name),
+    "si-products": GridExport(VIEW_SUPPORT, support_insights.export_products, support_insights.export_name),
+    "si-repeat": GridExport(VIEW_SUPPORT, support_insights.export_repeats, support_insights.export_name),
+    "si-vip": GridExport(VIEW_SUPPORT, support_insights.export_vip, support_insights.export_name),
 }
 
 

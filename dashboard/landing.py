@@ -15,6 +15,7 @@ ROLE_LANDING_PATHS: dict[str, str] = {
     "admin": "/admin/jobs",
     "account_manager": "/my-accounts",
     "sales_manager": "/sales",
+    "support_lead": "/support",
 }
 
 

@@ -131,13 +131,37 @@ EMAIL_PATTERN = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
 PHONE_CANDIDATE = re.compile(r"\+?\d[\d ().-]{6,}\d")
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 MIN_PHONE_DIGITS = 9  # fewer digits is a date, an amount or an id, not a phone number
+# 13 to 19 digits, in groups separated by single spaces or dashes, not part of a longer number.
+CARD_CANDIDATE = re.compile(r"(?<![\d-])\d(?:[ -]?\d){12,18}(?![\d-])")
+
+
+def luhn_valid(digits: str) -> bool:
+    """Whether a digit string passes the Luhn check that payment card numbers carry."""
+    total = 0
+    for position, char in enumerate(reversed(digits)):
+        digit = int(char)
+        if position % 2:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        total += digit
+    return total % 10 == 0
+
+
+def mask_card(match: re.Match[str]) -> str:
+    """A card-like number as '[card •••• 1234]'; other long numbers (ids, amounts) stay."""
+    candidate = match.group(0)
+    digits = "".join(ch for ch in candidate if ch.isdigit())
+    if not 13 <= len(digits) <= 19 or not luhn_valid(digits):
+        return candidate
+    return f"[card \u2022\u2022\u2022\u2022 {digits[-4:]}]"
 
 
 def mask_text(text: str | None, policy: MaskPolicy) -> str | None:
-    """Free text (e.g. a raw quarantined line) with every email and phone-like number masked."""
+    """Free text (e.g. a raw quarantined line, a support message) with every email, card-like number
+    and phone-like number masked. Cards go before phones: a card's digits look like a phone's."""
     if text is None or policy.view_pii:
         return text
     masked = EMAIL_PATTERN.sub(lambda m: mask_email(m.group(0)) or "", text)
+    masked = CARD_CANDIDATE.sub(mask_card, masked)
 
     def phone(match: re.Match[str]) -> str:
         candidate = match.group(0)

@@ -17,6 +17,7 @@ from dashboard.permissions import (
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
     VIEW_SALES,
+    VIEW_SUPPORT,
     has_permission,
     permission_granted,
 )
@@ -55,6 +56,11 @@ PAGES: tuple[PageSpec, ...] = (
              "Customers and contacts by engagement tier, sharp drops and what fell, peers, and campaign lists."),
     PageSpec("layouts.sales_leads", "/sales/leads", "Leads and buyers", VIEW_SALES,
              "Leads to call first, customers likely to buy again, and customers buying less, and why."),
+    # Support leads land here (dashboard.landing).
+    PageSpec("layouts.support", "/support", "Queues", VIEW_SUPPORT,
+             "Live queues, response and resolution times, SLA, agents and peak hours, down to each conversation."),
+    PageSpec("layouts.support_insights", "/support/insights", "Operations", VIEW_SUPPORT,
+             "Recurring issues, repeat customers, satisfaction, VIP attention, onboarding delays and complaints."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
              "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
              path_template="/accounts/<account_id>"),

@@ -740,3 +740,48 @@ class SupportStaffingHourly(Base):
     hour: Mapped[int] = mapped_column(Integer, primary_key=True)
     team: Mapped[str] = mapped_column(Text, primary_key=True)
     agents: Mapped[int] = mapped_column(Integer)
+
+
+class ProductCustomer(Base):
+    """Each customer (regional account) running a product, for tickets per customer by product on
+    the Operations page (etl/gold/product_customer.sql): from its first subscription's start to its
+    last one's end (empty while one still runs), in the account's region and territory ('Unknown'
+    when empty)."""
+
+    __tablename__ = "product_customer"
+    __table_args__ = {"schema": "gold"}
+
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    product_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    running_from: Mapped[date] = mapped_column(Date)
+    running_until: Mapped[date | None] = mapped_column(Date)  # the last subscription's end date
+
+
+class OnboardingStage(Base):
+    """One row per onboarding milestone (etl/gold/onboarding_stage.sql), for the Operations page's
+    onboarding panel: the stage starts when the one before it completed (the first, kickoff, at the
+    contract start: the account's first subscription start), so `days_taken` adds up to the days from
+    contract start to go-live; `days_late` is the completion day less the planned day (negative when
+    early); an open milestone has neither. Region and territory of the account ('Unknown' when empty)."""
+
+    __tablename__ = "onboarding_stage"
+    __table_args__ = {"schema": "gold"}
+
+    milestone_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text)
+    account_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    milestone: Mapped[str] = mapped_column(Text)
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    owner_team: Mapped[str] = mapped_column(Text)  # 'Unknown' when empty
+    started_on: Mapped[date | None] = mapped_column(Date)
+    planned_date: Mapped[date | None] = mapped_column(Date)
+    completed_on: Mapped[date | None] = mapped_column(Date)  # UTC day of completed_at
+    days_taken: Mapped[int | None] = mapped_column(Integer)
+    days_late: Mapped[int | None] = mapped_column(Integer)
+    is_open: Mapped[bool] = mapped_column(Boolean)
+    account_churned: Mapped[bool] = mapped_column(Boolean)  # silver.accounts.churned_at set

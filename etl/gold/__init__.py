@@ -59,6 +59,10 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.SupportCase, SQL_DIR / "support_case.sql", since_column="opened_day",
             whole_when=frozenset({"silver.agents", "silver.products"})),
     SqlStep(gold.SupportStaffingHourly, SQL_DIR / "support_staffing_hourly.sql", since_column="day"),
+    # The Operations page: the customers running each product, and each onboarding milestone; both small
+    # enough to work out whole (DIFF).
+    SqlStep(gold.ProductCustomer, SQL_DIR / "product_customer.sql"),
+    SqlStep(gold.OnboardingStage, SQL_DIR / "onboarding_stage.sql"),
     SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql", since_column="sent_hour"),
     SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql", account_column="account_id"),
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi

@@ -2,7 +2,8 @@
 -- the region and territory of its account ('Unknown' when empty), with the agent's name and team
 -- ('Unassigned' without an agent). SLA met and breached as in gold.support_daily. A conversation's
 -- first response is its first agent message; it waits for an agent from the first customer message
--- after the last agent message; its subject is its first customer message.
+-- after the last agent message; its subject is its first customer message. Written in the order
+-- they were opened, so a period's cases sit together on disk (the pages read a period at a time).
 INSERT INTO gold.support_case (kind, case_id, account_id, account_name, region, territory, contact_id, channel,
                                severity, category, subject, product_id, product_name, agent_id, agent_name, team,
                                opened_at, opened_day, opened_weekday, opened_hour, first_response_at,
@@ -81,3 +82,4 @@ LEFT JOIN silver.accounts a ON a.account_id = c.account_id
 LEFT JOIN silver.products pr ON pr.product_id = c.product_id
 LEFT JOIN silver.agents ag ON ag.agent_id = c.agent_id
 WHERE CAST(c.opened_at AS date) <= CAST(:as_of AS date)
+ORDER BY c.opened_at, c.kind, c.case_id

@@ -19,7 +19,7 @@ from tests.dashboard.security.dash_requests import page_layout
 
 def test_the_map_names_real_pages_and_roles():
     assert ROLE_LANDING_PATHS == {"executive": "/executive", "admin": "/admin/jobs", "account_manager": "/my-accounts",
-                                  "sales_manager": "/sales"}
+                                  "sales_manager": "/sales", "support_lead": "/support"}
     assert set(ROLE_LANDING_PATHS.values()) <= {p.path for p in PAGES}
     assert set(ROLE_LANDING_PATHS) <= set(ROLES)
     assert landing_path("marketing_manager") == HOME_PATH
@@ -52,7 +52,8 @@ def test_a_next_page_still_wins(app):
 @pytest.mark.parametrize("next_url", ["//evil.example/steal", "https://evil.example/", "/\\evil.example", "/"])
 def test_a_foreign_or_root_next_falls_back_to_the_landing_page(app, next_url):
     assert _login_with_next(app, "executive", next_url).headers["Location"] == "/executive"
-    assert _login_with_next(app, "support_lead", next_url).headers["Location"] == "/"
+    assert _login_with_next(app, "support_lead", next_url).headers["Location"] == "/support"
+    assert _login_with_next(app, "marketing_manager", next_url).headers["Location"] == "/"
 
 
 def test_a_required_password_change_ends_on_the_landing_page(app):

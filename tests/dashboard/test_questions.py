@@ -72,6 +72,24 @@ def test_the_sales_entries_are_answered_on_the_sales_managers_landing_page(catal
         assert by_id[question_id].url == landing_path("sales_manager") == "/sales", question_id
 
 
+def test_the_support_entries_are_answered_on_the_support_leads_pages(catalogue):
+    """The operations and service-management questions are on Queues, where a support lead lands, or
+    on Operations, one navbar click away (tests/layouts/test_question_catalogue.py opens each)."""
+    from dashboard.landing import landing_path
+
+    by_id = {q.id: q for q in catalogue}
+    on_queues = {"service-1": "#sq-queue", "service-2": "#sq-speed"}
+    on_operations = {"operations-1": "#si-topics", "operations-2": "#si-onboarding", "operations-3": "#si-complaints",
+                     "operations-4": "#si-products", "operations-5": "#si-repeat", "service-3": "#si-satisfaction",
+                     "service-4": "#si-systemic", "service-5": "#si-vip"}
+    for question_id, selector in on_queues.items():
+        question = by_id[question_id]
+        assert (question.page_path, question.answer_selector) == (landing_path("support_lead"), selector), question_id
+    for question_id, selector in on_operations.items():
+        question = by_id[question_id]
+        assert (question.page_path, question.answer_selector) == ("/support/insights", selector), question_id
+
+
 def test_the_strategy_entries_point_at_its_panels(catalogue):
     """The chairman's and CEO's questions the Strategy page answers, one click from Morning Coffee
     (the navbar link): the 3-year trend of the top customers is on its concentration panel."""
@@ -180,10 +198,12 @@ def test_the_api_lists_only_the_entries_the_role_may_open(login_as, catalogue, r
         assert sorted(entry) == sorted(PUBLIC_FIELDS)
 
 
-def test_the_api_gives_executives_every_entry_and_support_only_the_customer_views(login_as, catalogue):
+def test_the_api_gives_executives_every_entry_and_support_only_the_customer_and_support_views(login_as, catalogue):
     assert len(login_as("executive").get("/api/v1/questions").get_json()) == len(catalogue)
     support = {entry["id"] for entry in login_as("support_lead").get("/api/v1/questions").get_json()}
-    assert support and support == {q.id for q in catalogue if q.permissions == ("view_customer360",)}
+    assert support and support == {q.id for q in catalogue if q.permissions in (("view_customer360",),
+                                                                                 ("view_support",))}
+    assert {q.id for q in catalogue if q.persona in ("operations", "service")} <= support
     assert not any(question_id.startswith(("executive", "chairman")) for question_id in support)
 
 
