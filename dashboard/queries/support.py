@@ -489,11 +489,6 @@ class Sla:
         return self.met + self.breached == 0
 
 
-def _sla_counts() -> list[Any]:
-    c = SupportCase
-    return [func.count().filter(c.sla_met).label("met"), func.count().filter(c.sla_breached).label("breached")]
-
-
 def _rated(rows: Any, columns: list[str]) -> pd.DataFrame:
     frame = pd.DataFrame(rows, columns=columns)
     total = frame["met"] + frame["breached"]
@@ -502,25 +497,40 @@ def _rated(rows: Any, columns: list[str]) -> pd.DataFrame:
 
 
 def sla(session: Session, filters: SupportFilters) -> Sla:
+    """One pass over both periods' tickets: totals now and before, now by severity and by channel, and
+    per week (grouping sets)."""
     c = SupportCase
-    has_sla = and_(c.kind == "ticket", c.sla_minutes.is_not(None), case_filter(filters))
-    now = and_(has_sla, opened_in(filters.period))
-    met, breached = session.execute(select(*_sla_counts()).where(now)).one()
-    before_met, before_breached = session.execute(
-        select(*_sla_counts()).where(has_sla, opened_in(filters.previous))).one()
-    severity = func.coalesce(c.severity, "None")
-    by_severity = _rated(session.execute(select(severity.label("member"), *_sla_counts())
-                                         .where(now).group_by(severity).order_by(severity)).all(),
-                         ["member", "met", "breached"])
-    by_channel = _rated(session.execute(select(c.channel.label("member"), *_sla_counts())
-                                        .where(now).group_by(c.channel).order_by(c.channel)).all(),
-                        ["member", "met", "breached"])
-    week = func.date_trunc("week", c.opened_day)
-    weekly = _rated(session.execute(select(week.label("week"), *_sla_counts())
-                                    .where(has_sla, c.opened_day.between(filters.previous.start, filters.period.end))
-                                    .group_by(week).order_by(week)).all(), ["week", "met", "breached"])
+    tickets = (select((c.opened_day >= filters.period.start).label("is_current"),
+                      func.coalesce(c.severity, "None").label("severity"), c.channel,
+                      func.date_trunc("week", c.opened_day).label("week"), c.sla_met, c.sla_breached)
+               .where(c.kind == "ticket", c.sla_minutes.is_not(None), case_filter(filters),
+                      c.opened_day.between(filters.previous.start, filters.period.end))
+               .subquery())
+    t = tickets.c
+    rows = session.execute(
+        select(t.is_current, t.severity, t.channel, t.week,
+               func.grouping(t.is_current, t.severity, t.channel, t.week).label("set"),
+               func.count().filter(t.sla_met).label("met"), func.count().filter(t.sla_breached).label("breached"))
+        .group_by(func.grouping_sets(tuple_(t.is_current), tuple_(t.is_current, t.severity),
+                                     tuple_(t.is_current, t.channel), tuple_(t.week)))).all()
+    found = pd.DataFrame(rows, columns=["is_current", "severity", "channel", "week", "set", "met", "breached"])
+    # grouping(): a bit per column left out of the set, is_current first
+    totals = found[found["set"] == 0b0111].set_index("is_current")
+
+    def counts(current: bool) -> tuple[int, int]:
+        return (int(totals.loc[current, "met"]), int(totals.loc[current, "breached"])) if current in totals.index \
+            else (0, 0)
+
+    def members(column: str, grouping: int) -> pd.DataFrame:
+        part = found[(found["set"] == grouping) & (found["is_current"] == True)]  # noqa: E712
+        return _rated(part[[column, "met", "breached"]].sort_values(column).to_numpy().tolist(),
+                      ["member", "met", "breached"])
+
+    (met, breached), (before_met, before_breached) = counts(True), counts(False)
+    weekly = found[found["set"] == 0b1110].sort_values("week")
     return Sla(share(met, met + breached), share(before_met, before_met + before_breached), met, breached,
-               by_severity, by_channel, weekly)
+               members("severity", 0b0011), members("channel", 0b0101),
+               _rated(weekly[["week", "met", "breached"]].to_numpy().tolist(), ["week", "met", "breached"]))
 
 
 def breach_columns() -> tuple[GridColumn, ...]:
