@@ -381,13 +381,16 @@ def repeats(session: Session, query: OperationsQuery, scope: DataScope, *,
                                            literal(", ")).label("categories"),
                            func.max(case((is_repeat, cases.c.opened_day))).label("last_opened"))
                     .group_by(cases.c.customer_id).subquery())
-    totals = session.execute(select(func.count().filter(per_customer.c.tickets > 0),
-                                    func.count().filter(per_customer.c.repeat_tickets > 0),
-                                    func.coalesce(func.sum(per_customer.c.tickets), 0),
-                                    func.coalesce(func.sum(per_customer.c.repeat_tickets), 0))).one()
-    rows = session.execute(select(per_customer).where(per_customer.c.repeat_tickets > 0)
-                           .order_by(per_customer.c.repeat_tickets.desc(), per_customer.c.last_opened.desc(),
-                                     per_customer.c.customer_id).limit(REPEAT_LIMIT)).all()
+    # The headline counts ride along as window totals, so the customers are worked out once.
+    pc = per_customer.c
+    everyone = (func.count().filter(pc.tickets > 0).over(), func.count().filter(pc.repeat_tickets > 0).over(),
+                func.coalesce(func.sum(pc.tickets).over(), 0), func.coalesce(func.sum(pc.repeat_tickets).over(), 0))
+    ranked = select(per_customer, *(total.label(f"total_{i}") for i, total in enumerate(everyone))).subquery()
+    found = session.execute(select(ranked).order_by((ranked.c.repeat_tickets > 0).desc(), ranked.c.repeat_tickets.desc(),
+                                                    ranked.c.last_opened.desc(), ranked.c.customer_id)
+                            .limit(REPEAT_LIMIT)).all()
+    totals = (found[0].total_0, found[0].total_1, found[0].total_2, found[0].total_3) if found else (0, 0, 0, 0)
+    rows = [r for r in found if r.repeat_tickets > 0]
     records = [{"account_id": r.customer_id, "account_name": r.account_name,
                 "repeat_tickets": r.repeat_tickets, "tickets": r.tickets, "categories": r.categories,
                 "last_opened": _day(r.last_opened), "territory": r.territory} for r in rows]
