@@ -11,7 +11,13 @@ import numpy as np
 import pandas as pd
 from churn_clv import timed  # the benchmark sections' wall and CPU timer
 
-from models.attribution import attribute_all, heuristic_attribution, markov_attribution
+from models.attribution import (
+    attribute_all,
+    channel_reach,
+    heuristic_attribution,
+    markov_attribution,
+    shapley_attribution,
+)
 from models.text import detect_topics, extract_keywords, score_sentiment
 
 CHANNELS = np.array(["paid_search", "organic_search", "email", "whatsapp", "social", "webinar", "referral",
@@ -79,6 +85,17 @@ def run(args: Namespace) -> None:
         effects = ", ".join(f"{r.channel} {r.removal_effect:.3f}" for r in
                             result.sort_values("removal_effect", ascending=False).itertuples())
         print(f"  Markov order {order}          {markov.text()}; removal effects: {effects}")
+    result, shapley = timed(lambda: shapley_attribution(paths))
+    print(f"  Shapley (exact, {len(result)} channels) {shapley.text()}; phi: "
+          + ", ".join(f"{r.channel} {r.shapley_value:+.4f}" for r in
+                      result.sort_values("shapley_value", ascending=False).itertuples()))
+    # Planted truth: credit per journey reached should rank the channels as their planted effects do.
+    reach = channel_reach(paths).set_index("channel")["journeys"]
+    per_journey = result.set_index("channel")["conversions"] / reach
+    planted = pd.Series(CHANNEL_EFFECT, index=CHANNELS)
+    rank = per_journey.corr(planted.reindex(per_journey.index), method="spearman")
+    print(f"  Shapley credit per journey reached vs planted effect: Spearman {rank:.2f}; "
+          + ", ".join(f"{c} {v:.3f}" for c, v in per_journey.sort_values(ascending=False).items()))
     _, together = timed(lambda: attribute_all(paths))
     print(f"  all models (nightly job) {together.text()}")
 

@@ -34,9 +34,32 @@ effect of a channel is 1 - P_without / P, where P_without is the same probabilit
 state containing the channel is removed (its incoming transitions then lead nowhere, i.e.
 to null). A channel is credited removal_effect / sum(removal effects) of the conversions and
 of their value. Self-transitions (a channel touched twice in a row) are kept.
+
+Shapley model (`shapley_attribution`): data-driven Shapley attribution on conversion rates
+(Dalessandro et al. 2012; Zhao et al. 2018). For each set T of distinct channels that journeys
+took, r(T) = conversions / journeys among the journeys whose channel set is exactly T, so journeys
+that did not convert count (they lower r), while order and repeats within a journey do not. The
+channels are the players of the game
+
+    v(S) = sum of r(T) over the channel sets T within S (T observed in the data),
+
+the conversion rates a coalition of channels brings about. Each channel's exact Shapley value
+phi_k = sum over S not containing k of |S|! (n - |S| - 1)! / n! * (v(S + k) - v(S)) is computed by
+enumerating the 2^n coalitions as bit masks (v itself by a sum over subsets), so only up to
+MAX_SHAPLEY_CHANNELS channels. The game only grows as channels join, so phi >= 0, and it equals
+each observed set's rate shared equally between its channels: a channel that turns many journeys
+into conversions is credited more than one that rides along on journeys that rarely convert. phi
+adds up to v(all channels), not to the conversions, so the channels are credited shares phi / sum(phi)
+of the total conversions and of the total value (equal shares when no journey converted); the
+credits add up to the totals exactly, mirror-image channels get equal credit and a channel found
+only on journeys that never convert gets 0. `attribute_all` pools the channels reaching the fewest
+journeys into one OTHER_CHANNELS player beyond MAX_SHAPLEY_CHANNELS channels.
 """
 
 from __future__ import annotations
+
+import logging
+from math import factorial
 
 import numpy as np
 import pandas as pd
@@ -48,10 +71,18 @@ SEPARATOR = " > "
 HEURISTIC_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based")
 DEFAULT_HALF_LIFE_STEPS = 1.0
 MAX_MARKOV_ORDER = 3
+MAX_SHAPLEY_CHANNELS = 12  # 4,096 coalitions; every extra channel doubles them
+OTHER_CHANNELS = "(other channels)"  # the pooled player beyond MAX_SHAPLEY_CHANNELS
+
+log = logging.getLogger(__name__)
 
 
 class AttributionInputError(ValueError):
     """The paths frame is malformed: missing columns, negative counts or an empty path."""
+
+
+class TooManyChannelsError(AttributionInputError):
+    """More channels than the exact Shapley enumeration takes (MAX_SHAPLEY_CHANNELS)."""
 
 
 class _Journeys:
@@ -264,48 +295,124 @@ def _markov(journeys: _Journeys, order: int) -> tuple[np.ndarray, np.ndarray, np
     return share * journeys.total_conversions, share * journeys.total_value, removal
 
 
+def shapley_attribution(paths: pd.DataFrame) -> pd.DataFrame:
+    """Conversions and value per channel by the data-driven Shapley model, enumerating every coalition.
+
+    Returns columns `channel`, `conversions`, `conversion_value` and `shapley_value` (phi, in
+    conversion probability), one row per channel in name order. TooManyChannelsError beyond
+    MAX_SHAPLEY_CHANNELS channels (`attribute_all` then pools the channels reaching the fewest
+    journeys into OTHER_CHANNELS). When every phi is 0 (nothing converted), the conversions are split
+    equally between the channels. See the module docstring for the game.
+    """
+    journeys = _Journeys(paths)
+    n = len(journeys.channels)
+    if n > MAX_SHAPLEY_CHANNELS:
+        raise TooManyChannelsError(
+            f"the exact Shapley model takes at most {MAX_SHAPLEY_CHANNELS} channels, not {n}; "
+            "group channels together or use attribute_all, which pools the smallest ones")
+    conversions, value, phi = _shapley(journeys, journeys.code, n)
+    out = _output(journeys.channels, conversions, value)
+    out["shapley_value"] = phi
+    return out
+
+
+def _shapley_values(channel_set: np.ndarray, conversions: np.ndarray, journeys_on_set: np.ndarray,
+                    n: int) -> np.ndarray:
+    """phi per player of the game v(S) = the sum of the conversion rates of the channel sets within S
+    (each rate: conversions / journeys among the journeys whose channel set is exactly that set)."""
+    coalitions = np.arange(1 << n, dtype=np.int64)
+    converted = np.bincount(channel_set, weights=conversions, minlength=len(coalitions))
+    taken = np.bincount(channel_set, weights=journeys_on_set, minlength=len(coalitions))
+    game = np.divide(converted, taken, out=np.zeros(len(coalitions)), where=taken > 0)
+    for player in range(n):  # sum over subsets, one player at a time (a zeta transform over the bit masks)
+        holding = coalitions[(coalitions >> player) & 1 == 1]
+        game[holding] += game[holding ^ (1 << player)]
+    size = np.bitwise_count(coalitions)
+    weight_by_size = np.array([factorial(s) * factorial(n - s - 1) / factorial(n) for s in range(n)])
+    phi = np.empty(n)
+    for player in range(n):
+        without = coalitions[(coalitions >> player) & 1 == 0]
+        phi[player] = (game[without | (1 << player)] - game[without]) @ weight_by_size[size[without]]
+    return phi
+
+
+def _shapley(journeys: _Journeys, player_of_touch: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Conversions, value and phi per player (player_of_touch: each touch's player, 0..n-1)."""
+    if n == 0:
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    # Each distinct path's set of players as a bit mask (a repeated player sets its bit once).
+    channel_set = np.bitwise_or.reduceat(np.left_shift(np.int64(1), player_of_touch), journeys.first_touch)
+    phi = _shapley_values(channel_set, journeys.conversions, journeys.conversions + journeys.nulls, n)
+    positive = np.clip(phi, 0.0, None)  # round-off only: the game never falls as channels join
+    share = positive / positive.sum() if positive.sum() > 0 else np.full(n, 1.0 / n)
+    return share * journeys.total_conversions, share * journeys.total_value, phi
+
+
+def _shapley_players(journeys: _Journeys) -> tuple[np.ndarray, np.ndarray]:
+    """Each touch's Shapley player and the players' names: the channels themselves up to
+    MAX_SHAPLEY_CHANNELS; beyond, the MAX_SHAPLEY_CHANNELS - 1 reaching the most journeys (ties by
+    name) and OTHER_CHANNELS for all the rest, logged."""
+    n = len(journeys.channels)
+    if n <= MAX_SHAPLEY_CHANNELS:
+        return journeys.code, journeys.channels
+    reach = _reach(journeys)
+    by_reach = np.lexsort((journeys.channels.astype(str), -reach))  # channels are already in name order
+    kept = np.sort(by_reach[:MAX_SHAPLEY_CHANNELS - 1])
+    player_of_channel = np.full(n, len(kept), dtype=np.int64)
+    player_of_channel[kept] = np.arange(len(kept))
+    log.info("shapley: %d channels are more than the %d the exact enumeration takes; the %d reaching the "
+             "fewest journeys are pooled into %r", n, MAX_SHAPLEY_CHANNELS, n - len(kept), OTHER_CHANNELS)
+    return player_of_channel[journeys.code], np.r_[journeys.channels[kept], np.array([OTHER_CHANNELS], dtype=object)]
+
+
 def channel_reach(paths: pd.DataFrame) -> pd.DataFrame:
     """Journeys that touched each channel at least once: columns `channel`, `journeys`."""
     journeys = _Journeys(paths)
     return pd.DataFrame({"channel": journeys.channels.astype(str), "journeys": _reach(journeys)})
 
 
-def _reach(journeys: _Journeys) -> np.ndarray:
+def _reach(journeys: _Journeys, player_of_touch: np.ndarray | None = None, n: int | None = None) -> np.ndarray:
+    """Journeys that touched each channel (or each player, when touches are mapped to players)."""
+    code = journeys.code if player_of_touch is None else player_of_touch
+    n = len(journeys.channels) if n is None else n
     on_path = journeys.conversions + journeys.nulls
     # one (path, channel) pair per distinct pair: a channel touched twice counts once
-    n_channels = max(len(journeys.channels), 1)
-    pair = np.unique(journeys.path_of_touch * n_channels + journeys.code)
-    reach = np.bincount(pair % n_channels, weights=on_path[pair // n_channels], minlength=len(journeys.channels))
+    base = max(n, 1)
+    pair = np.unique(journeys.path_of_touch * base + code)
+    reach = np.bincount(pair % base, weights=on_path[pair // base], minlength=n)
     return reach.round().astype(np.int64)
 
 
 def attribute_all(paths: pd.DataFrame, *, markov_orders: tuple[int, ...] = (1,),
                   half_life_steps: float = DEFAULT_HALF_LIFE_STEPS) -> pd.DataFrame:
-    """Every rule-based model and the Markov model of each order in one frame, reading the paths once.
+    """Every rule-based model, the Markov model of each order and the Shapley model in one frame,
+    reading the paths once.
 
-    Columns: `model` (a HEURISTIC_MODELS name, or "markov" / "markov_<order>" when several
-    orders are asked for), `channel`, `journeys` (that touched the channel), `conversions`,
-    `conversion_value` and `removal_effect` (Markov rows only; NaN otherwise).
+    Columns: `model` (a HEURISTIC_MODELS name, "markov" / "markov_<order>" when several
+    orders are asked for, or "shapley"), `channel`, `journeys` (that touched the channel), `conversions`,
+    `conversion_value` and `removal_effect` (Markov rows only; NaN otherwise). Beyond
+    MAX_SHAPLEY_CHANNELS channels the Shapley rows are the MAX_SHAPLEY_CHANNELS - 1 channels reaching
+    the most journeys plus one OTHER_CHANNELS row pooling the rest (logged), so they still add up to
+    the totals; the pooled channels have no Shapley row of their own.
     """
     for order in markov_orders:
         _check_order(order)
     _check_half_life(half_life_steps)
     journeys = _Journeys(paths)
-    n = len(journeys.channels)
-    models, conversions, values, removals = [], [], [], []
-    for model, (conv, value) in _heuristic(journeys, half_life_steps).items():
-        models.append(model)
-        conversions.append(conv)
-        values.append(value)
-        removals.append(np.full(n, np.nan))
+    channels = journeys.channels.astype(str)
+    reach = _reach(journeys)
+    nothing = np.full(len(channels), np.nan)
+    parts = [(model, channels, reach, conv, value, nothing)
+             for model, (conv, value) in _heuristic(journeys, half_life_steps).items()]
     for order in markov_orders:
-        models.append("markov" if len(markov_orders) == 1 else f"markov_{order}")
-        conv, value, removal = _markov(journeys, order)
-        conversions.append(conv)
-        values.append(value)
-        removals.append(removal)
+        model = "markov" if len(markov_orders) == 1 else f"markov_{order}"
+        parts.append((model, channels, reach, *_markov(journeys, order)))
+    player_of_touch, players = _shapley_players(journeys)
+    conv, value, _ = _shapley(journeys, player_of_touch, len(players))
+    parts.append(("shapley", players.astype(str), _reach(journeys, player_of_touch, len(players)), conv, value,
+                  np.full(len(players), np.nan)))
     return pd.DataFrame({
-        "model": np.repeat(models, n), "channel": np.tile(journeys.channels.astype(str), len(models)),
-        "journeys": np.tile(_reach(journeys), len(models)), "conversions": np.concatenate(conversions),
-        "conversion_value": np.concatenate(values), "removal_effect": np.concatenate(removals),
+        "model": np.concatenate([np.repeat(p[0], len(p[1])) for p in parts]).astype(object),
+        **{column: np.concatenate([p[i] for p in parts]) for i, column in enumerate(
+            ("channel", "journeys", "conversions", "conversion_value", "removal_effect"), start=1)},
     })

@@ -16,7 +16,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 from dashboard.tables.base import Base
 
 Timestamp = DateTime(timezone=True)
-ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov")
+ATTRIBUTION_MODELS = ("first_touch", "last_touch", "linear", "time_decay", "position_based", "markov",
+                      "shapley")
 _MODEL_CHECK = "model IN (" + ", ".join(f"'{m}'" for m in ATTRIBUTION_MODELS) + ")"
 
 

@@ -3,10 +3,17 @@
 A journey is the touchpoints sharing a journey_id, in time order, up to the end of the as-of
 day; it converted when any of its touches did, for the sum of their conversion values (USD).
 Journeys count in the month (UTC) of their last touch. Results:
-  gold.attribution_monthly  per month, model and channel (rule-based models and Markov order 1);
+  gold.attribution_monthly  per month, model and channel (rule-based models, Markov order 1 and
+                            Shapley);
   gold.attribution_campaign per campaign and model over all journeys, where a touch counts as
                             its campaign when it has one and as its channel otherwise.
-Both tables are replaced in one transaction.
+Both tables are replaced in one transaction. The data-driven Shapley model (conversion rate per
+channel set, see models.attribution) enumerates every coalition exactly, so it takes at most
+MAX_SHAPLEY_CHANNELS (12) nodes. Campaign paths have more: there the 11 nodes reaching the most
+journeys keep their own Shapley credit and all the others are pooled into one OTHER_CHANNELS node,
+whose row is dropped with the channel rows, so the smaller campaigns have no Shapley row (every other
+model still credits every campaign). A month with more than 12 channels gets the same pooling and
+keeps its OTHER_CHANNELS row, so each month's Shapley credits still add up to its conversions.
 """
 
 from __future__ import annotations
@@ -22,7 +29,7 @@ from dashboard.db import Database
 from dashboard.tables.attribution_text import AttributionCampaign, AttributionMonthly
 from etl.gold import data_window
 from etl.runs import recorded_run
-from models.attribution import attribute_all
+from models.attribution import OTHER_CHANNELS, attribute_all
 
 log = logging.getLogger(__name__)
 JOB_ID = "attribution"
@@ -102,6 +109,12 @@ def run_attribution(database: Database, *, triggered_by: str = "manual") -> Attr
         by_campaign = attribute_all(campaign_paths) if len(campaign_paths) else pd.DataFrame()
         campaign_rows = _records(by_campaign[by_campaign["channel"].isin(campaigns)], {}, "campaign_id") \
             if len(by_campaign) else []
+        shapley_nodes = set(by_campaign.loc[by_campaign["model"] == "shapley", "channel"]) \
+            if len(by_campaign) else set()
+        if OTHER_CHANNELS in shapley_nodes:
+            pooled = by_campaign["channel"].nunique() - len(shapley_nodes)
+            log.info("attribution: the Shapley model pools %d campaign-path nodes reaching the fewest journeys "
+                     "into %r; those campaigns get no Shapley row", pooled, OTHER_CHANNELS)
         session.execute(delete(AttributionMonthly))
         session.execute(delete(AttributionCampaign))
         if monthly:

@@ -13,6 +13,7 @@ from etl.insights.attribution import run_attribution
 from etl.insights.summaries import run_account_summaries
 from etl.insights.text import run_text_insights
 from layouts.components import format_count, format_usd
+from models.attribution import MAX_SHAPLEY_CHANNELS
 from models.text import format_sentiment, format_signed_percent, summary_numbers
 
 
@@ -33,14 +34,21 @@ def frame(database, sql: str, **params) -> pd.DataFrame:
 def test_attribution_credits_every_converted_journey_in_every_model(loaded_database, insights):
     journeys = frame(loaded_database, """
         SELECT journey_id, bool_or(converted) AS converted,
+               CAST(COALESCE(sum(conversion_value_usd) FILTER (WHERE converted), 0) AS double precision) AS value,
                CAST(date_trunc('month', max(occurred_at) AT TIME ZONE 'UTC') AS date) AS month
         FROM silver.touchpoints WHERE journey_id IS NOT NULL AND channel IS NOT NULL GROUP BY journey_id""")
     converted = journeys[journeys.converted].groupby("month").size()
-    credited = frame(loaded_database, "SELECT month, model, sum(conversions) AS conversions "
+    value = journeys[journeys.converted].groupby("month")["value"].sum()
+    assert value.sum() > 0
+    credited = frame(loaded_database, "SELECT month, model, sum(conversions) AS conversions, "
+                                      "sum(conversion_value_usd) AS value "
                                       "FROM gold.attribution_monthly GROUP BY month, model")
-    assert set(credited.model) == {"first_touch", "last_touch", "linear", "time_decay", "position_based", "markov"}
+    assert set(credited.model) == {"first_touch", "last_touch", "linear", "time_decay", "position_based", "markov",
+                                   "shapley"}
+    assert credited.groupby("month").model.nunique().eq(7).all()  # every model in every month
     for row in credited.itertuples():
         assert row.conversions == pytest.approx(converted.get(row.month, 0), abs=1e-6), (row.month, row.model)
+        assert row.value == pytest.approx(value.get(row.month, 0), rel=1e-9, abs=1e-6), (row.month, row.model)
     assert insights["attribution"].journeys == len(journeys)
 
     gold = frame(loaded_database, "SELECT * FROM gold.attribution_monthly")
@@ -56,6 +64,18 @@ def test_attribution_credits_every_converted_journey_in_every_model(loaded_datab
                                        "LEFT JOIN silver.campaigns c USING (campaign_id)")
     assert len(campaigns) > 0 and campaigns.known.notna().all()
     assert (campaigns.conversions >= 0).all()
+    # Every model but Shapley credits every campaign. Campaign paths have more nodes than the exact
+    # Shapley enumeration takes, so it keeps the MAX_SHAPLEY_CHANNELS - 1 reaching the most journeys
+    # (channels among them) and pools the rest, whose pooled row is no campaign's.
+    assert campaigns.campaign_id.nunique() > MAX_SHAPLEY_CHANNELS
+    assert set(campaigns.model) == set(credited.model)
+    others = campaigns[campaigns.model != "shapley"]
+    assert others.groupby("model").campaign_id.nunique().nunique() == 1
+    shapley = campaigns[campaigns.model == "shapley"]
+    assert 0 < len(shapley) <= MAX_SHAPLEY_CHANNELS - 1
+    assert (shapley.conversions >= 0).all()
+    reach = others[others.model == "linear"].set_index("campaign_id").journeys
+    assert shapley.journeys.min() >= reach.drop(shapley.campaign_id).max()  # the most-reaching ones kept
 
 
 def test_text_job_scores_every_customer_text_once(loaded_database, insights):
