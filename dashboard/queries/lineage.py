@@ -42,7 +42,7 @@ class Lineage:
     """One gold table's path back to its landing files."""
 
     gold_table: str
-    sql_file: str | None  # etl/gold/<file>.sql; None for tables filled by a model job
+    sql_file: str | None  # etl/gold/<file>.sql (or .py for a step written in Python); None for a model job
     gold_inputs: tuple[str, ...]  # other gold tables it reads (their own lineage is folded in)
     silver_tables: tuple[str, ...]
     sources: tuple[SourceLoad, ...]
@@ -71,7 +71,7 @@ def _walk(gold_table: str, seen: set[str]) -> tuple[set[str], set[str]]:
     if step is None or gold_table in seen:
         return set(), set()
     seen.add(gold_table)
-    inputs = step.inputs() if isinstance(step, SqlStep) else frozenset()
+    inputs = step.inputs() if hasattr(step, "inputs") else frozenset()
     golds = {t for t in inputs if t.startswith("gold.")}
     silvers = {t for t in inputs if t.startswith("silver.")}
     for upstream in sorted(golds):
@@ -109,7 +109,8 @@ def lineage(session: Session, gold_table: str) -> Lineage | None:
         for d in sorted(datasets))
     refreshed_at = session.scalar(select(func.max(JobRun.finished_at))
                                   .where(JobRun.job_id.in_(REFRESH_JOBS), JobRun.status == "success"))
-    sql_file = step.sql_file.name if isinstance(step, SqlStep) else None
+    code_file = step.sql_file if isinstance(step, SqlStep) else getattr(step, "code_file", None)
+    sql_file = code_file.name if code_file is not None else None
     return Lineage(gold_table, sql_file, tuple(sorted(golds)), tuple(sorted(silvers)), sources, refreshed_at)
 
 

@@ -785,3 +785,46 @@ class OnboardingStage(Base):
     days_late: Mapped[int | None] = mapped_column(Integer)
     is_open: Mapped[bool] = mapped_column(Boolean)
     account_churned: Mapped[bool] = mapped_column(Boolean)  # silver.accounts.churned_at set
+
+
+class ContactDaily(Base):
+    """New contacts per creation day (UTC) and their account's region and territory ('Unknown' when
+    empty), for the Growth page (etl/gold/contact_daily.sql); contacts without a creation time are left out."""
+
+    __tablename__ = "contact_daily"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    new_contacts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ContactCountry(Base):
+    """Each contact's country, read from the country calling code of its phone number with the
+    phonenumbers library by the gold stage (etl/gold/contact_country.py), never while a page waits.
+    Unknown ('---') when the contact has no phone or one that is not a valid number. Holds no number."""
+
+    __tablename__ = "contact_country"
+    __table_args__ = {"schema": "gold"}
+
+    contact_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    country_iso2: Mapped[str | None] = mapped_column(Text)
+    country_iso3: Mapped[str] = mapped_column(Text)  # '---' when unknown
+    country_name: Mapped[str] = mapped_column(Text)
+
+
+class ContactCountryTerritory(Base):
+    """Contacts per country (gold.contact_country) and territory, for the Growth page's map and table."""
+
+    __tablename__ = "contact_country_territory"
+    __table_args__ = {"schema": "gold"}
+
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    country_iso3: Mapped[str] = mapped_column(Text, primary_key=True)
+    region: Mapped[str] = mapped_column(Text)
+    country_name: Mapped[str] = mapped_column(Text)
+    contacts: Mapped[int] = mapped_column(Integer, default=0)

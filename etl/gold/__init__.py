@@ -17,6 +17,7 @@ from pathlib import Path
 from sqlalchemy import Connection, bindparam, text
 
 from dashboard.tables import gold
+from etl.gold.contact_country import ContactCountryStep
 from etl.identity.store import IDENTITY_TABLES
 from etl.silver import AS_OF_RATE_USD
 from etl.steps import ACCOUNTS, DAYS, DIFF, REBUILD, SKIP, SqlStep, Step, qualified_name, run_steps
@@ -83,6 +84,11 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.SalesOpportunity, SQL_DIR / "sales_opportunity.sql"),
     SqlStep(gold.SalesQuota, SQL_DIR / "sales_quota.sql"),
     SqlStep(gold.RepActivityMonthly, SQL_DIR / "rep_activity_monthly.sql"),
+    # The Growth page: new contacts per day; each contact's country from its phone (parsed in Python), per territory.
+    SqlStep(gold.ContactDaily, SQL_DIR / "contact_daily.sql", since_column="day",
+            whole_when=frozenset({"silver.accounts"})),
+    ContactCountryStep(),
+    SqlStep(gold.ContactCountryTerritory, SQL_DIR / "contact_country_territory.sql"),
 )
 
 # The gold steps summing the scores the scoring job writes: it runs them again after writing.
@@ -187,8 +193,9 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
     refreshed: set[str] = set(changed)
     for step in steps:
         name = qualified_name(step.table)
-        inputs = step_inputs(step) if isinstance(step, SqlStep) else frozenset({"*"})
-        reads_as_of = step.reads_as_of() if isinstance(step, SqlStep) else True
+        # A Python step that names its inputs is refreshed like a SQL step; one that does not, every time.
+        inputs = step_inputs(step) if hasattr(step, "inputs") else frozenset({"*"})
+        reads_as_of = step.reads_as_of() if hasattr(step, "reads_as_of") else True
         changed_inputs = inputs & refreshed
         if not changed_inputs and not (as_of_moved and reads_as_of):
             plan[name] = SKIP

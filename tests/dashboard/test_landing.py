@@ -87,5 +87,17 @@ def test_home_stays_all_my_pages_and_says_so_when_a_role_has_none(app, login_as)
     executive = _home(app, login_as("executive"))
     assert HOME.PAGE in executive and "/executive" in executive and HOME.NO_DASHBOARDS not in executive
     marketing = _home(app, login_as("marketing_manager"))
-    assert HOME.NO_DASHBOARDS in marketing and "No dashboards for your role yet" in marketing
+    assert "/marketing/growth" in marketing and HOME.NO_DASHBOARDS not in marketing
     assert "/account" in marketing  # their own account stays reachable
+
+
+def test_home_says_so_when_a_role_has_no_dashboard(app, login_as, monkeypatch):
+    # Every default role has a page now: a role left with only the pages open to everyone.
+    import layouts.home
+    from dashboard.permissions import AUTHENTICATED
+    from layouts.pages import PAGES
+
+    monkeypatch.setattr(layouts.home, "pages_for_current_user",
+                        lambda: [p for p in PAGES if p.permission == AUTHENTICATED])
+    nothing = _home(app, login_as("marketing_manager"))
+    assert HOME.NO_DASHBOARDS in nothing and "No dashboards for your role yet" in nothing

@@ -46,8 +46,9 @@ def test_home_search_lists_the_users_questions_and_filters_as_they_type(browser,
     wait(browser).until(lambda b: b.current_url.startswith(live_server + "/executive"))
 
 
-def test_a_role_without_questions_sees_no_search(browser, live_server):
-    sign_in(browser, live_server, "marketing_manager")  # no page of the catalogue is theirs yet
+def test_a_marketing_manager_finds_the_growth_question(browser, live_server):
+    # Every default role now has at least one question: the marketing manager's is about growth.
+    sign_in(browser, live_server, "marketing_manager")
     browser.get(live_server + "/")
-    wait(browser).until(ec.presence_of_element_located((By.ID, HOME.PAGE)))
-    assert not browser.find_elements(By.ID, HOME.SEARCH)
+    wait(browser).until(ec.element_to_be_clickable((By.ID, HOME.SEARCH)))
+    wait(browser).until(lambda b: any(href.endswith("/marketing/growth") for href in _listed(b)))
