@@ -29,7 +29,8 @@ CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.ad
                     "callbacks.account_journey", "callbacks.account_people", "callbacks.my_accounts",
                     "callbacks.executive_regions", "callbacks.executive_strategy",
                     "callbacks.sales", "callbacks.sales_engagement", "callbacks.sales_leads",
-                    "callbacks.support", "callbacks.support_insights", "callbacks.growth")
+                    "callbacks.support", "callbacks.support_insights", "callbacks.campaigns",
+                    "callbacks.growth")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

@@ -26,12 +26,14 @@ from dashboard.permissions import (
     EXPORT_DATA,
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
+    VIEW_MARKETING,
     VIEW_SALES,
     VIEW_SUPPORT,
     permission_granted,
 )
 from dashboard.queries import (
     book,
+    campaigns,
     engagement,
     executive,
     executive_outlook,
@@ -91,6 +93,7 @@ GRIDS: dict[str, GridExport] = {
     "si-products": GridExport(VIEW_SUPPORT, support_insights.export_products, support_insights.export_name),
     "si-repeat": GridExport(VIEW_SUPPORT, support_insights.export_repeats, support_insights.export_name),
     "si-vip": GridExport(VIEW_SUPPORT, support_insights.export_vip, support_insights.export_name),
+    "cp-high-intent": GridExport(VIEW_MARKETING, campaigns.export_high_intent, campaigns.export_name),
 }
 
 

@@ -16,6 +16,7 @@ ROLE_LANDING_PATHS: dict[str, str] = {
     "account_manager": "/my-accounts",
     "sales_manager": "/sales",
     "support_lead": "/support",
+    "marketing_manager": "/marketing",
 }
 
 

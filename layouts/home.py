@@ -29,6 +29,7 @@ class HomeIds:
 ID = HomeIds
 PERSONA_LABELS = {"chairman": "Chairman", "ceo": "CEO", "operations": "Operations", "sales": "Sales",
                   "service": "Service", "billing": "Billing", "account_management": "Account management",
+                  "marketing": "Marketing",
                   "executive": "Executive"}
 
 

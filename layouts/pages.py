@@ -62,6 +62,8 @@ PAGES: tuple[PageSpec, ...] = (
              "Live queues, response and resolution times, SLA, agents and peak hours, down to each conversation."),
     PageSpec("layouts.support_insights", "/support/insights", "Operations", VIEW_SUPPORT,
              "Recurring issues, repeat customers, satisfaction, VIP attention, onboarding delays and complaints."),
+    PageSpec("layouts.campaigns", "/marketing", "Campaigns", VIEW_MARKETING,
+             "Funnel, A/B tests, best time to send, ROI, attribution and high-intent contacts."),
     PageSpec("layouts.growth", "/marketing/growth", "Growth", VIEW_MARKETING,
              "New contacts and leads per day, week or month, their growth and trend, and contacts by country."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,

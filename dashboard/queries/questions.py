@@ -30,7 +30,7 @@ from dashboard.tables.gold import Customer360
 CATALOGUE_FILE = Path(__file__).resolve().parent.parent / "questions.json"
 # The personas of requirements 003, and 004's executive ("Morning Coffee") reader.
 PERSONAS: tuple[str, ...] = ("chairman", "ceo", "operations", "sales", "service", "billing",
-                             "account_management", "executive")
+                             "account_management", "executive", "marketing")
 KNOWN_PERMISSIONS = frozenset((*ALL_PERMISSIONS, AUTHENTICATED))
 # What the API and the Home search show of an entry; the permissions stay server-side.
 PUBLIC_FIELDS: tuple[str, ...] = ("id", "persona", "question", "url", "answer_selector")

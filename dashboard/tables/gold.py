@@ -828,3 +828,28 @@ class ContactCountryTerritory(Base):
     region: Mapped[str] = mapped_column(Text)
     country_name: Mapped[str] = mapped_column(Text)
     contacts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CampaignReply(Base):
+    """One row per replied campaign send (etl/gold/campaign_reply.sql), for the Campaigns page's
+    conversions (an opportunity of the contact's account won within N days of the reply) and its
+    high-intent contacts: the contact and its (regional) account, region and territory of the account
+    ('Unknown' when empty). The reply is the send's replied_at, as the funnel counts it."""
+
+    __tablename__ = "campaign_reply"
+    __table_args__ = (Index("ix_gold_campaign_reply_contact", "contact_id"), {"schema": "gold"})
+
+    send_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    campaign_id: Mapped[str] = mapped_column(Text)
+    variant: Mapped[str] = mapped_column(Text)  # 'Unknown' when empty
+    channel: Mapped[str] = mapped_column(Text)  # the send's, else the campaign's
+    contact_id: Mapped[str | None] = mapped_column(Text)
+    contact_name: Mapped[str | None] = mapped_column(Text)
+    email: Mapped[str | None] = mapped_column(Text)
+    phone: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str | None] = mapped_column(Text)
+    account_name: Mapped[str | None] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    replied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    replied_day: Mapped[date] = mapped_column(Date)  # UTC

@@ -89,6 +89,8 @@ GOLD_STEPS: tuple[Step, ...] = (
             whole_when=frozenset({"silver.accounts"})),
     ContactCountryStep(),
     SqlStep(gold.ContactCountryTerritory, SQL_DIR / "contact_country_territory.sql"),
+    # The Campaigns page: every replied send with its contact; small enough to work out whole.
+    SqlStep(gold.CampaignReply, SQL_DIR / "campaign_reply.sql"),
 )
 
 # The gold steps summing the scores the scoring job writes: it runs them again after writing.

@@ -90,6 +90,20 @@ def test_the_support_entries_are_answered_on_the_support_leads_pages(catalogue):
         assert (question.page_path, question.answer_selector) == ("/support/insights", selector), question_id
 
 
+def test_the_marketing_entries_are_answered_on_the_marketing_managers_landing_page(catalogue):
+    """The marketing persona's questions are on Campaigns, where a marketing manager lands: no click away
+    (tests/layouts/test_question_catalogue.py opens each)."""
+    from dashboard.landing import landing_path
+
+    by_id = {q.id: q for q in catalogue}
+    expected = {"marketing-1": "#cp-funnel", "marketing-2": "#cp-send-time", "marketing-3": "#cp-ab",
+                "marketing-4": "#cp-roi", "marketing-5": "#cp-attribution", "marketing-6": "#cp-high-intent"}
+    for question_id, selector in expected.items():
+        question = by_id[question_id]
+        assert (question.page_path, question.answer_selector) == (landing_path("marketing_manager"), selector)
+        assert question.persona == "marketing"
+
+
 def test_the_strategy_entries_point_at_its_panels(catalogue):
     """The chairman's and CEO's questions the Strategy page answers, one click from Morning Coffee
     (the navbar link): the 3-year trend of the top customers is on its concentration panel."""

@@ -1,0 +1,340 @@
+"""Campaigns: the funnel, the A/B verdicts, the send-time heatmap and ROI recomputed with pandas and
+statsmodels from the landing files; the high-intent list masked without personal-data access; the
+comparison written to the URL; and the page's callbacks refused server-side to a support lead."""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import pandas as pd
+import pytest
+from dash.exceptions import PreventUpdate
+from sqlalchemy import text
+from sqlalchemy.orm import Session
+from statsmodels.stats.multitest import multipletests
+from statsmodels.stats.power import NormalIndPower
+from statsmodels.stats.proportion import confint_proportions_2indep, proportion_effectsize, proportions_ztest
+
+from callbacks.campaigns import PANELS, write_comparison_to_url
+from dashboard.masking import MaskPolicy
+from dashboard.permissions import DEFAULT_ROLES
+from dashboard.queries import campaigns as q
+from dashboard.queries.campaigns import CampaignsQuery, VariantRow, compare_variants
+from dashboard.scope import DataScope
+from layouts.campaigns import CampaignsIds as ID
+from tests.callbacks.test_morning_coffee import text_of
+from tests.dashboard.queries.conftest import rolled_back  # noqa: F401
+from tests.dashboard.security.dash_requests import post_callback, response_outputs
+from tests.etl.reference import typed
+
+EVERYTHING = DataScope.everything()
+FULL = MaskPolicy(view_pii=True, view_financials=True)
+ROLE_POLICY = {r.name: MaskPolicy.for_permissions(r.permissions) for r in DEFAULT_ROLES}
+
+
+@pytest.fixture(scope="module")
+def attributed(loaded_database):
+    from etl.insights.attribution import run_attribution
+
+    run_attribution(loaded_database, triggered_by="test")
+    return loaded_database
+
+
+@pytest.fixture()
+def session(rolled_back: Session, attributed) -> Session:  # noqa: F811
+    return rolled_back
+
+
+def _silver_ids(session: Session, table: str, column: str) -> set[str]:
+    return set(session.scalars(text(f"SELECT {column} FROM silver.{table}")))
+
+
+@pytest.fixture()
+def sends(session, pristine_landing_dir) -> pd.DataFrame:
+    """The landing sends that reached silver, inside gold's window, with their channel (the send's,
+    else the campaign's) and a replied day."""
+    frame = typed(pristine_landing_dir, "marketing/sends")
+    frame = frame[frame["send_id"].isin(_silver_ids(session, "sends", "send_id"))]
+    first_day, as_of = session.execute(text("SELECT min(rate_date), max(rate_date) FROM silver.fx_rates")).one()
+    day = frame["sent_at"].dt.tz_convert("UTC").dt.date
+    frame = frame[(day >= first_day) & (day <= as_of)].copy()
+    campaigns = pd.read_csv(pristine_landing_dir / "marketing" / "campaigns.csv", dtype=str).set_index("campaign_id")
+    frame["channel"] = frame["channel"].fillna(frame["campaign_id"].map(campaigns["channel"])).fillna("Unknown")
+    return frame
+
+
+def test_the_funnel_counts_every_step_per_channel_and_sms_has_no_read_receipts(session, sends):
+    result = q.funnel(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    expected = sends.groupby("channel").agg(sent=("send_id", "size"), delivered=("delivered_at", "count"),
+                                            read=("read_at", "count"), replied=("replied_at", "count"))
+    got = {c.channel: c for c in result.channels}
+    assert set(got) == set(expected.index)
+    for channel, row in expected.iterrows():
+        funnel_row = got[channel]
+        assert (funnel_row.sent, funnel_row.delivered, funnel_row.replied) == (row.sent, row.delivered, row.replied)
+        if row.read == 0:
+            assert funnel_row.read is None and funnel_row.read_rate is None  # never shown as zero
+            assert funnel_row.replied_rate == pytest.approx(row.replied / row.delivered)
+        else:
+            assert funnel_row.read == row.read
+            assert funnel_row.read_rate == pytest.approx(row.read / row.delivered)
+            assert funnel_row.replied_rate == pytest.approx(row.replied / row.read)
+        assert funnel_row.delivered_rate == pytest.approx(row.delivered / row.sent)
+        assert dict(funnel_row.drop_offs())["delivered"] == row.sent - row.delivered
+    assert "sms" in got and got["sms"].read is None
+    assert result.total.sent == len(sends) and result.total.replied == sends["replied_at"].notna().sum()
+    per_campaign = sends.groupby(["campaign_id", "channel"]).size()
+    assert {(r.campaign_id, r.channel): r.sent for r in result.rows} == per_campaign.to_dict()
+    shown = text_of(PANELS[ID.FUNNEL](session, {}, scope=EVERYTHING, policy=FULL))
+    assert "no read receipts" in shown
+    assert f"{len(sends):,}" in shown
+
+
+def _holm(p_values: list[float]) -> list[float]:
+    order = sorted(range(len(p_values)), key=lambda i: p_values[i])
+    adjusted, running = [0.0] * len(p_values), 0.0
+    for rank, i in enumerate(order):
+        running = max(running, min(1.0, (len(p_values) - rank) * p_values[i]))
+        adjusted[i] = running
+    return adjusted
+
+
+def test_the_ab_verdicts_match_statsmodels_on_the_landing_counts(session, sends):
+    result = q.ab_tests(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    counts = sends[sends["variant"].notna()].groupby(["campaign_id", "variant"]).agg(
+        sends=("send_id", "size"), replies=("replied_at", "count"))
+    tests = {t.campaign_id: t for t in result.tests}
+    campaigns_with_variants = {c for c, n in counts.groupby(level=0).size().items() if n >= 2}
+    assert set(tests) == campaigns_with_variants and tests
+    for campaign_id, test in tests.items():
+        rows = counts.loc[campaign_id]
+        control = rows.index[0]
+        raw = []
+        for variant in rows.index[1:]:
+            n_v, x_v, n_c, x_c = (int(rows.loc[variant, "sends"]), int(rows.loc[variant, "replies"]),
+                                  int(rows.loc[control, "sends"]), int(rows.loc[control, "replies"]))
+            _, p = proportions_ztest([x_v, x_c], [n_v, n_c])
+            raw.append((variant, float(p), n_v, x_v, n_c, x_c))
+        adjusted = _holm([p for _, p, *_ in raw])
+        for comparison, (variant, p, n_v, x_v, n_c, x_c), p_adj in zip(test.comparisons, raw, adjusted, strict=True):
+            assert comparison.variant == variant and comparison.control == control
+            assert comparison.p_value == pytest.approx(p)
+            assert comparison.p_adjusted == pytest.approx(p_adj)
+            low, high = confint_proportions_2indep(x_v, n_v, x_c, n_c, method="newcomb", compare="diff")
+            assert (comparison.ci_low, comparison.ci_high) == pytest.approx((low, high))
+            effect = abs(proportion_effectsize(x_v / n_v, x_c / n_c))
+            # Two equal groups at 5% (two-sided) and 80% power: n = 2 ((z_0.975 + z_0.8) / h)^2.
+            needed = math.ceil(2 * ((1.959964 + 0.841621) / effect) ** 2) if effect else None
+            if needed is None:
+                assert comparison.needed_per_variant is None
+            else:
+                assert comparison.needed_per_variant == pytest.approx(needed, rel=1e-5, abs=1)
+                needed = comparison.needed_per_variant
+            if p_adj < 0.05:
+                assert comparison.verdict == (f"{variant} beats {control}" if x_v / n_v > x_c / n_c
+                                              else f"stop: {control} is better")
+            elif needed and needed > min(n_v, n_c):
+                more = max(0, needed - n_v) + max(0, needed - n_c)
+                assert comparison.verdict == f"no difference yet, need about {more:,} more sends"
+
+
+def test_the_verdicts_read_plainly():
+    better = compare_variants([VariantRow("A", 2000, 100), VariantRow("B", 2000, 170)])[0]
+    assert better.verdict == "B beats A" and better.ci_low > 0
+    worse = compare_variants([VariantRow("A", 2000, 170), VariantRow("B", 2000, 100)])[0]
+    assert worse.verdict == "stop: A is better" and worse.ci_high < 0
+    early = compare_variants([VariantRow("A", 100, 10), VariantRow("B", 100, 12)])[0]
+    needed = math.ceil(NormalIndPower().solve_power(abs(proportion_effectsize(0.12, 0.10)), alpha=0.05, power=0.8))
+    assert early.verdict == f"no difference yet, need about {2 * (needed - 100):,} more sends"
+    # Three variants: Holm's correction as statsmodels computes it.
+    several = compare_variants([VariantRow("A", 1000, 50), VariantRow("B", 1000, 75), VariantRow("C", 1000, 70)])
+    raw = [proportions_ztest([x, 50], [1000, 1000])[1] for x in (75, 70)]
+    assert [c.p_adjusted for c in several] == pytest.approx(list(multipletests(raw, method="holm")[1]))
+    assert [c.p_adjusted for c in several] == pytest.approx(_holm(raw))
+
+
+def test_the_send_time_heatmap_counts_and_recommends_only_full_cells(session, sends):
+    result = q.send_time(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    utc = sends["sent_at"].dt.tz_convert("UTC")
+    grouped = sends.assign(weekday=utc.dt.day_of_week, hour=utc.dt.hour).groupby(["weekday", "hour"]).agg(
+        sends=("send_id", "size"), replies=("replied_at", "count"))
+    assert {(c.weekday, c.hour): (c.sends, c.replies) for c in result.cells} == {
+        key: (int(r.sends), int(r.replies)) for key, r in grouped.iterrows()}
+    full = grouped[grouped["sends"] >= q.MIN_CELL_SENDS]
+    assert result.best is not None and result.best.sends >= q.MIN_CELL_SENDS
+    from statsmodels.stats.proportion import proportion_confint
+
+    lower = {key: proportion_confint(r.replies, r.sends, method="wilson")[0] for key, r in full.iterrows()}
+    assert lower[(result.best.weekday, result.best.hour)] == pytest.approx(max(lower.values()))
+    shown = PANELS[ID.SEND_TIME](session, {}, scope=EVERYTHING, policy=FULL)
+    figure = json.loads(json.dumps(shown, default=lambda o: o.to_plotly_json()))
+    assert "Best time" in text_of(shown) and result.best.label in text_of(shown)
+    thin = grouped[grouped["sends"] < q.MIN_CELL_SENDS]
+    if not thin.empty:  # a thin cell is greyed out: no colour value
+        weekday, hour = thin.index[0]
+        z = _find_key(figure, "z")
+        assert z[weekday][hour] is None
+
+
+def _find_key(tree: Any, key: str) -> Any:
+    if isinstance(tree, dict):
+        if key in tree:
+            return tree[key]
+        tree = list(tree.values())
+    if isinstance(tree, list):
+        for item in tree:
+            found = _find_key(item, key)
+            if found is not None:
+                return found
+    return None
+
+
+def test_roi_counts_won_deals_within_the_window_after_a_reply(session, sends, pristine_landing_dir):
+    result = q.roi(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    contacts = typed(pristine_landing_dir, "crm/contacts")
+    contacts = contacts[contacts["contact_id"].isin(_silver_ids(session, "contacts", "contact_id"))]
+    deals = typed(pristine_landing_dir, "crm/opportunities")
+    deals = deals[deals["opportunity_id"].isin(_silver_ids(session, "opportunities", "opportunity_id"))]
+    won = deals[deals["is_closed"].fillna(False).astype(bool) & deals["is_won"].fillna(False).astype(bool)]
+    replies = sends[sends["replied_at"].notna()].copy()
+    replies["account_id"] = replies["contact_id"].map(contacts.set_index("contact_id")["account_id"])
+    replies["replied_day"] = replies["replied_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
+    pairs = replies.merge(won[["opportunity_id", "account_id", "close_date"]], on="account_id")
+    window = pd.Timedelta(days=q.CONVERSION_WINDOW_DAYS)
+    pairs = pairs[(pairs["close_date"] >= pairs["replied_day"]) & (pairs["close_date"] <= pairs["replied_day"] + window)]
+    expected = pairs.drop_duplicates(["campaign_id", "opportunity_id"]).groupby("campaign_id").size()
+    got = {r.key: r.conversions for r in result.campaigns}
+    assert {k: v for k, v in got.items() if v} == expected.to_dict()
+    assert result.total.conversions == pairs["opportunity_id"].nunique()
+    costs = dict(session.execute(text("SELECT campaign_id, cost_usd FROM gold.campaign")).all())
+    per_campaign_replies = replies.groupby("campaign_id").size()
+    for row in result.campaigns:
+        if row.replies and costs[row.key] is not None:
+            assert row.replies == per_campaign_replies.get(row.key, 0)
+            assert row.cost_per_reply_usd == pytest.approx(round(float(costs[row.key]) / row.replies, 2), abs=0.01)
+    total_cost = sum(float(c or 0) for c in costs.values())
+    assert result.total.cost_usd == pytest.approx(total_cost, abs=0.01)
+    assert result.total.cost_per_delivered_usd == pytest.approx(total_cost / sends["delivered_at"].count(), abs=0.01)
+    if result.total.conversions:
+        assert result.total.cost_per_conversion_usd == pytest.approx(total_cost / result.total.conversions, abs=0.01)
+    # Without financials the costs are bands and ROI is hidden.
+    banded = q.roi(session, CampaignsQuery(), EVERYTHING, policy=MaskPolicy(view_pii=False, view_financials=False))
+    assert isinstance(banded.total.cost_usd, str) and banded.total.roi is None
+
+
+def test_attribution_shows_every_model_present_side_by_side(session):
+    result = q.attribution(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    present = set(session.scalars(text("SELECT DISTINCT model FROM gold.attribution_monthly")))
+    assert set(result.models) == present and "markov" in present
+    assert any(v is not None for v in result.removal_effect.values())
+    shown = text_of(PANELS[ID.ATTRIBUTION](session, {}, scope=EVERYTHING, policy=FULL))
+    assert "Markov" in shown and "First touch" in shown and "Removal effect" in shown
+    # A model added later (the check constraint dropped for the test) shows up without code.
+    session.execute(text("ALTER TABLE gold.attribution_monthly DROP CONSTRAINT IF EXISTS ck_attribution_monthly_model"))
+    session.execute(text("INSERT INTO gold.attribution_monthly (month, model, channel, journeys, conversions, "
+                         "conversion_value_usd) SELECT month, 'zz_later_model', channel, journeys, conversions, "
+                         "conversion_value_usd FROM gold.attribution_monthly WHERE model = 'linear'"))
+    later = q.attribution(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    assert later.models[-1] == "zz_later_model"
+    assert "Zz later model" in text_of(PANELS[ID.ATTRIBUTION](session, {}, scope=EVERYTHING, policy=FULL))
+
+
+@pytest.mark.parametrize("role", ["marketing_manager", "executive", "billing"])
+def test_the_high_intent_list_is_masked_without_view_pii(session, sends, pristine_landing_dir, role):
+    policy = ROLE_POLICY[role]
+    result = q.high_intent(session, CampaignsQuery(), EVERYTHING, policy=policy)
+    replied = sends[sends["replied_at"].notna() & sends["contact_id"].notna()].groupby("contact_id").size()
+    expected = replied[replied > q.HIGH_INTENT_REPLIES]
+    assert {r["contact_id"]: r["replies"] for r in result.grid.rows} == expected.to_dict()
+    assert result.grid.rows, "the demo data has contacts who replied more than 3 times"
+    contacts = typed(pristine_landing_dir, "crm/contacts").set_index("contact_id")
+    for row in result.grid.rows:
+        raw_email = contacts.loc[row["contact_id"], "email"]
+        if policy.view_pii:
+            assert row["email"] is None or row["email"].lower() == str(raw_email).lower()
+        else:
+            assert row["email"] is None or ("***" in row["email"] and row["email"] != raw_email)
+            assert row["phone"] is None or "*" in row["phone"]
+
+
+def test_the_high_intent_list_keeps_to_the_data_scope(session):
+    assert q.high_intent(session, CampaignsQuery(), DataScope.nothing(), policy=FULL).grid.empty
+    everyone = q.high_intent(session, CampaignsQuery(), EVERYTHING, policy=FULL)
+    territory = session.scalar(text("SELECT territory FROM gold.campaign_reply WHERE contact_id = :c LIMIT 1"),
+                               {"c": everyone.grid.rows[0]["contact_id"]})
+    scoped = q.high_intent(session, CampaignsQuery(), DataScope.restricted_to(territories=[territory]), policy=FULL)
+    assert everyone.grid.rows[0]["contact_id"] in {r["contact_id"] for r in scoped.grid.rows}
+    assert len(scoped.grid.rows) <= len(everyone.grid.rows)
+
+
+def test_the_comparison_holds_two_to_four_campaigns(session):
+    ids = list(session.scalars(text("SELECT campaign_id FROM gold.campaign ORDER BY campaign_id")))
+    result = q.compare(session, CampaignsQuery(tuple(ids[:3])), EVERYTHING, policy=FULL)
+    assert [f.campaign_id for f in result.funnels] == ids[:3]
+    sent = dict(session.execute(text("SELECT campaign_id, sum(sent) FROM gold.campaign_daily GROUP BY 1")).all())
+    assert [f.sent for f in result.funnels] == [sent.get(i, 0) for i in ids[:3]]
+    assert sum(s for _, s, _ in result.weekly[ids[0]]) == sent[ids[0]]
+    too_many = q.resolve(session, CampaignsQuery(tuple(ids[:6])), EVERYTHING)
+    assert too_many.compare == tuple(ids[:4]) and too_many.notes
+    unknown = q.resolve(session, CampaignsQuery(("nope", ids[0])), EVERYTHING)
+    assert len(unknown.compare) == 2 and ids[0] in unknown.compare and "nope" in " ".join(unknown.notes)
+    default = q.resolve(session, CampaignsQuery(), EVERYTHING)
+    assert len(default.compare) == 2 and not default.notes
+
+
+@pytest.mark.parametrize("state", [None, "junk", {"compare": "x"}, {"compare": [1, None]}, {"compare": ["a" * 900]}])
+def test_garbage_state_never_raises(session, state):
+    for output, build in PANELS.items():
+        assert build(session, state, scope=EVERYTHING, policy=FULL) is not None, output
+
+
+def test_the_picker_writes_the_url():
+    state = {"compare": ["CMP-0001", "CMP-0002"]}
+    assert write_comparison_to_url(["CMP-0003", "CMP-0001"], state) == \
+        "?compare=CMP-0003&compare=CMP-0001"
+    with pytest.raises(PreventUpdate):
+        write_comparison_to_url(["CMP-0003"], state)  # one campaign: wait for another
+    with pytest.raises(PreventUpdate):
+        write_comparison_to_url(["CMP-0001", "CMP-0002"], state)
+
+
+@pytest.mark.parametrize("output", list(PANELS))
+def test_a_marketing_manager_gets_the_panels_and_a_support_lead_is_refused(login_as, attributed, output):
+    client = login_as("marketing_manager")
+    response = post_callback(client, client.application, f"{output}.children", {f"{ID.STATE}.data": {}})
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    assert "Something went wrong" not in json.dumps(response_outputs(response))
+    refused = post_callback(login_as("support_lead"), client.application, f"{output}.children",
+                            {f"{ID.STATE}.data": {}})
+    assert refused.status_code == 403
+
+
+def test_the_high_intent_export_is_masked_and_refused_without_the_page(login_as, attributed):
+    client = login_as("marketing_manager")
+    response = client.get("/export/cp-high-intent.csv")
+    assert response.status_code == 200
+    body = response.get_data(as_text=True)
+    assert "Replies" in body.splitlines()[0] and "***@" in body
+    assert login_as("support_lead").get("/export/cp-high-intent.csv").status_code == 403
+
+
+def test_the_page_and_the_landing_of_the_marketing_manager(login_as, attributed):
+    from dashboard.landing import landing_path
+
+    assert landing_path("marketing_manager") == "/marketing"
+    assert login_as("marketing_manager").get("/marketing").status_code == 200
+
+
+def test_before_gold_is_built_every_panel_says_so(session):
+    from dashboard.queries.freshness import gold_status
+    from layouts import campaigns as page
+
+    status = gold_status(session)
+    for output in (page.kpis_output, page.funnel_output, page.ab_output, page.send_time_output, page.roi_output,
+                   page.attribution_output, page.high_intent_output, page.compare_output):
+        assert "No data yet" in text_of(output(status)), output.__name__
+    session.execute(text("DELETE FROM gold.campaign"))
+    assert q.resolve(session, CampaignsQuery(), EVERYTHING) is None
+    assert isinstance(q.funnel(session, CampaignsQuery(), EVERYTHING, policy=FULL), type(status))
