@@ -30,7 +30,7 @@ CALLBACK_MODULES = ("callbacks.morning_coffee", "callbacks.audit", "callbacks.ad
                     "callbacks.executive_regions", "callbacks.executive_strategy",
                     "callbacks.sales", "callbacks.sales_engagement", "callbacks.sales_leads",
                     "callbacks.support", "callbacks.support_insights", "callbacks.campaigns",
-                    "callbacks.growth")
+                    "callbacks.growth", "callbacks.receivables")
 
 
 def create_app(settings: Settings | None = None) -> Flask:

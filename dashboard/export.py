@@ -24,6 +24,7 @@ from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, neutralise_formula, to_csv
 from dashboard.permissions import (
     EXPORT_DATA,
+    VIEW_BILLING,
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
     VIEW_MARKETING,
@@ -37,6 +38,7 @@ from dashboard.queries import (
     engagement,
     executive,
     executive_outlook,
+    receivables,
     regions,
     sales,
     sales_leads,
@@ -90,6 +92,9 @@ GRIDS: dict[str, GridExport] = {
     "sq-breaches": GridExport(VIEW_SUPPORT, support.export_breaches, support.export_name),
     "sq-agents": GridExport(VIEW_SUPPORT, support.export_agents, support.export_name),
     "sq-cases": GridExport(VIEW_SUPPORT, support.export_cases, support.export_name),
+    "rv-ageing": GridExport(VIEW_BILLING, receivables.export_invoices, receivables.export_name),
+    "rv-disputes": GridExport(VIEW_BILLING, receivables.export_disputes, receivables.export_name),
+    "rv-holds": GridExport(VIEW_BILLING, receivables.export_holds, receivables.export_name),
     "si-products": GridExport(VIEW_SUPPORT, support_insights.export_products, support_insights.export_name),
     "si-repeat": GridExport(VIEW_SUPPORT, support_insights.export_repeats, support_insights.export_name),
     "si-vip": GridExport(VIEW_SUPPORT, support_insights.export_vip, support_insights.export_name),

@@ -17,6 +17,7 @@ ROLE_LANDING_PATHS: dict[str, str] = {
     "sales_manager": "/sales",
     "support_lead": "/support",
     "marketing_manager": "/marketing",
+    "billing": "/billing",
 }
 
 

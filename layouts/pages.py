@@ -14,6 +14,7 @@ from dashboard.permissions import (
     MANAGE_JOBS,
     MANAGE_USERS,
     VIEW_AUDIT,
+    VIEW_BILLING,
     VIEW_CUSTOMER360,
     VIEW_EXECUTIVE,
     VIEW_MARKETING,
@@ -66,6 +67,9 @@ PAGES: tuple[PageSpec, ...] = (
              "Funnel, A/B tests, best time to send, ROI, attribution and high-intent contacts."),
     PageSpec("layouts.growth", "/marketing/growth", "Growth", VIEW_MARKETING,
              "New contacts and leads per day, week or month, their growth and trend, and contacts by country."),
+    # Billing lands here (dashboard.landing).
+    PageSpec("layouts.receivables", "/billing", "Receivables", VIEW_BILLING,
+             "Overdue invoices by age, receivables by segment and account manager, disputes and credit holds."),
     PageSpec("layouts.customer360", "/accounts", "Customer 360", VIEW_CUSTOMER360,
              "One customer: KPIs, why it is at risk, its alerts and next-best actions.", in_navbar=False,
              path_template="/accounts/<account_id>"),

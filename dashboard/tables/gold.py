@@ -853,3 +853,85 @@ class CampaignReply(Base):
     territory: Mapped[str] = mapped_column(Text)
     replied_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     replied_day: Mapped[date] = mapped_column(Date)  # UTC
+
+
+class ReceivableInvoice(Base):
+    """One row per unpaid invoice on the as-of day (the invoices behind gold.billing_ageing), in USD at
+    the as-of rate with its own currency kept, its days overdue and bucket, and its account's segment,
+    account manager and customer: the Receivables page's grids read this, never silver."""
+
+    __tablename__ = "receivable_invoice"
+    __table_args__ = {"schema": "gold"}
+
+    invoice_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    invoice_number: Mapped[str | None] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(Text)  # the regional account invoiced
+    account_name: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str] = mapped_column(Text)  # its master account (gold.customer_360.account_id)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str] = mapped_column(Text)  # the account type, 'Unknown' when empty
+    account_manager: Mapped[str] = mapped_column(Text)  # the account owner's name, 'Unassigned' without one
+    currency: Mapped[str] = mapped_column(Text)
+    amount: Mapped[Decimal] = mapped_column(Money)  # in `currency`
+    amount_usd: Mapped[Decimal | None] = mapped_column(Money)  # at the as-of rate
+    issue_date: Mapped[date] = mapped_column(Date)
+    due_date: Mapped[date | None] = mapped_column(Date)
+    days_overdue: Mapped[int] = mapped_column(Integer)  # 0 when not yet due
+    bucket: Mapped[str] = mapped_column(Text)  # current, 1-30, 31-60, 61-90, 90+
+    disputed: Mapped[bool] = mapped_column(Boolean)
+    # Collections forecast: the customer's median days paid after due (the company's without history).
+    payment_delay_days: Mapped[float] = mapped_column(Double)
+    delay_from_history: Mapped[bool] = mapped_column(Boolean)  # False: the company median stood in
+    expected_paid_on: Mapped[date] = mapped_column(Date)  # due day (issue day without one) + the delay, rounded up
+
+
+class BillingAccount(Base):
+    """Per account with billing activity: invoices issued, disputes, credit and debit notes (counts and
+    USD), a standing credit hold, and the MRR and open pipeline it puts at stake, on the as-of day."""
+
+    __tablename__ = "billing_account"
+    __table_args__ = {"schema": "gold"}
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # the regional account
+    account_name: Mapped[str] = mapped_column(Text)
+    customer_id: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    segment: Mapped[str] = mapped_column(Text)
+    account_manager: Mapped[str] = mapped_column(Text)
+    invoices_issued: Mapped[int] = mapped_column(Integer)
+    disputes: Mapped[int] = mapped_column(Integer)
+    open_disputes: Mapped[int] = mapped_column(Integer)
+    disputed_usd: Mapped[Decimal] = mapped_column(Money)
+    credit_notes: Mapped[int] = mapped_column(Integer)
+    credit_usd: Mapped[Decimal] = mapped_column(Money)
+    debit_notes: Mapped[int] = mapped_column(Integer)
+    debit_usd: Mapped[Decimal] = mapped_column(Money)
+    last_dispute_on: Mapped[date | None] = mapped_column(Date)
+    on_hold: Mapped[bool] = mapped_column(Boolean)
+    hold_placed_on: Mapped[date | None] = mapped_column(Date)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money)
+    open_pipeline_usd: Mapped[Decimal] = mapped_column(Money)
+    invoices_12m: Mapped[int] = mapped_column(Integer)  # issued in the 365 days to the as-of day, not void
+    adjusted_invoices_12m: Mapped[int] = mapped_column(Integer)  # of those, with a credit or debit note
+    csat_sum: Mapped[int] = mapped_column(Integer)  # CSAT scores of its cases opened in those 365 days
+    csat_responses: Mapped[int] = mapped_column(Integer)
+
+
+class ReceivablesMonthly(Base):
+    """Per month and territory: receivables at the month's end and the month's invoicing, both in USD
+    at the month-end rate, and the month's days to its end, for DSO = receivables / invoiced x days."""
+
+    __tablename__ = "receivables_monthly"
+    __table_args__ = {"schema": "gold"}
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    month_end: Mapped[date] = mapped_column(Date)  # its last day, or the as-of day for the running month
+    days: Mapped[int] = mapped_column(Integer)
+    receivables_usd: Mapped[Decimal] = mapped_column(Money)
+    invoiced_usd: Mapped[Decimal] = mapped_column(Money)
+    issued_invoices: Mapped[int] = mapped_column(Integer)  # issued in the month, not void
+    adjusted_invoices: Mapped[int] = mapped_column(Integer)  # of those, with a credit or debit note by the as-of day

@@ -91,6 +91,11 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.ContactCountryTerritory, SQL_DIR / "contact_country_territory.sql"),
     # The Campaigns page: every replied send with its contact; small enough to work out whole.
     SqlStep(gold.CampaignReply, SQL_DIR / "campaign_reply.sql"),
+    # The Receivables page: each unpaid invoice, and each account's disputes, notes and credit hold (reads
+    # sales_opportunity); small enough to work out whole.
+    SqlStep(gold.ReceivableInvoice, SQL_DIR / "receivable_invoice.sql"),
+    SqlStep(gold.BillingAccount, SQL_DIR / "billing_account.sql"),
+    SqlStep(gold.ReceivablesMonthly, SQL_DIR / "receivables_monthly.sql"),
 )
 
 # The gold steps summing the scores the scoring job writes: it runs them again after writing.

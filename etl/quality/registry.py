@@ -100,8 +100,9 @@ RANGE_CRITICAL_PCT = 1.0  # out-of-range dates: a warning, unless more than 1 % 
 # Gold columns whose names the requirements fix (requirements 003, prompt 7) and that hold USD.
 USD_BY_SPEC = ("gold.timeline_events.related_amount",)
 # Gold columns holding an amount in its own currency, beside that currency, for gold to convert:
-# MRR, which gold.subscription_mrr_daily converts at each day's rate.
-LOCAL_CURRENCY_BY_DESIGN = ("gold.subscription_mrr.mrr",)
+# MRR, which gold.subscription_mrr_daily converts at each day's rate; an unpaid invoice's own amount,
+# shown beside its amount_usd.
+LOCAL_CURRENCY_BY_DESIGN = ("gold.subscription_mrr.mrr", "gold.receivable_invoice.amount")
 
 # Money in gold: numeric with two decimals, or named like an amount; must be named *_usd
 # (or *_usd_*, e.g. mrr_usd_year_ago).
