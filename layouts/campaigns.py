@@ -42,6 +42,7 @@ from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.scope import current_scope
 from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
+from layouts.kit import kpi
 from layouts.kit.grid import data_grid
 from layouts.kit.page import url_state
 from layouts.kit.states import loading, skeleton
@@ -128,15 +129,6 @@ def layout(**query: Any) -> html.Div:
 # --- Shared pieces ----------------------------------------------------------------------------------
 
 
-def _headline(label: str, value: str, detail: str = "", title: str | None = None) -> html.Div:
-    return html.Div([html.Div(label, className="c360-kpi-title", title=title),
-                     html.Div(value, className="c360-kpi-value"),
-                     html.Div(detail, className="c360-kpi-subtitle text-muted small")],
-                    className="c360-strategy-headline me-4 mb-2")
-
-
-def _headlines(*items: html.Div) -> html.Div:
-    return html.Div(list(items), className="d-flex flex-wrap")
 
 
 def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1, row_classes: list[str | None] | None = None
@@ -253,8 +245,8 @@ def ab_output(result: AbResult | GoldStatus) -> Any:
                 DASH if comp.needed_per_variant is None else format_count(comp.needed_per_variant),
                 html.Span(comp.verdict, className=OUTCOME_CLASS[comp.outcome])])
     decided = sum(1 for t in result.tests for c in t.comparisons if c.outcome != "undecided")
-    body = [_headlines(_headline("Tests", format_count(len(result.tests)), "campaigns with variants"),
-                       _headline("Decided", format_count(decided), "a variant is better at the 5% level")),
+    body = [kpi.headlines(kpi.headline("Tests", format_count(len(result.tests)), "campaigns with variants"),
+                       kpi.headline("Decided", format_count(decided), "a variant is better at the 5% level")),
             _table(["Campaign", "Variants", "Reply rate", "Control", "Difference [95% CI]", "p-value",
                     "Sends needed per variant", "Verdict"], rows, numeric_from=2),
             html.Div(AB_DEFINITION, className="small text-muted mt-1")]
@@ -292,15 +284,15 @@ def send_time_output(result: SendTimeResult | GoldStatus) -> Any:
     if not result.sends:
         return chart_card("Best time to send", no_selection_state("No campaign message was sent yet."))
     best = result.best
-    headline = (_headline("Best time", best.label, f"{_pct(best.rate, 1)} reply rate, 95% interval "
+    headline = (kpi.headline("Best time", best.label, f"{_pct(best.rate, 1)} reply rate, 95% interval "
                           f"{_interval(best.interval)}, {format_count(best.sends)} sends", title=SEND_TIME_DEFINITION)
-                if best else _headline("Best time", "none yet", f"no cell has {MIN_CELL_SENDS} sends"))
-    overall = _headline("Every send", _pct(result.replies / result.sends, 2),
+                if best else kpi.headline("Best time", "none yet", f"no cell has {MIN_CELL_SENDS} sends"))
+    overall = kpi.headline("Every send", _pct(result.replies / result.sends, 2),
                         f"{format_count(result.replies)} replies of {format_count(result.sends)}")
     rows = [[html.Strong(c.channel), format_count(c.sends), _pct(c.replies / c.sends if c.sends else None, 2),
              c.best.label if c.best else "too few sends", _interval(c.best.interval) if c.best else DASH]
             for c in result.channels]
-    body = [_headlines(headline, overall),
+    body = [kpi.headlines(headline, overall),
             dcc.Graph(id=ID.HEATMAP, figure=send_time_figure(result), config={"displayModeBar": False,
                                                                              "responsive": True},
                       style={"height": "260px"}, className="c360-graph"),
@@ -332,11 +324,11 @@ def roi_output(result: RoiResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
     total = result.total
-    body = [_headlines(_headline("ROI", DASH if total.roi is None else f"{total.roi * 100:+,.0f}%",
+    body = [kpi.headlines(kpi.headline("ROI", DASH if total.roi is None else f"{total.roi * 100:+,.0f}%",
                                  "every campaign", title=ROI_DEFINITION),
-                       _headline("Conversions", format_count(total.conversions),
+                       kpi.headline("Conversions", format_count(total.conversions),
                                  f"won within {result.window_days} days of a reply"),
-                       _headline("Cost per conversion", _money(total.cost_per_conversion_usd))),
+                       kpi.headline("Cost per conversion", _money(total.cost_per_conversion_usd))),
             _table(["Channel", *ROI_HEADER], [[html.Strong(r.name), *_roi_cells(r)] for r in
                                                (*result.channels, total)]),
             html.Details([html.Summary(f"Per campaign ({len(result.campaigns)})", className="small"),
@@ -390,15 +382,15 @@ HIGH_INTENT_DEFINITION = (f"Contacts who replied to campaign messages more than 
 def high_intent_output(result: HighIntentResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
-    headline = _headline("High-intent contacts", format_count(result.contacts),
+    headline = kpi.headline("High-intent contacts", format_count(result.contacts),
                          f"replied more than {HIGH_INTENT_REPLIES} times", title=HIGH_INTENT_DEFINITION)
     if result.grid.empty:
-        body: list = [_headlines(headline), no_selection_state("No contact in your data replied more than "
+        body: list = [kpi.headlines(headline), no_selection_state("No contact in your data replied more than "
                                                                f"{HIGH_INTENT_REPLIES} times.")]
     else:
         export = ({"export_name": ID.HIGH_INTENT, "search": result.resolved.canonical.search}
                   if has_permission(EXPORT_DATA) else {})
-        body = [_headlines(headline), data_grid(ID.HIGH_INTENT_GRID, result.grid, row_id_field="contact_id", **export)]
+        body = [kpi.headlines(headline), data_grid(ID.HIGH_INTENT_GRID, result.grid, row_id_field="contact_id", **export)]
     body.append(html.Div(HIGH_INTENT_DEFINITION, className="small text-muted mt-1"))
     return chart_card("High intent", body, definition=HIGH_INTENT_DEFINITION,
                       subtitle="Contacts to follow up, within your data scope")

@@ -32,6 +32,7 @@ from dashboard.queries.growth import (
 from dashboard.scope import current_scope
 from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
+from layouts.kit import kpi
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
 
@@ -105,12 +106,6 @@ def layout(**query: Any) -> html.Div:
 # --- Shared pieces ----------------------------------------------------------------------------------
 
 
-def _headline(label: str, value: str, detail: str = "", title: str | None = None) -> html.Div:
-    return html.Div([html.Div(label, className="c360-kpi-title", title=title),
-                     html.Div(value, className="c360-kpi-value"),
-                     html.Div(detail, className="c360-kpi-subtitle text-muted small")],
-                    className="c360-strategy-headline me-4 mb-2")
-
 
 def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1, table_id: str | None = None) -> html.Div:
     """A small plain table that scrolls inside its card on a phone, never the page."""
@@ -160,16 +155,16 @@ def velocity_figure(result: VelocityResult) -> go.Figure:
     return fig
 
 
-def _series_headlines(series: SeriesSummary, result: VelocityResult) -> list[html.Div]:
+def _seriesheadlines(series: SeriesSummary, result: VelocityResult) -> list[html.Div]:
     grain = result.resolved.grain
     complete = result.complete_periods
     latest_label = period_label(grain, complete[-1]) if complete else ""
     return [
-        _headline(f"{series.label}, latest {GRAIN_WORDS[grain]}", format_count(series.latest), latest_label),
-        _headline("Growth rate", signed_percent(series.growth_rate),
+        kpi.headline(f"{series.label}, latest {GRAIN_WORDS[grain]}", format_count(series.latest), latest_label),
+        kpi.headline("Growth rate", signed_percent(series.growth_rate),
                   f"against the {GRAIN_WORDS[grain]} before ({format_count(series.previous)})",
                   title="New records in the latest complete period against the period before, minus one"),
-        _headline("Trend", f"{signed_count(series.slope_per_month)} / month",
+        kpi.headline("Trend", f"{signed_count(series.slope_per_month)} / month",
                   f"per {GRAIN_WORDS[grain]}, least-squares slope",
                   title="How much the number of new records per period changes each month, from the straight "
                         "line fitted through the complete periods shown"),
@@ -187,8 +182,8 @@ def velocity_output(result: VelocityResult | GoldStatus) -> Any:
                f"{format_day(period_end(grain, result.periods[-1]))}): it is drawn but left out of the growth rate "
                "and the trend." if result.last_is_partial else "")
     body = [
-        html.Div([html.Div(_series_headlines(result.contacts, result), className="d-flex flex-wrap"),
-                  html.Div(_series_headlines(result.leads, result), className="d-flex flex-wrap")]),
+        html.Div([html.Div(_seriesheadlines(result.contacts, result), className="d-flex flex-wrap"),
+                  html.Div(_seriesheadlines(result.leads, result), className="d-flex flex-wrap")]),
         dcc.Graph(id=ID.VELOCITY_GRAPH, figure=velocity_figure(result), config={"displayModeBar": False,
                                                                                 "responsive": True},
                   style={"height": "320px"}, className="c360-graph"),
@@ -230,11 +225,11 @@ def geography_output(result: GeographyResult | GoldStatus) -> Any:
                      format_percent(result.unknown / result.total)])
     top = result.rows[0] if result.rows else None
     headlines = html.Div([
-        _headline("Countries", format_count(len(result.rows)), f"{format_count(result.known)} contacts placed"),
-        _headline("Largest", top.name if top else "\u2014",
+        kpi.headline("Countries", format_count(len(result.rows)), f"{format_count(result.known)} contacts placed"),
+        kpi.headline("Largest", top.name if top else "\u2014",
                   f"{format_count(top.contacts)} contacts ({format_percent(top.contacts / result.total)})"
                   if top else ""),
-        _headline("Unknown", format_count(result.unknown), "no phone, or not a valid number"),
+        kpi.headline("Unknown", format_count(result.unknown), "no phone, or not a valid number"),
     ], className="d-flex flex-wrap")
     body = dbc.Row([
         dbc.Col([headlines,

@@ -42,6 +42,7 @@ from dashboard.queries.receivables import (
 from dashboard.scope import current_scope
 from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
+from layouts.kit import kpi
 from layouts.kit.grid import data_grid
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
@@ -125,15 +126,6 @@ def _money(value: float | None, policy: MaskPolicy) -> str:
     return format_usd(value) if policy.view_financials else HIDDEN
 
 
-def _headline(label: str, value: str, detail: str = "", title: str | None = None) -> html.Div:
-    return html.Div([html.Div(label, className="c360-kpi-title", title=title),
-                     html.Div(value, className="c360-kpi-value"),
-                     html.Div(detail, className="c360-kpi-subtitle text-muted small")],
-                    className="c360-strategy-headline me-4 mb-2")
-
-
-def _headlines(*items: html.Div) -> html.Div:
-    return html.Div(list(items), className="d-flex flex-wrap")
 
 
 def _export(grid_name: str, resolved: ResolvedQuery) -> dict[str, Any]:
@@ -175,10 +167,10 @@ def ageing_output(result: AgeingResult | GoldStatus, policy: MaskPolicy) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
     resolved = result.resolved
-    headlines = _headlines(
-        _headline("Overdue", _money(result.overdue_usd, policy),
+    headlines = kpi.headlines(
+        kpi.headline("Overdue", _money(result.overdue_usd, policy),
                   f"{format_count(result.overdue_invoices)} invoices", title=AGEING_DEFINITION),
-        _headline("Customers overdue", format_count(result.overdue_customers)))
+        kpi.headline("Customers overdue", format_count(result.overdue_customers)))
     tiles = dbc.Row([dbc.Col(_bucket_tile(b, resolved.bucket, policy), xs=6, md=3, className="mb-2")
                      for b in result.buckets], className="g-2", id=ID.BUCKETS)
     if not result.overdue_invoices:
@@ -214,10 +206,10 @@ def receivables_output(result: ReceivablesResult | GoldStatus, policy: MaskPolic
     if not result.invoices:
         return chart_card(TITLES["receivables"], no_selection_state(empty_reason(resolved.scope, "Nothing is owed.")),
                           definition=RECEIVABLES_DEFINITION)
-    headlines = _headlines(
-        _headline("Outstanding", _money(result.outstanding_usd, policy),
+    headlines = kpi.headlines(
+        kpi.headline("Outstanding", _money(result.outstanding_usd, policy),
                   f"{format_count(result.invoices)} unpaid invoices", title=RECEIVABLES_DEFINITION),
-        _headline("Overdue share", format_percent(result.overdue_share) if policy.view_financials else HIDDEN,
+        kpi.headline("Overdue share", format_percent(result.overdue_share) if policy.view_financials else HIDDEN,
                   f"{_money(result.overdue_usd, policy)} past due"))
     tabs = dbc.Tabs([dbc.Tab(data_grid(f"{ID.RECEIVABLES_GRID}-{dimension}", result.grids[dimension]),
                              label=f"By {label.lower()}", tab_id=dimension)
@@ -241,12 +233,12 @@ def disputes_output(result: DisputesResult | GoldStatus, policy: MaskPolicy) -> 
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
     resolved = result.resolved
-    headlines = _headlines(
-        _headline("Frequent disputers", format_count(result.frequent_customers),
+    headlines = kpi.headlines(
+        kpi.headline("Frequent disputers", format_count(result.frequent_customers),
                   f"of {format_count(result.customers_disputing)} customers disputing", title=DISPUTES_DEFINITION),
-        _headline("Disputes", format_count(result.disputes),
+        kpi.headline("Disputes", format_count(result.disputes),
                   f"{format_count(result.open_disputes)} open, {_money(result.disputed_usd, policy)} disputed"),
-        _headline("Credit notes", format_count(result.credit_notes),
+        kpi.headline("Credit notes", format_count(result.credit_notes),
                   f"{_money(result.credit_usd, policy)} credited, {format_count(result.debit_notes)} debit notes"))
     if result.grid.empty:
         body: list = [headlines, no_selection_state(empty_reason(resolved.scope, "No dispute or adjustment yet."))]
@@ -273,11 +265,11 @@ def holds_output(result: HoldsResult | GoldStatus, policy: MaskPolicy) -> Any:
     resolved = result.resolved
     share = (f"{format_percent(result.mrr_share)} of all MRR" if policy.view_financials and result.mrr_share is not None
              else "")
-    headlines = _headlines(
-        _headline("Customers on hold", format_count(result.customers_on_hold), _as_of_words(resolved),
+    headlines = kpi.headlines(
+        kpi.headline("Customers on hold", format_count(result.customers_on_hold), _as_of_words(resolved),
                   title=HOLDS_DEFINITION),
-        _headline("MRR affected", _money(result.mrr_usd, policy), share),
-        _headline("Open pipeline affected", _money(result.pipeline_usd, policy), "deals not closed"))
+        kpi.headline("MRR affected", _money(result.mrr_usd, policy), share),
+        kpi.headline("Open pipeline affected", _money(result.pipeline_usd, policy), "deals not closed"))
     if result.grid.empty:
         body: list = [headlines, no_selection_state(empty_reason(resolved.scope, "No customer is on credit hold."))]
     else:
@@ -320,9 +312,9 @@ def dso_output(result: DsoResult | GoldStatus, policy: MaskPolicy) -> Any:
     before = earlier[-3] if len(earlier) >= 3 else (earlier[0] if earlier else None)
     change = (f"{latest.dso - before.dso:+.0f} days since {before.month:%b %Y}" if before and before.dso is not None
               else "")
-    headlines = _headlines(
-        _headline(f"DSO, {latest.month:%B %Y}", f"{latest.dso:.0f} days", change, title=DSO_DEFINITION),
-        _headline("Receivables at month end", _money(latest.receivables_usd, policy),
+    headlines = kpi.headlines(
+        kpi.headline(f"DSO, {latest.month:%B %Y}", f"{latest.dso:.0f} days", change, title=DSO_DEFINITION),
+        kpi.headline("Receivables at month end", _money(latest.receivables_usd, policy),
                   f"on {_money(latest.invoiced_usd, policy)} invoiced"))
     body = [headlines,
             dcc.Graph(id=ID.DSO_GRAPH, figure=dso_figure(result), config={"displayModeBar": False, "responsive": True},
@@ -368,12 +360,12 @@ def accuracy_output(result: AccuracyResult | GoldStatus, policy: MaskPolicy) -> 
         message = ("Billing accuracy is worked out per territory: your data scope names accounts only."
                    if not result.by_territory else "No invoice issued in the last 12 months.")
         return chart_card(TITLES["accuracy"], no_selection_state(message), definition=ACCURACY_DEFINITION)
-    headlines = _headlines(
-        _headline(f"Accurate, last {ACCURACY_MONTHS} months", format_percent(result.accuracy),
+    headlines = kpi.headlines(
+        kpi.headline(f"Accurate, last {ACCURACY_MONTHS} months", format_percent(result.accuracy),
                   f"{format_count(result.adjusted)} of {format_count(result.issued)} invoices adjusted",
                   title=ACCURACY_DEFINITION),
-        _headline("Affected customers", format_count(result.affected.customers), _cohort_words(result.affected)),
-        _headline("Other customers", format_count(result.others.customers), _cohort_words(result.others)))
+        kpi.headline("Affected customers", format_count(result.affected.customers), _cohort_words(result.affected)),
+        kpi.headline("Other customers", format_count(result.others.customers), _cohort_words(result.others)))
     body = [headlines,
             dcc.Graph(id=ID.ACCURACY_GRAPH, figure=accuracy_figure(result),
                       config={"displayModeBar": False, "responsive": True}, style={"height": "220px"},
@@ -402,16 +394,16 @@ def collections_output(result: CollectionsResult | GoldStatus, policy: MaskPolic
     if not result.outstanding_usd:
         return chart_card(TITLES["collections"], no_selection_state(empty_reason(resolved.scope, "Nothing is owed.")),
                           definition=COLLECTIONS_DEFINITION)
-    windows = [_headline(f"Next {days} days", _money(result.expected_usd[days], policy),
+    windows = [kpi.headline(f"Next {days} days", _money(result.expected_usd[days], policy),
                          f"{format_count(result.expected_invoices[days])} invoices",
                          title=COLLECTIONS_DEFINITION if days == FORECAST_WINDOWS[0] else None)
                for days in FORECAST_WINDOWS]
     company = (f"{result.company_delay_days:+.1f} days" if result.company_delay_days is not None else "\u2014")
-    body = [_headlines(*windows),
-            _headlines(_headline("Past their usual day", _money(result.past_usual_usd, policy),
+    body = [kpi.headlines(*windows),
+            kpi.headlines(kpi.headline("Past their usual day", _money(result.past_usual_usd, policy),
                                  f"{format_count(result.past_usual_invoices)} invoices, in no window"),
-                       _headline("Outstanding", _money(result.outstanding_usd, policy), "every unpaid invoice"),
-                       _headline("Without history", format_count(result.invoices_without_history),
+                       kpi.headline("Outstanding", _money(result.outstanding_usd, policy), "every unpaid invoice"),
+                       kpi.headline("Without history", format_count(result.invoices_without_history),
                                  f"invoices at the company median, {company}")),
             html.Div(COLLECTIONS_DEFINITION, className="small text-muted mt-1")]
     return chart_card(TITLES["collections"], body, definition=COLLECTIONS_DEFINITION,

@@ -46,6 +46,7 @@ from dashboard.queries.support_insights import (
 from dashboard.scope import current_scope
 from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
+from layouts.kit import kpi
 from layouts.kit.grid import data_grid
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
@@ -153,15 +154,6 @@ def layout(**query: Any) -> html.Div:
 # --- Shared pieces ----------------------------------------------------------------------------------
 
 
-def _headline(label: str, value: str, detail: str = "", title: str | None = None) -> html.Div:
-    return html.Div([html.Div(label, className="c360-kpi-title", title=title),
-                     html.Div(value, className="c360-kpi-value"),
-                     html.Div(detail, className="c360-kpi-subtitle text-muted small")],
-                    className="c360-strategy-headline me-4 mb-2")
-
-
-def _headlines(*items: html.Div) -> html.Div:
-    return html.Div(list(items), className="d-flex flex-wrap")
 
 
 def _empty(resolved: ResolvedQuery, message: str | None = None) -> html.Div:
@@ -231,7 +223,7 @@ def topics_output(result: TopicsResult | GoldStatus) -> Any:
                                                          html.Th("Negative", className="text-end")])),
                                      html.Tbody(items)], className="table table-sm mb-1 c360-topics-table"),
                          className="table-responsive")
-        body = [_headlines(_headline("Top topic", top.topic, f"{format_count(top.mentions)} mentions, "
+        body = [kpi.headlines(kpi.headline("Top topic", top.topic, f"{format_count(top.mentions)} mentions, "
                                      f"{_signed_percent(top.change_pct)} vs the {resolved.days} days before")),
                 table,
                 html.Div("Under each topic, its newest ticket subjects; emails and phone numbers are hidden "
@@ -252,9 +244,9 @@ def products_output(result: ProductsResult | GoldStatus) -> Any:
     else:
         top = result.grid.rows[0]
         rate = top["tickets_per_customer"]
-        body = [_headlines(_headline("Most tickets per customer", str(top["product_name"]),
+        body = [kpi.headlines(kpi.headline("Most tickets per customer", str(top["product_name"]),
                                      f"{rate:.2f} tickets per customer running it" if rate is not None else ""),
-                           _headline("Tickets about a product", format_count(result.tickets))),
+                           kpi.headline("Tickets about a product", format_count(result.tickets))),
                 data_grid(ID.PRODUCTS_GRID, result.grid, row_id_field="product_id", **_export(ID.PRODUCTS, resolved))]
     return chart_card(TITLES["products"], body,
                       subtitle=f"Tickets opened in {_period_words(resolved)} about each product, over the customers "
@@ -273,11 +265,11 @@ def repeat_output(result: RepeatResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
     resolved = result.resolved
-    headlines = _headlines(
-        _headline("Customers returning", format_percent(result.repeat_share),
+    headlines = kpi.headlines(
+        kpi.headline("Customers returning", format_percent(result.repeat_share),
                   f"{format_count(result.repeat_customers)} of {format_count(result.customers)} customers with a "
                   "ticket", title=REPEAT_DEFINITION),
-        _headline("Repeat tickets", format_count(result.repeat_tickets),
+        kpi.headline("Repeat tickets", format_count(result.repeat_tickets),
                   f"of {format_count(result.tickets)} tickets"))
     if result.grid.empty:
         body: list = [headlines, _empty(resolved, "No customer returned with the same issue in this period.")]
@@ -309,7 +301,7 @@ def systemic_output(result: SystemicResult | GoldStatus) -> Any:
     rows = [[html.Span(["\u25b2 " if r.flagged else "", r.category], className="fw-semibold" if r.flagged else None),
              format_count(r.accounts_last_week), f"{r.usual_weekly:.1f}",
              "\u2014" if r.ratio is None else f"\u00d7{r.ratio:.1f}"] for r in result.rows]
-    body = [_headlines(_headline("Systemic now", format_count(len(flagged)),
+    body = [kpi.headlines(kpi.headline("Systemic now", format_count(len(flagged)),
                                  ", ".join(r.category for r in flagged) if flagged else "no category far above usual",
                                  title=definition)),
             _table(["Category", "Accounts, last 7 days", "Usual per week", "vs usual"], rows),
@@ -333,11 +325,11 @@ def satisfaction_output(result: SatisfactionResult | GoldStatus) -> Any:
         return chart_card(TITLES["satisfaction"], _empty(resolved, "No ticket opened in this period was rated."),
                           definition=SATISFACTION_DEFINITION)
     overall = wilson_interval(result.satisfied, result.rated)
-    headlines = _headlines(
-        _headline("Satisfied", format_percent(result.satisfied_share),
+    headlines = kpi.headlines(
+        kpi.headline("Satisfied", format_percent(result.satisfied_share),
                   f"95% interval {interval_text(overall)}, {format_count(result.rated)} rated tickets",
                   title=SATISFACTION_DEFINITION),
-        _headline("Mean CSAT", f"{result.avg_csat:.2f}", "1 to 5"))
+        kpi.headline("Mean CSAT", f"{result.avg_csat:.2f}", "1 to 5"))
     tabs = dbc.Tabs([dbc.Tab(data_grid(f"{ID.SATISFACTION_GRID}-{dimension}", result.grids[dimension]),
                              label=f"By {label.lower()}", tab_id=dimension)
                      for dimension, label in SATISFACTION_DIMENSIONS.items()],
@@ -371,11 +363,11 @@ def sentiment_output(result: SentimentResult | GoldStatus) -> Any:
                                                                  "job has not run yet)."))
     change = (None if result.period_mean is None or result.previous_mean is None
               else result.period_mean - result.previous_mean)
-    body = [_headlines(
-        _headline("Mean sentiment", _sentiment(result.period_mean),
+    body = [kpi.headlines(
+        kpi.headline("Mean sentiment", _sentiment(result.period_mean),
                   f"{'+' if (change or 0) >= 0 else ''}{change:.2f} vs the {resolved.days} days before"
                   if change is not None else "nothing the period before"),
-        _headline("Negative", format_percent(result.period_negative_share),
+        kpi.headline("Negative", format_percent(result.period_negative_share),
                   f"of {format_count(result.period_texts)} messages")),
         dcc.Graph(id=ID.SENTIMENT_GRAPH, figure=sentiment_figure(result), config={"displayModeBar": False,
                                                                                  "responsive": True},
@@ -399,8 +391,8 @@ def vip_output(result: VipResult | GoldStatus) -> Any:
     resolved = result.resolved
     threshold = f"MRR of {format_usd(result.threshold_usd)} or more" if result.threshold_usd is not None \
         else "the top 10% by MRR"
-    headlines = _headlines(
-        _headline("Needing attention", format_count(len(result.grid.rows)),
+    headlines = kpi.headlines(
+        kpi.headline("Needing attention", format_count(len(result.grid.rows)),
                   f"of {format_count(result.vip_customers)} VIP customers ({threshold})", title=VIP_DEFINITION))
     if result.grid.empty:
         body: list = [headlines, _empty(resolved, "No VIP customer has an open P1/P2 ticket, an SLA breach or "
@@ -435,12 +427,12 @@ def onboarding_output(result: OnboardingResult | GoldStatus) -> Any:
     def days(value: float | None) -> str:
         return "\u2014" if value is None else f"{value:.0f}"
 
-    headlines = _headlines(
-        _headline("Contract to go-live", f"{days(result.median_days_to_live)} days",
+    headlines = kpi.headlines(
+        kpi.headline("Contract to go-live", f"{days(result.median_days_to_live)} days",
                   f"median of {format_count(result.went_live)} customers live in the last {ONBOARDING_DAYS} days"),
-        _headline("Longest delays", slowest.milestone.replace("_", " ") if slowest else "\u2014",
+        kpi.headline("Longest delays", slowest.milestone.replace("_", " ") if slowest else "\u2014",
                   f"{slowest.owner_team}, median {days(slowest.median_days_late)} days late" if slowest else ""),
-        _headline("Stuck now", format_count(len(result.stuck.rows)), "customers past a planned milestone"))
+        kpi.headline("Stuck now", format_count(len(result.stuck.rows)), "customers past a planned milestone"))
     rows = [[html.Span(s.milestone.replace("_", " "), className="fw-semibold" if s is slowest else None),
              s.owner_team, format_count(s.completed), days(s.median_days_taken), days(s.median_days_late),
              format_percent(s.late_share, 0)] for s in result.stages]
@@ -477,10 +469,10 @@ def complaints_output(result: ComplaintsResult | GoldStatus) -> Any:
     total = result.total
     rows = [[r.severity, format_count(r.complaints), format_count(r.decided), format_count(r.within_sla),
              format_percent(r.share)] for r in (*result.rows, total)]
-    body = [_headlines(_headline("Within SLA", format_percent(total.share),
+    body = [kpi.headlines(kpi.headline("Within SLA", format_percent(total.share),
                                  f"{format_count(total.within_sla)} of {format_count(total.decided)} complaints due",
                                  title=COMPLAINT_DEFINITION),
-                       _headline("Complaints", format_count(total.complaints),
+                       kpi.headline("Complaints", format_count(total.complaints),
                                  f"opened in the last {resolved.days} days")),
             _table(["Severity", "Complaints", "Due", "Within SLA", "Share"], rows),
             html.Div(COMPLAINT_DEFINITION, className="small text-muted")]

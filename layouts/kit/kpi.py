@@ -96,3 +96,16 @@ def kpi_card_empty(glossary_key: str, title: str, message: str) -> dbc.Card:
                                            className="c360-kpi-header"),
                                   no_selection_state(message)]),
                     className="c360-kpi-card h-100")
+
+
+def headline(label: str, value: str, detail: str = "", title: str | None = None) -> html.Div:
+    """A figure inside a panel: its label (with `title` on hover), the value and a line of detail."""
+    return html.Div([html.Div(label, className="c360-kpi-title", title=title),
+                     html.Div(value, className="c360-kpi-value"),
+                     html.Div(detail, className="c360-kpi-subtitle text-muted small")],
+                    className="c360-strategy-headline me-4 mb-2")
+
+
+def headlines(*items: html.Div) -> html.Div:
+    """Panel figures side by side, wrapping on a phone."""
+    return html.Div(list(items), className="d-flex flex-wrap")
