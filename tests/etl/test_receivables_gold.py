@@ -129,27 +129,35 @@ def test_accounts_on_credit_hold_and_the_mrr_affected(loaded_database, reference
     assert float(stored["mrr_usd"].sum()) == pytest.approx(expected_mrr, abs=0.01 * len(on_hold) + 0.01)
 
 
-def test_dso_of_one_month_by_hand(loaded_database, reference):
-    """The last complete month's DSO from the landing files: receivables at its last day over its invoicing,
-    both at that day's rate, times its days."""
+@pytest.mark.parametrize("months_back", [0, 1, 6])
+def test_dso_of_a_month_by_hand(loaded_database, reference, months_back):
+    """A month's DSO from the landing files: receivables at its end (its last day, or the as-of day for the
+    running month) over its invoicing, both at that day's rate, times its days; per territory too."""
     as_of = pd.Timestamp(reference.as_of)
-    month_end = as_of.replace(day=1) - pd.Timedelta(days=1)
-    month = month_end.replace(day=1)
+    month = (as_of.replace(day=1) - pd.DateOffset(months=months_back)).normalize()
+    month_end = min(month + pd.offsets.MonthEnd(0), as_of.normalize())
     inv = reference.invoices
     inv = inv[(inv["status"] != "void") & inv["account_id"].notna() & (inv["issue_date"] <= month_end)].copy()
     paid_on = inv["paid_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     paid_on = paid_on.where(inv["paid_at"].notna(), inv["issue_date"].where(inv["status"] == "paid"))
     rate = inv["currency"].map(lambda c: reference.rate(c, month_end.date()))
-    usd = inv["amount"].astype(float) * rate
-    receivables = usd[paid_on.isna() | (paid_on > month_end)].sum()
-    invoiced = usd[inv["issue_date"] >= month].sum()
-    expected = receivables / invoiced * month_end.day
-    stored = rows(loaded_database, f"SELECT sum(receivables_usd) AS r, sum(invoiced_usd) AS i, max(days) AS d "
-                                   f"FROM gold.receivables_monthly WHERE month = '{month.date()}'").iloc[0]
-    assert int(stored["d"]) == month_end.day
-    assert float(stored["r"]) == pytest.approx(receivables, abs=1.0)
-    assert float(stored["i"]) == pytest.approx(invoiced, abs=1.0)
-    assert float(stored["r"]) / float(stored["i"]) * int(stored["d"]) == pytest.approx(expected, rel=1e-4)
+    inv["usd"] = inv["amount"].astype(float) * rate
+    inv["territory"] = inv["account_id"].map(reference.accounts.set_index("account_id")["territory"]).fillna("Unknown")
+    outstanding = inv[paid_on.isna() | (paid_on > month_end)]
+    issued = inv[inv["issue_date"] >= month]
+    stored = rows(loaded_database, f"SELECT territory, receivables_usd AS r, invoiced_usd AS i, days AS d "
+                                   f"FROM gold.receivables_monthly WHERE month = '{month.date()}'").set_index("territory")
+    assert set(stored["d"].astype(int)) == {month_end.day}
+    assert set(stored.index) == set(inv["territory"])
+    by_territory = outstanding.groupby("territory")["usd"].sum()
+    for territory, row in stored.iterrows():
+        assert float(row["r"]) == pytest.approx(float(by_territory.get(territory, 0.0)), abs=0.02), territory
+    receivables, invoiced = outstanding["usd"].sum(), issued["usd"].sum()
+    assert float(stored["r"].astype(float).sum()) == pytest.approx(receivables, abs=1.0)
+    assert float(stored["i"].astype(float).sum()) == pytest.approx(invoiced, abs=1.0)
+    if invoiced:
+        dso = float(stored["r"].astype(float).sum()) / float(stored["i"].astype(float).sum()) * month_end.day
+        assert dso == pytest.approx(receivables / invoiced * month_end.day, rel=1e-4)
 
 
 def _adjusted_invoice_ids(loaded_database, reference, pristine_landing_dir) -> set:
