@@ -38,6 +38,7 @@ from dashboard.queries import (
     engagement,
     executive,
     executive_outlook,
+    growth,
     receivables,
     regions,
     sales,
@@ -99,6 +100,7 @@ GRIDS: dict[str, GridExport] = {
     "si-repeat": GridExport(VIEW_SUPPORT, support_insights.export_repeats, support_insights.export_name),
     "si-vip": GridExport(VIEW_SUPPORT, support_insights.export_vip, support_insights.export_name),
     "cp-high-intent": GridExport(VIEW_MARKETING, campaigns.export_high_intent, campaigns.export_name),
+    "gw-segments": GridExport(VIEW_MARKETING, growth.export_segments, growth.export_name),
 }
 
 

@@ -144,11 +144,12 @@ def read_header(path: Path) -> list[str] | None:
 
 
 def check_header(dataset: Dataset, header: list[str] | None) -> None:
-    """Raise HeaderMismatch unless `header` holds exactly the dataset's columns (any order)."""
+    """Raise HeaderMismatch unless `header` holds exactly the dataset's columns (any order); an optional
+    column may be left out."""
     if header is None:
         raise HeaderMismatch("empty file: no header row")
     expected = set(dataset.columns)
-    missing = [c for c in dataset.columns if c not in header]
+    missing = [c for c in dataset.columns if c not in header and c not in dataset.optional]
     unexpected = [c for c in header if c not in expected]
     duplicated = sorted({c for c in header if header.count(c) > 1})
     if missing or unexpected or duplicated:
@@ -426,7 +427,10 @@ def _parquet_columns(path: Path) -> list[str]:
 def _parquet_records(path: Path, dataset: Dataset) -> Iterator[tuple[int, list[str | None] | None, str, str | None]]:
     number = 0
     try:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=10_000, columns=list(dataset.columns)):
+        parquet = pq.ParquetFile(path)
+        present = set(parquet.schema_arrow.names)  # an optional column may be left out
+        columns = [c for c in dataset.columns if c in present]
+        for batch in parquet.iter_batches(batch_size=10_000, columns=columns):
             for record in batch.to_pylist():
                 number += 1
                 values = [_text(record.get(c)) for c in dataset.columns]

@@ -1,7 +1,8 @@
 """Growth and demographics: how fast contacts and leads grow, where contacts are, and their segments,
 for marketing managers and executives.
 
-The URL holds the page's state (`?grain=<day|week|month>`): `layout(**query)` builds the page from it,
+The URL holds the page's state (`?grain=<day|week|month>&segment=<attribute key>`): `layout(**query)`
+builds the page from it,
 and the panel helpers below turn the queries' typed results (dashboard/queries/growth.py) into cards,
 charts and tables. Callbacks (callbacks/growth.py) only wire the two together.
 """
@@ -16,16 +17,25 @@ from dash import dcc, html
 
 from dashboard.extensions import db
 from dashboard.formatting import format_count, format_day, format_percent
+from dashboard.permissions import EXPORT_DATA, has_permission
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.growth import (
     GRAIN_WORDS,
     GRAINS,
+    OTHER_VALUES,
     ROLLING,
+    SEGMENT_DEFINITIONS,
+    TOP_KEYS,
+    TOP_VALUES,
     GeographyResult,
     GrowthQuery,
     ResolvedQuery,
+    SegmentRow,
+    SegmentsResult,
     SeriesSummary,
     VelocityResult,
+    attribute_keys,
+    chosen_key,
     period_end,
     resolve,
 )
@@ -33,6 +43,7 @@ from dashboard.scope import current_scope
 from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
 from layouts.kit import kpi
+from layouts.kit.grid import data_grid
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
 
@@ -58,46 +69,60 @@ class GrowthIds:
     GEOGRAPHY = "gw-geography"
     MAP = "gw-map"
     COUNTRY_TABLE = "gw-country-table"
+    SEGMENT_KEY = "gw-segment-key"
+    SEGMENTS = "gw-segments"  # the panel, and the name of its grid's export
+    SEGMENT_GRAPH = "gw-segment-graph"
+    SEGMENT_GRID = "gw-segment-grid"
+    SEGMENT_DEFINITIONS = "gw-segment-definitions"
 
 
 ID = GrowthIds
-PANELS = (ID.VELOCITY, ID.GEOGRAPHY)
-TITLES = {"velocity": "Growth velocity", "geography": "Contacts by country"}
+PANELS = (ID.VELOCITY, ID.GEOGRAPHY, ID.SEGMENTS)
+TITLES = {"velocity": "Growth velocity", "geography": "Contacts by country", "segments": "Segments"}
 
 
 def no_data_panel(status: GoldStatus | None = None) -> html.Div:
     return empty_state(NO_DATA, gold_empty_detail(status), state_id=ID.NO_DATA)
 
 
-def _controls(resolved: ResolvedQuery) -> html.Div:
+def _controls(resolved: ResolvedQuery, keys: list[tuple[str, int]], key: str | None) -> html.Div:
     return html.Div([
         html.Div([
             dbc.Label("Granularity", html_for=ID.GRAIN, className="c360-filter-label"),
             dcc.Dropdown(id=ID.GRAIN, value=resolved.grain, clearable=False, searchable=False,
                          options=[{"label": GRAIN_LABELS[g], "value": g} for g in GRAINS]),
         ], className="c360-filter"),
+        html.Div([
+            dbc.Label("Attribute", html_for=ID.SEGMENT_KEY, className="c360-filter-label"),
+            dcc.Dropdown(id=ID.SEGMENT_KEY, value=key, clearable=False, disabled=not keys,
+                         placeholder="No attributes yet",
+                         options=[{"label": f"{k} ({format_count(n)})", "value": k} for k, n in keys]),
+        ], className="c360-filter", title="The custom attribute whose values the Segments panel shows"),
     ], className="c360-filters")
 
 
 def layout(**query: Any) -> html.Div:
     """Controls, then one panel per question, each filled by its own callback from the URL's state."""
     requested = GrowthQuery.from_args(query)
+    scope = current_scope()
     with db.session() as session:
-        resolved = resolve(session, requested, current_scope())
+        resolved = resolve(session, requested, scope)
         status = gold_status(session) if resolved is None else None
-    header_text = "New contacts and leads, their growth and trend, and where contacts are"
+        keys = attribute_keys(session, scope) if resolved is not None else []
+    header_text = "New contacts and leads, their growth and trend, where contacts are, and their segments"
     if resolved is None:
         return html.Div([page_header(TITLE, header_text), no_data_panel(status)], id=ID.PAGE)
 
     def panel(component_id: str, kind: str = "card", **widths: int) -> dbc.Col:
         return dbc.Col(loading(component_id, skeleton(kind, 5), kind), xs=12, className="mb-3", **widths)
 
-    panels = dbc.Row([panel(ID.VELOCITY, "chart"), panel(ID.GEOGRAPHY, "chart")], className="g-3")
+    panels = dbc.Row([panel(ID.VELOCITY, "chart"), panel(ID.GEOGRAPHY, "chart"), panel(ID.SEGMENTS, "chart")],
+                     className="g-3")
     notes = (html.Div(" ".join(resolved.notes), className="alert alert-warning py-2 px-3 small mb-3", role="status")
              if resolved.notes else None)
     return html.Div([
         url_state(ID.URL, ID.STATE, requested.as_state()),
-        page_header(TITLE, header_text, controls=_controls(resolved)),
+        page_header(TITLE, header_text, controls=_controls(resolved, keys, chosen_key(requested.segment, keys)[0])),
         html.Div(notes, id=ID.NOTE),
         panels,
     ], id=ID.PAGE, className="c360-growth")
@@ -242,3 +267,65 @@ def geography_output(result: GeographyResult | GoldStatus) -> Any:
     return chart_card(TITLES["geography"], body,
                       subtitle="Every contact in your data, placed by the country calling code of its phone number "
                                "(only counts are shown, never numbers)")
+
+
+# --- 3. Segments ------------------------------------------------------------------------------------
+
+
+def _growth_detail(row: SegmentRow, result: SegmentsResult) -> str:
+    return (f"{format_percent(row.share)} of contacts; {format_count(row.new_latest)} new in "
+            f"{result.latest_month:%b %Y}, {signed_percent(row.growth)} on {result.previous_month:%b %Y}")
+
+
+def segments_figure(result: SegmentsResult) -> go.Figure:
+    """The shown attribute's values as horizontal bars, the most common on top."""
+    rows = list(result.values)[::-1]
+    fig = theme.figure(margin=dict(l=8, r=8, t=8, b=32), showlegend=False)
+    fig.add_trace(go.Bar(
+        y=[r.value for r in rows], x=[r.contacts for r in rows], orientation="h",
+        marker_color=[theme.MUTED if r.value == OTHER_VALUES else theme.PRIMARY for r in rows],
+        customdata=[[format_percent(r.share), r.new_latest, signed_percent(r.growth)] for r in rows],
+        hovertemplate=("%{y}: %{x:,} contacts (%{customdata[0]})<br>%{customdata[1]:,} new in "
+                       f"{result.latest_month:%b %Y}, %{{customdata[2]}} on {result.previous_month:%b %Y}"
+                       "<extra></extra>")))
+    fig.update_yaxes(automargin=True)
+    return fig
+
+
+def _definitions() -> html.Div:
+    items = [html.Li([html.Strong(name), f": {text}."]) for name, text in SEGMENT_DEFINITIONS.items()]
+    items.append(html.Li([html.Strong("Attributes"), ": the CRM's custom fields of each contact, key = value; of "
+                          f"the {TOP_KEYS} keys most contacts have, the {TOP_VALUES} most common values of each, the "
+                          f"rest as \u201c{OTHER_VALUES}\u201d. A contact may be in several segments."]))
+    return html.Ul(items, id=ID.SEGMENT_DEFINITIONS, className="small text-muted mb-0 mt-2 ps-3")
+
+
+def segments_output(result: SegmentsResult | GoldStatus) -> Any:
+    if isinstance(result, GoldStatus):
+        return no_data_panel(result)
+    resolved = result.resolved
+    if not result.total:
+        return chart_card(TITLES["segments"], no_selection_state(empty_reason(resolved.scope)))
+    headlines = kpi.headlines(*(kpi.headline(row.key, format_count(row.contacts), _growth_detail(row, result),
+                                             title=SEGMENT_DEFINITIONS[row.key]) for row in result.segments))
+    body: list = [headlines]
+    if result.notes:
+        body.append(html.Div(" ".join(result.notes), className="alert alert-warning py-2 px-3 small mb-2",
+                             role="status"))
+    if result.key is None:
+        body.append(no_selection_state("No contact in your data has custom attributes yet: they appear here, key "
+                                       "by key, as soon as the CRM sends them (the attributes column of its "
+                                       "contacts export)."))
+    else:
+        body.append(html.Div(f"{result.key}: contacts per value", className="small fw-semibold mt-2"))
+        body.append(dcc.Graph(id=ID.SEGMENT_GRAPH, figure=segments_figure(result),
+                              config={"displayModeBar": False, "responsive": True},
+                              style={"height": f"{max(180, 34 * len(result.values) + 60)}px"},
+                              className="c360-graph"))
+    export = {"export_name": ID.SEGMENTS, "search": result.search} if has_permission(EXPORT_DATA) else {}
+    body.append(data_grid(ID.SEGMENT_GRID, result.grid, **export))
+    body.append(_definitions())
+    return chart_card(TITLES["segments"], body,
+                      definition="; ".join(f"{k}: {v}" for k, v in SEGMENT_DEFINITIONS.items()),
+                      subtitle=f"Contacts per segment and per value of a custom attribute, their share of your "
+                               f"{format_count(result.total)} contacts, and new ones by month of creation")

@@ -66,7 +66,7 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("layouts.campaigns", "/marketing", "Campaigns", VIEW_MARKETING,
              "Funnel, A/B tests, best time to send, ROI, attribution and high-intent contacts."),
     PageSpec("layouts.growth", "/marketing/growth", "Growth", VIEW_MARKETING,
-             "New contacts and leads per day, week or month, their growth and trend, and contacts by country."),
+             "New contacts and leads per day, week or month, their growth and trend, and contacts by country and segment."),
     # Billing lands here (dashboard.landing).
     PageSpec("layouts.receivables", "/billing", "Receivables", VIEW_BILLING,
              "Overdue invoices by age, receivables by segment and account manager, disputes and credit holds."),

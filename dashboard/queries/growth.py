@@ -16,6 +16,23 @@ page too):
 - country: from the country calling code of the contact's phone number (phonenumbers); contacts with
   no phone or one that is not a valid number count as unknown. Only counts are shown, never numbers.
 
+Segments (gold.contact_segment_monthly, contacts per month of creation, territory and segment; the
+URL holds the attribute key shown, `?segment=tier`, the key most contacts have by default):
+- VIP: a contact of a customer (its account's master account) in the top 10% of paying customers by
+  MRR, company-wide: the Operations page's VIP (dashboard/queries/support_insights.py, VIP_SHARE);
+- Lead: a contact with an open lead, matched by email (silver.leads has no contact id; open: neither
+  converted, disqualified nor lost), or whose lifecycle stage attribute (`lifecycle_stage`, or HubSpot's
+  `lifecyclestage`) is "lead": silver has no lifecycle column of its own;
+- Churned: a contact of an account whose status is churned (as gold.daily_kpi counts churned customers);
+- custom attributes: each key = value of the contact's `attributes` (the CRM's custom fields, a JSON
+  object): a new key shows with no code change. Of the TOP_KEYS keys most contacts have, the TOP_VALUES
+  values most contacts have are shown, the rest of a key's values together as "(other values)";
+- share: the segment's contacts over all contacts in scope; new: contacts created in the latest complete
+  calendar month to the data's last day and in the month before; growth: new in the latest against the
+  month before, minus one. Segments are counted by month whatever the granularity, which only the
+  velocity panel follows.
+Contacts without a creation time are left out, as in the velocity panel.
+
 Scope: contacts count in the caller's territories (and, for accounts assigned by name, per contact for
 the countries). Leads belong to no account yet: they count in the regions of the caller's customers.
 """
@@ -34,11 +51,13 @@ from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy
 from dashboard.queries.freshness import GoldStatus, gold_status
+from dashboard.queries.grid import COUNT, PERCENT, GridColumn, GridRows
 from dashboard.scope import DataScope
 from dashboard.tables.gold import (
     ContactCountry,
     ContactCountryTerritory,
     ContactDaily,
+    ContactSegmentMonthly,
     Customer360,
     LeadsDaily,
 )
@@ -60,26 +79,29 @@ UNKNOWN_ISO3 = "---"  # gold.contact_country's unknown country
 
 @dataclass(frozen=True)
 class GrowthQuery:
-    """The page as the URL holds it, raw: `?grain=month`. Validated by `resolve`."""
+    """The page as the URL holds it, raw: `?grain=month&segment=tier`. Validated by `resolve` (the
+    granularity) and `segments` (the attribute key)."""
 
     grain: Any = None
+    segment: Any = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any] | None) -> GrowthQuery:
-        return cls(first(args, "grain"))
+        return cls(first(args, "grain"), first(args, "segment"))
 
     @classmethod
     def from_state(cls, data: Any) -> GrowthQuery:
         if not isinstance(data, dict):
             return cls()
-        return cls.from_args({"grain": data.get("grain")})
+        return cls.from_args({"grain": data.get("grain"), "segment": data.get("segment")})
 
     def as_state(self) -> dict[str, Any]:
-        return {"grain": self.grain}
+        return {"grain": self.grain, "segment": self.segment}
 
     @property
     def search(self) -> str:
-        return to_search([("grain", self.grain)])
+        return to_search([(name, value if isinstance(value, str) else None)
+                          for name, value in (("grain", self.grain), ("segment", self.segment))])
 
     @property
     def href(self) -> str:
@@ -145,8 +167,8 @@ def resolve(session: Session, query: GrowthQuery, scope: DataScope) -> ResolvedQ
             notes.append(f"The granularity can be day, week or month, not \u201c{str(query.grain)[:40]}\u201d: "
                          "showing weeks.")
     if not scope.served_by_territory:
-        notes.append("New contacts count in your territories; the accounts assigned to you by name count only "
-                     "in the countries and segments.")
+        notes.append("New contacts and segments count in your territories; the accounts assigned to you by name "
+                     "count only in the countries.")
     return ResolvedQuery(grain, as_of, scope, tuple(notes))
 
 
@@ -287,3 +309,154 @@ def geography(session: Session, query: GrowthQuery, scope: DataScope, *,
             rows.append(CountryRow(iso3, name, int(contacts or 0)))
     rows.sort(key=lambda r: (-r.contacts, r.name))
     return GeographyResult(resolved, tuple(rows), unknown)
+
+
+# --- 3. Segments ---------------------------------------------------------------------------------
+
+
+BUILT_IN_SEGMENTS = ("VIP", "Lead", "Churned")
+SEGMENT_DEFINITIONS = {
+    "VIP": "A contact of a customer in the top 10% of paying customers by MRR, company-wide (the Operations "
+           "page's VIPs)",
+    "Lead": "A contact with an open lead (the same email; the lead neither converted, disqualified nor lost), or "
+            "whose lifecycle stage attribute is \u201clead\u201d",
+    "Churned": "A contact of an account whose status is churned",
+}
+ATTRIBUTE_DEFINITION = "A custom attribute from the CRM (the contact's key = value)"
+OTHER_VALUES = "(other values)"  # gold.contact_segment_monthly: a key's values beyond its TOP_VALUES
+TOP_KEYS = 20  # as etl/gold/contact_segment_monthly.sql keeps
+TOP_VALUES = 10
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    """One segment, or one attribute key = value, in the caller's scope."""
+
+    kind: str  # segment or attribute
+    key: str
+    value: str
+    contacts: int
+    new_latest: int  # created in the latest complete month
+    new_previous: int  # created in the month before
+    share: float | None  # of every contact in scope
+
+    @property
+    def label(self) -> str:
+        return self.key if self.kind == "segment" else f"{self.key} = {self.value}"
+
+    @property
+    def growth(self) -> float | None:
+        return self.new_latest / self.new_previous - 1 if self.new_previous else None
+
+    @property
+    def definition(self) -> str:
+        return SEGMENT_DEFINITIONS.get(self.key, "") if self.kind == "segment" else ATTRIBUTE_DEFINITION
+
+
+@dataclass(frozen=True)
+class SegmentsResult:
+    resolved: ResolvedQuery
+    total: int  # contacts in scope
+    latest_month: date  # the latest complete month
+    previous_month: date
+    segments: tuple[SegmentRow, ...]  # VIP, Lead, Churned
+    keys: tuple[tuple[str, int], ...]  # attribute keys and the contacts having each, most first
+    key: str | None  # the key shown; None when no contact in scope has attributes
+    values: tuple[SegmentRow, ...]  # the shown key's values, most contacts first, "(other values)" last
+    notes: tuple[str, ...]
+    grid: GridRows
+
+    @property
+    def search(self) -> str:
+        """The URL state of what is shown, for the export."""
+        return GrowthQuery(self.resolved.canonical.grain, self.key).search
+
+
+def segment_columns(latest_month: date, previous_month: date) -> tuple[GridColumn, ...]:
+    return (GridColumn("contact_segment", "Segment", pinned=True), GridColumn("segment_contacts", "Contacts", COUNT),
+            GridColumn("segment_share", "Share of contacts", PERCENT),
+            GridColumn("segment_new_latest", f"New in {latest_month:%b %Y}", COUNT),
+            GridColumn("segment_new_previous", f"New in {previous_month:%b %Y}", COUNT),
+            GridColumn("segment_growth", "Growth", PERCENT), GridColumn("segment_definition", "Definition"))
+
+
+def complete_months(as_of: date) -> tuple[date, date]:
+    """The latest calendar month ending on or before the as-of day, and the month before it."""
+    month = period_start("month", as_of)
+    latest = month if period_end("month", month) == as_of else period_start("month", month - timedelta(days=1))
+    return latest, period_start("month", latest - timedelta(days=1))
+
+
+def attribute_keys(session: Session, scope: DataScope) -> list[tuple[str, int]]:
+    """The attribute keys of the contacts in scope and how many contacts have each, most first."""
+    t = ContactSegmentMonthly
+    rows = session.execute(select(t.segment_key, func.sum(t.contacts))
+                           .where(t.kind == "attribute", scope.territory_filter(t.territory))
+                           .group_by(t.segment_key).order_by(func.sum(t.contacts).desc(), t.segment_key))
+    return [(key, int(n or 0)) for key, n in rows]
+
+
+def chosen_key(requested: Any, keys: list[tuple[str, int]]) -> tuple[str | None, str | None]:
+    """The attribute key to show (the requested one when it exists, else the most common) and a note
+    when the request could not be followed."""
+    names = [k for k, _ in keys]
+    if requested is None or requested == "":
+        return (names[0] if names else None), None
+    raw = requested.strip() if isinstance(requested, str) else None
+    if raw in names:
+        return raw, None
+    folded = {k.casefold(): k for k in reversed(names)}
+    if raw is not None and raw.casefold() in folded:
+        return folded[raw.casefold()], None
+    shown = str(requested)[:40]
+    if not names:
+        return None, f"No contact in your data has the attribute \u201c{shown}\u201d, nor any other."
+    return names[0], f"No contact in your data has the attribute \u201c{shown}\u201d: showing \u201c{names[0]}\u201d."
+
+
+def segments(session: Session, query: GrowthQuery, scope: DataScope, *,
+             policy: MaskPolicy) -> SegmentsResult | GoldStatus:
+    """Contacts per built-in segment and per value of one custom attribute: count, share and growth."""
+    resolved = resolve(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    latest, previous = complete_months(resolved.as_of)
+    t = ContactSegmentMonthly
+    rows = session.execute(
+        select(t.kind, t.segment_key, t.segment_value, func.sum(t.contacts),
+               func.coalesce(func.sum(t.contacts).filter(t.month == latest), 0),
+               func.coalesce(func.sum(t.contacts).filter(t.month == previous), 0))
+        .where(scope.territory_filter(t.territory), t.month <= resolved.as_of)
+        .group_by(t.kind, t.segment_key, t.segment_value)).all()
+    total = sum(int(n) for kind, _, _, n, _, _ in rows if kind == "all")
+
+    def row(kind: str, key: str, value: str, contacts: Any, new_latest: Any, new_previous: Any) -> SegmentRow:
+        return SegmentRow(kind, key, value, int(contacts or 0), int(new_latest or 0), int(new_previous or 0),
+                          int(contacts or 0) / total if total else None)
+
+    found = {(kind, key, value): row(kind, key, value, *counts) for kind, key, value, *counts in rows}
+    built_in = tuple(found.get(("segment", name, "")) or row("segment", name, "", 0, 0, 0)
+                     for name in BUILT_IN_SEGMENTS)
+    keys = attribute_keys(session, scope)
+    key, note = chosen_key(query.segment, keys)
+    values = sorted((r for (kind, k, _), r in found.items() if kind == "attribute" and k == key),
+                    key=lambda r: (r.value == OTHER_VALUES, -r.contacts, r.value))
+    columns = segment_columns(latest, previous)
+    records = [{"contact_segment": r.label, "segment_contacts": r.contacts, "segment_share": r.share,
+                "segment_new_latest": r.new_latest, "segment_new_previous": r.new_previous,
+                "segment_growth": r.growth, "segment_definition": r.definition}
+               for r in (*built_in, *values)] if total else []
+    return SegmentsResult(resolved, total, latest, previous, built_in, tuple(keys), key, tuple(values),
+                          (note,) if note else (), GridRows(columns, records, "contact_segment"))
+
+
+def export_segments(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
+    result = segments(session, GrowthQuery.from_args(args), scope, policy=policy)
+    if isinstance(result, GoldStatus):
+        latest, previous = complete_months(date.today())
+        return GridRows(segment_columns(latest, previous))
+    return result.grid
+
+
+def export_name(args: Mapping[str, Any]) -> str:
+    return "contact-segments"

@@ -935,3 +935,21 @@ class ReceivablesMonthly(Base):
     invoiced_usd: Mapped[Decimal] = mapped_column(Money)
     issued_invoices: Mapped[int] = mapped_column(Integer)  # issued in the month, not void
     adjusted_invoices: Mapped[int] = mapped_column(Integer)  # of those, with a credit or debit note by the as-of day
+
+
+class ContactSegmentMonthly(Base):
+    """Contacts per month of creation, territory and segment, for the Growth page's segments
+    (etl/gold/contact_segment_monthly.sql): every contact ('all'), the built-in segments VIP, Lead and
+    Churned ('segment', value ''), and each custom attribute key = value ('attribute'; the top values of
+    each key, the rest as '(other values)'). Contacts without a creation time are left out."""
+
+    __tablename__ = "contact_segment_monthly"
+    __table_args__ = {"schema": "gold"}
+
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # first day of the month the contact was created
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)  # its account's ('Unknown' when empty)
+    kind: Mapped[str] = mapped_column(Text, primary_key=True)  # all, segment or attribute
+    segment_key: Mapped[str] = mapped_column(Text, primary_key=True)  # VIP, Lead, Churned, or the attribute key
+    segment_value: Mapped[str] = mapped_column(Text, primary_key=True)  # the attribute value; '' otherwise
+    region: Mapped[str] = mapped_column(Text)
+    contacts: Mapped[int] = mapped_column(Integer, default=0)

@@ -19,6 +19,8 @@ class Dataset:
     columns: tuple[str, ...]
     key: tuple[str, ...]
     description: str = ""
+    # Columns a file may leave out (older exports, sources without them): loaded as empty.
+    optional: tuple[str, ...] = ()
 
     @property
     def bronze_table(self) -> str:
@@ -44,8 +46,10 @@ DATASETS: tuple[Dataset, ...] = (
         ("account_id",), "Companies; account_type is Wholesale, Enterprise or SMB."),
     Dataset("crm", "contacts", _cols(
         "contact_id account_id first_name last_name email phone country job_title "
-        "is_primary created_at updated_at"),
-        ("contact_id",), "People at accounts; phone in E.164."),
+        "is_primary created_at updated_at attributes"),
+        ("contact_id",), "People at accounts; phone in E.164; attributes: the CRM's custom fields as a JSON object "
+        "of string keys to scalar values, e.g. {\"tier\": \"gold\", \"newsletter\": true} (optional column, "
+        "empty when the contact has none).", optional=("attributes",)),
     Dataset("crm", "leads", _cols(
         "lead_id created_at first_name last_name company email phone country region "
         "lead_source status owner_user_id converted_account_id updated_at"),

@@ -13,8 +13,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from decimal import Decimal
+from typing import Any
 
 from sqlalchemy import BigInteger, Boolean, Date, DateTime, Double, Index, Integer, Numeric, Text
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dashboard.tables.base import Base
@@ -80,7 +82,8 @@ class Account(Base):
 
 
 class Contact(Base):
-    """People at accounts; email in lower case."""
+    """People at accounts; email in lower case; attributes: the CRM's custom fields, a JSON object of
+    scalar values (a value that is not one quarantines the row, as any value that does not parse)."""
 
     __tablename__ = "contacts"
     # The Customer 360 pages read one customer's rows by this column.
@@ -97,6 +100,7 @@ class Contact(Base):
     is_primary: Mapped[bool | None] = mapped_column(Boolean)
     created_at: Mapped[datetime | None] = mapped_column(Timestamp)
     updated_at: Mapped[datetime | None] = mapped_column(Timestamp)
+    attributes: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
 
 
 class Lead(Base):

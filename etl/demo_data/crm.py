@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -41,6 +42,40 @@ STAGE_PROBABILITY = {"Prospecting": 10, "Qualification": 20, "Proposal": 50, "Ne
 
 def _end_days(ctx: Context, acc: np.ndarray) -> np.ndarray:
     return np.minimum(ctx.accounts.churn_day[acc], ctx.cal.n_days)
+
+
+# Custom contact attributes as a CRM's custom fields hold them: a few keys, each on some contacts, with
+# skewed values; "event" has many values (the long tail the Growth page folds into "(other values)").
+# Each key: (name, share of the contacts with attributes that have it, values, their weights).
+CONTACT_ATTRIBUTES_SHARE = 0.7  # contacts with any attribute at all
+CONTACT_ATTRIBUTES: tuple[tuple[str, float, tuple[object, ...], tuple[float, ...]], ...] = (
+    ("tier", 0.6, ("bronze", "silver", "gold"), (0.58, 0.3, 0.12)),
+    ("newsletter", 0.5, (True, False), (0.65, 0.35)),
+    ("persona", 0.45, ("End user", "Champion", "Decision maker", "Influencer", "CFO"), (0.4, 0.2, 0.15, 0.15, 0.1)),
+    ("event", 0.15, tuple(f"{name} {year}" for year in (2024, 2025, 2026)
+                          for name in ("Client Summit", "Retail Expo", "Cloud Days", "Partner Forum", "Webinar Week",
+                                       "Growth Meetup", "Data Forum", "Roadshow", "Open House", "Hackathon")),
+     tuple(float(w) for w in (1 / np.arange(1, 31)) / (1 / np.arange(1, 31)).sum())),
+    # The CRM's lifecycle stage: a contact still at "lead" is in the Growth page's Lead segment.
+    ("lifecycle_stage", 0.5, ("customer", "lead", "opportunity", "subscriber"), (0.62, 0.2, 0.1, 0.08)),
+)
+
+
+def contact_attributes(ctx: Context, unit: int, n: int) -> list[str]:
+    """The `attributes` column of n contacts: a JSON object, or empty. Its own random stream, so the
+    other columns and files stay as they were."""
+    rng = ctx.rng("contact_attributes", unit)
+    has_any = rng.random(n) < CONTACT_ATTRIBUTES_SHARE
+    chosen = []
+    for _, share, values, weights in CONTACT_ATTRIBUTES:
+        present = has_any & (rng.random(n) < share)
+        chosen.append((present.tolist(), rng.choice(len(values), n, p=weights).tolist()))
+    out = []
+    for i in range(n):
+        attrs = {key: values[picks[i]] for (key, _, values, _), (present, picks) in zip(CONTACT_ATTRIBUTES, chosen,
+                                                                                          strict=True) if present[i]}
+        out.append(json.dumps(attrs, ensure_ascii=False) if attrs else "")
+    return out
 
 
 def contacts(ctx: Context, batch: Batch) -> None:
@@ -104,6 +139,7 @@ def contacts(ctx: Context, batch: Batch) -> None:
         "is_primary": bools(pos == 0),
         "created_at": ctx.cal.timestamps(created_s),
         "updated_at": ctx.cal.timestamps(updated_s),
+        "attributes": contact_attributes(ctx, batch.index, n),
     }
     sink = ctx.sinks["crm/contacts"]
     sink.write(cols)
@@ -127,7 +163,7 @@ def contacts(ctx: Context, batch: Batch) -> None:
             "first_name": d_first, "last_name": d_last, "email": d_email, "phone": d_phone,
             "country": [country[i] for i in dup.tolist()], "job_title": [titles[i] for i in dup.tolist()],
             "is_primary": ["false"] * len(dup), "created_at": ctx.cal.timestamps(d_created),
-            "updated_at": ctx.cal.timestamps(d_created),
+            "updated_at": ctx.cal.timestamps(d_created), "attributes": [""] * len(dup),  # typed in again, bare
         })
         ctx.planted.duplicate_contacts.extend(zip(ids("contact", dup_ids), ids("contact", contact_id[dup]), strict=True))
         ctx.contacts.add(dup_ids, row_acc[dup], d_created, np.ones(len(dup), bool), np.ones(len(dup), bool))

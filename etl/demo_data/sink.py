@@ -21,7 +21,7 @@ LAYOUTS: dict[str, dict[str, str]] = {
                      "status": "%s", "churned_at": "%s", "updated_at": "%s"},
     "crm/contacts": {"contact_id": "CON-%07d", "account_id": "ACC-%06d", "first_name": QUOTED,
                      "last_name": QUOTED, "email": "%s", "phone": "%s", "country": "%s", "job_title": QUOTED,
-                     "is_primary": "%s", "created_at": "%s", "updated_at": "%s"},
+                     "is_primary": "%s", "created_at": "%s", "updated_at": "%s", "attributes": QUOTED},
     "crm/leads": {"lead_id": "LEAD-%07d", "created_at": "%s", "first_name": QUOTED, "last_name": QUOTED,
                   "company": QUOTED, "email": "%s", "phone": "%s", "country": "%s", "region": "%s",
                   "lead_source": "%s", "status": "%s", "owner_user_id": "USR-%04d", "converted_account_id": "%s",

@@ -89,6 +89,8 @@ GOLD_STEPS: tuple[Step, ...] = (
             whole_when=frozenset({"silver.accounts"})),
     ContactCountryStep(),
     SqlStep(gold.ContactCountryTerritory, SQL_DIR / "contact_country_territory.sql"),
+    # Contacts per segment and custom attribute (reads customer_360 for the VIPs); small: worked out whole.
+    SqlStep(gold.ContactSegmentMonthly, SQL_DIR / "contact_segment_monthly.sql"),
     # The Campaigns page: every replied send with its contact; small enough to work out whole.
     SqlStep(gold.CampaignReply, SQL_DIR / "campaign_reply.sql"),
     # The Receivables page: each unpaid invoice, and each account's disputes, notes and credit hold (reads

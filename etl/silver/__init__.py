@@ -44,6 +44,7 @@ from typing import Any
 import pycountry
 from sqlalchemy import Boolean, Connection, Date, DateTime, Double, Float, Integer, Numeric, Table, Text, text
 from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects.postgresql import JSONB
 
 from dashboard.settings import Settings
 from dashboard.tables import silver
@@ -491,6 +492,13 @@ def _validity_check(column: Any) -> tuple[str, str] | None:
         # Two case-sensitive LIKEs cost less than half of one ILIKE on millions of rows.
         return (f"{name} NOT LIKE '%n%' AND {name} NOT LIKE '%N%' AND pg_input_is_valid({name}, '{pg_type}')",
                 "number")
+    if isinstance(kind, JSONB):
+        # Custom attributes: an object of scalar values, so each key = value can be counted. CASE keeps
+        # the cast from running on text that does not parse.
+        return (f"CASE WHEN pg_input_is_valid({name}, 'jsonb') THEN jsonb_typeof(CAST({name} AS jsonb)) = 'object' "
+                f"AND NOT jsonb_path_exists(CAST({name} AS jsonb), "
+                "'$.* ? (@.type() == \"object\" || @.type() == \"array\")') ELSE false END",
+                "JSON object of scalar values")
     return None
 
 

@@ -1,6 +1,7 @@
 """Growth wiring: the build_* functions turn each query's result into its panel (the map with ISO-3
-codes, counts and never a phone number), garbage state handled, the granularity writing the URL, and the
-page's callbacks refused server-side to a role without view_marketing."""
+codes, counts and never a phone number; the segments with their definitions, chart, grid and export),
+garbage state handled, the granularity and the attribute writing the URL, and the page's callbacks
+refused server-side to a role without view_marketing."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from plotly.utils import PlotlyJSONEncoder
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
-from callbacks.growth import PANELS, write_controls_to_url
+from callbacks.growth import PANELS, write_controls_to_url, write_segment_to_url
 from dashboard.masking import MaskPolicy
 from dashboard.queries import growth as q
 from dashboard.queries.growth import GrowthQuery
@@ -54,18 +55,50 @@ def test_every_panel_shows_its_figures_and_no_phone_number(session):
 
 
 @pytest.mark.parametrize("state", [None, "garbage", {"grain": ["a"]}, {"grain": "x" * 10_000}, {"grain": "day"},
-                                   {"grain": {"x": 1}}])
+                                   {"grain": {"x": 1}}, {"segment": ["a"]}, {"segment": {"x": 1}},
+                                   {"segment": "x" * 10_000}, {"segment": 7, "grain": None}, {"segment": ""}])
 def test_garbage_state_never_raises(session, state):
     for name, panel in _all(session, state).items():
         serialised = _json(panel)
         assert "Traceback" not in serialised and "Something went wrong" not in serialised, name
 
 
-def test_the_granularity_writes_the_url():
+def test_the_granularity_and_the_attribute_write_the_url():
     assert write_controls_to_url("month", {}) == "?grain=month"
     assert write_controls_to_url("week", {"grain": "day"}) == ""
     with pytest.raises(PreventUpdate):
         write_controls_to_url("day", {"grain": "day"})
+    assert write_controls_to_url("month", {"segment": "tier"}) == "?grain=month&segment=tier"
+    assert write_segment_to_url("persona", {"grain": "month", "segment": "tier"}) == "?grain=month&segment=persona"
+    with pytest.raises(PreventUpdate):
+        write_segment_to_url(None, {"segment": "tier"})
+
+
+def test_the_segments_panel_shows_the_definitions_the_chart_and_an_exportable_grid(session):
+    panel = _all(session, {"segment": "persona"})[ID.SEGMENTS]
+    shown = text_of(panel)
+    assert all(name in shown for name in ("VIP", "Lead", "Churned", "top 10% of paying customers"))
+    serialised = _json(panel)
+    assert ID.SEGMENT_GRAPH in serialised and ID.SEGMENT_GRID in serialised and "persona = " in serialised
+    result = q.segments(session, GrowthQuery(segment="persona"), EVERYTHING, policy=MASKED)
+    assert f'"{result.values[0].value}"' in serialised
+
+
+def test_without_any_attribute_the_panel_says_so(session):
+    session.execute(text("DELETE FROM gold.contact_segment_monthly WHERE kind = 'attribute'"))
+    shown = text_of(_all(session, {})[ID.SEGMENTS])
+    assert "No contact in your data has custom attributes yet" in shown and "VIP" in shown
+
+
+def test_the_segments_export_is_the_grid(login_as, session):
+    client = login_as("marketing_manager")
+    response = client.get("/export/gw-segments.csv?segment=tier")
+    assert response.status_code == 200, response.get_data(as_text=True)[:300]
+    lines = response.get_data(as_text=True).strip().splitlines()
+    result = q.segments(session, GrowthQuery(segment="tier"), EVERYTHING, policy=MASKED)
+    assert lines[0].startswith("Segment,Contacts,Share of contacts") and len(lines) == 1 + len(result.grid.rows)
+    assert any(line.startswith("tier = ") for line in lines)
+    assert login_as("support_lead").get("/export/gw-segments.csv").status_code == 403
 
 
 @pytest.mark.parametrize("role", ["executive", "marketing_manager"])
@@ -86,9 +119,10 @@ def test_before_gold_is_built_every_panel_says_so(session):
     from layouts import growth as page
 
     status = gold_status(session)
-    for output in (page.velocity_output, page.geography_output):
+    for output in (page.velocity_output, page.geography_output, page.segments_output):
         assert "No data yet" in text_of(output(status)), output.__name__
     session.execute(text("DELETE FROM gold.contact_daily"))
     session.execute(text("DELETE FROM gold.leads_daily"))
     assert q.resolve(session, GrowthQuery(), EVERYTHING) is None
     assert isinstance(q.geography(session, GrowthQuery(), EVERYTHING, policy=MASKED), type(status))
+    assert isinstance(q.segments(session, GrowthQuery(), EVERYTHING, policy=MASKED), type(status))

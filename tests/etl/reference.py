@@ -10,6 +10,7 @@ day's rate under the silver FX rules.
 from __future__ import annotations
 
 import csv
+import json
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -21,7 +22,8 @@ TYPES: dict[str, dict[str, str]] = {
     "billing/fx_rates": {"rate_date": "date", "usd_per_unit": "number"},
     "crm/accounts": {"employee_count": "number", "created_at": "timestamp", "churned_at": "timestamp",
                      "updated_at": "timestamp"},
-    "crm/contacts": {"is_primary": "bool", "created_at": "timestamp", "updated_at": "timestamp"},
+    "crm/contacts": {"is_primary": "bool", "created_at": "timestamp", "updated_at": "timestamp",
+                     "attributes": "json"},
     "crm/subscriptions": {"start_date": "date", "end_date": "date", "mrr": "number", "updated_at": "timestamp"},
     "billing/invoices": {"issue_date": "date", "due_date": "date", "amount": "number", "paid_at": "timestamp",
                          "is_disputed": "bool", "updated_at": "timestamp"},
@@ -76,10 +78,25 @@ def raw_rows(landing: Path, key: str) -> pd.DataFrame:
             rows = [r for r in reader if len(r) == len(header)]
         frames.append(pd.DataFrame(rows, columns=header, dtype=object))
     frame = pd.concat(frames, ignore_index=True)
-    return frame.map(lambda v: pd.NA if v.strip() == "" else v.strip())
+    # A column a file left out (an optional one) is empty in its rows.
+    return frame.map(lambda v: pd.NA if not isinstance(v, str) or v.strip() == "" else v.strip())
+
+
+def json_object(value: object) -> dict | None:
+    """A JSON object of scalar values (custom attributes), or None for anything else."""
+    try:
+        parsed = json.loads(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if not isinstance(parsed, dict) or any(isinstance(v, dict | list) for v in parsed.values()):
+        return None
+    return parsed
 
 
 def _parse(values: pd.Series, kind: str) -> pd.Series:
+    if kind == "json":
+        return values.map(lambda v: pd.NA if pd.isna(v) else json_object(v)).astype(object).where(
+            lambda s: s.map(lambda v: v is not None), pd.NA)
     if kind == "date":
         return pd.to_datetime(values, format="%Y-%m-%d", errors="coerce")
     if kind == "timestamp":
@@ -217,3 +234,79 @@ class Landing:
         return (active.groupby(["region", "segment"])
                 .agg(active_customers=("account_id", "nunique"), mrr_usd=("mrr_usd", "sum"))
                 .reset_index())
+
+
+# --- Contact segments (the Growth page), as its definitions state them -------------------------------
+
+SEGMENT_TOP_KEYS, SEGMENT_TOP_VALUES = 20, 10
+OTHER_VALUES = "(other values)"
+CLOSED_LEAD_STATUSES = frozenset({"converted", "disqualified", "lost"})
+
+
+def _json_text(value: object) -> str | None:
+    """A JSON scalar as PostgreSQL's jsonb_each_text gives it: strings as they are, null as None."""
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def contact_segments(landing: Path, vip_accounts: set[str], contact_ids: set[str] | None = None) -> pd.DataFrame:
+    """One row per contact and segment it is in (kind, segment_key, segment_value), with the first day of
+    the month it was created and its account's territory: every contact ('all'), VIP (its account is in
+    `vip_accounts`), Lead (an open lead has its email, or its lifecycle stage attribute is 'lead'), Churned
+    (its account's status is churned), and each attribute key = value, the 20 commonest keys' 10 commonest
+    values kept and the rest as '(other values)'. Contacts without a creation time are left out."""
+    contacts = typed(landing, "crm/contacts")
+    if contact_ids is not None:
+        contacts = contacts[contacts["contact_id"].isin(contact_ids)]
+    contacts = contacts[contacts["created_at"].notna()].reset_index(drop=True)
+    accounts = typed(landing, "crm/accounts").set_index("account_id")
+    leads = typed(landing, "crm/leads")
+    is_open = ~leads["status"].fillna("").isin(CLOSED_LEAD_STATUSES) & leads["email"].notna()
+    open_emails = set(leads.loc[is_open, "email"].str.lower())
+    months = contacts["created_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.to_period("M").dt.start_time
+    base = pd.DataFrame({"contact_id": contacts["contact_id"], "month": months.dt.date,
+                         "territory": contacts["account_id"].map(accounts["territory"]).fillna("Unknown")})
+    attributes = contacts["attributes"].map(lambda v: v if isinstance(v, dict) else {})
+
+    def lifecycle(attrs: dict) -> str:
+        stage = _json_text(attrs.get("lifecycle_stage"))
+        stage = stage if stage is not None else _json_text(attrs.get("lifecyclestage"))
+        return (stage or "").strip(" ").lower()
+
+    members = {
+        ("all", ""): pd.Series(True, index=contacts.index),
+        ("segment", "VIP"): contacts["account_id"].isin(vip_accounts),
+        ("segment", "Lead"): contacts["email"].str.lower().isin(open_emails) | (attributes.map(lifecycle) == "lead"),
+        ("segment", "Churned"): contacts["account_id"].map(accounts["status"]).eq("churned").fillna(False),
+    }
+    frames = [base[mask.astype(bool)].assign(kind=kind, segment_key=key, segment_value="")
+              for (kind, key), mask in members.items()]
+    pairs = [(i, str(k).strip(" "), text.strip(" ")[:200]) for i, attrs in attributes.items()
+             for k, v in attrs.items() if (text := _json_text(v)) is not None]
+    pairs = [(i, k, v) for i, k, v in pairs if k and v]
+    if pairs:
+        values = pd.DataFrame(pairs, columns=["row", "segment_key", "segment_value"])
+        key_counts = values["segment_key"].value_counts()
+        kept = sorted(key_counts.index, key=lambda k: (-key_counts[k], k))[:SEGMENT_TOP_KEYS]
+        values = values[values["segment_key"].isin(kept)]
+        counts = values.groupby(["segment_key", "segment_value"]).size()
+        top = {(key, value) for key in kept
+               for value in sorted(counts[key].index, key=lambda v, key=key: (-counts[key][v], v))[:SEGMENT_TOP_VALUES]}
+        values["segment_value"] = [v if (k, v) in top else OTHER_VALUES
+                                   for k, v in zip(values["segment_key"], values["segment_value"], strict=True)]
+        frames.append(base.loc[values["row"]].reset_index(drop=True).assign(
+            kind="attribute", segment_key=values["segment_key"].to_numpy(),
+            segment_value=values["segment_value"].to_numpy()))
+    return pd.concat(frames, ignore_index=True)
+
+
+def segment_counts(memberships: pd.DataFrame, latest: date, previous: date,
+                   territories: set[str] | None = None) -> dict[tuple[str, str, str], tuple[int, int, int]]:
+    """(kind, key, value) -> (contacts, created in the month `latest`, created in the month `previous`),
+    from `contact_segments`, in the given territories (every one when None)."""
+    rows = memberships if territories is None else memberships[memberships["territory"].isin(territories)]
+    counts: dict[tuple[str, str, str], tuple[int, int, int]] = {}
+    for key, group in rows.groupby(["kind", "segment_key", "segment_value"]):
+        counts[key] = (len(group), int((group["month"] == latest).sum()), int((group["month"] == previous).sum()))
+    return counts

@@ -74,7 +74,7 @@ def test_rerun_skips_files_already_loaded(scratch_db: Database, tmp_path: Path) 
     # A new file with new content is loaded; the same content under another name is not.
     extra = write_csv(landing / "crm" / "contacts_2025-03-11.csv", CONTACT_COLUMNS, [
         ["CON-9", "ACC-1", "Zed", "Z", "zed@example.com", "", "DE", "CEO", "false",
-         "2025-03-11T00:00:00Z", "2025-03-11T00:00:00Z"]])
+         "2025-03-11T00:00:00Z", "2025-03-11T00:00:00Z", ""]])
     (landing / "crm" / "contacts_copy.csv").write_bytes(extra.read_bytes())
     third = load_landing(scratch_db, landing)
     statuses = {f.source_file: f.status for f in third.files}

@@ -45,14 +45,16 @@ ACCOUNT_EXTRA_FIELD = ["ACC-5", "", "Split", "Name Ltd", "SMB", "Media", "Europe
                        "EUR", "5", "2025-03-01T00:00:00Z", "active", "", "2025-03-01T00:00:00Z"]
 
 CONTACTS = [  # contact_id account_id first last email phone country job_title is_primary created_at updated_at
+              # attributes
     ["CON-1", "ACC-1", "Alice", "A", "old@example.com", "", "DE", "CTO", "true",
-     "2025-01-20T08:00:00Z", "2025-01-20T08:00:00Z"],
+     "2025-01-20T08:00:00Z", "2025-01-20T08:00:00Z", '{"tier": "silver"}'],  # stale version
     ["CON-1", "ACC-1", "Alice", "A", "Alice.A@Example.COM", "", "DE", "CTO", "true",
-     "2025-01-20T08:00:00Z", "2025-02-20T08:00:00Z"],
+     "2025-01-20T08:00:00Z", "2025-02-20T08:00:00Z",
+     '{"tier": "gold", "newsletter": true, "lifecycle_stage": "customer"}'],
     ["CON-2", "ACC-1", "Bob", "B", "bob@example.com", "", "DE", "CFO", "false",
-     "2025-03-05T23:59:00Z", "2025-03-05T23:59:00Z"],
+     "2025-03-05T23:59:00Z", "2025-03-05T23:59:00Z", '{"tier": " silver ", "persona": "CFO", "lifecycle_stage": "Lead"}'],
     ["CON-3", "ACC-2", "Carol", "C", "carol@example.co.za", "", "ZA", "Owner", "true",
-     "2025-03-01T00:00:00Z", "2025-03-01T00:00:00Z"],
+     "2025-03-01T00:00:00Z", "2025-03-01T00:00:00Z", ""],
 ]
 
 SUBSCRIPTIONS = [  # subscription_id account_id product_id start_date end_date mrr currency status updated_at

@@ -1,6 +1,7 @@
 """Growth in a real browser, at desktop (1440x900) and phone (390x844) widths: an executive and a
-marketing manager open the page, every panel fills with figures, the map draws, the granularity writes
-the URL, and nothing is wider than a phone. Explicit waits only, no sleeps."""
+marketing manager open the page, every panel fills with figures, the map draws, the segments show
+their definitions, bars and grid, the granularity and the attribute live in the URL, and nothing is
+wider than a phone. Explicit waits only, no sleeps."""
 
 from __future__ import annotations
 
@@ -47,6 +48,10 @@ def test_every_panel_fills_the_map_draws_and_nothing_is_wider_than_the_screen(si
     assert sized.find_elements(By.CSS_SELECTOR, f"#{ID.MAP} .choroplethlocation")
     assert "growth rate" in sized.find_element(By.ID, ID.VELOCITY).text.lower()
     assert sized.find_elements(By.CSS_SELECTOR, f"#{ID.COUNTRY_TABLE} tbody tr")
+    wait(sized).until(lambda b: b.find_elements(By.CSS_SELECTOR, f"#{ID.SEGMENT_GRID} .ag-row"))
+    segments = sized.find_element(By.ID, ID.SEGMENTS).text
+    assert all(name in segments for name in ("VIP", "Lead", "Churned", "top 10% of paying customers"))
+    assert sized.find_elements(By.CSS_SELECTOR, f"#{ID.SEGMENT_GRAPH} .bars path")
     overflow = sized.execute_script("return [document.documentElement.scrollWidth, window.innerWidth]")
     wide = sized.execute_script(
         "return Array.from(document.querySelectorAll('body *')).filter(e => e.getBoundingClientRect().right > "
@@ -65,6 +70,11 @@ def test_the_granularity_is_in_the_url(browser, live_server):
     wait(browser).until(ec.text_to_be_present_in_element((By.ID, ID.NOTE), "day, week or month"))
     wait(browser).until(_filled)
     assert "per week" in browser.find_element(By.ID, ID.VELOCITY).text
+    browser.get(f"{live_server}/marketing/growth?segment=persona")
+    wait(browser).until(_filled)
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, ID.SEGMENT_GRID), "persona = "))
+    browser.get(f"{live_server}/marketing/growth?segment=nonsense")
+    wait(browser).until(ec.text_to_be_present_in_element((By.ID, ID.SEGMENTS), "nonsense"))
     assert_no_error(browser)
 
 

@@ -2,8 +2,10 @@
 
 Contacts, leads and accounts are read from the pristine landing CSVs (tests/etl/reference.py: the newest
 version per id, restricted to the ids that reached silver where the generator planted malformed rows);
-periods, growth rates and trends are worked out again with pandas and numpy, and each contact's country
-by a separate phonenumbers pass over the landing phone numbers.
+periods, growth rates and trends are worked out again with pandas and numpy, each contact's country
+by a separate phonenumbers pass over the landing phone numbers, and each contact's segments from the
+landing contacts, accounts and leads (the VIPs from the customers' MRR in gold.customer_360, checked by
+its own tests, and their 90th percentile worked out here).
 """
 
 from __future__ import annotations
@@ -19,8 +21,9 @@ from sqlalchemy.orm import Session
 from dashboard.masking import MaskPolicy
 from dashboard.queries import growth as q
 from dashboard.queries.growth import GrowthQuery
+from dashboard.queries.support_insights import VIP_SHARE
 from dashboard.scope import DataScope
-from tests.etl.reference import typed
+from tests.etl.reference import contact_segments, segment_counts, typed
 
 EVERYTHING = DataScope.everything()
 FULL = MaskPolicy(view_pii=True, view_financials=True)
@@ -150,3 +153,69 @@ def test_gold_never_keeps_a_phone_number(session):
         "SELECT column_name FROM information_schema.columns WHERE table_schema = 'gold' "
         "AND table_name IN ('contact_country', 'contact_country_territory', 'contact_daily')")))
     assert columns and not any("phone" in c for c in columns)
+
+
+# --- Segments ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def memberships(pristine_landing_dir, loaded_database) -> pd.DataFrame:
+    with loaded_database.session() as s:
+        mrr = pd.DataFrame(s.execute(text("SELECT account_id, CAST(mrr_usd AS float8) FROM gold.customer_360 "
+                                          "WHERE mrr_usd > 0")).all(), columns=["customer", "mrr"])
+        masters = dict(s.execute(text("SELECT account_id, master_account_id FROM silver.account_master")).all())
+    vip_customers = set(mrr.loc[mrr["mrr"] >= np.percentile(mrr["mrr"], 100 * (1 - VIP_SHARE)), "customer"])
+    accounts = typed(pristine_landing_dir, "crm/accounts")["account_id"]
+    vip_accounts = {a for a in accounts if masters.get(a, a) in vip_customers}
+    return contact_segments(pristine_landing_dir, vip_accounts, _silver_ids(loaded_database, "contacts", "contact_id"))
+
+
+def _segment_figures(result) -> dict:
+    figures = {("segment", r.key, ""): (r.contacts, r.new_latest, r.new_previous) for r in result.segments}
+    figures.update({("attribute", r.key, r.value): (r.contacts, r.new_latest, r.new_previous) for r in result.values})
+    return figures
+
+
+@pytest.mark.parametrize("scoped", [False, True], ids=["company", "one-territory"])
+def test_segments_match_the_landing_files_for_every_attribute(session, memberships, scoped):
+    territories = {memberships.loc[memberships["kind"] == "all", "territory"].value_counts().index[0]} if scoped \
+        else None
+    scope = DataScope.restricted_to(territories) if scoped else EVERYTHING
+    first = q.segments(session, GrowthQuery(), scope, policy=FULL)
+    expected = segment_counts(memberships, first.latest_month, first.previous_month, territories)
+    total = expected[("all", "", "")][0]
+    assert first.total == total > 0
+    key_counts = {}
+    for (kind, key, _), (contacts, _, _) in expected.items():
+        if kind == "attribute":
+            key_counts[key] = key_counts.get(key, 0) + contacts
+    assert dict(first.keys) == key_counts and len(key_counts) >= 4
+    assert first.key == min(key_counts, key=lambda k: (-key_counts[k], k))  # the commonest by default
+    for key in key_counts:
+        result = q.segments(session, GrowthQuery(segment=key), scope, policy=FULL)
+        wanted = {k: expected.get(k, (0, 0, 0)) for k in [("segment", n, "") for n in q.BUILT_IN_SEGMENTS]}
+        wanted.update({k: v for k, v in expected.items() if k[0] == "attribute" and k[1] == key})
+        assert _segment_figures(result) == wanted, key
+        for row in (*result.segments, *result.values):
+            assert row.share == pytest.approx(row.contacts / total)
+            if row.new_previous:
+                assert row.growth == pytest.approx(row.new_latest / row.new_previous - 1)
+        assert [r.contacts for r in result.values if r.value != q.OTHER_VALUES] == sorted(
+            (r.contacts for r in result.values if r.value != q.OTHER_VALUES), reverse=True)
+        assert result.grid.rows[0]["contact_segment"] == "VIP" and len(result.grid.rows) == 3 + len(result.values)
+    segments = {r.key: r.contacts for r in first.segments}
+    assert all(segments.values()), segments  # the demo data has VIPs, leads and churned contacts
+
+
+def test_a_free_text_attribute_is_capped_to_its_top_values(session):
+    result = q.segments(session, GrowthQuery(segment="event"), EVERYTHING, policy=FULL)
+    assert result.key == "event" and len(result.values) == q.TOP_VALUES + 1
+    assert result.values[-1].value == q.OTHER_VALUES and result.values[-1].contacts > 0
+
+
+def test_an_unknown_attribute_falls_back_with_a_note_and_the_scope_limits_segments(session):
+    result = q.segments(session, GrowthQuery(segment="nope<script>"), EVERYTHING, policy=FULL)
+    assert result.key == result.keys[0][0] and "nope<script>" in result.notes[0]
+    assert q.segments(session, GrowthQuery(segment="TIER"), EVERYTHING, policy=FULL).key == "tier"
+    nothing = q.segments(session, GrowthQuery(), DataScope.nothing(), policy=FULL)
+    assert nothing.total == 0 and nothing.key is None and nothing.grid.empty

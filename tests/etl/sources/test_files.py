@@ -87,13 +87,13 @@ def test_invalid_utf8_bytes_quarantine_the_row_not_the_file(scratch_db: Database
 def test_a_truncated_csv_keeps_every_complete_row(scratch_db: Database, tmp_path: Path) -> None:
     landing = tmp_path / "landing"
     path = write_csv(landing / "crm" / "contacts.csv", CONTACT_COLUMNS, CONTACTS)
-    path.write_bytes(path.read_bytes()[:-12])  # cut inside the last record's updated_at
+    path.write_bytes(path.read_bytes()[:-12])  # cut inside the last record's updated_at (its last field lost too)
 
     (outcome,) = load_landing(scratch_db, landing).files
 
     assert (outcome.status, outcome.rows_loaded, outcome.rows_quarantined) == ("loaded", len(CONTACTS) - 1, 1)
     ((source_file, number, reason),) = _quarantine(scratch_db)
-    assert (source_file, number) == ("crm/contacts.csv", len(CONTACTS)) and reason.startswith("truncated file")
+    assert (source_file, number) == ("crm/contacts.csv", len(CONTACTS)) and "truncated file" in reason
     assert path.exists()  # archive is off by default
 
 
