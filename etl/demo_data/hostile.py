@@ -65,7 +65,7 @@ from functools import cache
 from pathlib import Path
 
 import pycountry
-from sqlalchemy import Boolean, Date, DateTime, Float, Integer, Numeric
+from sqlalchemy import JSON, Boolean, Date, DateTime, Float, Integer, Numeric
 
 from dashboard.tables import Base
 from dashboard.tables.landing import DATASETS, Dataset
@@ -251,8 +251,8 @@ class HostileManifest:
 
 @cache
 def column_kinds(ds: Dataset) -> dict[str, str]:
-    """'date', 'timestamp', 'integer', 'number', 'boolean' or 'text' per column of the dataset, from
-    the silver ORM column of the same name."""
+    """'date', 'timestamp', 'integer', 'number', 'boolean', 'json' or 'text' per column of the dataset,
+    from the silver ORM column of the same name."""
     table = Base.metadata.tables.get(f"silver.{_SILVER_TABLE.get(ds.bronze_table, ds.name)}")
     kinds = {}
     for name in ds.columns:
@@ -268,6 +268,8 @@ def column_kinds(ds: Dataset) -> dict[str, str]:
             kinds[name] = "integer"
         elif isinstance(kind, Numeric | Float):
             kinds[name] = "number"
+        elif isinstance(kind, JSON):
+            kinds[name] = "json"
         else:
             kinds[name] = "text"
     return kinds
@@ -313,6 +315,10 @@ def value_problem(kind: str, value: str) -> str | None:
         elif kind == "boolean":
             if value.lower() not in _BOOLEANS:
                 return "not a boolean"
+        elif kind == "json":
+            parsed = json.loads(value)
+            if not isinstance(parsed, dict) or any(isinstance(v, dict | list) for v in parsed.values()):
+                return "not a JSON object of scalar values"
     except (ValueError, InvalidOperation):
         return f"not a {kind}"
     return None

@@ -21,6 +21,7 @@ which `corrupt_landing` turns back into the same corpus.
 from __future__ import annotations
 
 import csv
+import json
 import os
 import re
 from collections import defaultdict
@@ -355,6 +356,11 @@ def check_good_rows(database: Database, landing: Path, manifest: HostileManifest
                 if got[column] != _silver_text(row[column]):
                     failures.append(f"{ds.bronze_table} {key}.{column}: silver has {got[column]!r:.80}, "
                                     f"sent {_silver_text(row[column])!r:.80}")
+            for column in (c for c in ds.columns if kinds[c] == "json"):
+                sent = json.loads(row[column]) if row[column].strip() else None
+                if got[column] != sent:
+                    failures.append(f"{ds.bronze_table} {key}.{column}: silver has {got[column]!r:.80}, "
+                                    f"sent {row[column]!r:.80}")
     for record in manifest.good_oddities():
         row = expected[record.dataset].get(record.key)
         if row is None or record.column is None:
