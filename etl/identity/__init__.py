@@ -22,8 +22,11 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame | None = None, *, entit
     """Pairs of records that are the same person or company: left_id, right_id, match_probability, method.
 
     `right=None` de-duplicates within `left`, reporting each pair once with the smaller id on the
-    left. People are scored by Splink (match_probability from the Fellegi-Sunter model; pairs below
-    `threshold`, default 0.9, are dropped). Companies are linked by rules (see etl.identity.company);
+    left. People are scored by Splink (match_probability from the Fellegi-Sunter model, trained on
+    the records given when there are enough; pairs below `threshold`, default 0.9, are dropped).
+    Person records have record_id and any of first_name, last_name, email, phone, country, street,
+    city, postcode, state and date_of_birth; a missing column counts as empty. Companies are
+    linked by rules (see etl.identity.company);
     match_probability is the rule's confidence / 100 and `threshold` defaults to 0.
     """
     if entity == "person":

@@ -94,6 +94,63 @@ def phone(value: object, default_region: object = None) -> str | None:
     return _e164(raw, region if region and len(region) == 2 else None)
 
 
+_SOUNDEX_CODES = {letter: code for letters, code in (("bfpv", "1"), ("cgjkqsxz", "2"), ("dt", "3"), ("l", "4"),
+                                                    ("mn", "5"), ("r", "6")) for letter in letters}
+
+
+@lru_cache(maxsize=262_144)
+def soundex(name: str) -> str | None:
+    """American Soundex of a folded name ("robert" and "rupert" -> "r163"): names that sound alike
+    share it, so a typo that keeps the sound keeps the code."""
+    letters = [c for c in name if "a" <= c <= "z"]
+    if not letters:
+        return None
+    out, previous = letters[0], _SOUNDEX_CODES.get(letters[0], "")
+    for letter in letters[1:]:
+        if letter in "hw":  # neither coded nor separating
+            continue
+        code = _SOUNDEX_CODES.get(letter, "")
+        if code and code != previous:
+            out += code
+        previous = code
+    return (out + "000")[:4]
+
+
+_ISO_DATE = re.compile(r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})(?:$|[ T])")
+
+
+def birth_date(value: object) -> str | None:
+    """A date as "YYYY-MM-DD". Year-first text keeps its digits even when they are no valid date
+    ("1908-11-31"): a typo in a birth date is still evidence when compared digit by digit."""
+    if is_blank(value):
+        return None
+    if hasattr(value, "strftime"):
+        return None if pd.isna(value) else value.strftime("%Y-%m-%d")
+    text = str(value).strip()
+    if text.isdigit():  # YYYYMMDD
+        return f"{text[:4]}-{text[4:6]}-{text[6:]}" if len(text) == 8 else None
+    found = _ISO_DATE.match(text)
+    if found:
+        year, month, day = found.groups()
+        return f"{year}-{int(month):02d}-{int(day):02d}"
+    parsed = pd.to_datetime(text, errors="coerce")
+    return None if pd.isna(parsed) else parsed.strftime("%Y-%m-%d")
+
+
+_STREET_NUMBER = re.compile(r"^(\d+)[a-z]?\b\s*(.*)$")
+
+
+def street_parts(value: object) -> tuple[str | None, str | None]:
+    """(house number, street name) of an address line, folded: "12A Moi Ave." -> ("12", "moi ave")."""
+    if is_blank(value):
+        return None, None
+    folded = fold(str(value))
+    found = _STREET_NUMBER.match(folded)
+    if found is None:
+        return None, folded or None
+    return found.group(1), found.group(2) or None
+
+
 @lru_cache(maxsize=262_144)
 def company_name(value: str) -> str:
     """A company name folded, without legal forms or filler words, and without spaces.
@@ -122,5 +179,5 @@ def company_words(value: str) -> str:
 
 def clear_caches() -> None:
     """Free the memoised normalisations once a build is done with them."""
-    for cached in (_e164, fold, company_name, company_words):
+    for cached in (_e164, fold, soundex, company_name, company_words):
         cached.cache_clear()
