@@ -205,7 +205,8 @@ def _train(linker: Linker, frames: list[pd.DataFrame]) -> None:
     sampled = min(U_SAMPLE_PAIRS, everything)
     linker.training.estimate_u_using_random_sampling(max_pairs=sampled, seed=SEED)
     # A level that no sampled pair reached (an exact email among 400k contacts) keeps its prior u
-    # unless that is more than such a sample makes likely: at most one in `sampled`.
+    # unless that is more than such a sample makes likely: at most one in `sampled`. (Splink 4 has
+    # no public setter for a level's u.)
     for comparison in linker._settings_obj.comparisons:
         for level in comparison._comparison_levels_excluding_null:
             if not level._has_estimated_u_values and not level._fix_u_probability:
