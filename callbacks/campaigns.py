@@ -1,8 +1,8 @@
-"""Campaigns wiring: the comparison picker writes the URL; the page's state store feeds one query per
-panel, whose results the page's layout helpers turn into cards, tables and charts.
+"""Campaigns wiring: the period and the comparison picker write the URL; the page's state store feeds
+one query per panel, whose results the page's layout helpers turn into cards, tables and charts.
 
-The `build_*` functions take a session, the raw URL state, the scope and the mask policy, so unit
-tests call them directly with their own session.
+The `build_*` functions take a session, the raw URL state, the scope and the mask policy (and ROI the
+conversion window, a setting), so unit tests call them directly with their own session.
 """
 
 from __future__ import annotations
@@ -14,11 +14,13 @@ from dash import Input, Output, State
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback, register_panels, search_or_wait
+from dashboard import current_settings
+from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_MARKETING
 from dashboard.queries import campaigns as q
-from dashboard.queries.campaigns import COMPARE_MAX, COMPARE_MIN, CampaignsQuery
-from dashboard.scope import DataScope
+from dashboard.queries.campaigns import COMPARE_MAX, COMPARE_MIN, DEFAULT_PERIOD, PERIODS, CampaignsQuery
+from dashboard.scope import DataScope, current_scope
 from layouts import campaigns as page
 from layouts.campaigns import CampaignsIds as ID
 
@@ -45,9 +47,10 @@ def build_send_time(session: Session, state: Any, *, scope: DataScope, policy: M
     return page.send_time_output(q.send_time(session, CampaignsQuery.from_state(state), scope, policy=policy))
 
 
-def build_roi(session: Session, state: Any, *, scope: DataScope, policy: MaskPolicy) -> Any:
-    """Cost per delivered, reply and conversion, and ROI."""
-    return page.roi_output(q.roi(session, CampaignsQuery.from_state(state), scope, policy=policy))
+def build_roi(session: Session, state: Any, *, scope: DataScope, policy: MaskPolicy, window_days: int) -> Any:
+    """Cost per delivered, reply and conversion, and ROI, conversions within `window_days` of a reply."""
+    return page.roi_output(q.roi(session, CampaignsQuery.from_state(state), scope, policy=policy,
+                                 window_days=window_days))
 
 
 def build_attribution(session: Session, state: Any, *, scope: DataScope, policy: MaskPolicy) -> Any:
@@ -76,10 +79,31 @@ def write_comparison_to_url(chosen: Any, state: Any) -> Any:
     picked = tuple(str(c) for c in chosen if isinstance(c, str))[:COMPARE_MAX]
     if len(picked) < COMPARE_MIN or picked == current.compare:
         return search_or_wait(None)
-    return search_or_wait(CampaignsQuery(picked).search)
+    return search_or_wait(CampaignsQuery(picked, current.period).search)
 
 
+@page_callback(VIEW_MARKETING, output=Output(ID.URL, "search", allow_duplicate=True),
+               inputs=dict(period=Input(ID.PERIOD, "value")),
+               state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
+def write_period_to_url(period: Any, state: Any) -> Any:
+    """A new period becomes a new URL (and a history entry); the default stays out of it."""
+    current = CampaignsQuery.from_state(state)
+    if period not in PERIODS:
+        return search_or_wait(None)
+    query = CampaignsQuery(current.compare, None if period == DEFAULT_PERIOD else period)
+    return search_or_wait(query.search if query != current else None)
+
+
+# ROI has its own callback: it also reads the conversion window from the settings.
 PANELS: dict[str, Callable[..., Any]] = {
-    ID.KPIS: build_kpis, ID.FUNNEL: build_funnel, ID.AB: build_ab, ID.SEND_TIME: build_send_time, ID.ROI: build_roi,
+    ID.KPIS: build_kpis, ID.FUNNEL: build_funnel, ID.AB: build_ab, ID.SEND_TIME: build_send_time,
     ID.ATTRIBUTION: build_attribution, ID.HIGH_INTENT: build_high_intent, ID.COMPARE: build_compare}
 UPDATES = register_panels(VIEW_MARKETING, PANELS, STATE_INPUT)
+
+
+@page_callback(VIEW_MARKETING, output=Output(ID.ROI, "children"), inputs=STATE_INPUT)
+def update_roi(state: Any) -> Any:
+    """The ROI panel, with the conversion window of this app's settings."""
+    with db.session() as session:
+        return build_roi(session, state, scope=current_scope(), policy=MaskPolicy.for_current_user(),
+                         window_days=current_settings().conversion_window_days)

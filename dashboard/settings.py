@@ -190,6 +190,8 @@ class Settings:
     first_response_amber_minutes: float = 240.0
     # The Strategy page's support cost: each ticket a customer opens costs this much, in USD.
     support_cost_per_ticket_usd: float = 25.0
+    # The Campaigns page's conversion: an opportunity won within this many days of a reply.
+    conversion_window_days: int = 30
     # Absolute lifetime of a signed-in session, and how long it may sit idle.
     session_hours: int = 12
     session_idle_minutes: float = 30.0
@@ -239,6 +241,7 @@ class Settings:
             "first_response_green_minutes": _env_float(env, "C360_FRT_GREEN_MINUTES", 60.0),
             "first_response_amber_minutes": _env_float(env, "C360_FRT_AMBER_MINUTES", 240.0),
             "support_cost_per_ticket_usd": _env_float(env, "C360_SUPPORT_COST_PER_TICKET_USD", 25.0),
+            "conversion_window_days": _env_int(env, "C360_CONVERSION_WINDOW_DAYS", 30),
             "session_hours": _env_int(env, "C360_SESSION_HOURS", 12),
             "session_idle_minutes": _env_float(env, "C360_SESSION_IDLE_MINUTES", 30.0),
             "login_limit_account": env.get("C360_LOGIN_LIMIT_ACCOUNT", "5 per 15 minutes"),
@@ -282,6 +285,9 @@ class Settings:
         if self.support_cost_per_ticket_usd < 0:
             raise SettingsError(f"C360_SUPPORT_COST_PER_TICKET_USD must be 0 or more, not "
                                 f"{self.support_cost_per_ticket_usd}.")
+        if not 1 <= self.conversion_window_days <= 365:
+            raise SettingsError(f"C360_CONVERSION_WINDOW_DAYS must be a whole number of days from 1 to 365, not "
+                                f"{self.conversion_window_days}.")
         if self.first_response_green_minutes > self.first_response_amber_minutes:
             raise SettingsError("C360_FRT_GREEN_MINUTES must not exceed C360_FRT_AMBER_MINUTES.")
         self.schedule.validate()

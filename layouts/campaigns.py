@@ -1,9 +1,10 @@
 """Campaigns: the funnel, A/B tests, the best time to send, ROI, attribution, high-intent contacts and
 2 to 4 campaigns side by side, for marketing managers (and executives).
 
-The URL holds the campaigns compared (`?compare=<id>&compare=<id>`): `layout(**query)` builds the page
-from it, and the panel helpers below turn the queries' typed results (dashboard/queries/campaigns.py)
-into cards, tables and charts. Callbacks (callbacks/campaigns.py) only wire the two together.
+The URL holds the period and the campaigns compared (`?period=90d&compare=<id>&compare=<id>`):
+`layout(**query)` builds the page from it, and the panel helpers below turn the queries' typed results
+(dashboard/queries/campaigns.py) into cards, tables and charts. Callbacks (callbacks/campaigns.py) only
+wire the two together.
 """
 
 from __future__ import annotations
@@ -15,14 +16,15 @@ import plotly.graph_objects as go
 from dash import dcc, html
 
 from dashboard.extensions import db
-from dashboard.formatting import format_count, format_day, format_percent, format_usd
+from dashboard.formatting import format_count, format_day, format_day_short, format_percent, format_usd
 from dashboard.permissions import EXPORT_DATA, has_permission
 from dashboard.queries.campaigns import (
     COMPARE_MAX,
     COMPARE_MIN,
-    CONVERSION_WINDOW_DAYS,
     HIGH_INTENT_REPLIES,
     MIN_CELL_SENDS,
+    PERIOD_LABELS,
+    PERIODS,
     WEEKDAYS,
     AbResult,
     AttributionResult,
@@ -61,6 +63,7 @@ class CampaignsIds:
     STATE = "cp-state"
     NO_DATA = "cp-no-data"
     NOTE = "cp-note"
+    PERIOD = "cp-period"
     COMPARE_PICK = "cp-compare-pick"
     KPIS = "cp-kpis"
     FUNNEL = "cp-funnel"
@@ -86,8 +89,30 @@ def no_data_panel(status: GoldStatus | None = None) -> html.Div:
     return empty_state(NO_DATA, gold_empty_detail(status), state_id=ID.NO_DATA)
 
 
+def period_words(resolved: ResolvedQuery) -> str:
+    """The period's send days, "1 Sep \u2013 30 Nov 2026" (the year once when both days share it)."""
+    if resolved.first_day is None or resolved.last_day is None:
+        return "no campaign message sent yet"
+    return f"{format_day_short(resolved.first_day, resolved.last_day)} \u2013 {format_day(resolved.last_day)}"
+
+
+def months_of(resolved: ResolvedQuery) -> str:
+    """The months the period touches, "Sep \u2013 Nov 2026", for the panels kept by month."""
+    if not resolved.limited or resolved.first_month is None or resolved.last_day is None:
+        return "every month"
+    first, last = resolved.first_month, resolved.last_day
+    if (first.year, first.month) == (last.year, last.month):
+        return f"{last:%b %Y}"
+    return f"{first:%b}{'' if first.year == last.year else f' {first.year}'} \u2013 {last:%b %Y}"
+
+
 def _controls(resolved: ResolvedQuery) -> html.Div:
     return html.Div([
+        html.Div([
+            dbc.Label("Period", html_for=ID.PERIOD, className="c360-filter-label"),
+            dbc.RadioItems(id=ID.PERIOD, value=resolved.period, inline=True,
+                           options=[{"label": PERIOD_LABELS[p], "value": p} for p in PERIODS]),
+        ], className="c360-filter"),
         html.Div([
             dbc.Label(f"Compare {COMPARE_MIN} to {COMPARE_MAX} campaigns", html_for=ID.COMPARE_PICK,
                       className="c360-filter-label"),
@@ -107,6 +132,8 @@ def layout(**query: Any) -> html.Div:
     header_text = "Funnel, A/B tests, best time to send, ROI, attribution and high-intent contacts"
     if resolved is None:
         return html.Div([page_header(TITLE, header_text), no_data_panel(status)], id=ID.PAGE)
+    header = (f"{period_words(resolved)} ({PERIOD_LABELS[resolved.period].lower()}, "
+              f"{format_count(len(resolved.campaigns))} campaigns with sends): {header_text[0].lower()}{header_text[1:]}")
 
     def panel(component_id: str, kind: str = "card", **widths: int) -> dbc.Col:
         return dbc.Col(loading(component_id, skeleton(kind, 5), kind), xs=12, className="mb-3", **widths)
@@ -120,7 +147,7 @@ def layout(**query: Any) -> html.Div:
              if resolved.notes else None)
     return html.Div([
         url_state(ID.URL, ID.STATE, requested.as_state()),
-        page_header(TITLE, header_text, controls=_controls(resolved)),
+        page_header(TITLE, header, controls=_controls(resolved)),
         html.Div(notes, id=ID.NOTE),
         panels,
     ], id=ID.PAGE, className="c360-campaigns")
@@ -177,11 +204,11 @@ def kpis_output(result: FunnelResult | GoldStatus) -> Any:
                                 className="c360-kpi-card h-100"), xs=6, md=4, xl=2, className="mb-2")
 
     return dbc.Row([
-        card("Sent", format_count(total.sent), f"{len(result.resolved.campaigns)} campaigns"),
+        card("Sent", format_count(total.sent), f"{len(result.resolved.campaigns)} campaigns in the period"),
         card("Delivered", _pct(total.delivered_rate), f"{format_count(total.delivered)} messages"),
         card("Read", _pct(receipt_read_rate(result)), "of delivered, channels with read receipts"),
         card("Reply rate", _pct(total.reply_rate, 2), f"{format_count(total.replied)} replies"),
-        card("Cost", _money(result.cost_usd), "every campaign, USD"),
+        card("Cost", _money(result.cost_usd), "of the sends in the period, USD"),
         card("Cost per reply", _money(result.cost_per_reply_usd), "USD"),
     ], className="g-2", id=f"{ID.KPIS}-row")
 
@@ -202,7 +229,7 @@ def funnel_output(result: FunnelResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
     if not result.total.sent:
-        return chart_card("Funnel", no_selection_state("No campaign message was sent yet."))
+        return chart_card("Funnel", no_selection_state("No campaign message was sent in the period."))
     channel_rows = [[html.Strong(c.channel), *_funnel_cells(c)] for c in (*result.channels, result.total)]
     campaign_rows = [[html.Span([html.Strong(r.campaign_id or ""), " ", r.name], className="small"), r.channel,
                       *_funnel_cells(r)] for r in result.rows]
@@ -213,7 +240,7 @@ def funnel_output(result: FunnelResult | GoldStatus) -> Any:
             html.Div("Rates are of the step before (delivered of sent, read of delivered, replied of read, or of "
                      "delivered without read receipts). " + FUNNEL_DEFINITION, className="small text-muted mt-1")]
     return chart_card("Funnel: sent, delivered, read, replied", body, definition=FUNNEL_DEFINITION,
-                      subtitle="Every send of every campaign, per channel, and per campaign")
+                      subtitle=f"Every send of {period_words(result.resolved)}, per channel and per campaign")
 
 
 # --- A/B tests ----------------------------------------------------------------------------------------
@@ -250,7 +277,8 @@ def ab_output(result: AbResult | GoldStatus) -> Any:
             _table(["Campaign", "Variants", "Reply rate", "Control", "Difference [95% CI]", "p-value",
                     "Sends needed per variant", "Verdict"], rows, numeric_from=2),
             html.Div(AB_DEFINITION, className="small text-muted mt-1")]
-    return chart_card("A/B tests", body, definition=AB_DEFINITION, subtitle="Reply rate per variant, newest first")
+    return chart_card("A/B tests", body, definition=AB_DEFINITION,
+                      subtitle=f"Reply rate per variant, sends of {period_words(result.resolved)}, newest first")
 
 
 # --- Best time to send --------------------------------------------------------------------------------
@@ -282,7 +310,7 @@ def send_time_output(result: SendTimeResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
     if not result.sends:
-        return chart_card("Best time to send", no_selection_state("No campaign message was sent yet."))
+        return chart_card("Best time to send", no_selection_state("No campaign message was sent in the period."))
     best = result.best
     headline = (kpi.headline("Best time", best.label, f"{_pct(best.rate, 1)} reply rate, 95% interval "
                           f"{_interval(best.interval)}, {format_count(best.sends)} sends", title=SEND_TIME_DEFINITION)
@@ -299,15 +327,19 @@ def send_time_output(result: SendTimeResult | GoldStatus) -> Any:
             _table(["Channel", "Sends", "Reply rate", "Best time", "95% interval"], rows),
             html.Div(SEND_TIME_DEFINITION, className="small text-muted mt-1")]
     return chart_card("Best time to send", body, definition=SEND_TIME_DEFINITION,
-                      subtitle="Reply rate by weekday and hour, and by channel, with counts")
+                      subtitle=f"Reply rate by weekday and hour, and by channel, with counts: sends of "
+                               f"{period_words(result.resolved)}")
 
 
 # --- ROI ----------------------------------------------------------------------------------------------
 
 
-ROI_DEFINITION = (f"A conversion is an opportunity of the replying contact's account won within "
-                  f"{CONVERSION_WINDOW_DAYS} days of the reply; a deal counts once per campaign and once in the "
-                  "total. ROI = (won value - cost) / cost. Costs and values in USD.")
+def roi_definition(window_days: int) -> str:
+    """The ROI definition with the configured conversion window."""
+    return (f"A conversion is an opportunity of the replying contact's account won within {window_days} days of "
+            "the reply (replies from the period's first day on); a deal counts once per campaign and once in the "
+            "total. A campaign's cost counts in the share of its sends made in the period. "
+            "ROI = (won value - cost) / cost. Costs and values in USD.")
 
 
 def _roi_cells(row: RoiRow) -> list[Any]:
@@ -323,9 +355,9 @@ ROI_HEADER = ["Cost", "Delivered", "Replies", "Conversions", "Won value", "Per d
 def roi_output(result: RoiResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
-    total = result.total
+    total, definition = result.total, roi_definition(result.window_days)
     body = [kpi.headlines(kpi.headline("ROI", DASH if total.roi is None else f"{total.roi * 100:+,.0f}%",
-                                 "every campaign", title=ROI_DEFINITION),
+                                 "every campaign with sends in the period", title=definition),
                        kpi.headline("Conversions", format_count(total.conversions),
                                  f"won within {result.window_days} days of a reply"),
                        kpi.headline("Cost per conversion", _money(total.cost_per_conversion_usd))),
@@ -335,9 +367,10 @@ def roi_output(result: RoiResult | GoldStatus) -> Any:
                           _table(["Campaign", "Channel", *ROI_HEADER],
                                  [[html.Span([html.Strong(r.key), " ", r.name], className="small"), r.channel,
                                    *_roi_cells(r)] for r in result.campaigns], numeric_from=2)], className="mt-2"),
-            html.Div(ROI_DEFINITION, className="small text-muted mt-1")]
-    return chart_card("ROI", body, definition=ROI_DEFINITION,
-                      subtitle="Cost per delivered, reply and conversion, by channel and campaign")
+            html.Div(definition, className="small text-muted mt-1")]
+    return chart_card("ROI", body, definition=definition,
+                      subtitle=f"Cost per delivered, reply and conversion, by channel and campaign: sends of "
+                               f"{period_words(result.resolved)}")
 
 
 # --- Attribution --------------------------------------------------------------------------------------
@@ -345,7 +378,8 @@ def roi_output(result: RoiResult | GoldStatus) -> Any:
 
 ATTRIBUTION_DEFINITION = ("Conversions credited to each channel by every attribution model the nightly job "
                           "computes, side by side; the removal effect is the share of conversions lost without the "
-                          "channel (Markov).")
+                          "channel (Markov). Attribution is kept by month: a period counts every month it touches, "
+                          "whole; the credit per campaign is over all journeys.")
 
 
 def attribution_output(result: AttributionResult | GoldStatus) -> Any:
@@ -365,18 +399,21 @@ def attribution_output(result: AttributionResult | GoldStatus) -> Any:
     body = [_table(["Channel", *names, "Removal effect"], rows),
             html.Details([html.Summary("Value credited (USD)", className="small"),
                           _table(["Channel", *names], value_rows)], className="mt-2"),
-            html.Details([html.Summary(f"Top campaigns ({len(campaign_rows)})", className="small"),
+            html.Details([html.Summary(f"Top campaigns with sends in the period ({len(campaign_rows)}), credit over "
+                                       "all their journeys", className="small"),
                           _table(["Campaign", *names, "Removal effect"], campaign_rows)], className="mt-2"),
             html.Div(ATTRIBUTION_DEFINITION, className="small text-muted mt-1")]
     return chart_card("Attribution", body, definition=ATTRIBUTION_DEFINITION,
-                      subtitle=f"Conversions credited per channel under {len(result.models)} models")
+                      subtitle=f"Conversions credited per channel under {len(result.models)} models, by month: "
+                               f"{months_of(result.resolved)}")
 
 
 # --- High intent --------------------------------------------------------------------------------------
 
 
-HIGH_INTENT_DEFINITION = (f"Contacts who replied to campaign messages more than {HIGH_INTENT_REPLIES} times, most "
-                          "replies first. Emails and phone numbers are masked without personal-data access.")
+HIGH_INTENT_DEFINITION = (f"Contacts who replied to campaign messages more than {HIGH_INTENT_REPLIES} times (replies "
+                          "from the period's first day on, to campaigns with sends in the period), most replies "
+                          "first. Emails and phone numbers are masked without personal-data access.")
 
 
 def high_intent_output(result: HighIntentResult | GoldStatus) -> Any:
@@ -386,14 +423,15 @@ def high_intent_output(result: HighIntentResult | GoldStatus) -> Any:
                          f"replied more than {HIGH_INTENT_REPLIES} times", title=HIGH_INTENT_DEFINITION)
     if result.grid.empty:
         body: list = [kpi.headlines(headline), no_selection_state("No contact in your data replied more than "
-                                                               f"{HIGH_INTENT_REPLIES} times.")]
+                                                               f"{HIGH_INTENT_REPLIES} times in the period.")]
     else:
         export = ({"export_name": ID.HIGH_INTENT, "search": result.resolved.canonical.search}
                   if has_permission(EXPORT_DATA) else {})
         body = [kpi.headlines(headline), data_grid(ID.HIGH_INTENT_GRID, result.grid, row_id_field="contact_id", **export)]
     body.append(html.Div(HIGH_INTENT_DEFINITION, className="small text-muted mt-1"))
     return chart_card("High intent", body, definition=HIGH_INTENT_DEFINITION,
-                      subtitle="Contacts to follow up, within your data scope")
+                      subtitle=f"Contacts to follow up, within your data scope: replies since "
+                               f"{format_day(result.resolved.first_day)}")
 
 
 # --- Side by side -------------------------------------------------------------------------------------
@@ -415,6 +453,8 @@ def compare_figure(result: CompareResult) -> go.Figure:
 def compare_output(result: CompareResult | GoldStatus) -> Any:
     if isinstance(result, GoldStatus):
         return no_data_panel(result)
+    if not result.funnels:
+        return chart_card("Side by side", no_selection_state("No campaign sent anything in the period."))
     rows = [[html.Span([html.Strong(r.campaign_id or ""), " ", r.name], className="small"), r.channel,
              *_funnel_cells(r)[:5], _money(result.cost_per_reply_usd.get(r.campaign_id or ""))]
             for r in result.funnels]
@@ -425,5 +465,5 @@ def compare_output(result: CompareResult | GoldStatus) -> Any:
             html.Div("Reply rate per week of sending (replies per send).", className="small text-muted")]
     first_day = min(result.resolved.campaigns[c].start_date for c in result.resolved.compare)
     return chart_card("Side by side", body,
-                      subtitle=f"{len(result.funnels)} campaigns from {format_day(first_day)}: funnel, reply rate "
-                               "over time and cost per reply")
+                      subtitle=f"{len(result.funnels)} campaigns from {format_day(first_day)}, sends of "
+                               f"{period_words(result.resolved)}: funnel, reply rate over time and cost per reply")

@@ -11,6 +11,18 @@ gold.attribution_campaign.
 Campaigns are company-wide: their funnels, tests and costs are not split by territory. The high-intent
 list names contacts and is limited to the caller's data scope (by the contact's account).
 
+The URL holds the period (`?period=30d|90d|365d|all`, the last year by default) and the campaigns compared
+(`?compare=CMP-1&compare=CMP-2`). The period ends on the newest send day in gold (not today, so a quiet
+source still shows its last sends) and limits every panel:
+- funnel, A/B tests, best time to send, ROI and side by side: the campaigns with sends in the period,
+  counting only the sends in the period (gold.campaign_hourly by its hour, gold.campaign_daily by its day);
+  a campaign's cost counts in the share of its sends made in the period;
+- conversions and high intent: the replies from the period's first day on (gold.campaign_reply has the
+  reply's day, not the send's) to campaigns with sends in the period;
+- attribution: the months the period touches (gold.attribution_monthly is kept by month); the credit per
+  campaign is over all journeys (gold.attribution_campaign has no month), for campaigns with sends in the
+  period.
+
 Definitions (shown on the page too):
 - a step of the funnel counts when its timestamp is present; reply rate = replies / sends;
 - a channel has no read receipts when none of its sends was ever read (SMS): its read step is shown as
@@ -21,9 +33,9 @@ Definitions (shown on the page too):
   detect the observed lift (Cohen's h, `NormalIndPower`);
 - best time to send: reply rate per UTC weekday x hour; a cell needs MIN_CELL_SENDS sends to be
   recommended; the recommendation is the cell with the highest lower bound of the 95% Wilson interval;
-- conversion: an opportunity of the replying contact's account won within CONVERSION_WINDOW_DAYS days
-  after the reply (close date from the reply's day on); one deal counts once per campaign, and once in
-  the totals; ROI = (won value - cost) / cost;
+- conversion: an opportunity of the replying contact's account won within the conversion window (the
+  setting C360_CONVERSION_WINDOW_DAYS, 30 days by default) after the reply (close date from the reply's
+  day on); one deal counts once per campaign, and once in the totals; ROI = (won value - cost) / cost;
 - high intent: a contact who replied more than HIGH_INTENT_REPLIES times.
 """
 
@@ -33,11 +45,11 @@ import math
 from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from statistics import NormalDist
 from typing import Any
 
-from sqlalchemy import Integer, and_, cast, distinct, extract, func, select
+from sqlalchemy import ColumnElement, Integer, and_, cast, distinct, extract, func, select, true
 from sqlalchemy.orm import Session
 from statsmodels.stats.multitest import multipletests
 from statsmodels.stats.power import NormalIndPower
@@ -54,11 +66,14 @@ from dashboard.queries.grid import COUNT, DAY, TEXT, GridColumn, GridRows
 from dashboard.scope import DataScope
 from dashboard.tables.attribution_text import ATTRIBUTION_MODELS, AttributionCampaign, AttributionMonthly
 from dashboard.tables.gold import Campaign, CampaignDaily, CampaignHourly, CampaignReply, SalesOpportunity
-from dashboard.url_state import to_search, values
+from dashboard.url_state import first, to_search, values
 
 PAGE_PATH = "/marketing"
-# Conversion: an opportunity of the replying contact's account won within this many days of the reply.
-CONVERSION_WINDOW_DAYS = 30
+PERIODS = ("30d", "90d", "365d", "all")
+# The last year fills every panel of the demo data (its last 90 days hold no high-intent contact).
+DEFAULT_PERIOD = "365d"
+PERIOD_DAYS = {"30d": 30, "90d": 90, "365d": 365}
+PERIOD_LABELS = {"30d": "Last 30 days", "90d": "Last 90 days", "365d": "Last year", "all": "Everything"}
 HIGH_INTENT_REPLIES = 3  # more replies than this make a contact high intent
 MIN_CELL_SENDS = 50  # sends a weekday x hour cell needs before it is recommended
 ALPHA = 0.05
@@ -69,6 +84,7 @@ WEEKDAYS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 HIGH_INTENT_LIMIT = 500
 
 H = CampaignHourly
+D = CampaignDaily
 
 
 # --- The page's state in the URL -----------------------------------------------------
@@ -76,27 +92,29 @@ H = CampaignHourly
 
 @dataclass(frozen=True)
 class CampaignsQuery:
-    """The page as the URL holds it, raw: `?compare=CMP-1&compare=CMP-2` (2 to 4 campaigns)."""
+    """The page as the URL holds it, raw: `?period=90d&compare=CMP-1&compare=CMP-2` (2 to 4 campaigns).
+    Validated by `resolve`."""
 
     compare: tuple[str, ...] = ()
+    period: Any = None
 
     @classmethod
     def from_args(cls, args: Mapping[str, Any] | None) -> CampaignsQuery:
-        return cls(tuple(values(args, "compare")))
+        return cls(tuple(values(args, "compare")), first(args, "period"))
 
     @classmethod
     def from_state(cls, data: Any) -> CampaignsQuery:
         if not isinstance(data, dict):
             return cls()
         raw = data.get("compare")
-        return cls.from_args({"compare": raw if isinstance(raw, list) else []})
+        return cls.from_args({"compare": raw if isinstance(raw, list) else [], "period": data.get("period")})
 
     def as_state(self) -> dict[str, Any]:
-        return {"compare": list(self.compare)}
+        return {"compare": list(self.compare), "period": self.period}
 
     @property
     def search(self) -> str:
-        return to_search([("compare", list(self.compare))])
+        return to_search([("period", self.period), ("compare", list(self.compare))])
 
 
 @dataclass(frozen=True)
@@ -111,31 +129,87 @@ class CampaignInfo:
 
 @dataclass(frozen=True)
 class ResolvedQuery:
-    """The validated state: the campaigns compared (2 to 4 known ids) and every campaign."""
+    """The validated state: the period (its first and last send day; None before any send), the
+    campaigns with sends in it, newest first (every campaign for `all`), and the campaigns compared
+    (2 to 4 of those)."""
 
     compare: tuple[str, ...]
     campaigns: dict[str, CampaignInfo]
     scope: DataScope
     notes: tuple[str, ...] = ()
+    period: str = DEFAULT_PERIOD
+    first_day: date | None = None
+    last_day: date | None = None
 
     @property
     def canonical(self) -> CampaignsQuery:
-        return CampaignsQuery(self.compare)
+        return CampaignsQuery(self.compare, None if self.period == DEFAULT_PERIOD else self.period)
+
+    @property
+    def limited(self) -> bool:
+        """Whether the panels filter on the period (not `all`, and there are sends)."""
+        return self.period != "all" and self.first_day is not None and self.last_day is not None
+
+    def hourly_filter(self) -> ColumnElement[bool]:
+        """gold.campaign_hourly's sends in the period: UTC hours from its first day to the end of its last."""
+        first_day, last_day = self.first_day, self.last_day
+        if not self.limited or first_day is None or last_day is None:
+            return true()
+        start = datetime.combine(first_day, time(), UTC)
+        end = datetime.combine(last_day + timedelta(days=1), time(), UTC)
+        return and_(H.sent_hour >= start, H.sent_hour < end)
+
+    def daily_filter(self) -> ColumnElement[bool]:
+        """gold.campaign_daily's send days in the period."""
+        return D.day.between(self.first_day, self.last_day) if self.limited else true()
+
+    def reply_filter(self) -> ColumnElement[bool]:
+        """gold.campaign_reply's replies from the period's first day on, to campaigns with sends in it."""
+        if not self.limited:
+            return true()
+        return and_(CampaignReply.replied_day >= self.first_day, CampaignReply.campaign_id.in_(list(self.campaigns)))
+
+    @property
+    def first_month(self) -> date | None:
+        """The first month the period touches (attribution is kept by month)."""
+        return None if self.first_day is None else self.first_day.replace(day=1)
+
+
+def _period(query: CampaignsQuery, notes: list[str]) -> str:
+    if query.period is None:
+        return DEFAULT_PERIOD
+    raw = str(query.period).strip().lower()
+    if raw in PERIODS:
+        return raw
+    notes.append(f"The period can be the last 30 days (30d), 90 days (90d), year (365d) or everything (all), "
+                 f"not \u201c{str(query.period)[:40]}\u201d: showing the last year.")
+    return DEFAULT_PERIOD
 
 
 def resolve(session: Session, query: CampaignsQuery, scope: DataScope) -> ResolvedQuery | None:
-    """Validate the URL state; unknown or too many campaigns fall back with a note. None before gold."""
+    """Validate the URL state; an unknown period, and unknown, idle or too many campaigns fall back with a
+    note. None before gold."""
     rows = session.execute(select(Campaign).order_by(Campaign.start_date.desc(), Campaign.campaign_id)).scalars().all()
     if not rows:
         return None
-    campaigns = {c.campaign_id: CampaignInfo(c.campaign_id, c.campaign_name, c.channel, c.status, c.start_date,
-                                             None if c.cost_usd is None else float(c.cost_usd)) for c in rows}
+    every = {c.campaign_id: CampaignInfo(c.campaign_id, c.campaign_name, c.channel, c.status, c.start_date,
+                                         None if c.cost_usd is None else float(c.cost_usd)) for c in rows}
     notes: list[str] = []
+    period = _period(query, notes)
+    oldest, newest = session.execute(select(func.min(D.day), func.max(D.day))).one()
+    first_day = oldest if period == "all" or newest is None else newest - timedelta(days=PERIOD_DAYS[period] - 1)
+    if period == "all" or newest is None:
+        campaigns = every
+    else:
+        sending = set(session.scalars(select(D.campaign_id).distinct().where(D.day.between(first_day, newest))))
+        campaigns = {cid: info for cid, info in every.items() if cid in sending}
     chosen: list[str] = []
     for campaign_id in query.compare:
         if campaign_id in campaigns and campaign_id not in chosen:
             chosen.append(campaign_id)
-        elif campaign_id not in campaigns:
+        elif campaign_id in every and campaign_id not in campaigns:
+            notes.append(f"{campaign_id} sent nothing in the period: left out of the comparison.")
+        elif campaign_id not in every:
             notes.append(f"No campaign \u201c{campaign_id[:40]}\u201d: left out of the comparison.")
     if len(chosen) > COMPARE_MAX:
         notes.append(f"Up to {COMPARE_MAX} campaigns side by side: showing the first {COMPARE_MAX}.")
@@ -148,7 +222,21 @@ def resolve(session: Session, query: CampaignsQuery, scope: DataScope) -> Resolv
                 break
             if campaign_id not in chosen:
                 chosen.append(campaign_id)
-    return ResolvedQuery(tuple(chosen), campaigns, scope, tuple(notes))
+    return ResolvedQuery(tuple(chosen), campaigns, scope, tuple(notes), period, first_day, newest)
+
+
+def period_costs(session: Session, resolved: ResolvedQuery) -> dict[str, float | None]:
+    """Each campaign's cost in the period: the share of its sends made in the period (all of it for `all`)."""
+    if not resolved.limited:
+        return {cid: info.cost_usd for cid, info in resolved.campaigns.items()}
+    sends = {cid: (int(in_period or 0), int(total or 0)) for cid, in_period, total in session.execute(
+        select(D.campaign_id, func.sum(D.sent).filter(resolved.daily_filter()), func.sum(D.sent))
+        .where(D.campaign_id.in_(list(resolved.campaigns))).group_by(D.campaign_id))}
+    out: dict[str, float | None] = {}
+    for cid, info in resolved.campaigns.items():
+        in_period, total = sends.get(cid, (0, 0))
+        out[cid] = None if info.cost_usd is None or not total else info.cost_usd * in_period / total
+    return out
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -230,7 +318,7 @@ def funnel(session: Session, query: CampaignsQuery, scope: DataScope, *, policy:
     sums = (func.sum(H.sent), func.sum(H.delivered), func.sum(H.read), func.sum(H.replied))
     rows = []
     for campaign_id, channel, *counts in session.execute(
-            select(H.campaign_id, H.channel, *sums).group_by(H.campaign_id, H.channel)):
+            select(H.campaign_id, H.channel, *sums).where(resolved.hourly_filter()).group_by(H.campaign_id, H.channel)):
         info = resolved.campaigns.get(campaign_id)
         rows.append(_funnel_row(campaign_id, info.name if info else campaign_id, channel, *counts, receipts))
     order = {cid: i for i, cid in enumerate(resolved.campaigns)}
@@ -246,7 +334,7 @@ def funnel(session: Session, query: CampaignsQuery, scope: DataScope, *, policy:
                       sum(c.delivered for c in channels),
                       sum(c.read or 0 for c in receipt_rows) if receipt_rows else None,
                       sum(c.replied for c in channels))
-    cost = sum(c.cost_usd or 0 for c in resolved.campaigns.values())
+    cost = sum(c or 0 for c in period_costs(session, resolved).values())
     cost_value = mask_value("cost_usd", cost, policy)
     per_reply = _ratio(cost, total.replied)
     return FunnelResult(resolved, total, channels, tuple(rows), receipts, cost_value,
@@ -363,7 +451,7 @@ def ab_tests(session: Session, query: CampaignsQuery, scope: DataScope, *, polic
     counts: dict[str, list[VariantRow]] = defaultdict(list)
     for campaign_id, variant, sends, replies in session.execute(
             select(H.campaign_id, H.variant, func.sum(H.sent), func.sum(H.replied))
-            .where(H.variant != "Unknown").group_by(H.campaign_id, H.variant).order_by(H.campaign_id, H.variant)):
+            .where(H.variant != "Unknown", resolved.hourly_filter()).group_by(H.campaign_id, H.variant).order_by(H.campaign_id, H.variant)):
         counts[campaign_id].append(VariantRow(variant, int(sends or 0), int(replies or 0)))
     tests = []
     for campaign_id in resolved.campaigns:  # newest first
@@ -447,7 +535,8 @@ def send_time(session: Session, query: CampaignsQuery, scope: DataScope, *, poli
     per_channel: dict[str, list[SlotRow]] = defaultdict(list)
     overall: dict[tuple[int, int], list[int]] = defaultdict(lambda: [0, 0])
     for channel, wd, hr, sends, replies in session.execute(
-            select(H.channel, weekday, hour, func.sum(H.sent), func.sum(H.replied)).group_by(H.channel, weekday, hour)):
+            select(H.channel, weekday, hour, func.sum(H.sent), func.sum(H.replied)).where(resolved.hourly_filter())
+            .group_by(H.channel, weekday, hour)):
         per_channel[channel].append(SlotRow(int(wd), int(hr), int(sends or 0), int(replies or 0)))
         overall[(int(wd), int(hr))][0] += int(sends or 0)
         overall[(int(wd), int(hr))][1] += int(replies or 0)
@@ -486,13 +575,16 @@ class RoiResult:
     window_days: int
 
 
-def conversions(session: Session, window_days: int = CONVERSION_WINDOW_DAYS) -> dict[str, dict[str, float]]:
-    """Per campaign, the opportunities won within `window_days` days of a reply to it: {campaign: {opp: usd}}."""
+def conversions(session: Session, window_days: int, replies: ColumnElement[bool] | None = None
+                ) -> dict[str, dict[str, float]]:
+    """Per campaign, the opportunities won within `window_days` days of a reply to it (of the replies
+    `replies` keeps): {campaign: {opp: usd}}."""
     r, o = CampaignReply, SalesOpportunity
     rows = session.execute(
         select(r.campaign_id, o.opportunity_id, o.amount_usd).distinct()
         .join(o, and_(o.account_id == r.account_id, o.is_won, o.close_date >= r.replied_day,
-                      o.close_date <= r.replied_day + window_days))).all()
+                      o.close_date <= r.replied_day + window_days))
+        .where(true() if replies is None else replies)).all()
     out: dict[str, dict[str, float]] = defaultdict(dict)
     for campaign_id, opportunity_id, amount in rows:
         out[campaign_id][opportunity_id] = float(amount or 0)
@@ -514,20 +606,23 @@ def _roi_row(key: str, name: str, channel: str, cost: float | None, delivered: i
 
 
 def roi(session: Session, query: CampaignsQuery, scope: DataScope, *, policy: MaskPolicy,
-        window_days: int = CONVERSION_WINDOW_DAYS) -> RoiResult | GoldStatus:
+        window_days: int) -> RoiResult | GoldStatus:
+    """ROI per campaign, channel and in total; `window_days` is the conversion window (a setting)."""
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
     funnel_counts = {cid: (int(d or 0), int(r or 0)) for cid, d, r in session.execute(
-        select(H.campaign_id, func.sum(H.delivered), func.sum(H.replied)).group_by(H.campaign_id))}
-    won = conversions(session, window_days)
+        select(H.campaign_id, func.sum(H.delivered), func.sum(H.replied)).where(resolved.hourly_filter())
+        .group_by(H.campaign_id))}
+    won = conversions(session, window_days, resolved.reply_filter())
+    costs = period_costs(session, resolved)
     campaigns, by_channel = [], defaultdict(lambda: [0.0, 0, 0, {}])
     for cid, info in resolved.campaigns.items():
         delivered, replies = funnel_counts.get(cid, (0, 0))
         campaign_won = won.get(cid, {})
-        campaigns.append(_roi_row(cid, info.name, info.channel, info.cost_usd, delivered, replies, campaign_won, policy))
+        campaigns.append(_roi_row(cid, info.name, info.channel, costs[cid], delivered, replies, campaign_won, policy))
         acc = by_channel[info.channel]
-        acc[0] += info.cost_usd or 0
+        acc[0] += costs[cid] or 0
         acc[1] += delivered
         acc[2] += replies
         acc[3].update(campaign_won)
@@ -535,7 +630,7 @@ def roi(session: Session, query: CampaignsQuery, scope: DataScope, *, policy: Ma
     every: dict[str, float] = {}
     for deals in won.values():
         every.update(deals)
-    total = _roi_row("all", "Every campaign", "All", sum(c.cost_usd or 0 for c in resolved.campaigns.values()),
+    total = _roi_row("all", "Every campaign", "All", sum(c or 0 for c in costs.values()),
                      sum(d for d, _ in funnel_counts.values()), sum(r for _, r in funnel_counts.values()), every,
                      policy)
     return RoiResult(resolved, tuple(campaigns), channels, total, window_days)
@@ -572,10 +667,11 @@ def attribution(session: Session, query: CampaignsQuery, scope: DataScope, *, po
     value: dict[tuple[str, str], Any] = {}
     removal: dict[str, float | None] = {}
     models: set[str] = set()
+    months = t.month.between(resolved.first_month, resolved.last_day) if resolved.limited else true()
     for model, channel, conversions_, value_usd, effect in session.execute(
             select(t.model, t.channel, func.sum(t.conversions), func.sum(t.conversion_value_usd),
                    func.sum(t.removal_effect * t.journeys) / func.nullif(func.sum(t.journeys), 0))
-            .group_by(t.model, t.channel)):
+            .where(months).group_by(t.model, t.channel)):
         models.add(model)
         conv[(channel, model)] = float(conversions_ or 0)
         value[(channel, model)] = mask_value("value_usd", float(value_usd or 0), policy)
@@ -585,8 +681,9 @@ def attribution(session: Session, query: CampaignsQuery, scope: DataScope, *, po
     a = AttributionCampaign
     per_campaign: dict[str, dict[str, float]] = defaultdict(dict)
     campaign_removal: dict[str, float | None] = {}
+    sending = a.campaign_id.in_(list(resolved.campaigns)) if resolved.limited else true()
     for campaign_id, model, conversions_, effect in session.execute(
-            select(a.campaign_id, a.model, a.conversions, a.removal_effect)):
+            select(a.campaign_id, a.model, a.conversions, a.removal_effect).where(sending)):
         models.add(model)
         per_campaign[campaign_id][model] = float(conversions_ or 0)
         if effect is not None:
@@ -625,7 +722,7 @@ def high_intent(session: Session, query: CampaignsQuery, scope: DataScope, *, po
         select(r.contact_id, func.max(r.contact_name), func.max(r.email), func.max(r.phone), func.max(r.account_name),
                func.max(r.region), replies, func.count(distinct(r.campaign_id)),
                func.string_agg(distinct(r.channel), ", "), func.max(r.replied_day))
-        .where(r.contact_id.is_not(None), scope.account_filter(r.territory, r.account_id))
+        .where(r.contact_id.is_not(None), scope.account_filter(r.territory, r.account_id), resolved.reply_filter())
         .group_by(r.contact_id).having(replies > HIGH_INTENT_REPLIES)
         .order_by(replies.desc(), func.max(r.replied_day).desc(), r.contact_id)).all()
     records = [{"contact_name": name or contact_id, "email": mask_value("email", email, policy),
@@ -665,7 +762,8 @@ def compare(session: Session, query: CampaignsQuery, scope: DataScope, *, policy
     receipts = receipt_channels(session)
     counts = {cid: (ch, s, d, rd, rp) for cid, ch, s, d, rd, rp in session.execute(
         select(H.campaign_id, func.min(H.channel), func.sum(H.sent), func.sum(H.delivered), func.sum(H.read),
-               func.sum(H.replied)).where(H.campaign_id.in_(ids)).group_by(H.campaign_id))}
+               func.sum(H.replied)).where(H.campaign_id.in_(ids), resolved.hourly_filter()).group_by(H.campaign_id))}
+    costs = period_costs(session, resolved)
     funnels, per_reply = [], {}
     for cid in ids:
         info = resolved.campaigns[cid]
@@ -673,13 +771,13 @@ def compare(session: Session, query: CampaignsQuery, scope: DataScope, *, policy
         row = _funnel_row(cid, info.name, info.channel, s, d, rd, rp, receipts)
         funnels.append(row)
         per_reply[cid] = mask_value("cost_per_reply_usd",
-                                    None if info.cost_usd is None else _ratio(info.cost_usd, row.replied), policy)
-    d = CampaignDaily
-    week = func.date_trunc("week", d.day)
+                                    None if costs[cid] is None else _ratio(costs[cid], row.replied), policy)
+    week = func.date_trunc("week", D.day)
     weekly: dict[str, list[tuple[date, int, int]]] = defaultdict(list)
     for cid, start, sends, replies in session.execute(
-            select(d.campaign_id, week, func.sum(d.sent), func.sum(d.replied)).where(d.campaign_id.in_(ids))
-            .group_by(d.campaign_id, week).order_by(d.campaign_id, week)):
+            select(D.campaign_id, week, func.sum(D.sent), func.sum(D.replied))
+            .where(D.campaign_id.in_(ids), resolved.daily_filter())
+            .group_by(D.campaign_id, week).order_by(D.campaign_id, week)):
         day = start.date() if hasattr(start, "date") else start
         weekly[cid].append((day, int(sends or 0), int(replies or 0)))
     return CompareResult(resolved, tuple(funnels), per_reply, {k: tuple(v) for k, v in weekly.items()})

@@ -116,6 +116,10 @@ def test_the_scheduler_uses_the_schedule_of_its_settings() -> None:
     ("C360_SOURCE_BACKOFF_SECONDS", "soon", "C360_SOURCE_BACKOFF_SECONDS='soon' is not a number"),
     ("C360_SESSION_HOURS", "twelve", "C360_SESSION_HOURS='twelve' is not a whole number"),
     ("C360_PROXY_HOPS", "1.5", "C360_PROXY_HOPS='1.5' is not a whole number"),
+    ("C360_CONVERSION_WINDOW_DAYS", "a month", "C360_CONVERSION_WINDOW_DAYS='a month' is not a whole number"),
+    ("C360_CONVERSION_WINDOW_DAYS", "7.5", "C360_CONVERSION_WINDOW_DAYS='7.5' is not a whole number"),
+    ("C360_CONVERSION_WINDOW_DAYS", "0", "C360_CONVERSION_WINDOW_DAYS must be a whole number of days from 1 to 365"),
+    ("C360_CONVERSION_WINDOW_DAYS", "366", "C360_CONVERSION_WINDOW_DAYS must be a whole number of days from 1 to 365"),
 ])
 def test_an_unusable_value_is_a_settings_error_naming_the_variable(variable: str, value: str, message: str) -> None:
     with pytest.raises(SettingsError) as raised:
@@ -139,6 +143,13 @@ def test_intelligence_and_fx_knobs_come_from_settings(tmp_path: Path) -> None:
     assert (config.churn_min_auc, config.rules_file) == (0.8, rules)
     assert IntelligenceConfig.from_settings(Settings.from_env({})).rules_file == DEFAULT_RULES_FILE
     assert (settings.fx_max_fallback_days, settings.fx_max_daily_move_pct) == (3, 12.5)
+
+
+def test_the_conversion_window_comes_from_settings() -> None:
+    assert Settings.from_env({}).conversion_window_days == 30
+    assert Settings.from_env({"C360_CONVERSION_WINDOW_DAYS": " 7 "}).conversion_window_days == 7
+    assert Settings.from_env({"C360_CONVERSION_WINDOW_DAYS": "365"}).conversion_window_days == 365
+    assert Settings.from_env({"C360_CONVERSION_WINDOW_DAYS": "1"}).conversion_window_days == 1
 
 
 def test_silver_reads_its_fx_rules_through_settings(monkeypatch: pytest.MonkeyPatch) -> None:
