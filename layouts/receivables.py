@@ -135,6 +135,11 @@ def _export(grid_name: str, resolved: ResolvedQuery) -> dict[str, Any]:
     return {"export_name": grid_name, "search": resolved.canonical.search}
 
 
+# Said on every customer-level panel: a territory's figures count its customers' every invoice and account.
+TERRITORY_RULE = (" A customer counts in its own territory (its master account's, as on its Customer 360 page) with "
+                  "all its invoices and accounts, so territories add up.")
+
+
 def _as_of_words(resolved: ResolvedQuery) -> str:
     return f"on {format_day(resolved.as_of)}"
 
@@ -143,7 +148,8 @@ def _as_of_words(resolved: ResolvedQuery) -> str:
 
 
 AGEING_DEFINITION = ("Overdue: an invoice not paid (nor void) and past its due day; days overdue count from the due "
-                     "day. Amounts in USD at the rate of the as-of day; each invoice's own currency is kept beside it.")
+                     "day. Amounts in USD at the rate of the as-of day; each invoice's own currency is kept beside it."
+                     + TERRITORY_RULE)
 
 
 def _bucket_tile(bucket: Any, chosen: str | None, policy: MaskPolicy) -> html.Div:
@@ -196,7 +202,7 @@ def ageing_output(result: AgeingResult | GoldStatus, policy: MaskPolicy) -> Any:
 
 
 RECEIVABLES_DEFINITION = ("Receivables: every invoice issued and not yet paid (nor void), due or not, in USD at the "
-                          "as-of rate. Segment: the account type; account manager: the account's owner.")
+                          "as-of rate. Segment: the account type; account manager: the account's owner." + TERRITORY_RULE)
 
 
 def receivables_output(result: ReceivablesResult | GoldStatus, policy: MaskPolicy) -> Any:
@@ -226,7 +232,7 @@ def receivables_output(result: ReceivablesResult | GoldStatus, policy: MaskPolic
 
 DISPUTES_DEFINITION = (f"Every invoice dispute, credit note and debit note up to the as-of day, per customer. A frequent "
                        f"disputer has {FREQUENT_EVENTS} or more in all. Disputed invoices: disputes over invoices issued. "
-                       "USD at the rate of the day each was opened or created.")
+                       "USD at the rate of the day each was opened or created." + TERRITORY_RULE)
 
 
 def disputes_output(result: DisputesResult | GoldStatus, policy: MaskPolicy) -> Any:
@@ -256,7 +262,8 @@ def disputes_output(result: DisputesResult | GoldStatus, policy: MaskPolicy) -> 
 
 
 HOLDS_DEFINITION = ("On credit hold: a hold placed and not released by the end of the as-of day. MRR: the customer's "
-                    "subscriptions counting that day, in USD at that day's rate; open pipeline: its deals not closed.")
+                    "subscriptions counting that day, in USD at that day's rate; open pipeline: its deals not closed."
+                    + TERRITORY_RULE)
 
 
 def holds_output(result: HoldsResult | GoldStatus, policy: MaskPolicy) -> Any:
@@ -332,7 +339,8 @@ ACCURACY_DEFINITION = (f"Billing accuracy: the share of invoices issued in a mon
                        f"note created since. Affected customers: those with a note on an invoice issued in the last "
                        f"365 days; the others invoiced in that time without one. CSAT: the average score of their "
                        f"support cases opened in those 365 days; churned: customers churned in the {CHURN_DAYS} days "
-                       f"to the as-of day.")
+                       f"to the as-of day; each customer counted in its own territory (its master account's), each "
+                       f"month's invoices in their account's.")
 
 
 def accuracy_figure(result: AccuracyResult) -> go.Figure:
@@ -384,7 +392,8 @@ COLLECTIONS_DEFINITION = ("Each unpaid invoice is expected on its due day (its i
                           "customer's median days paid after the due day, rounded up, over the customer's invoices "
                           "paid so far; customers without a paid invoice take the company's median. An invoice counts "
                           "in a window when that day falls in it (windows add up: 60 days includes the first 30). "
-                          "Invoices already past their customer's usual day count in none. USD at the as-of rate.")
+                          "Invoices already past their customer's usual day count in none. USD at the as-of rate."
+                          + TERRITORY_RULE)
 
 
 def collections_output(result: CollectionsResult | GoldStatus, policy: MaskPolicy) -> Any:

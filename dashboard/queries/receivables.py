@@ -5,17 +5,26 @@ without a later credit or debit note) with CSAT and churn beside it, and a 30/60
 
 One function per panel, each taking the page's URL state, the caller's `DataScope` and `MaskPolicy`
 (both required) and returning a typed result, or gold's status before gold was built. Everything is read
-from gold: gold.receivable_invoice (one row per unpaid invoice on the as-of day, USD at the as-of rate,
-the rules of gold.billing_ageing) and gold.billing_account (per account: disputes, notes, a standing
-credit hold, MRR and open pipeline). Rows are scoped by their account's territory and customer (the
-master account, whose Customer 360 page the page's account rows open).
+from gold, kept by the gold stage for the as-of day of gold.receivables_as_of: gold.receivable_invoice (one
+row per unpaid invoice on the as-of day, USD at the as-of rate, the rules of gold.billing_ageing),
+gold.receivable_customer (one row per customer: its overdue invoices, disputes and notes, credit hold and
+accuracy cohort, for the rankings) and their sums per territory (gold.receivables_summary,
+gold.receivables_currency, gold.receivables_territory).
+
+Each customer (master account, whose Customer 360 page the page's account rows open) sits in one territory,
+its own (gold.customer_360's), with all its invoices and accounts: rows are scoped by that territory and the
+customer. A scope of everything or of territories reads the sums per territory, which add up exactly; a
+scope naming customers (a book of accounts) sums its invoices and customers' rows instead.
 
 The state is one value, the ageing bucket whose invoices are listed (`?bucket=31-60`); without one the
 grid lists every overdue invoice. Definitions (shown on the page too):
 - overdue: unpaid and past its due day on the as-of day; days overdue = as-of day - due day;
 - receivables: every unpaid invoice, due or not (the overdue ones and the current ones);
 - frequent disputer: a customer with at least FREQUENT_EVENTS disputes, credit notes and debit notes in all;
-- on credit hold: a hold placed by the end of the as-of day and not released by then.
+- on credit hold: a hold placed by the end of the as-of day and not released by then;
+- a customer's territory: its master account's, with all its invoices and accounts (DSO and the monthly
+  billing accuracy count each invoice in its account's territory instead); the ranking grids name a
+  customer and its account manager by its master account.
 """
 
 from __future__ import annotations
@@ -25,14 +34,25 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, func, select, true
+from sqlalchemy import ColumnElement, func, select, true
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, mask_record
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, COUNT, DAY, PERCENT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
-from dashboard.tables.gold import BillingAccount, Customer360, ReceivableInvoice, ReceivablesMonthly
+from dashboard.tables.gold import (
+    ALL_PRODUCTS,
+    Customer360,
+    CustomerSummary,
+    ReceivableCustomer,
+    ReceivableInvoice,
+    ReceivablesAsOf,
+    ReceivablesCurrency,
+    ReceivablesMonthly,
+    ReceivablesSummary,
+    ReceivablesTerritory,
+)
 from dashboard.url_state import first, to_search
 
 PAGE_PATH = "/billing"
@@ -43,7 +63,9 @@ GRID_LIMIT = 500  # invoices listed for one bucket (the headline counts them all
 RANK_LIMIT = 50  # customers listed in the ranking grids
 
 RI = ReceivableInvoice
-BA = BillingAccount
+RC = ReceivableCustomer
+RS = ReceivablesSummary
+RT = ReceivablesTerritory
 
 
 # --- The page's state in the URL -----------------------------------------------------
@@ -94,9 +116,7 @@ def resolve(session: Session, query: ReceivablesQuery, scope: DataScope) -> Reso
     None before gold was built (no customer yet)."""
     if session.scalar(select(Customer360.account_id).limit(1)) is None:
         return None
-    # The as-of day gold was built for: an overdue invoice's due day plus its days overdue.
-    day = session.scalar(select(func.max(RI.due_date + RI.days_overdue)).where(RI.days_overdue > 0)) \
-        or session.scalar(select(func.max(RI.issue_date))) or date.today()
+    day = session.scalar(select(ReceivablesAsOf.as_of).limit(1)) or date.today()
     notes: list[str] = []
     bucket = query.bucket if query.bucket in OVERDUE_BUCKETS else None
     if query.bucket is not None and bucket is None:
@@ -109,8 +129,12 @@ def _invoice_filter(scope: DataScope) -> ColumnElement[bool]:
     return scope.account_filter(RI.territory, RI.customer_id)
 
 
-def _account_filter(scope: DataScope) -> ColumnElement[bool]:
-    return scope.account_filter(BA.territory, BA.customer_id)
+def _customer_filter(scope: DataScope) -> ColumnElement[bool]:
+    return scope.account_filter(RC.territory, RC.customer_id)
+
+
+def _summed(column: Any) -> Any:
+    return func.coalesce(func.sum(column), 0)
 
 
 def _money_kind(policy: MaskPolicy) -> str:
@@ -186,20 +210,36 @@ def ageing(session: Session, query: ReceivablesQuery, scope: DataScope, *,
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    where = [_invoice_filter(scope), RI.bucket.in_(OVERDUE_BUCKETS)]
-    totals = {b: (int(n), int(c), _float(usd)) for b, n, c, usd in session.execute(
-        select(RI.bucket, func.count(), func.count(RI.customer_id.distinct()), func.sum(RI.amount_usd))
-        .where(*where).group_by(RI.bucket))}
+    overdue = RI.bucket.in_(OVERDUE_BUCKETS)
+    if scope.served_by_territory:
+        in_scope = scope.territory_filter(RS.territory)
+        totals = {b: (int(n), int(c), _float(usd)) for b, n, c, usd in session.execute(
+            select(RS.group_name, func.sum(RS.invoices), func.sum(RS.customers), func.sum(RS.outstanding_usd))
+            .where(RS.dimension == "bucket", RS.group_name.in_(OVERDUE_BUCKETS), in_scope).group_by(RS.group_name))}
+        rc = ReceivablesCurrency
+        currency_sums = (select(rc.bucket, rc.currency, func.sum(rc.amount), func.sum(rc.amount_usd))
+                         .where(rc.bucket.in_(OVERDUE_BUCKETS), scope.territory_filter(rc.territory))
+                         .group_by(rc.bucket, rc.currency))
+        customers = int(session.scalar(select(_summed(RS.overdue_customers))
+                                       .where(RS.dimension == "all", in_scope)) or 0)
+    else:
+        where = [_invoice_filter(scope), overdue]
+        totals = {b: (int(n), int(c), _float(usd)) for b, n, c, usd in session.execute(
+            select(RI.bucket, func.count(), func.count(RI.customer_id.distinct()), func.sum(RI.amount_usd))
+            .where(*where).group_by(RI.bucket))}
+        currency_sums = (select(RI.bucket, RI.currency, func.sum(RI.amount), func.sum(RI.amount_usd)).where(*where)
+                         .group_by(RI.bucket, RI.currency))
+        customers = int(session.scalar(select(func.count()).where(RC.overdue_invoices > 0, _customer_filter(scope)))
+                        or 0)
     mixes: dict[str, list[tuple[str, float, float]]] = {}
-    for b, currency, amount, usd in session.execute(
-            select(RI.bucket, RI.currency, func.sum(RI.amount), func.sum(RI.amount_usd)).where(*where)
-            .group_by(RI.bucket, RI.currency)):
+    for b, currency, amount, usd in session.execute(currency_sums):
         mixes.setdefault(b, []).append((currency, _float(amount), _float(usd)))
     buckets = tuple(BucketFigure(b, *totals.get(b, (0, 0, 0.0)),
                                  tuple((c, a) for c, a, _ in sorted(mixes.get(b, []), key=lambda m: (-m[2], m[0]))))
                     for b in OVERDUE_BUCKETS)
-    chosen = [*where, RI.bucket == resolved.bucket] if resolved.bucket else where
-    in_view = int(session.scalar(select(func.count()).select_from(RI).where(*chosen)) or 0)
+    in_view = sum(b.invoices for b in buckets if resolved.bucket in (None, b.bucket))
+    # Read in order from ix_receivable_invoice_overdue (every bucket) or ..._bucket_overdue (one).
+    chosen = [_invoice_filter(scope), RI.bucket == resolved.bucket if resolved.bucket else overdue]
     records = []
     for r in session.scalars(select(RI).where(*chosen).order_by(RI.days_overdue.desc(), RI.amount_usd.desc(),
                                                                RI.invoice_id).limit(GRID_LIMIT)):
@@ -210,19 +250,13 @@ def ageing(session: Session, query: ReceivablesQuery, scope: DataScope, *,
                         "due_date": r.due_date.isoformat() if r.due_date else None, "bucket": r.bucket,
                         "disputed": "Yes" if r.disputed else "", "segment": r.segment,
                         "account_manager": r.account_manager})
-    per_customer = (select(RI.customer_id, func.max(RI.account_name).label("account_name"),
-                           func.max(RI.days_overdue).label("days_overdue"), func.sum(RI.amount_usd).label("usd"),
-                           func.count().label("invoices"), func.min(RI.due_date).label("oldest_due"),
-                           func.max(RI.account_manager).label("account_manager"))
-                    .where(*where).group_by(RI.customer_id).subquery())
-    customers = int(session.scalar(select(func.count()).select_from(per_customer)) or 0)
-    accounts = [{"account_id": r.customer_id, "account_name": r.account_name, "days_overdue": int(r.days_overdue),
-                 "overdue_usd": _float(r.usd), "invoices": int(r.invoices),
+    accounts = [{"account_id": r.customer_id, "account_name": r.account_name, "days_overdue": r.overdue_days,
+                 "overdue_usd": _float(r.overdue_usd), "invoices": r.overdue_invoices,
                  "oldest_due": r.oldest_due.isoformat() if r.oldest_due else None,
                  "account_manager": r.account_manager}
-                for r in session.execute(select(per_customer).order_by(per_customer.c.days_overdue.desc(),
-                                                                       per_customer.c.usd.desc(),
-                                                                       per_customer.c.customer_id).limit(RANK_LIMIT))]
+                for r in session.scalars(select(RC).where(RC.overdue_invoices > 0, _customer_filter(scope))
+                                         .order_by(RC.overdue_days.desc(), RC.overdue_usd.desc(), RC.customer_id)
+                                         .limit(RANK_LIMIT))]
     return AgeingResult(resolved, buckets, GridRows(invoice_columns(policy), _masked(records, policy), "invoice_label"),
                         in_view, GridRows(overdue_account_columns(policy), _masked(accounts, policy), "account_name"),
                         customers)
@@ -257,24 +291,41 @@ def receivable_columns(dimension: str, policy: MaskPolicy) -> tuple[GridColumn, 
             GridColumn("customers", "Customers", COUNT))
 
 
+def _receivable_record(group: Any, outstanding: Any, late: Any, invoices: Any, customers: Any) -> dict[str, Any]:
+    return {"group": group, "outstanding_usd": _float(outstanding), "overdue_usd": _float(late),
+            "overdue_share": _float(late) / _float(outstanding) if outstanding else None,
+            "invoices": int(invoices), "customers": int(customers)}
+
+
 def receivables(session: Session, query: ReceivablesQuery, scope: DataScope, *,
                 policy: MaskPolicy) -> ReceivablesResult | GoldStatus:
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    overdue = RI.bucket.in_(OVERDUE_BUCKETS)
-    figures = (func.coalesce(func.sum(RI.amount_usd), 0), func.coalesce(func.sum(RI.amount_usd).filter(overdue), 0),
-               func.count(), func.count(RI.customer_id.distinct()))
-    total = session.execute(select(*figures).where(_invoice_filter(scope))).one()
+    per_dimension: dict[str, list[dict[str, Any]]] = {dimension: [] for dimension in RECEIVABLE_DIMENSIONS}
+    if scope.served_by_territory:
+        total = (0, 0, 0)
+        for dimension, group, *figures in session.execute(
+                select(RS.dimension, RS.group_name, func.sum(RS.outstanding_usd), func.sum(RS.overdue_usd),
+                       func.sum(RS.invoices), func.sum(RS.customers))
+                .where(RS.dimension.in_(["all", *RECEIVABLE_DIMENSIONS]), scope.territory_filter(RS.territory))
+                .group_by(RS.dimension, RS.group_name)):
+            if dimension == "all":
+                total = tuple(figures[:3])
+            else:
+                per_dimension[dimension].append(_receivable_record(group, *figures))
+    else:
+        overdue = RI.bucket.in_(OVERDUE_BUCKETS)
+        figures = (func.coalesce(func.sum(RI.amount_usd), 0),
+                   func.coalesce(func.sum(RI.amount_usd).filter(overdue), 0),
+                   func.count(), func.count(RI.customer_id.distinct()))
+        total = session.execute(select(*figures).where(_invoice_filter(scope))).one()
+        for dimension in RECEIVABLE_DIMENSIONS:
+            key = getattr(RI, dimension)
+            per_dimension[dimension] = [_receivable_record(*row) for row in session.execute(
+                select(key, *figures).where(_invoice_filter(scope)).group_by(key))]
     grids = {}
-    for dimension in RECEIVABLE_DIMENSIONS:
-        key = getattr(RI, dimension)
-        records = []
-        for group, outstanding, late, invoices, customers in session.execute(
-                select(key, *figures).where(_invoice_filter(scope)).group_by(key)):
-            records.append({"group": group, "outstanding_usd": _float(outstanding), "overdue_usd": _float(late),
-                            "overdue_share": _float(late) / _float(outstanding) if outstanding else None,
-                            "invoices": int(invoices), "customers": int(customers)})
+    for dimension, records in per_dimension.items():
         records.sort(key=lambda r: (-r["outstanding_usd"], str(r["group"])))
         grids[dimension] = GridRows(receivable_columns(dimension, policy), _masked(records, policy), "group")
     return ReceivablesResult(resolved, _float(total[0]), _float(total[1]), int(total[2]), grids)
@@ -309,35 +360,30 @@ def dispute_columns(policy: MaskPolicy) -> tuple[GridColumn, ...]:
             GridColumn("account_manager", "Account manager"), GridColumn("account_id", "Account id"))
 
 
-def _per_customer(*columns: Any) -> Any:
-    return select(BA.customer_id, func.max(BA.account_name).label("account_name"),
-                  func.max(BA.account_manager).label("account_manager"), *columns).group_by(BA.customer_id)
-
-
 def disputes(session: Session, query: ReceivablesQuery, scope: DataScope, *,
              policy: MaskPolicy) -> DisputesResult | GoldStatus:
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    per = (_per_customer(func.sum(BA.disputes).label("disputes"), func.sum(BA.open_disputes).label("open_disputes"),
-                         func.sum(BA.disputed_usd).label("disputed_usd"), func.sum(BA.credit_notes).label("credit_notes"),
-                         func.sum(BA.credit_usd).label("credit_usd"), func.sum(BA.debit_notes).label("debit_notes"),
-                         func.sum(BA.invoices_issued).label("invoices"), func.max(BA.last_dispute_on).label("last_on"))
-           .where(_account_filter(scope)).subquery())
-    events = (per.c.disputes + per.c.credit_notes + per.c.debit_notes).label("events")
-    totals = session.execute(select(
-        func.coalesce(func.sum(per.c.disputes), 0), func.coalesce(func.sum(per.c.open_disputes), 0),
-        func.coalesce(func.sum(per.c.disputed_usd), 0), func.coalesce(func.sum(per.c.credit_notes), 0),
-        func.coalesce(func.sum(per.c.credit_usd), 0), func.coalesce(func.sum(per.c.debit_notes), 0),
-        func.count().filter(per.c.disputes > 0), func.count().filter(events >= FREQUENT_EVENTS))).one()
-    records = [{"account_id": r.customer_id, "account_name": r.account_name, "events": int(r.events),
-                "disputes": int(r.disputes), "open_disputes": int(r.open_disputes),
-                "dispute_rate": int(r.disputes) / int(r.invoices) if r.invoices else None,
-                "disputed_usd": _float(r.disputed_usd), "credit_notes": int(r.credit_notes),
-                "credit_usd": _float(r.credit_usd), "debit_notes": int(r.debit_notes),
-                "last_dispute_on": r.last_on.isoformat() if r.last_on else None, "account_manager": r.account_manager}
-               for r in session.execute(select(per, events).where(events > 0)
-                                        .order_by(events.desc(), per.c.disputed_usd.desc(), per.c.customer_id)
+    if scope.served_by_territory:
+        totals = session.execute(select(
+            _summed(RT.disputes), _summed(RT.open_disputes), _summed(RT.disputed_usd), _summed(RT.credit_notes),
+            _summed(RT.credit_usd), _summed(RT.debit_notes), _summed(RT.customers_disputing),
+            _summed(RT.frequent_customers)).where(scope.territory_filter(RT.territory))).one()
+    else:
+        totals = session.execute(select(
+            _summed(RC.disputes), _summed(RC.open_disputes), _summed(RC.disputed_usd), _summed(RC.credit_notes),
+            _summed(RC.credit_usd), _summed(RC.debit_notes), func.count().filter(RC.disputes > 0),
+            func.count().filter(RC.events >= FREQUENT_EVENTS)).where(_customer_filter(scope))).one()
+    records = [{"account_id": r.customer_id, "account_name": r.account_name, "events": r.events,
+                "disputes": r.disputes, "open_disputes": r.open_disputes,
+                "dispute_rate": r.disputes / r.invoices_issued if r.invoices_issued else None,
+                "disputed_usd": _float(r.disputed_usd), "credit_notes": r.credit_notes,
+                "credit_usd": _float(r.credit_usd), "debit_notes": r.debit_notes,
+                "last_dispute_on": r.last_dispute_on.isoformat() if r.last_dispute_on else None,
+                "account_manager": r.account_manager}
+               for r in session.scalars(select(RC).where(RC.events > 0, _customer_filter(scope))
+                                        .order_by(RC.events.desc(), RC.disputed_usd.desc(), RC.customer_id)
                                         .limit(RANK_LIMIT))]
     return DisputesResult(resolved, int(totals[0]), int(totals[1]), _float(totals[2]), int(totals[3]),
                           _float(totals[4]), int(totals[5]), int(totals[6]), int(totals[7]),
@@ -376,20 +422,24 @@ def holds(session: Session, query: ReceivablesQuery, scope: DataScope, *,
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    per = (_per_customer(func.sum(BA.mrr_usd).label("mrr_usd"), func.sum(BA.open_pipeline_usd).label("pipeline_usd"),
-                         func.min(BA.hold_placed_on).label("placed_on"), func.max(BA.hold_reason).label("reason"))
-           .where(_account_filter(scope), BA.on_hold).subquery())
-    totals = session.execute(select(func.count(), func.coalesce(func.sum(per.c.mrr_usd), 0),
-                                    func.coalesce(func.sum(per.c.pipeline_usd), 0))).one()
-    total_mrr = session.scalar(select(func.coalesce(func.sum(Customer360.mrr_usd), 0))
-                               .where(scope.customer_filter()))
-    records = [{"account_id": r.customer_id, "account_name": r.account_name, "mrr_usd": _float(r.mrr_usd),
-                "open_pipeline_usd": _float(r.pipeline_usd),
-                "placed_on": r.placed_on.isoformat() if r.placed_on else None,
-                "days_on_hold": (resolved.as_of - r.placed_on).days if r.placed_on else None,
-                "reason": (r.reason or "").replace("_", " "), "account_manager": r.account_manager}
-               for r in session.execute(select(per).order_by(per.c.mrr_usd.desc(), per.c.customer_id)
-                                        .limit(RANK_LIMIT))]
+    if scope.served_by_territory:
+        totals = session.execute(select(_summed(RT.customers_on_hold), _summed(RT.hold_mrr_usd),
+                                        _summed(RT.hold_pipeline_usd))
+                                 .where(scope.territory_filter(RT.territory))).one()
+        cs = CustomerSummary
+        total_mrr = session.scalar(select(_summed(cs.mrr_usd)).where(cs.product_line == ALL_PRODUCTS,
+                                                                     scope.territory_filter(cs.territory)))
+    else:
+        totals = session.execute(select(func.count(), _summed(RC.hold_mrr_usd), _summed(RC.hold_pipeline_usd))
+                                 .where(RC.on_hold, _customer_filter(scope))).one()
+        total_mrr = session.scalar(select(_summed(Customer360.mrr_usd)).where(scope.customer_filter()))
+    records = [{"account_id": r.customer_id, "account_name": r.account_name, "mrr_usd": _float(r.hold_mrr_usd),
+                "open_pipeline_usd": _float(r.hold_pipeline_usd),
+                "placed_on": r.hold_placed_on.isoformat() if r.hold_placed_on else None,
+                "days_on_hold": (resolved.as_of - r.hold_placed_on).days if r.hold_placed_on else None,
+                "reason": (r.hold_reason or "").replace("_", " "), "account_manager": r.account_manager}
+               for r in session.scalars(select(RC).where(RC.on_hold, _customer_filter(scope))
+                                        .order_by(RC.hold_mrr_usd.desc(), RC.customer_id).limit(RANK_LIMIT))]
     return HoldsResult(resolved, int(totals[0]), _float(totals[1]), _float(totals[2]), _float(total_mrr),
                        GridRows(hold_columns(policy), _masked(records, policy), "account_name"))
 
@@ -517,22 +567,21 @@ def accuracy(session: Session, query: ReceivablesQuery, scope: DataScope, *,
     months = tuple(AccuracyMonth(m, int(n or 0), int(a or 0)) for m, n, a in session.execute(
         select(rm.month, func.sum(rm.issued_invoices), func.sum(rm.adjusted_invoices))
         .where(where, rm.month >= since).group_by(rm.month).order_by(rm.month)))
-    per = (select(BA.customer_id, func.sum(BA.invoices_12m).label("invoices"),
-                  (func.sum(BA.adjusted_invoices_12m) > 0).label("affected"), func.sum(BA.csat_sum).label("csat_sum"),
-                  func.sum(BA.csat_responses).label("responses"))
-           .where(_account_filter(scope)).group_by(BA.customer_id).subquery())
-    churn_since = resolved.as_of - timedelta(days=CHURN_DAYS)
-    churned = func.cast(Customer360.churned_at, Date)
-    is_churned = (Customer360.churned_at.is_not(None) & (churned > churn_since) & (churned <= resolved.as_of))
-    rows = session.execute(
-        select(per.c.affected, func.count(), func.count().filter(is_churned),
-               func.coalesce(func.sum(per.c.csat_sum), 0), func.coalesce(func.sum(per.c.responses), 0))
-        .select_from(per).outerjoin(Customer360, Customer360.account_id == per.c.customer_id)
-        .where(per.c.invoices > 0).group_by(per.c.affected)).all()
-    cohorts = {bool(flag): CohortFigures(int(n), int(c), int(s), int(r)) for flag, n, c, s, r in rows}
-    empty = CohortFigures(0, 0, 0, 0)
-    return AccuracyResult(resolved, months, scope.unrestricted or bool(scope.territories),
-                          cohorts.get(True, empty), cohorts.get(False, empty))
+    if scope.served_by_territory:
+        figures = session.execute(select(
+            _summed(RT.affected_customers), _summed(RT.affected_churned), _summed(RT.affected_csat_sum),
+            _summed(RT.affected_csat_responses), _summed(RT.other_customers), _summed(RT.other_churned),
+            _summed(RT.other_csat_sum), _summed(RT.other_csat_responses))
+            .where(scope.territory_filter(RT.territory))).one()
+    else:
+        figures = session.execute(select(*(
+            figure for cohort in (RC.adjusted_invoices_12m > 0, RC.adjusted_invoices_12m == 0)
+            for figure in (func.count().filter(cohort), func.count().filter(cohort & RC.churned),
+                           func.coalesce(func.sum(RC.csat_sum).filter(cohort), 0),
+                           func.coalesce(func.sum(RC.csat_responses).filter(cohort), 0))))
+            .where(RC.invoices_12m > 0, _customer_filter(scope))).one()
+    affected, others = CohortFigures(*map(int, figures[:4])), CohortFigures(*map(int, figures[4:]))
+    return AccuracyResult(resolved, months, scope.unrestricted or bool(scope.territories), affected, others)
 
 
 # --- 7. Collections forecast ---------------------------------------------------------------------------------
@@ -560,22 +609,31 @@ def collections(session: Session, query: ReceivablesQuery, scope: DataScope, *,
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
-    usd = func.coalesce(func.sum(RI.amount_usd), 0)
-    figures = [usd, func.count()]
-    for days in FORECAST_WINDOWS:
-        within = RI.expected_paid_on.between(resolved.as_of, resolved.as_of + timedelta(days=days))
-        figures += [func.coalesce(func.sum(RI.amount_usd).filter(within), 0), func.count().filter(within)]
-    past = RI.expected_paid_on < resolved.as_of
-    figures += [func.coalesce(func.sum(RI.amount_usd).filter(past), 0), func.count().filter(past),
-                func.count().filter(~RI.delay_from_history)]
-    row = session.execute(select(*figures).where(_invoice_filter(scope))).one()
+    if scope.served_by_territory:
+        # The windows' sums were taken when gold was built, for its as-of day (gold.receivables_territory).
+        figures = list(session.execute(select(_summed(RS.outstanding_usd), _summed(RS.invoices))
+                                       .where(RS.dimension == "all", scope.territory_filter(RS.territory))).one())
+        windows = [getattr(RT, f"expected_{days}_{figure}") for days in FORECAST_WINDOWS for figure in ("usd", "invoices")]
+        figures += session.execute(select(*map(_summed, windows), _summed(RT.past_usual_usd),
+                                          _summed(RT.past_usual_invoices), _summed(RT.invoices_without_history))
+                                   .where(scope.territory_filter(RT.territory))).one()
+    else:
+        sums = [_summed(RI.amount_usd), func.count()]
+        for days in FORECAST_WINDOWS:
+            within = RI.expected_paid_on.between(resolved.as_of, resolved.as_of + timedelta(days=days))
+            sums += [func.coalesce(func.sum(RI.amount_usd).filter(within), 0), func.count().filter(within)]
+        past = RI.expected_paid_on < resolved.as_of
+        sums += [func.coalesce(func.sum(RI.amount_usd).filter(past), 0), func.count().filter(past),
+                 func.count().filter(~RI.delay_from_history)]
+        figures = list(session.execute(select(*sums).where(_invoice_filter(scope))).one())
     # Every invoice without history carries the same company median.
-    company = session.scalar(select(func.max(RI.payment_delay_days)).where(~RI.delay_from_history))
-    expected = {d: _float(row[2 + 2 * i]) for i, d in enumerate(FORECAST_WINDOWS)}
-    counts = {d: int(row[3 + 2 * i]) for i, d in enumerate(FORECAST_WINDOWS)}
+    company = session.scalar(select(ReceivablesAsOf.company_delay_days).limit(1))
+    expected = {d: _float(figures[2 + 2 * i]) for i, d in enumerate(FORECAST_WINDOWS)}
+    counts = {d: int(figures[3 + 2 * i]) for i, d in enumerate(FORECAST_WINDOWS)}
     rest = 2 + 2 * len(FORECAST_WINDOWS)
-    return CollectionsResult(resolved, _float(row[0]), expected, counts, _float(row[rest]), int(row[rest + 1]),
-                             None if company is None else float(company), int(row[rest + 2]))
+    return CollectionsResult(resolved, _float(figures[0]), expected, counts, _float(figures[rest]),
+                             int(figures[rest + 1]), None if company is None else float(company),
+                             int(figures[rest + 2]))
 
 
 # --- Exports: each grid recomputed for the URL state it was shown for -----------------------------------

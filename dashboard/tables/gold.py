@@ -857,19 +857,29 @@ class CampaignReply(Base):
 
 class ReceivableInvoice(Base):
     """One row per unpaid invoice on the as-of day (the invoices behind gold.billing_ageing), in USD at
-    the as-of rate with its own currency kept, its days overdue and bucket, and its account's segment,
-    account manager and customer: the Receivables page's grids read this, never silver."""
+    the as-of rate with its own currency kept, its days overdue and bucket, its account's segment and
+    account manager, and its customer with the customer's region and territory (so every invoice of a
+    customer sits in one territory): the Receivables page's grids read this, never silver."""
 
     __tablename__ = "receivable_invoice"
-    __table_args__ = {"schema": "gold"}
+    __table_args__ = (
+        # The overdue invoices grid, most overdue first: read in order, every overdue bucket or one.
+        Index("ix_receivable_invoice_overdue", text("days_overdue DESC"), text("amount_usd DESC"), "invoice_id",
+              postgresql_where=text("bucket IN ('1-30', '31-60', '61-90', '90+')")),
+        Index("ix_receivable_invoice_bucket_overdue", "bucket", text("days_overdue DESC"), text("amount_usd DESC"),
+              "invoice_id", postgresql_where=text("bucket IN ('1-30', '31-60', '61-90', '90+')")),
+        # A caller whose scope names customers reads theirs only.
+        Index("ix_receivable_invoice_customer", "customer_id"),
+        {"schema": "gold"},
+    )
 
     invoice_id: Mapped[str] = mapped_column(Text, primary_key=True)
     invoice_number: Mapped[str | None] = mapped_column(Text)
     account_id: Mapped[str] = mapped_column(Text)  # the regional account invoiced
     account_name: Mapped[str] = mapped_column(Text)
     customer_id: Mapped[str] = mapped_column(Text)  # its master account (gold.customer_360.account_id)
-    region: Mapped[str] = mapped_column(Text)
-    territory: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)  # the customer's (gold.customer_360), 'Unknown' without one
+    territory: Mapped[str] = mapped_column(Text)  # the customer's (gold.customer_360), 'Unknown' without one
     segment: Mapped[str] = mapped_column(Text)  # the account type, 'Unknown' when empty
     account_manager: Mapped[str] = mapped_column(Text)  # the account owner's name, 'Unassigned' without one
     currency: Mapped[str] = mapped_column(Text)
@@ -896,8 +906,8 @@ class BillingAccount(Base):
     account_id: Mapped[str] = mapped_column(Text, primary_key=True)  # the regional account
     account_name: Mapped[str] = mapped_column(Text)
     customer_id: Mapped[str] = mapped_column(Text)
-    region: Mapped[str] = mapped_column(Text)
-    territory: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)  # the customer's (gold.customer_360), 'Unknown' without one
+    territory: Mapped[str] = mapped_column(Text)  # the customer's (gold.customer_360), 'Unknown' without one
     segment: Mapped[str] = mapped_column(Text)
     account_manager: Mapped[str] = mapped_column(Text)
     invoices_issued: Mapped[int] = mapped_column(Integer)
@@ -953,3 +963,148 @@ class ContactSegmentMonthly(Base):
     segment_value: Mapped[str] = mapped_column(Text, primary_key=True)  # the attribute value; '' otherwise
     region: Mapped[str] = mapped_column(Text)
     contacts: Mapped[int] = mapped_column(Integer, default=0)
+
+
+# The Receivables page's sums and rankings, kept by the gold stage so a request reads a few rows. Every
+# customer (master account) sits in one territory, its own (gold.customer_360's; 'Unknown' without one), with
+# all its invoices and accounts: per-territory counts of distinct customers add up across territories.
+
+
+class ReceivablesAsOf(Base):
+    """The day the Receivables tables were built for (one row), and the company's median payment delay
+    that the collections forecast gives customers without a paid invoice."""
+
+    __tablename__ = "receivables_as_of"
+    __table_args__ = {"schema": "gold"}
+
+    as_of: Mapped[date] = mapped_column(Date, primary_key=True)
+    company_delay_days: Mapped[float | None] = mapped_column(Double)  # None without any paid invoice
+
+
+class ReceivablesSummary(Base):
+    """gold.receivable_invoice summed per customer territory and group: dimension 'all' (group ''), 'bucket'
+    (current, 1-30, ..., 90+), 'segment' or 'account_manager'. customers / overdue_customers count distinct
+    customers (with an overdue invoice), so they add up across territories but not across groups."""
+
+    __tablename__ = "receivables_summary"
+    __table_args__ = {"schema": "gold"}
+
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    group_name: Mapped[str] = mapped_column(Text, primary_key=True)
+    outstanding_usd: Mapped[Decimal] = mapped_column(Money)  # every unpaid invoice, due or not
+    overdue_usd: Mapped[Decimal] = mapped_column(Money)
+    invoices: Mapped[int] = mapped_column(Integer)
+    overdue_invoices: Mapped[int] = mapped_column(Integer)
+    customers: Mapped[int] = mapped_column(Integer)
+    overdue_customers: Mapped[int] = mapped_column(Integer)
+
+
+class ReceivablesCurrency(Base):
+    """gold.receivable_invoice summed per customer territory, bucket and currency: the currency mix of a bucket."""
+
+    __tablename__ = "receivables_currency"
+    __table_args__ = {"schema": "gold"}
+
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    bucket: Mapped[str] = mapped_column(Text, primary_key=True)
+    currency: Mapped[str] = mapped_column(Text, primary_key=True)
+    amount: Mapped[Decimal] = mapped_column(Money)  # in `currency`
+    amount_usd: Mapped[Decimal] = mapped_column(Money)  # at the as-of rate
+
+
+class ReceivableCustomer(Base):
+    """One row per customer with billing activity (an unpaid invoice, or an account in gold.billing_account),
+    in its territory, with its name and account manager (the master account's and its owner's), for the
+    Receivables page's rankings: its overdue invoices, its disputes and notes, its credit hold, and its
+    invoices of the last 365 days with CSAT and churn for billing accuracy."""
+
+    __tablename__ = "receivable_customer"
+    __table_args__ = (
+        # Each ranking's first rows, read in order, for everything and for a territory.
+        Index("ix_receivable_customer_overdue", text("overdue_days DESC"), text("overdue_usd DESC"), "customer_id",
+              postgresql_where=text("overdue_invoices > 0")),
+        Index("ix_receivable_customer_territory_overdue", "territory", text("overdue_days DESC"),
+              text("overdue_usd DESC"), "customer_id", postgresql_where=text("overdue_invoices > 0")),
+        Index("ix_receivable_customer_events", text("events DESC"), text("disputed_usd DESC"), "customer_id",
+              postgresql_where=text("events > 0")),
+        Index("ix_receivable_customer_territory_events", "territory", text("events DESC"), text("disputed_usd DESC"),
+              "customer_id", postgresql_where=text("events > 0")),
+        Index("ix_receivable_customer_hold", text("hold_mrr_usd DESC"), "customer_id", postgresql_where=text("on_hold")),
+        Index("ix_receivable_customer_territory_hold", "territory", text("hold_mrr_usd DESC"), "customer_id",
+              postgresql_where=text("on_hold")),
+        {"schema": "gold"},
+    )
+
+    customer_id: Mapped[str] = mapped_column(Text, primary_key=True)  # gold.customer_360.account_id
+    territory: Mapped[str] = mapped_column(Text)
+    account_name: Mapped[str] = mapped_column(Text)
+    account_manager: Mapped[str] = mapped_column(Text)
+    # Its overdue invoices: the most days overdue, their USD and count, the oldest due day.
+    overdue_days: Mapped[int] = mapped_column(Integer)
+    overdue_usd: Mapped[Decimal] = mapped_column(Money)
+    overdue_invoices: Mapped[int] = mapped_column(Integer)
+    oldest_due: Mapped[date | None] = mapped_column(Date)
+    # gold.billing_account summed over its accounts; events = disputes + credit notes + debit notes.
+    invoices_issued: Mapped[int] = mapped_column(Integer)
+    events: Mapped[int] = mapped_column(Integer)
+    disputes: Mapped[int] = mapped_column(Integer)
+    open_disputes: Mapped[int] = mapped_column(Integer)
+    disputed_usd: Mapped[Decimal] = mapped_column(Money)
+    credit_notes: Mapped[int] = mapped_column(Integer)
+    credit_usd: Mapped[Decimal] = mapped_column(Money)
+    debit_notes: Mapped[int] = mapped_column(Integer)
+    last_dispute_on: Mapped[date | None] = mapped_column(Date)
+    # Its accounts on credit hold: their MRR and open pipeline, the earliest hold's day, a reason.
+    on_hold: Mapped[bool] = mapped_column(Boolean)
+    hold_mrr_usd: Mapped[Decimal] = mapped_column(Money)
+    hold_pipeline_usd: Mapped[Decimal] = mapped_column(Money)
+    hold_placed_on: Mapped[date | None] = mapped_column(Date)
+    hold_reason: Mapped[str | None] = mapped_column(Text)
+    # Billing accuracy: invoices issued in the 365 days to the as-of day, those adjusted, CSAT of the cases
+    # opened then, and churned in the 180 days to the as-of day (dashboard.queries.receivables.CHURN_DAYS).
+    invoices_12m: Mapped[int] = mapped_column(Integer)
+    adjusted_invoices_12m: Mapped[int] = mapped_column(Integer)
+    csat_sum: Mapped[int] = mapped_column(Integer)
+    csat_responses: Mapped[int] = mapped_column(Integer)
+    churned: Mapped[bool] = mapped_column(Boolean)
+
+
+class ReceivablesTerritory(Base):
+    """Per customer territory, the Receivables panels' totals: the collections forecast's windows (USD and
+    invoices expected within 30, 60 and 90 days of the as-of day, and past their customer's usual day),
+    gold.receivable_customer's disputes, notes and credit holds summed, and the billing-accuracy cohorts
+    (customers invoiced in the last 365 days with a note on one of those invoices, 'affected', or without)."""
+
+    __tablename__ = "receivables_territory"
+    __table_args__ = {"schema": "gold"}
+
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    expected_30_usd: Mapped[Decimal] = mapped_column(Money)
+    expected_30_invoices: Mapped[int] = mapped_column(Integer)
+    expected_60_usd: Mapped[Decimal] = mapped_column(Money)
+    expected_60_invoices: Mapped[int] = mapped_column(Integer)
+    expected_90_usd: Mapped[Decimal] = mapped_column(Money)
+    expected_90_invoices: Mapped[int] = mapped_column(Integer)
+    past_usual_usd: Mapped[Decimal] = mapped_column(Money)
+    past_usual_invoices: Mapped[int] = mapped_column(Integer)
+    invoices_without_history: Mapped[int] = mapped_column(Integer)
+    disputes: Mapped[int] = mapped_column(Integer)
+    open_disputes: Mapped[int] = mapped_column(Integer)
+    disputed_usd: Mapped[Decimal] = mapped_column(Money)
+    credit_notes: Mapped[int] = mapped_column(Integer)
+    credit_usd: Mapped[Decimal] = mapped_column(Money)
+    debit_notes: Mapped[int] = mapped_column(Integer)
+    customers_disputing: Mapped[int] = mapped_column(Integer)  # with a dispute
+    frequent_customers: Mapped[int] = mapped_column(Integer)  # with 3+ events (receivables.FREQUENT_EVENTS)
+    customers_on_hold: Mapped[int] = mapped_column(Integer)
+    hold_mrr_usd: Mapped[Decimal] = mapped_column(Money)
+    hold_pipeline_usd: Mapped[Decimal] = mapped_column(Money)
+    affected_customers: Mapped[int] = mapped_column(Integer)
+    affected_churned: Mapped[int] = mapped_column(Integer)
+    affected_csat_sum: Mapped[int] = mapped_column(Integer)
+    affected_csat_responses: Mapped[int] = mapped_column(Integer)
+    other_customers: Mapped[int] = mapped_column(Integer)
+    other_churned: Mapped[int] = mapped_column(Integer)
+    other_csat_sum: Mapped[int] = mapped_column(Integer)
+    other_csat_responses: Mapped[int] = mapped_column(Integer)

@@ -98,6 +98,12 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.ReceivableInvoice, SQL_DIR / "receivable_invoice.sql"),
     SqlStep(gold.BillingAccount, SQL_DIR / "billing_account.sql"),
     SqlStep(gold.ReceivablesMonthly, SQL_DIR / "receivables_monthly.sql"),
+    # ... and their sums per customer territory and rankings per customer, so a request reads a few rows.
+    SqlStep(gold.ReceivablesAsOf, SQL_DIR / "receivables_as_of.sql"),
+    SqlStep(gold.ReceivablesSummary, SQL_DIR / "receivables_summary.sql"),
+    SqlStep(gold.ReceivablesCurrency, SQL_DIR / "receivables_currency.sql"),
+    SqlStep(gold.ReceivableCustomer, SQL_DIR / "receivable_customer.sql"),
+    SqlStep(gold.ReceivablesTerritory, SQL_DIR / "receivables_territory.sql"),  # reads receivable_customer
 )
 
 # The gold steps summing the scores the scoring job writes: it runs them again after writing.

@@ -9,6 +9,8 @@
 --   invoices_12m / adjusted_invoices_12m: invoices issued in the 365 days to the as-of day (not void) and
 --     those of them with a credit or debit note created by the as-of day (billing accuracy);
 --   csat_sum / csat_responses: CSAT scores of its support cases opened in those 365 days (gold.support_case).
+-- region and territory are its customer's (gold.customer_360's, 'Unknown' without one), as in
+-- gold.receivable_invoice: each customer sits in one territory with all its accounts.
 INSERT INTO gold.billing_account (account_id, account_name, customer_id, region, territory, segment, account_manager,
                                   invoices_issued, disputes, open_disputes, disputed_usd, credit_notes, credit_usd,
                                   debit_notes, debit_usd, last_dispute_on, on_hold, hold_placed_on, hold_reason,
@@ -69,7 +71,7 @@ WITH params AS (
     UNION SELECT account_id FROM adjusted UNION SELECT account_id FROM held
 )
 SELECT x.account_id, COALESCE(a.account_name, x.account_id), COALESCE(am.master_account_id, x.account_id),
-       COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'), COALESCE(NULLIF(a.account_type, ''), 'Unknown'),
+       COALESCE(c.region, 'Unknown'), COALESCE(c.territory, 'Unknown'), COALESCE(NULLIF(a.account_type, ''), 'Unknown'),
        COALESCE(us.full_name, a.owner_user_id, 'Unassigned'),
        COALESCE(i.n, 0), COALESCE(d.n, 0), COALESCE(d.still_open, 0), round(COALESCE(d.usd, 0), 2),
        COALESCE(j.credits, 0), round(COALESCE(j.credit_usd, 0), 2), COALESCE(j.debits, 0), round(COALESCE(j.debit_usd, 0), 2),
@@ -79,6 +81,7 @@ SELECT x.account_id, COALESCE(a.account_name, x.account_id), COALESCE(am.master_
 FROM accounts x
 LEFT JOIN silver.accounts a ON a.account_id = x.account_id
 LEFT JOIN silver.account_master am ON am.account_id = x.account_id
+LEFT JOIN gold.customer_360 c ON c.account_id = COALESCE(am.master_account_id, x.account_id)
 LEFT JOIN silver.users us ON us.user_id = a.owner_user_id
 LEFT JOIN issued i ON i.account_id = x.account_id
 LEFT JOIN disputed d ON d.account_id = x.account_id

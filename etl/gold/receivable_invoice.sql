@@ -3,7 +3,9 @@
 -- as-of rate; days_overdue the days past due on the as-of day (0 when not yet due or without a due
 -- date) and its bucket ('current', '1-30', '31-60', '61-90', '90+'). The account's segment (account
 -- type), account manager (its owner, silver.users) and customer (master account) come along, so the
--- Receivables page's grids never read silver. disputed: flagged on the invoice or a dispute still open.
+-- Receivables page's grids never read silver. region and territory are the customer's (gold.customer_360's,
+-- 'Unknown' without one), not the invoiced regional account's: each customer sits in one territory with all
+-- its invoices, so per-territory counts of customers add up (gold.receivables_summary). disputed: flagged on the invoice or a dispute still open.
 -- For the collections forecast: payment_delay_days, the customer's median days paid after the due day over
 -- its invoices paid by the as-of day (the company's median when the customer has none, delay_from_history
 -- false), and expected_paid_on = due day (the issue day without one) + that delay rounded up.
@@ -35,7 +37,7 @@ WITH params AS (
       AND i.issue_date <= p.as_of AND i.account_id IS NOT NULL
 )
 SELECT u.invoice_id, u.invoice_number, u.account_id, COALESCE(a.account_name, u.account_id),
-       COALESCE(am.master_account_id, u.account_id), COALESCE(a.region, 'Unknown'), COALESCE(a.territory, 'Unknown'),
+       COALESCE(am.master_account_id, u.account_id), COALESCE(c.region, 'Unknown'), COALESCE(c.territory, 'Unknown'),
        COALESCE(NULLIF(a.account_type, ''), 'Unknown'), COALESCE(us.full_name, a.owner_user_id, 'Unassigned'),
        u.currency, u.amount, round(u.amount * fx.usd_per_unit, 2), u.issue_date, u.due_date, u.late,
        CASE WHEN u.late = 0 THEN 'current' WHEN u.late <= 30 THEN '1-30' WHEN u.late <= 60 THEN '31-60'
@@ -49,6 +51,7 @@ CROSS JOIN params p
 LEFT JOIN silver.fx_rates_daily fx ON fx.day = p.as_of AND fx.currency = u.currency
 LEFT JOIN silver.accounts a ON a.account_id = u.account_id
 LEFT JOIN silver.account_master am ON am.account_id = u.account_id
+LEFT JOIN gold.customer_360 c ON c.account_id = COALESCE(am.master_account_id, u.account_id)
 LEFT JOIN silver.users us ON us.user_id = a.owner_user_id
 LEFT JOIN open_disputes od ON od.invoice_id = u.invoice_id
 LEFT JOIN delays dl ON dl.customer_id = COALESCE(am.master_account_id, u.account_id)

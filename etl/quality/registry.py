@@ -101,8 +101,9 @@ RANGE_CRITICAL_PCT = 1.0  # out-of-range dates: a warning, unless more than 1 % 
 USD_BY_SPEC = ("gold.timeline_events.related_amount",)
 # Gold columns holding an amount in its own currency, beside that currency, for gold to convert:
 # MRR, which gold.subscription_mrr_daily converts at each day's rate; an unpaid invoice's own amount,
-# shown beside its amount_usd.
-LOCAL_CURRENCY_BY_DESIGN = ("gold.subscription_mrr.mrr", "gold.receivable_invoice.amount")
+# shown beside its amount_usd, and those amounts summed per currency.
+LOCAL_CURRENCY_BY_DESIGN = ("gold.subscription_mrr.mrr", "gold.receivable_invoice.amount",
+                            "gold.receivables_currency.amount")
 
 # Money in gold: numeric with two decimals, or named like an amount; must be named *_usd
 # (or *_usd_*, e.g. mrr_usd_year_ago).

@@ -1,7 +1,9 @@
 """The Receivables page's gold tables against an independent pandas computation from the landing files:
 each unpaid invoice's bucket and USD amount (gold.receivable_invoice, adding up to gold.billing_ageing),
 the receivables per segment and account manager, dispute and credit-note counts, and the accounts on
-credit hold with their MRR (gold.billing_account)."""
+credit hold with their MRR (gold.billing_account); each customer in its own territory, and the sums per
+territory and rows per customer the page reads (gold.receivables_summary, receivables_currency,
+receivable_customer, receivables_territory, receivables_as_of)."""
 
 from __future__ import annotations
 
@@ -12,6 +14,7 @@ import pytest
 from sqlalchemy import text
 
 from dashboard.db import Database
+from tests.etl.receivables_reference import Reference, receivables_reference
 from tests.etl.reference import Landing, typed
 
 
@@ -240,3 +243,105 @@ def test_collections_expected_within_30_days(loaded_database, reference):
     got = rows(loaded_database, f"SELECT sum(amount_usd) AS usd FROM gold.receivable_invoice WHERE expected_paid_on "
                                 f"BETWEEN '{as_of.date()}' AND '{(as_of + pd.Timedelta(days=30)).date()}'").iloc[0]
     assert float(got["usd"]) == pytest.approx(within["usd"].sum(), abs=0.01 * len(within))
+
+
+# --- The sums per customer territory and the rows per customer the page reads ------------------------------
+
+
+@pytest.fixture(scope="module")
+def receivables(loaded_database, pristine_landing_dir) -> Reference:
+    return receivables_reference(loaded_database, pristine_landing_dir)
+
+
+def test_each_customer_sits_in_its_own_territory_with_all_its_invoices(loaded_database, receivables):
+    stored = rows(loaded_database, "SELECT invoice_id, customer_id, territory FROM gold.receivable_invoice")
+    stored = stored.set_index("invoice_id")
+    expected = receivables.invoices.set_index("invoice_id")
+    assert (stored["customer_id"] == expected.loc[stored.index, "customer"]).all()
+    assert (stored["territory"] == expected.loc[stored.index, "territory"]).all()
+    assert (stored.groupby("customer_id")["territory"].nunique() == 1).all()
+    accounts = rows(loaded_database, "SELECT customer_id, territory FROM gold.billing_account")
+    assert (accounts["territory"] == accounts["customer_id"].map(receivables.territory)).all()
+    assert rows(loaded_database, "SELECT as_of FROM gold.receivables_as_of")["as_of"].tolist() == \
+        [receivables.as_of.date()]
+
+
+def test_the_sums_per_territory_add_up_to_the_invoices(loaded_database, receivables):
+    invoices = receivables.invoices
+    stored = rows(loaded_database, "SELECT * FROM gold.receivables_summary")
+    assert set(stored["dimension"]) == {"all", "bucket", "segment", "account_manager"}
+    for dimension, key in (("all", None), ("bucket", "bucket"), ("segment", "segment"), ("account_manager", "manager")):
+        keys = ["territory", key] if key else ["territory"]
+        frame = invoices.assign(late_usd=invoices["usd"].where(invoices["late"] > 0, 0.0),
+                                late_customer=invoices["customer"].where(invoices["late"] > 0))
+        want = frame.groupby(keys).agg(outstanding=("usd", "sum"), overdue=("late_usd", "sum"),
+                                       invoices=("invoice_id", "size"), overdue_invoices=("late", lambda d: (d > 0).sum()),
+                                       customers=("customer", "nunique"), overdue_customers=("late_customer", "nunique"))
+        got = stored[stored["dimension"] == dimension].set_index(
+            ["territory", "group_name"] if key else ["territory"])
+        assert len(got) == len(want), dimension
+        for group, expected in want.iterrows():
+            row = got.loc[group]
+            assert (row["invoices"], row["overdue_invoices"], row["customers"], row["overdue_customers"]) == (
+                expected["invoices"], expected["overdue_invoices"], expected["customers"],
+                expected["overdue_customers"]), (dimension, group)
+            assert float(row["outstanding_usd"]) == pytest.approx(expected["outstanding"], abs=0.01), (dimension, group)
+            assert float(row["overdue_usd"]) == pytest.approx(expected["overdue"], abs=0.01), (dimension, group)
+    # One territory per customer: the territories' customers add up to the company's.
+    everyone = stored[stored["dimension"] == "all"]
+    assert everyone["customers"].sum() == invoices["customer"].nunique()
+    assert everyone["overdue_customers"].sum() == invoices[invoices["late"] > 0]["customer"].nunique()
+    currencies = rows(loaded_database, "SELECT * FROM gold.receivables_currency").set_index(
+        ["territory", "bucket", "currency"])
+    want = invoices.groupby(["territory", "bucket", "currency"]).agg(amount=("amount", "sum"), usd=("usd", "sum"))
+    assert sorted(currencies.index) == sorted(want.index)
+    for key, expected in want.iterrows():
+        assert float(currencies.loc[key, "amount"]) == pytest.approx(expected["amount"], abs=0.01), key
+        assert float(currencies.loc[key, "amount_usd"]) == pytest.approx(expected["usd"], abs=0.01), key
+
+
+def test_each_customers_overdue_invoices_disputes_hold_and_cohort(loaded_database, receivables):
+    stored = rows(loaded_database, "SELECT * FROM gold.receivable_customer").set_index("customer_id")
+    expected = receivables.customers
+    assert sorted(stored.index) == sorted(expected.index)
+    expected = expected.loc[stored.index]
+    for column, want in (("territory", "territory"), ("account_name", "name"), ("account_manager", "manager"),
+                         ("overdue_days", "overdue_days"), ("overdue_invoices", "overdue_invoices"),
+                         ("invoices_issued", "invoices_issued"), ("events", "events"), ("disputes", "disputes"),
+                         ("open_disputes", "open_disputes"), ("credit_notes", "credit_notes"),
+                         ("debit_notes", "debit_notes"), ("on_hold", "on_hold"), ("invoices_12m", "invoices_12m"),
+                         ("adjusted_invoices_12m", "adjusted_12m"), ("csat_sum", "csat_sum"),
+                         ("csat_responses", "csat_n"), ("churned", "churned")):
+        mismatched = stored.index[stored[column] != expected[want]]
+        assert mismatched.empty, (column, list(mismatched[:5]))
+    for column, want in (("overdue_usd", "overdue_usd"), ("disputed_usd", "disputed_usd"),
+                         ("credit_usd", "credit_usd"), ("hold_mrr_usd", "hold_mrr")):
+        assert stored[column].astype(float).to_numpy() == pytest.approx(
+            expected[want].astype(float).to_numpy(), abs=0.05), column
+    assert stored["on_hold"].any() and (stored["events"] > 0).any() and (stored["overdue_invoices"] > 0).any()
+    oldest = pd.to_datetime(stored["oldest_due"])
+    assert (oldest.dropna() == expected["oldest_due"].dropna()).all()
+
+
+def test_the_totals_per_territory(loaded_database, receivables):
+    stored = rows(loaded_database, "SELECT * FROM gold.receivables_territory").set_index("territory")
+    customers, invoices, as_of = receivables.customers, receivables.invoices, receivables.as_of
+    assert set(stored.index) == set(customers["territory"]) | set(invoices["territory"])
+    for territory, row in stored.iterrows():
+        mine, theirs = customers[customers["territory"] == territory], invoices[invoices["territory"] == territory]
+        for days in (30, 60, 90):
+            within = theirs[(theirs["expected_on"] >= as_of) & (theirs["expected_on"] <= as_of + pd.Timedelta(days=days))]
+            assert row[f"expected_{days}_invoices"] == len(within), (territory, days)
+            assert float(row[f"expected_{days}_usd"]) == pytest.approx(within["usd"].sum(), abs=0.01), (territory, days)
+        assert row["past_usual_invoices"] == (theirs["expected_on"] < as_of).sum(), territory
+        assert row["invoices_without_history"] == (~theirs["from_history"]).sum(), territory
+        assert (row["disputes"], row["credit_notes"], row["customers_disputing"], row["frequent_customers"],
+                row["customers_on_hold"]) == (mine["disputes"].sum(), mine["credit_notes"].sum(),
+                                              (mine["disputes"] > 0).sum(), (mine["events"] >= 3).sum(),
+                                              mine["on_hold"].sum()), territory
+        invoiced = mine[mine["invoices_12m"] > 0]
+        affected, others = invoiced[invoiced["adjusted_12m"] > 0], invoiced[invoiced["adjusted_12m"] == 0]
+        assert (row["affected_customers"], row["affected_churned"], row["affected_csat_sum"],
+                row["other_customers"], row["other_churned"], row["other_csat_responses"]) == (
+            len(affected), affected["churned"].sum(), affected["csat_sum"].sum(), len(others),
+            others["churned"].sum(), others["csat_n"].sum()), territory
