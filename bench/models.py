@@ -31,6 +31,7 @@ def main() -> None:
     for name in args.only.split(","):
         spec = importlib.util.spec_from_file_location(SECTIONS[name.strip()], BENCH_DIR / f"{SECTIONS[name.strip()]}.py")
         module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up there
         spec.loader.exec_module(module)
         print(f"== {name}")
         module.run(args)

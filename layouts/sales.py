@@ -441,13 +441,20 @@ FORECAST_FIGURES = (
 MODEL_WORDS = {
     "naive": "a naive forecast (the last month repeated)",
     "seasonal_naive": "a seasonal naive forecast (the same month last year)",
-    "ets_ANN": "exponential smoothing",
+    "median(ses, theta, ets_AAdN, drift)": "the median of four models (exponential smoothing, Theta, a damped "
+                                           "trend and a drift)",
+    "mean(median, seasonal_naive)": "the median of four models averaged with the same month last year",
     "ets_AAdN": "exponential smoothing with a damped trend",
+    "drift": "the average monthly change carried forward",
+    # Names of the earlier model set, still in gold until the next nightly run.
+    "ets_ANN": "exponential smoothing",
     "ets_ANA": "exponential smoothing with seasonality",
     "ets_AAdA": "exponential smoothing with a damped trend and seasonality",
     "theta": "the Theta method",
     "sarima": "a seasonal ARIMA",
 }
+FALLBACK_SUFFIX = " (fallback: every model backtested worse)"
+LOG_SUFFIX = " on the log scale"
 
 
 def _forecasts_hour() -> int:
@@ -458,7 +465,12 @@ def _forecasts_hour() -> int:
 def model_words(name: str | None, mase: float | None) -> str:
     """'Exponential smoothing, chosen by backtest: its errors on held-out months were 18 % smaller than a
     naive forecast's typical error (MASE 0.82).'"""
-    model = MODEL_WORDS.get(name or "", name or "an unnamed model")
+    base = (name or "").removesuffix(LOG_SUFFIX).removesuffix(FALLBACK_SUFFIX)
+    model = MODEL_WORDS.get(base, base or "an unnamed model")
+    if (name or "").endswith(LOG_SUFFIX):
+        model += ", fitted to the logarithm (growth in percent)"
+    if (name or "").endswith(FALLBACK_SUFFIX):
+        model += ", since every model did worse on the backtest"
     model = model[0].upper() + model[1:]
     if mase is None or pd.isna(mase):
         return f"{model}; too little history to backtest it."
