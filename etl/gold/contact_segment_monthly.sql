@@ -53,8 +53,10 @@ WITH contact AS (
     UNION ALL
     SELECT c.contact_id, 'segment', 'VIP', '' FROM contact c JOIN vip_customer v ON v.account_id = c.customer_id
     UNION ALL
+    -- A join, not `IN (...) OR ...`: the OR would test every contact against the list of lead emails.
     SELECT c.contact_id, 'segment', 'Lead', '' FROM contact c
-    WHERE c.email IN (SELECT email FROM open_lead)
+    LEFT JOIN open_lead ol ON ol.email = c.email
+    WHERE ol.email IS NOT NULL
        OR lower(btrim(COALESCE(c.attributes ->> 'lifecycle_stage', c.attributes ->> 'lifecyclestage'))) = 'lead'
     UNION ALL
     SELECT c.contact_id, 'segment', 'Churned', '' FROM contact c WHERE c.churned
