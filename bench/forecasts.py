@@ -398,7 +398,7 @@ def run_m3(args: Namespace) -> None:
               f"{by_period.loc['QUARTERLY', 'coverage95']:6.1%} {frame['coverage95'].mean():6.1%}"
               f"  {frame['seconds'].mean():12.3f}")
         if method in ("before", "after"):
-            chosen = Counter(frame["model"].str.split("(").str[0].str.strip())
+            chosen = Counter(frame["model"].str.replace(" (fallback: every model backtested worse)", " (fallback)"))
             print(f"    models: {', '.join(f'{name} {count}' for name, count in chosen.most_common(8))}")
         if args.out:
             frame.to_csv(Path(args.out) / f"m3_{method}.csv", index=False)
