@@ -38,9 +38,10 @@ def train_churn(database: Database, *, triggered_by: str = "manual", seed: int =
         train = features[features["cutoff"].isin(train_days)]
         validation = features[features["cutoff"].isin(validation_days)]
         columns = list(MODEL_FEATURES)
+        # Early stopping and calibration hold out the latest training cut-offs, as later ones will be scored.
         model = train_churn_model(train[columns], train[LABEL], seed=seed,
                                   validation=(validation[columns], validation[LABEL]),
-                                  feature_labels=FEATURE_LABELS)
+                                  feature_labels=FEATURE_LABELS, observed_at=train["cutoff"])
         version = register_model(session, model, train_cutoffs=train_days, validation_cutoffs=validation_days,
                                  data_last_day=window.as_of, trained_by=triggered_by)
         run.add_rows("app.churn_model", 1)
