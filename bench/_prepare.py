@@ -6,10 +6,15 @@ holds the scale, the seed and a fingerprint of the migrations and gold SQL, so a
 gold change prepares a fresh one instead of measuring stale tables. A database counts as ready
 only once every step finished (a comment on the database says so): an interrupted preparation
 is redone, never reused half-loaded.
+
+The benches import it; on its own it prepares one database and prints its URL:
+
+    python bench/_prepare.py [--scale small] [--seed 0] [--data-dir DIR] [--rebuild]
 """
 
 from __future__ import annotations
 
+import argparse
 import hashlib
 import importlib
 import sys
@@ -117,3 +122,17 @@ def prepared_database(scale: str, seed: int, data_dir: Path = DEFAULT_DATA_DIR, 
     _run_admin(admin_url, f"COMMENT ON DATABASE \"{name}\" IS '{READY}'")
     print(f"prepared {name} in {time.perf_counter() - started:.0f}s", flush=True)
     return url
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="Prepare a demo database for the benches and print its URL.")
+    parser.add_argument("--scale", choices=("small", "medium", "large"), default="small")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--data-dir", type=Path, default=DEFAULT_DATA_DIR, help="where prepared databases are kept")
+    parser.add_argument("--rebuild", action="store_true", help="prepare the database again")
+    args = parser.parse_args(argv)
+    print(prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild))
+
+
+if __name__ == "__main__":
+    main()

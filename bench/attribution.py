@@ -1,10 +1,12 @@
 """Attribution over 1 M journeys and text insights over 100k messages.
 
-Run through the runner: python bench/models.py --only attribution [--paths 1000000] [--seed 0]
+    python bench/attribution.py [--paths 1000000] [--seed 0]
+    (or through the runner: python bench/models.py --only attribution)
 """
 
 from __future__ import annotations
 
+import argparse
 from argparse import Namespace
 
 import numpy as np
@@ -110,3 +112,14 @@ def run(args: Namespace) -> None:
     print(f"  topics                  {topics.text()}")
     _, keywords = timed(lambda: extract_keywords(texts))
     print(f"  keywords                {keywords.text()}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--paths", type=int, default=1_000_000, help="journeys to attribute")
+    parser.add_argument("--seed", type=int, default=0)
+    run(parser.parse_args(argv))
+
+
+if __name__ == "__main__":
+    main()
