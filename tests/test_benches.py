@@ -19,7 +19,7 @@ BENCHES = sorted(path.name for path in BENCH_DIR.glob("*.py"))
 # Sections the runner bench/models.py imports by name and calls with its options.
 SECTIONS = ("churn_clv", "forecasts", "attribution")
 # Benches that run only through the runner for now (they expose `run(args)`, not `main`).
-RUNNER_ONLY = {"forecasts.py"}
+RUNNER_ONLY: set[str] = set()  # benches that only the model runner starts
 
 
 def _load(name: str, monkeypatch: pytest.MonkeyPatch):
