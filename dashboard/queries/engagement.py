@@ -200,10 +200,12 @@ class TiersResult:
 
 def tier_counts(session: Session, table: Any, scope: DataScope) -> dict[str, int]:
     """Rows of `table` (AccountEngagement or ContactEngagement) of the scope's customers per tier; for
-    an unrestricted scope, summed from gold.engagement_band (every row is counted there once)."""
-    if scope.unrestricted:
+    everything or a scope of territories, summed from gold.engagement_band (every row is counted there
+    once, in its customer's territory): counting a region's contacts row by row took 70 ms."""
+    if scope.served_by_territory:
         kind = "account" if table is AccountEngagement else "contact"
-        stmt = (select(EngagementBand.tier, func.sum(EngagementBand.members)).where(EngagementBand.kind == kind)
+        stmt = (select(EngagementBand.tier, func.sum(EngagementBand.members))
+                .where(EngagementBand.kind == kind, scope.territory_filter(EngagementBand.territory))
                 .group_by(EngagementBand.tier))
         return {tier: int(n) for tier, n in session.execute(stmt).all()}
     stmt = _scoped(select(table.tier, func.count()).group_by(table.tier), table.account_id, scope)

@@ -262,6 +262,19 @@ def test_the_contacts_grid_holds_the_scope_s_contacts_with_their_trend(session, 
         assert row["contact_tier"] == _tier(contact["engagement_score"])
 
 
+def test_a_scope_with_named_accounts_counts_their_contacts_too(session):
+    """Territory scopes count from the per-territory bands; a named account is not in them, so its
+    contacts must still be counted row by row."""
+    accounts, contacts, book = _outputs(session)
+    scope, members = _territory_scope(book)
+    outsider = contacts[~contacts["account_id"].isin(members)]["account_id"].iloc[0]
+    scope = DataScope.restricted_to(territories=scope.territories, account_ids=[outsider])
+    assert q.contacts(session, EngagementQuery(), scope, policy=FULL).total == contacts["account_id"].isin(
+        members | {outsider}).sum()
+    assert q.accounts(session, EngagementQuery(), scope, policy=FULL).total == accounts["account_id"].isin(
+        members | {outsider}).sum()
+
+
 def test_emails_and_phones_are_masked_without_view_pii(session):
     _, contacts, _ = _outputs(session)
     masked = q.contacts(session, EngagementQuery(), EVERYTHING, policy=NO_PII).grid.rows
