@@ -46,16 +46,15 @@ from collections import defaultdict
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import cached_property
 from statistics import NormalDist
 from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, cast, distinct, extract, func, select, true
 from sqlalchemy.orm import Session
 from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.power import NormalIndPower
 from statsmodels.stats.proportion import (
     confint_proportions_2indep,
-    proportion_confint,
     proportion_effectsize,
     proportions_ztest,
 )
@@ -395,17 +394,22 @@ class AbResult:
 
 
 def sends_needed(p_control: float, p_variant: float, alpha: float = ALPHA, power: float = POWER) -> int | None:
-    """Sends per variant a two-sided test at `alpha` needs to detect this lift with `power`."""
+    """Sends per variant a two-sided test at `alpha` needs to detect this lift with `power`: the sample
+    size statsmodels' NormalIndPower solves for (a test checks), found directly. Its power with n per
+    group is Φ(a - z) + Φ(-a - z), a = effect·√(n/2); the second tail is tiny, so a = z + Φ⁻¹(power -
+    Φ(-a - z)) settles in a few steps, where the general solver took 5 ms a comparison."""
     effect = abs(float(proportion_effectsize(p_variant, p_control)))
     if effect == 0 or math.isnan(effect):
         return None
-    try:
-        return math.ceil(NormalIndPower().solve_power(effect_size=effect, alpha=alpha, power=power, ratio=1.0))
-    except ValueError:
-        # A lift so small the solver's bracket cannot hold it: the normal approximation, two equal groups
-        # (the other tail's share of the power is nil there).
-        z = NormalDist().inv_cdf(1 - alpha / 2) + NormalDist().inv_cdf(power)
-        return math.ceil(2 * (z / effect) ** 2)
+    normal = NormalDist()
+    z = normal.inv_cdf(1 - alpha / 2)
+    a = z + normal.inv_cdf(power)
+    for _ in range(20):
+        settled = z + normal.inv_cdf(power - normal.cdf(-a - z))
+        if abs(settled - a) < 1e-12:
+            break
+        a = settled
+    return math.ceil(2 * (a / effect) ** 2 - 1e-9)
 
 
 def compare_variants(variants: list[VariantRow]) -> list[Comparison]:
@@ -482,7 +486,7 @@ class SlotRow:
     def enough(self) -> bool:
         return self.sends >= MIN_CELL_SENDS
 
-    @property
+    @cached_property
     def interval(self) -> tuple[float, float] | None:
         return wilson(self.replies, self.sends)
 
@@ -509,12 +513,19 @@ class SendTimeResult:
     channels: tuple[ChannelTime, ...]
 
 
+WILSON_Z = NormalDist().inv_cdf(1 - ALPHA / 2)
+
+
 def wilson(successes: int, trials: int) -> tuple[float, float] | None:
-    """The 95% Wilson score interval of a rate."""
+    """The 95% Wilson score interval of a rate, in closed form: statsmodels' proportion_confint gives
+    the same bounds (a test checks) but costs 0.1 ms a call, and the heatmap has thousands of cells."""
     if trials <= 0:
         return None
-    low, high = proportion_confint(successes, trials, alpha=ALPHA, method="wilson")
-    return float(low), float(high)
+    rate, z2 = successes / trials, WILSON_Z * WILSON_Z
+    denominator = 1 + z2 / trials
+    centre = (rate + z2 / (2 * trials)) / denominator
+    half = WILSON_Z * math.sqrt(rate * (1 - rate) / trials + z2 / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 def best_slot(cells: list[SlotRow]) -> SlotRow | None:

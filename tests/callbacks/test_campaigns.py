@@ -189,6 +189,16 @@ def test_the_verdicts_read_plainly():
     assert [c.p_adjusted for c in several] == pytest.approx(_holm(raw))
 
 
+@pytest.mark.parametrize("control", [0.002, 0.03, 0.1, 0.25, 0.5, 0.8])
+def test_the_sends_needed_are_what_statsmodels_solves_for(control):
+    for lift in (1.01, 1.05, 1.2, 1.5, 2.0, 0.7):
+        variant = min(control * lift, 0.999)
+        effect = abs(proportion_effectsize(variant, control))
+        expected = math.ceil(NormalIndPower().solve_power(effect, alpha=0.05, power=0.8, ratio=1.0))
+        assert q.sends_needed(control, variant) == expected
+    assert q.sends_needed(control, control) is None
+
+
 @pytest.mark.parametrize("period", PERIODS)
 def test_the_send_time_heatmap_counts_and_recommends_only_full_cells(session, sends, period):
     sends, _, _ = _period(sends, period)
@@ -216,6 +226,16 @@ def test_the_send_time_heatmap_counts_and_recommends_only_full_cells(session, se
         weekday, hour = thin.index[0]
         z = _find_key(figure, "z")
         assert z[weekday][hour] is None
+
+
+@pytest.mark.parametrize("trials", [1, 2, 7, 30, 31, 250, 10_000])
+def test_the_closed_form_wilson_interval_is_statsmodels_own(trials):
+    from statsmodels.stats.proportion import proportion_confint
+
+    for successes in sorted({0, 1, trials // 3, trials // 2, trials - 1, trials}):
+        expected = proportion_confint(successes, trials, alpha=q.ALPHA, method="wilson")
+        assert q.wilson(successes, trials) == pytest.approx(expected, abs=1e-12)
+    assert q.wilson(0, 0) is None
 
 
 def _find_key(tree: Any, key: str) -> Any:
