@@ -40,7 +40,7 @@ from dashboard.queries.executive import data_date_bounds
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, COUNT, PERCENT, TEXT, GridColumn, GridRows
 from dashboard.scope import DataScope
-from dashboard.tables.gold import SupportAgent, SupportCase, SupportStaffingHourly
+from dashboard.tables.gold import SupportAgent, SupportCase, SupportSpeed, SupportStaffingHourly
 from dashboard.tables.silver import Message
 from dashboard.url_state import first, to_search
 from models.kpi import Period
@@ -437,7 +437,23 @@ def _quantiles(values: list[float | None] | None) -> tuple[float | None, float |
     return (values[0], values[1]) if values else (None, None)
 
 
-def speed(session: Session, filters: SupportFilters) -> Speed:
+def _summary_speed_rows(session: Session, filters: SupportFilters) -> list[tuple[Any, ...]] | None:
+    """The rows of gold.support_speed for an unfiltered company-wide view, or None when it is another
+    slice or the table was built for another as-of day (then the cases are read)."""
+    if not filters.scope.unrestricted or filters.channel or filters.team:
+        return None
+    s = SupportSpeed
+    rows = session.execute(select(s.is_current, s.member, s.label, s.dimension, s.cases, *(getattr(s, m) for m in
+                                                                                          SPEED_MEASURES))
+                           .where(s.period_days == filters.days, s.as_of == filters.as_of,
+                                  s.dimension.in_(("all", filters.by)))).all()
+    if not rows:
+        return None
+    return [(r[0], None if r[3] == "all" else r[1], None if r[3] == "all" else r[2], int(r[3] == "all"), *r[4:])
+            for r in rows]
+
+
+def _case_speed_rows(session: Session, filters: SupportFilters) -> list[tuple[Any, ...]]:
     """One pass over both periods' cases: the totals and each member, now and before (grouping sets)."""
     c = SupportCase
     member, label = _member(filters.by)
@@ -453,8 +469,15 @@ def speed(session: Session, filters: SupportFilters) -> Speed:
                *(func.percentile_cont(array(QUANTILES), type_=ARRAY(Double)).within_group(getattr(cases.c, column))
                  .label(column) for column in ("first_response_minutes", "resolution_minutes")))
         .group_by(func.grouping_sets(tuple_(cases.c.is_current), tuple_(cases.c.is_current, cases.c.member)))).all()
-    found = pd.DataFrame([(*r[:5], *_quantiles(r.first_response_minutes), *_quantiles(r.resolution_minutes))
-                          for r in rows], columns=["is_current", "member", "label", "is_total", "cases", *SPEED_MEASURES])
+    return [(*r[:5], *_quantiles(r.first_response_minutes), *_quantiles(r.resolution_minutes)) for r in rows]
+
+
+def speed(session: Session, filters: SupportFilters, *, from_cases: bool = False) -> Speed:
+    """Overall and per member of `filters.by`, now and before: from gold.support_speed for the unfiltered
+    company-wide views, from the cases otherwise (or `from_cases`)."""
+    summary = None if from_cases else _summary_speed_rows(session, filters)
+    rows = summary if summary is not None else _case_speed_rows(session, filters)
+    found = pd.DataFrame(rows, columns=["is_current", "member", "label", "is_total", "cases", *SPEED_MEASURES])
     overall: dict[str, dict[str, float | None]] = {}
     for name, current in (("current", True), ("previous", False)):
         totals = found[(found["is_total"] == 1) & (found["is_current"] == current)]

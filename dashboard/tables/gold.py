@@ -742,6 +742,30 @@ class SupportStaffingHourly(Base):
     agents: Mapped[int] = mapped_column(Integer)
 
 
+class SupportSpeed(Base):
+    """Median and p90 first response and resolution minutes of every case, company-wide, for the Queues
+    page's speed panel in its unfiltered views (etl/gold/support_speed.sql): per period of period_days
+    (7 or 30 days to `as_of`, gold.daily_kpi's last day) and the same number of days before it
+    (is_current false), overall (dimension 'all', member '') and per channel, team or agent (member the
+    id, 'Unassigned' without an agent). Percentiles do not add up across territories or channels, so any
+    other slice is worked out from gold.support_case on request."""
+
+    __tablename__ = "support_speed"
+    __table_args__ = {"schema": "gold"}
+
+    period_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    is_current: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    dimension: Mapped[str] = mapped_column(Text, primary_key=True)
+    member: Mapped[str] = mapped_column(Text, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    label: Mapped[str] = mapped_column(Text)
+    cases: Mapped[int] = mapped_column(Integer)
+    frt_median: Mapped[float | None] = mapped_column(Double)
+    frt_p90: Mapped[float | None] = mapped_column(Double)
+    resolution_median: Mapped[float | None] = mapped_column(Double)
+    resolution_p90: Mapped[float | None] = mapped_column(Double)
+
+
 class ProductCustomer(Base):
     """Each customer (regional account) running a product, for tickets per customer by product on
     the Operations page (etl/gold/product_customer.sql): from its first subscription's start to its

@@ -6,6 +6,7 @@ territories. Cases are compared over the ids that reached silver (malformed rows
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -197,9 +198,12 @@ def test_sla_matches_pandas_overall_by_severity_and_by_channel(session, truth):
     assert len(q.breaches(session, _filters(session), FULL).rows) == min(found.breached, q.CASE_ROWS)
 
 
+@pytest.mark.parametrize("from_cases", [False, True], ids=["gold-summary", "cases"])
 @pytest.mark.parametrize("by", ["channel", "agent"])
-def test_first_response_and_resolution_percentiles_match_pandas(session, truth, by):
-    found = q.speed(session, _filters(session, by=by))
+def test_first_response_and_resolution_percentiles_match_pandas(session, truth, by, from_cases):
+    filters = _filters(session, by=by)
+    assert q._summary_speed_rows(session, filters) is not None  # the company-wide view is kept in gold
+    found = q.speed(session, filters, from_cases=from_cases)
     period = truth.period()
     assert found.overall["current"]["frt_median"] == pytest.approx(period["frt"].median())
     assert found.overall["current"]["frt_p90"] == pytest.approx(period["frt"].quantile(0.9))
@@ -219,6 +223,28 @@ def test_first_response_and_resolution_percentiles_match_pandas(session, truth, 
                 assert pd.isna(got.loc[member, measure]), (member, measure)
             else:
                 assert got.loc[member, measure] == pytest.approx(row[measure]), (member, measure)
+
+
+@pytest.mark.parametrize("days", q.PERIODS)
+def test_the_kept_speed_figures_are_the_cases_own_for_every_period_and_dimension(session, days):
+    for by in q.DIMENSIONS:
+        filters = _filters(session, period=str(days), by=by)
+        assert (q._summary_speed_rows(session, filters) is None) == (days == 90)  # 90 days: from the cases
+        kept, worked_out = q.speed(session, filters), q.speed(session, filters, from_cases=True)
+        for period in ("current", "previous"):
+            assert kept.overall[period] == pytest.approx(worked_out.overall[period]), (by, period)
+        pd.testing.assert_frame_equal(kept.rows, worked_out.rows, check_dtype=False)
+        assert len(kept.rows) > 0
+
+
+def test_a_filtered_scoped_or_stale_view_is_worked_out_from_the_cases(session, truth):
+    territory = DataScope.restricted_to(territories=sorted(_territories(truth)))
+    for filters in (_filters(session, channel="chat"), _filters(session, team="Tier 1"), _filters(session, territory),
+                    dataclasses.replace(_filters(session), as_of=_filters(session).as_of - timedelta(days=1))):
+        assert q._summary_speed_rows(session, filters) is None
+    period = truth.period()
+    found = q.speed(session, _filters(session, territory))
+    assert found.overall["current"]["cases"] == int(period["territory"].isin(_territories(truth)).sum())
 
 
 def test_peak_hours_count_the_cases_of_each_weekday_and_hour(session, truth):
