@@ -38,27 +38,38 @@ from typing import Any
 from sqlalchemy import (
     ColumnElement,
     Date,
-    Text,
     and_,
-    any_,
-    bindparam,
     case,
     distinct,
+    false,
     func,
     literal,
     or_,
     select,
     true,
 )
-from sqlalchemy.dialects.postgresql import ARRAY, distinct_on
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.orm import Session
 
 from dashboard.masking import MaskPolicy, mask_text, mask_value
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, COUNT, DAY, PERCENT, USD, GridColumn, GridRows
 from dashboard.scope import DataScope
-from dashboard.tables.attribution_text import SentimentDaily, TextScore, TopicTrend
-from dashboard.tables.gold import Customer360, OnboardingStage, ProductCustomer, SupportCase
+from dashboard.tables.attribution_text import SentimentDaily, SentimentPeriod, TextScore, TopicTrend
+from dashboard.tables.gold import (
+    Customer360,
+    OnboardingDays,
+    OnboardingStage,
+    OnboardingStuck,
+    OnboardingSummary,
+    ProductCustomer,
+    SupportCase,
+    SupportCategoryWeekly,
+    SupportRegion,
+    SupportRepeatCustomer,
+    SupportRepeatTicket,
+    SupportVip,
+)
 from dashboard.url_state import first, to_search
 
 PAGE_PATH = "/support/insights"
@@ -155,8 +166,13 @@ def resolve(session: Session, query: OperationsQuery, scope: DataScope) -> Resol
             days = int(raw)
         else:
             notes.append(f"The period can be 7, 30 or 90 days, not \u201c{raw[:40]}\u201d: showing 30.")
-    regions = tuple(r for r in session.scalars(select(Customer360.region).distinct().where(scope.customer_filter())
-                                               .order_by(Customer360.region)) if r)
+    if scope.served_by_territory:  # gold.support_region: customer_360's regions per territory
+        regions_of_scope = (select(SupportRegion.region).distinct()
+                            .where(scope.territory_filter(SupportRegion.territory)).order_by(SupportRegion.region))
+    else:
+        regions_of_scope = (select(Customer360.region).distinct().where(scope.customer_filter())
+                            .order_by(Customer360.region))
+    regions = tuple(r for r in session.scalars(regions_of_scope) if r)
     region = query.region if query.region in regions else None
     if query.region is not None and region is None:
         notes.append(f"No region \u201c{str(query.region)[:40]}\u201d in your data: showing every region.")
@@ -169,13 +185,14 @@ def _case_filter(resolved: ResolvedQuery) -> ColumnElement[bool]:
     return and_(where, SC.region == resolved.region) if resolved.region else where
 
 
+def _unit_filter(resolved: ResolvedQuery, table: Any) -> list[ColumnElement[bool]]:
+    """Rows of gold kept per region and territory within a scope served by territory (and the region)."""
+    where = [resolved.scope.territory_filter(table.territory)]
+    return [*where, table.region == resolved.region] if resolved.region else where
+
+
 def _tickets_between(resolved: ResolvedQuery, first_day: date, last_day: date) -> list[ColumnElement[bool]]:
     return [SC.kind == "ticket", SC.opened_day >= first_day, SC.opened_day <= last_day, _case_filter(resolved)]
-
-
-def _text_array(values: Any) -> Any:
-    """One array parameter (`= ANY(...)`): the VIPs of a large book are thousands of ids."""
-    return bindparam(None, sorted(set(values)), type_=ARRAY(Text))
 
 
 def _ratio(part: float | None, whole: float | None) -> float | None:
@@ -354,11 +371,23 @@ def repeat_columns() -> tuple[GridColumn, ...]:
             GridColumn("territory", "Territory"), GridColumn("account_id", "Account id"))
 
 
-def repeats(session: Session, query: OperationsQuery, scope: DataScope, *,
-            policy: MaskPolicy) -> RepeatResult | GoldStatus:
-    resolved = resolve(session, query, scope)
-    if resolved is None:
-        return gold_status(session)
+def _repeat_aggregates(cases: Any, resolved: ResolvedQuery) -> Any:
+    """Per customer of `cases` (each with its previous ticket of the category, `previous_at`): its name,
+    territory, tickets of the period, repeat tickets, their categories and last day."""
+    in_period = cases.c.opened_day >= resolved.start
+    is_repeat = and_(in_period, cases.c.previous_at.is_not(None),
+                     cases.c.opened_at - cases.c.previous_at <= timedelta(days=REPEAT_WINDOW_DAYS))
+    return select(cases.c.customer_id, func.max(cases.c.account_name).label("account_name"),
+                  func.max(cases.c.territory).label("territory"),
+                  func.count().filter(in_period).label("tickets"),
+                  func.count().filter(is_repeat).label("repeat_tickets"),
+                  func.string_agg(distinct(case((is_repeat, cases.c.category))), literal(", ")).label("categories"),
+                  func.max(case((is_repeat, cases.c.opened_day))).label("last_opened")).group_by(cases.c.customer_id)
+
+
+def _repeat_customers_by_ticket(resolved: ResolvedQuery) -> Any:
+    """Every ticket of the scope from 30 days before the period on, in order per customer and category:
+    for a scope naming accounts, whose customers gold cannot sum."""
     lookback = resolved.start - timedelta(days=REPEAT_WINDOW_DAYS)
     customers = customer_of_account()
     customer = func.coalesce(customers.c.customer_id, SC.account_id)
@@ -370,17 +399,33 @@ def repeats(session: Session, query: OperationsQuery, scope: DataScope, *,
              .where(*_tickets_between(resolved, lookback, resolved.as_of), SC.account_id.is_not(None),
                     SC.category.is_not(None))
              .subquery())
-    in_period = cases.c.opened_day >= resolved.start
-    is_repeat = and_(in_period, cases.c.previous_at.is_not(None),
-                     cases.c.opened_at - cases.c.previous_at <= timedelta(days=REPEAT_WINDOW_DAYS))
-    per_customer = (select(cases.c.customer_id, func.max(cases.c.account_name).label("account_name"),
-                           func.max(cases.c.territory).label("territory"),
-                           func.count().filter(in_period).label("tickets"),
-                           func.count().filter(is_repeat).label("repeat_tickets"),
-                           func.string_agg(distinct(case((is_repeat, cases.c.category))),
-                                           literal(", ")).label("categories"),
-                           func.max(case((is_repeat, cases.c.opened_day))).label("last_opened"))
-                    .group_by(cases.c.customer_id).subquery())
+    return _repeat_aggregates(cases, resolved).subquery()
+
+
+def _repeat_customers_by_territory(resolved: ResolvedQuery) -> Any:
+    """Customers whose tickets sit in one territory read their row of gold.support_repeat_customer; the few
+    over several territories are worked out from their tickets the scope sees (gold.support_repeat_ticket)."""
+    rc, rt = SupportRepeatCustomer, SupportRepeatTicket
+    lookback = resolved.start - timedelta(days=REPEAT_WINDOW_DAYS)
+    previous = func.lag(rt.opened_at).over(partition_by=(rt.customer_account_id, rt.category),
+                                           order_by=(rt.opened_at, rt.case_id))
+    spread = (select(rt.customer_account_id.label("customer_id"), rt.account_name, rt.territory, rt.category,
+                     rt.opened_day, rt.opened_at, previous.label("previous_at"))
+              .where(rt.opened_day >= lookback, rt.opened_day <= resolved.as_of, *_unit_filter(resolved, rt))
+              .subquery())
+    whole = select(rc.customer_account_id.label("customer_id"), rc.account_name, rc.territory, rc.tickets,
+                   rc.repeat_tickets, rc.categories, rc.last_opened).where(rc.period_days == resolved.days,
+                                                                           *_unit_filter(resolved, rc))
+    return whole.union_all(_repeat_aggregates(spread, resolved)).subquery()
+
+
+def repeats(session: Session, query: OperationsQuery, scope: DataScope, *,
+            policy: MaskPolicy) -> RepeatResult | GoldStatus:
+    resolved = resolve(session, query, scope)
+    if resolved is None:
+        return gold_status(session)
+    per_customer = (_repeat_customers_by_territory(resolved) if scope.served_by_territory
+                    else _repeat_customers_by_ticket(resolved))
     # The headline counts ride along as window totals, so the customers are worked out once.
     pc = per_customer.c
     everyone = (func.count().filter(pc.tickets > 0).over(), func.count().filter(pc.repeat_tickets > 0).over(),
@@ -434,11 +479,16 @@ def systemic(session: Session, query: OperationsQuery, scope: DataScope, *,
         return gold_status(session)
     first_day = resolved.as_of - timedelta(days=7 * (SYSTEMIC_WEEKS + 1) - 1)
     # Week 0 is the last 7 days to the data's last day, week 1 the 7 before, ...
-    week = func.div(literal(resolved.as_of, Date) - SC.opened_day, 7).label("week")
-    rows = session.execute(select(SC.category, week, func.count(distinct(SC.account_id)))
-                           .where(*_tickets_between(resolved, first_day, resolved.as_of), SC.category.is_not(None),
-                                  SC.account_id.is_not(None))
-                           .group_by(SC.category, week)).all()
+    if scope.served_by_territory:  # an account sits in one territory: its weekly rows add up
+        cw = SupportCategoryWeekly
+        rows = session.execute(select(cw.category, cw.week, func.sum(cw.accounts))
+                               .where(*_unit_filter(resolved, cw)).group_by(cw.category, cw.week)).all()
+    else:
+        week = func.div(literal(resolved.as_of, Date) - SC.opened_day, 7).label("week")
+        rows = session.execute(select(SC.category, week, func.count(distinct(SC.account_id)))
+                               .where(*_tickets_between(resolved, first_day, resolved.as_of), SC.category.is_not(None),
+                                      SC.account_id.is_not(None))
+                               .group_by(SC.category, week)).all()
     weekly: dict[str, dict[int, int]] = {}
     for category, w, accounts in rows:
         weekly.setdefault(category, {})[int(w)] = int(accounts)
@@ -624,10 +674,28 @@ def vip_reason(open_p1: int, open_p2: int, oldest_open: date | None, breaches: i
 
 
 def vip_threshold(session: Session) -> float | None:
-    """The MRR of the 90th percentile of paying customers, company-wide."""
-    c = Customer360
-    value = session.scalar(select(func.percentile_cont(1 - VIP_SHARE).within_group(c.mrr_usd)).where(c.mrr_usd > 0))
+    """The MRR of the 90th percentile of paying customers, company-wide (kept on every gold.support_vip row)."""
+    value = session.scalar(select(SupportVip.threshold_usd).limit(1))
     return None if value is None else float(value)
+
+
+def _vip_sentiment(session: Session, resolved: ResolvedQuery, vips: Any) -> Any:
+    """Each VIP's texts and compound sum in the period and the one before: gold.sentiment_period when the
+    text job worked it out to this last day, else summed from gold.sentiment_daily."""
+    sp = SentimentPeriod
+    if session.scalar(select(sp.period_end).where(sp.period_days == resolved.days).limit(1)) == resolved.as_of:
+        return (select(sp.account_id, sp.texts.label("texts_now"), sp.compound_sum.label("sum_now"),
+                       sp.previous_texts.label("texts_then"), sp.previous_compound_sum.label("sum_then"))
+                .where(sp.period_days == resolved.days, sp.account_id.in_(select(vips.c.account_id))).subquery())
+    sd = SentimentDaily
+    current = sd.day >= resolved.start
+    return (select(sd.account_id, func.sum(sd.texts).filter(current).label("texts_now"),
+                   func.sum(sd.compound_sum).filter(current).label("sum_now"),
+                   func.sum(sd.texts).filter(~current).label("texts_then"),
+                   func.sum(sd.compound_sum).filter(~current).label("sum_then"))
+            .where(sd.account_id.in_(select(vips.c.account_id)), sd.day >= resolved.previous_start,
+                   sd.day <= resolved.as_of)
+            .group_by(sd.account_id).subquery())
 
 
 def vip(session: Session, query: OperationsQuery, scope: DataScope, *,
@@ -638,63 +706,38 @@ def vip(session: Session, query: OperationsQuery, scope: DataScope, *,
     threshold = vip_threshold(session)
     if threshold is None:
         return VipResult(resolved, 0, None, GridRows(vip_columns(policy), [], "account_name"))
-    c = Customer360
-    where = [c.mrr_usd >= threshold, scope.customer_filter()]
+    v = SupportVip
+    where = [scope.account_filter(v.territory, v.account_id)]
     if resolved.region:
-        where.append(c.region == resolved.region)
-    customers = session.execute(select(c.account_id, c.account_name, c.territory, c.mrr_usd,
-                                       c.regional_account_ids).where(*where)).all()
-    master_of = {regional: row.account_id for row in customers for regional in (row.regional_account_ids or [])}
-    for row in customers:
-        master_of.setdefault(row.account_id, row.account_id)
-    high = and_(SC.is_open, SC.severity.in_(HIGH_SEVERITIES))
-    breach = and_(SC.sla_breached.is_(True), SC.opened_day >= resolved.start)
-    cases = session.execute(
-        select(SC.account_id, func.count().filter(and_(high, SC.severity == "P1")),
-               func.count().filter(and_(high, SC.severity == "P2")), func.min(SC.opened_day).filter(high),
-               func.count().filter(breach))
-        .where(SC.kind == "ticket", SC.account_id == any_(_text_array(master_of)), SC.opened_day <= resolved.as_of,
-               or_(high, breach))
-        .group_by(SC.account_id)).all() if master_of else []
-    per_master: dict[str, list] = {}
-    for regional, p1, p2, oldest, breaches in cases:
-        agg = per_master.setdefault(master_of[regional], [0, 0, None, 0])
-        agg[0] += p1
-        agg[1] += p2
-        agg[2] = oldest if agg[2] is None or (oldest is not None and oldest < agg[2]) else agg[2]
-        agg[3] += breaches
-    sd = SentimentDaily
-    current = sd.day >= resolved.start
-    moods = {r[0]: r[1:] for r in session.execute(
-        select(sd.account_id, func.sum(sd.texts).filter(current), func.sum(sd.compound_sum).filter(current),
-               func.sum(sd.texts).filter(~current), func.sum(sd.compound_sum).filter(~current))
-        .where(sd.account_id == any_(_text_array(row.account_id for row in customers)), sd.day >= resolved.previous_start,
-               sd.day <= resolved.as_of)
-        .group_by(sd.account_id))} if customers else {}
+        where.append(v.region == resolved.region)
+    breaches = {7: v.sla_breaches_7, 30: v.sla_breaches_30, 90: v.sla_breaches_90}[resolved.days]
+    vips = select(v.account_id, v.account_name, v.territory, v.mrr_usd, v.open_p1, v.open_p2, v.oldest_open,
+                  breaches.label("breaches")).where(*where).subquery()
+    mood = _vip_sentiment(session, resolved, vips)
+    now = mood.c.sum_now / func.nullif(mood.c.texts_now, 0)
+    then = mood.c.sum_then / func.nullif(mood.c.texts_then, 0)
+    falling = func.coalesce(and_(mood.c.texts_now >= SENTIMENT_MIN_TEXTS, mood.c.texts_then >= SENTIMENT_MIN_TEXTS,
+                                 now <= then - SENTIMENT_FALL), false())
+    points = (3 * vips.c.open_p1 + 2 * vips.c.open_p2 + vips.c.breaches + case((falling, 2), else_=0))
+    scored = (select(vips, mood.c.texts_now, mood.c.sum_now, mood.c.texts_then, mood.c.sum_then,
+                     falling.label("falling"), points.label("urgency"))
+              .outerjoin(mood, mood.c.account_id == vips.c.account_id).subquery())
+    vip_customers = session.scalar(select(func.count()).select_from(vips)) or 0
     records = []
-    for row in customers:
-        p1, p2, oldest, breaches = per_master.get(row.account_id, [0, 0, None, 0])
-        texts_now, sum_now, texts_then, sum_then = moods.get(row.account_id, (None, None, None, None))
-        now = float(sum_now) / texts_now if texts_now else None
-        then = float(sum_then) / texts_then if texts_then else None
-        falling = bool(texts_now and texts_then and texts_now >= SENTIMENT_MIN_TEXTS
-                       and texts_then >= SENTIMENT_MIN_TEXTS and now is not None and then is not None
-                       and now <= then - SENTIMENT_FALL)
-        points = urgency(p1, p2, breaches, falling)
-        if points <= 0:
-            continue
-        records.append({"account_id": row.account_id, "account_name": row.account_name, "urgency": points,
-                        "reason": vip_reason(p1, p2, oldest, breaches, resolved.days, then, now, falling,
-                                             resolved.as_of),
+    for row in session.execute(select(scored).where(scored.c.urgency > 0)
+                               .order_by(scored.c.urgency.desc(), scored.c.mrr_usd.desc(), scored.c.account_id)
+                               .limit(GRID_LIMIT)):
+        now_value = float(row.sum_now) / row.texts_now if row.texts_now else None
+        then_value = float(row.sum_then) / row.texts_then if row.texts_then else None
+        records.append({"account_id": row.account_id, "account_name": row.account_name, "urgency": row.urgency,
+                        "reason": vip_reason(row.open_p1, row.open_p2, row.oldest_open, row.breaches, resolved.days,
+                                             then_value, now_value, row.falling, resolved.as_of),
                         "mrr_usd": mask_value("mrr_usd", float(row.mrr_usd), policy),
-                        "mrr_sort": float(row.mrr_usd), "open_p1": p1, "open_p2": p2, "sla_breaches": breaches,
-                        "sentiment_now": signed(now), "sentiment_falling": falling,
+                        "open_p1": row.open_p1, "open_p2": row.open_p2, "sla_breaches": row.breaches,
+                        "sentiment_now": signed(now_value), "sentiment_falling": row.falling,
                         "territory": row.territory})
-    records.sort(key=lambda r: (-r["urgency"], -r["mrr_sort"], r["account_id"]))
-    for r in records:
-        del r["mrr_sort"]
-    return VipResult(resolved, len(customers), threshold if policy.view_financials else None,
-                     GridRows(vip_columns(policy), records[:GRID_LIMIT], "account_name"))
+    return VipResult(resolved, int(vip_customers), threshold if policy.view_financials else None,
+                     GridRows(vip_columns(policy), records, "account_name"))
 
 
 # --- 8. Onboarding and delivery ----------------------------------------------------------------------------
@@ -748,6 +791,33 @@ def onboarding(session: Session, query: OperationsQuery, scope: DataScope, *,
     resolved = resolve(session, query, scope)
     if resolved is None:
         return gold_status(session)
+    if scope.served_by_territory:
+        stages, went_live, days_to_live = _stages_by_territory(session, resolved)
+    else:
+        stages, went_live, days_to_live = _stages_by_milestone(session, resolved)
+    order = {m: i for i, m in enumerate(MILESTONE_ORDER)}
+    stages.sort(key=lambda s: (order.get(s.milestone, len(order)), s.sequence, s.milestone))
+    # Per customer, its open milestone planned earliest (the one holding the others up).
+    stuck = OnboardingStuck
+    where = [scope.account_filter(stuck.territory, stuck.account_id)]
+    if resolved.region:
+        where.append(stuck.region == resolved.region)
+    stuck_rows = session.execute(
+        select(stuck.customer_account_id.label("customer_id"), stuck.account_name, stuck.milestone, stuck.owner_team, stuck.planned_date,
+               stuck.territory)
+        .where(*where).ext(distinct_on(stuck.customer_account_id))
+        .order_by(stuck.customer_account_id, stuck.planned_date, stuck.sequence, stuck.milestone_id)).all()
+    records = [{"account_id": r.customer_id, "account_name": r.account_name, "milestone": r.milestone,
+                "owner_team": r.owner_team, "planned_date": _day(r.planned_date),
+                "days_overdue": (resolved.as_of - r.planned_date).days, "territory": r.territory}
+               for r in stuck_rows]
+    records.sort(key=lambda r: (-r["days_overdue"], r["account_id"]))
+    return OnboardingResult(resolved, tuple(stages), days_to_live, went_live,
+                            GridRows(stuck_columns(), records[:GRID_LIMIT], "account_name"))
+
+
+def _stages_by_milestone(session: Session, resolved: ResolvedQuery) -> tuple[list[StageRow], int, float | None]:
+    """The stage figures from every milestone the scope sees: for a scope naming accounts."""
     st = OnboardingStage
     since = resolved.as_of - timedelta(days=ONBOARDING_DAYS - 1)
     done = [*_stage_filter(resolved), st.completed_on >= since, st.completed_on <= resolved.as_of]
@@ -760,30 +830,58 @@ def onboarding(session: Session, query: OperationsQuery, scope: DataScope, *,
                          median(st.days_taken).label("days_taken"), median(st.days_late).label("days_late"),
                          func.avg(case((st.days_late > 0, 1.0), else_=0.0)).label("late_share"))
                   .where(*done).group_by(st.milestone))]
-    order = {m: i for i, m in enumerate(MILESTONE_ORDER)}
-    stages.sort(key=lambda s: (order.get(s.milestone, len(order)), s.sequence, s.milestone))
     kickoff = OnboardingStage.__table__.alias("kickoff")
     live = session.execute(select(func.count(), median(st.completed_on - kickoff.c.started_on).label("days"))
                            .join(kickoff, and_(kickoff.c.account_id == st.account_id,
                                                kickoff.c.milestone == "kickoff"))
                            .where(*done, st.milestone == "go_live", kickoff.c.started_on.is_not(None))).one()
-    # Per customer, its open milestone planned earliest (the one holding the others up).
-    customers = customer_of_account()
-    customer = func.coalesce(customers.c.customer_id, st.account_id)
-    stuck_rows = session.execute(
-        select(customer.label("customer_id"), func.coalesce(customers.c.customer_name, st.account_name,
-                                                            st.account_id).label("account_name"),
-               st.milestone, st.owner_team, st.planned_date, st.territory)
-        .outerjoin(customers, customers.c.regional_id == st.account_id)
-        .where(*_stage_filter(resolved), st.is_open, st.planned_date < resolved.as_of, st.account_churned.is_(False))
-        .ext(distinct_on(customer)).order_by(customer, st.planned_date, st.sequence, st.milestone_id)).all()
-    records = [{"account_id": r.customer_id, "account_name": r.account_name, "milestone": r.milestone,
-                "owner_team": r.owner_team, "planned_date": _day(r.planned_date),
-                "days_overdue": (resolved.as_of - r.planned_date).days, "territory": r.territory}
-               for r in stuck_rows]
-    records.sort(key=lambda r: (-r["days_overdue"], r["account_id"]))
-    return OnboardingResult(resolved, tuple(stages), None if live[1] is None else float(live[1]), int(live[0]),
-                            GridRows(stuck_columns(), records[:GRID_LIMIT], "account_name"))
+    return stages, int(live[0]), None if live[1] is None else float(live[1])
+
+
+def median_of_counts(counts: list[tuple[int, int]]) -> float | None:
+    """The median (interpolated, as percentile_cont(0.5)) of values given as (value, how many) in order."""
+    total = sum(n for _, n in counts)
+    if not total:
+        return None
+    position = (total - 1) / 2
+    lower_rank, upper_rank = math.floor(position), math.ceil(position)
+    lower = upper = None
+    seen = 0
+    for value, n in counts:
+        if lower is None and lower_rank < seen + n:
+            lower = value
+        if upper_rank < seen + n:
+            upper = value
+            break
+        seen += n
+    assert lower is not None and upper is not None
+    return float(lower) + (float(upper) - float(lower)) * (position - lower_rank)
+
+
+def _stages_by_territory(session: Session, resolved: ResolvedQuery) -> tuple[list[StageRow], int, float | None]:
+    """The stage figures summed from gold.onboarding_summary and gold.onboarding_days over the scope's
+    territories: the medians from each number of days' count."""
+    os_, od = OnboardingSummary, OnboardingDays
+    per_team = (select(os_.milestone, os_.owner_team, func.min(os_.sequence).label("sequence"),
+                       func.sum(os_.completed).label("completed"), func.sum(os_.late).label("late"))
+                .where(*_unit_filter(resolved, os_)).group_by(os_.milestone, os_.owner_team).subquery())
+    # The most frequent team, the first in order on a tie (as mode() picks).
+    busiest = (select(per_team.c.milestone, per_team.c.owner_team).ext(distinct_on(per_team.c.milestone))
+               .order_by(per_team.c.milestone, per_team.c.completed.desc(), per_team.c.owner_team).subquery())
+    totals = session.execute(
+        select(per_team.c.milestone, func.min(per_team.c.sequence), func.sum(per_team.c.completed),
+               func.sum(per_team.c.late), func.max(busiest.c.owner_team))
+        .join(busiest, busiest.c.milestone == per_team.c.milestone).group_by(per_team.c.milestone)).all()
+    counts: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    for milestone, measure, days, n in session.execute(
+            select(od.milestone, od.measure, od.days, func.sum(od.stages)).where(*_unit_filter(resolved, od))
+            .group_by(od.milestone, od.measure, od.days).order_by(od.milestone, od.measure, od.days)):
+        counts.setdefault((milestone, measure), []).append((int(days), int(n)))
+    stages = [StageRow(int(seq or 0), milestone, team, int(n), median_of_counts(counts.get((milestone, "taken"), [])),
+                       median_of_counts(counts.get((milestone, "late"), [])), int(late) / int(n))
+              for milestone, seq, n, late, team in totals]
+    to_live = counts.get(("go_live", "to_live"), [])
+    return stages, sum(n for _, n in to_live), median_of_counts(to_live)
 
 
 # --- 9. Complaints ----------------------------------------------------------------------------------------

@@ -100,6 +100,22 @@ class SentimentDaily(Base):
     compound_sum: Mapped[float] = mapped_column(Double)
 
 
+class SentimentPeriod(Base):
+    """Per customer, its texts and compound sum in the last 7, 30 and 90 days to the last day of
+    gold.support_case (`period_end`) and in the period before: the VIP panel's falling sentiment."""
+
+    __tablename__ = "sentiment_period"
+    __table_args__ = {"schema": "gold"}
+
+    period_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    period_end: Mapped[date] = mapped_column(Date)
+    texts: Mapped[int | None] = mapped_column(Integer)  # empty without a text in the period
+    compound_sum: Mapped[float | None] = mapped_column(Double)
+    previous_texts: Mapped[int | None] = mapped_column(Integer)
+    previous_compound_sum: Mapped[float | None] = mapped_column(Double)
+
+
 class TopicTrend(Base):
     """Topic and keyword mentions in the last `period_days` to period_end against the period
     before, for the topic cloud. Keywords: the most used 100 per period."""

@@ -1132,3 +1132,142 @@ class ReceivablesTerritory(Base):
     other_churned: Mapped[int] = mapped_column(Integer)
     other_csat_sum: Mapped[int] = mapped_column(Integer)
     other_csat_responses: Mapped[int] = mapped_column(Integer)
+
+
+# --- The Operations page's figures worked out in the gold stage, so a request sums a few rows. The
+# period ends on the last day of gold.support_case (as the page's does); a unit is a region and
+# territory of the case's or milestone's account, which holds each account whole.
+
+
+class SupportRegion(Base):
+    """Customers (gold.customer_360) per region and territory ('' without one): the page's region choices."""
+
+    __tablename__ = "support_region"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    customers: Mapped[int] = mapped_column(Integer)
+
+
+class SupportCategoryWeekly(Base):
+    """Distinct accounts with a ticket per category, region, territory and week of the 13 weeks to the last
+    day (week 0 the last 7 days): the systemic-issues panel."""
+
+    __tablename__ = "support_category_weekly"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    category: Mapped[str] = mapped_column(Text, primary_key=True)
+    week: Mapped[int] = mapped_column(Integer, primary_key=True)
+    accounts: Mapped[int] = mapped_column(Integer)
+
+
+class SupportRepeatCustomer(Base):
+    """Per period (7, 30, 90 days) and customer whose tickets of the last 120 days sit in one region and
+    territory: its tickets of the period, those repeating a category within 30 days, the categories and
+    the last such day (the repeat-issue panel; customers over several territories are in
+    gold.support_repeat_ticket)."""
+
+    __tablename__ = "support_repeat_customer"
+    __table_args__ = (Index("ix_support_repeat_customer_rank", "period_days", text("repeat_tickets DESC"),
+                            text("last_opened DESC"), "customer_account_id"), {"schema": "gold"})
+
+    period_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    customer_account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    tickets: Mapped[int] = mapped_column(Integer)
+    repeat_tickets: Mapped[int] = mapped_column(Integer)
+    categories: Mapped[str | None] = mapped_column(Text)
+    last_opened: Mapped[date | None] = mapped_column(Date)
+
+
+class SupportRepeatTicket(Base):
+    """The tickets of the last 120 days of customers whose accounts sit in several territories, with the
+    customer: a scope sees some of them, so their repeats are worked out per request."""
+
+    __tablename__ = "support_repeat_ticket"
+    __table_args__ = {"schema": "gold"}
+
+    customer_account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    case_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    category: Mapped[str] = mapped_column(Text)
+    opened_day: Mapped[date] = mapped_column(Date)
+    opened_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+
+
+class SupportVip(Base):
+    """The VIP customers (the top 10% of paying customers by MRR) with their open P1 and P2 tickets, the
+    oldest one's day, and their SLA breaches of the last 7, 30 and 90 days, over all their accounts."""
+
+    __tablename__ = "support_vip"
+    __table_args__ = (Index("ix_support_vip_territory", "territory"), {"schema": "gold"})
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str | None] = mapped_column(Text)
+    mrr_usd: Mapped[Decimal] = mapped_column(Money)
+    threshold_usd: Mapped[Decimal] = mapped_column(Money)  # the same on every row: the VIP line, to the cent
+    open_p1: Mapped[int] = mapped_column(Integer)
+    open_p2: Mapped[int] = mapped_column(Integer)
+    oldest_open: Mapped[date | None] = mapped_column(Date)
+    sla_breaches_7: Mapped[int] = mapped_column(Integer)
+    sla_breaches_30: Mapped[int] = mapped_column(Integer)
+    sla_breaches_90: Mapped[int] = mapped_column(Integer)
+
+
+class OnboardingSummary(Base):
+    """Milestones completed in the year to the last day per region, territory, milestone and owner team."""
+
+    __tablename__ = "onboarding_summary"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    milestone: Mapped[str] = mapped_column(Text, primary_key=True)
+    owner_team: Mapped[str] = mapped_column(Text, primary_key=True)
+    sequence: Mapped[int | None] = mapped_column(Integer)  # the lowest
+    completed: Mapped[int] = mapped_column(Integer)
+    late: Mapped[int] = mapped_column(Integer)  # completed after the planned day
+
+
+class OnboardingDays(Base):
+    """How many milestones completed in the year to the last day took (measure 'taken'), were late by
+    ('late') or, for go-live, came after the account's kickoff start ('to_live') each number of days, per
+    region and territory: their medians are exact from these counts."""
+
+    __tablename__ = "onboarding_days"
+    __table_args__ = {"schema": "gold"}
+
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    milestone: Mapped[str] = mapped_column(Text, primary_key=True)
+    measure: Mapped[str] = mapped_column(Text, primary_key=True)
+    days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    stages: Mapped[int] = mapped_column(Integer)
+
+
+class OnboardingStuck(Base):
+    """Open milestones planned before the last day of accounts not churned, with their customer (master
+    account) and its name: the accounts stuck now."""
+
+    __tablename__ = "onboarding_stuck"
+    __table_args__ = {"schema": "gold"}
+
+    customer_account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    milestone_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    account_id: Mapped[str] = mapped_column(Text)
+    account_name: Mapped[str] = mapped_column(Text)
+    region: Mapped[str] = mapped_column(Text)
+    territory: Mapped[str] = mapped_column(Text)
+    milestone: Mapped[str] = mapped_column(Text)
+    sequence: Mapped[int | None] = mapped_column(Integer)
+    owner_team: Mapped[str] = mapped_column(Text)
+    planned_date: Mapped[date] = mapped_column(Date)

@@ -66,6 +66,16 @@ GOLD_STEPS: tuple[Step, ...] = (
     # enough to work out whole (DIFF).
     SqlStep(gold.ProductCustomer, SQL_DIR / "product_customer.sql"),
     SqlStep(gold.OnboardingStage, SQL_DIR / "onboarding_stage.sql"),
+    # ... and its panels' figures per region and territory, customer or milestone, so a request sums a few
+    # rows: regions, systemic issues, repeat issues, VIPs, onboarding stages and stuck accounts (DIFF).
+    SqlStep(gold.SupportRegion, SQL_DIR / "support_region.sql"),
+    SqlStep(gold.SupportCategoryWeekly, SQL_DIR / "support_category_weekly.sql"),
+    SqlStep(gold.SupportRepeatCustomer, SQL_DIR / "support_repeat_customer.sql"),
+    SqlStep(gold.SupportRepeatTicket, SQL_DIR / "support_repeat_ticket.sql"),
+    SqlStep(gold.SupportVip, SQL_DIR / "support_vip.sql"),
+    SqlStep(gold.OnboardingSummary, SQL_DIR / "onboarding_summary.sql"),
+    SqlStep(gold.OnboardingDays, SQL_DIR / "onboarding_days.sql"),
+    SqlStep(gold.OnboardingStuck, SQL_DIR / "onboarding_stuck.sql"),
     SqlStep(gold.CampaignHourly, SQL_DIR / "campaign_hourly.sql", since_column="sent_hour"),
     SqlStep(gold.BillingAgeing, SQL_DIR / "billing_ageing.sql", account_column="account_id"),
     SqlStep(gold.RegionalMonthly, SQL_DIR / "regional_monthly.sql"),  # reads gold.daily_kpi

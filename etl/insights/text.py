@@ -7,6 +7,8 @@ text changes (md5), so a refresh costs the new texts only. The aggregates are th
 set-based in PostgreSQL:
   gold.sentiment_daily  texts, positive/neutral/negative and the compound sum per day (of the
                         text), customer (master account), agent and source;
+  gold.sentiment_period each customer's texts and compound sum in the last 7, 30 and 90 days to
+                        the Support pages' last day and the period before;
   gold.topic_trend      topic and keyword mentions in the last 7, 30 and 90 days to the as-of
                         day against the period before, with their average sentiment;
   gold.feedback_summary survey and text sums per customer over the book's windows, and
@@ -119,6 +121,27 @@ SELECT kind, term, period_days, CAST(:as_of AS date), mentions, previous,
        avg_sentiment, negative_share
 FROM ranked
 WHERE kind = 'topic' OR (rank <= :top_keywords AND mentions > 0)
+"""
+
+# Each customer's texts in the last 7, 30 and 90 days to the Support pages' last day (that of
+# gold.support_case) and in the period before: the Operations page's VIPs read a row each.
+SENTIMENT_PERIOD_SQL = """
+INSERT INTO gold.sentiment_period (period_days, account_id, period_end, texts, compound_sum, previous_texts,
+                                   previous_compound_sum)
+WITH as_of AS (
+    SELECT max(opened_day) AS day FROM gold.support_case
+), periods AS (
+    SELECT unnest(CAST(:periods AS integer[])) AS period_days
+)
+SELECT p.period_days, sd.account_id, a.day,
+       sum(sd.texts) FILTER (WHERE sd.day > a.day - p.period_days),
+       sum(sd.compound_sum) FILTER (WHERE sd.day > a.day - p.period_days),
+       sum(sd.texts) FILTER (WHERE sd.day <= a.day - p.period_days),
+       sum(sd.compound_sum) FILTER (WHERE sd.day <= a.day - p.period_days)
+FROM periods p
+CROSS JOIN as_of a
+JOIN gold.sentiment_daily sd ON sd.day > a.day - 2 * p.period_days AND sd.day <= a.day
+GROUP BY p.period_days, sd.account_id, a.day
 """
 
 # Survey and text sums per customer (master account). Sums, not averages, so a book of any size adds
@@ -246,6 +269,9 @@ def run_text_insights(database: Database, *, triggered_by: str = "manual") -> Te
         conn.execute(text("ANALYZE gold.text_score"))  # fresh statistics, or the joins below can plan badly
         conn.execute(text("DELETE FROM gold.sentiment_daily"))
         sentiment_rows = conn.execute(text(SENTIMENT_DAILY_SQL)).rowcount or 0
+        conn.execute(text("DELETE FROM gold.sentiment_period"))
+        run.add_rows("gold.sentiment_period", conn.execute(text(SENTIMENT_PERIOD_SQL),
+                                                           {"periods": list(TREND_PERIODS)}).rowcount or 0)
         conn.execute(text("DELETE FROM gold.topic_trend"))
         topic_rows = conn.execute(text(TOPIC_TREND_SQL), {"as_of": as_of, "periods": list(TREND_PERIODS),
                                                           "top_keywords": TOP_KEYWORDS}).rowcount or 0
