@@ -451,3 +451,48 @@ def test_every_account_row_opens_an_existing_customer_360_page(session):
         ids = [r["account_id"] for r in grid.rows]
         assert ids and set(ids) <= customers
         assert len(ids) == len(set(ids))  # one row per customer: the grid's row id
+
+
+def _other_territory_accounts(tickets: pd.DataFrame, territory: str, count: int = 3) -> list[str]:
+    others = tickets[(tickets["territory"] != territory) & tickets["account_id"].notna()]
+    return sorted(others["account_id"].value_counts().index[:count])
+
+
+def test_a_scope_naming_accounts_counts_their_tickets(session, tickets, as_of, customer_of):
+    """A scope of a territory and some accounts of others: read ticket by ticket, not from territory sums."""
+    territory = _busiest_territory(tickets)
+    named = _other_territory_accounts(tickets, territory)
+    scope = DataScope.restricted_to([territory], named)
+    seen = tickets[(tickets["territory"] == territory) | tickets["account_id"].isin(named)]
+    result = q.repeats(session, OperationsQuery(), scope, policy=FULL)
+    flags = _repeat_flags(seen, as_of, 30, customer_of)
+    assert (result.customers, result.repeat_customers, result.tickets, result.repeat_tickets) == (
+        flags["account_id"].nunique(), flags.loc[flags["repeat"], "account_id"].nunique(), len(flags),
+        int(flags["repeat"].sum()))
+    systemic = q.systemic(session, OperationsQuery(), scope, policy=FULL)
+    recent = seen[(seen["opened_day"] > as_of - timedelta(days=7 * 13)) & seen["category"].notna()]
+    last_week = recent[recent["opened_day"] > as_of - timedelta(days=7)].groupby("category")["account_id"].nunique()
+    assert {r.category: r.accounts_last_week for r in systemic.rows if r.accounts_last_week} == last_week.to_dict()
+    territory_only = q.systemic(session, OperationsQuery(), DataScope.restricted_to([territory]), policy=FULL)
+    alone = recent[(recent["territory"] == territory) & (recent["opened_day"] > as_of - timedelta(days=7))]
+    assert ({r.category: r.accounts_last_week for r in territory_only.rows if r.accounts_last_week}
+            == alone.groupby("category")["account_id"].nunique().to_dict())
+
+
+def test_onboarding_medians_of_a_territory_scope(session, milestones, as_of):
+    """The territory sums' medians are the medians of the territory's milestones."""
+    territory = milestones["territory"].value_counts().index[0]
+    result = q.onboarding(session, OperationsQuery(), DataScope.restricted_to([territory]), policy=FULL)
+    since = pd.Timestamp(as_of - timedelta(days=q.ONBOARDING_DAYS - 1))
+    done = milestones[(milestones["completed_on"] >= since) & (milestones["completed_on"] <= pd.Timestamp(as_of))
+                      & (milestones["territory"] == territory)]
+    expected = done.groupby("milestone").agg(n=("milestone_id", "count"), taken=("days_taken", "median"),
+                                             late=("days_late", "median"))
+    shown = {s.milestone: s for s in result.stages}
+    assert set(shown) == set(expected.index)
+    for milestone, row in expected.iterrows():
+        assert shown[milestone].completed == row["n"]
+        assert shown[milestone].median_days_taken == pytest.approx(row["taken"])
+        assert shown[milestone].median_days_late == pytest.approx(row["late"])
+    assert q.median_of_counts([(1, 1), (3, 2), (10, 1)]) == 3.0
+    assert q.median_of_counts([(1, 1), (4, 1)]) == 2.5 and q.median_of_counts([]) is None
