@@ -1,7 +1,7 @@
 """the Operations page's figures per region and territory, customer and milestone in gold
 
-Revision ID: 0044
-Revises: 0043
+Revision ID: 0045
+Revises: 0044
 
 At 100k accounts and a million support cases the Operations page (/support/insights) worked its
 panels out from every ticket of the period on each request: the repeat issues' lag over 60 days of
@@ -22,8 +22,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = '0044'
-down_revision = '0043'
+revision = '0045'
+down_revision = '0044'
 branch_labels = None
 depends_on = None
 
