@@ -678,6 +678,8 @@ class SupportCase(Base):
                       Index("ix_gold_support_case_account", "account_id", "opened_day"),
                       # The live queue reads the open cases alone.
                       Index("ix_gold_support_case_open", "territory", "opened_at", postgresql_where=text("is_open")),
+                      # The Operations page's newest subjects per topic walk the cases newest first.
+                      Index("ix_gold_support_case_newest", text("opened_day DESC"), text("opened_at DESC"), "case_id"),
                       {"schema": "gold"})
 
     kind: Mapped[str] = mapped_column(Text, primary_key=True)  # ticket or conversation
