@@ -922,7 +922,7 @@ def complaints(session: Session, query: OperationsQuery, scope: DataScope, *,
         return gold_status(session)
     target_minutes = case(*((SC.severity == s, h * 60) for s, h in RESOLUTION_TARGET_HOURS.items()), else_=None)
     as_of_end = datetime.combine(resolved.as_of + timedelta(days=1), datetime.min.time())
-    complaint = or_(TextScore.label == "negative", SC.is_escalated.is_(True))
+    complaint = or_(SC.subject_negative, SC.is_escalated.is_(True))
     resolved_in_time = and_(SC.resolved_at.is_not(None),
                             or_(SC.sla_minutes.is_(None),
                                 and_(SC.first_response_minutes.is_not(None),
@@ -932,7 +932,6 @@ def complaints(session: Session, query: OperationsQuery, scope: DataScope, *,
                   SC.opened_at + func.make_interval(0, 0, 0, 0, 0, target_minutes) < func.timezone("UTC", as_of_end))
     rows = session.execute(
         select(SC.severity, func.count(), func.count().filter(decided), func.count().filter(resolved_in_time))
-        .outerjoin(TextScore, and_(TextScore.source == "ticket", TextScore.item_id == SC.case_id))
         .where(*_tickets_between(resolved, resolved.start, resolved.as_of), complaint,
                SC.severity.in_(list(RESOLUTION_TARGET_HOURS)))
         .group_by(SC.severity).order_by(SC.severity)).all()

@@ -717,6 +717,9 @@ class SupportCase(Base):
     csat: Mapped[int | None] = mapped_column(Integer)
     is_escalated: Mapped[bool | None] = mapped_column(Boolean)
     reopen_count: Mapped[int | None] = mapped_column(Integer)  # tickets
+    # A ticket whose subject the text job scored negative (gold.text_score): kept here by the gold build and
+    # by the text job as it scores, so the complaints panel reads the cases alone.
+    subject_negative: Mapped[bool] = mapped_column(Boolean, server_default=text("false"))
 
 
 class SupportAgent(Base):

@@ -4,12 +4,13 @@
 -- first response is its first agent message; it waits for an agent from the first customer message
 -- after the last agent message; its subject is its first customer message. Written in the order
 -- they were opened, so a period's cases sit together on disk (the pages read a period at a time).
+-- subject_negative: the text job scored the ticket's subject negative (it sets it too as it scores).
 INSERT INTO gold.support_case (kind, case_id, account_id, account_name, region, territory, contact_id, channel,
                                severity, category, subject, product_id, product_name, agent_id, agent_name, team,
                                opened_at, opened_day, opened_weekday, opened_hour, first_response_at,
                                first_response_minutes, resolved_at, resolution_minutes, sla_minutes, sla_due_at,
                                sla_met, sla_breached, status, is_open, waiting_since, messages, csat, is_escalated,
-                               reopen_count)
+                               reopen_count, subject_negative)
 WITH params AS (
     SELECT CAST(CAST(:since_day AS date) AS timestamptz) AS since,
            CAST(CAST(:as_of AS date) + 1 AS timestamptz) AS as_of_end
@@ -75,9 +76,10 @@ SELECT c.kind, c.case_id, c.account_id, a.account_name, COALESCE(a.region, 'Unkn
            (c.first_response_at IS NOT NULL AND c.first_response_minutes > c.sla_minutes)
            OR (c.first_response_at IS NULL AND c.opened_at + make_interval(mins => c.sla_minutes) < p.as_of_end) END,
        c.status, c.is_open, c.waiting_since, c.messages, c.csat, c.is_escalated,
-       CASE WHEN c.kind = 'ticket' THEN c.reopen_count END
+       CASE WHEN c.kind = 'ticket' THEN c.reopen_count END, COALESCE(ts.label = 'negative', false)
 FROM cases c
 CROSS JOIN params p
+LEFT JOIN gold.text_score ts ON c.kind = 'ticket' AND ts.source = 'ticket' AND ts.item_id = c.case_id
 LEFT JOIN silver.accounts a ON a.account_id = c.account_id
 LEFT JOIN silver.products pr ON pr.product_id = c.product_id
 LEFT JOIN silver.agents ag ON ag.agent_id = c.agent_id

@@ -71,6 +71,18 @@ WHERE s.item_id IS NULL OR s.text_md5 <> md5(src.body)
 DROP_GONE_SQL = f"""
 DELETE FROM gold.text_score s
 WHERE NOT EXISTS (SELECT 1 FROM ({CUSTOMER_TEXTS}) src WHERE src.source = s.source AND src.item_id = s.item_id)
+RETURNING s.source, s.item_id
+"""
+
+# gold.support_case keeps each ticket's negative subject for the complaints panel: set for the tickets just
+# scored again or dropped (the gold build sets it for the cases it writes).
+MARK_NEGATIVE_SQL = """
+UPDATE gold.support_case sc SET subject_negative = COALESCE(s.label = 'negative', false)
+FROM (SELECT DISTINCT item_id FROM unnest(CAST(:dropped AS text[])) AS d(item_id)
+      UNION SELECT item_id FROM text_unscored WHERE source = 'ticket') changed
+LEFT JOIN gold.text_score s ON s.source = 'ticket' AND s.item_id = changed.item_id
+WHERE sc.kind = 'ticket' AND sc.case_id = changed.item_id
+  AND sc.subject_negative IS DISTINCT FROM COALESCE(s.label = 'negative', false)
 """
 
 SENTIMENT_DAILY_SQL = f"""
@@ -264,8 +276,11 @@ def run_text_insights(database: Database, *, triggered_by: str = "manual") -> Te
     with recorded_run(database, JOB_ID, triggered_by=triggered_by) as run, database.begin() as session:
         conn = session.connection()
         as_of = data_window(conn).as_of
-        removed = conn.execute(text(DROP_GONE_SQL)).rowcount or 0
+        dropped = conn.execute(text(DROP_GONE_SQL)).all()
+        removed = len(dropped)
         scored = _score_unscored(conn, datetime.now(UTC))
+        run.add_rows("gold.support_case", conn.execute(text(MARK_NEGATIVE_SQL), {
+            "dropped": [item_id for source, item_id in dropped if source == "ticket"]}).rowcount or 0)
         conn.execute(text("ANALYZE gold.text_score"))  # fresh statistics, or the joins below can plan badly
         conn.execute(text("DELETE FROM gold.sentiment_daily"))
         sentiment_rows = conn.execute(text(SENTIMENT_DAILY_SQL)).rowcount or 0

@@ -9,7 +9,7 @@ count, scope and mask them as they stand.
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import date, timedelta
 
 import numpy as np
 import pandas as pd
@@ -251,6 +251,36 @@ def test_complaints_resolved_within_sla(session, tickets, as_of):
         assert (shown[severity].complaints, shown[severity].decided, shown[severity].within_sla) == (
             row["n"], row["decided"], row["within"]), severity
     assert 0 < result.total.share < 1
+
+
+MISLABELLED = """
+    SELECT count(*) FILTER (WHERE sc.subject_negative IS DISTINCT FROM COALESCE(s.label = 'negative', false)) AS wrong,
+           count(*) FILTER (WHERE sc.subject_negative) AS negative
+    FROM gold.support_case sc LEFT JOIN gold.text_score s ON s.source = 'ticket' AND s.item_id = sc.case_id
+    WHERE sc.kind = 'ticket'"""
+
+
+def test_each_ticket_carries_its_subject_s_label_from_the_text_job_and_the_gold_build(session, as_of):
+    from etl.gold import GOLD_STEPS
+    from etl.insights.text import MARK_NEGATIVE_SQL
+
+    wrong, negative = session.execute(text(MISLABELLED)).one()
+    assert wrong == 0 and negative > 0  # set by the text job, which ran after the gold build
+    # The gold build copies the label itself.
+    step = next(s for s in GOLD_STEPS if getattr(s, "table", None) is not None and s.table.name == "support_case")
+    session.execute(text("DELETE FROM gold.support_case"))
+    step.run(session.connection(), {"since_day": date.min, "as_of": as_of, "first_day": date.min})
+    assert session.execute(text(MISLABELLED)).one() == (0, negative)
+    # The text job marks the tickets it scores again and unmarks those whose text is gone.
+    rescored, gone = session.execute(text("SELECT case_id FROM gold.support_case WHERE subject_negative "
+                                          "ORDER BY case_id LIMIT 2")).scalars().all()
+    session.execute(text("UPDATE gold.text_score SET label = 'positive' WHERE source = 'ticket' AND item_id = :i"),
+                    {"i": rescored})
+    session.execute(text("DELETE FROM gold.text_score WHERE source = 'ticket' AND item_id = :i"), {"i": gone})
+    session.execute(text("CREATE TEMP TABLE text_unscored ON COMMIT DROP AS SELECT 'ticket'::text AS source, "
+                         "CAST(:i AS text) AS item_id"), {"i": rescored})
+    assert session.execute(text(MARK_NEGATIVE_SQL), {"dropped": [gone]}).rowcount == 2
+    assert session.execute(text(MISLABELLED)).one() == (0, negative - 2)
 
 
 # --- Onboarding ---------------------------------------------------------------------------------------------
