@@ -298,24 +298,23 @@ def speed_outputs(result: PageSpeed | GoldStatus) -> dict[str, Any]:
 # --- SLA -------------------------------------------------------------------------------------
 
 
-def sla_bar_figure(frame: pd.DataFrame) -> go.Figure:
-    fig = theme.figure(margin=dict(l=8, r=8, t=8, b=28), height=220, showlegend=False)
+def sla_bar_figure(frame: pd.DataFrame) -> dict[str, Any]:
+    # Plain dicts: three validated go.Figure objects took a third of the panel's server time.
     rates = [None if pd.isna(v) else float(v) for v in frame["rate"]]
-    fig.add_trace(go.Bar(x=frame["member"].tolist(), y=rates, marker_color=theme.PRIMARY,
-                         text=[format_percent(v, 0) for v in rates], textposition="outside", cliponaxis=False,
-                         customdata=(frame["met"] + frame["breached"]).tolist(),
-                         hovertemplate="%{x}: %{text} of %{customdata} tickets<extra></extra>"))
-    fig.update_yaxes(tickformat=".0%", range=[0, 1.15], nticks=4)
-    return fig
+    bar = {"type": "bar", "x": frame["member"].tolist(), "y": rates, "marker": {"color": theme.PRIMARY},
+           "text": [format_percent(v, 0) for v in rates], "textposition": "outside", "cliponaxis": False,
+           "customdata": (frame["met"] + frame["breached"]).tolist(),
+           "hovertemplate": "%{x}: %{text} of %{customdata} tickets<extra></extra>"}
+    return theme.figure_dict([bar], margin=dict(l=8, r=8, t=8, b=28), height=220, showlegend=False,
+                             yaxis=dict(tickformat=".0%", range=[0, 1.15], nticks=4))
 
 
-def sla_trend_figure(weekly: pd.DataFrame) -> go.Figure:
-    fig = theme.figure(margin=dict(l=8, r=8, t=8, b=28), height=200, showlegend=False)
-    fig.add_trace(go.Scatter(x=list(weekly["week"]), y=weekly["rate"].astype(float).tolist(), mode="lines+markers",
-                             line=dict(color=theme.PRIMARY), hovertemplate="Week of %{x|%d %b}: %{y:.0%}<extra></extra>"))
-    fig.update_yaxes(tickformat=".0%", nticks=4)
-    fig.update_xaxes(tickformat="%d %b")
-    return fig
+def sla_trend_figure(weekly: pd.DataFrame) -> dict[str, Any]:
+    line = {"type": "scatter", "x": list(weekly["week"]), "y": weekly["rate"].astype(float).tolist(),
+            "mode": "lines+markers", "line": {"color": theme.PRIMARY},
+            "hovertemplate": "Week of %{x|%d %b}: %{y:.0%}<extra></extra>"}
+    return theme.figure_dict([line], margin=dict(l=8, r=8, t=8, b=28), height=200, showlegend=False,
+                             yaxis=dict(tickformat=".0%", nticks=4), xaxis=dict(tickformat="%d %b"))
 
 
 def sla_outputs(result: PageSla | GoldStatus) -> dict[str, Any]:

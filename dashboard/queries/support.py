@@ -520,39 +520,34 @@ def _rated(rows: Any, columns: list[str]) -> pd.DataFrame:
 
 
 def sla(session: Session, filters: SupportFilters) -> Sla:
-    """One pass over both periods' tickets: totals now and before, now by severity and by channel, and
-    per week (grouping sets)."""
+    """One pass over both periods' tickets, counted per period, severity, channel and week (a few hundred
+    rows, hashed); the totals now and before, now by severity and by channel, and per week are summed from
+    those here (grouping sets sorted the tickets once per set: twice the time)."""
     c = SupportCase
-    tickets = (select((c.opened_day >= filters.period.start).label("is_current"),
-                      func.coalesce(c.severity, "None").label("severity"), c.channel,
-                      func.date_trunc("week", c.opened_day).label("week"), c.sla_met, c.sla_breached)
-               .where(c.kind == "ticket", c.sla_minutes.is_not(None), case_filter(filters),
-                      c.opened_day.between(filters.previous.start, filters.period.end))
-               .subquery())
-    t = tickets.c
+    is_current = (c.opened_day >= filters.period.start).label("is_current")
+    severity = func.coalesce(c.severity, "None").label("severity")
+    week = func.date_trunc("week", c.opened_day).label("week")
     rows = session.execute(
-        select(t.is_current, t.severity, t.channel, t.week,
-               func.grouping(t.is_current, t.severity, t.channel, t.week).label("set"),
-               func.count().filter(t.sla_met).label("met"), func.count().filter(t.sla_breached).label("breached"))
-        .group_by(func.grouping_sets(tuple_(t.is_current), tuple_(t.is_current, t.severity),
-                                     tuple_(t.is_current, t.channel), tuple_(t.week)))).all()
-    found = pd.DataFrame(rows, columns=["is_current", "severity", "channel", "week", "set", "met", "breached"])
-    # grouping(): a bit per column left out of the set, is_current first
-    totals = found[found["set"] == 0b0111].set_index("is_current")
+        select(is_current, severity, c.channel, week, func.count().filter(c.sla_met).label("met"),
+               func.count().filter(c.sla_breached).label("breached"))
+        .where(c.kind == "ticket", c.sla_minutes.is_not(None), case_filter(filters),
+               c.opened_day.between(filters.previous.start, filters.period.end))
+        .group_by(is_current, severity, c.channel, week)).all()
+    found = pd.DataFrame(rows, columns=["is_current", "severity", "channel", "week", "met", "breached"])
+    found["is_current"] = found["is_current"].astype(bool)
 
     def counts(current: bool) -> tuple[int, int]:
-        return (int(totals.loc[current, "met"]), int(totals.loc[current, "breached"])) if current in totals.index \
-            else (0, 0)
+        part = found[found["is_current"] == current]
+        return int(part["met"].sum()), int(part["breached"].sum())
 
-    def members(column: str, grouping: int) -> pd.DataFrame:
-        part = found[(found["set"] == grouping) & (found["is_current"] == True)]  # noqa: E712
-        return _rated(part[[column, "met", "breached"]].sort_values(column).to_numpy().tolist(),
-                      ["member", "met", "breached"])
+    def members(column: str) -> pd.DataFrame:
+        part = found[found["is_current"]].groupby(column, sort=True)[["met", "breached"]].sum().reset_index()
+        return _rated(part.to_numpy().tolist(), ["member", "met", "breached"])
 
     (met, breached), (before_met, before_breached) = counts(True), counts(False)
-    weekly = found[found["set"] == 0b1110].sort_values("week")
+    weekly = found.groupby("week", sort=True)[["met", "breached"]].sum().reset_index()
     return Sla(share(met, met + breached), share(before_met, before_met + before_breached), met, breached,
-               members("severity", 0b0011), members("channel", 0b0101),
+               members("severity"), members("channel"),
                _rated(weekly[["week", "met", "breached"]].to_numpy().tolist(), ["week", "met", "breached"]))
 
 
