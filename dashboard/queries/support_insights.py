@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
+import pandas as pd
 from sqlalchemy import (
     ColumnElement,
     Date,
@@ -68,6 +69,7 @@ from dashboard.tables.gold import (
     ProductCustomer,
     SupportCase,
     SupportCategoryWeekly,
+    SupportProductRunning,
     SupportRegion,
     SupportRepeatCustomer,
     SupportRepeatTicket,
@@ -318,6 +320,33 @@ def product_columns() -> tuple[GridColumn, ...]:
             GridColumn("customers", "Running it", COUNT), GridColumn("customers_with_tickets", "With a ticket", COUNT))
 
 
+def _running_customers(session: Session, resolved: ResolvedQuery, *, from_rows: bool = False) -> dict[str, Any]:
+    """Customers running each product in the period (product_id -> row of product_name, customers): summed
+    from gold.support_product_running for everything or territories, counted from gold.product_customer
+    for a scope naming accounts (or `from_rows`)."""
+    scope = resolved.scope
+    if scope.served_by_territory and not from_rows:
+        pr = SupportProductRunning
+        where = [pr.period_days == resolved.days, pr.as_of == resolved.as_of, scope.territory_filter(pr.territory)]
+        if resolved.region:
+            where.append(pr.region == resolved.region)
+        kept = session.scalar(select(pr.period_days).where(pr.period_days == resolved.days,
+                                                           pr.as_of == resolved.as_of).limit(1))
+        if kept is not None:
+            return {r.product_id: r for r in session.execute(
+                select(pr.product_id, func.max(pr.product_name).label("product_name"),
+                       func.sum(pr.customers).label("customers")).where(*where).group_by(pr.product_id))}
+    pc = ProductCustomer
+    where = [pc.running_from <= resolved.as_of,
+             or_(pc.running_until.is_(None), pc.running_until > resolved.start),
+             scope.account_filter(pc.territory, pc.account_id)]
+    if resolved.region:
+        where.append(pc.region == resolved.region)
+    return {r.product_id: r for r in session.execute(
+        select(pc.product_id, func.max(pc.product_name).label("product_name"), func.count().label("customers"))
+        .where(*where).group_by(pc.product_id))}
+
+
 def products(session: Session, query: OperationsQuery, scope: DataScope, *,
              policy: MaskPolicy) -> ProductsResult | GoldStatus:
     resolved = resolve(session, query, scope)
@@ -328,15 +357,7 @@ def products(session: Session, query: OperationsQuery, scope: DataScope, *,
                func.count(distinct(SC.account_id)).label("accounts"))
         .where(*_tickets_between(resolved, resolved.start, resolved.as_of), SC.product_id.is_not(None))
         .group_by(SC.product_id))}
-    pc = ProductCustomer
-    where = [pc.running_from <= resolved.as_of,
-             or_(pc.running_until.is_(None), pc.running_until > resolved.start),
-             scope.account_filter(pc.territory, pc.account_id)]
-    if resolved.region:
-        where.append(pc.region == resolved.region)
-    running = {r.product_id: r for r in session.execute(
-        select(pc.product_id, func.max(pc.product_name).label("product_name"), func.count().label("customers"))
-        .where(*where).group_by(pc.product_id))}
+    running = _running_customers(session, resolved)
     records = []
     for product_id in set(tickets) | set(running):
         t, c = tickets.get(product_id), running.get(product_id)
@@ -555,20 +576,27 @@ def satisfaction(session: Session, query: OperationsQuery, scope: DataScope, *,
         return gold_status(session)
     keys = {"product": func.coalesce(SC.product_name, "No product"), "region": SC.region,
             "agent": func.coalesce(SC.agent_name, SC.agent_id, "Unassigned")}
-    where = [*_tickets_between(resolved, resolved.start, resolved.as_of), SC.csat.is_not(None)]
-    satisfied = func.count().filter(SC.csat >= SATISFIED_CSAT)
-    overall = session.execute(select(func.count(), satisfied, func.avg(SC.csat)).where(*where)).one()
+    # One hashed pass counts each product, region and agent together; the overall and per-dimension
+    # figures are summed from those rows (four scans of the period's tickets before).
+    rows = session.execute(
+        select(*(key.label(name) for name, key in keys.items()), func.count(),
+               func.count().filter(SC.csat >= SATISFIED_CSAT), func.sum(SC.csat))
+        .where(*_tickets_between(resolved, resolved.start, resolved.as_of), SC.csat.is_not(None))
+        .group_by(*keys.values())).all()
+    # Plain tuples: pandas probes each SQLAlchemy Row for attributes, 140 ms for these thousands of rows.
+    counted = pd.DataFrame.from_records([tuple(r) for r in rows], columns=[*keys, "rated", "satisfied", "csat_sum"])
+    rated_total, happy_total, csat_total = (int(counted[c].sum()) for c in ("rated", "satisfied", "csat_sum"))
+    overall = (rated_total, happy_total, csat_total / rated_total if rated_total else None)
     grids = {}
-    for dimension, key in keys.items():
-        rows = session.execute(select(key.label("group"), func.count(), satisfied, func.avg(SC.csat))
-                               .where(*where).group_by(key)).all()
+    for dimension in keys:
         records = []
-        for group, rated, happy, mean in rows:
+        for group, rated, happy, csat_sum in counted.groupby(dimension, sort=False)[
+                ["rated", "satisfied", "csat_sum"]].sum().itertuples():
             interval = wilson_interval(int(happy), int(rated))
             records.append({"group": group, "rated": int(rated), "satisfied": int(happy),
                             "satisfied_share": happy / rated, "interval": interval_text(interval),
                             "low": interval[0] if interval else None, "high": interval[1] if interval else None,
-                            "avg_csat": round(float(mean), 2)})
+                            "avg_csat": round(float(csat_sum) / int(rated), 2)})
         records.sort(key=lambda r: (r["satisfied_share"], -r["rated"], str(r["group"])))
         grids[dimension] = GridRows(satisfaction_columns(dimension), records, "group")
     return SatisfactionResult(resolved, int(overall[0]), int(overall[1]),

@@ -789,6 +789,24 @@ class ProductCustomer(Base):
     running_until: Mapped[date | None] = mapped_column(Date)  # the last subscription's end date
 
 
+class SupportProductRunning(Base):
+    """Customers running each product per territory and region over the Operations page's periods (7, 30
+    or 90 days to `as_of`, the support cases' last day): gold.product_customer counted once per refresh
+    (etl/gold/support_product_running.sql) for tickets per customer by product, so a scope of territories
+    sums a few rows. A customer sits in one territory, so the counts add up."""
+
+    __tablename__ = "support_product_running"
+    __table_args__ = {"schema": "gold"}
+
+    period_days: Mapped[int] = mapped_column(Integer, primary_key=True)
+    product_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    territory: Mapped[str] = mapped_column(Text, primary_key=True)
+    region: Mapped[str] = mapped_column(Text, primary_key=True)
+    as_of: Mapped[date] = mapped_column(Date)
+    product_name: Mapped[str | None] = mapped_column(Text)
+    customers: Mapped[int] = mapped_column(Integer)
+
+
 class OnboardingStage(Base):
     """One row per onboarding milestone (etl/gold/onboarding_stage.sql), for the Operations page's
     onboarding panel: the stage starts when the one before it completed (the first, kickoff, at the

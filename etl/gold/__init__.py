@@ -65,6 +65,7 @@ GOLD_STEPS: tuple[Step, ...] = (
     # The Operations page: the customers running each product, and each onboarding milestone; both small
     # enough to work out whole (DIFF).
     SqlStep(gold.ProductCustomer, SQL_DIR / "product_customer.sql"),
+    SqlStep(gold.SupportProductRunning, SQL_DIR / "support_product_running.sql"),  # reads support_case too
     SqlStep(gold.OnboardingStage, SQL_DIR / "onboarding_stage.sql"),
     # ... and its panels' figures per region and territory, customer or milestone, so a request sums a few
     # rows: regions, systemic issues, repeat issues, VIPs, onboarding stages and stuck accounts (DIFF).

@@ -166,6 +166,24 @@ def test_tickets_per_customer_by_product(session, tickets, accounts, as_of, pris
     assert result.tickets == int(per_product["tickets"].sum())
 
 
+@pytest.mark.parametrize("days", [7, 30, 90])
+def test_the_kept_running_customers_are_the_product_rows_own(session, tickets, accounts, days):
+    assert session.scalar(text("SELECT count(*) FROM gold.support_product_running WHERE period_days = :d"),
+                          {"d": days}) > 0
+    territory = _busiest_territory(tickets)
+    outsider = accounts.index[accounts["territory"] != territory][0]
+    region = accounts.loc[accounts["territory"] == territory, "region"].iloc[0]
+    for scope, query in ((EVERYTHING, OperationsQuery(days=str(days))),
+                         (DataScope.restricted_to([territory]), OperationsQuery(days=str(days))),
+                         (EVERYTHING, OperationsQuery(days=str(days), region=region)),
+                         (DataScope.restricted_to([territory], [outsider]), OperationsQuery(days=str(days)))):
+        resolved = q.resolve(session, query, scope)
+        kept = {k: (r.product_name, int(r.customers)) for k, r in q._running_customers(session, resolved).items()}
+        counted = {k: (r.product_name, int(r.customers))
+                   for k, r in q._running_customers(session, resolved, from_rows=True).items()}
+        assert kept == counted and kept, (scope, query)
+
+
 # --- Repeat issues and systemic issues --------------------------------------------------------------------
 
 
