@@ -181,7 +181,7 @@ def main() -> None:
     roles = chosen_roles(parser, args.roles)
 
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
-    app = bench_app(url, args.data_dir)
+    app = bench_app(url, args.data_dir, cache=args.cache)
     logins = ensure_bench_users(roles)
     tokens = bench_tokens(logins)
     plans = {role: planned_urls(sample_ids(random.Random(args.seed), args.ids, email))

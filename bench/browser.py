@@ -146,11 +146,13 @@ def warmed_server():
     return server
 
 
-def serve(database_url: str, data_dir: Path) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving the app on the prepared database, as in production (2 workers, 4 threads)."""
+def serve(database_url: str, data_dir: Path, *, cache: bool = False) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the app on the prepared database, as in production (2 workers, 4 threads); its page
+    cache off unless `cache`, so the five runs of a page each do the work."""
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "C360_ENV": "development",
-           "C360_DATA_DIR": str(data_dir / "var")}
+           "C360_DATA_DIR": str(data_dir / "var"), "C360_CACHE_URL": os.environ.get("C360_CACHE_URL", "")
+           if cache else "none"}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
          "--preload", "--pythonpath", f"{REPO},{BENCH_DIR}", "--log-level", "warning", "browser:warmed_server()"],
@@ -283,7 +285,7 @@ def main() -> None:
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
     bench_app(url, args.data_dir)  # binds the database for the bench users and the sample accounts
     logins = ensure_bench_users(roles)
-    server, base = serve(url, args.data_dir)
+    server, base = serve(url, args.data_dir, cache=args.cache)
     driver = chromium(width, height)
     started = time.perf_counter()
     try:

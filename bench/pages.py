@@ -634,10 +634,11 @@ def _time_call(client, call: Call, repeat: int, statement_log: StatementLog, add
 
 # --- the app, its users, the report --------------------------------------------------------------
 
-def bench_app(database_url: str, data_dir: Path):
-    """The app, built by its factory, on the prepared database."""
+def bench_app(database_url: str, data_dir: Path, *, cache: bool = False):
+    """The app, built by its factory, on the prepared database; without its page cache unless `cache`
+    (then repeated calls measure the cache, not the work)."""
     settings = Settings(env="development", secret_key="bench-" + "0" * 40, database_url=database_url,
-                        data_dir=data_dir / "var")
+                        data_dir=data_dir / "var", cache_url=None if cache else "none")
     return create_app(settings)
 
 
@@ -721,6 +722,9 @@ def app_bench_parser(description: str | None, *, repeat_help: str | None = None,
                         help="where the prepared databases are kept between runs")
     parser.add_argument("--rebuild", action="store_true", help="prepare the database again")
     parser.add_argument("--json", type=Path, default=None, help="also save the figures here")
+    parser.add_argument("--cache", action="store_true",
+                        help="keep the page cache on: repeated calls are then answered from it (default: off, "
+                             "so every call does the work)")
     return parser
 
 
@@ -740,13 +744,13 @@ def main() -> None:
     roles = chosen_roles(parser, args.roles)
 
     url = prepared_database(args.scale, args.seed, args.data_dir, rebuild=args.rebuild)
-    app = bench_app(url, args.data_dir)
+    app = bench_app(url, args.data_dir, cache=args.cache)
     logins = ensure_bench_users(roles)
     started = time.perf_counter()
     figures, skipped = measure(app, logins, args.repeat, progress=lambda where: print(f"  {where}", flush=True,
                                                                                       file=sys.stderr))
-    print(f"\n{args.scale} scale, seed {args.seed}, {args.repeat} repeats, "
-          f"measured in {time.perf_counter() - started:.0f}s\n")
+    print(f"\n{args.scale} scale, seed {args.seed}, {args.repeat} repeats, page cache "
+          f"{'on' if args.cache else 'off'}, measured in {time.perf_counter() - started:.0f}s\n")
     print_report(figures, skipped)
     if args.json:
         args.json.write_text(json.dumps({

@@ -14,6 +14,7 @@ import dash
 from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
+from dashboard.cache import cached_build
 from dashboard.callback_guard import guarded_callback
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
@@ -125,13 +126,15 @@ dash.clientside_callback(
 
 def register_panels(permission: str, panels: dict[str, Callable[..., Any]], inputs: Any) -> dict[str, Callable]:
     """One callback per panel, so panels load side by side: each fills `<output id>.children` with
-    `build(session, state, scope=..., policy=...)` for the caller's scope and mask policy."""
+    `build(session, state, scope=..., policy=...)` for the caller's scope and mask policy, kept in the
+    page cache (dashboard/cache.py): a build must depend on those and the data alone."""
 
     def register(output_id: str, build: Callable[..., Any]) -> Callable:
         @page_callback(permission, output=Output(output_id, "children"), inputs=inputs)
         def update_panel(state: Any) -> Any:
             with db.session() as session:
-                return build(session, state, scope=current_scope(), policy=MaskPolicy.for_current_user())
+                return cached_build(build, session, state, scope=current_scope(),
+                                    policy=MaskPolicy.for_current_user())
 
         update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
         return update_panel

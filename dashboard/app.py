@@ -15,6 +15,7 @@ from dash import Dash, DiskcacheManager
 from flask import Flask
 
 from dashboard import api, auth, callback_guard, export, security
+from dashboard import cache as page_cache
 from dashboard.db import check_migrated, resolve_database_url
 from dashboard.extensions import db
 from dashboard.settings import Settings, runtime_dir_default
@@ -54,6 +55,7 @@ def create_app(settings: Settings | None = None) -> Flask:
     db.bind(resolve_database_url(settings))
     check_migrated(db.engine)
 
+    page_cache.init_app(server, settings)
     auth.init_app(server)
     callback_guard.init_app(server)
     security.init_app(server)

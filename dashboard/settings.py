@@ -202,6 +202,10 @@ class Settings:
     ratelimit_storage_uri: str = "memory://"
     # Number of reverse proxies in front of the app whose X-Forwarded-For may be trusted.
     proxy_hops: int = 0
+    # Page results cache (dashboard/cache.py): None keeps it in each process, "none" turns it off, a
+    # redis:// URL shares it between gunicorn workers. Entries also expire after cache_seconds.
+    cache_url: str | None = field(default=None, repr=False)
+    cache_seconds: int = 600
     testing: bool = False
     schedule: JobSchedule = field(default_factory=JobSchedule)
     sources: SourceSettings = field(default_factory=SourceSettings)
@@ -248,6 +252,8 @@ class Settings:
             "login_limit_ip": env.get("C360_LOGIN_LIMIT_IP", "30 per 15 minutes"),
             "ratelimit_storage_uri": env.get("C360_RATELIMIT_STORAGE_URI", "memory://"),
             "proxy_hops": _env_int(env, "C360_PROXY_HOPS", 0),
+            "cache_url": env.get("C360_CACHE_URL") or None,
+            "cache_seconds": _env_int(env, "C360_CACHE_SECONDS", 600),
             "testing": _env_bool(env, "C360_TESTING", False),
             "schedule": JobSchedule.from_env(env),
             "sources": SourceSettings.from_env(env),
@@ -279,6 +285,12 @@ class Settings:
             raise SettingsError("C360_SESSION_HOURS and C360_SESSION_IDLE_MINUTES must be positive.")
         if self.proxy_hops < 0:
             raise SettingsError("C360_PROXY_HOPS must be 0 or more.")
+        if self.cache_url is not None and self.cache_url != "none" and not self.cache_url.startswith(
+                ("redis://", "rediss://", "unix://")):
+            raise SettingsError("C360_CACHE_URL must be a redis://, rediss:// or unix:// URL, or 'none' to turn "
+                                "the page cache off.")
+        if self.cache_seconds < 1:
+            raise SettingsError(f"C360_CACHE_SECONDS must be at least 1, not {self.cache_seconds}.")
         for name, value in (("C360_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),
                             ("C360_LOGIN_LIMIT_IP", self.login_limit_ip)):
             _check_rate_limit(name, value)
