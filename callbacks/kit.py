@@ -16,6 +16,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.cache import cached_build
 from dashboard.callback_guard import guarded_callback
+from dashboard.db import is_statement_timeout
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.scope import current_scope
@@ -28,10 +29,10 @@ from layouts.shell import NAVBAR_COLLAPSE_ID, NAVBAR_TOGGLER_ID
 log = logging.getLogger(__name__)
 
 
-def _error_outputs(output: Any, reference: str) -> Any:
+def _error_outputs(output: Any, reference: str, *, timed_out: bool = False) -> Any:
     """The error card for every 'children' output, nothing for the others."""
     def one(out: Output) -> Any:
-        return error_card(reference) if out.component_property == "children" else no_update
+        return error_card(reference, timed_out=timed_out) if out.component_property == "children" else no_update
 
     if isinstance(output, dict):
         return {name: one(out) for name, out in output.items()}
@@ -50,10 +51,10 @@ def friendly_errors(output: Any) -> Callable[[Callable], Callable]:
                 return func(*args, **kwargs)
             except PreventUpdate:
                 raise
-            except Exception:
+            except Exception as error:
                 reference = uuid.uuid4().hex[:8].upper()
                 log.exception("callback %s failed (reference %s)", func.__name__, reference)
-                return _error_outputs(output, reference)
+                return _error_outputs(output, reference, timed_out=is_statement_timeout(error))
 
         return friendly
 

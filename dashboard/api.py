@@ -32,10 +32,12 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ValidationError
+from sqlalchemy.exc import OperationalError
 
 from dashboard import api_models as m
 from dashboard import audit
-from dashboard.api_errors import INVALID_PARAMETER, error_response
+from dashboard.api_errors import INVALID_PARAMETER, QUERY_TIMEOUT, error_response
+from dashboard.db import is_statement_timeout
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, mask_records, to_csv
 from dashboard.openapi import PATH_PARAMETERS, Operation, build_document, describe
@@ -158,6 +160,11 @@ def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET"
                 return _answer(view(**arguments))
             except ApiError as exc:
                 return error_response(exc.status, exc.message, exc.code)
+            except OperationalError as exc:
+                if not is_statement_timeout(exc):
+                    raise
+                return error_response(503, "the request took too long and was stopped; ask for less (a narrower "
+                                           "filter, a smaller page) or try again later", QUERY_TIMEOUT)
 
         for method in methods:
             ENDPOINT_PERMISSIONS[(method, PREFIX + rule)] = permissions

@@ -14,6 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field
 STATUS_CODES: dict[int, str] = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 409: "conflict", 413: "payload_too_large", 429: "too_many_requests", 500: "internal_error",
+    503: "unavailable",
 }
 # More precise codes some refusals use; clients may branch on them.
 INVALID_PARAMETER = "invalid_parameter"
@@ -23,6 +24,8 @@ UNSTORABLE_TEXT = "unstorable_text"
 # request is refused with UNSTORABLE_TEXT before it reaches an endpoint).
 STORABLE_TEXT_PATTERN = "^[^\\u0000]*$"
 PASSWORD_CHANGE_REQUIRED = "password_change_required"
+# The database stopped the request's query at the web statement timeout (Settings.web_statement_timeout_seconds).
+QUERY_TIMEOUT = "query_timeout"
 
 
 class ErrorBody(BaseModel):
@@ -31,7 +34,8 @@ class ErrorBody(BaseModel):
     status: int = Field(description="The HTTP status, repeated for clients that only keep the body.",
                         ge=400, le=599)
     code: str = Field(description="A stable machine-readable code: " + ", ".join(
-        [*STATUS_CODES.values(), INVALID_PARAMETER, CSRF_FAILED, UNSTORABLE_TEXT, PASSWORD_CHANGE_REQUIRED]) + ".")
+        [*STATUS_CODES.values(), INVALID_PARAMETER, CSRF_FAILED, UNSTORABLE_TEXT, PASSWORD_CHANGE_REQUIRED,
+         QUERY_TIMEOUT]) + ".")
     message: str = Field(description="What went wrong, in words for people.")
 
 

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from psycopg.errors import QueryCanceled
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -110,9 +111,18 @@ def resolve_database_url(settings: Settings) -> str:
     return ensure_database(admin_url, EMBEDDED_DATABASE)
 
 
-def make_engine(url: str) -> Engine:
-    """An engine with settings suited to short dashboard queries and long ETL jobs alike."""
-    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10)
+def make_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
+    """An engine with settings suited to short dashboard queries and long ETL jobs alike. The web app's
+    engine has a statement timeout, so a runaway query ends with an error instead of holding a worker;
+    jobs have none."""
+    connect_args = {"options": f"-c statement_timeout={statement_timeout_ms}"} if statement_timeout_ms else {}
+    return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
+
+
+def is_statement_timeout(error: BaseException) -> bool:
+    """Whether the database stopped a query at the statement timeout (raised as the driver's
+    QueryCanceled, wrapped by SQLAlchemy)."""
+    return isinstance(getattr(error, "orig", error), QueryCanceled)
 
 
 class Database:
@@ -122,14 +132,16 @@ class Database:
         self._engine: Engine | None = None
         self._sessions: sessionmaker[Session] | None = None
         self.url: str | None = None
+        self.statement_timeout_ms: int | None = None
 
-    def bind(self, url: str) -> Database:
-        """Connect to `url`; safe to call again with the same URL."""
-        if self._engine is not None and self.url == url:
+    def bind(self, url: str, *, statement_timeout_ms: int | None = None) -> Database:
+        """Connect to `url`; safe to call again with the same URL and timeout."""
+        if self._engine is not None and self.url == url and self.statement_timeout_ms == statement_timeout_ms:
             return self
         self.dispose()
         self.url = url
-        self._engine = make_engine(url)
+        self.statement_timeout_ms = statement_timeout_ms
+        self._engine = make_engine(url, statement_timeout_ms=statement_timeout_ms)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         return self
 

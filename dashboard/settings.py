@@ -206,6 +206,8 @@ class Settings:
     # redis:// URL shares it between gunicorn workers. Entries also expire after cache_seconds.
     cache_url: str | None = field(default=None, repr=False)
     cache_seconds: int = 600
+    # A web request's SQL statement running longer than this is stopped (jobs have no limit).
+    web_statement_timeout_seconds: float = 30.0
     testing: bool = False
     schedule: JobSchedule = field(default_factory=JobSchedule)
     sources: SourceSettings = field(default_factory=SourceSettings)
@@ -254,6 +256,7 @@ class Settings:
             "proxy_hops": _env_int(env, "C360_PROXY_HOPS", 0),
             "cache_url": env.get("C360_CACHE_URL") or None,
             "cache_seconds": _env_int(env, "C360_CACHE_SECONDS", 600),
+            "web_statement_timeout_seconds": _env_float(env, "C360_WEB_STATEMENT_TIMEOUT_SECONDS", 30.0),
             "testing": _env_bool(env, "C360_TESTING", False),
             "schedule": JobSchedule.from_env(env),
             "sources": SourceSettings.from_env(env),
@@ -289,6 +292,9 @@ class Settings:
                 ("redis://", "rediss://", "unix://")):
             raise SettingsError("C360_CACHE_URL must be a redis://, rediss:// or unix:// URL, or 'none' to turn "
                                 "the page cache off.")
+        if not 0.1 <= self.web_statement_timeout_seconds <= 3600:
+            raise SettingsError(f"C360_WEB_STATEMENT_TIMEOUT_SECONDS must be from 0.1 to 3600 seconds, not "
+                                f"{self.web_statement_timeout_seconds}.")
         if self.cache_seconds < 1:
             raise SettingsError(f"C360_CACHE_SECONDS must be at least 1, not {self.cache_seconds}.")
         for name, value in (("C360_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),

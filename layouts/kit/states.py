@@ -32,11 +32,19 @@ def empty_reason(scope: DataScope, message: str = NOTHING_IN_PERIOD) -> str:
     return NOTHING_IN_SCOPE if scope.sees_nothing else message
 
 
-def error_card(reference: str) -> html.Div:
-    """What a panel shows when its callback failed: a plain apology and a reference the
-    administrator can find in the server log; never the exception."""
+TIMED_OUT = "This panel took too long and was stopped."
+TIMED_OUT_ADVICE = "Narrow it (a shorter period, one region or team) or try again later."
+
+
+def error_card(reference: str, *, timed_out: bool = False) -> html.Div:
+    """What a panel shows when its callback failed: a plain apology (or, when the database stopped a
+    query that ran too long, what to do about it) and a reference the administrator can find in the
+    server log; never the exception."""
+    title, advice = (TIMED_OUT, TIMED_OUT_ADVICE + " If it keeps happening, give your administrator the "
+                     "reference ") if timed_out else ("Something went wrong while loading this panel.",
+                                                      "Try again in a moment. If it keeps happening, give your "
+                                                      "administrator the reference ")
     return html.Div([
-        html.Div("Something went wrong while loading this panel.", className="fw-semibold"),
-        html.Div(["Try again in a moment. If it keeps happening, give your administrator the reference ",
-                  html.Code(reference, className="c360-error-reference"), "."], className="small"),
+        html.Div(title, className="fw-semibold"),
+        html.Div([advice, html.Code(reference, className="c360-error-reference"), "."], className="small"),
     ], className="c360-error-state alert alert-danger mb-0", role="alert")

@@ -1,0 +1,66 @@
+"""The web app's statement timeout: a runaway query is stopped by the database and answered with a clear
+message (a panel's card, the API's 503), while jobs' connections have no limit."""
+
+from __future__ import annotations
+
+import pytest
+from dash import Output
+from sqlalchemy import text
+from sqlalchemy.exc import OperationalError
+
+from callbacks.kit import friendly_errors
+from dashboard import api
+from dashboard.db import Database, is_statement_timeout
+from layouts.kit.states import TIMED_OUT
+from tests.callbacks.test_morning_coffee import text_of
+
+SLEEP = text("SELECT pg_sleep(0.3)")
+
+
+def test_a_web_engine_stops_a_runaway_statement_and_a_job_engine_does_not(database_url):
+    web = Database().bind(database_url, statement_timeout_ms=50)
+    job = Database().bind(database_url)
+    try:
+        with web.session() as session, pytest.raises(OperationalError) as stopped:
+            session.execute(SLEEP)
+        assert is_statement_timeout(stopped.value)
+        with job.session() as session:
+            session.execute(SLEEP)
+    finally:
+        web.dispose()
+        job.dispose()
+    assert not is_statement_timeout(ValueError("another failure"))
+
+
+def test_a_panel_whose_query_was_stopped_says_so_and_what_to_do(database_url):
+    web = Database().bind(database_url, statement_timeout_ms=50)
+
+    @friendly_errors(Output("panel", "children"))
+    def panel() -> str:
+        with web.session() as session:
+            session.execute(SLEEP)
+        return "never"
+
+    @friendly_errors(Output("panel", "children"))
+    def broken() -> str:
+        raise RuntimeError("a bug")
+
+    try:
+        shown, other = text_of(panel()), text_of(broken())
+    finally:
+        web.dispose()
+    assert TIMED_OUT in shown and "shorter period" in shown
+    assert TIMED_OUT not in other and "Something went wrong" in other
+
+
+def test_an_api_request_whose_query_was_stopped_answers_503(login_as, monkeypatch):
+    def runaway(has_permission, session, scope):
+        session.execute(text("SET LOCAL statement_timeout = '20ms'"))
+        session.execute(SLEEP)
+        return []
+
+    monkeypatch.setattr(api.question_queries, "caller_questions", runaway)
+    response = login_as("executive").get("/api/v1/questions")
+    assert response.status_code == 503
+    assert response.get_json()["error"]["code"] == "query_timeout"
+    assert "too long" in response.get_json()["error"]["message"]
