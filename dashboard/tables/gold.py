@@ -747,6 +747,22 @@ class SupportStaffingHourly(Base):
     agents: Mapped[int] = mapped_column(Integer)
 
 
+class SupportSlaDaily(Base):
+    """First-response SLA met and breached per opening day, severity ('None' when empty), channel and team,
+    company-wide (etl/gold/support_sla_daily.sql, from gold.support_case's tickets with an SLA target): the
+    Queues page's SLA panel for a caller who sees every territory sums these instead of its tickets."""
+
+    __tablename__ = "support_sla_daily"
+    __table_args__ = {"schema": "gold"}
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    severity: Mapped[str] = mapped_column(Text, primary_key=True)
+    channel: Mapped[str] = mapped_column(Text, primary_key=True)
+    team: Mapped[str] = mapped_column(Text, primary_key=True)
+    met: Mapped[int] = mapped_column(Integer)
+    breached: Mapped[int] = mapped_column(Integer)
+
+
 class SupportSpeed(Base):
     """Median and p90 first response and resolution minutes of every case, company-wide, for the Queues
     page's speed panel in its unfiltered views (etl/gold/support_speed.sql): per period of period_days

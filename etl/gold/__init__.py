@@ -60,6 +60,7 @@ GOLD_STEPS: tuple[Step, ...] = (
     SqlStep(gold.SupportCase, SQL_DIR / "support_case.sql", since_column="opened_day",
             whole_when=frozenset({"silver.agents", "silver.products"})),
     SqlStep(gold.SupportStaffingHourly, SQL_DIR / "support_staffing_hourly.sql", since_column="day"),
+    SqlStep(gold.SupportSlaDaily, SQL_DIR / "support_sla_daily.sql", since_column="day"),
     # The speed panel's percentiles, company-wide per period: they cannot be summed from smaller rows.
     SqlStep(gold.SupportSpeed, SQL_DIR / "support_speed.sql"),
     # The Operations page: the customers running each product, and each onboarding milestone; both small

@@ -19,7 +19,7 @@ from dashboard.masking import MaskPolicy
 from dashboard.queries import support as q
 from dashboard.queries.support import PageQuery, SupportFilters
 from dashboard.scope import DataScope
-from dashboard.tables.gold import SupportCase
+from dashboard.tables.gold import SupportCase, SupportSlaDaily
 from tests.etl.reference import raw_rows, typed
 
 AS_OF = date(2026, 11, 23)
@@ -235,6 +235,17 @@ def test_the_kept_speed_figures_are_the_cases_own_for_every_period_and_dimension
             assert kept.overall[period] == pytest.approx(worked_out.overall[period]), (by, period)
         pd.testing.assert_frame_equal(kept.rows, worked_out.rows, check_dtype=False)
         assert len(kept.rows) > 0
+
+
+@pytest.mark.parametrize("days", q.PERIODS)
+def test_the_kept_sla_counts_are_the_tickets_own(session, days):
+    for choices in ({}, {"channel": "email"}, {"team": "Tier 1"}, {"channel": "chat", "team": "Tier 2"}):
+        filters = _filters(session, period=str(days), **choices)
+        kept = sorted(tuple(r) for r in q._sla_counts(session, filters))
+        counted = sorted(tuple(r) for r in q._sla_counts(session, filters, from_cases=True))
+        assert kept == counted, choices
+        assert kept or choices  # every unfiltered period has tickets
+    assert session.scalar(select(SupportSlaDaily.day).limit(1)) is not None
 
 
 def test_a_filtered_scoped_or_stale_view_is_worked_out_from_the_cases(session, truth):
