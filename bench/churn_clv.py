@@ -1,7 +1,8 @@
 """Churn training and scoring, and lifetime-value fits, at benchmark scale; the churn model on
 public telco data and on the product's own demo data.
 
-    python bench/churn_clv.py [--accounts 100000] [--seed 0] [--telco FILE] [--folds 5] [--demo small]
+    python bench/churn_clv.py [--accounts 100000] [--seed 0] [--telco FILE] [--orange DIR] [--folds 5]
+                              [--demo small]
     (or through the runner: python bench/models.py --only churn)
 
 1. Churn at scale: training, scoring and explanations on `--accounts` generated accounts.
@@ -11,6 +12,10 @@ public telco data and on the product's own demo data.
    calibration error of `train_churn_model` against an L2 logistic regression and LightGBM with
    its default settings. Without --telco the file is read from a mirror of
    github.com/IBM/telco-customer-churn-on-icp4d (the repository tools' `fetch`) at TELCO_MIRROR.
+   The same for the Orange Telecom churn data as BigML publishes it (churn-bigml-80.csv and -20.csv
+   together: about 3,300 customers, 14.5 % churned; 19 raw columns of state, plans, day, evening,
+   night and international usage and customer-service calls), from `--orange DIR` or a mirror of
+   github.com/ABKevin/Customer-churn-dataset at ORANGE_MIRROR.
 3. With --demo SCALE: the nightly training job on the demo database of that scale (prepared by
    bench/_prepare.py and kept for reuse), which validates on later cut-offs; its ROC-AUC is the
    figure the model registry records.
@@ -73,6 +78,8 @@ from models.clv import (  # noqa: E402
 
 TELCO_MIRROR = Path("/work/.mirror/IBM+telco-customer-churn-on-icp4d/repo")
 TELCO_FILE = "data/Telco-Customer-Churn.csv"
+ORANGE_MIRROR = Path("/work/.mirror/ABKevin+Customer-churn-dataset/repo")
+ORANGE_FILES = ("churn-bigml-80.csv", "churn-bigml-20.csv")
 TRAINING_TARGET_SECONDS = 60.0
 SCORING_TARGET_SECONDS = 5.0
 Result = TypeVar("Result")
@@ -184,6 +191,26 @@ def telco_customers(path: Path | None) -> tuple[pd.DataFrame, pd.Series] | None:
     return frame.drop(columns=["customerID"]), labels
 
 
+def orange_customers(folder: Path | None) -> tuple[pd.DataFrame, pd.Series] | None:
+    """The Orange Telecom churn data (BigML's two files together), raw columns, churn as 0/1."""
+    parts = []
+    for name in ORANGE_FILES:
+        if folder is not None:
+            raw = (folder / name).read_bytes()
+        elif ORANGE_MIRROR.exists():
+            shown = subprocess.run(["git", "--git-dir", str(ORANGE_MIRROR), "show", f"HEAD:{name}"],
+                                   capture_output=True, check=False)
+            if shown.returncode != 0:
+                return None
+            raw = shown.stdout
+        else:
+            return None
+        parts.append(pd.read_csv(io.BytesIO(raw)))
+    frame = pd.concat(parts, ignore_index=True)
+    labels = frame.pop("Churn").astype(str).str.upper().eq("TRUE").astype(int)
+    return frame, labels
+
+
 def stratified_folds(labels: pd.Series, n_folds: int, seed: int) -> np.ndarray:
     rng = np.random.default_rng(seed)
     folds = np.empty(len(labels), dtype=int)
@@ -241,9 +268,18 @@ def run_public_churn(args: Namespace) -> None:
     if data is None:
         print(f"telco churn: no --telco file given and no mirror at {TELCO_MIRROR} "
               f"(github.com/IBM/telco-customer-churn-on-icp4d, {TELCO_FILE}) - skipped")
-        return
-    features, labels = data
-    print(f"telco churn (IBM): {len(features):,} customers x {features.shape[1]} raw columns, "
+    else:
+        compare_on_public_data("telco churn (IBM)", *data, args)
+    data = orange_customers(getattr(args, "orange", None))
+    if data is None:
+        print(f"telco churn (Orange, BigML): no --orange folder given and no mirror at {ORANGE_MIRROR} "
+              f"(github.com/ABKevin/Customer-churn-dataset, {' and '.join(ORANGE_FILES)}) - skipped")
+    else:
+        compare_on_public_data("telco churn (Orange, BigML)", *data, args)
+
+
+def compare_on_public_data(title: str, features: pd.DataFrame, labels: pd.Series, args: Namespace) -> None:
+    print(f"{title}: {len(features):,} customers x {features.shape[1]} raw columns, "
           f"churn rate {labels.mean():.1%}; {args.folds}-fold stratified cross-validation (seed {args.seed})")
     folds = stratified_folds(labels, args.folds, args.seed)
     contenders: dict[str, Callable[[pd.DataFrame, pd.Series, pd.DataFrame], np.ndarray]] = {
@@ -295,6 +331,8 @@ def run_demo_churn(args: Namespace) -> None:
 def add_options(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
     """The options this section reads (the runner bench/models.py offers them too)."""
     parser.add_argument("--telco", type=Path, help="Telco-Customer-Churn.csv (default: its mirror)")
+    parser.add_argument("--orange", type=Path,
+                        help="folder holding churn-bigml-80.csv and churn-bigml-20.csv (default: their mirror)")
     parser.add_argument("--folds", type=int, default=5, help="cross-validation folds on the telco data")
     parser.add_argument("--demo", choices=("small", "medium", "large"),
                         help="also train on the demo database of this scale (prepared once, then reused)")

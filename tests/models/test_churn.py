@@ -15,6 +15,7 @@ from models.churn import (
     ChurnModel,
     ChurnModelError,
     average_precision,
+    booster_params,
     churn_risk_score,
     expected_calibration_error,
     factor_sentence,
@@ -109,9 +110,30 @@ def test_internal_split_metrics_on_a_few_thousand_rows():
     assert small.metrics.n_train == small.metrics.n_valid == 3_000
     assert small.metrics.roc_auc > 0.78
     assert small.metrics.ece < 0.05
-    # Small data: shallow trees, a slow rate, leaves of 2 % of the rows.
-    assert small.params["max_depth"] == 2 and small.params["num_leaves"] == 3
-    assert small.params["min_data_in_leaf"] == 60 and small.params["learning_rate"] == 0.03
+    # Small data: shallow trees (a slow rate, leaves of 2 % of the rows) or the usual 15-leaf ones, the
+    # better on the held-out rows.
+    shallow, deep = (booster_params(3_000, len(features.columns), 1, deep=d) for d in (False, True))
+    assert shallow["max_depth"] == 2 and shallow["num_leaves"] == 3
+    assert shallow["min_data_in_leaf"] == 60 and shallow["learning_rate"] == 0.03
+    assert deep["num_leaves"] == 15 and deep["max_depth"] == -1
+    assert small.params in (shallow, deep)
+
+
+def test_small_data_whose_churn_lies_in_an_interaction_gets_the_larger_trees():
+    """Churn when a premium customer's usage is low early on, or a basic one's is high with many support
+    calls: three-way interactions that two-level trees cannot draw, and the held-out rows say so."""
+    rng = np.random.default_rng(7)
+    n = 4_000
+    usage, premium, tenure, calls = rng.uniform(0, 1, n), rng.integers(0, 2, n), rng.uniform(0, 60, n), \
+        rng.poisson(1.5, n)
+    noise = pd.DataFrame(rng.normal(size=(n, 4)), columns=[f"noise_{i}" for i in range(4)])
+    hit = np.where(premium == 1, (usage < 0.3) & (tenure < 30), (usage > 0.7) & (calls >= 3))
+    labels = pd.Series((rng.uniform(size=n) < 1 / (1 + np.exp(-(hit * 3.0 - 2.0)))).astype(int))
+    features = pd.concat([pd.DataFrame({"usage": usage, "plan": np.where(premium == 1, "premium", "basic"),
+                                        "tenure": tenure, "support_calls": calls}), noise], axis=1)
+    model = train_churn_model(features, labels, seed=0)
+    assert model.params["num_leaves"] == 15
+    assert model.metrics.roc_auc > 0.62
 
 
 def test_database_style_columns_are_numeric():
