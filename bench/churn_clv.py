@@ -174,17 +174,20 @@ def run_clv(args: Namespace) -> None:
 # Public data: IBM Telco Customer Churn
 # ----------------------------------------------------------------------------------------------
 
+def _file_bytes(given: Path | None, mirror: Path, name: str) -> bytes | None:
+    """A data file: `given` when set, else `name` from the repository mirror; None when neither is here."""
+    if given is not None:
+        return given.read_bytes()
+    if not mirror.exists():
+        return None
+    shown = subprocess.run(["git", "--git-dir", str(mirror), "show", f"HEAD:{name}"], capture_output=True, check=False)
+    return shown.stdout if shown.returncode == 0 else None
+
+
 def telco_customers(path: Path | None) -> tuple[pd.DataFrame, pd.Series] | None:
     """The raw columns (as read from the CSV, so TotalCharges is text with blanks) and churn as 0/1."""
-    if path is not None:
-        raw = path.read_bytes()
-    elif TELCO_MIRROR.exists():
-        shown = subprocess.run(["git", "--git-dir", str(TELCO_MIRROR), "show", f"HEAD:{TELCO_FILE}"],
-                               capture_output=True, check=False)
-        if shown.returncode != 0:
-            return None
-        raw = shown.stdout
-    else:
+    raw = _file_bytes(path, TELCO_MIRROR, TELCO_FILE)
+    if raw is None:
         return None
     frame = pd.read_csv(io.BytesIO(raw))
     labels = (frame.pop("Churn") == "Yes").astype(int)
@@ -193,20 +196,10 @@ def telco_customers(path: Path | None) -> tuple[pd.DataFrame, pd.Series] | None:
 
 def orange_customers(folder: Path | None) -> tuple[pd.DataFrame, pd.Series] | None:
     """The Orange Telecom churn data (BigML's two files together), raw columns, churn as 0/1."""
-    parts = []
-    for name in ORANGE_FILES:
-        if folder is not None:
-            raw = (folder / name).read_bytes()
-        elif ORANGE_MIRROR.exists():
-            shown = subprocess.run(["git", "--git-dir", str(ORANGE_MIRROR), "show", f"HEAD:{name}"],
-                                   capture_output=True, check=False)
-            if shown.returncode != 0:
-                return None
-            raw = shown.stdout
-        else:
-            return None
-        parts.append(pd.read_csv(io.BytesIO(raw)))
-    frame = pd.concat(parts, ignore_index=True)
+    raws = [_file_bytes(None if folder is None else folder / name, ORANGE_MIRROR, name) for name in ORANGE_FILES]
+    if any(raw is None for raw in raws):
+        return None
+    frame = pd.concat([pd.read_csv(io.BytesIO(raw)) for raw in raws], ignore_index=True)
     labels = frame.pop("Churn").astype(str).str.upper().eq("TRUE").astype(int)
     return frame, labels
 
