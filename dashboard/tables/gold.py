@@ -361,6 +361,8 @@ class AccountBook(Base):
               postgresql_where=text("active")),
         # Renewals due: the active customers renewing within a few months.
         Index("ix_account_book_active_renewal", "next_renewal_date", postgresql_where=text("active")),
+        # ... and those of a few territories, without reading every territory's renewals of the window.
+        Index("ix_account_book_territory_renewal", "territory", "next_renewal_date", postgresql_where=text("active")),
         {"schema": "gold"},
     )
 
@@ -601,6 +603,10 @@ class SalesOpportunity(Base):
                             postgresql_where=text("NOT is_closed")),
                       # A territory's region in two probes (dashboard.queries.sales._scope_regions).
                       Index("ix_gold_sales_opportunity_territory_region", "territory", "region"),
+                      # The funnel's cohort (deals created in the last year) read from the index alone.
+                      Index("ix_gold_sales_opportunity_cohort", "territory", "created_day",
+                            postgresql_include=["region", "is_won", "is_closed", "stage", "owner_user_id",
+                                                "account_id"]),
                       {"schema": "gold"})
 
     opportunity_id: Mapped[str] = mapped_column(Text, primary_key=True)
