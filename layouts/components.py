@@ -237,14 +237,16 @@ def graph(figure: go.Figure, height: int = 300, *, graph_id: str | None = None,
                      **props)
 
 
-def chart_card(title: str, figure_or_children: go.Figure | object, *, subtitle: str | None = None,
+def chart_card(title: str, figure_or_children: go.Figure | dict | object, *, subtitle: str | None = None,
                height: int = 300, card_id: str | None = None, footer: object = None,
                definition: str | None = None, graph_id: str | None = None, png_filename: str | None = None,
                extra: object = None) -> dbc.Card:
     """A titled card around a Plotly figure (drawn with the Client360 template) or any children;
     `definition` shows on hovering the title, `extra` sits under the header (e.g. a breadcrumb)."""
+    is_figure = isinstance(figure_or_children, go.Figure) or (
+        isinstance(figure_or_children, dict) and {"data", "layout"} <= figure_or_children.keys())  # theme.figure_dict
     content = graph(figure_or_children, height, graph_id=graph_id, png_filename=png_filename) \
-        if isinstance(figure_or_children, go.Figure) else figure_or_children
+        if is_figure else figure_or_children
     if extra is not None:
         content = [extra, content]
     header = [html.H6(title, className="c360-card-title mb-0", title=definition)]
