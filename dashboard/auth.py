@@ -51,10 +51,10 @@ bp = Blueprint("auth", __name__)
 # Paths an anonymous visitor may reach: the login forms, their static styling, the health probe, and
 # the sign-out page (which sends a signed-out visitor on to the login form). Each is matched on a path
 # boundary (see dashboard.security.path_within): /login and /login/totp are public, /loginx is not.
-PUBLIC_PATHS = ("/login", "/logout", "/assets", "/healthz", "/_favicon.ico")
+PUBLIC_PATHS = ("/login", "/logout", "/assets", "/healthz", "/_favicon.ico", "/favicon.ico")
 API_PREFIXES = ("/_dash-", "/api/", "/_reload-hash")
 # Reachable while a password change is pending.
-PASSWORD_CHANGE_PATHS = ("/account/password", "/logout", "/assets", "/healthz", "/_favicon.ico")
+PASSWORD_CHANGE_PATHS = ("/account/password", "/logout", "/assets", "/healthz", "/_favicon.ico", "/favicon.ico")
 # Updating last_seen_at on every request would make every read a write; this resolution is plenty
 # for an idle timeout measured in minutes.
 LAST_SEEN_RESOLUTION = timedelta(seconds=30)
@@ -376,6 +376,14 @@ def logout():
         audit.record(audit.LOGOUT)
     end_session()
     return redirect(url_for("auth.login", signed_out=1))
+
+
+@bp.route("/favicon.ico")
+def favicon():
+    """Browsers ask for /favicon.ico on their own (the sign-in form included). Sent to the sign-in form,
+    that request could start a second session whose cookie replaced the form's, and a quick sign-in was
+    then refused as an expired form; it goes to Dash's icon instead, without a session."""
+    return redirect("/_favicon.ico", code=301)
 
 
 @bp.route("/healthz")

@@ -263,7 +263,7 @@ def test_pages_outside_api_keep_their_html_answers(admin) -> None:
 
 
 @pytest.mark.parametrize("path", ["/loginx", "/login-admin", "/healthzx", "/healthz.json", "/assetsx/client360.css",
-                                  "/_favicon.icox", "/logoutx"])
+                                  "/_favicon.icox", "/favicon.icox", "/logoutx"])
 def test_lookalikes_of_public_paths_need_a_sign_in(client, path) -> None:
     response = client.get(path)
     assert response.status_code == 302, path
@@ -274,6 +274,13 @@ def test_public_paths_stay_public(client) -> None:
     assert client.get("/login").status_code == 200
     assert client.get("/healthz").get_json() == {"status": "ok"}
     assert client.get("/assets/client360.css").status_code == 200
+    # The icon browsers ask for by themselves goes to Dash's, without starting a session: a session begun
+    # there could replace the sign-in form's and make a quick sign-in fail as an expired form.
+    icon = client.application.test_client().get("/favicon.ico")  # a browser's first request, without a cookie
+    assert icon.status_code == 301 and icon.headers["Location"] == "/_favicon.ico"
+    assert "Set-Cookie" not in icon.headers
+    before = client.application.test_client()
+    assert before.get("/_favicon.ico").status_code == 200  # where it leads is public too
     # /login/totp with nothing pending sends the visitor to the form itself, not through the gate.
     totp = client.get("/login/totp")
     assert totp.status_code == 302 and "next=" not in totp.headers["Location"]
