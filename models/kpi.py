@@ -6,6 +6,7 @@ import math
 from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
+from statistics import NormalDist
 
 
 class Rag(StrEnum):
@@ -50,3 +51,19 @@ def rag_for_lower_is_better(value: float | None, green_max: float, amber_max: fl
     if value <= amber_max:
         return Rag.AMBER
     return Rag.RED
+
+
+WILSON_Z = NormalDist().inv_cdf(0.975)  # a 95% interval
+
+
+def wilson_interval(successes: int, trials: int, z: float = WILSON_Z) -> tuple[float, float] | None:
+    """The Wilson score interval of a rate (95% by default): it stays inside 0-1 and is honest for small
+    counts. Closed form, the bounds statsmodels' proportion_confint(method="wilson") gives; None without
+    trials."""
+    if trials <= 0:
+        return None
+    rate, z2 = successes / trials, z * z
+    denominator = 1 + z2 / trials
+    centre = (rate + z2 / (2 * trials)) / denominator
+    half = z * math.sqrt(rate * (1 - rate) / trials + z2 / (4 * trials * trials)) / denominator
+    return max(0.0, centre - half), min(1.0, centre + half)

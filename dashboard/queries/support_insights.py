@@ -76,6 +76,7 @@ from dashboard.tables.gold import (
     SupportVip,
 )
 from dashboard.url_state import first, to_search
+from models.kpi import wilson_interval
 
 PAGE_PATH = "/support/insights"
 PERIODS = (7, 30, 90)
@@ -85,7 +86,6 @@ SYSTEMIC_WEEKS = 12
 SYSTEMIC_RATIO = 2.0
 SYSTEMIC_MIN_ACCOUNTS = 3
 SATISFIED_CSAT = 4
-WILSON_Z = 1.959964  # 95%
 VIP_SHARE = 0.10  # the top 10% of paying customers by MRR
 SENTIMENT_FALL = 0.10  # a drop in mean compound sentiment that counts as falling
 SENTIMENT_MIN_TEXTS = 2  # texts needed in each period to call a fall
@@ -528,16 +528,6 @@ def systemic(session: Session, query: OperationsQuery, scope: DataScope, *,
 
 
 # --- 5. Satisfaction --------------------------------------------------------------------------------------
-
-
-def wilson_interval(satisfied: int, rated: int, z: float = WILSON_Z) -> tuple[float, float] | None:
-    """The 95% Wilson score interval of the share satisfied."""
-    if rated <= 0:
-        return None
-    p = satisfied / rated
-    centre = (p + z * z / (2 * rated)) / (1 + z * z / rated)
-    half = z * math.sqrt(p * (1 - p) / rated + z * z / (4 * rated * rated)) / (1 + z * z / rated)
-    return max(0.0, centre - half), min(1.0, centre + half)
 
 
 SATISFACTION_DIMENSIONS = {"product": "Product", "region": "Region", "agent": "Agent"}

@@ -234,8 +234,8 @@ def test_the_closed_form_wilson_interval_is_statsmodels_own(trials):
 
     for successes in sorted({0, 1, trials // 3, trials // 2, trials - 1, trials}):
         expected = proportion_confint(successes, trials, alpha=q.ALPHA, method="wilson")
-        assert q.wilson(successes, trials) == pytest.approx(expected, abs=1e-12)
-    assert q.wilson(0, 0) is None
+        assert q.wilson_interval(successes, trials) == pytest.approx(expected, abs=1e-12)
+    assert q.wilson_interval(0, 0) is None
 
 
 def _find_key(tree: Any, key: str) -> Any:
