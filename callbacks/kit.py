@@ -16,7 +16,12 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.cache import cached_build
 from dashboard.callback_guard import guarded_callback
-from dashboard.db import is_statement_timeout
+from dashboard.db import (
+    is_database_unavailable,
+    is_dropped_connection,
+    is_statement_timeout,
+    write_units_opened,
+)
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.scope import current_scope
@@ -29,10 +34,12 @@ from layouts.shell import NAVBAR_COLLAPSE_ID, NAVBAR_TOGGLER_ID
 log = logging.getLogger(__name__)
 
 
-def _error_outputs(output: Any, reference: str, *, timed_out: bool = False) -> Any:
+def _error_outputs(output: Any, reference: str, error: Exception) -> Any:
     """The error card for every 'children' output, nothing for the others."""
+    card = error_card(reference, timed_out=is_statement_timeout(error), unavailable=is_database_unavailable(error))
+
     def one(out: Output) -> Any:
-        return error_card(reference, timed_out=timed_out) if out.component_property == "children" else no_update
+        return card if out.component_property == "children" else no_update
 
     if isinstance(output, dict):
         return {name: one(out) for name, out in output.items()}
@@ -43,18 +50,29 @@ def _error_outputs(output: Any, reference: str, *, timed_out: bool = False) -> A
 
 def friendly_errors(output: Any) -> Callable[[Callable], Callable]:
     """Turn an exception in a panel callback into an error card with a reference id, logged here
-    with its traceback; the browser never sees the exception."""
+    with its traceback; the browser never sees the exception. A callback that only read and lost its
+    connection under it (the database restarted) runs once more, on a fresh connection."""
     def decorator(func: Callable) -> Callable:
         @functools.wraps(func)
         def friendly(*args: Any, **kwargs: Any) -> Any:
-            try:
-                return func(*args, **kwargs)
-            except PreventUpdate:
-                raise
-            except Exception as error:
-                reference = uuid.uuid4().hex[:8].upper()
-                log.exception("callback %s failed (reference %s)", func.__name__, reference)
-                return _error_outputs(output, reference, timed_out=is_statement_timeout(error))
+            for attempt in (1, 2):
+                writes_before = write_units_opened()
+                try:
+                    return func(*args, **kwargs)
+                except PreventUpdate:
+                    raise
+                except Exception as error:
+                    if attempt == 1 and is_dropped_connection(error) and write_units_opened() == writes_before:
+                        log.warning("callback %s lost its database connection; reading again", func.__name__)
+                        continue
+                    reference = uuid.uuid4().hex[:8].upper()
+                    if is_database_unavailable(error):  # an outage, not a bug: one line, no traceback
+                        log.warning("callback %s: database unavailable (reference %s): %s", func.__name__,
+                                    reference, error.__class__.__name__)
+                    else:
+                        log.exception("callback %s failed (reference %s)", func.__name__, reference)
+                    return _error_outputs(output, reference, error)
+            raise AssertionError("unreachable")
 
         return friendly
 

@@ -11,6 +11,7 @@ that calls the page's query function and returns a model. Errors have one shape 
 from __future__ import annotations
 
 import functools
+import logging
 import math
 import typing
 from collections.abc import Callable, Iterable, Mapping
@@ -32,12 +33,12 @@ from flask import (
 from flask_login import current_user
 from flask_wtf.csrf import generate_csrf
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DBAPIError, OperationalError
 
 from dashboard import api_models as m
 from dashboard import audit
 from dashboard.api_errors import INVALID_PARAMETER, QUERY_TIMEOUT, error_response
-from dashboard.db import is_statement_timeout
+from dashboard.db import is_dropped_connection, is_statement_timeout
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy, mask_records, to_csv
 from dashboard.openapi import PATH_PARAMETERS, Operation, build_document, describe
@@ -60,6 +61,8 @@ from dashboard.queries import questions as question_queries
 from dashboard.queries import search as search_queries
 from dashboard.queries.executive import resolve_filters
 from dashboard.scope import DataScope, current_scope
+
+log = logging.getLogger(__name__)
 
 PREFIX = "/api/v1"
 bp = Blueprint("api_v1", __name__, url_prefix=PREFIX)
@@ -157,12 +160,12 @@ def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET"
                         raise ApiError(_validation_message(exc), 400, INVALID_PARAMETER) from None
                 if body is not None:
                     arguments["body"] = _request_body(body)
-                return _answer(view(**arguments))
+                return _answer(_read_again_if_dropped(view, arguments))
             except ApiError as exc:
                 return error_response(exc.status, exc.message, exc.code)
             except OperationalError as exc:
                 if not is_statement_timeout(exc):
-                    raise
+                    raise  # the database being unreachable is answered by security._database_error
                 return error_response(503, "the request took too long and was stopped; ask for less (a narrower "
                                            "filter, a smaller page) or try again later", QUERY_TIMEOUT)
 
@@ -175,6 +178,18 @@ def api_endpoint(rule: str, *permissions: str, methods: tuple[str, ...] = ("GET"
         return guarded
 
     return decorator
+
+
+def _read_again_if_dropped(view: Callable, arguments: dict[str, Any]) -> Any:
+    """The view's answer; a GET whose connection died under it (the database restarted) runs once more on a
+    fresh one, since reading twice changes nothing."""
+    try:
+        return view(**arguments)
+    except DBAPIError as exc:
+        if request.method != "GET" or not is_dropped_connection(exc):
+            raise
+        log.warning("%s %s lost its database connection; reading again", request.method, request.path)
+        return view(**arguments)
 
 
 def _plain(value: Any) -> Any:

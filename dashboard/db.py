@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import contextvars
 import warnings
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import psycopg
 from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from psycopg.errors import QueryCanceled
 from sqlalchemy import Engine, create_engine, make_url, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.orm import Session, sessionmaker
 
 # runtime_dir_default lives with the other environment access; the embedded server's callers take it from here.
@@ -125,6 +129,37 @@ def is_statement_timeout(error: BaseException) -> bool:
     return isinstance(getattr(error, "orig", error), QueryCanceled)
 
 
+# SQLSTATEs of a server that is going away, starting or full: class 08 (connection exception) and these.
+UNAVAILABLE_STATES = {"57P01", "57P02", "57P03", "53300"}
+
+
+def is_database_unavailable(error: BaseException) -> bool:
+    """Whether `error` says the database cannot be reached now (down, restarting, shutting down, out of
+    connections, or the pool has none free), as opposed to a failure of the query itself."""
+    if isinstance(error, PoolTimeout) or (isinstance(error, DBAPIError) and error.connection_invalidated):
+        return True
+    orig = getattr(error, "orig", error)
+    if not isinstance(orig, (psycopg.OperationalError, psycopg.InterfaceError)) or isinstance(orig, QueryCanceled):
+        return False
+    state = getattr(orig, "sqlstate", None)
+    return state is None or state.startswith("08") or state in UNAVAILABLE_STATES
+
+
+def is_dropped_connection(error: BaseException) -> bool:
+    """Whether a statement failed because its connection died under it (a database restart): the pool
+    has been emptied, so read-only work can run once more on a fresh connection."""
+    return isinstance(error, DBAPIError) and error.connection_invalidated
+
+
+# How many write units (Database.begin) this context has opened: work that opened none only read, and can
+# be retried safely.
+_write_units = contextvars.ContextVar("c360_write_units", default=0)
+
+
+def write_units_opened() -> int:
+    return _write_units.get()
+
+
 class Database:
     """Engine plus session factory, created unbound and bound in the app factory or a job."""
 
@@ -162,6 +197,7 @@ class Database:
     def begin(self) -> Iterator[Session]:
         """A unit of work that commits on success and rolls back on error."""
         assert self._sessions is not None, "Database is not bound"
+        _write_units.set(_write_units.get() + 1)
         with self._sessions.begin() as session:
             yield session
 

@@ -20,6 +20,7 @@ is a 404 rather than the page shell.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from typing import Any
@@ -28,12 +29,17 @@ from urllib.parse import urlsplit
 from flask import Flask, Response, current_app, jsonify, request, session
 from flask_limiter import Limiter
 from flask_wtf.csrf import CSRFError, CSRFProtect
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, MethodNotAllowed
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from dashboard.api_errors import CSRF_FAILED, UNSTORABLE_TEXT, error_response
+from dashboard.db import is_database_unavailable
 from dashboard.passwords import use_fast_hashing_for_tests
 from dashboard.settings import Settings
+
+log = logging.getLogger(__name__)
 
 # Dash renders with inline styles and evaluates callback code; everything is served locally.
 CONTENT_SECURITY_POLICY = (
@@ -185,6 +191,36 @@ def _api_server_error(error: InternalServerError):
     return error_response(500, "the server failed to answer; the error was logged")
 
 
+# Seconds a client is asked to wait (Retry-After, and the refresh of the page saying so) while the
+# database cannot be reached: about a PostgreSQL restart.
+UNAVAILABLE_RETRY_SECONDS = 5
+UNAVAILABLE_MESSAGE = "the database is temporarily unavailable; try again in a few seconds"
+
+
+def _database_error(error: Exception):
+    """A request that failed on the database: while it cannot be reached (down, restarting, out of
+    connections), a 503 that says so, in the API's JSON, Dash's JSON or a page that reloads itself; any
+    other database failure is the usual 500, its traceback in the log."""
+    if not is_database_unavailable(error):
+        current_app.log_exception(error)
+        server_error = InternalServerError(original_exception=error)
+        return _api_server_error(server_error) if _under_api(request.path) else server_error
+    log.warning("database unavailable for %s %s: %s", request.method, request.path, error.__class__.__name__)
+    if _under_api(request.path):
+        response = error_response(503, UNAVAILABLE_MESSAGE)
+    elif request.path.startswith("/_dash-") or request.accept_mimetypes.best == "application/json":
+        response = jsonify(error=UNAVAILABLE_MESSAGE)
+        response.status_code = 503
+    else:
+        # Rendered without the context processors: Flask-Login's would try to load the user again.
+        page = current_app.jinja_env.get_template("unavailable.html").render(
+            title="Temporarily unavailable", retry_seconds=UNAVAILABLE_RETRY_SECONDS)
+        response = Response(page, status=503)
+    response.headers["Retry-After"] = str(UNAVAILABLE_RETRY_SECONDS)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
 def _same_origin(origin: str) -> bool:
     parts = urlsplit(origin)
     return f"{parts.scheme}://{parts.netloc}" == request.host_url.rstrip("/")
@@ -280,4 +316,6 @@ def init_app(server: Flask, settings: Settings | None = None) -> None:
     server.before_request(_api_paths_only)
     server.register_error_handler(HTTPException, _api_error)
     server.register_error_handler(InternalServerError, _api_server_error)
+    server.register_error_handler(DBAPIError, _database_error)
+    server.register_error_handler(PoolTimeout, _database_error)
     server.after_request(_add_headers)

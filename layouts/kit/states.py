@@ -34,17 +34,23 @@ def empty_reason(scope: DataScope, message: str = NOTHING_IN_PERIOD) -> str:
 
 TIMED_OUT = "This panel took too long and was stopped."
 TIMED_OUT_ADVICE = "Narrow it (a shorter period, one region or team) or try again later."
+UNAVAILABLE = "The database is temporarily unavailable."
+UNAVAILABLE_ADVICE = "It may be restarting. Reload the page in a few seconds."
 
 
-def error_card(reference: str, *, timed_out: bool = False) -> html.Div:
+def error_card(reference: str, *, timed_out: bool = False, unavailable: bool = False) -> html.Div:
     """What a panel shows when its callback failed: a plain apology (or, when the database stopped a
-    query that ran too long, what to do about it) and a reference the administrator can find in the
-    server log; never the exception."""
-    title, advice = (TIMED_OUT, TIMED_OUT_ADVICE + " If it keeps happening, give your administrator the "
-                     "reference ") if timed_out else ("Something went wrong while loading this panel.",
-                                                      "Try again in a moment. If it keeps happening, give your "
-                                                      "administrator the reference ")
+    query that ran too long or could not be reached, what to do about it) and a reference the
+    administrator can find in the server log; never the exception."""
+    if unavailable:
+        title, advice = UNAVAILABLE, UNAVAILABLE_ADVICE + " If it lasts, give your administrator the reference "
+    elif timed_out:
+        title, advice = TIMED_OUT, TIMED_OUT_ADVICE + " If it keeps happening, give your administrator the reference "
+    else:
+        title, advice = ("Something went wrong while loading this panel.",
+                         "Try again in a moment. If it keeps happening, give your administrator the reference ")
     return html.Div([
         html.Div(title, className="fw-semibold"),
         html.Div([advice, html.Code(reference, className="c360-error-reference"), "."], className="small"),
-    ], className="c360-error-state alert alert-danger mb-0", role="alert")
+    ], className="c360-error-state alert alert-" + ("warning" if unavailable else "danger") + " mb-0",
+        role="alert")
