@@ -54,7 +54,8 @@ def create_app(settings: Settings | None = None) -> Flask:
     server.extensions["c360_settings"] = settings
 
     db.bind(resolve_database_url(settings),
-            statement_timeout_ms=round(settings.web_statement_timeout_seconds * 1000))
+            statement_timeout_ms=round(settings.web_statement_timeout_seconds * 1000),
+            lock_timeout_ms=round(settings.web_lock_timeout_seconds * 1000))
     check_migrated(db.engine)
 
     page_cache.init_app(server, settings)

@@ -13,7 +13,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from psycopg.errors import QueryCanceled
+from psycopg.errors import LockNotAvailable, QueryCanceled
 from sqlalchemy import Engine, create_engine, make_url, text
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
@@ -115,18 +115,20 @@ def resolve_database_url(settings: Settings) -> str:
     return ensure_database(admin_url, EMBEDDED_DATABASE)
 
 
-def make_engine(url: str, *, statement_timeout_ms: int | None = None) -> Engine:
+def make_engine(url: str, *, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None) -> Engine:
     """An engine with settings suited to short dashboard queries and long ETL jobs alike. The web app's
-    engine has a statement timeout, so a runaway query ends with an error instead of holding a worker;
-    jobs have none."""
-    connect_args = {"options": f"-c statement_timeout={statement_timeout_ms}"} if statement_timeout_ms else {}
+    engine has a statement timeout, so a runaway query ends with an error instead of holding a worker,
+    and a shorter lock timeout, so a table locked by another session does not either; jobs have none."""
+    options = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
+                                                   ("lock_timeout", lock_timeout_ms)) if ms]
+    connect_args = {"options": " ".join(options)} if options else {}
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 
 
 def is_statement_timeout(error: BaseException) -> bool:
-    """Whether the database stopped a query at the statement timeout (raised as the driver's
-    QueryCanceled, wrapped by SQLAlchemy)."""
-    return isinstance(getattr(error, "orig", error), QueryCanceled)
+    """Whether the database stopped a query at the statement or lock timeout (raised as the driver's
+    QueryCanceled or LockNotAvailable, wrapped by SQLAlchemy)."""
+    return isinstance(getattr(error, "orig", error), (QueryCanceled, LockNotAvailable))
 
 
 # SQLSTATEs of a server that is going away, starting or full: class 08 (connection exception) and these.
@@ -168,15 +170,19 @@ class Database:
         self._sessions: sessionmaker[Session] | None = None
         self.url: str | None = None
         self.statement_timeout_ms: int | None = None
+        self.lock_timeout_ms: int | None = None
 
-    def bind(self, url: str, *, statement_timeout_ms: int | None = None) -> Database:
-        """Connect to `url`; safe to call again with the same URL and timeout."""
-        if self._engine is not None and self.url == url and self.statement_timeout_ms == statement_timeout_ms:
+    def bind(self, url: str, *, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None
+             ) -> Database:
+        """Connect to `url`; safe to call again with the same URL and timeouts."""
+        if self._engine is not None and (self.url, self.statement_timeout_ms, self.lock_timeout_ms) == (
+                url, statement_timeout_ms, lock_timeout_ms):
             return self
         self.dispose()
         self.url = url
         self.statement_timeout_ms = statement_timeout_ms
-        self._engine = make_engine(url, statement_timeout_ms=statement_timeout_ms)
+        self.lock_timeout_ms = lock_timeout_ms
+        self._engine = make_engine(url, statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         return self
 

@@ -26,14 +26,15 @@ RECOVERY_SECONDS = 5.0
 @pytest.fixture()
 def relay(app):
     """The app's database reached through a relay for the length of one test."""
-    original_url, timeout_ms = db.url, db.statement_timeout_ms
+    original_url, timeouts = db.url, dict(statement_timeout_ms=db.statement_timeout_ms,
+                                          lock_timeout_ms=db.lock_timeout_ms)
     relay = DatabaseRelay(original_url).start()
-    db.bind(relay.url, statement_timeout_ms=timeout_ms)
+    db.bind(relay.url, **timeouts)
     try:
         yield relay
     finally:
         relay.cut()
-        db.bind(original_url, statement_timeout_ms=timeout_ms)
+        db.bind(original_url, **timeouts)
 
 
 def _kpis(client):

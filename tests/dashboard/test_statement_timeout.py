@@ -3,16 +3,20 @@ message (a panel's card, the API's 503), while jobs' connections have no limit."
 
 from __future__ import annotations
 
+import json
+import time
+
 import pytest
 from dash import Output
-from sqlalchemy import text
+from sqlalchemy import create_engine, text
 from sqlalchemy.exc import OperationalError
 
 from callbacks.kit import friendly_errors
 from dashboard import api
 from dashboard.db import Database, is_statement_timeout
+from dashboard.extensions import db
 from layouts.kit.states import TIMED_OUT
-from tests.callbacks.test_morning_coffee import text_of
+from tests.callbacks.test_morning_coffee import ID, _callback_payload, _response_outputs, text_of
 
 SLEEP = text("SELECT pg_sleep(0.3)")
 
@@ -64,3 +68,33 @@ def test_an_api_request_whose_query_was_stopped_answers_503(login_as, monkeypatc
     assert response.status_code == 503
     assert response.get_json()["error"]["code"] == "query_timeout"
     assert "too long" in response.get_json()["error"]["message"]
+
+
+def test_a_table_locked_by_another_session_stops_only_the_panels_reading_it(login_as, database_url):
+    """A slow database (another session holding a lock on one gold table): panels reading that table answer
+    within the lock timeout with the timed-out card, everything else stays fast, and the lock's end ends it."""
+    timeouts = dict(statement_timeout_ms=db.statement_timeout_ms, lock_timeout_ms=db.lock_timeout_ms)
+    assert timeouts["lock_timeout_ms"] and timeouts["lock_timeout_ms"] <= timeouts["statement_timeout_ms"]
+    client = login_as("executive")
+    db.bind(db.url, statement_timeout_ms=timeouts["statement_timeout_ms"], lock_timeout_ms=300)
+    locker = create_engine(database_url)
+    try:
+        with locker.connect() as holder:
+            holder.execute(text("LOCK TABLE gold.leads_daily IN ACCESS EXCLUSIVE MODE"))  # held until rollback
+            started = time.monotonic()
+            locked = client.post("/_dash-update-component", json=_callback_payload(client.application,
+                                                                                  ID.KPI_CUSTOMERS))
+            locked_seconds = time.monotonic() - started
+            started = time.monotonic()
+            other = client.get("/api/v1/questions")
+            other_seconds = time.monotonic() - started
+            holder.rollback()
+        after = client.post("/_dash-update-component", json=_callback_payload(client.application, ID.KPI_CUSTOMERS))
+    finally:
+        locker.dispose()
+        db.bind(db.url, **timeouts)
+    assert locked.status_code == 200
+    assert TIMED_OUT in json.dumps(_response_outputs(locked)) and locked_seconds < 5
+    assert other.status_code == 200 and other_seconds < 2
+    assert after.status_code == 200 and TIMED_OUT not in json.dumps(_response_outputs(after))
+    assert "Active customers" in json.dumps(_response_outputs(after))
