@@ -146,16 +146,18 @@ def warmed_server():
     return server
 
 
-def serve(database_url: str, data_dir: Path, *, cache: bool = False) -> tuple[subprocess.Popen, str]:
-    """gunicorn serving the app on the prepared database, as in production (2 workers, 4 threads); its page
-    cache off unless `cache`, so the five runs of a page each do the work."""
+def serve(database_url: str, data_dir: Path, *, cache: bool = False, workers: int = 2, threads: int = 4,
+          secret_key: str = SECRET_KEY) -> tuple[subprocess.Popen, str]:
+    """gunicorn serving the app on the prepared database, as in production (one worker per core, 4 threads
+    each); its page cache off unless `cache`, so the five runs of a page each do the work."""
     port = _free_port()
-    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": SECRET_KEY, "C360_ENV": "development",
+    env = {**os.environ, "DATABASE_URL": database_url, "SECRET_KEY": secret_key, "C360_ENV": "development",
            "C360_DATA_DIR": str(data_dir / "var"), "C360_CACHE_URL": os.environ.get("C360_CACHE_URL", "")
            if cache else "none"}
     process = subprocess.Popen(
-        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", "2", "--threads", "4",
-         "--preload", "--pythonpath", f"{REPO},{BENCH_DIR}", "--log-level", "warning", "browser:warmed_server()"],
+        [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
+         str(threads), "--preload", "--pythonpath", f"{REPO},{BENCH_DIR}", "--log-level", "warning",
+         "browser:warmed_server()"],
         cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120

@@ -62,11 +62,11 @@ from scipy.stats import rankdata  # noqa: E402
 # Imported after SciPy on purpose: threadpool_limits only reaches BLAS libraries already loaded.
 from threadpoolctl import threadpool_limits  # noqa: E402
 
+from models.risk_levels import HIGH_RISK_MIN_SCORE, MEDIUM_RISK_MIN_SCORE  # noqa: E402, F401
+
 FORMAT_VERSION = 2
 # Format 1 artefacts (trees only) still load.
 READABLE_FORMAT_VERSIONS = (1, 2)
-HIGH_RISK_MIN_SCORE = 70.0
-MEDIUM_RISK_MIN_SCORE = 40.0
 # The most frequent categories of a column keep their own code; the rest share "other".
 MAX_CATEGORIES = 250
 # Fewer churners than this in the calibration rows and isotonic regression overfits: use Platt.

@@ -27,7 +27,7 @@ Definitions (shown on the page too):
 - a step of the funnel counts when its timestamp is present; reply rate = replies / sends;
 - a channel has no read receipts when none of its sends was ever read (SMS): its read step is shown as
   "no read receipts" and its reply step follows delivery;
-- A/B test: each variant against the first (A) with statsmodels' two-proportion z-test on replies per
+- A/B test: each variant against the first (A) with the pooled two-proportion z-test on replies per
   send, the 95% confidence interval of the difference (Newcombe-Wilson score), Holm's correction when a
   campaign has more than two variants, and the sends per variant that 80% power at alpha 0.05 needs to
   detect the observed lift (Cohen's h, `NormalIndPower`);
@@ -52,12 +52,6 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Integer, and_, cast, distinct, extract, func, select, true
 from sqlalchemy.orm import Session
-from statsmodels.stats.multitest import multipletests
-from statsmodels.stats.proportion import (
-    confint_proportions_2indep,
-    proportion_effectsize,
-    proportions_ztest,
-)
 
 from dashboard.masking import MaskPolicy, mask_value
 from dashboard.queries.freshness import GoldStatus, gold_status
@@ -66,7 +60,13 @@ from dashboard.scope import DataScope
 from dashboard.tables.attribution_text import ATTRIBUTION_MODELS, AttributionCampaign, AttributionMonthly
 from dashboard.tables.gold import Campaign, CampaignDaily, CampaignHourly, CampaignReply, SalesOpportunity
 from dashboard.url_state import first, to_search, values
-from models.kpi import wilson_interval
+from models.kpi import (
+    holm_adjusted,
+    proportion_effect_size,
+    rate_difference_interval,
+    two_proportion_p_value,
+    wilson_interval,
+)
 
 PAGE_PATH = "/marketing"
 PERIODS = ("30d", "90d", "365d", "all")
@@ -399,7 +399,7 @@ def sends_needed(p_control: float, p_variant: float, alpha: float = ALPHA, power
     size statsmodels' NormalIndPower solves for (a test checks), found directly. Its power with n per
     group is Φ(a - z) + Φ(-a - z), a = effect·√(n/2); the second tail is tiny, so a = z + Φ⁻¹(power -
     Φ(-a - z)) settles in a few steps, where the general solver took 5 ms a comparison."""
-    effect = abs(float(proportion_effectsize(p_variant, p_control)))
+    effect = abs(proportion_effect_size(p_variant, p_control))
     if effect == 0 or math.isnan(effect):
         return None
     normal = NormalDist()
@@ -420,15 +420,13 @@ def compare_variants(variants: list[VariantRow]) -> list[Comparison]:
     for v in others:
         if control.sends == 0 or v.sends == 0:
             continue
-        _, p = proportions_ztest([v.replies, control.replies], [v.sends, control.sends])
-        p = 1.0 if math.isnan(float(p)) else float(p)
-        low, high = confint_proportions_2indep(v.replies, v.sends, control.replies, control.sends,
-                                               method="newcomb", compare="diff", alpha=ALPHA)
-        raw.append((v, p, float(low), float(high)))
+        p = two_proportion_p_value(v.replies, v.sends, control.replies, control.sends)
+        p = 1.0 if math.isnan(p) else p
+        low, high = rate_difference_interval(v.replies, v.sends, control.replies, control.sends, alpha=ALPHA)
+        raw.append((v, p, low, high))
     if not raw:
         return []
-    adjusted = (multipletests([p for _, p, _, _ in raw], alpha=ALPHA, method="holm")[1] if len(raw) > 1
-                else [raw[0][1]])
+    adjusted = holm_adjusted([p for _, p, _, _ in raw])
     out = []
     for (v, p, low, high), p_adj in zip(raw, adjusted, strict=True):
         p_c, p_v = control.replies / control.sends, v.replies / v.sends

@@ -42,9 +42,9 @@ from dashboard.scope import DataScope
 from dashboard.tables.gold import ALL_PRODUCTS, AccountBook, Customer360, CustomerSummary, SupportDaily
 from dashboard.tables.insights import Forecast, ForecastSeries, KpiDriver
 from dashboard.tables.intelligence import ChurnPrediction
-from models.churn import HIGH_RISK_MIN_SCORE
 from models.health import AT_RISK_MIN_SCORE, HEALTHY_MIN_SCORE
 from models.kpi import percent_change
+from models.risk_levels import HIGH_RISK_MIN_SCORE
 
 CHURN, HEALTH = "churn", "health"
 RISK_LEVELS = ("HIGH", "MEDIUM", "LOW")

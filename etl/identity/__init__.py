@@ -10,7 +10,6 @@ import pandas as pd
 from sqlalchemy import text
 
 from etl.identity.company import link_companies
-from etl.identity.person import link_people
 from etl.identity.store import build_identity
 from etl.watermarks import get_watermark, set_watermark
 
@@ -30,6 +29,8 @@ def link_records(left: pd.DataFrame, right: pd.DataFrame | None = None, *, entit
     match_probability is the rule's confidence / 100 and `threshold` defaults to 0.
     """
     if entity == "person":
+        from etl.identity.person import link_people  # Splink and DuckDB, loaded only to link people
+
         return link_people(left, right, DEFAULT_PERSON_THRESHOLD if threshold is None else threshold)
     if entity == "company":
         links = link_companies(left, right)

@@ -12,7 +12,6 @@ from dashboard.tables.silver import Account, Contact
 from etl.identity import normalize
 from etl.identity.clusters import assign_masters
 from etl.identity.company import accounts_sharing, link_companies, shared_contact_pairs
-from etl.identity.person import link_people
 
 IDENTITY_TABLES = ("silver.contact_master", "silver.account_master", "silver.identity_summary")
 
@@ -95,6 +94,8 @@ def _copy_frame(conn: Connection, table, frame: pd.DataFrame) -> None:
 def resolve_contacts(contacts: pd.DataFrame, threshold: float = CONTACT_THRESHOLD) -> pd.DataFrame:
     """contact_id, master_contact_id, match_probability, method for every contact."""
     people = contacts.rename(columns={"contact_id": "record_id"})
+    from etl.identity.person import link_people  # Splink and DuckDB: loaded by the identity build only
+
     links = link_people(people, None, threshold)
     seniority = dict(zip(contacts["contact_id"].astype(str), contacts.get("created_at", pd.Series(
         [None] * len(contacts))), strict=True))

@@ -9,6 +9,8 @@ from __future__ import annotations
 import dataclasses
 import json
 import math
+import subprocess
+import sys
 from datetime import date, timedelta
 from typing import Any
 
@@ -236,6 +238,48 @@ def test_the_closed_form_wilson_interval_is_statsmodels_own(trials):
         expected = proportion_confint(successes, trials, alpha=q.ALPHA, method="wilson")
         assert q.wilson_interval(successes, trials) == pytest.approx(expected, abs=1e-12)
     assert q.wilson_interval(0, 0) is None
+
+
+COUNTS = [(0, 1), (1, 1), (0, 40), (3, 40), (17, 40), (40, 40), (12, 900), (450, 900), (5, 10_000), (9_000, 10_000)]
+
+
+@pytest.mark.parametrize("a", COUNTS)
+def test_the_closed_form_two_proportion_tests_are_statsmodels_own(a):
+    from statsmodels.stats.proportion import (
+        confint_proportions_2indep,
+        proportion_effectsize,
+        proportions_ztest,
+    )
+
+    for b in COUNTS:
+        (x1, n1), (x2, n2) = a, b
+        expected_p = float(proportions_ztest([x1, x2], [n1, n2])[1])
+        got_p = q.two_proportion_p_value(x1, n1, x2, n2)
+        assert (math.isnan(got_p) and math.isnan(expected_p)) or got_p == pytest.approx(expected_p, abs=1e-12)
+        expected_ci = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb", compare="diff", alpha=q.ALPHA)
+        assert q.rate_difference_interval(x1, n1, x2, n2, alpha=q.ALPHA) == pytest.approx(
+            [float(v) for v in expected_ci], abs=1e-12)
+        assert q.proportion_effect_size(x1 / n1, x2 / n2) == pytest.approx(
+            float(proportion_effectsize(x1 / n1, x2 / n2)), abs=1e-12)
+
+
+@pytest.mark.parametrize("p_values", [[0.04], [0.01, 0.04], [0.03, 0.01, 0.2, 0.04], [0.5, 0.5, 0.001],
+                                      [0.9, 0.8, 0.02, 0.02, 0.3]])
+def test_holm_adjustment_is_statsmodels_own(p_values):
+    from statsmodels.stats.multitest import multipletests
+
+    expected = multipletests(p_values, alpha=q.ALPHA, method="holm")[1]
+    assert q.holm_adjusted(p_values) == pytest.approx(list(expected), abs=1e-12)
+
+
+def test_the_web_app_does_not_load_the_statistics_and_model_libraries():
+    """Each web worker would hold them in memory (about 110 MB) for a few closed-form tests and constants."""
+    code = ("import importlib, sys; import dashboard.app as app; "
+            "[importlib.import_module(m) for m in app.CALLBACK_MODULES]; "
+            "heavy = {'statsmodels', 'lightgbm', 'splink', 'duckdb'} & {n.split('.')[0] for n in sys.modules}; "
+            "print(sorted(heavy))")
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert result.stdout.strip().splitlines()[-1:] == ["[]"], result.stdout + result.stderr
 
 
 def _find_key(tree: Any, key: str) -> Any:
