@@ -15,7 +15,7 @@ import diskcache
 from dash import Dash, DiskcacheManager
 from flask import Flask
 
-from dashboard import api, auth, callback_guard, export, security
+from dashboard import api, auth, callback_guard, export, precompressed, security
 from dashboard import cache as page_cache
 from dashboard.db import check_migrated, resolve_database_url
 from dashboard.extensions import db
@@ -80,6 +80,7 @@ def create_app(settings: Settings | None = None) -> Flask:
         background_callback_manager=_background_callback_manager(settings),
     )
     dash_app.init_app(server)
+    precompressed.init_app(server, settings.data_dir / "compressed")  # after Dash's compression: see there
     theme.register()
     register_pages()
     dash_app.layout = app_layout
