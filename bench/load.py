@@ -193,35 +193,67 @@ def locust_python(data_dir: Path) -> Path:
     return python
 
 
-class MemoryWatch(threading.Thread):
-    """Each gunicorn worker's resident memory, sampled every second; its peak (VmHWM) read at the end."""
+class ProcessWatch(threading.Thread):
+    """Every second: each gunicorn worker's resident memory (its peak, VmHWM, read at the end too), and the
+    CPU time of each group of processes (gunicorn, PostgreSQL, the load tool) and of the whole machine."""
 
-    def __init__(self, master_pid: int) -> None:
+    def __init__(self, groups: dict[str, int]) -> None:
         super().__init__(daemon=True)
-        self.master = psutil.Process(master_pid)
+        self.groups = {name: psutil.Process(pid) for name, pid in groups.items()}
         self.peak_mb: dict[int, float] = {}
+        self.cpu: dict[str, dict[int, float]] = defaultdict(dict)
+        self.baseline: dict[int, float] = {}
+        self.first = True
+        self.machine_start = psutil.cpu_times()
+        self.started = time.time()
         self.stopped = threading.Event()
 
+    def add(self, name: str, pid: int) -> None:
+        self.groups[name] = psutil.Process(pid)
+
     def _sample(self) -> None:
-        for worker in self.master.children():
+        for name, root in list(self.groups.items()):
             try:
-                status = Path(f"/proc/{worker.pid}/status").read_text()
-            except OSError:
+                members = [root, *root.children(recursive=True)]
+            except psutil.Error:
                 continue
-            fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
-            for key in ("VmHWM", "VmRSS"):
-                if key in fields:
-                    mb = int(fields[key].split()[0]) / 1024
-                    self.peak_mb[worker.pid] = max(self.peak_mb.get(worker.pid, 0.0), mb)
+            for member in members:
+                try:
+                    times = member.cpu_times()
+                except psutil.Error:
+                    continue
+                # What a process had used before the run (gunicorn building the app) is not counted.
+                self.baseline.setdefault(member.pid, times.user + times.system if self.first else 0.0)
+                self.cpu[name][member.pid] = times.user + times.system - self.baseline[member.pid]
+                if name == "gunicorn" and member.pid != root.pid:
+                    self._memory(member.pid)
+
+    def _memory(self, pid: int) -> None:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return
+        fields = dict(line.split(":", 1) for line in status.splitlines() if ":" in line)
+        for key in ("VmHWM", "VmRSS"):
+            if key in fields:
+                self.peak_mb[pid] = max(self.peak_mb.get(pid, 0.0), int(fields[key].split()[0]) / 1024)
 
     def run(self) -> None:
+        self._sample()  # the processes running before the load: their CPU time so far is the baseline
+        self.first = False
         while not self.stopped.wait(1.0):
             self._sample()
 
-    def stop(self) -> dict[int, float]:
+    def stop(self) -> tuple[dict[int, float], dict[str, float]]:
         self._sample()
         self.stopped.set()
-        return self.peak_mb
+        end = psutil.cpu_times()
+        busy = sum(end) - sum(self.machine_start) - (end.idle - self.machine_start.idle) - (
+            getattr(end, "iowait", 0.0) - getattr(self.machine_start, "iowait", 0.0))
+        cpu = {name: round(sum(times.values()), 1) for name, times in self.cpu.items()}
+        cpu["machine (all processes)"] = round(busy, 1)
+        cpu["machine capacity"] = round((time.time() - self.started) * (psutil.cpu_count() or 1), 1)
+        return self.peak_mb, cpu
 
 
 # --- scenarios ----------------------------------------------------------------------------------------
@@ -436,8 +468,8 @@ def main() -> None:
     os.environ.update(limits)
     server, base = serve(url, args.data_dir, cache=not args.no_cache, workers=args.workers, threads=args.threads,
                          secret_key=SECRET_KEY)
-    memory = MemoryWatch(server.pid)
-    memory.start()
+    postmaster = int((args.data_dir / "pg" / "postmaster.pid").read_text().split()[0])
+    watch = ProcessWatch({"gunicorn": server.pid, "postgresql": postmaster})
     windows: list[Window] = []
     if args.restart_db_at is not None:
         _later(args.restart_db_at, restart_database, args.data_dir, windows)
@@ -449,19 +481,24 @@ def main() -> None:
     env = {**os.environ, "C360_LOAD_SCRIPT": str(script_path), "C360_LOAD_EVENTS": str(events_path),
            "C360_LOAD_THINK": args.think}
     try:
-        subprocess.run([str(python), "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users",
-                        str(args.users), "--spawn-rate", str(max(args.users / 10, 1)), "--run-time", f"{seconds}s",
-                        "--host", base, "--only-summary", "--stop-timeout", "15", "--loglevel", "WARNING"],
-                       env=env, check=False)
+        locust = subprocess.Popen([str(python), "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users",
+                                   str(args.users), "--spawn-rate", str(max(args.users / 10, 1)), "--run-time",
+                                   f"{seconds}s", "--host", base, "--only-summary", "--stop-timeout", "15",
+                                   "--loglevel", "WARNING"], env=env)
+        watch.add("locust (the simulated users)", locust.pid)
+        watch.start()
+        locust.wait()
         run_end = time.time()
     finally:
-        peak = memory.stop()
+        peak, cpu = watch.stop()
         server.terminate()
         server.wait(timeout=60)
     events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]
     if not events:
         raise SystemExit("locust recorded no request")
     figures = print_report(events, peak, windows, run_end, args)
+    print("\nCPU seconds: " + ", ".join(f"{name} {seconds:.0f}" for name, seconds in cpu.items()))
+    figures["cpu_seconds"] = cpu
     if args.json:
         args.json.write_text(json.dumps({"scale": args.scale, "users": args.users, "minutes": args.minutes,
                                          "workers": args.workers, "threads": args.threads, **figures},

@@ -13,6 +13,7 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback, search_or_wait
+from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_CUSTOMER360
@@ -90,15 +91,15 @@ def turn_page(_newer: Any, _older: Any, state: Any) -> Any:
 @page_callback(VIEW_CUSTOMER360, output=Output(ID.TIMELINE, "children"), inputs=STATE_INPUT)
 def update_timeline(state: Any) -> Any:
     with db.session() as session:
-        return build_timeline(session, JourneyQuery.from_state(state), scope=current_scope(),
-                              policy=MaskPolicy.for_current_user())
+        return cached_build(build_timeline, session, JourneyQuery.from_state(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())
 
 
 @page_callback(VIEW_CUSTOMER360, output=Output(ID.MRR, "children"), inputs=STATE_INPUT)
 def update_mrr(state: Any) -> Any:
     with db.session() as session:
-        return build_mrr(session, JourneyQuery.from_state(state), scope=current_scope(),
-                         policy=MaskPolicy.for_current_user())
+        return cached_build(build_mrr, session, JourneyQuery.from_state(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())
 
 
 @page_callback(VIEW_CUSTOMER360,

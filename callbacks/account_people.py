@@ -15,6 +15,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback
+from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import MANAGE_USERS, VIEW_CUSTOMER360, has_permission
@@ -54,8 +55,8 @@ def build_thread(session: Session, account_id: str, contact_id: str, *, scope: D
 @page_callback(VIEW_CUSTOMER360, output=Output(ID.CONTACTS, "children"), inputs=STATE_INPUT)
 def update_contacts(state: Any) -> Any:
     with db.session() as session:
-        return build_contacts(session, _account_id(state), scope=current_scope(),
-                              policy=MaskPolicy.for_current_user())
+        return cached_build(build_contacts, session, _account_id(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())
 
 
 @page_callback(VIEW_CUSTOMER360, output=Output(ID.LINKED, "children"),
@@ -70,8 +71,8 @@ def update_linked(state: Any, _changed: Any) -> Any:
                inputs=STATE_INPUT)
 def update_feedback(state: Any) -> dict[str, Any]:
     with db.session() as session:
-        return build_feedback(session, _account_id(state), scope=current_scope(),
-                              policy=MaskPolicy.for_current_user())
+        return cached_build(build_feedback, session, _account_id(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())
 
 
 @page_callback(VIEW_CUSTOMER360,

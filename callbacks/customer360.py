@@ -17,6 +17,7 @@ from flask_login import current_user
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback
+from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import EXECUTE_ACTIONS, VIEW_CUSTOMER360
@@ -62,7 +63,8 @@ def build_actions(session: Session, account_id: str, *, scope: DataScope, policy
 def update_kpis(state: Any) -> dict[str, Any]:
     """The seven KPI cards of the customer."""
     with db.session() as session:
-        return build_kpis(session, _account_id(state), scope=current_scope(), policy=MaskPolicy.for_current_user())
+        return cached_build(build_kpis, session, _account_id(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())
 
 
 @page_callback(VIEW_CUSTOMER360, output=Output(ID.RISK, "children"), inputs=STATE_INPUT)

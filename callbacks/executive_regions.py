@@ -14,6 +14,7 @@ from dash import Input, Output, State, ctx
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback, search_or_wait
+from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_EXECUTIVE
@@ -79,13 +80,13 @@ PRODUCT_MIX_OUTPUTS = dict(product_mix=Output(ID.PRODUCT_MIX, "children"))
 def update_comparison(state: Any) -> dict[str, Any]:
     """The comparison charts and grid for the page's state."""
     with db.session() as session:
-        return build_comparison(session, PageQuery.from_state(state), scope=current_scope(),
-                                policy=MaskPolicy.for_current_user())
+        return cached_build(build_comparison, session, PageQuery.from_state(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())
 
 
 @page_callback(VIEW_EXECUTIVE, output=PRODUCT_MIX_OUTPUTS, inputs=STATE_INPUT)
 def update_product_mix(state: Any) -> dict[str, Any]:
     """The product mix for the page's state."""
     with db.session() as session:
-        return build_product_mix(session, PageQuery.from_state(state), scope=current_scope(),
-                                 policy=MaskPolicy.for_current_user())
+        return cached_build(build_product_mix, session, PageQuery.from_state(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user())

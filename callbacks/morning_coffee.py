@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback, register_account_opener, register_score_explainer, search_or_wait
 from dashboard import current_settings
+from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_EXECUTIVE
@@ -128,39 +129,50 @@ CHART_OUTPUTS = dict(mrr_trend=Output(ID.MRR_TREND, "children"), revenue=Output(
 TABLE_OUTPUTS = dict(campaigns=Output(ID.CAMPAIGNS, "children"), top_accounts=Output(ID.TOP_ACCOUNTS, "children"))
 
 
+# The panels by page query, as the page cache keys them (dashboard.cache).
+def _kpi_panel(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy, green_minutes: float,
+               amber_minutes: float) -> dict[str, Any]:
+    return build_kpis(session, query.start, query.end, query.regions, green_minutes=green_minutes,
+                      amber_minutes=amber_minutes, scope=scope, policy=policy)
+
+
+def _chart_panel(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
+    return build_charts(session, query.start, query.end, query.regions, drill_region=query.drill_region,
+                        drill_territory=query.drill_territory, scope=scope, policy=policy)
+
+
+def _table_panel(session: Session, query: PageQuery, *, scope: DataScope, policy: MaskPolicy) -> dict[str, Any]:
+    return build_tables(session, query.start, query.end, query.regions, scope=scope, policy=policy)
+
+
+def _panel(build: Any, state: Any, **options: Any) -> Any:
+    with db.session() as session:
+        return cached_build(build, session, PageQuery.from_state(state), scope=current_scope(),
+                            policy=MaskPolicy.for_current_user(), **options)
+
+
 @page_callback(VIEW_EXECUTIVE, output=KPI_OUTPUTS, inputs=STATE_INPUT)
 def update_kpis(state: Any) -> dict[str, Any]:
     """The KPI cards for the page's state."""
-    query, settings = PageQuery.from_state(state), current_settings()
-    with db.session() as session:
-        return build_kpis(session, query.start, query.end, query.regions,
-                          green_minutes=settings.first_response_green_minutes,
-                          amber_minutes=settings.first_response_amber_minutes,
-                          scope=current_scope(), policy=MaskPolicy.for_current_user())
+    settings = current_settings()
+    return _panel(_kpi_panel, state, green_minutes=settings.first_response_green_minutes,
+                  amber_minutes=settings.first_response_amber_minutes)
 
 
 @page_callback(VIEW_EXECUTIVE, output=CHART_OUTPUTS, inputs=STATE_INPUT)
 def update_charts(state: Any) -> dict[str, Any]:
     """The MRR trend and revenue charts for the page's state."""
-    query = PageQuery.from_state(state)
-    with db.session() as session:
-        return build_charts(session, query.start, query.end, query.regions, drill_region=query.drill_region,
-                            drill_territory=query.drill_territory,
-                            scope=current_scope(), policy=MaskPolicy.for_current_user())
+    return _panel(_chart_panel, state)
 
 
 @page_callback(VIEW_EXECUTIVE, output=TABLE_OUTPUTS, inputs=STATE_INPUT)
 def update_tables(state: Any) -> dict[str, Any]:
     """The campaigns and largest-accounts grids for the page's state."""
-    query = PageQuery.from_state(state)
-    with db.session() as session:
-        return build_tables(session, query.start, query.end, query.regions,
-                            scope=current_scope(), policy=MaskPolicy.for_current_user())
+    return _panel(_table_panel, state)
 
 
 def _outlook_panel(build: Any, state: Any) -> Any:
-    with db.session() as session:
-        return build(session, PageQuery.from_state(state), scope=current_scope(), policy=MaskPolicy.for_current_user())
+    return _panel(build, state)
 
 
 # Three panels, three callbacks: each loads as soon as its own reads are done.

@@ -16,6 +16,7 @@ from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
 from callbacks.kit import page_callback, search_or_wait
+from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SALES
@@ -153,8 +154,8 @@ def _register_panel(build: Callable[..., dict[str, Any]], outputs: dict[str, Out
     @page_callback(VIEW_SALES, output=outputs, inputs=STATE_INPUT)
     def update_panel(state: Any) -> dict[str, Any]:
         with db.session() as session:
-            return build(session, PageQuery.from_state(state), scope=current_scope(),
-                         policy=MaskPolicy.for_current_user())
+            return cached_build(build, session, PageQuery.from_state(state), scope=current_scope(),
+                                policy=MaskPolicy.for_current_user())
 
     update_panel.__name__ = f"update_{build.__name__.removeprefix('build_')}"
     return update_panel

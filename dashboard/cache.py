@@ -42,7 +42,7 @@ def cache_config(settings: Settings) -> dict[str, Any]:
     base = {"CACHE_DEFAULT_TIMEOUT": settings.cache_seconds, "CACHE_KEY_PREFIX": "c360:"}
     if settings.cache_url:
         return {**base, "CACHE_TYPE": "RedisCache", "CACHE_REDIS_URL": settings.cache_url}
-    return {**base, "CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 2000}
+    return {**base, "CACHE_TYPE": "SimpleCache", "CACHE_THRESHOLD": 500}
 
 
 def init_app(server: Flask, settings: Settings, *, config: dict[str, Any] | None = None) -> None:
@@ -65,11 +65,13 @@ def cache_key(name: str, state: Any, scope: DataScope, policy: MaskPolicy, versi
 
 
 def cached_build(build: Callable[..., Any], session: Session, state: Any, *, scope: DataScope,
-                 policy: MaskPolicy) -> Any:
-    """`build(session, state, scope=scope, policy=policy)`, from the cache when it holds it."""
+                 policy: MaskPolicy, **options: Any) -> Any:
+    """`build(session, state, scope=scope, policy=policy, **options)`, from the cache when it holds it.
+    `options` (settings the output depends on, e.g. a threshold) are part of the key."""
     if not has_app_context() or not current_app.extensions.get(EXTENSION):
-        return build(session, state, scope=scope, policy=policy)
-    key = cache_key(f"{build.__module__}.{build.__qualname__}", state, scope, policy, data_version(session))
+        return build(session, state, scope=scope, policy=policy, **options)
+    key = cache_key(f"{build.__module__}.{build.__qualname__}", [state, options] if options else state, scope,
+                    policy, data_version(session))
     try:
         found = cache.get(key)
     except Exception:  # a cache server that is down costs speed, never the page
@@ -77,7 +79,7 @@ def cached_build(build: Callable[..., Any], session: Session, state: Any, *, sco
         found = None
     if found is not None:
         return found
-    value = build(session, state, scope=scope, policy=policy)
+    value = build(session, state, scope=scope, policy=policy, **options)
     try:
         cache.set(key, value)
     except Exception:

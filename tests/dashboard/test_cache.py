@@ -126,3 +126,27 @@ def test_without_an_app_or_with_the_cache_off_every_call_builds(session):
         page_cache.cached_build(build, session, {}, scope=DataScope.everything(), policy=FULL)
         page_cache.cached_build(build, session, {}, scope=DataScope.everything(), policy=FULL)
     assert len(calls) == 3
+
+
+def test_settings_a_panel_depends_on_are_part_of_its_key(cached_app, session):
+    from callbacks.morning_coffee import PageQuery, _kpi_panel
+
+    calls = []
+
+    def counted(session, query, *, scope, policy, green_minutes, amber_minutes):
+        calls.append((green_minutes, amber_minutes))
+        return _kpi_panel(session, query, scope=scope, policy=policy, green_minutes=green_minutes,
+                          amber_minutes=amber_minutes)
+
+    counted.__qualname__, counted.__module__ = _kpi_panel.__qualname__, _kpi_panel.__module__
+    query, everything = PageQuery.from_state({}), DataScope.everything()
+
+    def panel(green: float, amber: float):
+        return _json(page_cache.cached_build(counted, session, query, scope=everything, policy=FULL,
+                                             green_minutes=green, amber_minutes=amber))
+
+    strict, lenient = panel(0.001, 0.002), panel(10**6, 2 * 10**6)
+    assert panel(0.001, 0.002) == strict and len(calls) == 2  # the same settings again: from the cache
+    assert strict != lenient  # team efficiency is red for one, green for the other: never shared
+    assert strict == _json(_kpi_panel(session, query, scope=everything, policy=FULL, green_minutes=0.001,
+                                      amber_minutes=0.002))
