@@ -16,7 +16,7 @@ How it works:
     the page cache on, in each worker, as by default); sign-in limits are raised, since every simulated
     user signs in from this one address.
   * locust (in a virtual environment of its own, bench/locust/requirements.txt, created on first use)
-    starts --users people, a tenth of them per second, in a mix of roles (ROLE_WEIGHTS). Each signs in,
+    starts --users people, --spawn-rate per second (2), in a mix of roles (ROLE_WEIGHTS). Each signs in,
     loads the app once, then, waiting --think seconds between actions, opens one of its pages (5 in 10),
     changes a filter on the page it is on (4 in 10) or drills into one of its customers (1 in 10).
   * Every request is logged; the report gives p50, p95 and p99 per kind of request and per request, the
@@ -395,7 +395,7 @@ def scenario_figures(window: Window, events: list[dict[str, Any]], run_end: floa
 
 
 def print_report(events: list[dict[str, Any]], memory: dict[int, float], windows: list[Window],
-                 run_end: float, args) -> dict[str, Any]:
+                 run_end: float, args, *, all_arrived: float) -> dict[str, Any]:
     quiet = [e for e in events if not any(w.start <= e["t"] <= (w.end or run_end) + RECOVERY_SECONDS
                                           for w in windows)]
     p50, p95, p99 = _percentiles([e["ms"] for e in events])
@@ -408,6 +408,11 @@ def print_report(events: list[dict[str, Any]], memory: dict[int, float], windows
         qp50, qp95, qp99 = _percentiles([e["ms"] for e in quiet])
         print(f"outside the scenarios: {len(quiet):,} requests, p50 {qp50:.0f}, p95 {qp95:.0f}, p99 {qp99:.0f} ms, "
               f"{sum(1 for e in quiet if e['error'])} errors")
+    arrived = [e for e in events if e["t"] >= all_arrived]
+    if arrived:
+        ap50, ap95, ap99 = _percentiles([e["ms"] for e in arrived])
+        print(f"once everyone had arrived ({args.users / args.spawn_rate:.0f} s in): {len(arrived):,} requests, "
+              f"p50 {ap50:.0f}, p95 {ap95:.0f}, p99 {ap99:.0f} ms, {sum(1 for e in arrived if e['error'])} errors")
     print("\nby kind of request:")
     kinds = summarise(events, "kind")
     _print_rows(kinds, 24)
@@ -437,6 +442,8 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=os.cpu_count() or 2, help="gunicorn workers (one per core)")
     parser.add_argument("--threads", type=int, default=4, help="threads per gunicorn worker")
     parser.add_argument("--think", default="5,15", help="seconds of think time between actions, MIN,MAX")
+    parser.add_argument("--spawn-rate", type=float, default=2.0,
+                        help="people arriving per second until --users are on (each signs in on arrival)")
     parser.add_argument("--no-cache", action="store_true", help="turn the page cache off")
     parser.add_argument("--restart-db-at", type=float, default=None, metavar="S")
     parser.add_argument("--refresh-at", type=float, default=None, metavar="S")
@@ -482,9 +489,10 @@ def main() -> None:
            "C360_LOAD_THINK": args.think}
     try:
         locust = subprocess.Popen([str(python), "-m", "locust", "-f", str(LOCUSTFILE), "--headless", "--users",
-                                   str(args.users), "--spawn-rate", str(max(args.users / 10, 1)), "--run-time",
+                                   str(args.users), "--spawn-rate", str(args.spawn_rate), "--run-time",
                                    f"{seconds}s", "--host", base, "--only-summary", "--stop-timeout", "15",
                                    "--loglevel", "WARNING"], env=env)
+        load_started = time.time()
         watch.add("locust (the simulated users)", locust.pid)
         watch.start()
         locust.wait()
@@ -496,7 +504,8 @@ def main() -> None:
     events = [json.loads(line) for line in events_path.read_text().splitlines() if line.strip()]
     if not events:
         raise SystemExit("locust recorded no request")
-    figures = print_report(events, peak, windows, run_end, args)
+    figures = print_report(events, peak, windows, run_end, args,
+                           all_arrived=load_started + args.users / args.spawn_rate)
     print("\nCPU seconds: " + ", ".join(f"{name} {seconds:.0f}" for name, seconds in cpu.items()))
     figures["cpu_seconds"] = cpu
     if args.json:
