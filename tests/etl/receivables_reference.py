@@ -71,7 +71,7 @@ def receivables_reference(loaded_database: Database, pristine_landing_dir: Path)
     unpaid["late"] = (as_of - unpaid["due_date"]).dt.days.fillna(0).clip(lower=0).astype(int)
     unpaid["bucket"] = pd.cut(unpaid["late"], [-1, 0, 30, 60, 90, 10**6],
                               labels=["current", "1-30", "31-60", "61-90", "90+"]).astype(str)
-    unpaid["usd"] = (unpaid["amount"] * unpaid["currency"].map(lambda c: landing.rate(c, landing.as_of))).round(2)
+    unpaid["usd"] = (unpaid["amount"] * unpaid["currency"].map(landing.rates_on(unpaid["currency"], landing.as_of))).round(2)
     unpaid["segment"] = unpaid["account_id"].map(accounts["account_type"]).fillna("Unknown")
     unpaid["manager"] = manager_of(unpaid["account_id"].map(accounts["owner_user_id"]))
     unpaid["territory"] = unpaid["customer"].map(territory)

@@ -175,6 +175,11 @@ class Landing:
         rates = self.fx[(self.fx["currency"] == currency) & (self.fx["rate_date"] <= pd.Timestamp(day))]
         return float(rates.sort_values("rate_date")["usd_per_unit"].iloc[-1])
 
+    def rates_on(self, currencies: pd.Series, day: date) -> dict[str, float]:
+        """`rate(currency, day)` for each distinct currency of `currencies`: one look-up per currency
+        instead of one per row."""
+        return {currency: self.rate(currency, day) for currency in currencies.unique()}
+
     def rate_used(self, currency: str, day: date, max_fallback_days: int = 7) -> tuple[float, date, bool] | None:
         """(rate, its publication day, fallback?) under the silver rules: the rate of `day` (of the
         as-of day for a later day), else the latest earlier one up to `max_fallback_days` older;

@@ -38,7 +38,7 @@ def expected_unpaid(reference: Landing) -> pd.DataFrame:
     unpaid["late"] = (as_of - unpaid["due_date"]).dt.days.fillna(0).clip(lower=0).astype(int)
     unpaid["bucket"] = pd.cut(unpaid["late"], [-1, 0, 30, 60, 90, 10**6],
                               labels=["current", "1-30", "31-60", "61-90", "90+"]).astype(str)
-    unpaid["usd"] = unpaid["amount"] * unpaid["currency"].map(lambda c: reference.rate(c, reference.as_of))
+    unpaid["usd"] = unpaid["amount"] * unpaid["currency"].map(reference.rates_on(unpaid["currency"], reference.as_of))
     accounts = reference.accounts.set_index("account_id")
     users = typed_users(reference)
     unpaid["segment"] = unpaid["account_id"].map(accounts["account_type"]).fillna("Unknown")
@@ -143,7 +143,7 @@ def test_dso_of_a_month_by_hand(loaded_database, reference, months_back):
     inv = inv[(inv["status"] != "void") & inv["account_id"].notna() & (inv["issue_date"] <= month_end)].copy()
     paid_on = inv["paid_at"].dt.tz_convert("UTC").dt.tz_localize(None).dt.normalize()
     paid_on = paid_on.where(inv["paid_at"].notna(), inv["issue_date"].where(inv["status"] == "paid"))
-    rate = inv["currency"].map(lambda c: reference.rate(c, month_end.date()))
+    rate = inv["currency"].map(reference.rates_on(inv["currency"], month_end.date()))
     inv["usd"] = inv["amount"].astype(float) * rate
     inv["territory"] = inv["account_id"].map(reference.accounts.set_index("account_id")["territory"]).fillna("Unknown")
     outstanding = inv[paid_on.isna() | (paid_on > month_end)]

@@ -384,7 +384,7 @@ def test_billing_ageing_matches_an_independent_computation(generated: Database, 
     late = (as_of - unpaid["due_date"]).dt.days
     unpaid["bucket"] = pd.cut(late.fillna(0), [-10**6, 0, 30, 60, 90, 10**6],
                               labels=["current", "1-30", "31-60", "61-90", "90+"]).astype(str)
-    unpaid["usd"] = unpaid["amount"] * unpaid["currency"].map(lambda c: reference.rate(c, reference.as_of))
+    unpaid["usd"] = unpaid["amount"] * unpaid["currency"].map(reference.rates_on(unpaid["currency"], reference.as_of))
     expected = unpaid.groupby(["account_id", "bucket"]).agg(invoices=("invoice_id", "count"), usd=("usd", "sum"))
     stored = rows(generated, "SELECT * FROM gold.billing_ageing").set_index(["account_id", "bucket"])
     assert sorted(stored.index) == sorted(expected.index)
