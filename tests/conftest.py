@@ -7,6 +7,7 @@ import os
 import re
 import secrets
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
@@ -24,6 +25,51 @@ ROLES = ("admin", "executive", "sales_manager", "account_manager", "support_lead
          "marketing_manager", "billing")
 
 runtime_dir_default()
+
+# The slowest test files, longest first (seconds on two cores, fixtures included: crash safety ~170 and
+# ~150, the browser's Campaigns and Morning coffee ~125 each, every dataset re-exported ~80, the demo
+# command ~70, ...). They are handed to the xdist workers first, so no long file is left running alone
+# at the end while the other workers sit idle.
+SLOW_FILES = (
+    "tests/etl/test_crash_safety_refresh.py",
+    "tests/etl/test_crash_safety.py",
+    "tests/layouts/test_campaigns.py",
+    "tests/layouts/test_morning_coffee.py",
+    "tests/etl/test_reexport_all.py",
+    "tests/dashboard/test_cli.py",
+    "tests/layouts/test_executive_strategy.py",
+    "tests/layouts/test_sales.py",
+    "tests/layouts/test_sales_leads.py",
+    "tests/etl/test_hostile_property.py",
+    "tests/layouts/test_receivables.py",
+    "tests/layouts/test_sales_engagement.py",
+    "tests/layouts/test_support_insights.py",
+    "tests/layouts/test_support.py",
+    "tests/etl/test_identity.py",
+    "tests/test_bench_pages.py",
+    "tests/layouts/test_growth.py",
+    "tests/models/test_churn.py",
+    "tests/etl/test_fault_containment.py",
+    "tests/layouts/test_alert_centre.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    # With --dist loadfile xdist would order the files by their number of tests, leaving the slow
+    # files of a few tests (crash safety, re-exports, the demo command) for the very end.
+    if hasattr(config.option, "loadscopereorder"):
+        config.option.loadscopereorder = False
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The slow files first (SLOW_FILES), then the others by their number of tests, as xdist would;
+    the tests of a file keep their order."""
+    files = [item.nodeid.split("::")[0] for item in items]
+    tests_per_file = Counter(files)
+    rank = {path: (SLOW_FILES.index(path) if path in SLOW_FILES else len(SLOW_FILES), -tests_per_file[path])
+            for path in tests_per_file}
+    order = sorted(range(len(items)), key=lambda i: rank[files[i]])
+    items[:] = [items[i] for i in order]
 
 
 @pytest.fixture(scope="session")
