@@ -15,8 +15,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, make_url, text
 
-from dashboard.db import Database, runtime_dir_default, start_embedded_server, to_sqlalchemy_url, upgrade
+from dashboard.db import Database, runtime_dir_default, start_embedded_server, to_sqlalchemy_url
 from dashboard.settings import Settings
+from tests.etl.dbutil import clone_database, create_migrated_template, drop_database, loaded_template
 
 AS_OF = date(2026, 11, 23)
 SEED = 7
@@ -108,10 +109,27 @@ def empty_database_url(pg_admin_url: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def database_url(pg_admin_url: str) -> Iterator[str]:
-    """A fresh, migrated database for the whole test session."""
-    url = _create_fresh_database(pg_admin_url, "c360_test")
-    upgrade(url)
+def template_url(pg_admin_url: str) -> Iterator[str]:
+    """A migrated, empty database that private databases are copied from (tests/etl/dbutil.py)."""
+    url = create_migrated_template(pg_admin_url)
+    yield url
+    drop_database(pg_admin_url, url)
+
+
+@pytest.fixture(scope="session")
+def loaded_template_url(pg_admin_url: str, template_url: str, pristine_landing_dir: Path) -> Iterator[str]:
+    """A database the pipeline loaded with the small landing data (`pristine_landing_dir`), loaded
+    once per session: `cloned_database(pg_admin_url, loaded_template_url)` gives a test its own copy
+    in seconds. Never connect to it directly (a database with connections cannot be copied)."""
+    with loaded_template(pg_admin_url, template_url, pristine_landing_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_admin_url: str, loaded_template_url: str) -> Iterator[str]:
+    """The database of the whole test session: a copy of the loaded template, so the pipeline loads
+    the small landing data once per session for both (see `loaded_database`)."""
+    url = clone_database(pg_admin_url, loaded_template_url, prefix="c360_test")
     yield url
     _drop_database(pg_admin_url, url)
 
@@ -145,11 +163,10 @@ def pristine_landing_dir(tmp_path_factory: pytest.TempPathFactory, landing_dir: 
 
 @pytest.fixture(scope="session")
 def loaded_database(database: Database, landing_dir: Path, pristine_landing_dir: Path):
-    """The session database after the real ETL pipeline has loaded the small landing data."""
-    from etl.pipeline import run_pipeline
-
-    result = run_pipeline(database, landing_dir, triggered_by="test")
-    assert result.status == "success", result.error
+    """The session database after the real ETL pipeline has loaded the small landing data: it is a
+    copy of `loaded_template_url`, loaded from `pristine_landing_dir`, whose files are those of
+    `landing_dir` byte for byte (bronze knows a file by its path in the landing folder and its
+    checksum), so a run on `landing_dir` finds every file already loaded."""
     return database
 
 

@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.orm import Session
 
 from dashboard.db import Database
-from tests.etl.conftest import scratch_db, template_url  # noqa: F401
+from tests.etl.conftest import scratch_db  # noqa: F401
 
 
 @pytest.fixture()
