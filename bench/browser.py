@@ -156,7 +156,7 @@ def serve(database_url: str, data_dir: Path, *, cache: bool = False, workers: in
            if cache else "none"}
     process = subprocess.Popen(
         [sys.executable, "-m", "gunicorn", "--bind", f"127.0.0.1:{port}", "--workers", str(workers), "--threads",
-         str(threads), "--preload", "--pythonpath", f"{REPO},{BENCH_DIR}", "--log-level", "warning",
+         str(threads), "--keep-alive", "30", "--preload", "--pythonpath", f"{REPO},{BENCH_DIR}", "--log-level", "warning",
          "browser:warmed_server()"],
         cwd=REPO, env=env)
     base = f"http://127.0.0.1:{port}"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import secrets
 import string
+import threading
 from collections.abc import Iterable
 
 from argon2 import PasswordHasher
@@ -19,6 +20,10 @@ from zxcvbn import zxcvbn
 from zxcvbn.frequency_lists import FREQUENCY_LISTS
 
 _hasher = PasswordHasher()
+# Each argon2 hash or check takes 64 MiB while it runs (the memory cost that makes guessing dear). A web
+# worker serving a burst of sign-ins on all its threads at once would hold that many times over; two at a
+# time bound it at 128 MiB, and the others wait a few tens of milliseconds.
+_HASHING_SLOTS = threading.BoundedSemaphore(2)
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 1024
 # zxcvbn score 3: "safely unguessable", about 10^8 guesses or more.
@@ -93,12 +98,14 @@ def use_fast_hashing_for_tests() -> None:
 
 
 def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+    with _HASHING_SLOTS:
+        return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        with _HASHING_SLOTS:
+            return _hasher.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 

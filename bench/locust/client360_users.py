@@ -95,7 +95,8 @@ class DashboardUser(FastHttpUser):
         for call in calls:
             with self.client.post(DASH_ROUTE, json=call["body"], name=call["name"], catch_response=True) as answer:
                 if answer.status_code not in (200, 204):
-                    answer.failure(f"HTTP {answer.status_code}")
+                    reason = f": {answer.error!r}" if answer.status_code == 0 and answer.error else ""
+                    answer.failure(f"HTTP {answer.status_code}{reason}")
                 elif answer.status_code == 200 and b"c360-error-state" in (answer.content or b""):
                     # A panel's error card is an answer the user cannot use: counted as an error.
                     answer.failure("the panel answered its error card")

@@ -64,3 +64,41 @@ def test_testing_mode_cannot_be_switched_on_in_production(tmp_path) -> None:
 
     with pytest.raises(SettingsError, match="C360_TESTING must not be set in production"):
         Settings(env="production", secret_key="x" * 40, data_dir=tmp_path, testing=True).validate()
+
+
+def test_at_most_two_argon2_computations_run_at_once_in_a_process(monkeypatch) -> None:
+    """Each takes 64 MiB while it runs: a burst of sign-ins on every thread of a web worker must not
+    multiply that."""
+    import threading
+    import time
+
+    from dashboard import passwords
+
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    class SlowHasher:
+        def _work(self) -> None:
+            with lock:
+                running[0] += 1
+                most[0] = max(most[0], running[0])
+            time.sleep(0.05)
+            with lock:
+                running[0] -= 1
+
+        def hash(self, password: str) -> str:
+            self._work()
+            return "hashed"
+
+        def verify(self, password_hash: str, password: str) -> bool:
+            self._work()
+            return True
+
+    monkeypatch.setattr(passwords, "_hasher", SlowHasher())
+    threads = [threading.Thread(target=passwords.hash_password, args=("x",)) for _ in range(4)]
+    threads += [threading.Thread(target=passwords.verify_password, args=("h", "x")) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert most[0] == 2
