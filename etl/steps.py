@@ -44,6 +44,8 @@ REBUILD, DIFF, DAYS, ACCOUNTS, SKIP = "rebuild", "diff", "days", "accounts", "sk
 _IN_SCOPE = re.compile(r"@in_scope\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
 _COMMENT = re.compile(r"--[^\n]*")
 _TABLE_REFERENCE = re.compile(r"\b(silver|gold)\.([a-z_][a-z0-9_]*)\b")
+# `alias.*` or `SELECT *`: the statement may read any column of what it selects from.
+_EVERY_COLUMN = re.compile(r"\b[a-z_][a-z0-9_]*\.\*|\bSELECT\s+\*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -88,6 +90,12 @@ class SqlStep:
     def reads_column(self, column: str) -> bool:
         return re.search(rf"\b{re.escape(column)}\b", self._code()) is not None
 
+    def reads_any_column(self, columns: frozenset[str]) -> bool:
+        """Whether its SQL may read one of `columns` (by name, or through a `*`)."""
+        code = self._code()
+        return (_EVERY_COLUMN.search(code) is not None
+                or any(re.search(rf"\b{re.escape(column)}\b", code) for column in columns))
+
     def inputs(self) -> frozenset[str]:
         """The silver and gold tables its SQL reads."""
         found = {f"{schema}.{name}" for schema, name in _TABLE_REFERENCE.findall(self._code())}
@@ -99,30 +107,47 @@ class SqlStep:
     def run(self, conn: Connection, params: Mapping[str, Any], *, accounts: bool = False) -> None:
         conn.execute(text(self.sql(accounts=accounts)), dict(params))
 
-    def run_diff(self, conn: Connection, params: Mapping[str, Any]) -> None:
-        """Work the whole table out again, but write only the rows that differ from it: a refresh
-        that changes a few rows rewrites a few rows (and readers' row versions stay put)."""
+    def run_diff(self, conn: Connection, params: Mapping[str, Any], *, accounts: bool = False) -> frozenset[str]:
+        """Work the whole table out again (with `accounts`, the rows of the accounts in `gold_scope`),
+        but write only the rows that differ from it: a refresh that changes a few rows rewrites a few
+        rows (and readers' row versions stay put). Returns the columns whose values changed (every
+        column for a row added or removed; none when nothing changed)."""
         name = qualified_name(self.table)
         if self.since_column:  # the whole table, whichever day the refresh starts from
             params = {**params, "since_day": date.min}
         insert = f"INSERT INTO {name}"
-        sql = self.sql()
+        sql = self.sql(accounts=accounts)
         if insert not in sql:
             raise ValueError(f"{self.sql_file.name} does not start with {insert}")
         key = [f'"{c.name}"' for c in self.table.primary_key.columns]
+        columns = [c.name for c in self.table.columns]
         same_key = " AND ".join(f"n.{k} = t.{k}" for k in key)
+        # The stored rows this statement works out again.
+        stored = (f"(SELECT * FROM {name} WHERE \"{self.account_column}\" IN (SELECT account_id FROM gold_scope))"
+                  if accounts else name)
         conn.execute(text(f"CREATE TEMPORARY TABLE step_rebuilt (LIKE {name}) ON COMMIT DROP"))
         conn.execute(text(sql.replace(insert, "INSERT INTO step_rebuilt", 1)), dict(params))
-        conn.execute(text(f"DELETE FROM {name} t WHERE NOT EXISTS (SELECT 1 FROM step_rebuilt n "
-                          f"WHERE {same_key} AND ROW(n.*) IS NOT DISTINCT FROM ROW(t.*))"))
-        conn.execute(text(f"INSERT INTO {name} SELECT n.* FROM step_rebuilt n "
-                          f"WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {same_key})"))
+        differ = ", ".join(f'bool_or(n."{c}" IS DISTINCT FROM t."{c}")' for c in columns)
+        added_or_removed, *differs = conn.execute(text(
+            f"SELECT bool_or(n.{key[0]} IS NULL OR t.{key[0]} IS NULL), {differ} "
+            f"FROM step_rebuilt n FULL JOIN {stored} t ON {same_key} "
+            f"WHERE ROW(n.*) IS DISTINCT FROM ROW(t.*)")).one()
+        if added_or_removed is not None:  # some row differs
+            in_scope = (f't."{self.account_column}" IN (SELECT account_id FROM gold_scope) AND '
+                        if accounts else "")
+            conn.execute(text(f"DELETE FROM {name} t WHERE {in_scope}NOT EXISTS (SELECT 1 FROM step_rebuilt n "
+                              f"WHERE {same_key} AND ROW(n.*) IS NOT DISTINCT FROM ROW(t.*))"))
+            conn.execute(text(f"INSERT INTO {name} SELECT n.* FROM step_rebuilt n "
+                              f"WHERE NOT EXISTS (SELECT 1 FROM {name} t WHERE {same_key})"))
         conn.execute(text("DROP TABLE step_rebuilt"))
+        if added_or_removed:
+            return frozenset(columns)
+        return frozenset(c for c, changed in zip(columns, differs, strict=True) if changed)
 
 
 def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any], *, stage: str,
-              truncate: bool, since: date | None = None, plan: Mapping[str, str] | None = None
-              ) -> dict[str, int]:
+              truncate: bool, since: date | None = None, plan: Mapping[str, str] | None = None,
+              changes: dict[str, frozenset[str] | None] | None = None) -> dict[str, int]:
     """Empty every step's table, run the steps in order, analyse and count; rows per table.
 
     The caller owns the transaction. `truncate=False` empties with DELETE, which leaves the
@@ -131,9 +156,10 @@ def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any]
       DIFF      work out the whole table, write only the rows that differ (SqlStep.run_diff);
       DAYS      only its rows from `since` on (its `since_column`; its SQL gets `:since_day`);
       ACCOUNTS  only the rows of the accounts in the temporary table `gold_scope` (its
-                `account_column`; its SQL's `@in_scope(...)` filters select them);
+                `account_column`; its SQL's `@in_scope(...)` filters select them), written like DIFF;
       SKIP      nothing: its inputs did not change.
-    Without a plan, `since` puts every step that has a `since_column` in DAYS mode.
+    Without a plan, `since` puts every step that has a `since_column` in DAYS mode. `changes`, when
+    given, receives per table run the columns whose values changed (DIFF and ACCOUNTS; None: unknown).
     """
     tables = [step.table for step in steps]
     conn.execute(text("SET LOCAL TimeZone = 'UTC'"))  # every ::date of a timestamp is a UTC day
@@ -149,10 +175,8 @@ def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any]
             name = qualified_name(step.table)
             retired = getattr(step, "retired", None)
             where = {DAYS: f' WHERE "{getattr(step, "since_column", None)}" >= :since_day'
-                           + (f" OR ({retired})" if retired else ""),
-                     ACCOUNTS: f' WHERE "{getattr(step, "account_column", None)}" IN '
-                               "(SELECT account_id FROM gold_scope)"}.get(modes[name], "")
-            if modes[name] not in (SKIP, DIFF):
+                           + (f" OR ({retired})" if retired else "")}.get(modes[name], "")
+            if modes[name] not in (SKIP, DIFF, ACCOUNTS):
                 conn.execute(text(f"DELETE FROM {name}{where}"), params)
     rows: dict[str, int] = {}
     for step in steps:
@@ -160,15 +184,19 @@ def run_steps(conn: Connection, steps: Sequence[Step], params: Mapping[str, Any]
         if modes[name] == SKIP:
             continue
         started = time.perf_counter()
-        if modes[name] == ACCOUNTS:
-            step.run(conn, params, accounts=True)  # type: ignore[call-arg]
-        elif modes[name] == DIFF:
-            step.run_diff(conn, params)  # type: ignore[attr-defined]
+        changed: frozenset[str] | None = None
+        if modes[name] in (ACCOUNTS, DIFF):
+            changed = step.run_diff(conn, params, accounts=modes[name] == ACCOUNTS)  # type: ignore[attr-defined]
         else:
             step.run(conn, params)
+        if changes is not None:
+            changes[name] = changed
         if modes[name] == REBUILD:  # a partial refresh changes too few rows to move the statistics
             conn.execute(text(f"ANALYZE {name}"))
         rows[name] = int(conn.scalar(text(f"SELECT count(*) FROM {name}")) or 0)
-        log.info("%s: %s built (%s): %d rows in %.2fs", stage, name, modes[name], rows[name],
-                 time.perf_counter() - started)
+        written = ("" if changed is None else "; unchanged" if not changed
+                   else "; every column changed" if len(changed) == len(step.table.columns)
+                   else "; changed " + ", ".join(sorted(changed)))
+        log.info("%s: %s built (%s): %d rows in %.2fs%s", stage, name, modes[name], rows[name],
+                 time.perf_counter() - started, written)
     return rows

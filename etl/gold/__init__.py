@@ -10,6 +10,7 @@ in dashboard/tables/gold.py, a migration, `<table>.sql` here and a line in GOLD_
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
@@ -208,7 +209,8 @@ def _refresh_from(conn: Connection, since: date, window: DataWindow) -> date | N
 
 
 def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str], day_confined: set[str], *,
-                 as_of_moved: bool) -> dict[str, str]:
+                 as_of_moved: bool, run: Callable[[Step, str], frozenset[str] | None] | None = None
+                 ) -> dict[str, str]:
     """How each gold step refreshes (etl.steps modes), given the silver tables that changed:
       * SKIP when none of the tables it reads changed (nor a gold table refreshed before it) and
         it does not depend on the as-of day, or that day did not move;
@@ -217,19 +219,22 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
       * ACCOUNTS for a per-customer table: only the customers whose records changed (plus, when
         the as-of day moved, those its `as_of_scope` names), when that brings it up to date;
       * otherwise DIFF: all of it worked out again, only the rows that differ written.
+    With `run`, each step is run as soon as its mode is known; `run` returns the columns whose
+    values that changed (None: any), so a later step reading none of them counts that table as
+    unchanged (a refresh whose new tickets move no customer's name leaves the receivables alone).
     """
     plan: dict[str, str] = {}
-    refreshed: set[str] = set(changed)
+    # Table -> the columns whose values changed (None: any of them).
+    refreshed: dict[str, frozenset[str] | None] = dict.fromkeys(changed)
     for step in steps:
         name = qualified_name(step.table)
         # A Python step that names its inputs is refreshed like a SQL step; one that does not, every time.
         inputs = step_inputs(step) if hasattr(step, "inputs") else frozenset({"*"})
         reads_as_of = step.reads_as_of() if hasattr(step, "reads_as_of") else True
-        changed_inputs = inputs & refreshed
+        changed_inputs = {table for table in inputs & set(refreshed) if _reads_change(step, table, refreshed[table])}
         if not changed_inputs and not (as_of_moved and reads_as_of):
             plan[name] = SKIP
             continue
-        refreshed.add(name)
         # A gold table refreshed for some accounts changed in those accounts' rows only.
         gold_inputs = {table for table in changed_inputs - changed if plan.get(table) != ACCOUNTS}
         # Master ids are worked out again on no particular day: a day table reading them is redone whole.
@@ -241,7 +246,18 @@ def refresh_plan(steps: tuple[Step, ...], changed: set[str], untracked: set[str]
             plan[name] = ACCOUNTS
         else:
             plan[name] = DIFF if isinstance(step, SqlStep) else REBUILD
+        columns = None if run is None else run(step, plan[name])
+        if columns != frozenset():
+            refreshed[name] = columns
     return plan
+
+
+def _reads_change(step: Step, table: str, columns: frozenset[str] | None) -> bool:
+    """Whether `step` reads a change of `table` in `columns` (None: any column): always through a
+    gold view, whose columns are named otherwise."""
+    if columns is None or not isinstance(step, SqlStep) or table not in step.inputs():
+        return True
+    return step.reads_any_column(columns)
 
 
 def _accounts_suffice(step: SqlStep, gold_inputs: set[str], silver_inputs: set[str], untracked: set[str],
@@ -279,7 +295,8 @@ def _scope_accounts(conn: Connection, extra: list[str], params: dict) -> int:
 
 def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int], DataWindow] | None:
     """Refresh gold in the caller's transaction: (rows per refreshed table, window), or None when
-    silver has not changed since the last build (and not `full`).
+    silver has not changed since the last build (and not `full`). The rows leave out the tables a
+    refresh worked out again and found unchanged.
 
     What each table redoes follows `refresh_plan`: nothing, its rows from the first day that
     silver's changes touch (recorded by `mark_gold_pending`), the rows of the customers whose
@@ -291,25 +308,37 @@ def build_gold(conn: Connection, *, full: bool = False) -> tuple[dict[str, int],
     window = data_window(conn)
     since = None if full or pending is None else _refresh_from(conn, pending, window)
     last_as_of = get_watermark(conn, *LAST_AS_OF)
+    params = {"first_day": window.first_day, "as_of": window.as_of}
     if since is None:
-        plan = {}
         log.info("gold: data window %s to %s, rebuilding everything", window.first_day, window.as_of)
+        rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False)
+        changes: dict[str, frozenset[str] | None] = dict.fromkeys(rows)
     else:
         as_of_moved = last_as_of != window.as_of.isoformat()
-        plan = refresh_plan(GOLD_STEPS, _pending_set(conn, PENDING_TABLES), _pending_set(conn, PENDING_UNTRACKED),
-                            _pending_set(conn, PENDING_DAY_CONFINED), as_of_moved=as_of_moved)
-        if ACCOUNTS in plan.values():
+        pending = (_pending_set(conn, PENDING_TABLES), _pending_set(conn, PENDING_UNTRACKED),
+                   _pending_set(conn, PENDING_DAY_CONFINED))
+        # The most each step may have to do; run below, a step whose inputs changed in no column it
+        # reads does less.
+        plan = refresh_plan(GOLD_STEPS, *pending, as_of_moved=as_of_moved)
+        if any(mode in (ACCOUNTS, DIFF) for mode in plan.values()):
             scopes = [step.as_of_scope.read_text(encoding="utf-8") for step in GOLD_STEPS
-                      if as_of_moved and plan[qualified_name(step.table)] == ACCOUNTS
+                      if as_of_moved and plan[qualified_name(step.table)] in (ACCOUNTS, DIFF)
                       and isinstance(step, SqlStep) and step.as_of_scope is not None]
             previous = date.fromisoformat(last_as_of) if last_as_of else window.as_of
             accounts = _scope_accounts(conn, scopes, {"since_day": since, "as_of": window.as_of,
                                                       "previous_as_of": previous})
             log.info("gold: refreshing %d accounts' customers", accounts)
+        rows, changes = {}, {}
+
+        def run(step: Step, mode: str) -> frozenset[str] | None:
+            rows.update(run_steps(conn, [step], params, stage="gold", truncate=False, since=since,
+                                  plan={qualified_name(step.table): mode}, changes=changes))
+            return changes[qualified_name(step.table)]
+
+        plan = refresh_plan(GOLD_STEPS, *pending, as_of_moved=as_of_moved, run=run)
         log.info("gold: data window %s to %s, days from %s; %s", window.first_day, window.as_of, since,
-                 ", ".join(f"{name} {mode}" for name, mode in plan.items()))
-    params = {"first_day": window.first_day, "as_of": window.as_of}
-    rows = run_steps(conn, GOLD_STEPS, params, stage="gold", truncate=False, since=since, plan=plan)
+                 ", ".join(f"{name} {mode}" + (" (unchanged)" if changes.get(name) == frozenset() else "")
+                           for name, mode in plan.items()))
     _clear_pending(conn)
     set_watermark(conn, *LAST_AS_OF, window.as_of.isoformat())
-    return rows, window
+    return {name: count for name, count in rows.items() if changes.get(name) != frozenset()}, window
