@@ -120,10 +120,11 @@ WITH params AS (
     JOIN silver.conversations cv ON cv.conversation_id = m.conversation_id
     JOIN master ma ON ma.account_id = cv.account_id
     CROSS JOIN params p
-    CROSS JOIN first_day_counted f
-    WHERE m.direction = 'inbound' AND m.body ~* p.competitor_phrases
-      AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) > f.after
-      AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) <= p.as_of
+    -- The days as plain values, so the scan keeps just the windows' messages before matching phrases.
+    WHERE m.direction = 'inbound'
+      AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) > (SELECT after FROM first_day_counted)
+      AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) <= CAST(:as_of AS date)
+      AND m.body ~* p.competitor_phrases
 ), surveys_by_day AS (
     SELECT ma.master_id AS account_id, CAST(s.responded_at AT TIME ZONE 'UTC' AS date) AS day,
            COALESCE(sum(s.nps_score) FILTER (WHERE s.survey_type = 'nps'), 0) AS nps_sum,
