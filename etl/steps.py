@@ -44,8 +44,6 @@ REBUILD, DIFF, DAYS, ACCOUNTS, SKIP = "rebuild", "diff", "days", "accounts", "sk
 _IN_SCOPE = re.compile(r"@in_scope\(([^()]*(?:\([^()]*\)[^()]*)*)\)")
 _COMMENT = re.compile(r"--[^\n]*")
 _TABLE_REFERENCE = re.compile(r"\b(silver|gold)\.([a-z_][a-z0-9_]*)\b")
-# `alias.*` or `SELECT *`: the statement may read any column of what it selects from.
-_EVERY_COLUMN = re.compile(r"\b[a-z_][a-z0-9_]*\.\*|\bSELECT\s+\*", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -90,11 +88,15 @@ class SqlStep:
     def reads_column(self, column: str) -> bool:
         return re.search(rf"\b{re.escape(column)}\b", self._code()) is not None
 
-    def reads_any_column(self, columns: frozenset[str]) -> bool:
-        """Whether its SQL may read one of `columns` (by name, or through a `*`)."""
+    def reads_any_column(self, table: str, columns: frozenset[str]) -> bool:
+        """Whether its SQL may read one of `columns` of `table` (by name, or through a `*`)."""
         code = self._code()
-        return (_EVERY_COLUMN.search(code) is not None
-                or any(re.search(rf"\b{re.escape(column)}\b", code) for column in columns))
+        schema, _, name = table.partition(".")
+        aliases = {name, *re.findall(rf"\b{schema}\.{name}\s+(?:AS\s+)?([a-z_][a-z0-9_]*)", code, re.IGNORECASE)}
+        if re.search(r"\bSELECT\s+\*", code, re.IGNORECASE) or any(
+                re.search(rf"\b{re.escape(alias)}\.\*", code) for alias in aliases):
+            return True
+        return any(re.search(rf"\b{re.escape(column)}\b", code) for column in columns)
 
     def inputs(self) -> frozenset[str]:
         """The silver and gold tables its SQL reads."""

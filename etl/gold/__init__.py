@@ -257,7 +257,7 @@ def _reads_change(step: Step, table: str, columns: frozenset[str] | None) -> boo
     gold view, whose columns are named otherwise."""
     if columns is None or not isinstance(step, SqlStep) or table not in step.inputs():
         return True
-    return step.reads_any_column(columns)
+    return step.reads_any_column(table, columns)
 
 
 def _accounts_suffice(step: SqlStep, gold_inputs: set[str], silver_inputs: set[str], untracked: set[str],
