@@ -18,7 +18,7 @@
 --     (customers with a silver.price_changes increase effective in the window), tickets opened in the
 --     window, their SLA breaches (gold.support_daily's rule: answered after the target, or unanswered
 --     once it passed by the end of the as-of day), CSAT sum and count, and competitor mentions:
---     customers with an inbound message in the window matching the phrases of `competitor_phrases`.
+--     customers with an inbound message in the window matching the competitor phrases below.
 --   nps_* / csat_* ('All products' rows only): survey responses (silver.surveys, the day answered) in
 --     the window by the group's customers: sums and counts of the NPS (0-10) and CSAT (1-5) scores.
 --   nps_cohort_* / csat_cohort_* ('All products' rows only): sums for Pearson's r between a customer's
@@ -36,11 +36,7 @@ INSERT INTO gold.retention_monthly (month, region, territory, segment, product_l
                                     nps_cohort_n, nps_cohort_x, nps_cohort_xx, nps_cohort_retained, nps_cohort_x_retained, nps_cohort_growth, nps_cohort_growth_sq, nps_cohort_x_growth,
                                     csat_cohort_n, csat_cohort_x, csat_cohort_xx, csat_cohort_retained, csat_cohort_x_retained, csat_cohort_growth, csat_cohort_growth_sq, csat_cohort_x_growth)
 WITH params AS (
-    SELECT CAST(:as_of AS date) AS as_of, CAST(:first_day AS date) AS first_day,
-           -- Competitor activity in a customer's words: a competitor named as such, or an offer,
-           -- a quote or a move elsewhere.
-           '(competitor|quoted us|offer from|switch(ed)? to|went with|switch provider|another provider)'
-               AS competitor_phrases
+    SELECT CAST(:as_of AS date) AS as_of, CAST(:first_day AS date) AS first_day
 ), windows AS (
     SELECT CAST(m AS date) AS month,
            CAST(LEAST(m + interval '1 month' - interval '1 day', p.as_of) AS date) AS window_end
@@ -119,12 +115,13 @@ WITH params AS (
     FROM silver.messages m
     JOIN silver.conversations cv ON cv.conversation_id = m.conversation_id
     JOIN master ma ON ma.account_id = cv.account_id
-    CROSS JOIN params p
-    -- The days as plain values, so the scan keeps just the windows' messages before matching phrases.
+    -- Competitor activity in a customer's words: a competitor named as such, or an offer, a quote or a
+    -- move elsewhere. Written exactly as the predicate of ix_silver_messages_competitor_mention, so the
+    -- few matching messages are read from that index instead of matching every message of the windows.
     WHERE m.direction = 'inbound'
+      AND m.body ~* '(competitor|quoted us|offer from|switch(ed)? to|went with|switch provider|another provider)'
       AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) > (SELECT after FROM first_day_counted)
       AND CAST(m.sent_at AT TIME ZONE 'UTC' AS date) <= CAST(:as_of AS date)
-      AND m.body ~* p.competitor_phrases
 ), surveys_by_day AS (
     SELECT ma.master_id AS account_id, CAST(s.responded_at AT TIME ZONE 'UTC' AS date) AS day,
            COALESCE(sum(s.nps_score) FILTER (WHERE s.survey_type = 'nps'), 0) AS nps_sum,
