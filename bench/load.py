@@ -197,8 +197,11 @@ class ProcessWatch(threading.Thread):
     """Every second: each gunicorn worker's resident memory (its peak, VmHWM, read at the end too), and the
     CPU time of each group of processes (gunicorn, PostgreSQL, the load tool) and of the whole machine."""
 
-    def __init__(self, groups: dict[str, int]) -> None:
+    def __init__(self, groups: dict[str, int], postmaster_pid_file: Path | None = None) -> None:
         super().__init__(daemon=True)
+        self.postmaster_pid_file = postmaster_pid_file
+        own = psutil.Process().cpu_times()
+        self.own_start = own.user + own.system
         self.groups = {name: psutil.Process(pid) for name, pid in groups.items()}
         self.peak_mb: dict[int, float] = {}
         self.cpu: dict[str, dict[int, float]] = defaultdict(dict)
@@ -212,6 +215,18 @@ class ProcessWatch(threading.Thread):
         self.groups[name] = psutil.Process(pid)
 
     def _sample(self) -> None:
+        if self.postmaster_pid_file is not None:  # a restarted PostgreSQL has a new postmaster
+            try:
+                pid = int(self.postmaster_pid_file.read_text().split()[0])
+                if pid != self.groups["postgresql"].pid:
+                    self.groups["postgresql"] = psutil.Process(pid)
+            except (OSError, ValueError, psutil.Error):
+                pass
+        try:
+            own = psutil.Process().cpu_times()
+            self.cpu["bench process (the refresh scenario)"][0] = own.user + own.system - self.own_start
+        except psutil.Error:
+            pass
         for name, root in list(self.groups.items()):
             try:
                 members = [root, *root.children(recursive=True)]
@@ -368,7 +383,8 @@ def _print_rows(rows: list[dict[str, Any]], width: int) -> None:
               f"{row['p95_ms']:>8.0f} {row['p99_ms']:>8.0f}{flag}")
 
 
-def scenario_figures(window: Window, events: list[dict[str, Any]], run_end: float) -> dict[str, Any]:
+def scenario_figures(window: Window, events: list[dict[str, Any]], run_end: float,
+                     all_windows: list[Window]) -> dict[str, Any]:
     end = window.end or run_end
     during = [e for e in events if window.start <= e["t"] <= end]
     outside = [e for e in events if e["t"] < window.start or e["t"] > end + RECOVERY_SECONDS]
@@ -379,7 +395,10 @@ def scenario_figures(window: Window, events: list[dict[str, Any]], run_end: floa
             figures[label] = {"requests": len(group), "errors": sum(1 for e in group if e["error"]),
                               "p50_ms": round(p50), "p95_ms": round(p95), "p99_ms": round(p99)}
     if window.name == "database restart":
-        after = [e for e in events if e["t"] > end]
+        # Until another scenario begins, whose own errors are its own.
+        later = min((w.start for w in all_windows if w.start > end), default=run_end)
+        after = [e for e in events if end < e["t"] < later]
+        figures["watched_after_return_s"] = round(later - end, 1)
         failed_after = [e for e in after if e["error"]]
         figures["last_failure_after_return_s"] = round(max((e["t"] - end for e in failed_after), default=0.0), 2)
         figures["5xx_after_recovery"] = sum(1 for e in after if e["t"] > end + RECOVERY_SECONDS
@@ -426,7 +445,7 @@ def print_report(events: list[dict[str, Any]], memory: dict[int, float], windows
             print(f"  {row['requests']:>5} x {row['name'][:80]}  {row['statuses']}  {sample[:100]}")
     print("\ngunicorn workers' peak memory (RSS): " + ", ".join(
         f"pid {pid} {mb:.0f} MB" + ("  over" if mb > TARGET_WORKER_MB else "") for pid, mb in sorted(memory.items())))
-    scenarios = [scenario_figures(w, events, run_end) for w in windows]
+    scenarios = [scenario_figures(w, events, run_end, windows) for w in windows]
     for figures in scenarios:
         print(f"\nscenario: {json.dumps(figures)}")
     return {"requests": len(events), "errors": len(errors), "p50_ms": p50, "p95_ms": p95, "p99_ms": p99,
@@ -475,8 +494,8 @@ def main() -> None:
     os.environ.update(limits)
     server, base = serve(url, args.data_dir, cache=not args.no_cache, workers=args.workers, threads=args.threads,
                          secret_key=SECRET_KEY)
-    postmaster = int((args.data_dir / "pg" / "postmaster.pid").read_text().split()[0])
-    watch = ProcessWatch({"gunicorn": server.pid, "postgresql": postmaster})
+    pid_file = args.data_dir / "pg" / "postmaster.pid"
+    watch = ProcessWatch({"gunicorn": server.pid, "postgresql": int(pid_file.read_text().split()[0])}, pid_file)
     windows: list[Window] = []
     if args.restart_db_at is not None:
         _later(args.restart_db_at, restart_database, args.data_dir, windows)

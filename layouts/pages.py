@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 import importlib
+import logging
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import dash
+from dash import html
 
+from dashboard.db import is_database_unavailable, is_statement_timeout
 from dashboard.permissions import (
     AUTHENTICATED,
     MANAGE_JOBS,
@@ -24,6 +28,9 @@ from dashboard.permissions import (
     permission_granted,
 )
 from layouts.components import forbidden_state
+from layouts.kit.states import error_card
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -110,7 +117,19 @@ def guarded_layout(spec: PageSpec, layout: Callable[..., Any]) -> Callable[..., 
     def build(**kwargs: Any) -> Any:
         if not permission_granted(spec.permission, target=f"page:{spec.path}"):
             return forbidden_state()
-        return layout(**kwargs)
+        try:
+            return layout(**kwargs)
+        except Exception as error:
+            # A layout reading the database (filter options, the page's state) that could not: the page says
+            # so, as its panels do, instead of the router answering a 500 and the page staying blank.
+            reference = uuid.uuid4().hex[:8].upper()
+            timed_out, unavailable = is_statement_timeout(error), is_database_unavailable(error)
+            if timed_out or unavailable:
+                log.warning("page %s: %s (reference %s)", spec.path, error.__class__.__name__, reference)
+            else:
+                log.exception("page %s failed (reference %s)", spec.path, reference)
+            return html.Div(error_card(reference, timed_out=timed_out, unavailable=unavailable),
+                            className="c360-page-error p-3")
 
     return build
 

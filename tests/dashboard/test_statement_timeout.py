@@ -98,3 +98,26 @@ def test_a_table_locked_by_another_session_stops_only_the_panels_reading_it(logi
     assert other.status_code == 200 and other_seconds < 2
     assert after.status_code == 200 and TIMED_OUT not in json.dumps(_response_outputs(after))
     assert "Active customers" in json.dumps(_response_outputs(after))
+
+
+def test_a_page_whose_layout_waits_on_a_locked_table_says_so_instead_of_a_500(login_as, database_url):
+    """The Queues layout reads gold.support_case for its filters; while another session holds a lock on it,
+    the router answers the page with the timed-out card within the lock timeout, not a server error."""
+    from tests.dashboard.security.dash_requests import page_layout
+
+    timeouts = dict(statement_timeout_ms=db.statement_timeout_ms, lock_timeout_ms=db.lock_timeout_ms)
+    client = login_as("support_lead")
+    db.bind(db.url, statement_timeout_ms=timeouts["statement_timeout_ms"], lock_timeout_ms=300)
+    locker = create_engine(database_url)
+    try:
+        with locker.connect() as holder:
+            holder.execute(text("LOCK TABLE gold.support_case IN ACCESS EXCLUSIVE MODE"))
+            locked = page_layout(client, client.application, "/support")
+            holder.rollback()
+        after = page_layout(client, client.application, "/support")
+    finally:
+        locker.dispose()
+        db.bind(db.url, **timeouts)
+    assert locked.status_code == 200, locked.get_data(as_text=True)[:300]
+    assert TIMED_OUT in locked.get_data(as_text=True)
+    assert after.status_code == 200 and TIMED_OUT not in after.get_data(as_text=True)
