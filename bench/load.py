@@ -42,6 +42,7 @@ import json
 import os
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 import venv
@@ -307,8 +308,6 @@ def restart_database(data_dir: Path, windows: list[Window]) -> None:
 
 def refresh_data(url: str, volume: float, seed: int, windows: list[Window]) -> None:
     """A batch of new source records through the pipeline, then the scoring and text jobs."""
-    import tempfile
-
     from dashboard.db import Database
     from etl.demo_data.live import drop_batch
     from etl.intelligence.scoring import run_scoring

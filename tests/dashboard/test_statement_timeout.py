@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 from dash import Output
@@ -70,29 +72,37 @@ def test_an_api_request_whose_query_was_stopped_answers_503(login_as, monkeypatc
     assert "too long" in response.get_json()["error"]["message"]
 
 
-def test_a_table_locked_by_another_session_stops_only_the_panels_reading_it(login_as, database_url):
-    """A slow database (another session holding a lock on one gold table): panels reading that table answer
-    within the lock timeout with the timed-out card, everything else stays fast, and the lock's end ends it."""
+@contextmanager
+def _locked_by_another_session(database_url: str, table: str) -> Iterator[None]:
+    """`table` held with an ACCESS EXCLUSIVE lock by another session, the app's web engine giving up on a
+    lock after 300 ms; both undone on leaving."""
     timeouts = dict(statement_timeout_ms=db.statement_timeout_ms, lock_timeout_ms=db.lock_timeout_ms)
-    assert timeouts["lock_timeout_ms"] and timeouts["lock_timeout_ms"] <= timeouts["statement_timeout_ms"]
-    client = login_as("executive")
     db.bind(db.url, statement_timeout_ms=timeouts["statement_timeout_ms"], lock_timeout_ms=300)
     locker = create_engine(database_url)
     try:
         with locker.connect() as holder:
-            holder.execute(text("LOCK TABLE gold.leads_daily IN ACCESS EXCLUSIVE MODE"))  # held until rollback
-            started = time.monotonic()
-            locked = client.post("/_dash-update-component", json=_callback_payload(client.application,
-                                                                                  ID.KPI_CUSTOMERS))
-            locked_seconds = time.monotonic() - started
-            started = time.monotonic()
-            other = client.get("/api/v1/questions")
-            other_seconds = time.monotonic() - started
+            holder.execute(text(f"LOCK TABLE {table} IN ACCESS EXCLUSIVE MODE"))  # held until rollback
+            yield
             holder.rollback()
-        after = client.post("/_dash-update-component", json=_callback_payload(client.application, ID.KPI_CUSTOMERS))
     finally:
         locker.dispose()
         db.bind(db.url, **timeouts)
+
+
+def test_a_table_locked_by_another_session_stops_only_the_panels_reading_it(login_as, database_url):
+    """A slow database (another session holding a lock on one gold table): panels reading that table answer
+    within the lock timeout with the timed-out card, everything else stays fast, and the lock's end ends it."""
+    assert db.lock_timeout_ms and db.lock_timeout_ms <= db.statement_timeout_ms
+    client = login_as("executive")
+    with _locked_by_another_session(database_url, "gold.leads_daily"):
+        started = time.monotonic()
+        locked = client.post("/_dash-update-component", json=_callback_payload(client.application,
+                                                                              ID.KPI_CUSTOMERS))
+        locked_seconds = time.monotonic() - started
+        started = time.monotonic()
+        other = client.get("/api/v1/questions")
+        other_seconds = time.monotonic() - started
+    after = client.post("/_dash-update-component", json=_callback_payload(client.application, ID.KPI_CUSTOMERS))
     assert locked.status_code == 200
     assert TIMED_OUT in json.dumps(_response_outputs(locked)) and locked_seconds < 5
     assert other.status_code == 200 and other_seconds < 2
@@ -105,19 +115,10 @@ def test_a_page_whose_layout_waits_on_a_locked_table_says_so_instead_of_a_500(lo
     the router answers the page with the timed-out card within the lock timeout, not a server error."""
     from tests.dashboard.security.dash_requests import page_layout
 
-    timeouts = dict(statement_timeout_ms=db.statement_timeout_ms, lock_timeout_ms=db.lock_timeout_ms)
     client = login_as("support_lead")
-    db.bind(db.url, statement_timeout_ms=timeouts["statement_timeout_ms"], lock_timeout_ms=300)
-    locker = create_engine(database_url)
-    try:
-        with locker.connect() as holder:
-            holder.execute(text("LOCK TABLE gold.support_case IN ACCESS EXCLUSIVE MODE"))
-            locked = page_layout(client, client.application, "/support")
-            holder.rollback()
-        after = page_layout(client, client.application, "/support")
-    finally:
-        locker.dispose()
-        db.bind(db.url, **timeouts)
+    with _locked_by_another_session(database_url, "gold.support_case"):
+        locked = page_layout(client, client.application, "/support")
+    after = page_layout(client, client.application, "/support")
     assert locked.status_code == 200, locked.get_data(as_text=True)[:300]
     assert TIMED_OUT in locked.get_data(as_text=True)
     assert after.status_code == 200 and TIMED_OUT not in after.get_data(as_text=True)
