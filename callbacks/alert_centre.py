@@ -12,9 +12,15 @@ from flask_login import current_user
 from dashboard.callback_guard import guarded_callback
 from dashboard.extensions import db
 from dashboard.permissions import has_permission
-from dashboard.queries.alerts import ALERT_CHANGES, AlertError, alert_centre, change_alert_status
+from dashboard.queries.alerts import (
+    ALERT_CHANGES,
+    AlertError,
+    alert_centre,
+    change_alert_status,
+    open_alert_count,
+)
 from dashboard.scope import current_scope
-from layouts.alert_centre import CHANGE_ALERTS, ID, VIEW_ALERTS, alert_list, bell_count
+from layouts.alert_centre import CHANGE_ALERTS, ID, LIST_LOADING, VIEW_ALERTS, alert_list, bell_count
 
 CHANGE_WORDS = {"acknowledged": "Acknowledged", "resolved": "Resolved"}
 
@@ -30,11 +36,16 @@ def toggle_panel(clicks: Any, is_open: Any) -> bool:
 
 @guarded_callback(VIEW_ALERTS, output=dict(count=Output(ID.COUNT, "children"), alerts=Output(ID.LIST, "children")),
                   inputs=dict(_tick=Input(ID.REFRESH, "n_intervals"), _changed=Input(ID.CHANGED, "data"),
-                              _opened=Input(ID.PANEL, "is_open")))
-def refresh_alerts(_tick: Any, _changed: Any, _opened: Any) -> dict[str, Any]:
-    """The count and list for the caller's scope: on load, every few minutes, after a change and on opening."""
+                              opened=Input(ID.PANEL, "is_open")))
+def refresh_alerts(_tick: Any, _changed: Any, opened: Any) -> dict[str, Any]:
+    """The count for the caller's scope on load, every few minutes and after a change; the list only while
+    the panel is open. A closed panel holds no rows: a hundred listed alerts are some six hundred
+    components, which every page would otherwise carry and the browser re-check on each update."""
+    scope = current_scope()
     with db.session() as session:
-        centre = alert_centre(session, current_scope())
+        if not opened:
+            return {"count": bell_count(open_alert_count(session, scope)), "alerts": LIST_LOADING}
+        centre = alert_centre(session, scope)
     return {"count": bell_count(centre.open_count),
             "alerts": alert_list(centre, may_change=has_permission(CHANGE_ALERTS))}
 

@@ -27,6 +27,7 @@ from dashboard.masking import MaskPolicy
 from dashboard.scope import current_scope
 from layouts.components import COPY_LINK_ID
 from layouts.kit.grid import ACCOUNT_PATH
+from layouts.kit.light import lighten
 from layouts.kit.scores import score_explanation
 from layouts.kit.states import error_card
 from layouts.shell import NAVBAR_COLLAPSE_ID, NAVBAR_TOGGLER_ID
@@ -81,15 +82,30 @@ def friendly_errors(output: Any) -> Callable[[Callable], Callable]:
 
 def page_callback(permission: str, *, output: Any, inputs: Any, state: Any = None,
                   prevent_initial_call: bool | None = None) -> Callable[[Callable], Callable]:
-    """`guarded_callback` for a page panel, with `friendly_errors`."""
+    """`guarded_callback` for a page panel, with `friendly_errors`; what it sends has its static parts
+    as one component each (`lighten`). The function returned, for tests, answers unlightened."""
     def decorator(func: Callable) -> Callable:
         extra = {} if state is None else {"state": state}
         wrapped = friendly_errors(output)(func)
+
+        @functools.wraps(wrapped)
+        def sent(*args: Any, **kwargs: Any) -> Any:
+            return lightened_outputs(output, wrapped(*args, **kwargs))
+
         guarded_callback(permission, output=output, inputs=inputs, prevent_initial_call=prevent_initial_call,
-                         **extra)(wrapped)
+                         **extra)(sent)
         return wrapped
 
     return decorator
+
+
+def lightened_outputs(output: Any, result: Any) -> Any:
+    """Each output value lightened, by the shape the outputs were declared in."""
+    if isinstance(output, dict) and isinstance(result, dict):
+        return {name: lighten(value) for name, value in result.items()}
+    if isinstance(output, (list, tuple)) and isinstance(result, (list, tuple)):
+        return type(result)(lighten(value) for value in result)
+    return lighten(result)
 
 
 def search_or_wait(search: str | None) -> Any:

@@ -70,6 +70,10 @@ def _alert_row(alert: AlertItem, *, may_change: bool, now: datetime | None) -> h
     ], className=f"list-group-item {ID.ITEM}", **{"data-alert-id": str(alert.alert_id)})
 
 
+# The closed panel's body, shown in the moment between opening it and its list arriving.
+LIST_LOADING = html.P("Loading alerts\u2026", className="text-muted small", role="status")
+
+
 def alert_list(centre: AlertCentre, *, may_change: bool, now: datetime | None = None) -> html.Div:
     """The panel body: one row per unresolved alert, or a plain word when there are none."""
     if not centre.alerts:
@@ -88,7 +92,7 @@ def alert_centre() -> html.Div | None:
     return html.Div([
         dbc.Button(["\U0001f514", html.Span(bell_count(0), id=ID.COUNT)], id=ID.BELL, color="dark",
                    className="position-relative py-1", title="Alerts", n_clicks=0),
-        dbc.Offcanvas([html.Div(id=ID.MESSAGE), html.Div(id=ID.LIST)], id=ID.PANEL, title="Alerts",
+        dbc.Offcanvas([html.Div(id=ID.MESSAGE), html.Div(LIST_LOADING, id=ID.LIST)], id=ID.PANEL, title="Alerts",
                       placement="end", is_open=False, scrollable=True),
         dcc.Store(id=ID.CHANGED, data=0),
         dcc.Interval(id=ID.REFRESH, interval=REFRESH_MILLISECONDS),

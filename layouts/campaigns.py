@@ -46,6 +46,7 @@ from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
 from layouts.kit import kpi
 from layouts.kit.grid import data_grid
+from layouts.kit.light import static_table
 from layouts.kit.page import url_state
 from layouts.kit.states import loading, skeleton
 
@@ -159,15 +160,9 @@ def layout(**query: Any) -> html.Div:
 
 
 def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1, row_classes: list[str | None] | None = None
-           ) -> html.Div:
+           ) -> Any:
     """A small plain table that scrolls sideways inside its card on a phone, never the page."""
-    head = html.Thead(html.Tr([html.Th(h, className="text-end" if i >= numeric_from else None)
-                               for i, h in enumerate(header)]))
-    classes = row_classes or [None] * len(rows)
-    body = html.Tbody([html.Tr([html.Td(cell, className="text-end text-nowrap" if i >= numeric_from else None)
-                                for i, cell in enumerate(row)], className=cls) for row, cls in zip(rows, classes,
-                                                                                                   strict=True)])
-    return html.Div(html.Table([head, body], className="table table-sm mb-1"), className="table-responsive")
+    return static_table(header, rows, numeric=range(numeric_from, len(header)), row_classes=row_classes)
 
 
 def _money(value: Any) -> str:

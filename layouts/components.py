@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 import dash_bootstrap_components as dbc
 import plotly.graph_objects as go
 from dash import dcc, html
+from dash.development.base_component import Component
 
 from dashboard.formatting import (  # noqa: F401  (re-exported for the pages)
     FORMATTERS,
@@ -20,6 +21,7 @@ from dashboard.formatting import (  # noqa: F401  (re-exported for the pages)
     format_usd,
 )
 from dashboard.queries.freshness import GoldStatus
+from layouts.kit.light import static_table
 from models.kpi import Rag
 
 NO_SELECTION_MESSAGE = "No data for this selection"
@@ -260,19 +262,10 @@ def chart_card(title: str, figure_or_children: go.Figure | dict | object, *, sub
 
 
 def compact_table(columns: Sequence[str], rows: Sequence[Sequence[object]], *, numeric: Sequence[int] = (),
-                  footer: Sequence[object] | None = None, table_id: str | None = None) -> html.Div:
+                  footer: Sequence[object] | None = None, table_id: str | None = None) -> Component:
     """A small striped table; `numeric` holds the indexes of right-aligned columns."""
-    def cell(tag: type, index: int, content: object) -> html.Th | html.Td:
-        return tag(content, className="text-end text-nowrap" if index in numeric else None)
-
-    head = html.Thead(html.Tr([cell(html.Th, i, c) for i, c in enumerate(columns)]))
-    body = html.Tbody([html.Tr([cell(html.Td, i, c) for i, c in enumerate(row)]) for row in rows])
-    parts = [head, body]
-    if footer is not None:
-        parts.append(html.Tfoot(html.Tr([cell(html.Th, i, c) for i, c in enumerate(footer)])))
-    props = {"id": table_id} if table_id else {}
-    return html.Div(dbc.Table(parts, size="sm", hover=True, className="c360-table mb-0"),
-                    className="c360-table-wrap", **props)
+    return static_table(columns, rows, numeric=numeric, footer=footer, table_id=table_id,
+                        table_class="c360-table mb-0 table table-sm table-hover", wrap_class="c360-table-wrap")
 
 
 def no_selection_state(message: str = NO_SELECTION_MESSAGE) -> html.Div:

@@ -44,6 +44,7 @@ from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
 from layouts.kit import kpi
 from layouts.kit.grid import data_grid
+from layouts.kit.light import static_table
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
 
@@ -132,15 +133,10 @@ def layout(**query: Any) -> html.Div:
 
 
 
-def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1, table_id: str | None = None) -> html.Div:
+def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1, table_id: str | None = None) -> Any:
     """A small plain table that scrolls inside its card on a phone, never the page."""
-    head = html.Thead(html.Tr([html.Th(h, className="text-end" if i >= numeric_from else None)
-                               for i, h in enumerate(header)]))
-    body = html.Tbody([html.Tr([html.Td(cell, className="text-end text-nowrap" if i >= numeric_from else None)
-                                for i, cell in enumerate(row)]) for row in rows])
-    props = {"id": table_id} if table_id else {}
-    return html.Div(html.Table([head, body], className="table table-sm mb-1"), className="table-responsive",
-                    style={"maxHeight": "360px", "overflowY": "auto"}, **props)
+    return static_table(header, rows, numeric=range(numeric_from, len(header)), table_id=table_id,
+                        wrap_style={"maxHeight": "360px", "overflowY": "auto"})
 
 
 def signed_percent(value: float | None) -> str:

@@ -28,6 +28,7 @@ from dashboard.permissions import (
     permission_granted,
 )
 from layouts.components import forbidden_state
+from layouts.kit.light import lighten
 from layouts.kit.states import error_card
 
 log = logging.getLogger(__name__)
@@ -118,7 +119,7 @@ def guarded_layout(spec: PageSpec, layout: Callable[..., Any]) -> Callable[..., 
         if not permission_granted(spec.permission, target=f"page:{spec.path}"):
             return forbidden_state()
         try:
-            return layout(**kwargs)
+            return lighten(layout(**kwargs))
         except Exception as error:
             # A layout reading the database (filter options, the page's state) that could not: the page says
             # so, as its panels do, instead of the router answering a 500 and the page staying blank.

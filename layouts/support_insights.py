@@ -48,6 +48,7 @@ from layouts import theme
 from layouts.components import chart_card, empty_state, gold_empty_detail, no_selection_state, page_header
 from layouts.kit import kpi
 from layouts.kit.grid import data_grid
+from layouts.kit.light import static_table
 from layouts.kit.page import url_state
 from layouts.kit.states import empty_reason, loading, skeleton
 
@@ -160,13 +161,9 @@ def _empty(resolved: ResolvedQuery, message: str | None = None) -> html.Div:
     return no_selection_state(empty_reason(resolved.scope, message) if message else empty_reason(resolved.scope))
 
 
-def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1) -> html.Div:
+def _table(header: list[str], rows: list[list[Any]], numeric_from: int = 1) -> Any:
     """A small plain table that scrolls sideways inside its card on a phone, never the page."""
-    head = html.Thead(html.Tr([html.Th(h, className="text-end" if i >= numeric_from else None)
-                               for i, h in enumerate(header)]))
-    body = html.Tbody([html.Tr([html.Td(cell, className="text-end text-nowrap" if i >= numeric_from else None)
-                                for i, cell in enumerate(row)]) for row in rows])
-    return html.Div(html.Table([head, body], className="table table-sm mb-1"), className="table-responsive")
+    return static_table(header, rows, numeric=range(numeric_from, len(header)))
 
 
 def _wrapped(grid: html.Div, field: str, min_width: int = 260) -> html.Div:

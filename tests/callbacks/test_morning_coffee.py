@@ -31,6 +31,7 @@ from dashboard.scope import DataScope
 from dashboard.tables.gold import Campaign, CampaignDaily, Customer360, DailyKpi, LeadsDaily, SupportDaily
 from dashboard.tables.insights import LargestAccount
 from layouts import components as c
+from layouts.kit.light import NAMESPACE, LightContent, LightTable, table_text
 from layouts.morning_coffee import MorningCoffeeIds as ID
 
 # The largest customers of past days too: the synthetic customers have none kept yet.
@@ -49,8 +50,13 @@ def text_of(component: Any) -> str:
         elif isinstance(node, (list, tuple)):
             for child in node:
                 walk(child)
-        elif isinstance(node, dict):
+        elif isinstance(node, dict):  # a serialised component, or a light table's cell element
             walk(node.get("props", {}).get("children"))
+            walk(node.get("children"))
+            if node.get("namespace") == NAMESPACE:
+                walk([node["props"].get(prop) for prop in ("header", "rows", "footer", "content")])
+        elif isinstance(node, (LightTable, LightContent)):
+            parts.extend(table_text(node))
         elif hasattr(node, "to_plotly_json"):
             walk(getattr(node, "children", None))
 

@@ -98,8 +98,10 @@ def test_admin_sees_every_panel_on_a_desktop(sized, live_server, quality_facts):
     # A quarantine link opens Data jobs filtered to that dataset.
     link = sized.find_element(By.CSS_SELECTOR, "#aq-quarantine-datasets tbody tr .c360-quarantine-link")
     dataset = sized.find_element(By.CSS_SELECTOR, "#aq-quarantine-datasets tbody tr td").text
-    sized.execute_script("arguments[0].scrollIntoView({block: 'center', behavior: 'instant'}); arguments[0].click();", link)
+    sized.execute_script("window.__samePage = true; arguments[0].scrollIntoView({block: 'center', "
+                         "behavior: 'instant'}); arguments[0].click();", link)
     wait(sized).until(lambda b: "/admin/jobs" in b.current_url and f"dataset={dataset}" in b.current_url)
+    assert sized.execute_script("return window.__samePage === true"), "the link reloaded the whole page"
     wait(sized).until(ec.presence_of_element_located((By.CSS_SELECTOR, "#jb-quarantine-rows tbody tr")))
     assert sized.find_element(By.ID, JOBS.QUARANTINE_DATASET).get_attribute("value") == dataset
     listed = {row.text for row in sized.find_elements(By.CSS_SELECTOR, "#jb-quarantine-rows tbody tr td:first-child")}
