@@ -12,8 +12,7 @@ from dash import ALL, Input, Output, State, ctx
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, search_or_wait
-from dashboard.cache import cached_build
+from callbacks.kit import cached_build, page_callback, search_or_wait
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_CUSTOMER360

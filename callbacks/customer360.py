@@ -16,8 +16,7 @@ from dash.exceptions import PreventUpdate
 from flask_login import current_user
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback
-from dashboard.cache import cached_build
+from callbacks.kit import cached_build, page_callback
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import EXECUTE_ACTIONS, VIEW_CUSTOMER360

@@ -14,7 +14,7 @@ import dash
 from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.cache import cached_build
+from dashboard import cache
 from dashboard.callback_guard import guarded_callback
 from dashboard.db import (
     is_database_unavailable,
@@ -97,6 +97,20 @@ def page_callback(permission: str, *, output: Any, inputs: Any, state: Any = Non
         return wrapped
 
     return decorator
+
+
+def cached_build(build: Callable[..., Any], session: Any, state: Any, **kwargs: Any) -> Any:
+    """The page cache (`dashboard.cache.cached_build`) keeping a panel as the pages send it: lightened."""
+    return cache.cached_build(build, session, state, prepare=lighten_value, **kwargs)
+
+
+def lighten_value(value: Any) -> Any:
+    """A build's answer lightened, whether one output or a dict or tuple of them."""
+    if isinstance(value, dict):
+        return {name: lighten(output) for name, output in value.items()}
+    if isinstance(value, tuple):
+        return tuple(lighten(output) for output in value)
+    return lighten(value)
 
 
 def lightened_outputs(output: Any, result: Any) -> Any:

@@ -12,9 +12,14 @@ from typing import Any
 from dash import Input, Output, State, ctx
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, register_account_opener, register_score_explainer, search_or_wait
+from callbacks.kit import (
+    cached_build,
+    page_callback,
+    register_account_opener,
+    register_score_explainer,
+    search_or_wait,
+)
 from dashboard import current_settings
-from dashboard.cache import cached_build
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_EXECUTIVE

@@ -18,8 +18,7 @@ from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, search_or_wait
-from dashboard.cache import cached_build
+from callbacks.kit import cached_build, page_callback, search_or_wait
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SUPPORT

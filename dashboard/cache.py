@@ -19,8 +19,10 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from dash._callback import NoUpdate
 from flask import Flask, current_app, has_app_context
 from flask_caching import Cache
+from plotly.io.json import to_json_plotly
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -65,9 +67,13 @@ def cache_key(name: str, state: Any, scope: DataScope, policy: MaskPolicy, versi
 
 
 def cached_build(build: Callable[..., Any], session: Session, state: Any, *, scope: DataScope,
-                 policy: MaskPolicy, **options: Any) -> Any:
+                 policy: MaskPolicy, prepare: Callable[[Any], Any] | None = None, **options: Any) -> Any:
     """`build(session, state, scope=scope, policy=policy, **options)`, from the cache when it holds it.
-    `options` (settings the output depends on, e.g. a threshold) are part of the key."""
+    `options` (settings the output depends on, e.g. a threshold) are part of the key. With the cache on,
+    a new value is passed through `prepare` (how the pages send it) before it is kept and returned.
+
+    A value is kept as the JSON the browser receives, not as Python objects: unpickling a plotly figure
+    validates it all again (a quarter of a second for a chart with its template), reading JSON does not."""
     if not has_app_context() or not current_app.extensions.get(EXTENSION):
         return build(session, state, scope=scope, policy=policy, **options)
     key = cache_key(f"{build.__module__}.{build.__qualname__}", [state, options] if options else state, scope,
@@ -78,10 +84,24 @@ def cached_build(build: Callable[..., Any], session: Session, state: Any, *, sco
         log.warning("page cache unavailable: reading %s from the database", key, exc_info=True)
         found = None
     if found is not None:
-        return found
+        return json.loads(found[1]) if isinstance(found, tuple) and found[0] == JSON_KEPT else found
     value = build(session, state, scope=scope, policy=policy, **options)
+    if prepare is not None:
+        value = prepare(value)
     try:
-        cache.set(key, value)
+        cache.set(key, _kept(value))
     except Exception:
         log.warning("page cache unavailable: %s not kept", key, exc_info=True)
     return value
+
+
+JSON_KEPT = "json"
+
+
+def _kept(value: Any) -> Any:
+    """What the cache holds for `value`: its JSON, unless an output is left unchanged (no_update, which
+    only Dash itself reads), then the value itself."""
+    outputs = value.values() if isinstance(value, dict) else value if isinstance(value, (list, tuple)) else [value]
+    if any(isinstance(output, NoUpdate) for output in outputs):
+        return value
+    return (JSON_KEPT, to_json_plotly(value))

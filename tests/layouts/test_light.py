@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import dash_ag_grid as dag
 import dash_bootstrap_components as dbc
 import pytest
 from dash import dcc, html
@@ -83,6 +84,19 @@ def test_lighten_keeps_what_callbacks_target_and_merges_the_static_rest() -> Non
                                                              "children": " see all"}
     assert body[3]["props"]["children"][1]["props"]["id"] == "refresh"  # still a component callbacks reach
     assert lighten(after) == after and lighten("text") == "text"
+
+
+def test_grid_rows_lose_empty_cells_and_needless_digits_on_the_way() -> None:
+    rows = [{"rep": "Ada", "territory": None, "won": 4.0, "attainment": 9.479982352941176, "gap": float("nan"),
+             "revenue_usd": 3062034.3, "active": True}]
+    panel = html.Div([html.H6("Reps"), dag.AgGrid(id="reps", rowData=rows)])
+
+    lighten(panel)
+
+    assert panel.children[1].rowData == [{"rep": "Ada", "won": 4, "attainment": 9.479982, "revenue_usd": 3062034.3,
+                                          "active": True}]
+    alone = dag.AgGrid(id="alone", rowData=[{"a": None, "b": 1.0}])
+    assert lighten(alone).rowData == [{"b": 1}]
 
 
 def test_lightened_outputs_follow_how_the_outputs_were_declared() -> None:
