@@ -55,7 +55,8 @@ def create_app(settings: Settings | None = None) -> Flask:
 
     db.bind(resolve_database_url(settings),
             statement_timeout_ms=round(settings.web_statement_timeout_seconds * 1000),
-            lock_timeout_ms=round(settings.web_lock_timeout_seconds * 1000))
+            lock_timeout_ms=round(settings.web_lock_timeout_seconds * 1000),
+            parallel_workers=settings.web_parallel_workers)
     check_migrated(db.engine)
 
     page_cache.init_app(server, settings)

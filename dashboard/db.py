@@ -115,12 +115,16 @@ def resolve_database_url(settings: Settings) -> str:
     return ensure_database(admin_url, EMBEDDED_DATABASE)
 
 
-def make_engine(url: str, *, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None) -> Engine:
+def make_engine(url: str, *, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None,
+                parallel_workers: int | None = None) -> Engine:
     """An engine with settings suited to short dashboard queries and long ETL jobs alike. The web app's
     engine has a statement timeout, so a runaway query ends with an error instead of holding a worker,
-    and a shorter lock timeout, so a table locked by another session does not either; jobs have none."""
+    a shorter lock timeout, so a table locked by another session does not either, and its own number of
+    parallel workers per query; jobs have no timeouts and the server's parallelism."""
     options = [f"-c {name}={ms}" for name, ms in (("statement_timeout", statement_timeout_ms),
                                                    ("lock_timeout", lock_timeout_ms)) if ms]
+    if parallel_workers is not None:
+        options.append(f"-c max_parallel_workers_per_gather={parallel_workers}")
     connect_args = {"options": " ".join(options)} if options else {}
     return create_engine(url, pool_pre_ping=True, pool_size=5, max_overflow=10, connect_args=connect_args)
 
@@ -171,18 +175,22 @@ class Database:
         self.url: str | None = None
         self.statement_timeout_ms: int | None = None
         self.lock_timeout_ms: int | None = None
+        self.parallel_workers: int | None = None
 
-    def bind(self, url: str, *, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None
-             ) -> Database:
-        """Connect to `url`; safe to call again with the same URL and timeouts."""
-        if self._engine is not None and (self.url, self.statement_timeout_ms, self.lock_timeout_ms) == (
-                url, statement_timeout_ms, lock_timeout_ms):
+    def bind(self, url: str, *, statement_timeout_ms: int | None = None, lock_timeout_ms: int | None = None,
+             parallel_workers: int | None = None) -> Database:
+        """Connect to `url`; safe to call again with the same URL and settings."""
+        if self._engine is not None and (self.url, self.statement_timeout_ms, self.lock_timeout_ms,
+                                         self.parallel_workers) == (url, statement_timeout_ms, lock_timeout_ms,
+                                                                    parallel_workers):
             return self
         self.dispose()
         self.url = url
         self.statement_timeout_ms = statement_timeout_ms
         self.lock_timeout_ms = lock_timeout_ms
-        self._engine = make_engine(url, statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms)
+        self.parallel_workers = parallel_workers
+        self._engine = make_engine(url, statement_timeout_ms=statement_timeout_ms, lock_timeout_ms=lock_timeout_ms,
+                                   parallel_workers=parallel_workers)
         self._sessions = sessionmaker(self._engine, expire_on_commit=False)
         return self
 

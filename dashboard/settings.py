@@ -211,6 +211,9 @@ class Settings:
     # A web request's statement waiting this long for a lock (another session's DDL or TRUNCATE) gives up,
     # so a locked table ties up no worker thread for the whole statement timeout.
     web_lock_timeout_seconds: float = 3.0
+    # PostgreSQL workers one web query may add (max_parallel_workers_per_gather). 0: a page's queries are
+    # small and many run at once, and starting workers cost more than they saved on a 2-core server.
+    web_parallel_workers: int = 0
     testing: bool = False
     schedule: JobSchedule = field(default_factory=JobSchedule)
     sources: SourceSettings = field(default_factory=SourceSettings)
@@ -261,6 +264,7 @@ class Settings:
             "cache_seconds": _env_int(env, "C360_CACHE_SECONDS", 600),
             "web_statement_timeout_seconds": _env_float(env, "C360_WEB_STATEMENT_TIMEOUT_SECONDS", 30.0),
             "web_lock_timeout_seconds": _env_float(env, "C360_WEB_LOCK_TIMEOUT_SECONDS", 3.0),
+            "web_parallel_workers": _env_int(env, "C360_WEB_PARALLEL_WORKERS", 0),
             "testing": _env_bool(env, "C360_TESTING", False),
             "schedule": JobSchedule.from_env(env),
             "sources": SourceSettings.from_env(env),
@@ -302,6 +306,8 @@ class Settings:
         if not 0.1 <= self.web_lock_timeout_seconds <= self.web_statement_timeout_seconds:
             raise SettingsError(f"C360_WEB_LOCK_TIMEOUT_SECONDS must be from 0.1 seconds to the statement timeout, "
                                 f"not {self.web_lock_timeout_seconds}.")
+        if not 0 <= self.web_parallel_workers <= 64:
+            raise SettingsError(f"C360_WEB_PARALLEL_WORKERS must be from 0 to 64, not {self.web_parallel_workers}.")
         if self.cache_seconds < 1:
             raise SettingsError(f"C360_CACHE_SECONDS must be at least 1, not {self.cache_seconds}.")
         for name, value in (("C360_LOGIN_LIMIT_ACCOUNT", self.login_limit_account),

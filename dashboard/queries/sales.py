@@ -39,7 +39,22 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import ColumnElement, Date, Text, and_, case, cast, false, func, literal, or_, select, true
+from sqlalchemy import (
+    ColumnElement,
+    Date,
+    Text,
+    and_,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    tuple_,
+)
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
@@ -274,15 +289,33 @@ def deal_filter(filters: SalesFilters) -> ColumnElement[bool]:
     return and_(*conditions)
 
 
+# Each distinct territory of the deals, one index probe apiece (a "loose index scan").
+DEAL_TERRITORIES = text("""
+    WITH RECURSIVE found(territory) AS (
+        (SELECT territory FROM gold.sales_opportunity ORDER BY territory LIMIT 1)
+        UNION ALL
+        SELECT (SELECT o.territory FROM gold.sales_opportunity o WHERE o.territory > found.territory
+                ORDER BY o.territory LIMIT 1)
+        FROM found WHERE found.territory IS NOT NULL)
+    SELECT territory FROM found WHERE territory IS NOT NULL
+""")
+
+
+def _deal_territories(session: Session) -> list[str]:
+    return list(session.scalars(DEAL_TERRITORIES))
+
+
 def _scope_regions(session: Session, scope: DataScope) -> list[str]:
     """The regions holding deals of the scope. For a scope of territories: the first and last region
     of each territory, two index probes each (a territory lies in one region, so they agree), with
     every region read only for a territory where they differ; not every deal of the scope."""
     d = SalesOpportunity
-    if scope.unrestricted or scope.account_ids or not scope.territories:
+    if not scope.unrestricted and (scope.account_ids or not scope.territories):
         stmt = select(d.region).distinct().where(scope.account_filter(d.territory, d.account_id))
         return sorted(session.scalars(stmt))
-    territory = func.unnest(cast(sorted(scope.territories), ARRAY(Text))).table_valued("territory_name").render_derived(name="t")
+    # Everyone's deals: their territories by skipping along the territory index, not a pass over every deal.
+    territories = _deal_territories(session) if scope.unrestricted else sorted(scope.territories)
+    territory = func.unnest(cast(territories, ARRAY(Text))).table_valued("territory_name").render_derived(name="t")
     first = select(d.region).where(d.territory == territory.c.territory_name).order_by(d.region).limit(1)
     last = select(d.region).where(d.territory == territory.c.territory_name).order_by(d.region.desc()).limit(1)
     rows = session.execute(select(territory.c.territory_name, first.scalar_subquery().label("first"),
@@ -761,20 +794,32 @@ NOT_GIVEN = "Not given"
 
 
 def win_loss(session: Session, filters: SalesFilters) -> WinLoss:
-    """Win rates and loss reasons of the deals closed in the quarter in the slice."""
+    """Win rates and loss reasons of the deals closed in the quarter in the slice: one pass over those
+    deals, grouped by each dimension and by loss reason at once (GROUPING SETS), not one pass apiece."""
     d = SalesOpportunity
-    closed = and_(deal_filter(filters), _closed_in(filters.quarter))
-    keys = {"territory": d.territory, "rep": d.owner_user_id, "product_line": d.product_line,
-            "size_band": size_band().label("size_band")}
+    deals = select(d.territory, d.owner_user_id.label("rep"), d.owner_name, d.product_line,
+                   size_band().label("size_band"), func.coalesce(d.loss_reason, NOT_GIVEN).label("reason"),
+                   d.is_won).where(deal_filter(filters), _closed_in(filters.quarter)).subquery()
+    dimensions = [deals.c[name] for name in (*WIN_LOSS_DIMENSIONS, "reason")]
+    rows = pd.DataFrame(session.execute(
+        select(*dimensions, func.max(deals.c.owner_name), func.count().filter(deals.c.is_won),
+               func.count().filter(~deals.c.is_won), func.grouping(*dimensions))
+        .group_by(func.grouping_sets(*[tuple_(column) for column in dimensions]))).all(),
+        columns=[*WIN_LOSS_DIMENSIONS, "reason", "rep_name", "won", "lost", "grouping"])
+    rows = rows.astype({"won": "int64", "lost": "int64"})
+    count = len(dimensions)
+
+    def grouped_by(position: int) -> pd.DataFrame:
+        # grouping() sets a bit for each column not grouped in the row, the first column's bit highest.
+        return rows[rows["grouping"] == (2 ** count - 1) ^ (1 << (count - 1 - position))]
+
     by: dict[str, pd.DataFrame] = {}
-    for name in WIN_LOSS_DIMENSIONS:
-        key = keys[name]
+    for position, name in enumerate(WIN_LOSS_DIMENSIONS):
+        found = grouped_by(position)
         # Only a rep has a name besides their id; the others are their own label.
-        label = func.max(d.owner_name) if name == "rep" else func.max(literal(None))
-        frame = pd.DataFrame(session.execute(
-            select(key, label, func.count().filter(d.is_won), func.count().filter(~d.is_won))
-            .where(closed).group_by(key)).all(),
-            columns=["key", "label", "won", "lost"]).astype({"won": "int64", "lost": "int64"})
+        frame = pd.DataFrame({"key": found[name].to_numpy(dtype=object),
+                              "label": (found["rep_name"] if name == "rep" else found[name]).to_numpy(dtype=object),
+                              "won": found["won"].to_numpy(), "lost": found["lost"].to_numpy()})
         frame["label"] = frame["label"].fillna(frame["key"])
         frame["win_rate"] = (frame["won"] / (frame["won"] + frame["lost"])).astype("float64")
         if name == "size_band":
@@ -784,9 +829,10 @@ def win_loss(session: Session, filters: SalesFilters) -> WinLoss:
             frame = frame.assign(closed=frame["won"] + frame["lost"]).sort_values(
                 ["closed", "key"], ascending=[False, True]).drop(columns="closed")
         by[name] = frame.reset_index(drop=True)
-    reason = func.coalesce(d.loss_reason, NOT_GIVEN)
-    reasons = pd.DataFrame(session.execute(select(reason, func.count()).where(closed, ~d.is_won).group_by(reason)
-                                           .order_by(func.count().desc(), reason)).all(), columns=["reason", "deals"])
+    lost = grouped_by(len(WIN_LOSS_DIMENSIONS))
+    lost = lost[lost["lost"] > 0]
+    reasons = (pd.DataFrame({"reason": lost["reason"].to_numpy(dtype=object), "deals": lost["lost"].to_numpy()})
+               .sort_values(["deals", "reason"], ascending=[False, True]).reset_index(drop=True))
     return WinLoss(by, reasons)
 
 

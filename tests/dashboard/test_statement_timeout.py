@@ -38,6 +38,20 @@ def test_a_web_engine_stops_a_runaway_statement_and_a_job_engine_does_not(databa
     assert not is_statement_timeout(ValueError("another failure"))
 
 
+def test_web_queries_start_no_parallel_workers_and_jobs_keep_the_servers_setting(app, database_url):
+    show = text("SELECT setting, boot_val FROM pg_settings WHERE name = 'max_parallel_workers_per_gather'")
+    with db.session() as session:
+        web_setting, server_default = session.execute(show).one()
+    job = Database().bind(database_url)
+    try:
+        with job.session() as session:
+            job_setting = session.execute(show).one()[0]
+    finally:
+        job.dispose()
+    assert web_setting == "0" and db.parallel_workers == 0
+    assert job_setting == server_default != "0"
+
+
 def test_a_panel_whose_query_was_stopped_says_so_and_what_to_do(database_url):
     web = Database().bind(database_url, statement_timeout_ms=50)
 
@@ -76,8 +90,10 @@ def test_an_api_request_whose_query_was_stopped_answers_503(login_as, monkeypatc
 def _locked_by_another_session(database_url: str, table: str) -> Iterator[None]:
     """`table` held with an ACCESS EXCLUSIVE lock by another session, the app's web engine giving up on a
     lock after 300 ms; both undone on leaving."""
-    timeouts = dict(statement_timeout_ms=db.statement_timeout_ms, lock_timeout_ms=db.lock_timeout_ms)
-    db.bind(db.url, statement_timeout_ms=timeouts["statement_timeout_ms"], lock_timeout_ms=300)
+    timeouts = dict(statement_timeout_ms=db.statement_timeout_ms, lock_timeout_ms=db.lock_timeout_ms,
+                    parallel_workers=db.parallel_workers)
+    db.bind(db.url, statement_timeout_ms=timeouts["statement_timeout_ms"], lock_timeout_ms=300,
+            parallel_workers=timeouts["parallel_workers"])
     locker = create_engine(database_url)
     try:
         with locker.connect() as holder:
