@@ -5,6 +5,7 @@ into a friendly card, the URL writer, grid clicks (open an account, explain a sc
 from __future__ import annotations
 
 import functools
+import json
 import logging
 import uuid
 from collections.abc import Callable
@@ -129,20 +130,24 @@ def search_or_wait(search: str | None) -> Any:
     return search
 
 
-def open_account_href(cell: Any, explain_column: str) -> Any:
-    """The Customer 360 path of a clicked grid row (its id is the account id), except for a
-    click on the score chip column, which explains the score instead."""
-    if not isinstance(cell, dict) or cell.get("colId") == explain_column or not isinstance(cell.get("rowId"), str):
-        raise PreventUpdate
-    return ACCOUNT_PATH + cell["rowId"]
-
-
 def register_account_opener(permission: str, *, grid_id: str, location_id: str, explain_column: str) -> None:
-    """A click on a grid's account row opens its Customer 360 page (a click on its score chip explains it)."""
-    @page_callback(permission, output=Output(location_id, "pathname", allow_duplicate=True),
-                   inputs=dict(cell=Input(grid_id, "cellClicked")), prevent_initial_call=True)
-    def open_account(cell: Any) -> Any:
-        return open_account_href(cell, explain_column=explain_column)
+    """A click on a grid's account row opens its Customer 360 page (a click on its score chip explains it).
+
+    In the browser: the path is the row's id and nothing else, and the page it opens checks the caller's
+    role and scope itself, so a round trip to the server would only make every grid's first draw wait
+    on it (Dash calls it as the grid appears). `permission` is the page's, kept for the reader."""
+    del permission
+    dash.clientside_callback(
+        OPEN_ACCOUNT_JS % (json.dumps(explain_column), json.dumps(ACCOUNT_PATH)),
+        Output(location_id, "pathname", allow_duplicate=True), Input(grid_id, "cellClicked"),
+        prevent_initial_call=True)
+
+
+# The Customer 360 path of a clicked row (its id is the account id), except on the score chip column.
+OPEN_ACCOUNT_JS = """function (cell) {
+    if (!cell || cell.colId === %s || typeof cell.rowId !== "string") { return window.dash_clientside.no_update; }
+    return %s + cell.rowId;
+}"""
 
 
 def register_score_explainer(permission: str, *, grid_id: str, column: str, score: str, modal_id: str,

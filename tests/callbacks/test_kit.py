@@ -12,7 +12,7 @@ from dash import Output, no_update
 from dash.exceptions import PreventUpdate
 from plotly.utils import PlotlyJSONEncoder
 
-from callbacks.kit import friendly_errors, open_account_href, search_or_wait
+from callbacks.kit import friendly_errors, search_or_wait
 from dashboard.queries.executive import PageQuery, drill_into, query_from_controls
 from layouts.kit.charts import clicked_label, png_filename
 
@@ -78,13 +78,6 @@ def test_drill_goes_one_level_down_at_a_time():
     assert drill_into(top, clicked_label(None)) is None
     assert down.without_drill() == top and territory.without_drill() == top
     assert territory.without_territory() == down
-
-
-def test_grid_clicks_open_the_account_except_on_the_chip():
-    assert open_account_href({"colId": "region", "rowId": "ACC-1"}, "churn_risk") == "/accounts/ACC-1"
-    for cell in ({"colId": "churn_risk", "rowId": "ACC-1"}, None, {"colId": "region"}):
-        with pytest.raises(PreventUpdate):
-            open_account_href(cell, "churn_risk")
 
 
 def test_png_names_say_page_filters_and_date():
