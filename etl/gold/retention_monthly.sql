@@ -102,14 +102,15 @@ WITH params AS (
     WHERE CAST(t.created_at AT TIME ZONE 'UTC' AS date) > f.after
       AND CAST(t.created_at AT TIME ZONE 'UTC' AS date) <= p.as_of
     GROUP BY 1, 2
-), invoices_by_day AS (
-    SELECT ma.master_id AS account_id, i.issue_date AS day, sum(i.amount_usd) AS invoiced_usd
+), invoices_in_windows AS (
+    -- Each invoice, not summed per customer and day first: nearly every one is its customer's only invoice
+    -- of the day, and group_days sums them per group and day anyway.
+    SELECT ma.master_id AS account_id, i.issue_date AS day, i.amount_usd AS invoiced_usd
     FROM silver.invoices i
     JOIN master ma ON ma.account_id = i.account_id
     CROSS JOIN params p
     CROSS JOIN first_day_counted f
     WHERE i.status IS DISTINCT FROM 'void' AND i.issue_date > f.after AND i.issue_date <= p.as_of
-    GROUP BY 1, 2
 ), mentions_by_day AS (
     SELECT DISTINCT ma.master_id AS account_id, CAST(m.sent_at AT TIME ZONE 'UTC' AS date) AS day
     FROM silver.messages m
@@ -220,18 +221,19 @@ WITH params AS (
     JOIN customers c ON c.account_id = p.account_id
     GROUP BY 1, 2, 3, 4, 5
 ), group_days AS (
-    -- Per group and day first: then each day joins the windows holding it, not each record.
-    SELECT c.region, c.territory, c.segment, e.day, sum(e.invoiced_usd) AS invoiced_usd, sum(e.tickets) AS tickets,
+    -- Per group and day first: then each day joins the windows holding it, not each record. customer_360
+    -- itself rather than the customers above: its statistics let the million records hash-join it.
+    SELECT c.region, COALESCE(c.territory, 'Unknown') AS territory, c.segment, e.day, sum(e.invoiced_usd) AS invoiced_usd, sum(e.tickets) AS tickets,
            sum(e.nps_sum) AS nps_sum, sum(e.nps_responses) AS nps_responses, sum(e.csat_sum) AS csat_sum,
            sum(e.csat_responses) AS csat_responses
     FROM (SELECT account_id, day, invoiced_usd, 0 AS tickets, 0 AS nps_sum, 0 AS nps_responses, 0 AS csat_sum,
                  0 AS csat_responses
-          FROM invoices_by_day
+          FROM invoices_in_windows
           UNION ALL
           SELECT account_id, day, 0, tickets, 0, 0, 0, 0 FROM tickets_by_day
           UNION ALL
           SELECT account_id, day, 0, 0, nps_sum, nps_responses, csat_sum, csat_responses FROM surveys_by_day) e
-    JOIN customers c ON c.account_id = e.account_id
+    JOIN gold.customer_360 c ON c.account_id = e.account_id
     GROUP BY 1, 2, 3, 4
 ), activity AS (
     SELECT b.month, gd.region, gd.territory, gd.segment, sum(gd.invoiced_usd) AS invoiced_usd,
