@@ -36,7 +36,7 @@ WITH contact AS (
     FROM silver.leads l
     WHERE l.email IS NOT NULL AND COALESCE(l.status, '') NOT IN ('converted', 'disqualified', 'lost')
 ), attribute AS (
-    SELECT c.contact_id, btrim(e.key) AS segment_key, left(btrim(e.value), 200) AS segment_value
+    SELECT c.month, c.territory, c.region, btrim(e.key) AS segment_key, left(btrim(e.value), 200) AS segment_value
     FROM contact c
     CROSS JOIN LATERAL jsonb_each_text(c.attributes) e
     WHERE btrim(e.key) <> '' AND btrim(e.value) <> ''
@@ -49,24 +49,26 @@ WITH contact AS (
     WHERE segment_key IN (SELECT segment_key FROM kept_key)
     GROUP BY segment_key, segment_value
 ), membership AS (
-    SELECT c.contact_id, 'all' AS kind, '' AS segment_key, '' AS segment_value FROM contact c
+    -- Each row carries its contact's month, territory and region: grouped as it is, never joined back to
+    -- the contacts (a sort of a million rows).
+    SELECT c.month, c.territory, c.region, 'all' AS kind, '' AS segment_key, '' AS segment_value FROM contact c
     UNION ALL
-    SELECT c.contact_id, 'segment', 'VIP', '' FROM contact c JOIN vip_customer v ON v.account_id = c.customer_id
+    SELECT c.month, c.territory, c.region, 'segment', 'VIP', ''
+    FROM contact c JOIN vip_customer v ON v.account_id = c.customer_id
     UNION ALL
     -- A join, not `IN (...) OR ...`: the OR would test every contact against the list of lead emails.
-    SELECT c.contact_id, 'segment', 'Lead', '' FROM contact c
+    SELECT c.month, c.territory, c.region, 'segment', 'Lead', '' FROM contact c
     LEFT JOIN open_lead ol ON ol.email = c.email
     WHERE ol.email IS NOT NULL
        OR lower(btrim(COALESCE(c.attributes ->> 'lifecycle_stage', c.attributes ->> 'lifecyclestage'))) = 'lead'
     UNION ALL
-    SELECT c.contact_id, 'segment', 'Churned', '' FROM contact c WHERE c.churned
+    SELECT c.month, c.territory, c.region, 'segment', 'Churned', '' FROM contact c WHERE c.churned
     UNION ALL
-    SELECT a.contact_id, 'attribute', a.segment_key,
+    SELECT a.month, a.territory, a.region, 'attribute', a.segment_key,
            CASE WHEN r.rank <= 10 THEN a.segment_value ELSE '(other values)' END
     FROM attribute a
     JOIN ranked_value r ON r.segment_key = a.segment_key AND r.segment_value = a.segment_value
 )
-SELECT c.month, c.territory, m.kind, m.segment_key, m.segment_value, max(c.region), count(*)
+SELECT m.month, m.territory, m.kind, m.segment_key, m.segment_value, max(m.region), count(*)
 FROM membership m
-JOIN contact c ON c.contact_id = m.contact_id
-GROUP BY c.month, c.territory, m.kind, m.segment_key, m.segment_value
+GROUP BY m.month, m.territory, m.kind, m.segment_key, m.segment_value
