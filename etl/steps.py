@@ -98,6 +98,19 @@ class SqlStep:
             return True
         return any(re.search(rf"\b{re.escape(column)}\b", code) for column in columns)
 
+    def reads_column_of(self, table: str, column: str) -> bool:
+        """Whether its SQL may read `column` of `table`: through a `*`, qualified by one of the table's
+        names or aliases, or unqualified (a column of another table or view named alike does not count)."""
+        code = self._code()
+        schema, _, name = table.partition(".")
+        aliases = {name, *re.findall(rf"\b{schema}\.{name}\s+(?:AS\s+)?([a-z_][a-z0-9_]*)", code, re.IGNORECASE)}
+        if re.search(r"\bSELECT\s+\*", code, re.IGNORECASE) or any(
+                re.search(rf"\b{re.escape(alias)}\.\*", code) for alias in aliases):
+            return True
+        column = re.escape(column)
+        return (re.search(rf"(?<![.\w]){column}\b", code) is not None
+                or any(re.search(rf"\b{re.escape(alias)}\.{column}\b", code) for alias in aliases))
+
     def inputs(self) -> frozenset[str]:
         """The silver and gold tables its SQL reads."""
         found = {f"{schema}.{name}" for schema, name in _TABLE_REFERENCE.findall(self._code())}

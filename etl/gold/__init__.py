@@ -268,7 +268,8 @@ def _accounts_suffice(step: SqlStep, gold_inputs: set[str], silver_inputs: set[s
     if step.account_column is None or gold_inputs or (as_of_moved and step.reads_as_of() and step.as_of_scope is None):
         return False
     # A table re-converted at the new as-of rate changed in its USD columns only.
-    unread = {table for table, columns in AS_OF_RATE_USD.items() if not any(map(step.reads_column, columns))}
+    unread = {table for table, columns in AS_OF_RATE_USD.items()
+              if not any(step.reads_column_of(table, column) for column in columns)}
     blocking = (untracked - unread) | (set() if as_of_moved else day_confined)
     return not silver_inputs & blocking
 
