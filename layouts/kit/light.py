@@ -7,8 +7,8 @@ data instead: the header, rows and footer, each cell a string, a number or a sma
 (strong, span with a class and title, a link...), drawn by `assets/c360_kit.js` with React
 elements, so no text is ever interpreted as HTML.
 
-`static_content` does the same for any static part of a page (a popover's body, a list of
-samples): html elements without ids, sent as one element tree.
+`lighten` does the same for the static parts of a page's layout and of each panel a callback
+sends: runs of html elements without ids become one element tree each.
 
 A cell holding anything else (a component with an id, that callbacks may target, or one this
 renderer does not know) keeps the component-per-cell table, so nothing is lost.
@@ -36,36 +36,34 @@ ELEMENT_PROPS = frozenset({"children", "className", "title", "style", "colSpan",
 LINK_PROPS = ELEMENT_PROPS | {"href", "target"}
 
 
-class LightTable(Component):
+class _LightComponent(Component):
+    """A component of the c360_kit namespace, drawn by assets/c360_kit.js; `_props` names its properties."""
+
+    _children_props: list[str] = []
+    _base_nodes: list[str] = []
+    _namespace = NAMESPACE
+    _props: list[str] = []
+
+    def __init__(self, **props: Any) -> None:
+        self._prop_names = self._props
+        self._valid_wildcard_attributes: list[str] = []
+        self.available_properties = self._props
+        self.available_wildcard_properties: list[str] = []
+        super().__init__(**props)
+
+
+class LightTable(_LightComponent):
     """One component for a whole static table (see the module's docstring)."""
 
-    _children_props: list[str] = []
-    _base_nodes: list[str] = []
-    _namespace = NAMESPACE
     _type = "LightTable"
-
-    def __init__(self, **props: Any) -> None:
-        self._prop_names = LIGHT_TABLE_PROPS
-        self._valid_wildcard_attributes: list[str] = []
-        self.available_properties = LIGHT_TABLE_PROPS
-        self.available_wildcard_properties: list[str] = []
-        super().__init__(**props)
+    _props = LIGHT_TABLE_PROPS
 
 
-class LightContent(Component):
+class LightContent(_LightComponent):
     """One component for a static element tree (see the module's docstring)."""
 
-    _children_props: list[str] = []
-    _base_nodes: list[str] = []
-    _namespace = NAMESPACE
     _type = "LightContent"
-
-    def __init__(self, **props: Any) -> None:
-        self._prop_names = LIGHT_CONTENT_PROPS
-        self._valid_wildcard_attributes: list[str] = []
-        self.available_properties = LIGHT_CONTENT_PROPS
-        self.available_wildcard_properties: list[str] = []
-        super().__init__(**props)
+    _props = LIGHT_CONTENT_PROPS
 
 
 class NotDrawable(Exception):
@@ -165,14 +163,6 @@ def static_table(header: Sequence[Any], rows: Sequence[Sequence[Any]], *, numeri
         del spec["footer"]
     return LightTable(**spec, numeric=sorted(numeric_columns), className=wrap_class, tableClassName=table_class,
                       **props)
-
-
-def static_content(content: Any) -> Any:
-    """`content` (a component or a list of them) as one component when it is static, else unchanged."""
-    try:
-        return LightContent(content=cell_spec(content))
-    except NotDrawable:
-        return content
 
 
 def lighten(value: Any) -> Any:
@@ -293,4 +283,4 @@ def table_text(component: Any) -> list[str]:
     return parts
 
 
-__all__ = ["LightContent", "LightTable", "cell_spec", "lighten", "static_content", "static_table", "table_text"]
+__all__ = ["LightContent", "LightTable", "cell_spec", "lighten", "static_table", "table_text"]
