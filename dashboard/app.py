@@ -72,6 +72,8 @@ def create_app(settings: Settings | None = None) -> Flask:
         use_pages=True,
         pages_folder="",
         assets_folder=str(ROOT / "assets"),
+        # Fetched when a page asks for them (plotly_on_demand.js), not loaded on every page.
+        assets_path_ignore=["^on_demand$"],
         title="Client360",
         suppress_callback_exceptions=True,
         serve_locally=True,
