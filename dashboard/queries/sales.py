@@ -49,7 +49,6 @@ from sqlalchemy import (
     false,
     func,
     literal,
-    or_,
     select,
     text,
     true,
@@ -393,12 +392,6 @@ def _closed_in(period: Period) -> ColumnElement[bool]:
     return and_(SalesOpportunity.is_closed, _between(SalesOpportunity.close_date, period))
 
 
-def _open_on(day: date) -> ColumnElement[bool]:
-    """Deals open at the end of `day`: created by then and not closed by then."""
-    return and_(SalesOpportunity.created_day <= day,
-                (~SalesOpportunity.is_closed) | (SalesOpportunity.close_date > day))
-
-
 def win_rate(won: float, lost: float) -> float | None:
     """Won deals as a share of closed deals (won + lost); None without a closed deal."""
     closed = won + lost
@@ -453,19 +446,27 @@ def _period_figures(session: Session, condition: ColumnElement[bool], quarter: P
         func.avg(d.amount_usd).filter(won_q).label("deal_size"),
         func.percentile_cont(0.5).within_group(d.cycle_days).filter(won_q).label("cycle"),
     ]
-    # Only the deals closing in the periods (and those open on `open_day`) count: read just them, not
-    # the slice's whole history.
+    # Only the deals closing in the periods count: read just them, not the slice's whole history.
     first, last = min(quarter.start, month.start), max(quarter.end, month.end)
-    relevant = d.close_date.between(first, last)
-    if open_day is not None:
-        columns += [func.sum(d.amount_usd).filter(_open_on(open_day)).label("pipeline")]
-        relevant = or_(relevant, _open_on(open_day))
-    row = session.execute(select(*columns).where(condition, relevant)).one()._mapping
+    row = session.execute(select(*columns).where(condition, d.close_date.between(first, last))).one()._mapping
     figures = {key: _float(value) for key, value in row.items()}
+    if open_day is not None:
+        figures["pipeline"] = _pipeline_on(session, condition, open_day)
     figures["revenue_quarter"] = figures["revenue_quarter"] or 0.0
     figures["revenue_month"] = figures["revenue_month"] or 0.0
     figures["win_rate"] = win_rate(figures["won"] or 0, figures["lost"] or 0)
     return figures
+
+
+def _pipeline_on(session: Session, condition: ColumnElement[bool], day: date) -> float | None:
+    """USD of the deals open at the end of `day` (created by then, not closed by then), None without one:
+    those still open and those closed since, two index reads where one statement with both would scan."""
+    d = SalesOpportunity
+    created = and_(condition, d.created_day <= day)
+    still_open = select(func.sum(d.amount_usd)).where(created, ~d.is_closed).scalar_subquery()
+    closed_since = select(func.sum(d.amount_usd)).where(created, d.is_closed, d.close_date > day).scalar_subquery()
+    known = [part for part in session.execute(select(still_open, closed_since)).one() if part is not None]
+    return float(sum(known)) if known else None  # numeric parts: added exactly, then made a float
 
 
 def _open_pipeline(session: Session, condition: ColumnElement[bool]) -> tuple[float, float]:
@@ -673,10 +674,13 @@ def pipeline(session: Session, filters: SalesFilters, policy: MaskPolicy) -> Pip
 
     stale = and_(condition, stale_condition(as_of))
     count, amount = session.execute(select(func.count(), func.sum(d.amount_usd)).where(stale)).one()
+    largest = d.amount_usd.desc().nulls_last(), d.opportunity_id
+    # The largest stale deals are found in the open deals' index; only they are read from the table.
+    shown = select(d.opportunity_id).where(stale).order_by(*largest).limit(STALE_ROWS).scalar_subquery()
     records = session.execute(
         select(d.account_id, d.account_name, d.stage, d.amount_usd, d.close_date, d.last_activity_day,
                d.owner_name, stale_reason(as_of).label("stale_reason"), d.opportunity_id)
-        .where(stale).order_by(d.amount_usd.desc().nulls_last(), d.opportunity_id).limit(STALE_ROWS)).mappings().all()
+        .where(d.opportunity_id.in_(shown)).order_by(*largest)).mappings().all()
     columns = stale_columns(policy)
     rows = [_grid_row(dict(record), columns, policy) for record in records]
     return Pipeline(funnel, by_month, int(count), _float(amount) or 0.0,

@@ -598,9 +598,16 @@ class SalesOpportunity(Base):
     __tablename__ = "sales_opportunity"
     __table_args__ = (Index("ix_gold_sales_opportunity_territory_close", "territory", "close_date"),
                       Index("ix_gold_sales_opportunity_account", "account_id"),
-                      # The open deals alone: the panels that read only them skip the closed history.
+                      # The open deals alone: the panels that read only them skip the closed history,
+                      # and find what they sum and filter on in the index.
                       Index("ix_gold_sales_opportunity_open", "territory", "close_date",
+                            postgresql_include=["amount_usd", "weighted_amount_usd", "created_day", "stage",
+                                                "days_in_stage", "last_activity_day", "opportunity_id"],
                             postgresql_where=text("NOT is_closed")),
+                      # A period's deals across every territory (a whole company's KPIs, quota attainment).
+                      Index("ix_gold_sales_opportunity_close", "close_date",
+                            postgresql_include=["is_won", "is_closed", "amount_usd", "cycle_days", "owner_user_id",
+                                                "created_day"]),
                       # A territory's region in two probes (dashboard.queries.sales._scope_regions).
                       Index("ix_gold_sales_opportunity_territory_region", "territory", "region"),
                       # The funnel's cohort (deals created in the last year) read from the index alone.
