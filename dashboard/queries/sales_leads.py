@@ -221,19 +221,21 @@ def repeat_buyers(session: Session, query: LeadsQuery, scope: DataScope, *,
     if resolved is None:
         return gold_status(session)
     rp = RepeatPurchase
-    rows = session.execute(
-        select(rp, func.count().over(), func.count().filter(rp.p_alive >= 0.5).over())
-        .where(scope.account_filter(rp.territory, rp.account_id))
-        .order_by(rp.expected_purchases.desc(), rp.account_id).limit(REPEAT_LIMIT)).all()
+    in_scope = scope.account_filter(rp.territory, rp.account_id)
+    # Counted apart from the list: a count over the window would make the database sort every row.
+    customers, likely = session.execute(select(func.count(), func.count().filter(rp.p_alive >= 0.5))
+                                        .where(in_scope)).one()
+    rows = session.scalars(select(rp).where(in_scope)
+                           .order_by(rp.expected_purchases.desc(), rp.account_id).limit(REPEAT_LIMIT)).all()
     records = [{"rank": rank, "account_id": r.account_id, "account_name": r.account_name,
                 "expected_purchases": round(r.expected_purchases, 2), "p_alive": r.p_alive, "purchases": r.purchases,
                 "last_purchase": _day(r.last_purchase), "last_expansion": _day(r.last_expansion),
                 "last_expansion_kind": r.last_expansion_kind, "days_since_expansion": r.days_since_expansion,
                 "region": r.region, "territory": r.territory,
                 "mrr_usd": mask_value("mrr_usd", float(r.mrr_usd) if r.mrr_usd is not None else None, policy)}
-               for rank, (r, _, _) in enumerate(rows, start=1)]
-    return RepeatResult(resolved, int(rows[0][1]) if rows else 0, int(rows[0][2]) if rows else 0,
-                        dict(resolved.run.bgnbd or {}), GridRows(repeat_columns(policy), records, "account_name"))
+               for rank, r in enumerate(rows, start=1)]
+    return RepeatResult(resolved, int(customers), int(likely), dict(resolved.run.bgnbd or {}),
+                        GridRows(repeat_columns(policy), records, "account_name"))
 
 
 def export_repeat(session: Session, args: Mapping[str, Any], scope: DataScope, policy: MaskPolicy) -> GridRows:
