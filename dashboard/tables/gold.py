@@ -360,7 +360,8 @@ class AccountBook(Base):
         Index("ix_account_book_active_ranking", "account_id", postgresql_include=["territory", "gap_count", "mrr_usd"],
               postgresql_where=text("active")),
         # Renewals due: the active customers renewing within a few months.
-        Index("ix_account_book_active_renewal", "next_renewal_date", postgresql_where=text("active")),
+        Index("ix_account_book_active_renewal", "next_renewal_date",
+              postgresql_include=["account_id", "mrr_usd", "risk_level", "territory"], postgresql_where=text("active")),
         # ... and those of a few territories, without reading every territory's renewals of the window.
         Index("ix_account_book_territory_renewal", "territory", "next_renewal_date", postgresql_where=text("active")),
         {"schema": "gold"},

@@ -94,7 +94,8 @@ class AccountHealth(Base):
     """Health score (0-100) per customer with its four weighted component scores."""
 
     __tablename__ = "account_health"
-    __table_args__ = {"schema": "gold"}
+    # The accounts of one band (the Critical ones among a scope's renewals) without reading every score.
+    __table_args__ = (Index("ix_account_health_band", "health_band", "account_id"), {"schema": "gold"})
 
     account_id: Mapped[str] = mapped_column(Text, primary_key=True)
     health_score: Mapped[float] = mapped_column(Double)
