@@ -605,10 +605,11 @@ class SalesOpportunity(Base):
                             postgresql_include=["amount_usd", "weighted_amount_usd", "created_day", "stage",
                                                 "days_in_stage", "last_activity_day", "opportunity_id"],
                             postgresql_where=text("NOT is_closed")),
-                      # A period's deals across every territory (a whole company's KPIs, quota attainment).
+                      # A period's deals across every territory (a whole company's KPIs, quota attainment,
+                      # the reps' leaderboard).
                       Index("ix_gold_sales_opportunity_close", "close_date",
                             postgresql_include=["is_won", "is_closed", "amount_usd", "cycle_days", "owner_user_id",
-                                                "created_day"]),
+                                                "owner_name", "territory", "created_day"]),
                       # A territory's region in two probes (dashboard.queries.sales._scope_regions).
                       Index("ix_gold_sales_opportunity_territory_region", "territory", "region"),
                       # The funnel's cohort (deals created in the last year) read from the index alone.
