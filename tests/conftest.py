@@ -17,7 +17,13 @@ from sqlalchemy import create_engine, make_url, text
 
 from dashboard.db import Database, runtime_dir_default, start_embedded_server, to_sqlalchemy_url
 from dashboard.settings import Settings
-from tests.etl.dbutil import clone_database, create_migrated_template, drop_database, loaded_template
+from tests.etl.dbutil import (
+    clone_database,
+    create_migrated_template,
+    drop_database,
+    finish_drops,
+    loaded_template,
+)
 
 AS_OF = date(2026, 11, 23)
 SEED = 7
@@ -27,30 +33,43 @@ ROLES = ("admin", "executive", "sales_manager", "account_manager", "support_lead
 
 runtime_dir_default()
 
-# The slowest test files, longest first (seconds on two cores, fixtures included: crash safety ~170 and
-# ~150, the browser's Campaigns and Morning coffee ~125 each, every dataset re-exported ~80, the demo
-# command ~70, ...). They are handed to the xdist workers first, so no long file is left running alone
-# at the end while the other workers sit idle.
+# The slowest test files, longest first (seconds with two workers on a busy two-core machine, fixtures
+# included: crash safety ~340 and ~230, the browser's Morning coffee ~280, the hostile rows ~240, the
+# benches' --help ~200, the browser's Sales ~155, ...). They are handed to the xdist workers first, so no
+# long file is left running alone at the end while the other workers sit idle.
 SLOW_FILES = (
     "tests/etl/test_crash_safety_refresh.py",
-    "tests/etl/test_crash_safety.py",
-    "tests/layouts/test_campaigns.py",
     "tests/layouts/test_morning_coffee.py",
-    "tests/etl/test_reexport_all.py",
+    "tests/etl/test_hostile_property.py",
+    "tests/etl/test_crash_safety.py",
+    "tests/test_benches.py",
+    "tests/layouts/test_sales.py",
+    "tests/etl/test_silver_gold.py",
+    "tests/dashboard/api/test_fuzz.py",
     "tests/dashboard/test_cli.py",
     "tests/layouts/test_executive_strategy.py",
-    "tests/layouts/test_sales.py",
+    "tests/etl/test_reexport_all.py",
+    "tests/layouts/test_question_catalogue.py",
+    "tests/dashboard/security/test_matrix.py",
     "tests/layouts/test_sales_leads.py",
-    "tests/etl/test_hostile_property.py",
-    "tests/layouts/test_receivables.py",
-    "tests/layouts/test_sales_engagement.py",
-    "tests/layouts/test_support_insights.py",
     "tests/layouts/test_support.py",
-    "tests/etl/test_identity.py",
+    "tests/layouts/test_campaigns.py",
     "tests/test_bench_pages.py",
-    "tests/layouts/test_growth.py",
+    "tests/layouts/test_sales_engagement.py",
     "tests/models/test_churn.py",
+    "tests/layouts/test_receivables.py",
+    "tests/etl/test_identity.py",
+    "tests/etl/test_pipeline.py",
+    "tests/layouts/test_support_insights.py",
+    "tests/etl/test_quality.py",
     "tests/etl/test_fault_containment.py",
+    "tests/etl/test_demo_data.py",
+    "tests/layouts/test_executive_regions.py",
+    "tests/etl/intelligence/test_scoring_jobs.py",
+    "tests/layouts/test_customer360.py",
+    "tests/layouts/test_growth.py",
+    "tests/etl/test_live_feed.py",
+    "tests/layouts/test_admin_pages.py",
     "tests/layouts/test_alert_centre.py",
 )
 
@@ -71,6 +90,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
             for path in tests_per_file}
     order = sorted(range(len(items)), key=lambda i: rank[files[i]])
     items[:] = [items[i] for i in order]
+
+
+@pytest.fixture(scope="session", autouse=True)
+def private_databases_dropped() -> Iterator[None]:
+    """The tests' private databases, dropped in the background as they finish, are all gone at the end."""
+    yield
+    failed = finish_drops()
+    assert not failed, f"private test databases left behind: {failed}"
 
 
 @pytest.fixture(scope="session")
@@ -122,6 +149,18 @@ def loaded_template_url(pg_admin_url: str, template_url: str, pristine_landing_d
     once per session: `cloned_database(pg_admin_url, loaded_template_url)` gives a test its own copy
     in seconds. Never connect to it directly (a database with connections cannot be copied)."""
     with loaded_template(pg_admin_url, template_url, pristine_landing_dir) as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def tiny_loaded_template_url(pg_admin_url: str, template_url: str,
+                             tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A database the pipeline loaded with the hand-made tiny landing folder (tests/etl/tiny_landing.py),
+    loaded once per session for the tests that start from it (`tiny_loaded` in tests/etl/conftest.py)."""
+    from tests.etl.tiny_landing import write_tiny_landing
+
+    landing = write_tiny_landing(tmp_path_factory.mktemp("tiny-landing") / "landing")
+    with loaded_template(pg_admin_url, template_url, landing) as url:
         yield url
 
 
@@ -279,7 +318,7 @@ def sign_out(driver, live_server: str) -> None:
             break
         confirm[0].click()
         try:
-            WebDriverWait(driver, 10).until(lambda d: "/logout" not in d.current_url)
+            WebDriverWait(driver, 10, poll_frequency=0.1).until(lambda d: "/logout" not in d.current_url)
             break
         except TimeoutException:
             warnings.warn("the sign-out was not confirmed; asking again", stacklevel=2)
@@ -289,9 +328,14 @@ def sign_out(driver, live_server: str) -> None:
 @pytest.fixture()
 def browser(browser_driver, live_server):
     """A browser with no session at the start of each test."""
-    sign_out(browser_driver, live_server)
+    # The previous test's sign-out left the browser on the sign-in page with no cookie, which no
+    # late callback can sign in again: signing out a second time would only load that page again.
+    if not getattr(browser_driver, "c360_signed_out", False):
+        sign_out(browser_driver, live_server)
+    browser_driver.c360_signed_out = False
     yield browser_driver
     sign_out(browser_driver, live_server)
+    browser_driver.c360_signed_out = True
 
 
 # Users with a data scope or a role without financials, for the scope, masking and admin tests.

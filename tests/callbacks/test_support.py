@@ -47,7 +47,7 @@ from tests.dashboard.security.dash_requests import (
     post_callback,
     response_outputs,
 )
-from tests.etl.dbutil import cloned_database, create_migrated_template, drop_database
+from tests.etl.dbutil import cloned_database
 from tests.etl.tiny_landing import AS_OF as TINY_AS_OF
 from tests.etl.tiny_landing import write_tiny_landing
 
@@ -183,17 +183,12 @@ def test_clicks_write_the_url_and_open_a_thread(app, login_as):
 
 
 @pytest.fixture(scope="module")
-def live(pg_admin_url: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Database, Path]]:
+def live(pg_admin_url: str, tiny_loaded_template_url: str, tmp_path_factory: pytest.TempPathFactory
+         ) -> Iterator[tuple[Database, Path]]:
     """A private database loaded with the tiny landing folder (a scratch copy), so new records never
     touch the shared one."""
-    template = create_migrated_template(pg_admin_url)
-    try:
-        with cloned_database(pg_admin_url, template) as database:
-            landing = write_tiny_landing(tmp_path_factory.mktemp("support-live") / "landing")
-            assert run_pipeline(database, landing, triggered_by="test").status == "success"
-            yield database, landing
-    finally:
-        drop_database(pg_admin_url, template)
+    with cloned_database(pg_admin_url, tiny_loaded_template_url) as database:
+        yield database, write_tiny_landing(tmp_path_factory.mktemp("support-live") / "landing")
 
 
 def test_records_dropped_by_the_live_feed_show_in_the_queue_after_a_refresh(live):

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import queue
 import secrets
+import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -36,6 +38,43 @@ def drop_database(admin_url: str, url: str) -> None:
     _admin(admin_url, f'DROP DATABASE IF EXISTS "{make_url(url).database}" WITH (FORCE)')
 
 
+# Dropping a database waits for a checkpoint of the whole server, seconds when it is busy: the private
+# databases of the tests are dropped by one thread of their own while the next test runs.
+_doomed: queue.Queue[tuple[str, str] | None] = queue.Queue()
+_dropper: threading.Thread | None = None
+_dropper_lock = threading.Lock()
+_drop_errors: list[str] = []
+
+
+def _drop_doomed() -> None:
+    while (job := _doomed.get()) is not None:
+        try:
+            drop_database(*job)
+        except Exception as exc:  # reported by finish_drops, at the end of the session
+            _drop_errors.append(f"{make_url(job[1]).database}: {exc}")
+
+
+def drop_database_soon(admin_url: str, url: str) -> None:
+    """Drop the database in the background; `finish_drops` waits for every drop asked for."""
+    global _dropper
+    with _dropper_lock:
+        if _dropper is None or not _dropper.is_alive():
+            _dropper = threading.Thread(target=_drop_doomed, name="drop-test-databases", daemon=True)
+            _dropper.start()
+    _doomed.put((admin_url, url))
+
+
+def finish_drops() -> list[str]:
+    """Wait until the databases handed to `drop_database_soon` are gone; the drops that failed."""
+    global _dropper
+    with _dropper_lock:
+        if _dropper is not None:
+            _doomed.put(None)
+            _dropper.join()
+            _dropper = None
+    return list(_drop_errors)
+
+
 def clone_database(admin_url: str, template_url: str, prefix: str = "c360_etl") -> str:
     """A new database copied from `template_url` (which must have no open connection); its URL."""
     name = f"{prefix}_{secrets.token_hex(4)}"
@@ -52,7 +91,7 @@ def cloned_database(admin_url: str, template_url: str) -> Iterator[Database]:
         yield database
     finally:
         database.dispose()
-        drop_database(admin_url, url)
+        drop_database_soon(admin_url, url)
 
 
 @contextmanager

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, time
-from pathlib import Path
 
 from sqlalchemy import text
 
 from etl.demo_data.live import drop_batch
 from etl.pipeline import run_pipeline
-from tests.etl.tiny_landing import AS_OF, write_tiny_landing
+from tests.etl.tiny_landing import AS_OF
 
 
 def _scalar(database, sql: str):
@@ -17,9 +16,8 @@ def _scalar(database, sql: str):
         return conn.scalar(text(sql))
 
 
-def test_live_batch_lands_and_refreshes_gold(scratch_db, tmp_path: Path) -> None:
-    landing = write_tiny_landing(tmp_path / "landing")
-    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+def test_live_batch_lands_and_refreshes_gold(tiny_loaded) -> None:
+    scratch_db, landing = tiny_loaded  # the tiny landing folder, loaded
     leads_before = _scalar(scratch_db, "SELECT coalesce(sum(new_leads), 0) FROM gold.leads_daily")
     tickets_before = _scalar(scratch_db, "SELECT count(*) FROM silver.tickets")
 
@@ -63,9 +61,8 @@ def _silver_and_gold_checksums(database) -> dict[str, tuple[int, str]]:
                 for t in Base.metadata.sorted_tables if t.schema in ("silver", "gold")}
 
 
-def test_incremental_refresh_equals_a_full_rebuild(scratch_db, tmp_path: Path) -> None:
-    landing = write_tiny_landing(tmp_path / "landing")
-    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+def test_incremental_refresh_equals_a_full_rebuild(tiny_loaded) -> None:
+    scratch_db, landing = tiny_loaded  # the tiny landing folder, loaded
     accounts_version = _scalar(scratch_db, "SELECT string_agg(xmin::text, ',' ORDER BY account_id) FROM silver.accounts")
     drop_batch(scratch_db, landing, now=datetime.combine(AS_OF, time(12, 0), tzinfo=UTC), seed=3)
 
@@ -83,14 +80,13 @@ def test_incremental_refresh_equals_a_full_rebuild(scratch_db, tmp_path: Path) -
                                "FROM silver.accounts") != accounts_version
 
 
-def test_merging_changed_records_and_rates_equals_a_full_rebuild(scratch_db, tmp_path: Path) -> None:
+def test_merging_changed_records_and_rates_equals_a_full_rebuild(tiny_loaded) -> None:
     """Newer and older versions of existing keys, a corrected FX rate, a new rate day and a bad row
     arrive after the first build: the merge by key gives exactly what a rebuild gives."""
     from dashboard.tables.landing import dataset
     from tests.etl.tiny_landing import ACCOUNTS, INVOICES, SUBSCRIPTIONS, TICKETS, write_csv
 
-    landing = write_tiny_landing(tmp_path / "landing")
-    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+    scratch_db, landing = tiny_loaded  # the tiny landing folder, loaded
 
     def drop(system: str, name: str, rows: list[list[str]]) -> None:
         write_csv(landing / system / f"{name}_later.csv", dataset(system, name).columns, rows)
@@ -147,15 +143,14 @@ def test_merging_changed_records_and_rates_equals_a_full_rebuild(scratch_db, tmp
     assert _silver_and_gold_checksums(scratch_db) == after_refresh
 
 
-def test_a_refresh_redoes_only_the_customers_and_tables_whose_records_changed(scratch_db, tmp_path: Path) -> None:
+def test_a_refresh_redoes_only_the_customers_and_tables_whose_records_changed(tiny_loaded) -> None:
     """New facts for one customer, on the same as-of day: the per-customer gold tables replace
     only that customer's rows, the tables that do not read those facts are left alone, and the
     result is still what a full rebuild gives."""
     from dashboard.tables.landing import dataset
     from tests.etl.tiny_landing import TICKETS, write_csv
 
-    landing = write_tiny_landing(tmp_path / "landing")
-    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+    scratch_db, landing = tiny_loaded  # the tiny landing folder, loaded
     versions = {
         "customer_360": "SELECT string_agg(account_id || ':' || xmin::text, ',' ORDER BY account_id) "
                         "FROM gold.customer_360 WHERE account_id {} 'ACC-3'",
@@ -190,15 +185,14 @@ def test_a_refresh_redoes_only_the_customers_and_tables_whose_records_changed(sc
     assert _silver_and_gold_checksums(scratch_db) == after_refresh
 
 
-def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db, tmp_path: Path) -> None:
+def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(tiny_loaded) -> None:
     """The next day's FX rates move the as-of day: customer_360 and the ageing are worked out again
     whole, but a row whose figures came out the same is left as it was (same row version); the
     timeline redoes only the customers with events the new day can change (none here)."""
     from dashboard.tables.landing import dataset
     from tests.etl.tiny_landing import write_csv
 
-    landing = write_tiny_landing(tmp_path / "landing")
-    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+    scratch_db, landing = tiny_loaded  # the tiny landing folder, loaded
     snapshot = ("SELECT {key}, xmin::text, CAST(to_jsonb(t) AS text) FROM gold.{table} t")
     tables = {"customer_360": "account_id", "timeline_events": "event_id", "billing_ageing": "account_id || bucket"}
 
@@ -236,11 +230,10 @@ def test_a_new_as_of_day_rewrites_only_the_rows_whose_figures_changed(scratch_db
     assert _silver_and_gold_checksums(scratch_db) == after_refresh
 
 
-def test_a_manual_link_moves_a_customer_on_every_day_as_a_full_rebuild_does(scratch_db, tmp_path: Path) -> None:
+def test_a_manual_link_moves_a_customer_on_every_day_as_a_full_rebuild_does(tiny_loaded) -> None:
     """Master ids change on no particular day: linking two accounts by hand moves the customer's
     figures on every day of the per-master day table, not just the days a refresh would redo."""
-    landing = write_tiny_landing(tmp_path / "landing")
-    assert run_pipeline(scratch_db, landing, triggered_by="test").status == "success"
+    scratch_db, landing = tiny_loaded  # the tiny landing folder, loaded
     rows = ("SELECT string_agg(concat_ws(':', day, region, territory, active_customers, mrr_usd, invoiced_usd), ',' "
             "ORDER BY day, region, territory) FROM gold.daily_kpi_master_territory")
     before = _scalar(scratch_db, rows)

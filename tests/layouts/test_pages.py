@@ -16,12 +16,16 @@ from layouts.morning_coffee import MorningCoffeeIds as ID
 from tests.conftest import TEST_PASSWORD, sign_out
 
 TIMEOUT = 30
+# Selenium looks again every half second by default: most conditions hold within a few hundred
+# milliseconds, and the browser tests wait thousands of times.
+POLL_SECONDS = 0.1
 SCREENSHOT = "/tmp/morning_coffee.png"
 KPI_VALUE = f"#{ID.KPI_CUSTOMERS} .c360-kpi-value"
 
 
 def wait(browser, timeout: float = TIMEOUT) -> WebDriverWait:
-    return WebDriverWait(browser, timeout, ignored_exceptions=(StaleElementReferenceException,))
+    return WebDriverWait(browser, timeout, poll_frequency=POLL_SECONDS,
+                         ignored_exceptions=(StaleElementReferenceException,))
 
 
 def sign_in_form(browser, live_server: str):
