@@ -39,7 +39,7 @@ from dashboard.api_errors import PASSWORD_CHANGE_REQUIRED, error_response
 from dashboard.credentials import hash_session_id, verify_totp
 from dashboard.extensions import db, login_manager
 from dashboard.landing import landing_path
-from dashboard.passwords import DUMMY_HASH, verify_password
+from dashboard.passwords import dummy_hash, verify_password
 from dashboard.security import SELF_VALIDATING_ENDPOINTS, limiter, path_within
 from dashboard.settings import Settings
 from dashboard.tables.app import User, UserSession
@@ -212,7 +212,7 @@ def authenticate(email: str, password: str) -> User | None:
     with db.session() as s:
         user = s.scalar(select(User).where(func.lower(User.email) == email.strip().lower()))
         # Verify even for unknown emails so response time does not reveal which emails exist.
-        ok = verify_password(user.password_hash if user else DUMMY_HASH, password)
+        ok = verify_password(user.password_hash if user else dummy_hash(), password)
         if user is None or not ok or not user.is_active:
             return None
         s.expunge(user)

@@ -116,5 +116,8 @@ def generate_initial_password() -> str:
     return "-".join("".join(secrets.choice(alphabet) for _ in range(5)) for _ in range(4))
 
 
-# Verifying against a real hash for unknown emails keeps login timing uniform.
-DUMMY_HASH = _hasher.hash("not-a-real-password-for-timing")
+@functools.cache
+def dummy_hash() -> str:
+    """A real hash to verify unknown emails against, so login timing stays uniform; made on first use
+    (hashing costs about 0.2 s, which every process that imports this module would otherwise pay)."""
+    return _hasher.hash("not-a-real-password-for-timing")
