@@ -88,24 +88,25 @@ class SqlStep:
     def reads_column(self, column: str) -> bool:
         return re.search(rf"\b{re.escape(column)}\b", self._code()) is not None
 
-    def reads_any_column(self, table: str, columns: frozenset[str]) -> bool:
-        """Whether its SQL may read one of `columns` of `table` (by name, or through a `*`)."""
+    def _names_and_star(self, table: str) -> tuple[str, set[str], bool]:
+        """(its SQL, the names and aliases `table` goes by in it, whether it reads `*` of it or of any)."""
         code = self._code()
         schema, _, name = table.partition(".")
         aliases = {name, *re.findall(rf"\b{schema}\.{name}\s+(?:AS\s+)?([a-z_][a-z0-9_]*)", code, re.IGNORECASE)}
-        if re.search(r"\bSELECT\s+\*", code, re.IGNORECASE) or any(
-                re.search(rf"\b{re.escape(alias)}\.\*", code) for alias in aliases):
-            return True
-        return any(re.search(rf"\b{re.escape(column)}\b", code) for column in columns)
+        star = re.search(r"\bSELECT\s+\*", code, re.IGNORECASE) is not None or any(
+            re.search(rf"\b{re.escape(alias)}\.\*", code) for alias in aliases)
+        return code, aliases, star
+
+    def reads_any_column(self, table: str, columns: frozenset[str]) -> bool:
+        """Whether its SQL may read one of `columns` of `table` (by name, or through a `*`)."""
+        code, _, star = self._names_and_star(table)
+        return star or any(re.search(rf"\b{re.escape(column)}\b", code) for column in columns)
 
     def reads_column_of(self, table: str, column: str) -> bool:
         """Whether its SQL may read `column` of `table`: through a `*`, qualified by one of the table's
         names or aliases, or unqualified (a column of another table or view named alike does not count)."""
-        code = self._code()
-        schema, _, name = table.partition(".")
-        aliases = {name, *re.findall(rf"\b{schema}\.{name}\s+(?:AS\s+)?([a-z_][a-z0-9_]*)", code, re.IGNORECASE)}
-        if re.search(r"\bSELECT\s+\*", code, re.IGNORECASE) or any(
-                re.search(rf"\b{re.escape(alias)}\.\*", code) for alias in aliases):
+        code, aliases, star = self._names_and_star(table)
+        if star:
             return True
         column = re.escape(column)
         return (re.search(rf"(?<![.\w]){column}\b", code) is not None
