@@ -9,17 +9,22 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What the app needs; the demo installs no more (the test tools add about a quarter to the install time).
 install: $(VENV)/.installed
 
+# uv resolves and fetches in parallel (about 25 s against pip's 50, bytecode compiled as pip does);
+# pip is the fallback where uv cannot be installed.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e .
+	$(call pip_install,-e .)
 	touch $@
+
+pip_install = ($(BIN)/python -m pip install --quiet uv && \
+	$(BIN)/uv pip install --quiet --compile-bytecode --python $(BIN)/python $(1)) || \
+	$(BIN)/python -m pip install --quiet $(1)
 
 # The app and the test tools (pytest, selenium, ruff...).
 install-test: $(VENV)/.installed-test
 
 $(VENV)/.installed-test: $(VENV)/.installed
-	$(BIN)/python -m pip install --quiet -e ".[test]"
+	$(call pip_install,-e ".[test]")
 	touch $@
 
 # Debian's Chromium and ChromeDriver for the browser tests.
