@@ -109,6 +109,12 @@ def is_financial_field(name: str) -> bool:
     return name.endswith("_usd") or name in FINANCIAL_FIELDS
 
 
+def masks_field(name: str, policy: MaskPolicy) -> bool:
+    """Whether `mask_value` can change this field's values under this policy."""
+    return ((name in PII_FIELDS and not policy.view_pii)
+            or (is_financial_field(name) and not policy.view_financials))
+
+
 def mask_value(name: str, value: Any, policy: MaskPolicy) -> Any:
     """One field's value as this policy may see it."""
     if name in PII_FIELDS and not policy.view_pii:

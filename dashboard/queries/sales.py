@@ -33,7 +33,7 @@ Each figure is compared with the previous quarter (or month). Definitions:
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -46,9 +46,11 @@ from sqlalchemy import (
     and_,
     case,
     cast,
+    exists,
     false,
     func,
     literal,
+    or_,
     select,
     text,
     true,
@@ -57,7 +59,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
-from dashboard.masking import MaskPolicy, mask_value
+from dashboard.masking import MaskPolicy, mask_value, masks_field
 from dashboard.queries.executive import DateBounds, data_date_bounds
 from dashboard.queries.freshness import GoldStatus, gold_status
 from dashboard.queries.grid import ACCOUNT, BAND, COUNT, DAY, PERCENT, TEXT, USD, GridColumn, GridRows
@@ -570,7 +572,9 @@ def members(session: Session, filters: SalesFilters) -> Members:
                    func.count().filter(_closed_in(filters.quarter), ~d.is_won).label("lost"),
                    func.coalesce(func.sum(d.amount_usd).filter(~d.is_closed), 0).label("pipeline"),
                    func.coalesce(func.sum(d.weighted_amount_usd).filter(~d.is_closed), 0).label("weighted"))
-            .where(deal_filter(filters)).group_by(member))
+            # Only open deals and those closed in the quarter count: read just those (two index ranges)
+            # rather than aggregate every deal ever made.
+            .where(deal_filter(filters), or_(~d.is_closed, _closed_in(filters.quarter))).group_by(member))
     rows = pd.DataFrame(session.execute(stmt).all(),
                         columns=["member", "label", "revenue", "won", "lost", "pipeline", "weighted"])
     rows = rows.astype({"revenue": "float64", "pipeline": "float64", "weighted": "float64", "won": "int64",
@@ -682,23 +686,30 @@ def pipeline(session: Session, filters: SalesFilters, policy: MaskPolicy) -> Pip
                d.owner_name, stale_reason(as_of).label("stale_reason"), d.opportunity_id)
         .where(d.opportunity_id.in_(shown)).order_by(*largest)).mappings().all()
     columns = stale_columns(policy)
-    rows = [_grid_row(dict(record), columns, policy) for record in records]
+    rows = _grid_rows(records, columns, policy)
     return Pipeline(funnel, by_month, int(count), _float(amount) or 0.0,
                     GridRows(columns, rows, key_field="opportunity_id"))
 
 
-def _grid_row(record: dict[str, Any], columns: tuple[GridColumn, ...], policy: MaskPolicy) -> dict[str, Any]:
-    """A record as grid cells: numbers as floats, days as ISO text, money masked by `policy`; the
-    account id kept for the account link."""
-    row: dict[str, Any] = {"account_id": record.get("account_id")}
-    for column in columns:
-        value = record.get(column.field)
-        if isinstance(value, date):
-            value = value.isoformat()
-        elif value is not None and column.kind in (USD, BAND, PERCENT, COUNT):
-            value = float(value)
-        row[column.field] = mask_value(column.field, value, policy)
-    return row
+def _grid_rows(records: Iterable[Mapping[str, Any]], columns: tuple[GridColumn, ...],
+               policy: MaskPolicy) -> list[dict[str, Any]]:
+    """Records as grid cells: numbers as floats, days as ISO text, money masked by `policy`; the
+    account id kept for the account link. What each column needs is settled once, not per cell: a
+    whole company's reps are twenty thousand cells."""
+    plan = [(column.field, column.kind in (USD, BAND, PERCENT, COUNT), masks_field(column.field, policy))
+            for column in columns]
+    rows = []
+    for record in records:
+        row: dict[str, Any] = {"account_id": record.get("account_id")}
+        for name, numeric, masked in plan:
+            value = record.get(name)
+            if isinstance(value, date):
+                value = value.isoformat()
+            elif numeric and value is not None:
+                value = float(value)
+            row[name] = mask_value(name, value, policy) if masked else value
+        rows.append(row)
+    return rows
 
 
 # --- Open opportunities grid ---------------------------------------------------------------
@@ -730,7 +741,7 @@ def open_opportunities(session: Session, filters: SalesFilters, policy: MaskPoli
         .where(deal_filter(filters), ~d.is_closed)
         .order_by(d.amount_usd.desc().nulls_last(), d.opportunity_id).limit(limit)).mappings().all()
     columns = opportunity_columns(policy)
-    return GridRows(columns, [_grid_row(dict(r), columns, policy) for r in records], key_field="opportunity_id")
+    return GridRows(columns, _grid_rows(records, columns, policy), key_field="opportunity_id")
 
 
 def account_of_opportunity(session: Session, opportunity_id: Any, scope: DataScope) -> str | None:
@@ -913,7 +924,7 @@ def reps_leaderboard(session: Session, filters: SalesFilters, policy: MaskPolicy
     board = board.sort_values(["revenue_usd", "rep_name"], ascending=[False, True])
     columns = rep_columns(policy)
     records = board.astype(object).where(board.notna(), None).to_dict("records")
-    return GridRows(columns, [_grid_row(r, columns, policy) for r in records], key_field="user_id")
+    return GridRows(columns, _grid_rows(records, columns, policy), key_field="user_id")
 
 
 # --- Forecast ----------------------------------------------------------------------------------
@@ -940,7 +951,7 @@ class QuarterOutlook:
     Proposal, pipeline = closed won + every open deal closing by the quarter's end (unweighted amounts).
     Once the quarter is over, open deals no longer count: its revenue is what closed."""
 
-    deals: int  # every deal of the slice, whenever it closes
+    has_deals: bool  # the slice has a deal, whenever it closes
     closed_won: float
     weighted_open: float
     commit: float
@@ -968,7 +979,6 @@ def quarter_outlook(session: Session, filters: SalesFilters) -> QuarterOutlook:
     quarter_over = quarter.end < filters.as_of
     closing = false() if quarter_over else and_(~d.is_closed, d.close_date <= quarter.end)
     row = session.execute(select(
-        func.count(),
         func.coalesce(func.sum(d.amount_usd).filter(_won_in(quarter)), 0),
         func.coalesce(func.sum(d.weighted_amount_usd).filter(closing), 0),
         func.coalesce(func.sum(d.amount_usd).filter(closing, d.stage.in_(COMMIT_STAGES)), 0),
@@ -976,10 +986,12 @@ def quarter_outlook(session: Session, filters: SalesFilters) -> QuarterOutlook:
         func.coalesce(func.sum(d.amount_usd).filter(closing), 0),
         func.count().filter(closing),
         func.count().filter(closing, d.close_date < filters.as_of),
-    ).where(deal_filter(filters))).one()
-    deals, won, weighted, commit, best, pipeline_usd, open_deals, overdue = row
+        # Only the deals won in the quarter and the open ones count: read just those (two index ranges).
+    ).where(deal_filter(filters), or_(_won_in(quarter), closing))).one()
+    won, weighted, commit, best, pipeline_usd, open_deals, overdue = row
     won = float(won)
-    return QuarterOutlook(int(deals), won, float(weighted), won + float(commit), won + float(best),
+    has_deals = bool(session.scalar(select(exists(select(d.opportunity_id).where(deal_filter(filters))))))
+    return QuarterOutlook(has_deals, won, float(weighted), won + float(commit), won + float(best),
                           won + float(pipeline_usd), int(open_deals), int(overdue),
                           quarter_quota(session, filters, quarter), quarter_over)
 
@@ -1120,7 +1132,7 @@ class PageForecast:
 
     @property
     def empty(self) -> bool:
-        return self.outlook.deals == 0
+        return not self.outlook.has_deals
 
 
 def _on_page(session: Session, query: PageQuery, scope: DataScope, panel: Callable[[ResolvedFilters], Any]) -> Any:
