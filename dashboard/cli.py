@@ -624,8 +624,9 @@ def _demo_books(database) -> str:
 
 
 # --- demo: scores and insights, side by side ---------------------------------------------
-# Jobs that read silver only: the demo starts them while gold is being built.
-_SILVER_ONLY_JOBS = ("text_insights",)
+# Jobs that read silver only (training also reads the sentiment the text job writes): the demo runs
+# them one after the other, in one process, while gold is being built.
+_SILVER_ONLY_JOBS = ("text_insights", "churn_train")
 
 
 def _demo_jobs() -> dict[str, tuple[str, tuple[str, ...]]]:
@@ -675,6 +676,16 @@ def _demo_job_is_due(database, job_id: str) -> bool:
     return is_due(database, job_id, inputs, input_started=job_id in _SILVER_ONLY_JOBS)
 
 
+def _run_demo_chain(database_url: str, job_ids: tuple[str, ...]) -> list[tuple[str, float, str, str | None]]:
+    """Jobs one after the other in one worker process; a failed one stops those after it."""
+    results = []
+    for job_id in job_ids:
+        results.append(_run_demo_job(database_url, job_id))
+        if results[-1][3] is not None:
+            break
+    return results
+
+
 def _run_demo_job(database_url: str, job_id: str) -> tuple[str, float, str, str | None]:
     """One job in a worker process with its own connections: (job id, seconds, detail, error)."""
     import importlib
@@ -718,7 +729,7 @@ class _DemoJobs:
         self.plan = plan
         self.workers = workers
         self.jobs = _demo_jobs()
-        self.running: dict = {}  # Future -> job id
+        self.running: dict = {}  # Future -> the job ids it runs, in order
         self.pool = None
 
     def __enter__(self) -> _DemoJobs:
@@ -728,7 +739,7 @@ class _DemoJobs:
         if self.pool is not None:
             self.pool.shutdown(wait=True, cancel_futures=True)
 
-    def _submit(self, database_url: str, job_id: str) -> None:
+    def _submit(self, database_url: str, *job_ids: str) -> None:
         if self.pool is None:
             import multiprocessing
             from concurrent.futures import ProcessPoolExecutor
@@ -738,18 +749,23 @@ class _DemoJobs:
             context = multiprocessing.get_context("forkserver")
             context.set_forkserver_preload(["etl.scheduler", "etl.intelligence.training", "etl.intelligence.scoring"])
             self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=context)
-        self.running[self.pool.submit(_run_demo_job, database_url, job_id)] = job_id
+        self.running[self.pool.submit(_run_demo_chain, database_url, job_ids)] = job_ids
+
+    def _running_ids(self) -> set[str]:
+        return {job_id for job_ids in self.running.values() for job_id in job_ids}
 
     def start_silver_only(self, database) -> None:
-        """Called once silver has committed: the texts are scored beside the gold build."""
-        for job_id in _SILVER_ONLY_JOBS:
-            self._submit(database.url, job_id)
+        """Called once silver has committed: the texts are scored, then the churn model trained (when
+        there is none yet), beside the gold build, so neither waits for it."""
+        chain = [job_id for job_id in _SILVER_ONLY_JOBS
+                 if job_id == "text_insights" or _demo_job_is_due(database, job_id)]
+        self._submit(database.url, *chain)
 
     def run_due(self, database) -> None:
         """Run every job that is due (and wait for those already started), the critical path first."""
         from concurrent.futures import FIRST_COMPLETED, wait
 
-        jobs, started = self.jobs, set(self.running.values())
+        jobs, started = self.jobs, self._running_ids()
         due = {job_id for job_id in jobs if job_id in started or _demo_job_is_due(database, job_id)}
         for job_id, (_, after) in jobs.items():  # a job whose input reruns reruns too
             if any(a in due for a in after):
@@ -762,18 +778,21 @@ class _DemoJobs:
         click.echo(f"      {len(due)} job(s) in {min(self.workers, len(due))} process(es)\u2026")
         waiting, failed = [j for j in jobs if j in due and j not in started], []
         while waiting or self.running:
-            busy = set(self.running.values())
+            busy = self._running_ids()
             ready = [j for j in waiting if not any(a in waiting or a in busy for a in jobs[j][1])]
             for job_id in ready[:max(0, self.workers - len(self.running))]:
                 waiting.remove(job_id)
                 self._submit(database.url, job_id)
             finished, _ = wait(self.running, return_when=FIRST_COMPLETED)
             for future in finished:
-                job_id, seconds, detail, error = future.result()
-                del self.running[future]
-                self.plan.line(jobs[job_id][0], seconds, f"failed: {error}" if error else detail)
-                if error:
-                    failed.append(job_id)
+                chain = self.running.pop(future)
+                results = future.result()
+                for job_id, seconds, detail, error in results:
+                    self.plan.line(jobs[job_id][0], seconds, f"failed: {error}" if error else detail)
+                    if error:
+                        failed.append(job_id)
+                # A job its chain never reached (one before it failed) has not run.
+                failed += [job_id for job_id in chain[len(results):]]
         if failed:
             click.echo(f"Warning: {', '.join(failed)} failed; their panels stay empty until the scheduler reruns "
                        "them (`c360 scheduler`).", err=True)

@@ -13,8 +13,9 @@
 --     invoice's days past due; late_payment_share is the share of the last year's due invoices
 --     paid after the due day or not at all;
 --   subscriptions active at the cut-off: services; MRR on the cut-off day, 90 and 365 days
---     earlier: gold.subscription_mrr_daily on those days (at each day's rate, so a cut-off never
---     sees a later rate; none before the first rate day); days_to_contract_expiry is the
+--     earlier: silver.subscription_mrr_daily on those days (gold.subscription_mrr_daily's definition
+--     on silver, so nothing here waits for gold; at each day's rate, so a cut-off never sees a later
+--     rate; none before the first rate day); days_to_contract_expiry is the
 --     nearest of each subscription's next start-date anniversary (yearly renewal) and an end
 --     date already known at the cut-off (the row last changed on or before it);
 --   interactions (last year): ticket opened, chat message, meeting held (deep), campaign reply,
@@ -125,7 +126,7 @@ WITH cutoffs AS (
            sum(v.mrr_usd) FILTER (WHERE d.days = 365) AS mrr_year_ago_usd
     FROM mrr_days d
     CROSS JOIN LATERAL (  -- one day of the view at a time, never all of it
-        SELECT v.account_id, v.mrr_usd FROM gold.subscription_mrr_daily v WHERE v.day = d.day
+        SELECT v.account_id, v.mrr_usd FROM silver.subscription_mrr_daily v WHERE v.day = d.day
     ) v
     JOIN acct a ON a.account_id = v.account_id
     GROUP BY d.cutoff, a.master_id

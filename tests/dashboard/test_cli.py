@@ -117,10 +117,11 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
             linked = dict(conn.execute(text("SELECT email, crm_user_id FROM app.users WHERE crm_user_id IS NOT NULL")).all())
             runs = {job: (started, finished) for job, started, finished in conn.execute(text(
                 "SELECT job_id, started_at, finished_at FROM app.job_run WHERE status = 'success'")).all()}
-        # Texts are scored while gold is built (they read silver only), and training waits for their
-        # sentiment, which is one of its features.
+        # Texts are scored while gold is built (they read silver only), and training, in the same process
+        # and also beside the gold build, waits for their sentiment, which is one of its features.
         assert runs["text_insights"][0] < runs["etl"][1], runs
         assert runs["churn_train"][0] >= runs["text_insights"][1], runs
+        assert runs["scoring"][0] >= max(runs["churn_train"][1], runs["etl"][1]), runs
         assert set(linked) == {"sales@demo.client360.dev", "am@demo.client360.dev"}, first.output
         assert roc_auc is not None and roc_auc >= 0.70  # the model passed its gate: churn_prediction above
 
@@ -133,6 +134,21 @@ def test_demo_prepares_everything_once_then_reuses_it(pg_admin_url: str, monkeyp
             assert conn.scalar(text("SELECT count(*) FROM gold.customer_360")) > 0
             assert conn.scalar(text("SELECT count(*) FROM app.churn_model")) == 1  # not trained again
         check.dispose()
+
+
+def test_the_jobs_the_demo_runs_beside_the_gold_build_read_no_gold_it_builds() -> None:
+    """Training and the text job start once silver has committed: what they read of gold must be
+    what the text job writes, never a table the gold build is still writing."""
+    from dashboard.cli import _SILVER_ONLY_JOBS
+    from etl.gold import GOLD_STEPS
+    from etl.intelligence.features import FEATURES_SQL
+    from etl.steps import qualified_name
+
+    assert _SILVER_ONLY_JOBS == ("text_insights", "churn_train")
+    built = {qualified_name(step.table) for step in GOLD_STEPS} | {"gold.subscription_mrr_daily"}
+    read = set(re.findall(r"\bgold\.[a-z_]+", re.sub(r"--[^\n]*", "", FEATURES_SQL)))
+    assert read == {"gold.sentiment_daily"}
+    assert not read & built
 
 
 def test_live_demo_scheduler_is_a_child_stopped_with_the_demo(database_url: str, monkeypatch, tmp_path) -> None:

@@ -125,6 +125,21 @@ def test_mrr_daily_is_each_subscription_at_the_day_rate(loaded: Database, refere
         assert reference.mrr_usd_on(day).empty
 
 
+def test_the_silver_view_is_the_gold_view_on_silver(loaded: Database) -> None:
+    """silver.subscription_mrr_daily (for jobs that read silver alone) gives gold's rows, every day."""
+    columns = "day, subscription_id, account_id, currency, usd_per_unit, mrr_usd"
+    with loaded.engine.connect() as conn:
+        gold_rows = conn.scalar(text("SELECT count(*) FROM gold.subscription_mrr_daily"))
+        differing = conn.scalar(text(f"""
+            SELECT count(*) FROM ((SELECT {columns} FROM gold.subscription_mrr_daily
+                                   EXCEPT ALL SELECT {columns} FROM silver.subscription_mrr_daily)
+                                  UNION ALL
+                                  (SELECT {columns} FROM silver.subscription_mrr_daily
+                                   EXCEPT ALL SELECT {columns} FROM gold.subscription_mrr_daily)) d"""))
+    assert gold_rows > 1000
+    assert differing == 0
+
+
 # --- Every reader against the view -----------------------------------------------------------
 
 
