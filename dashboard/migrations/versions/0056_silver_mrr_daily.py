@@ -13,6 +13,9 @@ gold.subscription_mrr applies). Once gold is built from silver, the two views ag
 """
 from __future__ import annotations
 
+import importlib.util
+from pathlib import Path
+
 from alembic import op
 
 revision = '0056'
@@ -20,19 +23,25 @@ down_revision = '0055'
 branch_labels = None
 depends_on = None
 
-# The text of 0016's view, with silver's subscriptions and their column names in place of gold's.
-SILVER_SUBSCRIPTION_MRR_DAILY = """
-CREATE VIEW silver.subscription_mrr_daily AS
-SELECT d.day, m.subscription_id, m.account_id, m.currency, fx.usd_per_unit, m.mrr * fx.usd_per_unit AS mrr_usd
-FROM silver.fx_rates_daily d
-JOIN silver.subscriptions m ON m.start_date <= d.day AND (m.end_date IS NULL OR m.end_date > d.day)
-LEFT JOIN silver.fx_rates_daily fx ON fx.day = d.day AND fx.currency = m.currency
-WHERE d.currency = 'USD'
-"""
+
+def _silver_view_text() -> str:
+    """0016's view text, with silver's subscriptions and their column names in place of gold's."""
+    spec = importlib.util.spec_from_file_location("mrr_0016", Path(__file__).with_name("0016_gold_mrr_daily.py"))
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    text = module.SUBSCRIPTION_MRR_DAILY
+    for gold, silver in (("gold.subscription_mrr_daily", "silver.subscription_mrr_daily"),
+                         ("gold.subscription_mrr m", "silver.subscriptions m"),
+                         ("m.active_from", "m.start_date"), ("m.active_until", "m.end_date")):
+        if gold not in text:
+            raise RuntimeError(f"0016's view no longer reads {gold!r}")
+        text = text.replace(gold, silver)
+    return text
 
 
 def upgrade() -> None:
-    op.execute(SILVER_SUBSCRIPTION_MRR_DAILY)
+    op.execute(_silver_view_text())
     op.execute("COMMENT ON VIEW silver.subscription_mrr_daily IS 'gold.subscription_mrr_daily''s MRR in USD per "
                "subscription and day, on silver.subscriptions: for jobs that read silver alone'")
 
