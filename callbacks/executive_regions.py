@@ -13,7 +13,7 @@ from typing import Any
 from dash import Input, Output, State, ctx
 from sqlalchemy.orm import Session
 
-from callbacks.kit import cached_build, page_callback, search_or_wait
+from callbacks.kit import cached_build, page_callback, relayed, search_or_wait
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_EXECUTIVE
@@ -24,6 +24,7 @@ from layouts import executive_regions as page
 from layouts.executive_regions import CHARTS
 from layouts.executive_regions import RegionIds as ID
 from layouts.kit.charts import clicked_label
+from layouts.kit.relay import relayed_from
 
 STATE_INPUT = dict(state=Input(ID.STATE, "data"))
 
@@ -52,12 +53,12 @@ def write_controls_to_url(start_date: Any, end_date: Any, view: Any, state: Any)
 
 
 @page_callback(VIEW_EXECUTIVE, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs={name: Input(graph_id, "clickData") for name, (*_, graph_id) in CHARTS.items()},
+               inputs={name: relayed(graph_id, "clickData") for name, (*_, graph_id) in CHARTS.items()},
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
 def drill_into_region(revenue: Any, customers: Any, win_rate: Any, state: Any) -> Any:
     """A click on a region's bar in any chart goes one level down, to its territories."""
     clicks = {ID.REVENUE_GRAPH: revenue, ID.CUSTOMERS_GRAPH: customers, ID.WIN_RATE_GRAPH: win_rate}
-    query = q.drill_into(PageQuery.from_state(state), clicked_label(clicks.get(ctx.triggered_id)))
+    query = q.drill_into(PageQuery.from_state(state), clicked_label(clicks.get(relayed_from(ctx.triggered_id))))
     return search_or_wait(query.search if query is not None else None)
 
 

@@ -29,6 +29,7 @@ from dashboard.scope import current_scope
 from layouts.components import COPY_LINK_ID
 from layouts.kit.grid import ACCOUNT_PATH
 from layouts.kit.light import lighten
+from layouts.kit.relay import relay_id
 from layouts.kit.scores import score_explanation
 from layouts.kit.states import error_card
 from layouts.shell import NAVBAR_COLLAPSE_ID, NAVBAR_TOGGLER_ID
@@ -150,13 +151,34 @@ OPEN_ACCOUNT_JS = """function (cell) {
 }"""
 
 
+_RELAYED: set[str] = set()
+
+
+def relayed(component_id: str, prop: str) -> Input:
+    """The input a server callback takes for a click (`prop`) on a component a panel draws: a store in
+    the shell, which the browser fills from the component (layouts.kit.relay says why). The callback
+    then fires on a click, not as the component appears."""
+    store_id = relay_id(component_id, prop)
+    if store_id not in _RELAYED:
+        _RELAYED.add(store_id)
+        dash.clientside_callback(RELAY_JS, Output(store_id, "data"), Input(component_id, prop),
+                                 prevent_initial_call=True)
+    return Input(store_id, "data")
+
+
+# A value the component has not set (its first draw) is no click.
+RELAY_JS = """function (value) {
+    return (value === null || value === undefined) ? window.dash_clientside.no_update : value;
+}"""
+
+
 def register_score_explainer(permission: str, *, grid_id: str, column: str, score: str, modal_id: str,
                              body_id: str, explain: Callable) -> None:
     """A click on a grid's score chip opens a modal explaining that account's score."""
     # A page may explain chips of several grids in one modal: each grid's explainer writes it.
     @page_callback(permission, output=dict(is_open=Output(modal_id, "is_open", allow_duplicate=True),
                                            body=Output(body_id, "children", allow_duplicate=True)),
-                   inputs=dict(cell=Input(grid_id, "cellClicked")), prevent_initial_call=True)
+                   inputs=dict(cell=relayed(grid_id, "cellClicked")), prevent_initial_call=True)
     def explain_score_chip(cell: Any) -> dict[str, Any]:
         if not isinstance(cell, dict) or cell.get("colId") != column or not isinstance(cell.get("rowId"), str):
             raise PreventUpdate

@@ -17,6 +17,7 @@ from callbacks.kit import (
     page_callback,
     register_account_opener,
     register_score_explainer,
+    relayed,
     search_or_wait,
 )
 from dashboard import current_settings
@@ -31,6 +32,7 @@ from dashboard.scope import DataScope, current_scope
 from layouts import morning_coffee as page
 from layouts.components import NO_SELECTION_MESSAGE
 from layouts.kit.charts import clicked_label
+from layouts.kit.relay import relayed_from
 from layouts.morning_coffee import KPI_CARDS
 from layouts.morning_coffee import MorningCoffeeIds as ID
 
@@ -96,7 +98,7 @@ def write_filters_to_url(start_date: Any, end_date: Any, selected_regions: Any, 
 
 
 @page_callback(VIEW_EXECUTIVE, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(click=Input(ID.REVENUE_GRAPH, "clickData")),
+               inputs=dict(click=relayed(ID.REVENUE_GRAPH, "clickData")),
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
 def drill_into_region(click: Any, state: Any) -> Any:
     """A click on a region's bar goes one level down, to its territories; on a territory's, to its
@@ -106,11 +108,12 @@ def drill_into_region(click: Any, state: Any) -> Any:
 
 
 @page_callback(VIEW_EXECUTIVE, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(churn=Input(ID.RISK_CHURN_GRAPH, "clickData"), health=Input(ID.RISK_HEALTH_GRAPH, "clickData")),
+               inputs=dict(churn=relayed(ID.RISK_CHURN_GRAPH, "clickData"),
+                           health=relayed(ID.RISK_HEALTH_GRAPH, "clickData")),
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
 def list_segment_accounts(churn: Any, health: Any, state: Any) -> Any:
     """A click on a bar of the risk distribution lists the accounts behind it."""
-    dimension = page.SEGMENT_PREFIXES.get(ctx.triggered_id)
+    dimension = page.SEGMENT_PREFIXES.get(relayed_from(ctx.triggered_id))
     click = churn if dimension == outlook.CHURN else health
     query = outlook.select_segment(PageQuery.from_state(state), dimension or "", clicked_label(click, axis="x"))
     return search_or_wait(query.search if query is not None else None)

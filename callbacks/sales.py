@@ -15,7 +15,7 @@ from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import cached_build, page_callback, search_or_wait
+from callbacks.kit import cached_build, page_callback, relayed, search_or_wait
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SALES
@@ -79,7 +79,7 @@ def write_quarter_to_url(quarter: Any, state: Any) -> Any:
 
 
 @page_callback(VIEW_SALES, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(click=Input(ID.MEMBERS_GRAPH, "clickData")), state=dict(state=State(ID.STATE, "data")),
+               inputs=dict(click=relayed(ID.MEMBERS_GRAPH, "clickData")), state=dict(state=State(ID.STATE, "data")),
                prevent_initial_call=True)
 def drill_from_chart(click: Any, state: Any) -> Any:
     """A click on a member's bar goes one level down to it."""
@@ -92,7 +92,7 @@ def drill_from_chart(click: Any, state: Any) -> Any:
 
 
 @page_callback(VIEW_SALES, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(cell=Input(ID.REPS_GRID, "cellClicked")), state=dict(state=State(ID.STATE, "data")),
+               inputs=dict(cell=relayed(ID.REPS_GRID, "cellClicked")), state=dict(state=State(ID.STATE, "data")),
                prevent_initial_call=True)
 def drill_to_rep(cell: Any, state: Any) -> Any:
     """A click on a rep in the leaderboard opens their accounts (the drill at that rep)."""
@@ -118,14 +118,14 @@ def _account_path(cell: Any) -> str:
 # One callback per grid: Dash runs a callback only when every input of it is on the page, and the
 # stale deals grid is not when there are none.
 @page_callback(VIEW_SALES, output=Output(ID.URL, "pathname", allow_duplicate=True),
-               inputs=dict(cell=Input(ID.OPPORTUNITIES_GRID, "cellClicked")), prevent_initial_call=True)
+               inputs=dict(cell=relayed(ID.OPPORTUNITIES_GRID, "cellClicked")), prevent_initial_call=True)
 def open_opportunity_account(cell: Any) -> Any:
     """A click on an open deal opens its account's Customer 360 page."""
     return _account_path(cell)
 
 
 @page_callback(VIEW_SALES, output=Output(ID.URL, "pathname", allow_duplicate=True),
-               inputs=dict(cell=Input(ID.STALE_GRID, "cellClicked")), prevent_initial_call=True)
+               inputs=dict(cell=relayed(ID.STALE_GRID, "cellClicked")), prevent_initial_call=True)
 def open_stale_deal_account(cell: Any) -> Any:
     """A click on a stale deal opens its account's Customer 360 page."""
     return _account_path(cell)

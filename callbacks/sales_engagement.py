@@ -15,7 +15,7 @@ from dash import Input, Output, State
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import page_callback, register_panels, register_score_explainer, search_or_wait
+from callbacks.kit import page_callback, register_panels, register_score_explainer, relayed, search_or_wait
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SALES
 from dashboard.queries import engagement as q
@@ -90,7 +90,7 @@ def compare_clicked_account(cell: Any, state: Any) -> Any:
 # The sharp drops' and the tier's customers: a row compares it with its peers, a chip explains it.
 for grid_id in (ID.DROPS_GRID, ID.ACCOUNTS_GRID):
     page_callback(VIEW_SALES, output=Output(ID.URL, "search", allow_duplicate=True),
-                  inputs=dict(cell=Input(grid_id, "cellClicked")), state=dict(state=State(ID.STATE, "data")),
+                  inputs=dict(cell=relayed(grid_id, "cellClicked")), state=dict(state=State(ID.STATE, "data")),
                   prevent_initial_call=True)(compare_clicked_account)
     register_score_explainer(VIEW_SALES, grid_id=grid_id, column=CHIP_COLUMN, score=scores.ENGAGEMENT,
                              modal_id=ID.CHIP_MODAL, body_id=ID.CHIP_BODY, explain=scores.explain)

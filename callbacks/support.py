@@ -18,7 +18,7 @@ from dash import Input, Output, State, no_update
 from dash.exceptions import PreventUpdate
 from sqlalchemy.orm import Session
 
-from callbacks.kit import cached_build, page_callback, search_or_wait
+from callbacks.kit import cached_build, page_callback, relayed, search_or_wait
 from dashboard.extensions import db
 from dashboard.masking import MaskPolicy
 from dashboard.permissions import VIEW_SUPPORT
@@ -122,7 +122,7 @@ def _drill(state: Any, kind: str, value: Any) -> Any:
 
 
 @page_callback(VIEW_SUPPORT, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(click=Input(ID.SPEED_GRAPH, "clickData")), state=dict(state=State(ID.STATE, "data")),
+               inputs=dict(click=relayed(ID.SPEED_GRAPH, "clickData")), state=dict(state=State(ID.STATE, "data")),
                prevent_initial_call=True)
 def drill_from_speed(click: Any, state: Any) -> Any:
     """A click on a channel's, team's or agent's bar lists their cases of the period."""
@@ -132,14 +132,14 @@ def drill_from_speed(click: Any, state: Any) -> Any:
 
 
 @page_callback(VIEW_SUPPORT, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(click=Input(ID.SLA_SEVERITY_GRAPH, "clickData")),
+               inputs=dict(click=relayed(ID.SLA_SEVERITY_GRAPH, "clickData")),
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
 def drill_from_sla_severity(click: Any, state: Any) -> Any:
     return _drill(state, "severity", clicked_label(click, "x"))
 
 
 @page_callback(VIEW_SUPPORT, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(click=Input(ID.SLA_CHANNEL_GRAPH, "clickData")),
+               inputs=dict(click=relayed(ID.SLA_CHANNEL_GRAPH, "clickData")),
                state=dict(state=State(ID.STATE, "data")), prevent_initial_call=True)
 def drill_from_sla_channel(click: Any, state: Any) -> Any:
     return _drill(state, "sla_channel", clicked_label(click, "x"))
@@ -156,7 +156,7 @@ def heatmap_cell(click: Any) -> str | None:
 
 
 @page_callback(VIEW_SUPPORT, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(click=Input(ID.HEATMAP_GRAPH, "clickData")), state=dict(state=State(ID.STATE, "data")),
+               inputs=dict(click=relayed(ID.HEATMAP_GRAPH, "clickData")), state=dict(state=State(ID.STATE, "data")),
                prevent_initial_call=True)
 def drill_from_heatmap(click: Any, state: Any) -> Any:
     """A click on a weekday-hour cell lists the cases opened then."""
@@ -164,7 +164,7 @@ def drill_from_heatmap(click: Any, state: Any) -> Any:
 
 
 @page_callback(VIEW_SUPPORT, output=Output(ID.URL, "search", allow_duplicate=True),
-               inputs=dict(cell=Input(ID.AGENTS_GRID, "cellClicked")), state=dict(state=State(ID.STATE, "data")),
+               inputs=dict(cell=relayed(ID.AGENTS_GRID, "cellClicked")), state=dict(state=State(ID.STATE, "data")),
                prevent_initial_call=True)
 def open_agent_queue(cell: Any, state: Any) -> Any:
     """A click on an agent opens their open queue."""
@@ -191,7 +191,7 @@ def open_thread(cell: Any) -> dict[str, Any]:
 
 def _register_thread_opener(grid_id: str) -> Callable[..., Any]:
     # One callback per grid: Dash runs a callback only when every input of it is on the page.
-    @page_callback(VIEW_SUPPORT, output=THREAD_OUTPUTS, inputs=dict(cell=Input(grid_id, "cellClicked")),
+    @page_callback(VIEW_SUPPORT, output=THREAD_OUTPUTS, inputs=dict(cell=relayed(grid_id, "cellClicked")),
                    prevent_initial_call=True)
     def open_case(cell: Any) -> dict[str, Any]:
         return open_thread(cell)

@@ -12,6 +12,7 @@ from dashboard.permissions import has_permission
 from dashboard.queries.freshness import gold_status
 from layouts.alert_centre import alert_centre
 from layouts.components import freshness_badge
+from layouts.kit.relay import relay_stores
 from layouts.pages import pages_for_current_user
 from layouts.search import SEARCH_PERMISSION, navbar_search
 
@@ -53,4 +54,5 @@ def app_layout() -> html.Div:
     """Built per request, so the navbar reflects the current user's role."""
     if not getattr(current_user, "is_authenticated", False):
         return html.Div(id="anonymous-shell")
-    return html.Div([navbar(), dbc.Container(dash.page_container, fluid=True, className="c360-main")])
+    return html.Div([navbar(), relay_stores(),
+                     dbc.Container(dash.page_container, fluid=True, className="c360-main")])

@@ -26,6 +26,7 @@ from dashboard.tables.gold import DailyKpi
 from dashboard.users import update_user
 from layouts.executive_regions import FINANCIALS_HIDDEN
 from layouts.executive_regions import RegionIds as ID
+from layouts.kit.relay import relay_id
 from layouts.kit.states import NOTHING_IN_SCOPE
 from tests.callbacks.test_morning_coffee import find_by_class, text_of
 from tests.dashboard.security.dash_requests import (
@@ -155,10 +156,10 @@ def test_an_executive_gets_the_panels_and_the_export(app, login_as):
     mix = post_callback(client, app, f"{ID.PRODUCT_MIX}.children", _state())
     assert mix.status_code == 200 and "Product mix" in mix.get_data(as_text=True)
     drill_key = next(key for key in callback_keys(app) if f"{ID.URL}.search" in key
-                     and any(i["id"] == ID.REVENUE_GRAPH for i in dash_app(app).callback_map[key]["inputs"]))
+                     and any(i["id"] == relay_id(ID.REVENUE_GRAPH, "clickData") for i in dash_app(app).callback_map[key]["inputs"]))
     drill = client.post(DASH_ROUTE, json=payload(
-        app, drill_key, {f"{ID.REVENUE_GRAPH}.clickData": {"points": [{"y": "Europe"}]}, **_state()},
-        changed=f"{ID.REVENUE_GRAPH}.clickData"))
+        app, drill_key, {f"{relay_id(ID.REVENUE_GRAPH, 'clickData')}.data": {"points": [{"y": "Europe"}]}, **_state()},
+        changed=f"{relay_id(ID.REVENUE_GRAPH, 'clickData')}.data"))
     assert drill.status_code == 200
     assert response_outputs(drill)[f"{ID.URL}.search"] == "?start=2026-07-01&end=2026-09-30&region=Europe"
     export = client.get(f"/export/{ID.COMPARISON}.csv?start=2026-07-01&end=2026-09-30")

@@ -35,6 +35,7 @@ from dashboard.tables.gold import DailyKpi, SalesOpportunity
 from dashboard.tables.insights import ForecastSeries
 from dashboard.tables.silver import User as CrmUser
 from dashboard.users import create_user, update_user
+from layouts.kit.relay import relay_id
 from layouts.kit.states import NOTHING_IN_SCOPE
 from layouts.sales import FINANCIALS_HIDDEN
 from layouts.sales import SalesIds as ID
@@ -207,23 +208,23 @@ def test_clicks_drill_down_and_open_accounts(app, login_email, sales_region):
             .where(SalesOpportunity.region == sales_region, ~SalesOpportunity.is_closed).limit(1)).one()
         outside = session.scalar(select(SalesOpportunity.opportunity_id).where(
             SalesOpportunity.region != sales_region).limit(1))
-    key = _key(app, f"{ID.URL}.search", ID.MEMBERS_GRAPH)
+    key = _key(app, f"{ID.URL}.search", relay_id(ID.MEMBERS_GRAPH, "clickData"))
     # The page starts at their region without the URL saying so: a click goes to the territory.
     for state in (_state(region=sales_region), _state()):
-        drill = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.MEMBERS_GRAPH}.clickData": {"points": [
+        drill = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.MEMBERS_GRAPH, 'clickData')}.data": {"points": [
             {"y": territory}]}, **state}))
         assert response_outputs(drill)[f"{ID.URL}.search"] == PageQuery("2026Q3", sales_region, territory).search
-    key = _key(app, f"{ID.URL}.search", ID.REPS_GRID)
-    to_rep = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.REPS_GRID}.cellClicked": {
+    key = _key(app, f"{ID.URL}.search", relay_id(ID.REPS_GRID, "cellClicked"))
+    to_rep = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.REPS_GRID, 'cellClicked')}.data": {
         "rowId": rep, "colId": "rep_name"}, **_state()}))
     search = response_outputs(to_rep)[f"{ID.URL}.search"]
     assert f"rep={rep}" in search and "territory=" in search and PageQuery(region=sales_region).search[1:] in search
-    key = _key(app, f"{ID.URL}.pathname", ID.OPPORTUNITIES_GRID)
-    opened = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.OPPORTUNITIES_GRID}.cellClicked": {
-        "rowId": opportunity, "colId": "stage"}}, changed=f"{ID.OPPORTUNITIES_GRID}.cellClicked"))
+    key = _key(app, f"{ID.URL}.pathname", relay_id(ID.OPPORTUNITIES_GRID, "cellClicked"))
+    opened = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.OPPORTUNITIES_GRID, 'cellClicked')}.data": {
+        "rowId": opportunity, "colId": "stage"}}, changed=f"{relay_id(ID.OPPORTUNITIES_GRID, 'cellClicked')}.data"))
     assert response_outputs(opened)[f"{ID.URL}.pathname"] == f"/accounts/{account}"
-    refused = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.OPPORTUNITIES_GRID}.cellClicked": {
-        "rowId": outside, "colId": "stage"}}, changed=f"{ID.OPPORTUNITIES_GRID}.cellClicked"))
+    refused = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.OPPORTUNITIES_GRID, 'cellClicked')}.data": {
+        "rowId": outside, "colId": "stage"}}, changed=f"{relay_id(ID.OPPORTUNITIES_GRID, 'cellClicked')}.data"))
     assert refused.status_code == 204  # a deal outside the scope opens nothing
     key = _key(app, f"{ID.URL}.search", ID.QUARTER)
     quarter = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.QUARTER}.value": "2026Q2",

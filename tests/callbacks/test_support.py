@@ -37,6 +37,7 @@ from dashboard.scope import DataScope
 from dashboard.tables.gold import SupportCase
 from etl.demo_data.live import drop_batch
 from etl.pipeline import run_pipeline
+from layouts.kit.relay import relay_id
 from layouts.kit.states import NOTHING_IN_SCOPE
 from layouts.support import SupportIds as ID
 from tests.callbacks.test_morning_coffee import text_of
@@ -143,20 +144,20 @@ def test_clicks_write_the_url_and_open_a_thread(app, login_as):
     client = login_as("support_lead")
     key = _key(app, f"{ID.URL}.search", ID.HEATMAP_GRAPH)
     click = {"points": [{"x": 14, "y": "Wed", "z": 3}]}
-    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.HEATMAP_GRAPH}.clickData": click,
+    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.HEATMAP_GRAPH, 'clickData')}.data": click,
                                                                f"{ID.STATE}.data": {"period": "7"}}))
     assert response_outputs(response)[f"{ID.URL}.search"] == "?period=7&drill=cell%3A3-14"
     assert heatmap_cell({"points": [{"x": 3, "y": "Caturday"}]}) is None
     key = _key(app, f"{ID.URL}.search", ID.AGENTS_GRID)
-    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.AGENTS_GRID}.cellClicked": {
+    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.AGENTS_GRID, 'cellClicked')}.data": {
         "rowId": "AGT-0001", "colId": "agent_name"}, f"{ID.STATE}.data": {}}))
     assert response_outputs(response)[f"{ID.URL}.search"] == "?queue=open&agent=AGT-0001"
     key = _key(app, f"{ID.URL}.search", ID.SPEED_GRAPH)
-    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.SPEED_GRAPH}.clickData": {"points": [
+    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.SPEED_GRAPH, 'clickData')}.data": {"points": [
         {"y": "AGT-0002", "x": 12.5}]}, f"{ID.STATE}.data": {"by": "agent"}}))
     assert response_outputs(response)[f"{ID.URL}.search"] == "?by=agent&drill=agent%3AAGT-0002"
     key = _key(app, f"{ID.URL}.search", ID.SLA_SEVERITY_GRAPH)
-    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.SLA_SEVERITY_GRAPH}.clickData": {"points": [
+    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.SLA_SEVERITY_GRAPH, 'clickData')}.data": {"points": [
         {"x": "P1", "y": 0.9}]}, f"{ID.STATE}.data": {"channel": "email"}}))
     assert response_outputs(response)[f"{ID.URL}.search"] == "?channel=email&drill=severity%3AP1"
     key = _key(app, f"{ID.URL}.search", ID.PERIOD)
@@ -168,13 +169,13 @@ def test_clicks_write_the_url_and_open_a_thread(app, login_as):
         conversation = session.scalar(select(SupportCase.case_id).where(SupportCase.kind == "conversation",
                                                                         SupportCase.messages > 1).limit(1))
     key = _key(app, f"{ID.THREAD}.is_open", ID.QUEUE_GRID)
-    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.QUEUE_GRID}.cellClicked": {
+    response = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.QUEUE_GRID, 'cellClicked')}.data": {
         "rowId": f"conversation:{conversation}", "colId": "status"}}))
     outputs = response_outputs(response)
     assert outputs[f"{ID.THREAD}.is_open"] is True and conversation in outputs[f"{ID.THREAD}.title"]
     assert "messages" in json.dumps(outputs[f"{ID.THREAD_BODY}.children"])
     # A click on the account's link opens the account, not the thread.
-    skipped = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.QUEUE_GRID}.cellClicked": {
+    skipped = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.QUEUE_GRID, 'cellClicked')}.data": {
         "rowId": f"conversation:{conversation}", "colId": "account_name"}}))
     assert skipped.status_code == 204
 
@@ -256,7 +257,7 @@ def test_a_user_limited_to_a_territory_sees_only_its_cases(app, login_email, sco
     listed = {case for case in territory_of if f'"{case}"' in json.dumps(grid)}
     assert listed and {territory_of[case] for case in listed} == {scope_facts.territory}
     key = _key(app, f"{ID.THREAD}.is_open", ID.QUEUE_GRID)
-    refused = client.post(DASH_ROUTE, json=payload(app, key, {f"{ID.QUEUE_GRID}.cellClicked": {
+    refused = client.post(DASH_ROUTE, json=payload(app, key, {f"{relay_id(ID.QUEUE_GRID, 'cellClicked')}.data": {
         "rowId": f"{outside.kind}:{outside.case_id}", "colId": "status"}}))
     assert "not in your data scope" in json.dumps(response_outputs(refused)[f"{ID.THREAD_BODY}.children"])
     assert outside.case_id not in json.dumps(response_outputs(refused)[f"{ID.THREAD_BODY}.children"])
