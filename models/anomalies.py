@@ -149,7 +149,7 @@ def _nanmedian(windows: np.ndarray) -> np.ndarray:
 def _weekday_effect(matrix: np.ndarray, periods: pd.DatetimeIndex, history_end: int) -> np.ndarray:
     """accounts x 7: each weekday's median minus the overall median, over the history before evaluation."""
     history = matrix[:, :history_end]
-    weekdays = periods.weekday[:history_end]
+    weekdays = periods.day_of_week[:history_end]
     with np.errstate(all="ignore"), _quiet():
         overall = np.nanmedian(history, axis=1)
         effect = np.zeros((matrix.shape[0], 7))
@@ -166,7 +166,7 @@ def _score(block: np.ndarray, weekday_effect: np.ndarray | None, periods: pd.Dat
     n_periods = block.shape[1]
     evaluated = np.arange(first_eval, n_periods)
     if weekday_effect is not None:
-        per_period_effect = weekday_effect[:, periods.weekday.to_numpy()]
+        per_period_effect = weekday_effect[:, periods.day_of_week.to_numpy()]
     else:
         per_period_effect = np.zeros_like(block)
     adjusted = block - per_period_effect

@@ -154,7 +154,8 @@ def _infer_freq(index: pd.DatetimeIndex) -> pd.DateOffset:
     if len(index) < 2:
         raise ValueError("cannot infer the frequency of a single observation: set series.index.freq")
     if len(index) >= 3:
-        inferred = pd.infer_freq(index)
+        with pd.option_context("future.infer_freq_returns_offset", True):  # pandas' coming answer: an offset
+            inferred = pd.infer_freq(index)
         if inferred:
             return pd.tseries.frequencies.to_offset(inferred)
     # Gappy series: the most common step, if it is a day, a week, a month or a quarter.

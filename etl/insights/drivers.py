@@ -269,7 +269,7 @@ def _reply_rate(start: pd.DataFrame, end: pd.DataFrame) -> pd.DataFrame:
     for dimension in ("channel", *DIMENSIONS):
         before = start.groupby(dimension)[["sends", "replies"]].sum()
         after = end.groupby(dimension)[["sends", "replies"]].sum()
-        groups = before.join(after, how="outer", lsuffix="_start", rsuffix="_end").fillna(0).reset_index()
+        groups = before.join(after, how="outer", suffixes=("_start", "_end")).fillna(0).reset_index()
         groups = groups.rename(columns={"sends_start": "trials_start", "replies_start": "successes_start",
                                         "sends_end": "trials_end", "replies_end": "successes_end"})
         parts.append(rate_shift_share(groups.astype({c: float for c in groups.columns if c != dimension}),
