@@ -816,10 +816,10 @@ def win_loss(session: Session, filters: SalesFilters) -> WinLoss:
                    size_band().label("size_band"), func.coalesce(d.loss_reason, NOT_GIVEN).label("reason"),
                    d.is_won).where(deal_filter(filters), _closed_in(filters.quarter)).subquery()
     dimensions = [deals.c[name] for name in (*WIN_LOSS_DIMENSIONS, "reason")]
-    rows = pd.DataFrame(session.execute(
+    rows = pd.DataFrame(_tuples(session.execute(
         select(*dimensions, func.max(deals.c.owner_name), func.count().filter(deals.c.is_won),
                func.count().filter(~deals.c.is_won), func.grouping(*dimensions))
-        .group_by(func.grouping_sets(*[tuple_(column) for column in dimensions]))).all(),
+        .group_by(func.grouping_sets(*[tuple_(column) for column in dimensions])))),
         columns=[*WIN_LOSS_DIMENSIONS, "reason", "rep_name", "won", "lost", "grouping"])
     rows = rows.astype({"won": "int64", "lost": "int64"})
     count = len(dimensions)
