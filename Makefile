@@ -9,7 +9,7 @@ SUDO   := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 # What the app needs; the demo installs no more (the test tools add about a quarter to the install time).
 install: $(VENV)/.installed
 
-# uv resolves and fetches in parallel (about 25 s against pip's 50, bytecode compiled as pip does);
+# uv resolves and fetches in parallel (about 30 s against pip's 50, bytecode compiled as pip does);
 # pip is the fallback where uv cannot be installed.
 $(VENV)/.installed: setup.cfg pyproject.toml
 	$(PYTHON) -m venv $(VENV)

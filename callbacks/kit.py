@@ -29,7 +29,7 @@ from dashboard.scope import current_scope
 from layouts.components import COPY_LINK_ID
 from layouts.kit.grid import ACCOUNT_PATH
 from layouts.kit.light import lighten
-from layouts.kit.relay import relay_id
+from layouts.kit.relay import register_relay
 from layouts.kit.scores import score_explanation
 from layouts.kit.states import error_card
 from layouts.shell import NAVBAR_COLLAPSE_ID, NAVBAR_TOGGLER_ID
@@ -151,16 +151,12 @@ OPEN_ACCOUNT_JS = """function (cell) {
 }"""
 
 
-_RELAYED: set[str] = set()
-
-
 def relayed(component_id: str, prop: str) -> Input:
     """The input a server callback takes for a click (`prop`) on a component a panel draws: a store in
     the shell, which the browser fills from the component (layouts.kit.relay says why). The callback
     then fires on a click, not as the component appears."""
-    store_id = relay_id(component_id, prop)
-    if store_id not in _RELAYED:
-        _RELAYED.add(store_id)
+    store_id, new = register_relay(component_id, prop)
+    if new:
         dash.clientside_callback(RELAY_JS, Output(store_id, "data"), Input(component_id, prop),
                                  prevent_initial_call=True)
     return Input(store_id, "data")

@@ -16,11 +16,17 @@ from dash import dcc, html
 _RELAY_SOURCES: dict[str, str] = {}
 
 
-def relay_id(component_id: str, prop: str) -> str:
-    """The id of the store that carries `prop` of `component_id` (registered on first use)."""
+def register_relay(component_id: str, prop: str) -> tuple[str, bool]:
+    """(the id of the store that carries `prop` of `component_id`, whether this call registered it)."""
     store_id = f"relay-{component_id}-{prop}"
+    new = store_id not in _RELAY_SOURCES
     _RELAY_SOURCES.setdefault(store_id, component_id)
-    return store_id
+    return store_id, new
+
+
+def relay_id(component_id: str, prop: str) -> str:
+    """The id of the store that carries `prop` of `component_id`."""
+    return f"relay-{component_id}-{prop}"
 
 
 def relayed_from(store_id: object) -> object:
